@@ -1,0 +1,33 @@
+# The two set-up commands: `make demo` (the lessons end to end) and `make test` (the suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HEADLESS := env -u DISPLAY -u WAYLAND_DISPLAY MPLBACKEND=Agg
+
+.PHONY: demo test test-fast install golden clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	mkdir -p out
+	$(HEADLESS) $(PY) generate_samples.py --output out/generate_samples.png
+	$(HEADLESS) $(PY) kmeans_iterate.py --output out/kmeans_iterate.png
+	$(HEADLESS) $(PY) gd_kmeans.py --output out/gd_kmeans.png
+
+test: install
+	$(HEADLESS) $(PY) -m pytest
+
+test-fast: install
+	$(HEADLESS) $(PY) -m pytest -m "not slow"
+
+golden: install
+	$(PY) -m tests.golden.regenerate
+
+clean:
+	rm -rf out build *.egg-info .pytest_cache

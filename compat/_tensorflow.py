@@ -1,0 +1,53 @@
+"""Import TensorFlow without its C++ start-up chatter; everything else in compat imports it from here.
+
+TensorFlow prints INFO lines at start-up (oneDNN, cpu_feature_guard) and, on a machine
+without CUDA, lines about missing GPU drivers. Some are written before TensorFlow reads
+``TF_CPP_MIN_LOG_LEVEL``, so the variable alone cannot hide them. Unless the user set that
+variable, the import (and the first look at the devices, where cuInit complains) runs with
+file descriptor 2 captured, and every captured line that is not known chatter is written
+back to stderr. Nothing about TensorFlow's behaviour changes: eager execution stays on.
+"""
+import contextlib
+import os
+import sys
+import tempfile
+
+CHATTER = (
+    "All log messages before absl::InitializeLog() is called",
+    "cudart_stub.cc",
+    "cuda_platform.cc",
+    "cuda_executor.cc",
+    "cpu_feature_guard.cc",
+    "oneDNN custom operations are on",
+    "To enable the following instructions",
+    "Unable to register cu",
+    "computation placer already registered",
+)
+
+
+@contextlib.contextmanager
+def _stderr_without_chatter():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if not any(marker in line for marker in CHATTER):
+                    sys.stderr.write(line)
+
+
+if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    import tensorflow as tf
+else:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # INFO off, warnings and errors on
+    with _stderr_without_chatter():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()

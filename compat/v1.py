@@ -1,0 +1,79 @@
+"""The TensorFlow 1 API for the lessons' graph-mode code: ``from compat import v1 as tf``.
+
+Every name of ``tf.compat.v1`` is here unchanged. On top of it, the spellings that the
+lessons use and TensorFlow 2.x dropped are kept as data, in ``LEGACY_RENAMES``: each
+one emits a ``DeprecationWarning`` that names the modern call, then returns what the
+modern call returns. ``concat`` also accepts TF 0.x's argument order
+``concat(axis, values)`` (seed 002 writes ``tf.concat(2, k * [...])``).
+
+Nothing here changes global TensorFlow state. Graph code builds in its own
+``tf.Graph()`` and runs in ``tf.Session(graph=...)``, so it lives beside eager code
+in one process.
+"""
+import functools
+import numbers
+import warnings
+
+from compat._tensorflow import tf as _tf
+
+_V1 = _tf.compat.v1
+
+# Old name -> modern name in tf.compat.v1 (TensorFlow's upgrade scripts keep the same table).
+LEGACY_RENAMES = {
+    "sub": "subtract",  # renamed in TF 1.0; the lesson's text still says tf.sub
+    "mul": "multiply",  # renamed in TF 1.0
+    "neg": "negative",  # renamed in TF 1.0
+    "arg_min": "argmin",  # seed 002's labels: tf.arg_min(distances, 1)
+    "arg_max": "argmax",
+    "initialize_all_variables": "global_variables_initializer",  # seed 002's initialiser
+}
+
+
+def _legacy(old_name, modern_name):
+    modern = getattr(_V1, modern_name)
+
+    @functools.wraps(modern)
+    def call(*args, **kwargs):
+        warnings.warn(
+            f"tf.{old_name} is a TensorFlow 0.x spelling; use tf.{modern_name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return modern(*args, **kwargs)
+
+    call.__name__ = old_name
+    return call
+
+
+def concat(*args, **kwargs):
+    """Concatenate tensors along one axis: ``concat(values, axis)``, or TF 0.x's ``concat(axis, values)``.
+
+    The old order is recognised when the first argument is an integer and the second
+    a list or tuple of tensors; it warns and gives the same result as the modern call.
+    """
+    if (
+        len(args) >= 2
+        and isinstance(args[0], numbers.Integral)
+        and isinstance(args[1], (list, tuple))
+    ):
+        warnings.warn(
+            "tf.concat(axis, values) is TensorFlow 0.x's argument order; "
+            "use tf.concat(values, axis)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        args = (args[1], args[0]) + args[2:]
+    return _V1.concat(*args, **kwargs)
+
+
+_LEGACY_CALLS = {old: _legacy(old, new) for old, new in LEGACY_RENAMES.items()}
+
+
+def __getattr__(name):
+    if name in _LEGACY_CALLS:
+        return _LEGACY_CALLS[name]
+    return getattr(_V1, name)
+
+
+def __dir__():
+    return sorted(set(dir(_V1)) | set(_LEGACY_CALLS) | {"concat", "LEGACY_RENAMES"})

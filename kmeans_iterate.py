@@ -1,0 +1,52 @@
+"""The lesson's exercises: seeded initial centroids (exercise 1) and 10 k-means iterations (exercise 2)."""
+from compat import v1 as tf
+from functions import (DEFAULT_ITERATIONS, choose_random_centroids, create_samples,
+                       iterate_kmeans, plot_clusters, total_squared_distance)
+
+n_features = 2
+n_clusters = 3
+n_samples_per_cluster = 500
+seed = 700
+embiggen_factor = 70
+centroid_seed = 7  # exercise 1: a seed of their own for the initial centroids
+n_iterations = DEFAULT_ITERATIONS
+
+
+def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster, n_features=n_features,
+         embiggen_factor=embiggen_factor, seed=seed, centroid_seed=centroid_seed,
+         n_iterations=n_iterations):
+    """Run the iterated lesson in one session.
+
+    Returns
+    -------
+    sample_values : array of shape (n_clusters * n_samples_per_cluster, n_features)
+    initial_centroid_values : array of shape (n_clusters, n_features)
+    centroid_history : array of shape (n_iterations, n_clusters, n_features), centroids after each iteration
+    cost_history : array of shape (n_iterations,), total within-cluster squared distance after each iteration
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        data_centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_features,
+                                                 embiggen_factor, seed)
+        initial_centroids = choose_random_centroids(samples, n_clusters, seed=centroid_seed)
+        history = iterate_kmeans(samples, initial_centroids, n_clusters, n_iterations)
+        costs = [total_squared_distance(samples, centroids) for centroids in history]
+        model = tf.global_variables_initializer()
+    with tf.Session(graph=graph) as session:
+        session.run(model)
+        # One run, so every tensor sees the same random draws.
+        sample_values, initial_centroid_values, centroid_history, cost_history = session.run(
+            [samples, initial_centroids, tf.stack(history), tf.stack(costs)])
+    return sample_values, initial_centroid_values, centroid_history, cost_history
+
+
+if __name__ == "__main__":
+    from compat.figures import finish_lesson_figure
+
+    sample_values, initial_centroid_values, centroid_history, cost_history = main()
+    for iteration, (centroids, cost) in enumerate(zip(centroid_history, cost_history), start=1):
+        points = "  ".join("({:8.3f}, {:8.3f})".format(*c[:2]) for c in centroids)
+        print(f"Iteration {iteration:2d}  cost {cost:14.3f}  centroids {points}")
+    figure = plot_clusters(sample_values, centroid_history[-1], n_samples_per_cluster,
+                           title=f"Centroids after {n_iterations} k-means iterations")
+    finish_lesson_figure(figure, __file__)
