@@ -1,0 +1,522 @@
+"""The lesson's algorithms the TensorFlow 2 way: eager tensors, ``tf.function``, no Session.
+
+The first functions mirror ``functions.py`` name for name (``create_samples``,
+``choose_random_centroids``, ``assign_to_nearest``, ``update_centroids``,
+``iterate_kmeans``, ``total_squared_distance``) and take the same arguments. Then the
+engine that the command line runs on users' data:
+
+- ``kmeans``: Lloyd's algorithm with scikit-learn's stopping rule, ``n_init`` restarts,
+  "random" or "k-means++" initialisation, and scikit-learn's relocation of empty clusters;
+- ``predict`` and ``inertia`` for given centroids;
+- ``gd_kmeans``: seed 002's gradient descent, with ``tf.GradientTape``.
+
+The Lloyd loop runs inside one ``tf.function`` and computes distances as
+``||x||^2 - 2 x.c + ||c||^2`` with a matmul, a chunk of rows at a time, so the full
+(n_samples, n_clusters) distance matrix is never held at once.
+
+Public functions validate their inputs once, here, and raise ``ValueError`` naming the
+bad value and what is allowed. Functions whose names start with ``_`` assume validated
+input.
+"""
+import dataclasses
+import math
+
+import numpy as np
+
+from compat._tensorflow import tf
+
+RANDOM_INIT = "random"
+KMEANS_PLUSPLUS_INIT = "k-means++"
+INIT_STRATEGIES = (RANDOM_INIT, KMEANS_PLUSPLUS_INIT)
+
+DEFAULT_ITERATIONS = 10  # the lesson's exercise 2
+# Bytes for one chunk's (rows, n_clusters) distance block; sets the rows per chunk.
+DEFAULT_MEMORY_BUDGET = 16 * 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class KMeansResult:
+    """What ``kmeans`` found.
+
+    Attributes
+    ----------
+    centroids : array of shape (n_clusters, n_features), the input's dtype
+    labels : array of shape (n_samples,), int64, the nearest centroid of each sample
+    inertia : float, the sum of squared distances of samples to their centroid
+    n_iter : int, Lloyd iterations run
+    converged : bool, whether the labels stopped changing or the centroids moved less than ``tol``
+    """
+
+    centroids: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool
+
+
+# ---------------------------------------------------------------------------
+# Validation, once, at the door
+# ---------------------------------------------------------------------------
+
+def _check_samples(samples, name="samples"):
+    """Return ``samples`` as a 2-D finite float32/float64 numpy array, or raise ValueError."""
+    if tf.is_tensor(samples):
+        samples = samples.numpy()
+    try:
+        array = np.asarray(samples)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} should be a 2-D array of numbers: {error}") from None
+    if array.dtype.kind in "iub":
+        array = array.astype(np.float64)
+    elif array.dtype not in (np.float32, np.float64):
+        if array.dtype.kind == "f":
+            array = array.astype(np.float64)
+        else:
+            raise ValueError(f"{name} should hold numbers, got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise ValueError(f"{name} should be 2-D (n_samples, n_features), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} should have at least one row and one column, got shape {array.shape}")
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
+    return np.ascontiguousarray(array)
+
+
+def _check_n_clusters(n_clusters, n_samples):
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)):
+        raise ValueError(f"n_clusters={n_clusters!r} should be an integer >= 1")
+    if n_clusters < 1:
+        raise ValueError(f"n_clusters={n_clusters} should be >= 1")
+    if n_samples < n_clusters:
+        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}")
+    return int(n_clusters)
+
+
+def _check_centroids(centroids, n_clusters, n_features, dtype, name="centroids"):
+    """Return ``centroids`` checked against the samples' width (and ``n_clusters`` rows if given)."""
+    centroids = _check_samples(centroids, name)
+    if centroids.shape[1] != n_features:
+        raise ValueError(f"{name} should have n_features={n_features} columns like the samples, "
+                         f"got shape {centroids.shape}")
+    if n_clusters is not None and centroids.shape[0] != n_clusters:
+        raise ValueError(f"{name} should have n_clusters={n_clusters} rows, got shape {centroids.shape}")
+    return centroids.astype(dtype, copy=False)
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}={value!r} should be an integer >= {minimum}")
+    return int(value)
+
+
+def _check_batch_size(batch_size):
+    return None if batch_size is None else _check_int("batch_size", batch_size, 1)
+
+
+# ---------------------------------------------------------------------------
+# The lesson's functions, mirrored
+# ---------------------------------------------------------------------------
+
+def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_factor, seed):
+    """Make the lesson's data: a blob of normal noise (stddev 5) around each random centroid.
+
+    The centroids are those of ``functions.create_samples`` for the same seed. The noise
+    differs: here each blob draws its own (``stateless_normal`` seeded by ``(seed, i)``),
+    where the graph version's op-level seed gives every blob the same pattern.
+
+    Returns
+    -------
+    centroids : float32 tensor of shape (n_clusters, n_features)
+    samples : float32 tensor of shape (n_clusters * n_samples_per_cluster, n_features)
+    """
+    rng = np.random.RandomState(seed)
+    centroids = []
+    slices = []
+    for i in range(n_clusters):
+        centroid = (rng.random_sample((1, n_features)) * embiggen_factor) - (embiggen_factor / 2)
+        centroid = tf.constant(centroid, tf.float32)
+        noise = tf.random.stateless_normal((n_samples_per_cluster, n_features), seed=[seed, i],
+                                           stddev=5.0, dtype=tf.float32)
+        centroids.append(centroid)
+        slices.append(noise + centroid)
+    return tf.concat(centroids, 0), tf.concat(slices, 0)
+
+
+def choose_random_centroids(samples, n_clusters, seed=None):
+    """Pick ``n_clusters`` distinct samples at random (without replacement) as initial centroids."""
+    samples = tf.convert_to_tensor(samples)
+    n_samples = tf.shape(samples)[0]
+    if seed is None:
+        keys = tf.random.uniform([n_samples])
+    else:
+        keys = tf.random.stateless_uniform([n_samples], seed=[seed, 0])
+    return tf.gather(samples, tf.argsort(keys)[:n_clusters])
+
+
+def assign_to_nearest(samples, centroids):
+    """Return the index (int64) of the nearest centroid for each sample."""
+    samples, centroids = _as_float_tensors(samples, centroids)
+    labels, _ = _nearest(samples, centroids)
+    return labels
+
+
+def update_centroids(samples, nearest_indices, n_clusters, previous_centroids=None):
+    """Move each centroid to the mean of its samples.
+
+    An empty cluster keeps its row of ``previous_centroids`` when given; otherwise this
+    raises ``ValueError`` naming the empty cluster.
+    """
+    samples = tf.convert_to_tensor(samples)
+    labels = tf.cast(nearest_indices, tf.int32)
+    sums = tf.math.unsorted_segment_sum(samples, labels, n_clusters)
+    counts = tf.math.unsorted_segment_sum(tf.ones_like(samples[:, :1]), labels, n_clusters)
+    if previous_centroids is None:
+        empty = np.flatnonzero(counts.numpy()[:, 0] == 0)
+        if empty.size:
+            raise ValueError(f"update_centroids: cluster {empty[0]} has no samples "
+                             f"(pass previous_centroids to keep its centroid)")
+        return sums / counts
+    previous_centroids = tf.cast(previous_centroids, samples.dtype)
+    return tf.where(counts > 0, sums / tf.maximum(counts, 1), previous_centroids)
+
+
+def iterate_kmeans(samples, initial_centroids, n_clusters, n_iterations=DEFAULT_ITERATIONS):
+    """Alternate ``assign_to_nearest`` and ``update_centroids`` ``n_iterations`` times.
+
+    Returns a tensor of shape (n_iterations, n_clusters, n_features): the centroids after
+    each iteration. An empty cluster keeps its previous centroid, as in ``functions.py``.
+    """
+    centroids = tf.convert_to_tensor(initial_centroids)
+    history = []
+    for _ in range(n_iterations):
+        labels = assign_to_nearest(samples, centroids)
+        centroids = update_centroids(samples, labels, n_clusters, previous_centroids=centroids)
+        history.append(centroids)
+    return tf.stack(history)
+
+
+def total_squared_distance(samples, centroids):
+    """Return the k-means cost: the sum over samples of the squared distance to the nearest centroid."""
+    samples, centroids = _as_float_tensors(samples, centroids)
+    labels, _ = _nearest(samples, centroids)
+    return _sum_squared_distance(samples, centroids, labels)
+
+
+# ---------------------------------------------------------------------------
+# The engine: kmeans, predict, inertia
+# ---------------------------------------------------------------------------
+
+def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter=300, tol=1e-4,
+           seed=None, batch_size=None, callback=None):
+    """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
+
+    Parameters
+    ----------
+    samples : array of shape (n_samples, n_features), float32 or float64
+        Integers are converted to float64. The result keeps the float dtype.
+    n_clusters : int, 1 <= n_clusters <= n_samples
+    init : {"k-means++", "random"} or array of shape (n_clusters, n_features), default="k-means++"
+        "random" picks distinct samples, as the lesson does; "k-means++" is scikit-learn's
+        greedy k-means++; an array gives the initial centroids.
+    n_init : int, default=1
+        Runs from different initialisations; the one with the lowest inertia is kept.
+        Must be 1 when ``init`` is an array.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+        As in scikit-learn: the run stops when the labels stop changing, or when the total
+        squared centroid shift is at most ``tol`` times the mean per-feature variance.
+    seed : int or None, default=None
+        Makes the whole call reproducible.
+    batch_size : int or None, default=None
+        Rows per chunk of the distance computation; by default chosen so that one
+        (rows, n_clusters) block takes about 16 MiB.
+    callback : callable or None
+        Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
+
+    Returns
+    -------
+    KMeansResult
+    """
+    samples = _check_samples(samples)
+    n_samples, n_features = samples.shape
+    n_clusters = _check_n_clusters(n_clusters, n_samples)
+    n_init = _check_int("n_init", n_init, 1)
+    max_iter = _check_int("max_iter", max_iter, 1)
+    batch_size = _check_batch_size(batch_size)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not tol >= 0:
+        raise ValueError(f"tol={tol!r} should be a number >= 0")
+    if isinstance(init, str):
+        if init not in INIT_STRATEGIES:
+            raise ValueError(f"init={init!r} should be one of {', '.join(map(repr, INIT_STRATEGIES))} "
+                             f"or an array of shape (n_clusters, n_features)")
+    else:
+        init = _check_centroids(init, n_clusters, n_features, samples.dtype, name="init")
+        if n_init != 1:
+            raise ValueError(f"n_init={n_init} should be 1 when init is an array of centroids")
+
+    # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
+    mean = samples.mean(axis=0, dtype=np.float64)
+    centred = (samples - mean).astype(samples.dtype)
+    scaled_tol = float(np.mean(np.var(samples, axis=0, dtype=np.float64)) * tol) if tol else 0.0
+    rng = np.random.RandomState(seed)
+    chunks = _Chunks(centred, n_clusters, batch_size)
+
+    best = None
+    for run in range(n_init):
+        if isinstance(init, str):
+            run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+            initial = _initial_centroids(centred, n_clusters, init, run_rng)
+        else:
+            initial = init - mean.astype(samples.dtype)
+        result = _lloyd(chunks, initial, max_iter, scaled_tol, mean)
+        if callback is not None:
+            callback(run, result)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    return best
+
+
+def predict(samples, centroids, *, batch_size=None):
+    """Return the index (int64 array) of the nearest of ``centroids`` for each sample."""
+    samples = _check_samples(samples)
+    centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
+    chunks = _Chunks(samples, centroids.shape[0], _check_batch_size(batch_size))
+    labels, _, _, _ = chunks.assign(tf.constant(centroids))
+    return labels.numpy()
+
+
+def inertia(samples, centroids):
+    """Return the sum of squared distances from each sample to its nearest centroid, as a float."""
+    samples = _check_samples(samples)
+    centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
+    chunks = _Chunks(samples, centroids.shape[0], None)
+    labels, _, _, _ = chunks.assign(tf.constant(centroids))
+    return float(chunks.exact_inertia(tf.constant(centroids), labels))
+
+
+# ---------------------------------------------------------------------------
+# Seed 002: k-means by gradient descent
+# ---------------------------------------------------------------------------
+
+def gd_kmeans(samples, initial_prototypes, *, learning_rate=0.001, steps=100):
+    """Learn prototypes by gradient descent on ``sum_i min_k ||x_i - w_k||^2`` (seed 002).
+
+    Returns
+    -------
+    prototypes : tensor of shape (k, n_features)
+    costs : tensor of shape (steps + 1,): ``costs[0]`` at ``initial_prototypes``,
+        ``costs[i]`` after ``i`` steps. (The post prints the cost after each step,
+        so its "Iteration i" is ``costs[i + 1]`` here.)
+    """
+    samples = _check_samples(samples)
+    initial_prototypes = _check_centroids(initial_prototypes, None, samples.shape[1], samples.dtype,
+                                          name="initial_prototypes")
+    steps = _check_int("steps", steps, 0)
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate={learning_rate!r} should be > 0")
+    data = tf.constant(samples)
+    prototypes = tf.Variable(initial_prototypes)
+    rate = tf.constant(learning_rate, samples.dtype)
+    costs = [_gd_cost(data, prototypes)]
+    for _ in range(steps):
+        costs.append(_gd_step(data, prototypes, rate))
+    return tf.convert_to_tensor(prototypes), tf.stack(costs)
+
+
+@tf.function(reduce_retracing=True)
+def _gd_cost(data, prototypes):
+    distances = tf.reduce_sum(tf.square(data[:, None, :] - prototypes[None, :, :]), axis=2)
+    return tf.reduce_sum(tf.reduce_min(distances, axis=1))
+
+
+@tf.function(reduce_retracing=True)
+def _gd_step(data, prototypes, learning_rate):
+    """Take one plain gradient step (GradientDescentOptimizer's update) and return the new cost."""
+    with tf.GradientTape() as tape:
+        cost = _gd_cost(data, prototypes)
+    prototypes.assign_sub(learning_rate * tape.gradient(cost, prototypes))
+    return _gd_cost(data, prototypes)
+
+
+# ---------------------------------------------------------------------------
+# Kernels (assume validated input)
+# ---------------------------------------------------------------------------
+
+def _as_float_tensors(samples, centroids):
+    samples = tf.convert_to_tensor(samples)
+    return samples, tf.cast(centroids, samples.dtype)
+
+
+def _nearest(samples, centroids):
+    """Labels (int64) and squared distances to the nearest centroid, by the matmul expansion."""
+    partial = (tf.reduce_sum(tf.square(centroids), axis=1)[None, :]
+               - 2 * tf.matmul(samples, centroids, transpose_b=True))
+    labels = tf.argmin(partial, axis=1)
+    distances = tf.reduce_min(partial, axis=1) + tf.reduce_sum(tf.square(samples), axis=1)
+    return labels, tf.maximum(distances, 0)
+
+
+def _sum_squared_distance(samples, centroids, labels):
+    """Sum ||x - c[label]||^2 exactly (no expansion), accumulated in float64."""
+    differences = tf.cast(samples - tf.gather(centroids, labels), tf.float64)
+    return tf.reduce_sum(tf.square(differences))
+
+
+class _Chunks:
+    """The samples cut into equal chunks of rows (the last one padded), and the per-chunk kernels."""
+
+    def __init__(self, samples, n_clusters, batch_size):
+        n_samples, n_features = samples.shape
+        if batch_size is None:
+            batch_size = DEFAULT_MEMORY_BUDGET // (n_clusters * samples.itemsize)
+        self.rows = max(1, min(n_samples, batch_size))
+        self.n_chunks = math.ceil(n_samples / self.rows)
+        self.n_samples = tf.constant(n_samples)
+        padded = np.zeros((self.n_chunks * self.rows, n_features), samples.dtype)
+        padded[:n_samples] = samples
+        self.data = tf.constant(padded.reshape(self.n_chunks, self.rows, n_features))
+        self.samples = samples
+
+    def assign(self, centroids):
+        """Labels, distances to the nearest centroid, and per-cluster sums and counts."""
+        return _assign_chunks(self.data, centroids, self.n_samples)
+
+    def exact_inertia(self, centroids, labels):
+        return _exact_inertia_chunks(self.data, centroids, labels, self.n_samples)
+
+
+@tf.function(reduce_retracing=True)
+def _assign_chunks(data, centroids, n_samples):
+    """One E-step over all chunks: labels, nearest distances, per-cluster sums and counts."""
+    n_chunks, rows = tf.shape(data)[0], tf.shape(data)[1]
+    n_clusters = tf.shape(centroids)[0]
+    labels = tf.TensorArray(tf.int64, size=n_chunks)
+    distances = tf.TensorArray(data.dtype, size=n_chunks)
+    sums = tf.zeros_like(centroids)
+    counts = tf.zeros([n_clusters], data.dtype)
+    for i in tf.range(n_chunks):
+        chunk = data[i]
+        chunk_labels, chunk_distances = _nearest(chunk, centroids)
+        # Padding rows go to an extra segment that is dropped.
+        valid = i * rows + tf.range(rows) < n_samples
+        segments = tf.where(valid, tf.cast(chunk_labels, tf.int32), n_clusters)
+        sums += tf.math.unsorted_segment_sum(chunk, segments, n_clusters + 1)[:-1]
+        counts += tf.math.unsorted_segment_sum(tf.ones([rows], data.dtype), segments, n_clusters + 1)[:-1]
+        labels = labels.write(i, chunk_labels)
+        distances = distances.write(i, chunk_distances)
+    return (tf.reshape(labels.stack(), [-1])[:n_samples],
+            tf.reshape(distances.stack(), [-1])[:n_samples], sums, counts)
+
+
+@tf.function(reduce_retracing=True)
+def _exact_inertia_chunks(data, centroids, labels, n_samples):
+    flat = tf.reshape(data, [-1, tf.shape(data)[2]])[:n_samples]
+    return _sum_squared_distance(flat, centroids, labels)
+
+
+def _relocate_empty_clusters(sums, counts, labels, distances, flat_data):
+    """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
+
+    Works on the sums (before dividing by counts): the sample leaves its old cluster's
+    sum and becomes the empty cluster's only member. Nothing moves when every sample
+    sits on its centroid (more clusters than distinct samples).
+    """
+    empty = tf.cast(tf.where(counts == 0)[:, 0], tf.int32)
+    n_empty = tf.shape(empty)[0]
+    if n_empty == 0 or tf.reduce_max(distances) == 0:
+        return sums, counts
+    _, farthest = tf.math.top_k(distances, k=n_empty)
+    moved = tf.gather(flat_data, farthest)
+    old = tf.cast(tf.gather(labels, farthest), tf.int32)
+    ones = tf.ones([n_empty], counts.dtype)
+    sums = tf.tensor_scatter_nd_sub(sums, old[:, None], moved)
+    counts = tf.tensor_scatter_nd_sub(counts, old[:, None], ones)
+    sums = tf.tensor_scatter_nd_update(sums, empty[:, None], moved)
+    counts = tf.tensor_scatter_nd_update(counts, empty[:, None], ones)
+    return sums, counts
+
+
+@tf.function(reduce_retracing=True)
+def _lloyd_loop(data, initial, n_samples, max_iter, tol):
+    """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
+
+    Returns the final centroids, the iterations run, and whether the labels stopped
+    changing (strict convergence) or the total squared shift fell to ``tol``.
+    """
+    flat_data = tf.reshape(data, [-1, tf.shape(data)[2]])[:n_samples]
+    centroids = initial
+    labels_old = -tf.ones([n_samples], tf.int64)
+    iteration = tf.constant(0)
+    strict = tf.constant(False)
+    converged = tf.constant(False)
+    while iteration < max_iter and not converged:
+        labels, distances, sums, counts = _assign_chunks(data, centroids, n_samples)
+        sums, counts = _relocate_empty_clusters(sums, counts, labels, distances, flat_data)
+        new_centroids = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
+        new_centroids = tf.ensure_shape(new_centroids, initial.shape)
+        shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
+        strict = tf.reduce_all(tf.equal(labels, labels_old))
+        converged = strict or shift <= tol
+        centroids = new_centroids
+        labels_old = labels
+        iteration += 1
+    return centroids, iteration, converged
+
+
+def _lloyd(chunks, initial, max_iter, tol, mean):
+    """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
+    centroids, n_iter, converged = _lloyd_loop(
+        chunks.data, tf.constant(initial), chunks.n_samples, tf.constant(max_iter), tf.constant(tol, tf.float64))
+    # The final E-step: labels that match the returned centroids, and the exact inertia.
+    labels, _, _, _ = chunks.assign(centroids)
+    total = chunks.exact_inertia(centroids, labels)
+    dtype = chunks.samples.dtype
+    return KMeansResult(
+        centroids=(centroids.numpy().astype(np.float64) + mean).astype(dtype),
+        labels=labels.numpy(),
+        inertia=float(total),
+        n_iter=int(n_iter),
+        converged=bool(converged),
+    )
+
+
+def _initial_centroids(samples, n_clusters, init, rng):
+    """Choose initial centroids among ``samples`` with the strategy ``init``."""
+    if init == RANDOM_INIT:
+        return samples[rng.choice(samples.shape[0], n_clusters, replace=False)]
+    return _kmeans_plusplus(samples, n_clusters, rng)
+
+
+def _kmeans_plusplus(samples, n_clusters, rng):
+    """Greedy k-means++ (Arthur & Vassilvitskii 2007), as scikit-learn does it.
+
+    Each new centroid is the best (lowest total cost) of ``2 + log(k)`` candidates drawn
+    with probability proportional to the squared distance to the nearest chosen centroid.
+    """
+    n_samples = samples.shape[0]
+    n_trials = 2 + int(np.log(n_clusters))
+    data = tf.constant(samples)
+    squared_norms = tf.reduce_sum(tf.square(data), axis=1)
+    chosen = [rng.randint(n_samples)]
+    closest = _squared_distances_to(data, squared_norms, [chosen[0]])[0]
+    potential = tf.reduce_sum(closest)
+    for _ in range(1, n_clusters):
+        cumulative = np.cumsum(closest.numpy(), dtype=np.float64)
+        candidates = np.searchsorted(cumulative, rng.uniform(size=n_trials) * float(potential))
+        candidates = np.minimum(candidates, n_samples - 1)
+        to_candidates = tf.minimum(closest[None, :], _squared_distances_to(data, squared_norms, candidates))
+        potentials = tf.reduce_sum(to_candidates, axis=1)
+        best = int(tf.argmin(potentials))
+        chosen.append(int(candidates[best]))
+        closest, potential = to_candidates[best], potentials[best]
+    return samples[chosen]
+
+
+def _squared_distances_to(data, squared_norms, indices):
+    """Squared distances, shape (len(indices), n_samples), from the samples at ``indices`` to all."""
+    centres = tf.gather(data, indices)
+    return tf.maximum(tf.gather(squared_norms, indices)[:, None]
+                      - 2 * tf.matmul(centres, data, transpose_b=True)
+                      + squared_norms[None, :], 0)

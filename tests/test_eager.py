@@ -1,0 +1,153 @@
+"""compat.eager on its own: tiny cases by hand, validation at the door, dtypes, seeding, properties."""
+import numpy as np
+import pytest
+
+from compat import eager
+
+POINTS = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]])
+START = np.array([[0.0, 0.0], [10.0, 10.0]])
+
+
+def blobs(seed, n_samples=300, n_features=3, centers=4, dtype=np.float64):
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(n_samples, n_features=n_features, centers=centers, random_state=seed)
+    return X.astype(dtype)
+
+
+def test_mirrored_functions_by_hand():
+    np.testing.assert_array_equal(eager.assign_to_nearest(POINTS, START), [0, 0, 1, 1])
+    np.testing.assert_array_equal(eager.update_centroids(POINTS, [0, 0, 1, 1], 2), [[0.5, 0], [10.5, 10]])
+    assert float(eager.total_squared_distance(POINTS, START)) == pytest.approx(2.0)
+    history = eager.iterate_kmeans(POINTS, np.array([[0.0, 0.0], [1.0, 0.0]]), 2, n_iterations=3)
+    np.testing.assert_allclose(history[0], [[0, 0], [22 / 3, 20 / 3]])
+    np.testing.assert_allclose(history[2], [[0.5, 0], [10.5, 10]])
+
+
+def test_update_centroids_empty_cluster_both_ways():
+    previous = np.array([[0.0, 0.0], [10.0, 10.0], [-7.0, 3.0]])
+    kept = eager.update_centroids(POINTS, [0, 0, 1, 1], 3, previous_centroids=previous)
+    np.testing.assert_array_equal(kept, [[0.5, 0], [10.5, 10], [-7, 3]])
+    with pytest.raises(ValueError, match="cluster 2 has no samples"):
+        eager.update_centroids(POINTS, [0, 0, 1, 1], 3)
+
+
+def test_kmeans_by_hand():
+    result = eager.kmeans(POINTS, 2, init=np.array([[0.0, 0.0], [1.0, 0.0]]))
+    np.testing.assert_allclose(result.centroids, [[0.5, 0], [10.5, 10]])
+    np.testing.assert_array_equal(result.labels, [0, 0, 1, 1])
+    assert result.inertia == pytest.approx(1.0)  # four points, each 0.5 from its centroid
+    assert result.n_iter == 3 and result.converged  # labels repeat on the 3rd iteration
+    assert eager.inertia(POINTS, result.centroids) == pytest.approx(1.0)
+    np.testing.assert_array_equal(eager.predict([[0.2, 0.1], [9.0, 9.0]], result.centroids), [0, 1])
+
+
+def test_create_samples_and_choose_random_centroids_seeded():
+    centroids, samples = eager.create_samples(3, 40, 2, 70, 700)
+    again = eager.create_samples(3, 40, 2, 70, 700)
+    np.testing.assert_array_equal(samples, again[1])
+    assert samples.shape == (120, 2) and centroids.shape == (3, 2)
+    # Unlike the graph version's op seed, every blob draws its own noise.
+    noise = samples.numpy().reshape(3, 40, 2) - centroids.numpy()[:, None, :]
+    assert not np.allclose(noise[0], noise[1])
+    chosen = eager.choose_random_centroids(samples, 5, seed=3)
+    np.testing.assert_array_equal(chosen, eager.choose_random_centroids(samples, 5, seed=3))
+    assert len({tuple(row) for row in chosen.numpy()}) == 5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
+def test_kmeans_keeps_dtype_and_shapes(dtype, init):
+    X = blobs(0, dtype=dtype)
+    result = eager.kmeans(X, 4, init=init, seed=0)
+    assert result.centroids.dtype == dtype and result.centroids.shape == (4, 3)
+    assert result.labels.dtype == np.int64 and result.labels.shape == (300,)
+    assert isinstance(result.inertia, float) and isinstance(result.n_iter, int)
+    assert np.isfinite(result.centroids).all()
+
+
+def test_integer_input_becomes_float64():
+    result = eager.kmeans(np.array([[0, 0], [0, 1], [9, 9], [9, 8]]), 2, seed=0)
+    assert result.centroids.dtype == np.float64
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
+def test_same_seed_same_result(seed, init):
+    X = blobs(seed)
+    first = eager.kmeans(X, 4, init=init, n_init=3, seed=seed)
+    again = eager.kmeans(X, 4, init=init, n_init=3, seed=seed)
+    np.testing.assert_array_equal(first.centroids, again.centroids)
+    np.testing.assert_array_equal(first.labels, again.labels)
+    assert first.inertia == again.inertia and first.n_iter == again.n_iter
+
+
+def test_n_init_keeps_the_lowest_inertia_and_reports_each_run():
+    X = blobs(5, centers=8)
+    runs = []
+    best = eager.kmeans(X, 8, init=eager.RANDOM_INIT, n_init=5, seed=1,
+                        callback=lambda run, result: runs.append((run, result.inertia)))
+    assert [run for run, _ in runs] == [0, 1, 2, 3, 4]
+    assert best.inertia == min(inertia for _, inertia in runs)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64, 10_000], ids=lambda b: f"batch{b}")
+def test_batch_size_never_changes_the_answer(batch_size):
+    X = blobs(3, n_samples=257)
+    init = X[:4]
+    reference = eager.kmeans(X, 4, init=init)
+    chunked = eager.kmeans(X, 4, init=init, batch_size=batch_size)
+    np.testing.assert_array_equal(chunked.labels, reference.labels)
+    np.testing.assert_allclose(chunked.centroids, reference.centroids, rtol=1e-12, atol=1e-12)
+    assert chunked.n_iter == reference.n_iter
+    np.testing.assert_array_equal(eager.predict(X, reference.centroids, batch_size=batch_size),
+                                  reference.labels)
+
+
+def test_duplicate_points_more_clusters_than_distinct_samples_never_nan():
+    X = np.array([[1.0, 1.0]] * 5 + [[2.0, 2.0]] * 5)
+    result = eager.kmeans(X, 3, init=eager.RANDOM_INIT, seed=0)
+    assert np.isfinite(result.centroids).all()
+    assert result.inertia == pytest.approx(0.0)
+
+
+def test_gd_kmeans_decreases_cost_and_keeps_shapes():
+    X = blobs(1, n_features=2)
+    prototypes, costs = eager.gd_kmeans(X, X[:3], learning_rate=0.001, steps=20)
+    assert prototypes.shape == (3, 2) and costs.shape == (21,)
+    assert costs[-1] < costs[0]
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: eager.kmeans(np.zeros((10, 2)), 11), r"n_samples=10 should be >= n_clusters=11"),
+        (lambda: eager.kmeans(np.zeros((10, 2)), 0), r"n_clusters=0 should be >= 1"),
+        (lambda: eager.kmeans(np.zeros((10, 2)), 2.5), r"n_clusters=2.5 should be an integer"),
+        (lambda: eager.kmeans(np.zeros(10), 2), r"should be 2-D .* got shape \(10,\)"),
+        (lambda: eager.kmeans(np.zeros((0, 2)), 1), r"at least one row .* got shape \(0, 2\)"),
+        (lambda: eager.kmeans([[1.0, np.nan]], 1), r"finite, got nan at row 0, column 1"),
+        (lambda: eager.kmeans([[1.0, 2.0], [np.inf, 0]], 1), r"finite, got inf at row 1, column 0"),
+        (lambda: eager.kmeans([["a", "b"]], 1), r"should hold numbers"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=0), r"max_iter=0 should be an integer >= 1"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, n_init=0), r"n_init=0 should be an integer >= 1"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=-1), r"tol=-1 should be a number >= 0"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, init="kmeans"), r"init='kmeans' should be one of"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((2, 3))),
+         r"init should have n_features=2 columns .* got shape \(2, 3\)"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((3, 2))),
+         r"init should have n_clusters=2 rows, got shape \(3, 2\)"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((2, 2)), n_init=2), r"n_init=2 should be 1"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, batch_size=0), r"batch_size=0 should be an integer >= 1"),
+        (lambda: eager.predict(np.zeros((5, 2)), np.zeros((2, 3))), r"centroids should have n_features=2"),
+        (lambda: eager.inertia(np.zeros((5, 2)), [[np.nan, 0]]), r"centroids should be finite"),
+        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=0),
+         r"learning_rate=0 should be > 0"),
+    ],
+    ids=["k>n", "k<1", "k-float", "1-D", "empty", "nan", "inf", "strings", "max_iter", "n_init", "tol",
+         "init-name", "init-width", "init-rows", "init-array-n_init", "batch_size", "predict-width",
+         "inertia-nan", "gd-rate"],
+)
+def test_bad_input_raises_value_error_naming_it(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
