@@ -47,7 +47,10 @@ if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
     import tensorflow as tf
 else:
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # INFO off, warnings and errors on
-    with _stderr_without_chatter():
-        import tensorflow as tf
+    try:
+        with _stderr_without_chatter():
+            import tensorflow as tf
 
-        tf.config.list_physical_devices()
+            tf.config.list_physical_devices()
+    finally:
+        del os.environ["TF_CPP_MIN_LOG_LEVEL"]  # TensorFlow has read it; child processes start clean

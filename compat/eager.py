@@ -31,7 +31,7 @@ INIT_STRATEGIES = (RANDOM_INIT, KMEANS_PLUSPLUS_INIT)
 
 DEFAULT_ITERATIONS = 10  # the lesson's exercise 2
 # Bytes for one chunk's (rows, n_clusters) distance block; sets the rows per chunk.
-DEFAULT_MEMORY_BUDGET = 16 * 2**20
+DEFAULT_MEMORY_BUDGET = 4 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +231,7 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
         Makes the whole call reproducible.
     batch_size : int or None, default=None
         Rows per chunk of the distance computation; by default chosen so that one
-        (rows, n_clusters) block takes about 16 MiB.
+        (rows, n_clusters) block takes about 4 MiB.
     callback : callable or None
         Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
 
@@ -404,6 +404,7 @@ def _assign_chunks(data, centroids, n_samples):
         segments = tf.where(valid, tf.cast(chunk_labels, tf.int32), n_clusters)
         sums += tf.math.unsorted_segment_sum(chunk, segments, n_clusters + 1)[:-1]
         counts += tf.math.unsorted_segment_sum(tf.ones([rows], data.dtype), segments, n_clusters + 1)[:-1]
+        sums, counts = tf.ensure_shape(sums, centroids.shape), tf.ensure_shape(counts, centroids.shape[:1])
         labels = labels.write(i, chunk_labels)
         distances = distances.write(i, chunk_distances)
     return (tf.reshape(labels.stack(), [-1])[:n_samples],
@@ -420,22 +421,23 @@ def _relocate_empty_clusters(sums, counts, labels, distances, flat_data):
     """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
 
     Works on the sums (before dividing by counts): the sample leaves its old cluster's
-    sum and becomes the empty cluster's only member. Nothing moves when every sample
-    sits on its centroid (more clusters than distinct samples).
+    sum and becomes the empty cluster's only member; the j-th empty cluster takes the
+    j-th farthest sample. Nothing moves when every sample sits on its centroid (more
+    clusters than distinct samples). Shapes stay static, so XLA can compile it.
     """
-    empty = tf.cast(tf.where(counts == 0)[:, 0], tf.int32)
-    n_empty = tf.shape(empty)[0]
-    if n_empty == 0 or tf.reduce_max(distances) == 0:
+    empty = counts == 0
+    if not tf.reduce_any(empty) or tf.reduce_max(distances) == 0:
         return sums, counts
-    _, farthest = tf.math.top_k(distances, k=n_empty)
-    moved = tf.gather(flat_data, farthest)
-    old = tf.cast(tf.gather(labels, farthest), tf.int32)
-    ones = tf.ones([n_empty], counts.dtype)
-    sums = tf.tensor_scatter_nd_sub(sums, old[:, None], moved)
-    counts = tf.tensor_scatter_nd_sub(counts, old[:, None], ones)
-    sums = tf.tensor_scatter_nd_update(sums, empty[:, None], moved)
-    counts = tf.tensor_scatter_nd_update(counts, empty[:, None], ones)
-    return sums, counts
+    n_clusters = tf.shape(counts)[0]
+    _, farthest = tf.math.top_k(distances, k=n_clusters)
+    rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
+    chosen = tf.gather(farthest, rank)
+    weight = tf.cast(empty, counts.dtype)
+    moved = tf.gather(flat_data, chosen) * weight[:, None]
+    old = tf.gather(labels, chosen)
+    sums -= tf.math.unsorted_segment_sum(moved, old, n_clusters)
+    counts -= tf.math.unsorted_segment_sum(weight, old, n_clusters)
+    return tf.where(empty[:, None], moved, sums), tf.where(empty, tf.ones_like(counts), counts)
 
 
 @tf.function(reduce_retracing=True)

@@ -1,9 +1,11 @@
 """Save (and, with a display, show) the lesson scripts' figures."""
 import argparse
+import io
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from compat.data_io import write_atomically
 
 
 def parse_output_option(script_file, argv=None):
@@ -15,20 +17,12 @@ def parse_output_option(script_file, argv=None):
     return Path(parser.parse_args(argv).output)
 
 
-def save_figure(figure, path):
+def save_figure(figure, path, *, overwrite=True):
     """Write ``figure`` as a PNG at ``path`` through a temporary file, so a failure leaves no half file."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {path.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format="png", dpi=100)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    write_atomically(path, buffer.getvalue(), overwrite=overwrite)
+    return Path(path)
 
 
 def has_display():

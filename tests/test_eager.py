@@ -151,3 +151,11 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
 def test_bad_input_raises_value_error_naming_it(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
+def test_one_cluster_is_the_mean(init):
+    X = blobs(2)
+    result = eager.kmeans(X, 1, init=init, seed=0)
+    np.testing.assert_allclose(result.centroids, X.mean(axis=0, keepdims=True), rtol=1e-10)
+    np.testing.assert_array_equal(result.labels, np.zeros(len(X)))

@@ -1,0 +1,285 @@
+"""The kmeans-tf command line: every command through CliRunner, every bad input, the console script."""
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from compat import cli, eager
+
+BLOBS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0], [11.0, 10.0]])
+BLOBS_CSV = "x,y\n" + "".join(f"{x},{y}\n" for x, y in BLOBS)
+
+
+def run(*args, input=None):
+    """Run ``kmeans-tf ARGS`` in-process; a crash fails the test (a traceback never counts as an answer)."""
+    result = CliRunner().invoke(cli.main, [str(arg) for arg in args], input=input)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def assert_error(result, *fragments, exit_code=1):
+    """Check that the run failed with one ``Error:`` line holding every fragment, and no traceback."""
+    assert result.exit_code == exit_code, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0] == result.stderr.splitlines()[-1], result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    path = tmp_path / "blobs.csv"
+    path.write_text(BLOBS_CSV)
+    return path
+
+
+def test_defaults_are_the_lessons_constants():
+    import gd_kmeans
+    import generate_samples
+    import kmeans_iterate
+
+    assert (cli.LESSON_CLUSTERS, cli.LESSON_SAMPLES_PER_CLUSTER, cli.LESSON_FEATURES,
+            cli.LESSON_EMBIGGEN_FACTOR, cli.LESSON_SEED) == (
+        generate_samples.n_clusters, generate_samples.n_samples_per_cluster, generate_samples.n_features,
+        generate_samples.embiggen_factor, generate_samples.seed)
+    assert (cli.LESSON_CENTROID_SEED, cli.LESSON_ITERATIONS) == (kmeans_iterate.centroid_seed,
+                                                                 kmeans_iterate.n_iterations)
+    assert (cli.GD_CLUSTERS, cli.GD_LEARNING_RATE, cli.GD_STEPS, cli.GD_INIT_SEED, cli.GD_REPORT_EVERY) == (
+        gd_kmeans.k, gd_kmeans.learning_rate, gd_kmeans.steps, gd_kmeans.init_seed, gd_kmeans.report_every)
+    assert (cli.RANDOM_INIT, cli.KMEANS_PLUSPLUS_INIT) == (eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT)
+    fit_defaults = {param.name: param.default for param in cli.fit.params}
+    engine_defaults = inspect.signature(eager.kmeans).parameters
+    for name in ("init", "n_init", "max_iter", "tol"):
+        assert fit_defaults[name] == engine_defaults[name].default, name
+
+
+@pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict"])
+def test_help_has_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.output and f"kmeans-tf {command} " in result.output
+
+
+def test_version_and_help_without_tensorflow():
+    assert run("--version").output == f"kmeans-tf, version {cli.__version__}\n"
+    code = "import sys, compat.cli; sys.exit('tensorflow' in sys.modules or 'matplotlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_generate_writes_samples_and_picture(tmp_path):
+    result = run("generate", "--clusters", 2, "--samples-per-cluster", 20, "--features", 3,
+                 "--out", tmp_path / "s.npy", "--plot", tmp_path / "s.png")
+    assert result.exit_code == 0, result.output
+    assert np.load(tmp_path / "s.npy").shape == (40, 3)
+    assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
+    assert "40 samples written to" in result.stderr and result.stdout == ""
+
+
+def test_generate_writes_csv_to_stdout():
+    result = run("generate", "--samples-per-cluster", 5, "--seed", 1)
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and len(lines) == 15
+    assert all(len(line.split(",")) == 2 for line in lines)
+
+
+def test_iterate_prints_a_row_per_iteration(tmp_path):
+    result = run("iterate", "--samples-per-cluster", 20, "--iterations", 3, "--plot", tmp_path / "i.png")
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.splitlines()
+    assert [row.split()[:2] for row in rows] == [["Iteration", "1"], ["Iteration", "2"], ["Iteration", "3"]]
+    costs = [float(row.split()[3]) for row in rows]
+    assert costs == sorted(costs, reverse=True)  # Lloyd's iterations never increase the cost
+    assert (tmp_path / "i.png").exists()
+
+
+def test_gd_prints_the_cost_table(tmp_path):
+    result = run("gd", "--steps", 5, "--learning-rate", 0.001, "--plot", tmp_path / "g.png")
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.splitlines()
+    assert [row.split(",")[0] for row in rows] == ["Iteration 0", "Iteration 5"]
+    assert float(rows[1].split()[-1]) < float(rows[0].split()[-1])
+    assert (tmp_path / "g.png").exists()
+
+
+def test_fit_writes_labels_to_stdout(blobs):
+    result = run("fit", blobs, "-k", 2, "--seed", 0)
+    assert result.exit_code == 0, result.output
+    labels = [int(line) for line in result.stdout.splitlines()]
+    assert len(set(labels[:3])) == 1 and len(set(labels[3:])) == 1 and labels[0] != labels[3]
+    assert "k-means: 6 rows, 2 columns, k=2: inertia 2.66667" in result.stderr
+
+
+def test_fit_json_files_and_predict(tmp_path, blobs):
+    result = run("fit", blobs, "-k", 2, "--seed", 0, "--json", "--labels-out", tmp_path / "labels.txt",
+                 "--centroids-out", tmp_path / "centroids.csv", "--plot", tmp_path / "fit.png")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["k"] == 2 and summary["n_samples"] == 6 and summary["n_features"] == 2
+    assert summary["converged"] is True and summary["cluster_sizes"] == [3, 3]
+    assert summary["inertia"] == pytest.approx(8 / 3)
+    np.testing.assert_allclose(sorted(summary["centroids"]), [[1 / 3, 1 / 3], [31 / 3, 31 / 3]])
+    assert (tmp_path / "centroids.csv").read_text().startswith("x,y\n")
+    assert (tmp_path / "fit.png").exists()
+    labels = (tmp_path / "labels.txt").read_text()
+
+    predicted = run("predict", blobs, "--centroids", tmp_path / "centroids.csv")
+    assert predicted.exit_code == 0 and predicted.stdout == labels
+
+
+def test_fit_reads_stdin_npy_and_columns(tmp_path):
+    result = run("fit", "-", "-k", 2, "--seed", 0, input=BLOBS_CSV)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 6
+    wide = np.hstack([BLOBS, BLOBS[:, :1] * 2]).astype(np.float32)
+    np.save(tmp_path / "wide.npy", wide)
+    result = run("fit", tmp_path / "wide.npy", "-k", 2, "--seed", 0, "--json", "--plot", tmp_path / "pca.png")
+    assert json.loads(result.stdout)["n_features"] == 3 and (tmp_path / "pca.png").exists()
+    result = run("fit", tmp_path / "wide.npy", "--columns", "2", "-k", 2, "--seed", 0, "--json")
+    assert json.loads(result.stdout)["n_features"] == 1
+
+
+def test_fit_iris_from_an_init_file_matches_sklearn(tmp_path):
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    rows = [",".join([*map(str, sample), iris.target_names[target]])
+            for sample, target in zip(iris.data, iris.target)]
+    (tmp_path / "iris.csv").write_text("\n".join([",".join([*iris.feature_names, "species"]), *rows]) + "\n")
+    init = iris.data[[0, 50, 100]]
+    np.savetxt(tmp_path / "init.csv", init, delimiter=",")
+
+    result = run("fit", tmp_path / "iris.csv", "--columns", "0,1,2,3", "--init", tmp_path / "init.csv",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    expected = KMeans(n_clusters=3, init=init, n_init=1, algorithm="lloyd").fit(iris.data)
+    assert summary["k"] == 3 and summary["columns"] == iris.feature_names
+    assert summary["inertia"] == pytest.approx(expected.inertia_, rel=1e-4)
+
+
+def test_existing_output_needs_force(tmp_path, blobs):
+    out = tmp_path / "labels.txt"
+    out.write_text("keep me\n")
+    assert_error(run("fit", blobs, "-k", 2, "--labels-out", out), "--labels-out", "already exists", "--force")
+    assert out.read_text() == "keep me\n"
+    assert run("fit", blobs, "-k", 2, "--labels-out", out, "--force").exit_code == 0
+    assert len(out.read_text().splitlines()) == 6
+
+
+def test_outputs_never_replace_inputs(tmp_path, blobs):
+    assert_error(run("fit", blobs, "-k", 2, "--labels-out", blobs, "--force"), "is also DATA")
+    assert_error(run("fit", blobs, "-k", 2, "--labels-out", tmp_path / "o.csv",
+                     "--centroids-out", tmp_path / "o.csv"), "is also --labels-out")
+    assert blobs.read_text() == BLOBS_CSV
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("", ["is empty"]),
+    ("x,y\n1,2\n3,abc\n", ["row 3, column 2 ('y')", "'abc' is not a number"]),
+    ("1,2\n3,4\n5\n", ["row 3 has 1 columns, but row 1 has 2"]),
+    ("1,2\nnan,4\n5,6\n", ["row 2, column 1", "'nan' is not finite"]),
+    ("1,2\n3,inf\n5,6\n", ["row 2, column 2", "'inf' is not finite"]),
+    ("1,2\n3,4\n", ["has 2 rows, fewer than the 3 clusters"]),
+], ids=["empty", "non-numeric", "ragged", "nan", "inf", "too-few-rows"])
+def test_fit_bad_data(tmp_path, text, fragments):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    assert_error(run("fit", path, "-k", 3), str(path), *fragments)
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["-k", 0], ["Invalid value for '-k' / '--clusters'", "0 is not in the range x>=1"]),
+    (["-k", 2, "--tol", -1], ["'--tol'", "x>=0"]),
+    (["-k", 2, "--init", "kmeans"], ["'--init'", "'kmeans' is neither random nor k-means++"]),
+    (["-k", 2, "--plot", "fit.jpg"], ["'--plot'", "should end in .png"]),
+    (["-k", 2, "--columns", "1,,2"], ["'--columns'", "empty column"]),
+    ([], ["Missing option '-k' / '--clusters'"]),
+], ids=["k<1", "tol<0", "init-name", "plot-suffix", "columns", "no-k"])
+def test_fit_bad_options(blobs, args, fragments):
+    assert_error(run("fit", blobs, *args), *fragments, exit_code=2)
+
+
+def test_missing_and_unreadable_data(tmp_path):
+    assert_error(run("fit", tmp_path / "nope.csv", "-k", 2), "nope.csv", "does not exist", exit_code=2)
+    assert_error(run("fit", tmp_path, "-k", 2), "is a directory", exit_code=2)
+    (tmp_path / "broken.npy").write_bytes(b"\x93NUMPY garbage")
+    assert_error(run("fit", tmp_path / "broken.npy", "-k", 2), "cannot read", "not a NumPy .npy file")
+
+
+def test_init_and_centroids_files_must_match_the_data(tmp_path, blobs):
+    wide = tmp_path / "wide.csv"
+    wide.write_text("1,2,3\n4,5,6\n")
+    assert_error(run("fit", blobs, "--init", wide), "--init", "has 3 columns but the data", "have 2")
+    assert_error(run("predict", blobs, "--centroids", wide), "--centroids", "has 3 columns", "have 2")
+    assert_error(run("fit", blobs, "-k", 3, "--init", wide, "--columns", "0,1"), "--init", "3 columns")
+    narrow = tmp_path / "two.csv"
+    narrow.write_text("1,2\n4,5\n")
+    assert_error(run("fit", blobs, "-k", 3, "--init", narrow), "has 2 rows", "-k/--clusters is 3")
+    assert_error(run("fit", blobs, "--init", narrow, "--n-init", 2), "n_init=2 should be 1")
+
+
+def test_output_folder_must_exist(tmp_path, blobs):
+    missing = tmp_path / "no" / "labels.txt"
+    assert_error(run("fit", blobs, "-k", 2, "--labels-out", missing), "folder", "does not exist")
+    assert_error(run("generate", "--out", tmp_path / "no" / "s.csv"), "does not exist")
+    assert_error(run("predict", blobs, "--centroids", blobs, "--labels-out", missing), "does not exist")
+    assert not (tmp_path / "no").exists()
+
+
+def test_plot_needs_two_columns(blobs):
+    assert_error(run("fit", blobs, "-k", 2, "--columns", "x", "--plot", "one.png"),
+                 "'--plot'", "needs at least 2 columns", exit_code=2)
+    assert_error(run("generate", "--features", 1, "--plot", "one.png"), "'--plot'", exit_code=2)
+
+
+def test_columns_by_unknown_name(blobs):
+    assert_error(run("fit", blobs, "-k", 2, "--columns", "x,z"), "no column named 'z'")
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, blobs):
+    assert "k-means  [" not in run("fit", blobs, "-k", 2, "--n-init", 3).stderr
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    assert "k-means" in run("fit", blobs, "-k", 2, "--n-init", 3).stderr
+    assert run("fit", blobs, "-k", 2, "--n-init", 3, "--quiet").stderr == ""
+
+
+def test_verbose_reports_each_run(blobs):
+    result = run("--verbose", "fit", blobs, "-k", 2, "--n-init", 2, "--seed", 0)
+    assert "(header: x, y)" in result.stderr
+    assert "Run 1/2: inertia" in result.stderr and "Run 2/2: inertia" in result.stderr
+
+
+def test_a_bug_is_one_line_unless_verbose(monkeypatch, blobs):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(eager, "kmeans", broken)
+    assert_error(run("fit", blobs, "-k", 2), "internal error: RuntimeError: boom second line")
+    assert "Traceback" in run("--verbose", "fit", blobs, "-k", 2).stderr
+
+
+@pytest.mark.slow
+def test_console_script_and_python_m(tmp_path):
+    script = Path(sys.executable).with_name("kmeans-tf")
+    # Importing TensorFlow here set TF_CPP_MIN_LOG_LEVEL, which would switch off the chatter filter.
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+
+    def kmeans_tf(*args):
+        return subprocess.run([script, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+
+    generated = kmeans_tf("generate", "--samples-per-cluster", 10, "--out", tmp_path / "s.csv")
+    assert generated.returncode == 0
+    assert generated.stderr == f"30 samples written to {tmp_path / 's.csv'}\n"  # no TensorFlow chatter
+    fitted = kmeans_tf("fit", tmp_path / "s.csv", "-k", 3, "--seed", 1, "--json", "--quiet")
+    assert json.loads(fitted.stdout)["n_samples"] == 30 and fitted.stderr == ""
+    failed = kmeans_tf("fit", tmp_path / "s.csv", "-k", 31)
+    assert failed.returncode == 1 and failed.stderr.splitlines()[-1].startswith("Error: ")
+    version = subprocess.run([sys.executable, "-m", "compat", "--version"], capture_output=True, text=True)
+    assert version.stdout == f"kmeans-tf, version {cli.__version__}\n"
