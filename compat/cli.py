@@ -141,6 +141,9 @@ quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, c
                             help="no progress bar and no notes on stderr")
 data_argument = click.argument("data", type=click.Path(exists=True, dir_okay=False, allow_dash=True,
                                                        path_type=str))
+batch_size_option = click.option("--batch-size", type=click.IntRange(1), default=None,
+                                 help="rows per chunk of the distance computation "
+                                      "[default: sized to a 4 MiB block]")
 labels_out_option = click.option("--labels-out", type=click.Path(dir_okay=False, path_type=Path),
                                   help="write the labels here, one per line (default: stdout)")
 
@@ -403,12 +406,13 @@ def gd(console, learning_rate, steps, seed, plot, force):
               help="write the centroids here (.csv, .tsv or .npy)")
 @click.option("--json", "as_json", is_flag=True,
               help="print a summary as JSON on stdout (then labels go only to --labels-out)")
+@batch_size_option
 @plot_option
 @force_option
 @quiet_option
 @click.pass_obj
 def fit(console, data, clusters, columns, init, n_init, max_iter, tol, seed, labels_out, centroids_out,
-        as_json, plot, force):
+        as_json, batch_size, plot, force):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a header row is optional and detected), a .tsv or .npy file,
@@ -453,7 +457,7 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, seed, lab
             runs.append(result)
             advance()
         result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
-                              seed=seed, callback=record)
+                              seed=seed, batch_size=batch_size, callback=record)
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")
@@ -505,10 +509,11 @@ def _fit_figure(table, result):
               help="the centroids (.csv, .tsv or .npy), e.g. from fit --centroids-out")
 @columns_option
 @labels_out_option
+@batch_size_option
 @force_option
 @quiet_option
 @click.pass_obj
-def predict(console, data, centroids_file, columns, labels_out, force):
+def predict(console, data, centroids_file, columns, labels_out, batch_size, force):
     """Label each row of DATA with its nearest centroid.
 
     DATA is read as by fit (.csv, .tsv, .npy, or - for CSV on stdin); the labels, one per
@@ -525,6 +530,6 @@ def predict(console, data, centroids_file, columns, labels_out, force):
 
     from compat import eager
 
-    labels = eager.predict(table.values, centroids)
+    labels = eager.predict(table.values, centroids, batch_size=batch_size)
     console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids")
     _write_labels(labels_out, labels, console)

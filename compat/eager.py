@@ -158,8 +158,7 @@ def choose_random_centroids(samples, n_clusters, seed=None):
 def assign_to_nearest(samples, centroids):
     """Return the index (int64) of the nearest centroid for each sample."""
     samples, centroids = _as_float_tensors(samples, centroids)
-    labels, _ = _nearest(samples, centroids)
-    return labels
+    return _nearest(samples, centroids)
 
 
 def update_centroids(samples, nearest_indices, n_clusters, previous_centroids=None):
@@ -200,8 +199,7 @@ def iterate_kmeans(samples, initial_centroids, n_clusters, n_iterations=DEFAULT_
 def total_squared_distance(samples, centroids):
     """Return the k-means cost: the sum over samples of the squared distance to the nearest centroid."""
     samples, centroids = _as_float_tensors(samples, centroids)
-    labels, _ = _nearest(samples, centroids)
-    return _sum_squared_distance(samples, centroids, labels)
+    return _sum_squared_distance(samples, centroids, _nearest(samples, centroids))
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +259,8 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
     centred = (samples - mean).astype(samples.dtype)
     scaled_tol = float(np.mean(np.var(samples, axis=0, dtype=np.float64)) * tol) if tol else 0.0
     rng = np.random.RandomState(seed)
-    chunks = _Chunks(centred, n_clusters, batch_size)
+    data = tf.constant(centred)
+    rows = _rows_per_chunk(n_clusters, samples.itemsize, batch_size)
 
     best = None
     for run in range(n_init):
@@ -270,7 +269,7 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
             initial = _initial_centroids(centred, n_clusters, init, run_rng)
         else:
             initial = init - mean.astype(samples.dtype)
-        result = _lloyd(chunks, initial, max_iter, scaled_tol, mean)
+        result = _lloyd(data, initial, rows, max_iter, scaled_tol, mean)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -282,18 +281,17 @@ def predict(samples, centroids, *, batch_size=None):
     """Return the index (int64 array) of the nearest of ``centroids`` for each sample."""
     samples = _check_samples(samples)
     centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
-    chunks = _Chunks(samples, centroids.shape[0], _check_batch_size(batch_size))
-    labels, _, _, _ = chunks.assign(tf.constant(centroids))
-    return labels.numpy()
+    rows = _rows_per_chunk(centroids.shape[0], samples.itemsize, _check_batch_size(batch_size))
+    return _labels_chunked(tf.constant(samples), tf.constant(centroids), rows).numpy()
 
 
 def inertia(samples, centroids):
     """Return the sum of squared distances from each sample to its nearest centroid, as a float."""
     samples = _check_samples(samples)
     centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
-    chunks = _Chunks(samples, centroids.shape[0], None)
-    labels, _, _, _ = chunks.assign(tf.constant(centroids))
-    return float(chunks.exact_inertia(tf.constant(centroids), labels))
+    data, centroids = tf.constant(samples), tf.constant(centroids)
+    rows = _rows_per_chunk(centroids.shape[0], samples.itemsize, None)
+    return float(_inertia_chunked(data, centroids, _labels_chunked(data, centroids, rows), rows))
 
 
 # ---------------------------------------------------------------------------
@@ -350,90 +348,80 @@ def _as_float_tensors(samples, centroids):
 
 
 def _nearest(samples, centroids):
-    """Labels (int64) and squared distances to the nearest centroid, by the matmul expansion."""
-    partial = (tf.reduce_sum(tf.square(centroids), axis=1)[None, :]
-               - 2 * tf.matmul(samples, centroids, transpose_b=True))
-    labels = tf.argmin(partial, axis=1)
-    distances = tf.reduce_min(partial, axis=1) + tf.reduce_sum(tf.square(samples), axis=1)
-    return labels, tf.maximum(distances, 0)
+    """Labels (int64) of the nearest centroid, by the matmul expansion of the squared distance."""
+    return _nearest_from(samples, -2 * tf.transpose(centroids), tf.reduce_sum(tf.square(centroids), axis=1))
+
+
+def _nearest_from(samples, minus_two_centroids_t, centroid_norms):
+    """argmin over centroids of ``||c||^2 - 2 x.c``; ``||x||^2`` is the same for every centroid."""
+    return tf.argmin(tf.matmul(samples, minus_two_centroids_t) + centroid_norms, axis=1)
 
 
 def _sum_squared_distance(samples, centroids, labels):
     """Sum ||x - c[label]||^2 exactly (no expansion), accumulated in float64."""
-    differences = tf.cast(samples - tf.gather(centroids, labels), tf.float64)
-    return tf.reduce_sum(tf.square(differences))
+    return tf.reduce_sum(tf.cast(_squared_distance_to_own(samples, centroids, labels), tf.float64))
 
 
-class _Chunks:
-    """The samples cut into equal chunks of rows (the last one padded), and the per-chunk kernels."""
+def _squared_distance_to_own(samples, centroids, labels):
+    return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
 
-    def __init__(self, samples, n_clusters, batch_size):
-        n_samples, n_features = samples.shape
-        if batch_size is None:
-            batch_size = DEFAULT_MEMORY_BUDGET // (n_clusters * samples.itemsize)
-        self.rows = max(1, min(n_samples, batch_size))
-        self.n_chunks = math.ceil(n_samples / self.rows)
-        self.n_samples = tf.constant(n_samples)
-        padded = np.zeros((self.n_chunks * self.rows, n_features), samples.dtype)
-        padded[:n_samples] = samples
-        self.data = tf.constant(padded.reshape(self.n_chunks, self.rows, n_features))
-        self.samples = samples
 
-    def assign(self, centroids):
-        """Labels, distances to the nearest centroid, and per-cluster sums and counts."""
-        return _assign_chunks(self.data, centroids, self.n_samples)
+def _rows_per_chunk(n_clusters, itemsize, batch_size):
+    """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block in the budget."""
+    if batch_size is None:
+        batch_size = max(1, DEFAULT_MEMORY_BUDGET // (n_clusters * itemsize))
+    return tf.constant(batch_size)
 
-    def exact_inertia(self, centroids, labels):
-        return _exact_inertia_chunks(self.data, centroids, labels, self.n_samples)
+
+def _chunk(samples, rows, i):
+    return samples[i * rows:(i + 1) * rows]
+
+
+def _n_chunks(samples, rows):
+    return (tf.shape(samples)[0] + rows - 1) // rows
 
 
 @tf.function(reduce_retracing=True)
-def _assign_chunks(data, centroids, n_samples):
-    """One E-step over all chunks: labels, nearest distances, per-cluster sums and counts."""
-    n_chunks, rows = tf.shape(data)[0], tf.shape(data)[1]
-    n_clusters = tf.shape(centroids)[0]
-    labels = tf.TensorArray(tf.int64, size=n_chunks)
-    distances = tf.TensorArray(data.dtype, size=n_chunks)
-    sums = tf.zeros_like(centroids)
-    counts = tf.zeros([n_clusters], data.dtype)
+def _labels_chunked(samples, centroids, rows):
+    """Labels of the nearest centroid for all samples, ``rows`` at a time."""
+    minus_two_centroids_t = -2 * tf.transpose(centroids)
+    centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
+    n_chunks = _n_chunks(samples, rows)
+    labels = tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)
     for i in tf.range(n_chunks):
-        chunk = data[i]
-        chunk_labels, chunk_distances = _nearest(chunk, centroids)
-        # Padding rows go to an extra segment that is dropped.
-        valid = i * rows + tf.range(rows) < n_samples
-        segments = tf.where(valid, tf.cast(chunk_labels, tf.int32), n_clusters)
-        sums += tf.math.unsorted_segment_sum(chunk, segments, n_clusters + 1)[:-1]
-        counts += tf.math.unsorted_segment_sum(tf.ones([rows], data.dtype), segments, n_clusters + 1)[:-1]
-        sums, counts = tf.ensure_shape(sums, centroids.shape), tf.ensure_shape(counts, centroids.shape[:1])
-        labels = labels.write(i, chunk_labels)
-        distances = distances.write(i, chunk_distances)
-    return (tf.reshape(labels.stack(), [-1])[:n_samples],
-            tf.reshape(distances.stack(), [-1])[:n_samples], sums, counts)
+        labels = labels.write(i, _nearest_from(_chunk(samples, rows, i), minus_two_centroids_t, centroid_norms))
+    return labels.concat()
 
 
 @tf.function(reduce_retracing=True)
-def _exact_inertia_chunks(data, centroids, labels, n_samples):
-    flat = tf.reshape(data, [-1, tf.shape(data)[2]])[:n_samples]
-    return _sum_squared_distance(flat, centroids, labels)
+def _inertia_chunked(samples, centroids, labels, rows):
+    """The exact sum of squared distances of samples to their labelled centroid, ``rows`` at a time."""
+    total = tf.constant(0.0, tf.float64)
+    for i in tf.range(_n_chunks(samples, rows)):
+        total += _sum_squared_distance(_chunk(samples, rows, i), centroids, _chunk(labels, rows, i))
+    return total
 
 
-def _relocate_empty_clusters(sums, counts, labels, distances, flat_data):
+def _relocate_empty_clusters(sums, counts, labels, samples, centroids):
     """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
 
     Works on the sums (before dividing by counts): the sample leaves its old cluster's
     sum and becomes the empty cluster's only member; the j-th empty cluster takes the
     j-th farthest sample. Nothing moves when every sample sits on its centroid (more
-    clusters than distinct samples). Shapes stay static, so XLA can compile it.
+    clusters than distinct samples).
     """
     empty = counts == 0
-    if not tf.reduce_any(empty) or tf.reduce_max(distances) == 0:
+    if not tf.reduce_any(empty):
+        return sums, counts
+    distances = _squared_distance_to_own(samples, centroids, labels)
+    if tf.reduce_max(distances) == 0:
         return sums, counts
     n_clusters = tf.shape(counts)[0]
     _, farthest = tf.math.top_k(distances, k=n_clusters)
     rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
     chosen = tf.gather(farthest, rank)
     weight = tf.cast(empty, counts.dtype)
-    moved = tf.gather(flat_data, chosen) * weight[:, None]
+    moved = tf.gather(samples, chosen) * weight[:, None]
     old = tf.gather(labels, chosen)
     sums -= tf.math.unsorted_segment_sum(moved, old, n_clusters)
     counts -= tf.math.unsorted_segment_sum(weight, old, n_clusters)
@@ -441,42 +429,43 @@ def _relocate_empty_clusters(sums, counts, labels, distances, flat_data):
 
 
 @tf.function(reduce_retracing=True)
-def _lloyd_loop(data, initial, n_samples, max_iter, tol):
+def _lloyd_loop(samples, initial, rows, max_iter, tol):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
 
     Returns the final centroids, the iterations run, and whether the labels stopped
     changing (strict convergence) or the total squared shift fell to ``tol``.
     """
-    flat_data = tf.reshape(data, [-1, tf.shape(data)[2]])[:n_samples]
+    n_clusters = tf.shape(initial)[0]
     centroids = initial
-    labels_old = -tf.ones([n_samples], tf.int64)
+    labels_old = -tf.ones([tf.shape(samples)[0]], tf.int64)
     iteration = tf.constant(0)
-    strict = tf.constant(False)
     converged = tf.constant(False)
     while iteration < max_iter and not converged:
-        labels, distances, sums, counts = _assign_chunks(data, centroids, n_samples)
-        sums, counts = _relocate_empty_clusters(sums, counts, labels, distances, flat_data)
+        labels = tf.ensure_shape(_labels_chunked(samples, centroids, rows), labels_old.shape)
+        # tensor_scatter_nd_add is several times faster on CPU than unsorted_segment_sum here.
+        sums = tf.tensor_scatter_nd_add(tf.zeros_like(initial), labels[:, None], samples)
+        counts = tf.cast(tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters,
+                                          maxlength=n_clusters), samples.dtype)
+        sums, counts = _relocate_empty_clusters(sums, counts, labels, samples, centroids)
         new_centroids = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
         new_centroids = tf.ensure_shape(new_centroids, initial.shape)
         shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
-        strict = tf.reduce_all(tf.equal(labels, labels_old))
-        converged = strict or shift <= tol
+        converged = tf.reduce_all(tf.equal(labels, labels_old)) or shift <= tol
         centroids = new_centroids
         labels_old = labels
         iteration += 1
     return centroids, iteration, converged
 
 
-def _lloyd(chunks, initial, max_iter, tol, mean):
+def _lloyd(data, initial, rows, max_iter, tol, mean):
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
     centroids, n_iter, converged = _lloyd_loop(
-        chunks.data, tf.constant(initial), chunks.n_samples, tf.constant(max_iter), tf.constant(tol, tf.float64))
+        data, tf.constant(initial), rows, tf.constant(max_iter), tf.constant(tol, tf.float64))
     # The final E-step: labels that match the returned centroids, and the exact inertia.
-    labels, _, _, _ = chunks.assign(centroids)
-    total = chunks.exact_inertia(centroids, labels)
-    dtype = chunks.samples.dtype
+    labels = _labels_chunked(data, centroids, rows)
+    total = _inertia_chunked(data, centroids, labels, rows)
     return KMeansResult(
-        centroids=(centroids.numpy().astype(np.float64) + mean).astype(dtype),
+        centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),
         labels=labels.numpy(),
         inertia=float(total),
         n_iter=int(n_iter),

@@ -283,3 +283,18 @@ def test_console_script_and_python_m(tmp_path):
     assert failed.returncode == 1 and failed.stderr.splitlines()[-1].startswith("Error: ")
     version = subprocess.run([sys.executable, "-m", "compat", "--version"], capture_output=True, text=True)
     assert version.stdout == f"kmeans-tf, version {cli.__version__}\n"
+
+
+def test_batch_size_gives_the_same_labels(blobs):
+    default = run("fit", blobs, "-k", 2, "--seed", 0)
+    chunked = run("fit", blobs, "-k", 2, "--seed", 0, "--batch-size", 2)
+    assert chunked.exit_code == 0 and chunked.stdout == default.stdout
+    assert_error(run("fit", blobs, "-k", 2, "--batch-size", 0), "--batch-size", exit_code=2)
+
+
+def test_fit_one_cluster(blobs):
+    result = run("fit", blobs, "-k", 1, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["cluster_sizes"] == [6]
+    np.testing.assert_allclose(summary["centroids"], [BLOBS.mean(axis=0)])
