@@ -381,24 +381,34 @@ def _n_chunks(samples, rows):
     return (tf.shape(samples)[0] + rows - 1) // rows
 
 
-@tf.function(reduce_retracing=True)
+# The loops below are written with tf.while_loop and tf.cond rather than autograph:
+# tracing them then takes a fraction of the time, which every new data shape pays.
+
+@tf.function(reduce_retracing=True, autograph=False)
 def _labels_chunked(samples, centroids, rows):
     """Labels of the nearest centroid for all samples, ``rows`` at a time."""
     minus_two_centroids_t = -2 * tf.transpose(centroids)
     centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
     n_chunks = _n_chunks(samples, rows)
-    labels = tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)
-    for i in tf.range(n_chunks):
-        labels = labels.write(i, _nearest_from(_chunk(samples, rows, i), minus_two_centroids_t, centroid_norms))
+
+    def label_chunk(i, labels):
+        chunk_labels = _nearest_from(_chunk(samples, rows, i), minus_two_centroids_t, centroid_norms)
+        return i + 1, labels.write(i, chunk_labels)
+
+    _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
+                              (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
     return labels.concat()
 
 
-@tf.function(reduce_retracing=True)
+@tf.function(reduce_retracing=True, autograph=False)
 def _inertia_chunked(samples, centroids, labels, rows):
     """The exact sum of squared distances of samples to their labelled centroid, ``rows`` at a time."""
-    total = tf.constant(0.0, tf.float64)
-    for i in tf.range(_n_chunks(samples, rows)):
-        total += _sum_squared_distance(_chunk(samples, rows, i), centroids, _chunk(labels, rows, i))
+    def add_chunk(i, total):
+        chunk = _sum_squared_distance(_chunk(samples, rows, i), centroids, _chunk(labels, rows, i))
+        return i + 1, total + chunk
+
+    _, total = tf.while_loop(lambda i, _: i < _n_chunks(samples, rows), add_chunk,
+                             (0, tf.constant(0.0, tf.float64)))
     return total
 
 
@@ -411,24 +421,27 @@ def _relocate_empty_clusters(sums, counts, labels, samples, centroids):
     clusters than distinct samples).
     """
     empty = counts == 0
-    if not tf.reduce_any(empty):
-        return sums, counts
-    distances = _squared_distance_to_own(samples, centroids, labels)
-    if tf.reduce_max(distances) == 0:
-        return sums, counts
-    n_clusters = tf.shape(counts)[0]
-    _, farthest = tf.math.top_k(distances, k=n_clusters)
-    rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
-    chosen = tf.gather(farthest, rank)
-    weight = tf.cast(empty, counts.dtype)
-    moved = tf.gather(samples, chosen) * weight[:, None]
-    old = tf.gather(labels, chosen)
-    sums -= tf.math.unsorted_segment_sum(moved, old, n_clusters)
-    counts -= tf.math.unsorted_segment_sum(weight, old, n_clusters)
-    return tf.where(empty[:, None], moved, sums), tf.where(empty, tf.ones_like(counts), counts)
+
+    def relocate(distances):
+        n_clusters = tf.shape(counts)[0]
+        _, farthest = tf.math.top_k(distances, k=n_clusters)
+        rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
+        chosen = tf.gather(farthest, rank)
+        weight = tf.cast(empty, counts.dtype)
+        moved = tf.gather(samples, chosen) * weight[:, None]
+        old = tf.gather(labels, chosen)
+        new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
+        new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
+        return tf.where(empty[:, None], moved, new_sums), tf.where(empty, tf.ones_like(counts), new_counts)
+
+    def relocate_if_any_sample_is_off_its_centroid():
+        distances = _squared_distance_to_own(samples, centroids, labels)
+        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), lambda: (sums, counts))
+
+    return tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, lambda: (sums, counts))
 
 
-@tf.function(reduce_retracing=True)
+@tf.function(reduce_retracing=True, autograph=False)
 def _lloyd_loop(samples, initial, rows, max_iter, tol):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
 
@@ -436,11 +449,8 @@ def _lloyd_loop(samples, initial, rows, max_iter, tol):
     changing (strict convergence) or the total squared shift fell to ``tol``.
     """
     n_clusters = tf.shape(initial)[0]
-    centroids = initial
-    labels_old = -tf.ones([tf.shape(samples)[0]], tf.int64)
-    iteration = tf.constant(0)
-    converged = tf.constant(False)
-    while iteration < max_iter and not converged:
+
+    def iterate(iteration, centroids, labels_old, converged):
         labels = tf.ensure_shape(_labels_chunked(samples, centroids, rows), labels_old.shape)
         # tensor_scatter_nd_add is several times faster on CPU than unsorted_segment_sum here.
         sums = tf.tensor_scatter_nd_add(tf.zeros_like(initial), labels[:, None], samples)
@@ -450,10 +460,14 @@ def _lloyd_loop(samples, initial, rows, max_iter, tol):
         new_centroids = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
         new_centroids = tf.ensure_shape(new_centroids, initial.shape)
         shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
-        converged = tf.reduce_all(tf.equal(labels, labels_old)) or shift <= tol
-        centroids = new_centroids
-        labels_old = labels
-        iteration += 1
+        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
+        return iteration + 1, new_centroids, labels, converged
+
+    def keep_going(iteration, centroids, labels_old, converged):
+        return (iteration < max_iter) & ~converged
+
+    start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
+    iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
     return centroids, iteration, converged
 
 
