@@ -139,13 +139,14 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
          r"init should have n_clusters=2 rows, got shape \(3, 2\)"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((2, 2)), n_init=2), r"n_init=2 should be 1"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, batch_size=0), r"batch_size=0 should be an integer >= 1"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, algorithm="elkan"), r"algorithm='elkan' should be one of"),
         (lambda: eager.predict(np.zeros((5, 2)), np.zeros((2, 3))), r"centroids should have n_features=2"),
         (lambda: eager.inertia(np.zeros((5, 2)), [[np.nan, 0]]), r"centroids should be finite"),
         (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=0),
          r"learning_rate=0 should be > 0"),
     ],
     ids=["k>n", "k<1", "k-float", "1-D", "empty", "nan", "inf", "strings", "max_iter", "n_init", "tol",
-         "init-name", "init-width", "init-rows", "init-array-n_init", "batch_size", "predict-width",
+         "init-name", "init-width", "init-rows", "init-array-n_init", "batch_size", "algorithm", "predict-width",
          "inertia-nan", "gd-rate"],
 )
 def test_bad_input_raises_value_error_naming_it(call, message):

@@ -165,3 +165,15 @@ def test_kmeans_plusplus_as_good_as_sklearns_on_average():
                       for s in seeds])
     # Both are random: a mean over 20 seeds varies by a few percent, so allow 3%.
     assert ours <= theirs * 1.03
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_hamerly_bounds_never_change_the_lloyd_answer(dtype, seed, shape):
+    samples, initial = random_case(seed, *shape, dtype=dtype)
+    lloyd = eager.kmeans(samples, shape[2], init=initial, algorithm=eager.LLOYD, batch_size=50)
+    hamerly = eager.kmeans(samples, shape[2], init=initial, algorithm=eager.HAMERLY, batch_size=50)
+    np.testing.assert_array_equal(hamerly.labels, lloyd.labels)
+    np.testing.assert_array_equal(hamerly.centroids, lloyd.centroids)
+    assert (hamerly.n_iter, hamerly.converged, hamerly.inertia) == (lloyd.n_iter, lloyd.converged, lloyd.inertia)
