@@ -468,8 +468,8 @@ def _m_step(samples, labels, centroids):
 def _lloyd_loop(samples, initial, rows, max_iter, tol):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
 
-    Returns the final centroids, the iterations run, and whether the labels stopped
-    changing (strict convergence) or the total squared shift fell to ``tol``.
+    Returns the final centroids, the labels for them, the iterations run, and whether the
+    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
     """
     def iterate(iteration, centroids, labels_old, converged):
         labels = tf.ensure_shape(_labels_chunked(samples, centroids, rows), labels_old.shape)
@@ -482,7 +482,8 @@ def _lloyd_loop(samples, initial, rows, max_iter, tol):
 
     start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
     iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
-    return centroids, iteration, converged
+    # The final E-step: labels that match the returned centroids.
+    return centroids, _labels_chunked(samples, centroids, rows), iteration, converged
 
 
 @tf.function(reduce_retracing=True, autograph=False)
@@ -512,63 +513,71 @@ def _two_nearest_chunked(samples, centroids, rows):
     return labels.concat(), nearest.concat(), second.concat()
 
 
+def _hamerly_assign(samples, centroids, labels, upper, lower, rows, slack):
+    """Relabel the samples whose bounds cannot prove their label, and tighten their bounds.
+
+    ``upper`` bounds the distance to the labelled centroid, ``lower`` the distance to any
+    other. A label cannot change while ``upper`` is at most ``lower`` and at most half the
+    distance from its centroid to the nearest other centroid. The suspects get the exact
+    distance to their centroid; those still unproven are measured against every centroid.
+    """
+    between = tf.sqrt(tf.reduce_sum(tf.square(centroids[:, None, :] - centroids[None, :, :]), axis=2))
+    between = tf.linalg.set_diag(between, tf.fill(tf.shape(centroids)[:1], tf.constant(np.inf, samples.dtype)))
+    half_gap = 0.5 * tf.reduce_min(between, axis=1) * (1 - slack)
+    bound = tf.maximum(tf.gather(half_gap, labels), lower)
+    suspects = tf.where(upper > bound)[:, 0]
+    own = tf.sqrt(_squared_distance_to_own(tf.gather(samples, suspects), centroids,
+                                           tf.gather(labels, suspects))) * (1 + slack)
+    upper = tf.tensor_scatter_nd_update(upper, suspects[:, None], own)
+    unproven = tf.boolean_mask(suspects, own > tf.gather(bound, suspects))
+    new_labels, new_upper, new_lower = _measured_bounds(tf.gather(samples, unproven), centroids, rows, slack)
+    return (tf.tensor_scatter_nd_update(labels, unproven[:, None], new_labels),
+            tf.tensor_scatter_nd_update(upper, unproven[:, None], new_upper),
+            tf.tensor_scatter_nd_update(lower, unproven[:, None], new_lower))
+
+
+def _measured_bounds(samples, centroids, rows, slack):
+    """Labels, and upper and lower bounds widened by the matmul expansion's rounding error."""
+    labels, nearest, second = _two_nearest_chunked(samples, centroids, rows)
+    largest = tf.reduce_sum(tf.square(samples), axis=1) + tf.reduce_max(tf.reduce_sum(tf.square(centroids), 1))
+    margin = slack * largest
+    return labels, tf.sqrt(tf.maximum(nearest, 0) + margin), tf.sqrt(tf.maximum(second - margin, 0))
+
+
 @tf.function(reduce_retracing=True, autograph=False)
 def _hamerly_loop(samples, initial, rows, max_iter, tol):
     """Lloyd's iterations computed with Hamerly's bounds (Hamerly 2010): same results, less distance work.
 
-    Each sample keeps an upper bound on the distance to its centroid and a lower bound on
-    the distance to any other. When the upper bound is below both the lower bound and half
-    the distance from its centroid to the nearest other centroid, its label cannot change
-    and no distance is computed. Bounds are widened by a few float rounding errors, so a
-    sample near a tie is always recomputed, with the same kernel as ``_lloyd_loop``.
+    Each sample keeps bounds on its distances to the centroids (``_hamerly_assign``). They
+    are widened by a few float rounding errors, so a sample near a tie is always measured,
+    with the same kernel as ``_lloyd_loop``. Returns the final centroids, the labels for
+    them, the iterations run, and whether the run converged.
     """
     dtype = samples.dtype
-    n_samples = tf.shape(samples)[0]
     slack = tf.cast(8 * (tf.shape(samples)[1] + 2), dtype) * np.finfo(dtype.as_numpy_dtype).eps
-    sample_norms = tf.reduce_sum(tf.square(samples), axis=1)
-    infinity = tf.constant(np.inf, dtype)
 
-    def iterate(iteration, centroids, labels, upper, lower, converged):
-        between = tf.sqrt(tf.reduce_sum(tf.square(centroids[:, None, :] - centroids[None, :, :]), axis=2))
-        between = tf.linalg.set_diag(between, tf.fill(tf.shape(centroids)[:1], infinity))
-        half_gap = 0.5 * tf.reduce_min(between, axis=1) * (1 - slack)
-        bound = tf.maximum(tf.gather(half_gap, labels), lower)
-        # First test: the bounds as they are; second: with the exact distance to the own centroid.
-        suspects = tf.where(upper > bound)[:, 0]
-        own = tf.sqrt(_squared_distance_to_own(tf.gather(samples, suspects), centroids,
-                                               tf.gather(labels, suspects))) * (1 + slack)
-        upper = tf.tensor_scatter_nd_update(upper, suspects[:, None], own)
-        changed = tf.boolean_mask(suspects, own > tf.gather(bound, suspects))
-        new_labels, nearest, second = _two_nearest_chunked(tf.gather(samples, changed), centroids, rows)
-        margin = slack * (tf.gather(sample_norms, changed) + tf.reduce_max(tf.reduce_sum(tf.square(centroids), 1)))
-        new_labels = tf.tensor_scatter_nd_update(labels, changed[:, None], new_labels)
-        upper = tf.tensor_scatter_nd_update(upper, changed[:, None], tf.sqrt(tf.maximum(nearest, 0) + margin))
-        lower = tf.tensor_scatter_nd_update(lower, changed[:, None], tf.sqrt(tf.maximum(second - margin, 0)))
-
-        new_centroids, shift = _m_step(samples, new_labels, centroids)
+    def iterate(iteration, centroids, labels, upper, lower, labels_old, converged):
+        new_centroids, shift = _m_step(samples, labels, centroids)
         moves = tf.sqrt(tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)) * (1 + slack)
-        upper += tf.gather(moves, new_labels)
-        lower -= tf.reduce_max(moves)
-        strict = (iteration > 0) & tf.reduce_all(tf.equal(new_labels, labels))
-        return iteration + 1, new_centroids, new_labels, upper, lower, strict | (shift <= tol)
+        new_labels, upper, lower = _hamerly_assign(samples, new_centroids, labels, upper + tf.gather(moves, labels),
+                                                   lower - tf.reduce_max(moves), rows, slack)
+        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
+        return iteration + 1, new_centroids, new_labels, upper, lower, labels, converged
 
-    def keep_going(iteration, centroids, labels, upper, lower, converged):
-        return (iteration < max_iter) & ~converged
+    def keep_going(iteration, *state):
+        return (iteration < max_iter) & ~state[-1]
 
-    # Bounds that prove nothing: the first iteration measures every sample.
-    start = (tf.constant(0), initial, tf.zeros([n_samples], tf.int64), tf.fill([n_samples], infinity),
-             tf.zeros([n_samples], dtype), tf.constant(False))
-    iteration, centroids, _, _, _, converged = tf.while_loop(keep_going, iterate, start)
-    return centroids, iteration, converged
+    labels, upper, lower = _measured_bounds(samples, initial, rows, slack)
+    start = (tf.constant(0), initial, labels, upper, lower, -tf.ones_like(labels), tf.constant(False))
+    iteration, centroids, labels, _, _, _, converged = tf.while_loop(keep_going, iterate, start)
+    return centroids, labels, iteration, converged
 
 
 def _lloyd(data, initial, rows, max_iter, tol, mean, algorithm):
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
     loop = _hamerly_loop if algorithm == HAMERLY else _lloyd_loop
-    centroids, n_iter, converged = loop(
+    centroids, labels, n_iter, converged = loop(
         data, tf.constant(initial), rows, tf.constant(max_iter), tf.constant(tol, tf.float64))
-    # The final E-step: labels that match the returned centroids, and the exact inertia.
-    labels = _labels_chunked(data, centroids, rows)
     total = _inertia_chunked(data, centroids, labels, rows)
     return KMeansResult(
         centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),
