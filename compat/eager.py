@@ -10,19 +10,19 @@ engine that the command line runs on users' data:
 - ``predict`` and ``inertia`` for given centroids;
 - ``gd_kmeans``: seed 002's gradient descent, with ``tf.GradientTape``.
 
-The Lloyd loop runs inside one ``tf.function`` and computes distances as
-``||x||^2 - 2 x.c + ||c||^2`` with a matmul, a chunk of rows at a time, so the full
-(n_samples, n_clusters) distance matrix is never held at once.
+The Lloyd loop runs inside one ``tf.function`` (its kernels are in ``compat._lloyd``) and
+computes distances as ``||x||^2 - 2 x.c + ||c||^2`` with a matmul, a chunk of rows at a
+time, so the full (n_samples, n_clusters) distance matrix is never held at once.
 
 Public functions validate their inputs once, here, and raise ``ValueError`` naming the
 bad value and what is allowed. Functions whose names start with ``_`` assume validated
 input.
 """
 import dataclasses
-import math
 
 import numpy as np
 
+from compat import _lloyd
 from compat._tensorflow import tf
 
 RANDOM_INIT = "random"
@@ -33,8 +33,6 @@ HAMERLY = "hamerly"
 ALGORITHMS = (LLOYD, HAMERLY)
 
 DEFAULT_ITERATIONS = 10  # the lesson's exercise 2
-# Bytes for one chunk's (rows, n_clusters) distance block; sets the rows per chunk.
-DEFAULT_MEMORY_BUDGET = 4 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +159,7 @@ def choose_random_centroids(samples, n_clusters, seed=None):
 def assign_to_nearest(samples, centroids):
     """Return the index (int64) of the nearest centroid for each sample."""
     samples, centroids = _as_float_tensors(samples, centroids)
-    return _nearest(samples, centroids)
+    return _lloyd.nearest(samples, centroids)
 
 
 def update_centroids(samples, nearest_indices, n_clusters, previous_centroids=None):
@@ -202,7 +200,7 @@ def iterate_kmeans(samples, initial_centroids, n_clusters, n_iterations=DEFAULT_
 def total_squared_distance(samples, centroids):
     """Return the k-means cost: the sum over samples of the squared distance to the nearest centroid."""
     samples, centroids = _as_float_tensors(samples, centroids)
-    return _sum_squared_distance(samples, centroids, _nearest(samples, centroids))
+    return _lloyd.sum_squared_distance(samples, centroids, _lloyd.nearest(samples, centroids))
 
 
 # ---------------------------------------------------------------------------
@@ -269,7 +267,7 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
     scaled_tol = float(np.mean(np.var(samples, axis=0, dtype=np.float64)) * tol) if tol else 0.0
     rng = np.random.RandomState(seed)
     data = tf.constant(centred)
-    rows = _rows_per_chunk(n_clusters, samples.itemsize, batch_size)
+    rows = _lloyd.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
 
     best = None
     for run in range(n_init):
@@ -278,7 +276,7 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
             initial = _initial_centroids(centred, n_clusters, init, run_rng)
         else:
             initial = init - mean.astype(samples.dtype)
-        result = _lloyd(data, initial, rows, max_iter, scaled_tol, mean, algorithm)
+        result = _run_once(data, initial, rows, max_iter, scaled_tol, mean, algorithm)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -290,8 +288,8 @@ def predict(samples, centroids, *, batch_size=None):
     """Return the index (int64 array) of the nearest of ``centroids`` for each sample."""
     samples = _check_samples(samples)
     centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
-    rows = _rows_per_chunk(centroids.shape[0], samples.itemsize, _check_batch_size(batch_size))
-    return _labels_chunked(tf.constant(samples), tf.constant(centroids), rows).numpy()
+    rows = _lloyd.rows_per_chunk(centroids.shape[0], samples.itemsize, _check_batch_size(batch_size))
+    return _lloyd.labels_chunked(tf.constant(samples), tf.constant(centroids), rows).numpy()
 
 
 def inertia(samples, centroids):
@@ -299,8 +297,8 @@ def inertia(samples, centroids):
     samples = _check_samples(samples)
     centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
     data, centroids = tf.constant(samples), tf.constant(centroids)
-    rows = _rows_per_chunk(centroids.shape[0], samples.itemsize, None)
-    return float(_inertia_chunked(data, centroids, _labels_chunked(data, centroids, rows), rows))
+    rows = _lloyd.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
+    return float(_lloyd.inertia_chunked(data, centroids, _lloyd.labels_chunked(data, centroids, rows), rows))
 
 
 # ---------------------------------------------------------------------------
@@ -347,238 +345,17 @@ def _gd_step(data, prototypes, learning_rate):
     return _gd_cost(data, prototypes)
 
 
-# ---------------------------------------------------------------------------
-# Kernels (assume validated input)
-# ---------------------------------------------------------------------------
-
 def _as_float_tensors(samples, centroids):
     samples = tf.convert_to_tensor(samples)
     return samples, tf.cast(centroids, samples.dtype)
 
 
-def _nearest(samples, centroids):
-    """Labels (int64) of the nearest centroid, by the matmul expansion of the squared distance."""
-    return _nearest_from(samples, -2 * tf.transpose(centroids), tf.reduce_sum(tf.square(centroids), axis=1))
-
-
-def _nearest_from(samples, minus_two_centroids_t, centroid_norms):
-    """argmin over centroids of ``||c||^2 - 2 x.c``; ``||x||^2`` is the same for every centroid."""
-    return tf.argmin(tf.matmul(samples, minus_two_centroids_t) + centroid_norms, axis=1)
-
-
-def _sum_squared_distance(samples, centroids, labels):
-    """Sum ||x - c[label]||^2 exactly (no expansion), accumulated in float64."""
-    return tf.reduce_sum(tf.cast(_squared_distance_to_own(samples, centroids, labels), tf.float64))
-
-
-def _squared_distance_to_own(samples, centroids, labels):
-    return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
-
-
-def _rows_per_chunk(n_clusters, itemsize, batch_size):
-    """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block in the budget."""
-    if batch_size is None:
-        batch_size = max(1, DEFAULT_MEMORY_BUDGET // (n_clusters * itemsize))
-    return tf.constant(batch_size)
-
-
-def _chunk(samples, rows, i):
-    return samples[i * rows:(i + 1) * rows]
-
-
-def _n_chunks(samples, rows):
-    return (tf.shape(samples)[0] + rows - 1) // rows
-
-
-# The loops below are written with tf.while_loop and tf.cond rather than autograph:
-# tracing them then takes a fraction of the time, which every new data shape pays.
-
-@tf.function(reduce_retracing=True, autograph=False)
-def _labels_chunked(samples, centroids, rows):
-    """Labels of the nearest centroid for all samples, ``rows`` at a time."""
-    minus_two_centroids_t = -2 * tf.transpose(centroids)
-    centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
-    n_chunks = _n_chunks(samples, rows)
-
-    def label_chunk(i, labels):
-        chunk_labels = _nearest_from(_chunk(samples, rows, i), minus_two_centroids_t, centroid_norms)
-        return i + 1, labels.write(i, chunk_labels)
-
-    _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
-                              (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
-    return labels.concat()
-
-
-@tf.function(reduce_retracing=True, autograph=False)
-def _inertia_chunked(samples, centroids, labels, rows):
-    """The exact sum of squared distances of samples to their labelled centroid, ``rows`` at a time."""
-    def add_chunk(i, total):
-        chunk = _sum_squared_distance(_chunk(samples, rows, i), centroids, _chunk(labels, rows, i))
-        return i + 1, total + chunk
-
-    _, total = tf.while_loop(lambda i, _: i < _n_chunks(samples, rows), add_chunk,
-                             (0, tf.constant(0.0, tf.float64)))
-    return total
-
-
-def _relocate_empty_clusters(sums, counts, labels, samples, centroids):
-    """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
-
-    Works on the sums (before dividing by counts): the sample leaves its old cluster's
-    sum and becomes the empty cluster's only member; the j-th empty cluster takes the
-    j-th farthest sample. Nothing moves when every sample sits on its centroid (more
-    clusters than distinct samples).
-    """
-    empty = counts == 0
-
-    def relocate(distances):
-        n_clusters = tf.shape(counts)[0]
-        _, farthest = tf.math.top_k(distances, k=n_clusters)
-        rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
-        chosen = tf.gather(farthest, rank)
-        weight = tf.cast(empty, counts.dtype)
-        moved = tf.gather(samples, chosen) * weight[:, None]
-        old = tf.gather(labels, chosen)
-        new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
-        new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
-        return tf.where(empty[:, None], moved, new_sums), tf.where(empty, tf.ones_like(counts), new_counts)
-
-    def relocate_if_any_sample_is_off_its_centroid():
-        distances = _squared_distance_to_own(samples, centroids, labels)
-        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), lambda: (sums, counts))
-
-    return tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, lambda: (sums, counts))
-
-
-def _m_step(samples, labels, centroids):
-    """The M-step: the mean of each cluster (empty ones relocated), and the total squared shift."""
-    n_clusters = tf.shape(centroids)[0]
-    # tensor_scatter_nd_add is several times faster on CPU than unsorted_segment_sum here.
-    sums = tf.tensor_scatter_nd_add(tf.zeros_like(centroids), labels[:, None], samples)
-    counts = tf.cast(tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters,
-                                      maxlength=n_clusters), samples.dtype)
-    sums, counts = _relocate_empty_clusters(sums, counts, labels, samples, centroids)
-    new_centroids = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
-    new_centroids = tf.ensure_shape(new_centroids, centroids.shape)
-    shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
-    return new_centroids, shift
-
-
-@tf.function(reduce_retracing=True, autograph=False)
-def _lloyd_loop(samples, initial, rows, max_iter, tol):
-    """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
-
-    Returns the final centroids, the labels for them, the iterations run, and whether the
-    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
-    """
-    def iterate(iteration, centroids, labels_old, converged):
-        labels = tf.ensure_shape(_labels_chunked(samples, centroids, rows), labels_old.shape)
-        new_centroids, shift = _m_step(samples, labels, centroids)
-        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
-        return iteration + 1, new_centroids, labels, converged
-
-    def keep_going(iteration, centroids, labels_old, converged):
-        return (iteration < max_iter) & ~converged
-
-    start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
-    iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
-    # The final E-step: labels that match the returned centroids.
-    return centroids, _labels_chunked(samples, centroids, rows), iteration, converged
-
-
-@tf.function(reduce_retracing=True, autograph=False)
-def _two_nearest_chunked(samples, centroids, rows):
-    """For each sample: the nearest label, and the squared distances to the nearest and second-nearest centroid."""
-    minus_two_centroids_t = -2 * tf.transpose(centroids)
-    centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
-    n_clusters = tf.shape(centroids)[0]
-    n_chunks = _n_chunks(samples, rows)
-    infinity = tf.constant(np.inf, samples.dtype)
-
-    def measure_chunk(i, labels, nearest, second):
-        chunk = _chunk(samples, rows, i)
-        partial = tf.matmul(chunk, minus_two_centroids_t) + centroid_norms
-        chunk_labels = tf.argmin(partial, axis=1)
-        norms = tf.reduce_sum(tf.square(chunk), axis=1)
-        others = tf.where(tf.one_hot(chunk_labels, n_clusters, on_value=True, off_value=False), infinity, partial)
-        return (i + 1, labels.write(i, chunk_labels),
-                nearest.write(i, tf.reduce_min(partial, axis=1) + norms),
-                second.write(i, tf.reduce_min(others, axis=1) + norms))
-
-    def array(dtype):
-        return tf.TensorArray(dtype, size=n_chunks, infer_shape=False, element_shape=[None])
-
-    _, labels, nearest, second = tf.while_loop(
-        lambda i, *_: i < n_chunks, measure_chunk, (0, array(tf.int64), array(samples.dtype), array(samples.dtype)))
-    return labels.concat(), nearest.concat(), second.concat()
-
-
-def _hamerly_assign(samples, centroids, labels, upper, lower, rows, slack):
-    """Relabel the samples whose bounds cannot prove their label, and tighten their bounds.
-
-    ``upper`` bounds the distance to the labelled centroid, ``lower`` the distance to any
-    other. A label cannot change while ``upper`` is at most ``lower`` and at most half the
-    distance from its centroid to the nearest other centroid. The suspects get the exact
-    distance to their centroid; those still unproven are measured against every centroid.
-    """
-    between = tf.sqrt(tf.reduce_sum(tf.square(centroids[:, None, :] - centroids[None, :, :]), axis=2))
-    between = tf.linalg.set_diag(between, tf.fill(tf.shape(centroids)[:1], tf.constant(np.inf, samples.dtype)))
-    half_gap = 0.5 * tf.reduce_min(between, axis=1) * (1 - slack)
-    bound = tf.maximum(tf.gather(half_gap, labels), lower)
-    suspects = tf.where(upper > bound)[:, 0]
-    own = tf.sqrt(_squared_distance_to_own(tf.gather(samples, suspects), centroids,
-                                           tf.gather(labels, suspects))) * (1 + slack)
-    upper = tf.tensor_scatter_nd_update(upper, suspects[:, None], own)
-    unproven = tf.boolean_mask(suspects, own > tf.gather(bound, suspects))
-    new_labels, new_upper, new_lower = _measured_bounds(tf.gather(samples, unproven), centroids, rows, slack)
-    return (tf.tensor_scatter_nd_update(labels, unproven[:, None], new_labels),
-            tf.tensor_scatter_nd_update(upper, unproven[:, None], new_upper),
-            tf.tensor_scatter_nd_update(lower, unproven[:, None], new_lower))
-
-
-def _measured_bounds(samples, centroids, rows, slack):
-    """Labels, and upper and lower bounds widened by the matmul expansion's rounding error."""
-    labels, nearest, second = _two_nearest_chunked(samples, centroids, rows)
-    largest = tf.reduce_sum(tf.square(samples), axis=1) + tf.reduce_max(tf.reduce_sum(tf.square(centroids), 1))
-    margin = slack * largest
-    return labels, tf.sqrt(tf.maximum(nearest, 0) + margin), tf.sqrt(tf.maximum(second - margin, 0))
-
-
-@tf.function(reduce_retracing=True, autograph=False)
-def _hamerly_loop(samples, initial, rows, max_iter, tol):
-    """Lloyd's iterations computed with Hamerly's bounds (Hamerly 2010): same results, less distance work.
-
-    Each sample keeps bounds on its distances to the centroids (``_hamerly_assign``). They
-    are widened by a few float rounding errors, so a sample near a tie is always measured,
-    with the same kernel as ``_lloyd_loop``. Returns the final centroids, the labels for
-    them, the iterations run, and whether the run converged.
-    """
-    dtype = samples.dtype
-    slack = tf.cast(8 * (tf.shape(samples)[1] + 2), dtype) * np.finfo(dtype.as_numpy_dtype).eps
-
-    def iterate(iteration, centroids, labels, upper, lower, labels_old, converged):
-        new_centroids, shift = _m_step(samples, labels, centroids)
-        moves = tf.sqrt(tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)) * (1 + slack)
-        new_labels, upper, lower = _hamerly_assign(samples, new_centroids, labels, upper + tf.gather(moves, labels),
-                                                   lower - tf.reduce_max(moves), rows, slack)
-        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
-        return iteration + 1, new_centroids, new_labels, upper, lower, labels, converged
-
-    def keep_going(iteration, *state):
-        return (iteration < max_iter) & ~state[-1]
-
-    labels, upper, lower = _measured_bounds(samples, initial, rows, slack)
-    start = (tf.constant(0), initial, labels, upper, lower, -tf.ones_like(labels), tf.constant(False))
-    iteration, centroids, labels, _, _, _, converged = tf.while_loop(keep_going, iterate, start)
-    return centroids, labels, iteration, converged
-
-
-def _lloyd(data, initial, rows, max_iter, tol, mean, algorithm):
+def _run_once(data, initial, rows, max_iter, tol, mean, algorithm):
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
-    loop = _hamerly_loop if algorithm == HAMERLY else _lloyd_loop
+    loop = _lloyd.hamerly_loop if algorithm == HAMERLY else _lloyd.lloyd_loop
     centroids, labels, n_iter, converged = loop(
         data, tf.constant(initial), rows, tf.constant(max_iter), tf.constant(tol, tf.float64))
-    total = _inertia_chunked(data, centroids, labels, rows)
+    total = _lloyd.inertia_chunked(data, centroids, labels, rows)
     return KMeansResult(
         centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),
         labels=labels.numpy(),

@@ -1,0 +1,229 @@
+"""The Lloyd iteration's TensorFlow kernels, for ``compat.eager``; they assume validated input.
+
+Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``rows`` samples at a time, so
+the full (n_samples, n_clusters) matrix is never held at once. Two loops give the same
+answer: ``lloyd_loop`` measures every sample against every centroid each iteration;
+``hamerly_loop`` keeps distance bounds and measures only the samples whose label may
+change. The loops are written with ``tf.while_loop`` and ``tf.cond`` rather than
+autograph: tracing them then takes a fraction of the time, which every new data shape pays.
+"""
+import numpy as np
+
+from compat._tensorflow import tf
+
+# Bytes for one chunk's (rows, n_clusters) distance block; sets the rows per chunk.
+DEFAULT_MEMORY_BUDGET = 4 * 2**20
+
+
+def nearest(samples, centroids):
+    """Labels (int64) of the nearest centroid, by the matmul expansion of the squared distance."""
+    return nearest_from(samples, -2 * tf.transpose(centroids), tf.reduce_sum(tf.square(centroids), axis=1))
+
+
+def nearest_from(samples, minus_two_centroids_t, centroid_norms):
+    """argmin over centroids of ``||c||^2 - 2 x.c``; ``||x||^2`` is the same for every centroid."""
+    return tf.argmin(tf.matmul(samples, minus_two_centroids_t) + centroid_norms, axis=1)
+
+
+def sum_squared_distance(samples, centroids, labels):
+    """Sum ||x - c[label]||^2 exactly (no expansion), accumulated in float64."""
+    return tf.reduce_sum(tf.cast(squared_distance_to_own(samples, centroids, labels), tf.float64))
+
+
+def squared_distance_to_own(samples, centroids, labels):
+    return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
+
+
+def rows_per_chunk(n_clusters, itemsize, batch_size):
+    """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block in the budget."""
+    if batch_size is None:
+        batch_size = max(1, DEFAULT_MEMORY_BUDGET // (n_clusters * itemsize))
+    return tf.constant(batch_size)
+
+
+def row_slice(samples, rows, i):
+    return samples[i * rows:(i + 1) * rows]
+
+
+def count_chunks(samples, rows):
+    return (tf.shape(samples)[0] + rows - 1) // rows
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def labels_chunked(samples, centroids, rows):
+    """Labels of the nearest centroid for all samples, ``rows`` at a time."""
+    minus_two_centroids_t = -2 * tf.transpose(centroids)
+    centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
+    n_chunks = count_chunks(samples, rows)
+
+    def label_chunk(i, labels):
+        chunk_labels = nearest_from(row_slice(samples, rows, i), minus_two_centroids_t, centroid_norms)
+        return i + 1, labels.write(i, chunk_labels)
+
+    _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
+                              (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
+    return labels.concat()
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def inertia_chunked(samples, centroids, labels, rows):
+    """The exact sum of squared distances of samples to their labelled centroid, ``rows`` at a time."""
+    def add_chunk(i, total):
+        chunk = sum_squared_distance(row_slice(samples, rows, i), centroids, row_slice(labels, rows, i))
+        return i + 1, total + chunk
+
+    _, total = tf.while_loop(lambda i, _: i < count_chunks(samples, rows), add_chunk,
+                             (0, tf.constant(0.0, tf.float64)))
+    return total
+
+
+def relocate_empty_clusters(sums, counts, labels, samples, centroids):
+    """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
+
+    Works on the sums (before dividing by counts): the sample leaves its old cluster's
+    sum and becomes the empty cluster's only member; the j-th empty cluster takes the
+    j-th farthest sample. Nothing moves when every sample sits on its centroid (more
+    clusters than distinct samples).
+    """
+    empty = counts == 0
+
+    def relocate(distances):
+        n_clusters = tf.shape(counts)[0]
+        _, farthest = tf.math.top_k(distances, k=n_clusters)
+        rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
+        chosen = tf.gather(farthest, rank)
+        weight = tf.cast(empty, counts.dtype)
+        moved = tf.gather(samples, chosen) * weight[:, None]
+        old = tf.gather(labels, chosen)
+        new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
+        new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
+        return tf.where(empty[:, None], moved, new_sums), tf.where(empty, tf.ones_like(counts), new_counts)
+
+    def relocate_if_any_sample_is_off_its_centroid():
+        distances = squared_distance_to_own(samples, centroids, labels)
+        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), lambda: (sums, counts))
+
+    return tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, lambda: (sums, counts))
+
+
+def m_step(samples, labels, centroids):
+    """The M-step: the mean of each cluster (empty ones relocated), and the total squared shift."""
+    n_clusters = tf.shape(centroids)[0]
+    # tensor_scatter_nd_add is several times faster on CPU than unsorted_segment_sum here.
+    sums = tf.tensor_scatter_nd_add(tf.zeros_like(centroids), labels[:, None], samples)
+    counts = tf.cast(tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters,
+                                      maxlength=n_clusters), samples.dtype)
+    sums, counts = relocate_empty_clusters(sums, counts, labels, samples, centroids)
+    new_centroids = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
+    new_centroids = tf.ensure_shape(new_centroids, centroids.shape)
+    shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
+    return new_centroids, shift
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def lloyd_loop(samples, initial, rows, max_iter, tol):
+    """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
+
+    Returns the final centroids, the labels for them, the iterations run, and whether the
+    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
+    """
+    def iterate(iteration, centroids, labels_old, converged):
+        labels = tf.ensure_shape(labels_chunked(samples, centroids, rows), labels_old.shape)
+        new_centroids, shift = m_step(samples, labels, centroids)
+        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
+        return iteration + 1, new_centroids, labels, converged
+
+    def keep_going(iteration, centroids, labels_old, converged):
+        return (iteration < max_iter) & ~converged
+
+    start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
+    iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
+    # The final E-step: labels that match the returned centroids.
+    return centroids, labels_chunked(samples, centroids, rows), iteration, converged
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def two_nearest_chunked(samples, centroids, rows):
+    """For each sample: the nearest label, and the squared distances to the nearest and second-nearest centroid."""
+    minus_two_centroids_t = -2 * tf.transpose(centroids)
+    centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
+    n_clusters = tf.shape(centroids)[0]
+    n_chunks = count_chunks(samples, rows)
+    infinity = tf.constant(np.inf, samples.dtype)
+
+    def measure_chunk(i, labels, first, second):
+        chunk = row_slice(samples, rows, i)
+        partial = tf.matmul(chunk, minus_two_centroids_t) + centroid_norms
+        chunk_labels = tf.argmin(partial, axis=1)
+        norms = tf.reduce_sum(tf.square(chunk), axis=1)
+        others = tf.where(tf.one_hot(chunk_labels, n_clusters, on_value=True, off_value=False), infinity, partial)
+        return (i + 1, labels.write(i, chunk_labels),
+                first.write(i, tf.reduce_min(partial, axis=1) + norms),
+                second.write(i, tf.reduce_min(others, axis=1) + norms))
+
+    def array(dtype):
+        return tf.TensorArray(dtype, size=n_chunks, infer_shape=False, element_shape=[None])
+
+    _, labels, first, second = tf.while_loop(
+        lambda i, *_: i < n_chunks, measure_chunk, (0, array(tf.int64), array(samples.dtype), array(samples.dtype)))
+    return labels.concat(), first.concat(), second.concat()
+
+
+def hamerly_assign(samples, centroids, labels, upper, lower, rows, slack):
+    """Relabel the samples whose bounds cannot prove their label, and tighten their bounds.
+
+    ``upper`` bounds the distance to the labelled centroid, ``lower`` the distance to any
+    other. A label cannot change while ``upper`` is at most ``lower`` and at most half the
+    distance from its centroid to the nearest other centroid. The suspects get the exact
+    distance to their centroid; those still unproven are measured against every centroid.
+    """
+    between = tf.sqrt(tf.reduce_sum(tf.square(centroids[:, None, :] - centroids[None, :, :]), axis=2))
+    between = tf.linalg.set_diag(between, tf.fill(tf.shape(centroids)[:1], tf.constant(np.inf, samples.dtype)))
+    half_gap = 0.5 * tf.reduce_min(between, axis=1) * (1 - slack)
+    bound = tf.maximum(tf.gather(half_gap, labels), lower)
+    suspects = tf.where(upper > bound)[:, 0]
+    own = tf.sqrt(squared_distance_to_own(tf.gather(samples, suspects), centroids,
+                                           tf.gather(labels, suspects))) * (1 + slack)
+    upper = tf.tensor_scatter_nd_update(upper, suspects[:, None], own)
+    unproven = tf.boolean_mask(suspects, own > tf.gather(bound, suspects))
+    new_labels, new_upper, new_lower = measured_bounds(tf.gather(samples, unproven), centroids, rows, slack)
+    return (tf.tensor_scatter_nd_update(labels, unproven[:, None], new_labels),
+            tf.tensor_scatter_nd_update(upper, unproven[:, None], new_upper),
+            tf.tensor_scatter_nd_update(lower, unproven[:, None], new_lower))
+
+
+def measured_bounds(samples, centroids, rows, slack):
+    """Labels, and upper and lower bounds widened by the matmul expansion's rounding error."""
+    labels, first, second = two_nearest_chunked(samples, centroids, rows)
+    largest = tf.reduce_sum(tf.square(samples), axis=1) + tf.reduce_max(tf.reduce_sum(tf.square(centroids), 1))
+    margin = slack * largest
+    return labels, tf.sqrt(tf.maximum(first, 0) + margin), tf.sqrt(tf.maximum(second - margin, 0))
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def hamerly_loop(samples, initial, rows, max_iter, tol):
+    """Lloyd's iterations computed with Hamerly's bounds (Hamerly 2010): same results, less distance work.
+
+    Each sample keeps bounds on its distances to the centroids (``hamerly_assign``). They
+    are widened by a few float rounding errors, so a sample near a tie is always measured,
+    with the same kernel as ``lloyd_loop``. Returns the final centroids, the labels for
+    them, the iterations run, and whether the run converged.
+    """
+    dtype = samples.dtype
+    slack = tf.cast(8 * (tf.shape(samples)[1] + 2), dtype) * np.finfo(dtype.as_numpy_dtype).eps
+
+    def iterate(iteration, centroids, labels, upper, lower, labels_old, converged):
+        new_centroids, shift = m_step(samples, labels, centroids)
+        moves = tf.sqrt(tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)) * (1 + slack)
+        new_labels, upper, lower = hamerly_assign(samples, new_centroids, labels, upper + tf.gather(moves, labels),
+                                                   lower - tf.reduce_max(moves), rows, slack)
+        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
+        return iteration + 1, new_centroids, new_labels, upper, lower, labels, converged
+
+    def keep_going(iteration, *state):
+        return (iteration < max_iter) & ~state[-1]
+
+    labels, upper, lower = measured_bounds(samples, initial, rows, slack)
+    start = (tf.constant(0), initial, labels, upper, lower, -tf.ones_like(labels), tf.constant(False))
+    iteration, centroids, labels, _, _, _, converged = tf.while_loop(keep_going, iterate, start)
+    return centroids, labels, iteration, converged
