@@ -83,7 +83,7 @@ def relocate_empty_clusters(sums, counts, labels, samples, centroids):
     Works on the sums (before dividing by counts): the sample leaves its old cluster's
     sum and becomes the empty cluster's only member; the j-th empty cluster takes the
     j-th farthest sample. Nothing moves when every sample sits on its centroid (more
-    clusters than distinct samples).
+    clusters than distinct samples). Returns new sums and counts; ``labels`` is unchanged.
     """
     empty = counts == 0
 
@@ -93,7 +93,7 @@ def relocate_empty_clusters(sums, counts, labels, samples, centroids):
         rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
         chosen = tf.gather(farthest, rank)
         weight = tf.cast(empty, counts.dtype)
-        moved = tf.gather(samples, chosen) * weight[:, None]
+        moved = tf.cast(tf.gather(samples, chosen), sums.dtype) * weight[:, None]
         old = tf.gather(labels, chosen)
         new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
         new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
@@ -106,18 +106,28 @@ def relocate_empty_clusters(sums, counts, labels, samples, centroids):
     return tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, lambda: (sums, counts))
 
 
-def m_step(samples, labels, centroids):
-    """The M-step: the mean of each cluster (empty ones relocated), and the total squared shift."""
-    n_clusters = tf.shape(centroids)[0]
+def cluster_sums(samples, labels, n_clusters, dtype):
+    """Per-cluster sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``."""
     # tensor_scatter_nd_add is several times faster on CPU than unsorted_segment_sum here.
-    sums = tf.tensor_scatter_nd_add(tf.zeros_like(centroids), labels[:, None], samples)
-    counts = tf.cast(tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters,
-                                      maxlength=n_clusters), samples.dtype)
+    sums = tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None],
+                                    tf.cast(samples, dtype))
+    counts = tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters, maxlength=n_clusters)
+    return sums, tf.cast(counts, dtype)
+
+
+def centroids_from_sums(sums, counts, labels, samples, centroids):
+    """The M-step: each cluster's mean (empty ones relocated), and the total squared shift."""
     sums, counts = relocate_empty_clusters(sums, counts, labels, samples, centroids)
-    new_centroids = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
-    new_centroids = tf.ensure_shape(new_centroids, centroids.shape)
+    means = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
+    new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
     shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
     return new_centroids, shift
+
+
+def m_step(samples, labels, centroids):
+    """The M-step from scratch: sum every cluster, then ``centroids_from_sums``."""
+    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
+    return centroids_from_sums(sums, counts, labels, samples, centroids)
 
 
 @tf.function(reduce_retracing=True, autograph=False)
@@ -206,24 +216,38 @@ def hamerly_loop(samples, initial, rows, max_iter, tol):
 
     Each sample keeps bounds on its distances to the centroids (``hamerly_assign``). They
     are widened by a few float rounding errors, so a sample near a tie is always measured,
-    with the same kernel as ``lloyd_loop``. Returns the final centroids, the labels for
-    them, the iterations run, and whether the run converged.
+    with the same kernel as ``lloyd_loop``. The cluster sums are kept from one iteration
+    to the next and updated with the samples that changed cluster only. Returns the final
+    centroids, the labels for them, the iterations run, and whether the run converged.
     """
     dtype = samples.dtype
     slack = tf.cast(8 * (tf.shape(samples)[1] + 2), dtype) * np.finfo(dtype.as_numpy_dtype).eps
 
-    def iterate(iteration, centroids, labels, upper, lower, labels_old, converged):
-        new_centroids, shift = m_step(samples, labels, centroids)
+    def iterate(iteration, centroids, labels, upper, lower, labels_old, sums, counts, converged):
+        new_centroids, shift = centroids_from_sums(sums, counts, labels, samples, centroids)
         moves = tf.sqrt(tf.reduce_sum(tf.square(new_centroids - centroids), axis=1)) * (1 + slack)
         new_labels, upper, lower = hamerly_assign(samples, new_centroids, labels, upper + tf.gather(moves, labels),
-                                                   lower - tf.reduce_max(moves), rows, slack)
+                                                  lower - tf.reduce_max(moves), rows, slack)
+        sums, counts = move_between_sums(sums, counts, labels, new_labels)
         converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
-        return iteration + 1, new_centroids, new_labels, upper, lower, labels, converged
+        return iteration + 1, new_centroids, new_labels, upper, lower, labels, sums, counts, converged
+
+    def move_between_sums(sums, counts, labels, new_labels):
+        """Update the float64 cluster sums with only the samples whose label changed."""
+        changed = tf.where(tf.not_equal(labels, new_labels))
+        moving = tf.cast(tf.gather_nd(samples, changed), tf.float64)
+        to, away = tf.gather_nd(new_labels, changed)[:, None], tf.gather_nd(labels, changed)[:, None]
+        ones = tf.ones_like(moving[:, 0])
+        sums = tf.tensor_scatter_nd_sub(tf.tensor_scatter_nd_add(sums, to, moving), away, moving)
+        counts = tf.tensor_scatter_nd_sub(tf.tensor_scatter_nd_add(counts, to, ones), away, ones)
+        return sums, counts
 
     def keep_going(iteration, *state):
         return (iteration < max_iter) & ~state[-1]
 
     labels, upper, lower = measured_bounds(samples, initial, rows, slack)
-    start = (tf.constant(0), initial, labels, upper, lower, -tf.ones_like(labels), tf.constant(False))
-    iteration, centroids, labels, _, _, _, converged = tf.while_loop(keep_going, iterate, start)
+    # Sums in float64, so that updating them sample by sample adds no visible rounding.
+    sums, counts = cluster_sums(samples, labels, tf.shape(initial)[0], tf.float64)
+    start = (tf.constant(0), initial, labels, upper, lower, -tf.ones_like(labels), sums, counts, tf.constant(False))
+    iteration, centroids, labels, *_, converged = tf.while_loop(keep_going, iterate, start)
     return centroids, labels, iteration, converged

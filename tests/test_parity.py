@@ -175,5 +175,7 @@ def test_hamerly_bounds_never_change_the_lloyd_answer(dtype, seed, shape):
     lloyd = eager.kmeans(samples, shape[2], init=initial, algorithm=eager.LLOYD, batch_size=50)
     hamerly = eager.kmeans(samples, shape[2], init=initial, algorithm=eager.HAMERLY, batch_size=50)
     np.testing.assert_array_equal(hamerly.labels, lloyd.labels)
-    np.testing.assert_array_equal(hamerly.centroids, lloyd.centroids)
-    assert (hamerly.n_iter, hamerly.converged, hamerly.inertia) == (lloyd.n_iter, lloyd.converged, lloyd.inertia)
+    assert (hamerly.n_iter, hamerly.converged) == (lloyd.n_iter, lloyd.converged)
+    # Hamerly keeps float64 cluster sums; Lloyd sums afresh in the data's dtype: last-bit differences.
+    np.testing.assert_allclose(hamerly.centroids, lloyd.centroids, rtol=1e-5, atol=1e-5)
+    assert hamerly.inertia == pytest.approx(lloyd.inertia, rel=1e-5)
