@@ -263,8 +263,9 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     mean = samples.mean(axis=0, dtype=np.float64)
-    centred = (samples - mean).astype(samples.dtype)
-    scaled_tol = float(np.mean(np.var(samples, axis=0, dtype=np.float64)) * tol) if tol else 0.0
+    centred = samples - mean.astype(samples.dtype)  # one copy, in the data's dtype
+    # tol is relative to the mean per-feature variance, as in scikit-learn.
+    scaled_tol = float(np.mean(np.square(centred).mean(axis=0, dtype=np.float64)) * tol) if tol else 0.0
     rng = np.random.RandomState(seed)
     data = tf.constant(centred)
     rows = _lloyd.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
