@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HEADLESS := env -u DISPLAY -u WAYLAND_DISPLAY MPLBACKEND=Agg
 
-.PHONY: demo test test-fast install golden clean
+.PHONY: demo test test-fast install golden clean bench
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test-fast: install
 
 golden: install
 	$(PY) -m tests.golden.regenerate
+
+# The engine against scikit-learn, faiss and numpy (issue 5); 15-20 minutes on 2 cores.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/bench_kmeans.py
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache
