@@ -39,6 +39,7 @@ GD_REPORT_EVERY = 10
 RANDOM_INIT = "random"
 KMEANS_PLUSPLUS_INIT = "k-means++"
 INIT_STRATEGIES = (RANDOM_INIT, KMEANS_PLUSPLUS_INIT)
+ALGORITHMS = ("lloyd", "hamerly")
 PNG_SUFFIX = ".png"
 
 
@@ -406,13 +407,16 @@ def gd(console, learning_rate, steps, seed, plot, force):
               help="write the centroids here (.csv, .tsv or .npy)")
 @click.option("--json", "as_json", is_flag=True,
               help="print a summary as JSON on stdout (then labels go only to --labels-out)")
+@click.option("--algorithm", type=click.Choice(ALGORITHMS), default=ALGORITHMS[0], show_default=True,
+              help="lloyd computes every distance; hamerly skips those that bounds prove useless, "
+                   "faster on well-separated clusters (same answer)")
 @batch_size_option
 @plot_option
 @force_option
 @quiet_option
 @click.pass_obj
 def fit(console, data, clusters, columns, init, n_init, max_iter, tol, seed, labels_out, centroids_out,
-        as_json, batch_size, plot, force):
+        as_json, algorithm, batch_size, plot, force):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a header row is optional and detected), a .tsv or .npy file,
@@ -457,7 +461,7 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, seed, lab
             runs.append(result)
             advance()
         result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
-                              seed=seed, batch_size=batch_size, callback=record)
+                              seed=seed, algorithm=algorithm, batch_size=batch_size, callback=record)
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")

@@ -208,7 +208,7 @@ def total_squared_distance(samples, centroids):
 # ---------------------------------------------------------------------------
 
 def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter=300, tol=1e-4,
-           seed=None, batch_size=None, algorithm=HAMERLY, callback=None):
+           seed=None, batch_size=None, algorithm=LLOYD, callback=None):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -231,10 +231,11 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
     batch_size : int or None, default=None
         Rows per chunk of the distance computation; by default chosen so that one
         (rows, n_clusters) block takes about 4 MiB.
-    algorithm : {"hamerly", "lloyd"}, default="hamerly"
+    algorithm : {"lloyd", "hamerly"}, default="lloyd"
         How each Lloyd iteration is computed: "lloyd" measures every sample against every
         centroid; "hamerly" keeps distance bounds and skips the samples whose label cannot
-        change. Both give the same labels, centroids and ``n_iter``.
+        change: much faster to converge on well-separated clusters, slower per iteration
+        where clusters overlap. Both give the same labels (centroids to float rounding).
     callback : callable or None
         Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
 

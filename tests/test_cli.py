@@ -56,7 +56,8 @@ def test_defaults_are_the_lessons_constants():
     assert (cli.RANDOM_INIT, cli.KMEANS_PLUSPLUS_INIT) == (eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT)
     fit_defaults = {param.name: param.default for param in cli.fit.params}
     engine_defaults = inspect.signature(eager.kmeans).parameters
-    for name in ("init", "n_init", "max_iter", "tol"):
+    assert set(cli.ALGORITHMS) == set(eager.ALGORITHMS)
+    for name in ("init", "n_init", "max_iter", "tol", "algorithm"):
         assert fit_defaults[name] == engine_defaults[name].default, name
 
 
@@ -285,10 +286,12 @@ def test_console_script_and_python_m(tmp_path):
     assert version.stdout == f"kmeans-tf, version {cli.__version__}\n"
 
 
-def test_batch_size_gives_the_same_labels(blobs):
+def test_batch_size_and_algorithm_give_the_same_labels(blobs):
     default = run("fit", blobs, "-k", 2, "--seed", 0)
     chunked = run("fit", blobs, "-k", 2, "--seed", 0, "--batch-size", 2)
     assert chunked.exit_code == 0 and chunked.stdout == default.stdout
+    lloyd = run("fit", blobs, "-k", 2, "--seed", 0, "--algorithm", "lloyd")
+    assert lloyd.exit_code == 0 and lloyd.stdout == default.stdout
     assert_error(run("fit", blobs, "-k", 2, "--batch-size", 0), "--batch-size", exit_code=2)
 
 
