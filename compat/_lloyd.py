@@ -31,6 +31,7 @@ def sum_squared_distance(samples, centroids, labels):
 
 
 def squared_distance_to_own(samples, centroids, labels):
+    """Return each sample's squared distance to its labelled centroid, computed directly."""
     return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
 
 
@@ -42,10 +43,12 @@ def rows_per_chunk(n_clusters, itemsize, batch_size):
 
 
 def row_slice(samples, rows, i):
+    """Return chunk ``i``: rows ``i * rows`` up to ``(i + 1) * rows`` (fewer in the last chunk)."""
     return samples[i * rows:(i + 1) * rows]
 
 
 def count_chunks(samples, rows):
+    """Return how many chunks of ``rows`` cover the samples."""
     return (tf.shape(samples)[0] + rows - 1) // rows
 
 
