@@ -40,13 +40,18 @@ def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster, n_f
     return sample_values, initial_centroid_values, centroid_history, cost_history
 
 
+def format_iteration(iteration, cost, centroids):
+    """Return one line of the printed table: the iteration, its cost and its centroids."""
+    points = "  ".join("(" + ", ".join(f"{value:8.3f}" for value in centroid) + ")" for centroid in centroids)
+    return f"Iteration {iteration:2d}  cost {cost:14.3f}  centroids {points}"
+
+
 if __name__ == "__main__":
     from compat.figures import finish_lesson_figure
 
     sample_values, initial_centroid_values, centroid_history, cost_history = main()
     for iteration, (centroids, cost) in enumerate(zip(centroid_history, cost_history), start=1):
-        points = "  ".join("({:8.3f}, {:8.3f})".format(*c[:2]) for c in centroids)
-        print(f"Iteration {iteration:2d}  cost {cost:14.3f}  centroids {points}")
+        print(format_iteration(iteration, cost, centroids))
     figure = plot_clusters(sample_values, centroid_history[-1], n_samples_per_cluster,
                            title=f"Centroids after {n_iterations} k-means iterations")
     finish_lesson_figure(figure, __file__)

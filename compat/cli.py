@@ -343,9 +343,7 @@ def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, s
         embiggen_factor=embiggen_factor, seed=seed, centroid_seed=init_seed, n_iterations=iterations)
     console.detail(f"Initial centroids:\n{data_io.format_table(initial)}".rstrip())
     for iteration, (centroids, cost) in enumerate(zip(history, costs), start=1):
-        points = "  ".join("(" + ", ".join(f"{value:8.3f}" for value in centroid) + ")"
-                           for centroid in centroids)
-        click.echo(f"Iteration {iteration:2d}  cost {cost:14.3f}  centroids {points}")
+        click.echo(kmeans_iterate.format_iteration(iteration, cost, centroids))
     if plot is not None:
         figure = plot_clusters(samples, history[-1], samples_per_cluster,
                                title=f"Centroids after {iterations} k-means iterations")
@@ -419,8 +417,8 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, seed, lab
         as_json, algorithm, batch_size, plot, force):
     """Cluster the rows of DATA with k-means.
 
-    Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a header row is optional and detected), a .tsv or .npy file,
-    or - for CSV on stdin. The labels (0 to K-1, one per row, in the rows' order) go to
+    Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
+    header row is optional and detected), a .tsv or .npy file, or - for CSV on stdin. The labels (0 to K-1, one per row, in the rows' order) go to
     --labels-out, or to stdout unless --json is given. With --plot, data wider than 2
     columns are drawn on their first two principal components.
 
