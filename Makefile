@@ -6,10 +6,11 @@ HEADLESS := env -u DISPLAY -u WAYLAND_DISPLAY MPLBACKEND=Agg
 
 .PHONY: demo test test-fast install golden clean bench
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml compat/kernels/*.c compat/kernels/*.h
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m compat.build_kernels
 	touch $@
 
 install: $(VENV)/.installed

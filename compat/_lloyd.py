@@ -1,7 +1,9 @@
 """The Lloyd iteration's TensorFlow kernels, for ``compat.eager``; they assume validated input.
 
 Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``rows`` samples at a time, so
-the full (n_samples, n_clusters) matrix is never held at once. Two loops give the same
+the full (n_samples, n_clusters) matrix is never held at once. With ``fused=True`` one
+Lloyd pass is instead the fused C kernel (``compat/_native.py``), which holds no such
+block at all. Two loops give the same
 answer: ``lloyd_loop`` measures every sample against every centroid each iteration;
 ``hamerly_loop`` keeps distance bounds and measures only the samples whose label may
 change. The loops are written with ``tf.while_loop`` and ``tf.cond`` rather than
@@ -9,6 +11,7 @@ autograph: tracing them then takes a fraction of the time, which every new data 
 """
 import numpy as np
 
+from compat import _native
 from compat._tensorflow import tf
 
 # Bytes for one chunk's (rows, n_clusters) distance block; sets the rows per chunk.
@@ -66,6 +69,22 @@ def labels_chunked(samples, centroids, rows):
     _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
                               (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
     return labels.concat()
+
+
+def nearest_and_sums(samples, centroids, rows, fused):
+    """One Lloyd pass: labels, and the per-cluster sums and counts (float64 when fused)."""
+    if fused:
+        return _native.kernel().nearest_centroid_sums(samples, centroids)
+    labels = labels_chunked(samples, centroids, rows)
+    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
+    return labels, sums, counts
+
+
+def labels_of(samples, centroids, rows, fused):
+    """Labels of the nearest centroid, by the fused kernel or ``rows`` at a time by TensorFlow's ops."""
+    if fused:
+        return _native.kernel().nearest_centroid_sums(samples, centroids)[0]
+    return labels_chunked(samples, centroids, rows)
 
 
 @tf.function(reduce_retracing=True, autograph=False)
@@ -140,22 +159,17 @@ def centroids_from_sums(sums, counts, labels, samples, centroids):
     return new_centroids, shift
 
 
-def m_step(samples, labels, centroids):
-    """The M-step from scratch: sum every cluster, then ``centroids_from_sums``."""
-    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
-    return centroids_from_sums(sums, counts, labels, samples, centroids)
-
-
 @tf.function(reduce_retracing=True, autograph=False)
-def lloyd_loop(samples, initial, rows, max_iter, tol):
+def lloyd_loop(samples, initial, rows, max_iter, tol, fused=False):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
 
-    Returns the final centroids, the labels for them, the iterations run, and whether the
+    ``fused`` (a Python bool) picks the fused C kernel for each pass. Returns the final centroids, the labels for them, the iterations run, and whether the
     labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
     """
     def iterate(iteration, centroids, labels_old, converged):
-        labels = tf.ensure_shape(labels_chunked(samples, centroids, rows), labels_old.shape)
-        new_centroids, shift = m_step(samples, labels, centroids)
+        labels, sums, counts = nearest_and_sums(samples, centroids, rows, fused)
+        labels = tf.ensure_shape(labels, labels_old.shape)
+        new_centroids, shift = centroids_from_sums(sums, counts, labels, samples, centroids)
         converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
         return iteration + 1, new_centroids, labels, converged
 
@@ -165,7 +179,7 @@ def lloyd_loop(samples, initial, rows, max_iter, tol):
     start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
     iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
     # The final E-step: labels that match the returned centroids.
-    return centroids, labels_chunked(samples, centroids, rows), iteration, converged
+    return centroids, labels_of(samples, centroids, rows, fused), iteration, converged
 
 
 @tf.function(reduce_retracing=True, autograph=False)

@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from compat import _lloyd
+from compat import _lloyd, _native
 from compat._tensorflow import tf
 
 RANDOM_INIT = "random"
@@ -291,7 +291,7 @@ def predict(samples, centroids, *, batch_size=None):
     samples = _check_samples(samples)
     centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
     rows = _lloyd.rows_per_chunk(centroids.shape[0], samples.itemsize, _check_batch_size(batch_size))
-    return _lloyd.labels_chunked(tf.constant(samples), tf.constant(centroids), rows).numpy()
+    return _lloyd.labels_of(tf.constant(samples), tf.constant(centroids), rows, _fused()).numpy()
 
 
 def inertia(samples, centroids):
@@ -300,7 +300,7 @@ def inertia(samples, centroids):
     centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
     data, centroids = tf.constant(samples), tf.constant(centroids)
     rows = _lloyd.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
-    return float(_lloyd.inertia_chunked(data, centroids, _lloyd.labels_chunked(data, centroids, rows), rows))
+    return float(_lloyd.inertia_chunked(data, centroids, _lloyd.labels_of(data, centroids, rows, _fused()), rows))
 
 
 # ---------------------------------------------------------------------------
@@ -347,6 +347,11 @@ def _gd_step(data, prototypes, learning_rate):
     return _gd_cost(data, prototypes)
 
 
+def _fused():
+    """Whether Lloyd passes run in the fused C kernel (see ``compat/_native.py``)."""
+    return _native.kernel() is not None
+
+
 def _as_float_tensors(samples, centroids):
     samples = tf.convert_to_tensor(samples)
     return samples, tf.cast(centroids, samples.dtype)
@@ -354,9 +359,11 @@ def _as_float_tensors(samples, centroids):
 
 def _run_once(data, initial, rows, max_iter, tol, mean, algorithm):
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
-    loop = _lloyd.hamerly_loop if algorithm == HAMERLY else _lloyd.lloyd_loop
-    centroids, labels, n_iter, converged = loop(
-        data, tf.constant(initial), rows, tf.constant(max_iter), tf.constant(tol, tf.float64))
+    arguments = (data, tf.constant(initial), rows, tf.constant(max_iter), tf.constant(tol, tf.float64))
+    if algorithm == HAMERLY:
+        centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)
+    else:
+        centroids, labels, n_iter, converged = _lloyd.lloyd_loop(*arguments, fused=_fused())
     total = _lloyd.inertia_chunked(data, centroids, labels, rows)
     return KMeansResult(
         centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),

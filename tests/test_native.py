@@ -1,0 +1,151 @@
+"""The fused C kernel (compat/kernels/nearest_centroid.c) against numpy, and the engine with it against without it."""
+import numpy as np
+import pytest
+
+from compat import _native, eager
+from compat._tensorflow import tf
+from tests.test_parity import SEEDS, SHAPE_IDS, SHAPES, random_case
+
+# Shapes that leave remainders: rows not a multiple of the kernel's 6, clusters not a
+# multiple of its panel (16 floats or 8 doubles), one feature, one cluster, several threads.
+ODD_SHAPES = [(1, 1, 1), (7, 3, 5), (13, 1, 17), (100, 7, 33), (5000, 9, 3), (2500, 40, 70)]
+DTYPES = [np.float32, np.float64]
+DTYPE_IDS = ["float32", "float64"]
+
+
+@pytest.fixture(scope="module")
+def op():
+    module = _native.kernel()
+    assert module is not None, f"the engine runs without its C kernel here: {_native.description()}"
+    return module.nearest_centroid_sums
+
+
+@pytest.fixture
+def without_kernel(monkeypatch):
+    """Make the engine use TensorFlow's ops, as on a machine where the kernel did not build."""
+    monkeypatch.setitem(_native._loaded, "module", None)
+    monkeypatch.setitem(_native._loaded, "reason", "switched off by the test")
+
+
+def run(op, samples, centroids):
+    labels, sums, counts = op(tf.constant(samples), tf.constant(centroids))
+    return labels.numpy(), sums.numpy(), counts.numpy()
+
+
+def test_a_case_worked_by_hand(op):
+    samples = np.array([[0, 0], [1, 0], [9, 9], [10, 10], [0, 1]], np.float32)
+    centroids = np.array([[0, 0], [10, 10]], np.float32)
+    labels, sums, counts = run(op, samples, centroids)
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1, 0])
+    np.testing.assert_array_equal(sums, [[1, 1], [19, 19]])
+    np.testing.assert_array_equal(counts, [3, 2])
+    assert (labels.dtype, sums.dtype, counts.dtype) == (np.int64, np.float64, np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_a_tie_goes_to_the_first_centroid_as_argmin_does(op, dtype):
+    samples = np.array([[1, 1], [5, 5], [3, 3]] * 5, dtype)
+    centroids = np.array([[9, 9]] * 20 + [[3, 3]] * 20, dtype)  # twenty copies each, across panels
+    labels, _, counts = run(op, samples, centroids)
+    np.testing.assert_array_equal(labels, [20] * 15)
+    assert counts[20] == 15 and counts.sum() == 15
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("shape", ODD_SHAPES, ids=lambda s: "n{}-d{}-k{}".format(*s))
+def test_labels_sums_and_counts_equal_numpy(op, shape, dtype):
+    n_samples, n_features, n_clusters = shape
+    rng = np.random.RandomState(n_samples + n_features + n_clusters)
+    samples = rng.normal(size=(n_samples, n_features)).astype(dtype)
+    centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
+    labels, sums, counts = run(op, samples, centroids)
+
+    distances = ((samples[:, None, :].astype(np.float64) - centroids[None]) ** 2).sum(axis=2)
+    nearest = distances.argmin(axis=1)
+    differ = np.flatnonzero(labels != nearest)
+    # Only a near tie may go the other way: both distances equal to the dtype's rounding.
+    np.testing.assert_allclose(distances[differ, labels[differ]], distances[differ, nearest[differ]],
+                               rtol=100 * np.finfo(dtype).eps)
+    expected_sums = np.zeros((n_clusters, n_features))
+    np.add.at(expected_sums, labels, samples.astype(np.float64))
+    np.testing.assert_allclose(sums, expected_sums, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(counts, np.bincount(labels, minlength=n_clusters))
+
+
+def test_output_shapes_are_known_inside_a_graph(op):
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32), tf.TensorSpec([4, 3], tf.float32)])
+    def shapes(samples, centroids):
+        labels, sums, counts = op(samples, centroids)
+        assert (labels.shape.as_list(), sums.shape.as_list(), counts.shape.as_list()) == ([None], [4, 3], [4])
+        return labels
+
+    assert shapes(tf.zeros([10, 3]), tf.ones([4, 3])).shape == (10,)
+
+
+def test_mismatched_columns_are_an_error_not_a_crash(op):
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="same columns|must be equal"):
+        op(tf.zeros([5, 3]), tf.zeros([2, 4]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
+def test_engine_gives_the_same_answer_with_and_without_the_kernel(op, monkeypatch, shape, seed, dtype):
+    samples, initial = random_case(seed, *shape, dtype=dtype)
+    fused = eager.kmeans(samples, shape[2], init=initial)
+    monkeypatch.setitem(_native._loaded, "module", None)
+    plain = eager.kmeans(samples, shape[2], init=initial)
+    np.testing.assert_array_equal(fused.labels, plain.labels)
+    assert (fused.n_iter, fused.converged) == (plain.n_iter, plain.converged)
+    # The kernel sums clusters in float64, TensorFlow's ops in the data's dtype: last-bit differences.
+    np.testing.assert_allclose(fused.centroids, plain.centroids, rtol=1e-5, atol=1e-5)
+    assert fused.inertia == pytest.approx(plain.inertia, rel=1e-5)
+
+
+def test_predict_and_inertia_agree_with_and_without_the_kernel(op, monkeypatch):
+    samples, centroids = random_case(3, 3000, 6, 20)
+    labels, total = eager.predict(samples, centroids), eager.inertia(samples, centroids)
+    monkeypatch.setitem(_native._loaded, "module", None)
+    np.testing.assert_array_equal(eager.predict(samples, centroids), labels)
+    assert eager.inertia(samples, centroids) == pytest.approx(total, rel=1e-6)
+
+
+def test_the_engine_says_which_kernel_runs(without_kernel):
+    assert _native.description() == "TensorFlow ops (switched off by the test)"
+    samples, initial = random_case(0, 200, 2, 3)
+    assert eager.kmeans(samples, 3, init=initial).converged
+
+
+def test_switch_variable_turns_the_kernel_off(monkeypatch):
+    monkeypatch.setenv(_native.SWITCH_VARIABLE, "0")
+    assert _native._load() == (None, f"{_native.SWITCH_VARIABLE}=0")
+
+
+def test_a_failed_build_says_why_and_leaves_no_library(monkeypatch, tmp_path):
+    monkeypatch.setenv(_native.CACHE_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(_native, "COMPILER", "no-such-compiler-kmeans-tf")
+    with pytest.raises(_native.BuildError, match="cannot run the C compiler 'no-such-compiler-kmeans-tf'"):
+        _native.build()
+    module, reason = _native._load()
+    assert module is None and reason.startswith("the C kernel did not build: cannot run the C compiler")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_library_name_records_tensorflow_and_the_sources(monkeypatch, tmp_path):
+    monkeypatch.setenv(_native.CACHE_VARIABLE, str(tmp_path))
+    path = _native.library_path()
+    assert path.parent == tmp_path and f"-tf{tf.__version__}-" in path.name
+    monkeypatch.setattr(_native, "FLAGS", _native.FLAGS + ("-DCHANGED",))
+    assert _native.library_path() != path
+
+
+def test_build_kernels_command_builds_into_the_cache(monkeypatch, tmp_path, capsys):
+    from compat import build_kernels
+
+    monkeypatch.setenv(_native.CACHE_VARIABLE, str(tmp_path))
+    assert build_kernels.main([]) == 0
+    assert _native.library_path().exists()
+    assert "fused C kernel ready" in capsys.readouterr().out
+    monkeypatch.setattr(_native, "COMPILER", "no-such-compiler-kmeans-tf")
+    assert build_kernels.main(["--force"]) == 1
+    assert "cannot run the C compiler" in capsys.readouterr().err
