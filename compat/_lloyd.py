@@ -182,6 +182,63 @@ def lloyd_loop(samples, initial, rows, max_iter, tol, fused=False):
     return centroids, labels_of(samples, centroids, rows, fused), iteration, converged
 
 
+# The hybrid loop turns Hamerly's bounds on once fewer than this fraction of labels changed in a pass.
+BOUNDS_AFTER_CHANGED_FRACTION = 0.02
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def fused_loop(samples, initial, max_iter, tol, bounds_from_start):
+    """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds: the same labels, less work.
+
+    A bounded pass (``NearestCentroidSumsBounded``, see ``compat/kernels``) keeps, per
+    sample, an upper bound on the distance to its centroid and a lower bound on the
+    distance to any other, widened by the kernel's rounding error, and measures only the
+    samples whose bounds cannot prove their label, with the plain pass's kernel. While
+    many labels change (early iterations) bounds prove little, so the loop makes plain
+    passes until fewer than ``BOUNDS_AFTER_CHANGED_FRACTION`` of the labels changed, or
+    from the start when ``bounds_from_start`` (a Python bool). The cluster sums are made
+    afresh each pass, in the same order, so the centroids equal the plain passes' bit for
+    bit. Returns what ``lloyd_loop`` returns.
+    """
+    kernel = _native.kernel()
+    n_samples = tf.shape(samples)[0]
+    no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
+    no_lower = tf.zeros([n_samples], tf.float64)
+    # Centroids stay in the samples' convex hull (means, or relocated samples): this bounds their norms.
+    norm_bound = tf.cast(tf.maximum(tf.reduce_max(tf.reduce_sum(tf.square(samples), axis=1)),
+                                    tf.reduce_max(tf.reduce_sum(tf.square(initial), axis=1))), tf.float64)
+    switch_at = tf.cast(tf.cast(n_samples, tf.float64) * BOUNDS_AFTER_CHANGED_FRACTION, tf.int64)
+
+    def measure(bounded, centroids, previous, labels, upper, lower):
+        def plain():
+            new_labels, sums, counts = kernel.nearest_centroid_sums(samples, centroids)
+            return new_labels, no_upper, no_lower, sums, counts
+
+        def with_bounds():
+            return tuple(kernel.nearest_centroid_sums_bounded(samples, centroids, previous, labels, upper, lower,
+                                                              norm_bound))
+
+        return tf.cond(bounded, with_bounds, plain)
+
+    def iterate(iteration, centroids, previous, labels, upper, lower, bounded, converged):
+        new_labels, upper, lower, sums, counts = measure(bounded, centroids, previous, labels, upper, lower)
+        new_centroids, shift = centroids_from_sums(sums, counts, new_labels, samples, centroids)
+        changed = tf.math.count_nonzero(tf.not_equal(new_labels, labels))
+        converged = tf.equal(changed, 0) | (shift <= tol)
+        bounded = bounded | (changed < switch_at)
+        return iteration + 1, new_centroids, centroids, new_labels, upper, lower, bounded, converged
+
+    def keep_going(iteration, *state):
+        return (iteration < max_iter) & ~state[-1]
+
+    start = (tf.constant(0), initial, initial, -tf.ones([n_samples], tf.int64), no_upper, no_lower,
+             tf.constant(bounds_from_start), tf.constant(False))
+    iteration, centroids, previous, labels, upper, lower, bounded, converged = tf.while_loop(keep_going, iterate, start)
+    # The final E-step: labels that match the returned centroids.
+    final_labels = measure(bounded, centroids, previous, labels, upper, lower)[0]
+    return centroids, final_labels, iteration, converged
+
+
 @tf.function(reduce_retracing=True, autograph=False)
 def two_nearest_chunked(samples, centroids, rows):
     """For each sample: the nearest label, and the squared distances to the nearest and second-nearest centroid."""

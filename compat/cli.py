@@ -39,7 +39,7 @@ GD_REPORT_EVERY = 10
 RANDOM_INIT = "random"
 KMEANS_PLUSPLUS_INIT = "k-means++"
 INIT_STRATEGIES = (RANDOM_INIT, KMEANS_PLUSPLUS_INIT)
-ALGORITHMS = ("lloyd", "hamerly")
+ALGORITHMS = ("auto", "lloyd", "hamerly")
 PNG_SUFFIX = ".png"
 
 
@@ -406,8 +406,8 @@ def gd(console, learning_rate, steps, seed, plot, force):
 @click.option("--json", "as_json", is_flag=True,
               help="print a summary as JSON on stdout (then labels go only to --labels-out)")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=ALGORITHMS[0], show_default=True,
-              help="lloyd computes every distance; hamerly skips those that bounds prove useless, "
-                   "faster on well-separated clusters (same answer)")
+              help="lloyd computes every distance; hamerly skips those that bounds prove useless; "
+                   "auto starts as lloyd and turns to hamerly once few labels change (same answer)")
 @batch_size_option
 @plot_option
 @force_option

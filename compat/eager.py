@@ -28,9 +28,10 @@ from compat._tensorflow import tf
 RANDOM_INIT = "random"
 KMEANS_PLUSPLUS_INIT = "k-means++"
 INIT_STRATEGIES = (RANDOM_INIT, KMEANS_PLUSPLUS_INIT)
+AUTO = "auto"
 LLOYD = "lloyd"
 HAMERLY = "hamerly"
-ALGORITHMS = (LLOYD, HAMERLY)
+ALGORITHMS = (AUTO, LLOYD, HAMERLY)
 
 DEFAULT_ITERATIONS = 10  # the lesson's exercise 2
 
@@ -208,7 +209,7 @@ def total_squared_distance(samples, centroids):
 # ---------------------------------------------------------------------------
 
 def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter=300, tol=1e-4,
-           seed=None, batch_size=None, algorithm=LLOYD, callback=None):
+           seed=None, batch_size=None, algorithm=AUTO, callback=None):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -231,11 +232,14 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
     batch_size : int or None, default=None
         Rows per chunk of the distance computation; by default chosen so that one
         (rows, n_clusters) block takes about 4 MiB.
-    algorithm : {"lloyd", "hamerly"}, default="lloyd"
-        How each Lloyd iteration is computed: "lloyd" measures every sample against every
-        centroid; "hamerly" keeps distance bounds and skips the samples whose label cannot
-        change: much faster to converge on well-separated clusters, slower per iteration
-        where clusters overlap. Both give the same labels (centroids to float rounding).
+    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
+        How each Lloyd iteration is computed; all three give the same labels. "lloyd"
+        measures every sample against every centroid; "hamerly" keeps distance bounds
+        (Hamerly 2010) and measures only the samples whose label may change; "auto" makes
+        "lloyd" passes while many labels change, then "hamerly" ones. On the CPU they run
+        in the fused C kernel (``compat/_native.py``), where the answers are bit for bit
+        equal; with TensorFlow's ops "auto" is "lloyd", and "hamerly" ends with centroids
+        equal to float rounding.
     callback : callable or None
         Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
 
@@ -359,8 +363,12 @@ def _as_float_tensors(samples, centroids):
 
 def _run_once(data, initial, rows, max_iter, tol, mean, algorithm):
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
-    arguments = (data, tf.constant(initial), rows, tf.constant(max_iter), tf.constant(tol, tf.float64))
-    if algorithm == HAMERLY:
+    initial, max_iter, tol = tf.constant(initial), tf.constant(max_iter), tf.constant(tol, tf.float64)
+    arguments = (data, initial, rows, max_iter, tol)
+    if _fused() and algorithm != LLOYD:
+        centroids, labels, n_iter, converged = _lloyd.fused_loop(
+            data, initial, max_iter, tol, bounds_from_start=algorithm == HAMERLY)
+    elif algorithm == HAMERLY:
         centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)
     else:
         centroids, labels, n_iter, converged = _lloyd.lloyd_loop(*arguments, fused=_fused())

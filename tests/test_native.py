@@ -149,3 +149,41 @@ def test_build_kernels_command_builds_into_the_cache(monkeypatch, tmp_path, caps
     monkeypatch.setattr(_native, "COMPILER", "no-such-compiler-kmeans-tf")
     assert build_kernels.main(["--force"]) == 1
     assert "cannot run the C compiler" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("shape", SHAPES + [(3000, 4, 40)], ids=SHAPE_IDS + ["n3000-d4-k40"])
+def test_bounds_give_the_plain_answer_bit_for_bit(op, shape, seed, dtype):
+    samples, initial = random_case(seed, *shape, dtype=dtype)
+    runs = [eager.kmeans(samples, shape[2], init=initial, algorithm=algorithm) for algorithm in eager.ALGORITHMS]
+    for run in runs[1:]:
+        np.testing.assert_array_equal(run.labels, runs[0].labels)
+        np.testing.assert_array_equal(run.centroids, runs[0].centroids)
+        assert (run.n_iter, run.converged, run.inertia) == (runs[0].n_iter, runs[0].converged, runs[0].inertia)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(op, dtype):
+    bounded = _native.kernel().nearest_centroid_sums_bounded
+    samples, centroids = random_case(5, 4000, 5, 30, dtype=dtype)
+    # Exact ties too: samples halfway between two centroids, and a duplicated centroid.
+    samples[:10] = (centroids[0] + centroids[1]) / 2
+    centroids[7] = centroids[8]
+    norm_bound = tf.constant(float(max((samples.astype(np.float64) ** 2).sum(1).max(),
+                                       (centroids.astype(np.float64) ** 2).sum(1).max())), tf.float64)
+    unknown = (-np.ones(len(samples), np.int64), np.full(len(samples), np.inf), np.zeros(len(samples)))
+    state = bounded(samples, centroids, centroids, *unknown, norm_bound)[:3]
+    rng = np.random.RandomState(0)
+    for step in range(4):  # move the centroids a little, as iterations do, and compare each pass
+        moved = (centroids + rng.normal(0, 0.3 / (step + 1), centroids.shape)).astype(dtype)
+        labels, upper, lower, sums, counts = (t.numpy() for t in bounded(samples, moved, centroids, *state, norm_bound))
+        plain_labels, plain_sums, plain_counts = run(op, samples, moved)
+        np.testing.assert_array_equal(labels, plain_labels)
+        np.testing.assert_array_equal(sums, plain_sums)
+        np.testing.assert_array_equal(counts, plain_counts)
+        distances = np.sqrt(((samples[:, None, :].astype(np.float64) - moved[None]) ** 2).sum(axis=2))
+        own = distances[np.arange(len(samples)), labels]
+        others = np.where(np.arange(moved.shape[0]) == labels[:, None], np.inf, distances).min(axis=1)
+        assert np.all(upper >= own) and np.all(lower <= others * (1 + 1e-12))
+        state, centroids = (labels, upper, lower), moved

@@ -1,5 +1,8 @@
 /* One Lloyd pass on the CPU, fused: every sample's nearest centroid, and the float64
- * per-cluster sums and counts of the samples, in a single sweep over the data.
+ * per-cluster sums and counts of the samples, in a single sweep over the data. Two ops:
+ * NearestCentroidSums measures every sample; NearestCentroidSumsBounded keeps Hamerly's
+ * distance bounds per sample and measures only those whose label may change, with the
+ * same arithmetic, so both give the same labels and bit-identical sums.
  *
  * TensorFlow's own ops need three sweeps for this (matmul, argmin, segment sums) and write
  * a (rows, n_clusters) block to memory between them; here that block never leaves the
@@ -8,6 +11,7 @@
  * Plain C against TensorFlow's C kernel API (tensorflow/c/kernels.h), so that gcc alone
  * builds it. Built by `python -m compat.build_kernels`; loaded by compat/_native.py. */
 #define _GNU_SOURCE
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -23,19 +27,25 @@ typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 #include "tensorflow/c/kernels.h"
 #include "tensorflow/c/ops.h"
 
-#define OP_NAME "NearestCentroidSums"
 enum { MIN_ROWS_PER_THREAD = 1024, MAX_THREADS = 64 };
 
 static int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-/* One call's work, split into n_blocks blocks of rows; each block has its own sums. */
+/* One call's work, split into n_blocks blocks of rows; each block has its own sums. The
+ * bounded pass also reads the previous labels and bounds (old_labels is NULL otherwise). */
 typedef struct Job {
-    const void *samples;
-    const void *panels;
+    const void *samples, *centroids, *panels;
     int64_t n_samples, n_clusters, n_features, n_blocks;
     int64_t *labels;
     double *block_sums, *block_counts;
     void (*run_block)(const struct Job *job, int64_t block);
+    /* The bounded pass only. */
+    const int64_t *old_labels;
+    const double *old_upper, *old_lower;
+    double *upper, *lower;
+    const double *moves, *half_gaps;
+    double max_move, second_move, slack, norm_bound;
+    int64_t farthest_mover;
 } Job;
 
 /* The typed kernels, once for float and once for double. */
@@ -97,101 +107,210 @@ static int64_t usable_cpus(void) {
     return CPU_COUNT(&cpus);
 }
 
-static void fail(TF_OpKernelContext *context, TF_Status *status, TF_Code code, const char *message) {
-    TF_SetStatus(status, code, message);
-    TF_OpKernelContext_Failure(context, status);
+/* How far each centroid moved, in float64; the largest and second largest move. */
+static void centroid_moves(const void *centroids, const void *previous, int is_float, Job *job, double *moves) {
+    job->max_move = job->second_move = 0;
+    job->farthest_mover = -1;
+    for (int64_t c = 0; c < job->n_clusters; ++c) {
+        double total = 0;
+        for (int64_t f = 0; f < job->n_features; ++f) {
+            const int64_t i = c * job->n_features + f;
+            const double gap = is_float ? (double)((const float *)centroids)[i] - ((const float *)previous)[i]
+                                        : ((const double *)centroids)[i] - ((const double *)previous)[i];
+            total += gap * gap;
+        }
+        moves[c] = sqrt(total);
+        if (moves[c] > job->max_move) {
+            job->second_move = job->max_move;
+            job->max_move = moves[c];
+            job->farthest_mover = c;
+        } else if (moves[c] > job->second_move) {
+            job->second_move = moves[c];
+        }
+    }
 }
 
-static void compute(void *kernel, TF_OpKernelContext *context) {
-    (void)kernel;
+/* Half the distance from each centroid to the nearest other one (+inf for a lone centroid). */
+static void half_gaps(const void *centroids, int is_float, int64_t n_clusters, int64_t n_features, double *gaps) {
+    for (int64_t c = 0; c < n_clusters; ++c) gaps[c] = INFINITY;
+    for (int64_t a = 0; a < n_clusters; ++a) {
+        for (int64_t b = a + 1; b < n_clusters; ++b) {
+            double total = 0;
+            for (int64_t f = 0; f < n_features; ++f) {
+                const double gap = is_float ? (double)((const float *)centroids)[a * n_features + f] -
+                                                  ((const float *)centroids)[b * n_features + f]
+                                            : ((const double *)centroids)[a * n_features + f] -
+                                                  ((const double *)centroids)[b * n_features + f];
+                total += gap * gap;
+            }
+            const double half = sqrt(total) / 2;
+            if (half < gaps[a]) gaps[a] = half;
+            if (half < gaps[b]) gaps[b] = half;
+        }
+    }
+}
+
+static int ok(TF_OpKernelContext *context, TF_Status *status) {
+    if (TF_GetCode(status) == TF_OK) return 1;
+    TF_OpKernelContext_Failure(context, status);
+    return 0;
+}
+
+static int fail(TF_OpKernelContext *context, TF_Status *status, TF_Code code, const char *message) {
+    TF_SetStatus(status, code, message);
+    TF_OpKernelContext_Failure(context, status);
+    return 0;
+}
+
+static TF_Tensor *output(TF_OpKernelContext *context, int index, TF_DataType type, const int64_t *shape, int rank,
+                         size_t item_size, TF_Status *status) {
+    int64_t count = 1;
+    for (int i = 0; i < rank; ++i) count *= shape[i];
+    return TF_AllocateOutput(context, index, type, shape, rank, count * item_size, status);
+}
+
+enum { MAX_INPUTS = 7, MAX_OUTPUTS = 5 };
+
+/* Both ops: inputs samples, centroids (and for the bounded pass: previous centroids,
+ * labels, upper, lower, norm_bound); outputs labels, (upper, lower,) sums, counts. */
+static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
+    const int bounded = bounded_kernel != NULL;
+    const int n_inputs = bounded ? 7 : 2;
     TF_Status *status = TF_NewStatus();
-    TF_Tensor *samples = NULL, *centroids = NULL, *labels = NULL, *sums = NULL, *counts = NULL;
-    double *block_sums = NULL, *block_counts = NULL;
-    void *panels = NULL;
+    TF_Tensor *in[MAX_INPUTS] = {0}, *out[MAX_OUTPUTS] = {0};
+    double *block_sums = NULL, *block_counts = NULL, *moves = NULL, *gaps = NULL;
     Panels_float panels_float = {0};
     Panels_double panels_double = {0};
+    Job job = {0};
 
-    TF_GetInput(context, 0, &samples, status);
-    if (TF_GetCode(status) == TF_OK) TF_GetInput(context, 1, &centroids, status);
-    if (TF_GetCode(status) != TF_OK) {
-        TF_OpKernelContext_Failure(context, status);
-        goto done;
+    for (int i = 0; i < n_inputs; ++i) {
+        TF_GetInput(context, i, &in[i], status);
+        if (!ok(context, status)) goto done;
     }
+    const TF_Tensor *samples = in[0], *centroids = in[1];
     if (TF_NumDims(samples) != 2 || TF_NumDims(centroids) != 2 || TF_Dim(samples, 1) != TF_Dim(centroids, 1)) {
-        fail(context, status, TF_INVALID_ARGUMENT, OP_NAME ": samples and centroids must be matrices with the same columns");
+        fail(context, status, TF_INVALID_ARGUMENT, "samples and centroids must be matrices with the same columns");
         goto done;
     }
-    const int64_t n_samples = TF_Dim(samples, 0), n_features = TF_Dim(samples, 1), n_clusters = TF_Dim(centroids, 0);
-    const int64_t labels_shape[1] = {n_samples}, sums_shape[2] = {n_clusters, n_features}, counts_shape[1] = {n_clusters};
-    labels = TF_AllocateOutput(context, 0, TF_INT64, labels_shape, 1, n_samples * sizeof(int64_t), status);
-    if (TF_GetCode(status) == TF_OK)
-        sums = TF_AllocateOutput(context, 1, TF_DOUBLE, sums_shape, 2, n_clusters * n_features * sizeof(double), status);
-    if (TF_GetCode(status) == TF_OK)
-        counts = TF_AllocateOutput(context, 2, TF_DOUBLE, counts_shape, 1, n_clusters * sizeof(double), status);
-    if (TF_GetCode(status) != TF_OK) {
-        TF_OpKernelContext_Failure(context, status);
-        goto done;
+    job.n_samples = TF_Dim(samples, 0);
+    job.n_features = TF_Dim(samples, 1);
+    job.n_clusters = TF_Dim(centroids, 0);
+    if (bounded) {
+        for (int i = 3; i < 6; ++i) {
+            if (TF_NumDims(in[i]) != 1 || TF_Dim(in[i], 0) != job.n_samples) {
+                fail(context, status, TF_INVALID_ARGUMENT, "labels, upper and lower must have one entry per sample");
+                goto done;
+            }
+        }
+        if (TF_NumDims(in[2]) != 2 || TF_Dim(in[2], 0) != job.n_clusters || TF_Dim(in[2], 1) != job.n_features) {
+            fail(context, status, TF_INVALID_ARGUMENT, "previous centroids must have the centroids' shape");
+            goto done;
+        }
     }
 
-    int64_t n_blocks = usable_cpus();
-    if (n_blocks > n_samples / MIN_ROWS_PER_THREAD) n_blocks = n_samples / MIN_ROWS_PER_THREAD;
-    if (n_blocks > MAX_THREADS) n_blocks = MAX_THREADS;
-    if (n_blocks < 1) n_blocks = 1;
-    Job job = {TF_TensorData(samples), NULL, n_samples, n_clusters, n_features, n_blocks, TF_TensorData(labels),
-               NULL, NULL, NULL};
-    block_sums = calloc(n_blocks * n_clusters * n_features, sizeof(double));
-    block_counts = calloc(n_blocks * n_clusters, sizeof(double));
+    const int64_t rows[1] = {job.n_samples}, grid[2] = {job.n_clusters, job.n_features}, clusters[1] = {job.n_clusters};
+    int o = 0;
+    out[o] = output(context, o, TF_INT64, rows, 1, sizeof(int64_t), status);
+    if (!ok(context, status)) goto done;
+    if (bounded) {
+        for (o = 1; o < 3; ++o) {
+            out[o] = output(context, o, TF_DOUBLE, rows, 1, sizeof(double), status);
+            if (!ok(context, status)) goto done;
+        }
+    } else {
+        o = 1;
+    }
+    TF_Tensor *sums = out[o] = output(context, o, TF_DOUBLE, grid, 2, sizeof(double), status);
+    if (!ok(context, status)) goto done;
+    ++o;
+    TF_Tensor *counts = out[o] = output(context, o, TF_DOUBLE, clusters, 1, sizeof(double), status);
+    if (!ok(context, status)) goto done;
+
+    job.n_blocks = usable_cpus();
+    if (job.n_blocks > job.n_samples / MIN_ROWS_PER_THREAD) job.n_blocks = job.n_samples / MIN_ROWS_PER_THREAD;
+    if (job.n_blocks > MAX_THREADS) job.n_blocks = MAX_THREADS;
+    if (job.n_blocks < 1) job.n_blocks = 1;
+    job.samples = TF_TensorData(samples);
+    job.centroids = TF_TensorData(centroids);
+    job.labels = TF_TensorData(out[0]);
+    block_sums = calloc(job.n_blocks * job.n_clusters * job.n_features, sizeof(double));
+    block_counts = calloc(job.n_blocks * job.n_clusters, sizeof(double));
+    const int is_float = TF_TensorType(samples) == TF_FLOAT;
     int packed;
-    if (TF_TensorType(samples) == TF_FLOAT) {
-        packed = pack_float(&panels_float, TF_TensorData(centroids), n_clusters, n_features);
+    if (is_float) {
+        packed = pack_float(&panels_float, job.centroids, job.n_clusters, job.n_features);
         job.panels = &panels_float;
         job.run_block = run_block_float;
+        job.slack = 8.0 * (job.n_features + 2) * FLT_EPSILON;
     } else {
-        packed = pack_double(&panels_double, TF_TensorData(centroids), n_clusters, n_features);
+        packed = pack_double(&panels_double, job.centroids, job.n_clusters, job.n_features);
         job.panels = &panels_double;
         job.run_block = run_block_double;
+        job.slack = 8.0 * (job.n_features + 2) * DBL_EPSILON;
     }
-    if (!packed || !block_sums || !block_counts) {
-        fail(context, status, TF_RESOURCE_EXHAUSTED, OP_NAME ": out of memory");
+    if (bounded) {
+        moves = malloc(job.n_clusters * sizeof(double));
+        gaps = malloc(job.n_clusters * sizeof(double));
+    }
+    if (!packed || !block_sums || !block_counts || (bounded && (!moves || !gaps))) {
+        fail(context, status, TF_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
+    }
+    if (bounded) {
+        centroid_moves(job.centroids, TF_TensorData(in[2]), is_float, &job, moves);
+        half_gaps(job.centroids, is_float, job.n_clusters, job.n_features, gaps);
+        job.moves = moves;
+        job.half_gaps = gaps;
+        job.old_labels = TF_TensorData(in[3]);
+        job.old_upper = TF_TensorData(in[4]);
+        job.old_lower = TF_TensorData(in[5]);
+        job.norm_bound = *(const double *)TF_TensorData(in[6]);
+        job.upper = TF_TensorData(out[1]);
+        job.lower = TF_TensorData(out[2]);
     }
     job.block_sums = block_sums;
     job.block_counts = block_counts;
     run_blocks(&job);
 
     double *sum = TF_TensorData(sums), *count = TF_TensorData(counts);
-    memset(sum, 0, n_clusters * n_features * sizeof(double));
-    memset(count, 0, n_clusters * sizeof(double));
-    for (int64_t b = 0; b < n_blocks; ++b) {
-        for (int64_t i = 0; i < n_clusters * n_features; ++i) sum[i] += block_sums[b * n_clusters * n_features + i];
-        for (int64_t c = 0; c < n_clusters; ++c) count[c] += block_counts[b * n_clusters + c];
+    const int64_t grid_size = job.n_clusters * job.n_features;
+    memset(sum, 0, grid_size * sizeof(double));
+    memset(count, 0, job.n_clusters * sizeof(double));
+    for (int64_t b = 0; b < job.n_blocks; ++b) {
+        for (int64_t i = 0; i < grid_size; ++i) sum[i] += block_sums[b * grid_size + i];
+        for (int64_t c = 0; c < job.n_clusters; ++c) count[c] += block_counts[b * job.n_clusters + c];
     }
 
 done:
-    (void)panels;
     free(panels_float.values);
     free(panels_float.half_norms);
     free(panels_double.values);
     free(panels_double.half_norms);
     free(block_sums);
     free(block_counts);
-    TF_DeleteTensor(samples);
-    TF_DeleteTensor(centroids);
-    TF_DeleteTensor(labels);
-    TF_DeleteTensor(sums);
-    TF_DeleteTensor(counts);
+    free(moves);
+    free(gaps);
+    for (int i = 0; i < MAX_INPUTS; ++i) TF_DeleteTensor(in[i]);
+    for (int i = 0; i < MAX_OUTPUTS; ++i) TF_DeleteTensor(out[i]);
     TF_DeleteStatus(status);
 }
 
-static void *create(TF_OpKernelConstruction *construction) {
+/* The kernel's state is only which op it is: NULL for the plain pass, non-NULL for the bounded one. */
+static void *create_plain(TF_OpKernelConstruction *construction) {
     (void)construction;
     return NULL;
 }
 
+static void *create_bounded(TF_OpKernelConstruction *construction) {
+    (void)construction;
+    static int bounded = 1;
+    return &bounded;
+}
+
 static void delete_kernel(void *kernel) { (void)kernel; }
 
-/* Output shapes: labels (n_samples,), sums like the centroids, counts (n_clusters,). */
-static void infer_shapes(TF_ShapeInferenceContext *context, TF_Status *status) {
+/* Output shapes: labels (and bounds) (n_samples,), sums like the centroids, counts (n_clusters,). */
+static void infer_shapes(TF_ShapeInferenceContext *context, TF_Status *status, int n_row_outputs) {
     TF_ShapeHandle *samples = TF_NewShapeHandle(), *centroids = TF_NewShapeHandle();
     TF_ShapeHandle *rows = TF_NewShapeHandle(), *clusters = TF_NewShapeHandle();
     TF_ShapeInferenceContextGetInput(context, 0, samples, status);
@@ -200,33 +319,61 @@ static void infer_shapes(TF_ShapeInferenceContext *context, TF_Status *status) {
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, centroids, 2, centroids, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, samples, 0, 1, rows, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, centroids, 0, 1, clusters, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, 0, rows, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, 1, centroids, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, 2, clusters, status);
+    for (int i = 0; i < n_row_outputs && TF_GetCode(status) == TF_OK; ++i)
+        TF_ShapeInferenceContextSetOutput(context, i, rows, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, n_row_outputs, centroids, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, n_row_outputs + 1, clusters, status);
     TF_DeleteShapeHandle(samples);
     TF_DeleteShapeHandle(centroids);
     TF_DeleteShapeHandle(rows);
     TF_DeleteShapeHandle(clusters);
 }
 
-/* Registers the op and its CPU kernel when TensorFlow loads this library. */
-__attribute__((constructor)) static void register_op(void) {
+static void infer_plain(TF_ShapeInferenceContext *context, TF_Status *status) { infer_shapes(context, status, 1); }
+
+static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) { infer_shapes(context, status, 3); }
+
+static void register_kernels(const char *name, void *(*create)(TF_OpKernelConstruction *), TF_Status *status) {
+    const TF_DataType types[2] = {TF_FLOAT, TF_DOUBLE};
+    for (int t = 0; t < 2 && TF_GetCode(status) == TF_OK; ++t) {
+        TF_KernelBuilder *builder = TF_NewKernelBuilder(name, "CPU", create, compute, delete_kernel);
+        TF_KernelBuilder_TypeConstraint(builder, "T", types[t], status);
+        if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder(name, builder, status);
+    }
+}
+
+/* Registers both ops and their CPU kernels when TensorFlow loads this library. */
+__attribute__((constructor)) static void register_ops(void) {
     TF_Status *status = TF_NewStatus();
-    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(OP_NAME);
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("NearestCentroidSums");
     TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
     TF_OpDefinitionBuilderAddInput(op, "samples: T");
     TF_OpDefinitionBuilderAddInput(op, "centroids: T");
     TF_OpDefinitionBuilderAddOutput(op, "labels: int64");
     TF_OpDefinitionBuilderAddOutput(op, "sums: double");
     TF_OpDefinitionBuilderAddOutput(op, "counts: double");
-    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_shapes);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_plain);
     TF_RegisterOpDefinition(op, status);
+    if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSums", create_plain, status);
 
-    const TF_DataType types[2] = {TF_FLOAT, TF_DOUBLE};
-    for (int t = 0; t < 2 && TF_GetCode(status) == TF_OK; ++t) {
-        TF_KernelBuilder *builder = TF_NewKernelBuilder(OP_NAME, "CPU", create, compute, delete_kernel);
-        TF_KernelBuilder_TypeConstraint(builder, "T", types[t], status);
-        if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder(OP_NAME, builder, status);
+    if (TF_GetCode(status) == TF_OK) {
+        op = TF_NewOpDefinitionBuilder("NearestCentroidSumsBounded");
+        TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
+        TF_OpDefinitionBuilderAddInput(op, "samples: T");
+        TF_OpDefinitionBuilderAddInput(op, "centroids: T");
+        TF_OpDefinitionBuilderAddInput(op, "previous_centroids: T");
+        TF_OpDefinitionBuilderAddInput(op, "labels: int64");
+        TF_OpDefinitionBuilderAddInput(op, "upper: double");
+        TF_OpDefinitionBuilderAddInput(op, "lower: double");
+        TF_OpDefinitionBuilderAddInput(op, "norm_bound: double");
+        TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
+        TF_OpDefinitionBuilderAddOutput(op, "new_upper: double");
+        TF_OpDefinitionBuilderAddOutput(op, "new_lower: double");
+        TF_OpDefinitionBuilderAddOutput(op, "sums: double");
+        TF_OpDefinitionBuilderAddOutput(op, "counts: double");
+        TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_bounded);
+        TF_RegisterOpDefinition(op, status);
+        if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSumsBounded", create_bounded, status);
     }
     TF_DeleteStatus(status);
 }

@@ -42,21 +42,36 @@ static inline VEC TYPED(select)(MASK take_a, VEC a, VEC b) {
     return (VEC)(((MASK)a & take_a) | ((MASK)b & ~take_a));
 }
 
+static inline VEC TYPED(minimum)(VEC a, VEC b) { return TYPED(select)(a < b, a, b); }
+
+/* The smallest lane, in every lane: log2(lanes) rounds of swapping halves. */
+static inline VEC TYPED(lanes_min)(VEC v) {
+    for (int width = TYPED(LANES) / 2; width >= 1; width /= 2) {
+        MASK partner;
+        for (int l = 0; l < TYPED(LANES); ++l) partner[l] = l ^ width;
+        v = TYPED(minimum)(v, __builtin_shuffle(v, partner));
+    }
+    return v;
+}
+
 /* Labels for n_rows (a constant after inlining) consecutive samples. For each panel the
  * n_rows x PANEL dot products add up in registers over the features; then each lane keeps
- * its smallest ||c||^2/2 - x.c so far and that centroid's index. */
+ * its smallest score ||c||^2/2 - x.c so far and that centroid's index. With with_scores
+ * (a constant too), each lane also keeps its second smallest score, and the row's smallest
+ * and second smallest scores are written out, for distance bounds. */
 static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
-        const REAL *rows, const int n_rows, const TYPED(Panels) *panels, int64_t *labels) {
+        const REAL *rows, const int n_rows, const TYPED(Panels) *panels, int64_t *labels, const int with_scores,
+        double *best_scores, double *second_scores) {
     enum { lanes = TYPED(LANES), panel_size = TYPED(PANEL) };
     const int64_t n_features = panels->features;
-    VEC best[6][2], best_index[6][2], lane_index[2];
+    VEC best[6][2], best_index[6][2], second[6][2], lane_offset[2];
     for (int l = 0; l < lanes; ++l) {
-        lane_index[0][l] = (REAL)l;
-        lane_index[1][l] = (REAL)(l + lanes);
+        lane_offset[0][l] = (REAL)l;
+        lane_offset[1][l] = (REAL)(l + lanes);
     }
     for (int r = 0; r < n_rows; ++r) {
         for (int h = 0; h < 2; ++h) {
-            best[r][h] = (VEC){0} + (REAL)INFINITY;
+            best[r][h] = second[r][h] = (VEC){0} + (REAL)INFINITY;
             best_index[r][h] = (VEC){0};
         }
     }
@@ -74,39 +89,43 @@ static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
         }
         for (int h = 0; h < 2; ++h) {
             const VEC half_norm = TYPED(load)(panels->half_norms + p * panel_size + h * lanes);
-            const VEC index = lane_index[h] + (REAL)(p * panel_size);
+            const VEC index = lane_offset[h] + (REAL)(p * panel_size);
             for (int r = 0; r < n_rows; ++r) {
                 const VEC score = half_norm - dot[r][h];
                 const MASK better = score < best[r][h]; /* strict: the earlier centroid keeps a tie */
+                if (with_scores) {
+                    const VEC runner_up = TYPED(select)(score < second[r][h], score, second[r][h]);
+                    second[r][h] = TYPED(select)(better, best[r][h], runner_up);
+                }
                 best[r][h] = TYPED(select)(better, score, best[r][h]);
                 best_index[r][h] = TYPED(select)(better, index, best_index[r][h]);
             }
         }
     }
     /* Across lanes: the smallest score, and on a tie the smallest index (as argmin does). */
+    const VEC infinity = (VEC){0} + (REAL)INFINITY;
     for (int r = 0; r < n_rows; ++r) {
-        REAL score = best[r][0][0], index = best_index[r][0][0];
-        for (int h = 0; h < 2; ++h) {
-            for (int l = 0; l < lanes; ++l) {
-                const REAL s = best[r][h][l], i = best_index[r][h][l];
-                if (s < score || (s == score && i < index)) {
-                    score = s;
-                    index = i;
-                }
-            }
+        const VEC b0 = best[r][0], b1 = best[r][1], i0 = best_index[r][0], i1 = best_index[r][1];
+        const MASK take1 = (b1 < b0) | ((b1 == b0) & (i1 < i0));
+        const VEC lane_best = TYPED(select)(take1, b1, b0), lane_index = TYPED(select)(take1, i1, i0);
+        const VEC smallest = TYPED(lanes_min)(lane_best);
+        const VEC index = TYPED(lanes_min)(TYPED(select)(lane_best == smallest, lane_index, infinity));
+        labels[r] = (int64_t)index[0];
+        if (with_scores) {
+            /* The runner-up: every lane's second score, and every lane's best but the winner's. */
+            const VEC loser = TYPED(select)(take1, b0, b1);
+            const VEC lane_second = TYPED(minimum)(TYPED(minimum)(second[r][0], second[r][1]), loser);
+            const MASK winner = (lane_best == smallest) & (lane_index == index);
+            best_scores[r] = smallest[0];
+            second_scores[r] = TYPED(lanes_min)(TYPED(select)(winner, lane_second, lane_best))[0];
         }
-        labels[r] = (int64_t)index;
     }
 }
 
-/* Rows [begin, end): their labels, added to their cluster's float64 sum and count. */
-static void TYPED(assign_and_sum)(const REAL *samples, int64_t begin, int64_t end, const TYPED(Panels) *panels,
-                                  int64_t *labels, double *sums, double *counts) {
-    const int64_t n_features = panels->features;
-    int64_t row = begin;
-    for (; row + 6 <= end; row += 6) TYPED(nearest_rows)(samples + row * n_features, 6, panels, labels + row);
-    for (; row < end; ++row) TYPED(nearest_rows)(samples + row * n_features, 1, panels, labels + row);
-    for (row = begin; row < end; ++row) {
+/* Add rows [begin, end) to their cluster's float64 sum and count, in row order. */
+static void TYPED(add_to_sums)(const REAL *samples, int64_t begin, int64_t end, int64_t n_features,
+                               const int64_t *labels, double *sums, double *counts) {
+    for (int64_t row = begin; row < end; ++row) {
         double *sum = sums + labels[row] * n_features;
         const REAL *x = samples + row * n_features;
         for (int64_t f = 0; f < n_features; ++f) sum[f] += x[f];
@@ -114,10 +133,133 @@ static void TYPED(assign_and_sum)(const REAL *samples, int64_t begin, int64_t en
     }
 }
 
-static void TYPED(run_block)(const Job *job, int64_t block) {
+/* The plain pass over rows [begin, end): every row measured against every centroid. */
+static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end, double *sums, double *counts) {
     const TYPED(Panels) *panels = job->panels;
+    const REAL *samples = job->samples;
+    const int64_t n_features = panels->features;
+    int64_t row = begin;
+    for (; row + 6 <= end; row += 6)
+        TYPED(nearest_rows)(samples + row * n_features, 6, panels, job->labels + row, 0, NULL, NULL);
+    for (; row < end; ++row)
+        TYPED(nearest_rows)(samples + row * n_features, 1, panels, job->labels + row, 0, NULL, NULL);
+    TYPED(add_to_sums)(samples, begin, end, n_features, job->labels, sums, counts);
+}
+
+static double TYPED(squared_norm)(const REAL *x, int64_t n_features) {
+    double total = 0;
+    for (int64_t f = 0; f < n_features; ++f) total += (double)x[f] * x[f];
+    return total;
+}
+
+/* Set a measured row's label and fresh bounds. The kernel's squared distances are within
+ * `error` of the true ones; the upper bound keeps a further 2 error in hand (see
+ * assign_bounded), the lower bound gives the error away. */
+static inline void TYPED(set_bounds)(const Job *job, int64_t row, int64_t label, double best, double second) {
+    const REAL *x = (const REAL *)job->samples + row * job->n_features;
+    const double norm = TYPED(squared_norm)(x, job->n_features);
+    const double error = job->slack * (norm + job->norm_bound);
+    job->labels[row] = label;
+    job->upper[row] = sqrt(fmax(norm + 2 * best + error, 0) + 2 * error);
+    job->lower[row] = sqrt(fmax(norm + 2 * second - error, 0));
+}
+
+/* Measure `count` (up to 6) rows against every centroid with the plain pass's kernel. The
+ * rows are gathered into `scratch`, unless they are consecutive (`rows` is NULL: `first`
+ * and the 5 after it), so that they share the 6-row kernel. */
+static void TYPED(measure_rows)(const Job *job, int64_t first, const int64_t *rows, int count, REAL *scratch) {
+    const TYPED(Panels) *panels = job->panels;
+    const int64_t n_features = panels->features;
+    const REAL *block = (const REAL *)job->samples + first * n_features;
+    int64_t found[6];
+    double best[6], second[6];
+    if (rows) {
+        for (int r = 0; r < count; ++r)
+            memcpy(scratch + r * n_features, (const REAL *)job->samples + rows[r] * n_features, n_features * sizeof(REAL));
+        block = scratch;
+    }
+    if (count == 6) {
+        TYPED(nearest_rows)(block, 6, panels, found, 1, best, second);
+    } else {
+        for (int r = 0; r < count; ++r)
+            TYPED(nearest_rows)(block + r * n_features, 1, panels, found + r, 1, best + r, second + r);
+    }
+    for (int r = 0; r < count; ++r) TYPED(set_bounds)(job, rows ? rows[r] : first + r, found[r], best[r], second[r]);
+}
+
+/* The bounded pass over rows [begin, end) (Hamerly 2010), six rows at a time. `upper`
+ * bounds sqrt(d_own^2 + 2 error) and `lower` the distance to every other centroid, where
+ * d is a true distance and `error` bounds the kernel's rounding of a squared distance. A
+ * row keeps its label, unmeasured, when upper <= lower or upper <= half the distance from
+ * its centroid to the nearest other one: every other centroid is then farther by more
+ * than twice the rounding error, so the plain pass would give the same label. A suspect
+ * row first gets its own distance measured exactly; if that does not prove its label, it
+ * is measured against every centroid with the plain pass's kernel. When most of six rows
+ * are suspects (early iterations), all six are measured at once, as in the plain pass. */
+static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, double *sums, double *counts) {
+    const REAL *samples = job->samples, *centroids = job->centroids;
+    const int64_t n_features = job->n_features;
+    REAL *scratch = aligned_alloc(64, round_up(6 * n_features * sizeof(REAL), 64));
+    int64_t pending[6];
+    int n_pending = 0;
+    for (int64_t first = begin; first < end; first += 6) {
+        const int count = end - first < 6 ? (int)(end - first) : 6;
+        double upper[6], lower[6], bound[6];
+        int suspect[6], n_suspects = 0;
+        for (int r = 0; r < count; ++r) {
+            const int64_t row = first + r, label = job->old_labels[row];
+            upper[r] = job->old_upper[row];
+            suspect[r] = !isfinite(upper[r]);
+            if (!suspect[r]) {
+                upper[r] += job->moves[label];
+                lower[r] = job->old_lower[row] - (label == job->farthest_mover ? job->second_move : job->max_move);
+                bound[r] = fmax(job->half_gaps[label], lower[r]);
+                suspect[r] = upper[r] > bound[r];
+            }
+            n_suspects += suspect[r];
+        }
+        if (count == 6 && n_suspects >= 4) {
+            TYPED(measure_rows)(job, first, NULL, 6, scratch);
+            continue;
+        }
+        for (int r = 0; r < count; ++r) {
+            const int64_t row = first + r, label = job->old_labels[row];
+            if (suspect[r] && isfinite(upper[r])) {
+                const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
+                double own_distance = 0, norm = 0;
+                for (int64_t f = 0; f < n_features; ++f) {
+                    const double gap = (double)x[f] - own[f];
+                    own_distance += gap * gap;
+                    norm += (double)x[f] * x[f];
+                }
+                upper[r] = sqrt(own_distance + 2 * job->slack * (norm + job->norm_bound));
+                suspect[r] = upper[r] > bound[r];
+            }
+            if (!suspect[r]) {
+                job->labels[row] = label;
+                job->upper[row] = upper[r];
+                job->lower[row] = lower[r];
+                continue;
+            }
+            pending[n_pending++] = row;
+            if (n_pending == 6) {
+                TYPED(measure_rows)(job, 0, pending, 6, scratch);
+                n_pending = 0;
+            }
+        }
+    }
+    TYPED(measure_rows)(job, 0, pending, n_pending, scratch);
+    free(scratch);
+    TYPED(add_to_sums)(samples, begin, end, n_features, job->labels, sums, counts);
+}
+
+static void TYPED(run_block)(const Job *job, int64_t block) {
     const int64_t begin = job->n_samples * block / job->n_blocks, end = job->n_samples * (block + 1) / job->n_blocks;
-    TYPED(assign_and_sum)((const REAL *)job->samples, begin, end, panels, job->labels,
-                          job->block_sums + block * job->n_clusters * job->n_features,
-                          job->block_counts + block * job->n_clusters);
+    double *sums = job->block_sums + block * job->n_clusters * job->n_features;
+    double *counts = job->block_counts + block * job->n_clusters;
+    if (job->old_labels) {
+        TYPED(assign_bounded)(job, begin, end, sums, counts);
+    } else {
+        TYPED(assign_all)(job, begin, end, sums, counts);
+    }
 }
