@@ -187,7 +187,7 @@ BOUNDS_AFTER_CHANGED_FRACTION = 0.02
 
 
 @tf.function(reduce_retracing=True, autograph=False)
-def fused_loop(samples, initial, max_iter, tol, bounds_from_start):
+def fused_loop(samples, initial, max_iter, tol, norm_bound, bounds_from_start):
     """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds: the same labels, less work.
 
     A bounded pass (``NearestCentroidSumsBounded``, see ``compat/kernels``) keeps, per
@@ -196,7 +196,9 @@ def fused_loop(samples, initial, max_iter, tol, bounds_from_start):
     samples whose bounds cannot prove their label, with the plain pass's kernel. While
     many labels change (early iterations) bounds prove little, so the loop makes plain
     passes until fewer than ``BOUNDS_AFTER_CHANGED_FRACTION`` of the labels changed, or
-    from the start when ``bounds_from_start`` (a Python bool). The cluster sums are made
+    from the start when ``bounds_from_start`` (a Python bool). ``norm_bound`` (float64)
+    bounds the squared norm of every sample and centroid; it sizes the rounding error
+    the bounds allow for. The cluster sums are made
     afresh each pass, in the same order, so the centroids equal the plain passes' bit for
     bit. Returns what ``lloyd_loop`` returns.
     """
@@ -204,9 +206,6 @@ def fused_loop(samples, initial, max_iter, tol, bounds_from_start):
     n_samples = tf.shape(samples)[0]
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
     no_lower = tf.zeros([n_samples], tf.float64)
-    # Centroids stay in the samples' convex hull (means, or relocated samples): this bounds their norms.
-    norm_bound = tf.cast(tf.maximum(tf.reduce_max(tf.reduce_sum(tf.square(samples), axis=1)),
-                                    tf.reduce_max(tf.reduce_sum(tf.square(initial), axis=1))), tf.float64)
     switch_at = tf.cast(tf.cast(n_samples, tf.float64) * BOUNDS_AFTER_CHANGED_FRACTION, tf.int64)
 
     def measure(bounded, centroids, previous, labels, upper, lower):

@@ -79,8 +79,10 @@ def _check_samples(samples, name="samples"):
         raise ValueError(f"{name} should be 2-D (n_samples, n_features), got shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name} should have at least one row and one column, got shape {array.shape}")
-    finite = np.isfinite(array)
-    if not finite.all():
+    # The column sums carry any NaN or infinity, without a boolean copy of the data (huge finite
+    # values may overflow them too: then the exact check says whether anything is wrong).
+    finite = None if np.isfinite(_column_sums(array)).all() else np.isfinite(array)
+    if finite is not None and not finite.all():
         row, column = np.argwhere(~finite)[0]
         raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
     return np.ascontiguousarray(array)
@@ -267,12 +269,13 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
             raise ValueError(f"n_init={n_init} should be 1 when init is an array of centroids")
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
-    mean = samples.mean(axis=0, dtype=np.float64)
-    centred = samples - mean.astype(samples.dtype)  # one copy, in the data's dtype
+    mean = _column_sums(samples) / n_samples
+    centred = np.subtract(samples, mean.astype(samples.dtype), out=_aligned_like(samples))  # the one copy
+    total_squares, largest_norm = _square_sums(centred)
     # tol is relative to the mean per-feature variance, as in scikit-learn.
-    scaled_tol = float(np.mean(np.square(centred).mean(axis=0, dtype=np.float64)) * tol) if tol else 0.0
+    scaled_tol = total_squares / centred.size * tol
     rng = np.random.RandomState(seed)
-    data = tf.constant(centred)
+    data = _tensor_over(centred)
     rows = _lloyd.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
 
     best = None
@@ -282,7 +285,9 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
             initial = _initial_centroids(centred, n_clusters, init, run_rng)
         else:
             initial = init - mean.astype(samples.dtype)
-        result = _run_once(data, initial, rows, max_iter, scaled_tol, mean, algorithm)
+        # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
+        norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
+        result = _run_once(data, initial, rows, max_iter, scaled_tol, mean, algorithm, norm_bound)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -351,6 +356,46 @@ def _gd_step(data, prototypes, learning_rate):
     return _gd_cost(data, prototypes)
 
 
+def _column_sums(samples, rows=65536):
+    """Return the column sums in float64: BLAS sums a chunk of rows at a time (fast, and no copy)."""
+    ones = np.ones(min(rows, len(samples)), samples.dtype)
+    total = np.zeros(samples.shape[1])
+    for start in range(0, len(samples), rows):
+        chunk = samples[start:start + rows]
+        total += ones[:len(chunk)] @ chunk
+    return total
+
+
+def _square_sums(samples, rows=65536):
+    """Return the sum of all squares and the largest squared row norm, a chunk of rows at a time."""
+    total, largest = 0.0, 0.0
+    for start in range(0, len(samples), rows):
+        chunk = samples[start:start + rows]
+        norms = np.einsum("ij,ij->i", chunk, chunk)
+        total += float(norms.sum(dtype=np.float64))
+        largest = max(largest, float(norms.max()))
+    return total, largest
+
+
+# TensorFlow requires a tensor's memory to start on a 64-byte boundary (EIGEN_MAX_ALIGN_BYTES).
+TENSOR_ALIGNMENT = 64
+
+
+def _aligned_like(array):
+    """Return an uninitialised C-contiguous array like ``array`` that starts on a TENSOR_ALIGNMENT boundary."""
+    raw = np.empty(array.nbytes + TENSOR_ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % TENSOR_ALIGNMENT
+    return raw[start:start + array.nbytes].view(array.dtype).reshape(array.shape)
+
+
+def _tensor_over(array):
+    """Return a tensor that shares ``array``'s memory, with no copy (``array`` from ``_aligned_like``).
+
+    The tensor keeps the array alive; nothing may write to the array afterwards.
+    """
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+
+
 def _fused():
     """Whether Lloyd passes run in the fused C kernel (see ``compat/_native.py``)."""
     return _native.kernel() is not None
@@ -361,13 +406,14 @@ def _as_float_tensors(samples, centroids):
     return samples, tf.cast(centroids, samples.dtype)
 
 
-def _run_once(data, initial, rows, max_iter, tol, mean, algorithm):
+def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norm_bound):
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
     initial, max_iter, tol = tf.constant(initial), tf.constant(max_iter), tf.constant(tol, tf.float64)
     arguments = (data, initial, rows, max_iter, tol)
     if _fused() and algorithm != LLOYD:
         centroids, labels, n_iter, converged = _lloyd.fused_loop(
-            data, initial, max_iter, tol, bounds_from_start=algorithm == HAMERLY)
+            data, initial, max_iter, tol, tf.constant(norm_bound, tf.float64),
+            bounds_from_start=algorithm == HAMERLY)
     elif algorithm == HAMERLY:
         centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)
     else:

@@ -255,6 +255,7 @@ def test_verbose_reports_each_run(blobs):
     result = run("--verbose", "fit", blobs, "-k", 2, "--n-init", 2, "--seed", 0)
     assert "(header: x, y)" in result.stderr
     assert "Run 1/2: inertia" in result.stderr and "Run 2/2: inertia" in result.stderr
+    assert "Kernel: fused C kernel (" in result.stderr or "Kernel: TensorFlow ops (" in result.stderr
 
 
 def test_a_bug_is_one_line_unless_verbose(monkeypatch, blobs):
