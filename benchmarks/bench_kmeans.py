@@ -14,6 +14,8 @@ Usage
     python benchmarks/bench_kmeans.py --quick              # one small size: a smoke run (< 2 min)
     python benchmarks/bench_kmeans.py --sizes 1e6x16:100 --repeats 3
     python benchmarks/bench_kmeans.py --methods engine sklearn-lloyd --batch-size 65536
+    python benchmarks/bench_kmeans.py --algorithm lloyd    # the engine without distance bounds
+    KMEANS_TF_NATIVE=0 python benchmarks/bench_kmeans.py   # the engine on TensorFlow's ops only
     python benchmarks/bench_kmeans.py --scaling --plot     # time against n, saves benchmarks/scaling.png
 
 A size is ``NxD:K``: N samples of D features in K clusters (``1e6`` is read as 1000000).
@@ -43,7 +45,8 @@ inertia, rel. diff
     evaluated here in float64 from each method's centroids (one formula for all), and its
     relative difference to the numpy reference. Above 1e-4 the run prints FAIL and exits 1.
 device
-    Where the work ran: the engine's GPUs when TensorFlow lists any, else CPU.
+    Where the work ran: the engine's GPUs when TensorFlow lists any, else CPU; for the
+    engine on the CPU also which kernel ran (its fused C kernel, or TensorFlow's ops).
 
 The children run without ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` (both are
 removed; this process keeps its environment), so that numpy, scikit-learn and faiss get
@@ -272,35 +275,39 @@ def run_faiss(samples, init, *, max_iter, tol):
     return model.centroids, len(model.iteration_stats)
 
 
-def run_engine(samples, init, *, max_iter, tol, batch_size=None):
+def run_engine(samples, init, *, max_iter, tol, batch_size=None, algorithm="auto"):
     """Run ``compat.eager.kmeans`` from ``init``."""
     from compat import eager
 
     result = eager.kmeans(samples, len(init), init=init, n_init=1, max_iter=max_iter, tol=tol,
-                          seed=DATA_SEED, batch_size=batch_size)
+                          seed=DATA_SEED, batch_size=batch_size, algorithm=algorithm)
     return result.centroids, result.n_iter
 
 
-def method_runner(method, batch_size):
+def method_runner(method, batch_size, algorithm):
     """Return the function that runs ``method`` as ``run(samples, init, *, max_iter, tol)``."""
     runners = {
         NUMPY: numpy_lloyd,
         SKLEARN_LLOYD: functools.partial(run_sklearn, algorithm="lloyd"),
         SKLEARN_ELKAN: functools.partial(run_sklearn, algorithm="elkan"),
         FAISS: run_faiss,
-        ENGINE: functools.partial(run_engine, batch_size=batch_size),
+        ENGINE: functools.partial(run_engine, batch_size=batch_size, algorithm=algorithm),
     }
     return runners[method]
 
 
 def method_device(method):
-    """Name the device that runs ``method``: the engine's GPUs when TensorFlow sees any, else CPU."""
+    """Name the device that runs ``method``: the engine's GPUs when TensorFlow sees any, else CPU
+    (with the engine's kernel: its fused C kernel, or TensorFlow's ops)."""
     if method != ENGINE:
         return "CPU"
     import tensorflow as tf  # already imported, quietly, by compat.eager
 
+    from compat import _native
+
     gpus = tf.config.list_physical_devices("GPU")
-    return ", ".join(gpu.name.replace("/physical_device:", "") for gpu in gpus) or "CPU"
+    cpu = "CPU, C kernel" if _native.kernel() is not None else "CPU, TF ops"
+    return ", ".join(gpu.name.replace("/physical_device:", "") for gpu in gpus) or cpu
 
 
 # ---------------------------------------------------------------------------
@@ -332,7 +339,7 @@ def timed(run, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def measure(method, workdir, *, iters, repeats, converge_max_iter, batch_size):
+def measure(method, workdir, *, iters, repeats, converge_max_iter, batch_size, algorithm):
     """Measure one method on the data in ``workdir``; write its results in ``workdir / method``.
 
     result.json holds the timings and memory; centroids.npy the centroids after ``iters``
@@ -341,7 +348,7 @@ def measure(method, workdir, *, iters, repeats, converge_max_iter, batch_size):
     samples = np.load(workdir / "samples.npy")
     init = np.load(workdir / "init.npy")
     importlib.import_module(METHOD_MODULES[method])
-    run = method_runner(method, batch_size)
+    run = method_runner(method, batch_size, algorithm)
     start_rss = memory_mb("VmRSS")
 
     first_call_s, _ = timed(run, samples, init, max_iter=iters, tol=0.0)
@@ -390,6 +397,7 @@ def run_child(method, workdir, args, *, converge_max_iter):
                "--converge-max-iter", str(converge_max_iter)]
     if args.batch_size:
         command += ["--batch-size", str(args.batch_size)]
+    command += ["--algorithm", args.algorithm]
     process = subprocess.run(command, env=child_environment(), capture_output=True, text=True)
     if process.returncode != 0:
         print(f"{method} exited with status {process.returncode}:\n{process.stderr[-3000:]}", flush=True)
@@ -647,6 +655,8 @@ def parse_args(argv=None):
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
                         help=f"methods to run, among {', '.join(METHODS)} (default: all)")
     parser.add_argument("--batch-size", type=int, help="the engine's rows per chunk (default: its own)")
+    parser.add_argument("--algorithm", choices=("auto", "lloyd", "hamerly"), default="auto",
+                        help="the engine's algorithm (default: auto, its own default)")
     parser.add_argument("--scaling", action="store_true",
                         help=f"instead of the size tables, time {' and '.join(SCALING_METHODS)} for n in "
                              f"{', '.join(map(short_count, SCALING_SAMPLES))} "
@@ -680,7 +690,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.child:
         measure(args.child, args.workdir, iters=args.iters, repeats=args.repeats,
-                converge_max_iter=args.converge_max_iter, batch_size=args.batch_size)
+                converge_max_iter=args.converge_max_iter, batch_size=args.batch_size, algorithm=args.algorithm)
         return 0
     print("\n".join(machine_info()), flush=True)
     args.methods = [method for method in METHODS if method in available_methods(args.methods)]
