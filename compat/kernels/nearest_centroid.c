@@ -27,9 +27,17 @@ typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 #include "tensorflow/c/kernels.h"
 #include "tensorflow/c/ops.h"
 
-enum { MIN_ROWS_PER_THREAD = 1024, MAX_THREADS = 64 };
+/* Rows go in blocks (at least MIN_ROWS_PER_BLOCK rows, at most MAX_BLOCKS blocks, and block
+ * sums within BLOCK_SUMS_BUDGET bytes unless every thread needs a block); threads take the
+ * next block as they finish one, so a slow core holds the others up less. Each block sums
+ * its own rows, and the blocks are added in order: the same answer however they ran. */
+enum { MIN_ROWS_PER_BLOCK = 2048, MAX_BLOCKS = 32, MAX_THREADS = 64 };
+#define BLOCK_SUMS_BUDGET (64.0 * 1024 * 1024)
 
 static int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+/* fmax without the library call (and without its care for NaN, which cannot occur here). */
+static inline double larger(double a, double b) { return a > b ? a : b; }
 
 /* One call's work, split into n_blocks blocks of rows; each block has its own sums. The
  * bounded pass also reads the previous labels and bounds (old_labels is NULL otherwise). */
@@ -76,28 +84,15 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
 
 typedef struct {
     const Job *job;
-    int64_t block;
-} Task;
+    int64_t next_block; /* taken with an atomic add */
+} Queue;
 
-static void *run_task(void *argument) {
-    const Task *task = argument;
-    task->job->run_block(task->job, task->block);
-    return NULL;
-}
-
-/* Run every block, one thread each; the calling thread takes block 0. */
-static void run_blocks(const Job *job) {
-    pthread_t threads[MAX_THREADS];
-    Task tasks[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int64_t b = 1; b < job->n_blocks; ++b) {
-        tasks[b] = (Task){job, b};
-        started[b] = pthread_create(&threads[b], NULL, run_task, &tasks[b]) == 0;
-        if (!started[b]) job->run_block(job, b);
-    }
-    job->run_block(job, 0);
-    for (int64_t b = 1; b < job->n_blocks; ++b) {
-        if (started[b]) pthread_join(threads[b], NULL);
+static void *take_blocks(void *argument) {
+    Queue *queue = argument;
+    for (;;) {
+        const int64_t block = __atomic_fetch_add(&queue->next_block, 1, __ATOMIC_RELAXED);
+        if (block >= queue->job->n_blocks) return NULL;
+        queue->job->run_block(queue->job, block);
     }
 }
 
@@ -105,6 +100,30 @@ static int64_t usable_cpus(void) {
     cpu_set_t cpus;
     if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 1;
     return CPU_COUNT(&cpus);
+}
+
+/* Run every block on up to one thread per usable CPU, the calling thread among them. */
+static void run_blocks(const Job *job) {
+    pthread_t threads[MAX_THREADS];
+    Queue queue = {job, 0};
+    int64_t n_threads = usable_cpus();
+    if (n_threads > job->n_blocks) n_threads = job->n_blocks;
+    if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
+    int64_t started = 1;
+    while (started < n_threads && pthread_create(&threads[started], NULL, take_blocks, &queue) == 0) ++started;
+    take_blocks(&queue);
+    for (int64_t t = 1; t < started; ++t) pthread_join(threads[t], NULL);
+}
+
+/* How many blocks of rows: see MIN_ROWS_PER_BLOCK. */
+static int64_t count_blocks(int64_t n_samples, int64_t n_clusters, int64_t n_features) {
+    int64_t blocks = n_samples / MIN_ROWS_PER_BLOCK;
+    if (blocks > MAX_BLOCKS) blocks = MAX_BLOCKS;
+    const double block_bytes = (double)n_clusters * (n_features + 1) * sizeof(double);
+    int64_t affordable = (int64_t)(BLOCK_SUMS_BUDGET / block_bytes), cpus = usable_cpus();
+    if (affordable < cpus) affordable = cpus;
+    if (blocks > affordable) blocks = affordable;
+    return blocks < 1 ? 1 : blocks;
 }
 
 /* How far each centroid moved, in float64; the largest and second largest move. */
@@ -226,10 +245,7 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
     TF_Tensor *counts = out[o] = output(context, o, TF_DOUBLE, clusters, 1, sizeof(double), status);
     if (!ok(context, status)) goto done;
 
-    job.n_blocks = usable_cpus();
-    if (job.n_blocks > job.n_samples / MIN_ROWS_PER_THREAD) job.n_blocks = job.n_samples / MIN_ROWS_PER_THREAD;
-    if (job.n_blocks > MAX_THREADS) job.n_blocks = MAX_THREADS;
-    if (job.n_blocks < 1) job.n_blocks = 1;
+    job.n_blocks = count_blocks(job.n_samples, job.n_clusters, job.n_features);
     job.samples = TF_TensorData(samples);
     job.centroids = TF_TensorData(centroids);
     job.labels = TF_TensorData(out[0]);

@@ -146,10 +146,32 @@ static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end, double
     TYPED(add_to_sums)(samples, begin, end, n_features, job->labels, sums, counts);
 }
 
+/* ||x||^2 and ||x - y||^2 in float64, each as four sums side by side: one running sum
+ * would wait on each addition in turn. */
 static double TYPED(squared_norm)(const REAL *x, int64_t n_features) {
-    double total = 0;
-    for (int64_t f = 0; f < n_features; ++f) total += (double)x[f] * x[f];
-    return total;
+    double total[4] = {0, 0, 0, 0};
+    int64_t f = 0;
+    for (; f + 4 <= n_features; f += 4) {
+        for (int j = 0; j < 4; ++j) total[j] += (double)x[f + j] * x[f + j];
+    }
+    for (; f < n_features; ++f) total[0] += (double)x[f] * x[f];
+    return (total[0] + total[1]) + (total[2] + total[3]);
+}
+
+static double TYPED(squared_distance)(const REAL *x, const REAL *y, int64_t n_features) {
+    double total[4] = {0, 0, 0, 0};
+    int64_t f = 0;
+    for (; f + 4 <= n_features; f += 4) {
+        for (int j = 0; j < 4; ++j) {
+            const double gap = (double)x[f + j] - y[f + j];
+            total[j] += gap * gap;
+        }
+    }
+    for (; f < n_features; ++f) {
+        const double gap = (double)x[f] - y[f];
+        total[0] += gap * gap;
+    }
+    return (total[0] + total[1]) + (total[2] + total[3]);
 }
 
 /* Set a measured row's label and fresh bounds. The kernel's squared distances are within
@@ -160,8 +182,8 @@ static inline void TYPED(set_bounds)(const Job *job, int64_t row, int64_t label,
     const double norm = TYPED(squared_norm)(x, job->n_features);
     const double error = job->slack * (norm + job->norm_bound);
     job->labels[row] = label;
-    job->upper[row] = sqrt(fmax(norm + 2 * best + error, 0) + 2 * error);
-    job->lower[row] = sqrt(fmax(norm + 2 * second - error, 0));
+    job->upper[row] = sqrt(larger(norm + 2 * best + error, 0) + 2 * error);
+    job->lower[row] = sqrt(larger(norm + 2 * second - error, 0));
 }
 
 /* Measure `count` (up to 6) rows against every centroid with the plain pass's kernel. The
@@ -213,7 +235,7 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, do
             if (!suspect[r]) {
                 upper[r] += job->moves[label];
                 lower[r] = job->old_lower[row] - (label == job->farthest_mover ? job->second_move : job->max_move);
-                bound[r] = fmax(job->half_gaps[label], lower[r]);
+                bound[r] = larger(job->half_gaps[label], lower[r]);
                 suspect[r] = upper[r] > bound[r];
             }
             n_suspects += suspect[r];
@@ -226,12 +248,8 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, do
             const int64_t row = first + r, label = job->old_labels[row];
             if (suspect[r] && isfinite(upper[r])) {
                 const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
-                double own_distance = 0, norm = 0;
-                for (int64_t f = 0; f < n_features; ++f) {
-                    const double gap = (double)x[f] - own[f];
-                    own_distance += gap * gap;
-                    norm += (double)x[f] * x[f];
-                }
+                const double own_distance = TYPED(squared_distance)(x, own, n_features);
+                const double norm = TYPED(squared_norm)(x, n_features);
                 upper[r] = sqrt(own_distance + 2 * job->slack * (norm + job->norm_bound));
                 suspect[r] = upper[r] > bound[r];
             }
