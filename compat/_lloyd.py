@@ -187,7 +187,7 @@ BOUNDS_AFTER_CHANGED_FRACTION = 0.02
 
 
 @tf.function(reduce_retracing=True, autograph=False)
-def fused_loop(samples, initial, max_iter, tol, norm_bound, bounds_from_start):
+def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, bounds_from_start):
     """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds: the same labels, less work.
 
     A bounded pass (``NearestCentroidSumsBounded``, see ``compat/kernels``) keeps, per
@@ -196,9 +196,9 @@ def fused_loop(samples, initial, max_iter, tol, norm_bound, bounds_from_start):
     samples whose bounds cannot prove their label, with the plain pass's kernel. While
     many labels change (early iterations) bounds prove little, so the loop makes plain
     passes until fewer than ``BOUNDS_AFTER_CHANGED_FRACTION`` of the labels changed, or
-    from the start when ``bounds_from_start`` (a Python bool). ``norm_bound`` (float64)
-    bounds the squared norm of every sample and centroid; it sizes the rounding error
-    the bounds allow for. The cluster sums are made
+    from the start when ``bounds_from_start`` (a Python bool). ``norms`` holds each
+    sample's squared norm and ``norm_bound`` (float64) bounds that of every sample and
+    centroid: they size the rounding error the bounds allow for. The cluster sums are made
     afresh each pass, in the same order, so the centroids equal the plain passes' bit for
     bit. Returns what ``lloyd_loop`` returns.
     """
@@ -215,7 +215,7 @@ def fused_loop(samples, initial, max_iter, tol, norm_bound, bounds_from_start):
 
         def with_bounds():
             return tuple(kernel.nearest_centroid_sums_bounded(samples, centroids, previous, labels, upper, lower,
-                                                              norm_bound))
+                                                              norms, norm_bound))
 
         return tf.cond(bounded, with_bounds, plain)
 

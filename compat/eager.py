@@ -271,9 +271,9 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     mean = _column_sums(samples) / n_samples
     centred = np.subtract(samples, mean.astype(samples.dtype), out=_aligned_like(samples))  # the one copy
-    total_squares, largest_norm = _square_sums(centred)
+    norms = _squared_norms(centred)
     # tol is relative to the mean per-feature variance, as in scikit-learn.
-    scaled_tol = total_squares / centred.size * tol
+    scaled_tol = float(norms.sum()) / centred.size * tol
     rng = np.random.RandomState(seed)
     data = _tensor_over(centred)
     rows = _lloyd.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
@@ -286,8 +286,8 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
         else:
             initial = init - mean.astype(samples.dtype)
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
-        norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
-        result = _run_once(data, initial, rows, max_iter, scaled_tol, mean, algorithm, norm_bound)
+        norm_bound = max(float(norms.max()), float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
+        result = _run_once(data, initial, rows, max_iter, scaled_tol, mean, algorithm, norms, norm_bound)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -366,15 +366,13 @@ def _column_sums(samples, rows=65536):
     return total
 
 
-def _square_sums(samples, rows=65536):
-    """Return the sum of all squares and the largest squared row norm, a chunk of rows at a time."""
-    total, largest = 0.0, 0.0
+def _squared_norms(samples, rows=65536):
+    """Return each row's squared norm (float64), computed a chunk of rows at a time."""
+    norms = np.empty(len(samples))
     for start in range(0, len(samples), rows):
         chunk = samples[start:start + rows]
-        norms = np.einsum("ij,ij->i", chunk, chunk)
-        total += float(norms.sum(dtype=np.float64))
-        largest = max(largest, float(norms.max()))
-    return total, largest
+        norms[start:start + rows] = np.einsum("ij,ij->i", chunk, chunk)
+    return norms
 
 
 # TensorFlow requires a tensor's memory to start on a 64-byte boundary (EIGEN_MAX_ALIGN_BYTES).
@@ -406,13 +404,13 @@ def _as_float_tensors(samples, centroids):
     return samples, tf.cast(centroids, samples.dtype)
 
 
-def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norm_bound):
+def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norms, norm_bound):
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
     initial, max_iter, tol = tf.constant(initial), tf.constant(max_iter), tf.constant(tol, tf.float64)
     arguments = (data, initial, rows, max_iter, tol)
     if _fused() and algorithm != LLOYD:
         centroids, labels, n_iter, converged = _lloyd.fused_loop(
-            data, initial, max_iter, tol, tf.constant(norm_bound, tf.float64),
+            data, initial, max_iter, tol, tf.constant(norms), tf.constant(norm_bound, tf.float64),
             bounds_from_start=algorithm == HAMERLY)
     elif algorithm == HAMERLY:
         centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)

@@ -170,14 +170,15 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(op, dtype):
     # Exact ties too: samples halfway between two centroids, and a duplicated centroid.
     samples[:10] = (centroids[0] + centroids[1]) / 2
     centroids[7] = centroids[8]
-    norm_bound = tf.constant(float(max((samples.astype(np.float64) ** 2).sum(1).max(),
-                                       (centroids.astype(np.float64) ** 2).sum(1).max())), tf.float64)
+    norms = (samples.astype(np.float64) ** 2).sum(axis=1)
+    norm_bound = tf.constant(max(norms.max(), (centroids.astype(np.float64) ** 2).sum(axis=1).max()), tf.float64)
     unknown = (-np.ones(len(samples), np.int64), np.full(len(samples), np.inf), np.zeros(len(samples)))
-    state = bounded(samples, centroids, centroids, *unknown, norm_bound)[:3]
+    state = bounded(samples, centroids, centroids, *unknown, norms, norm_bound)[:3]
     rng = np.random.RandomState(0)
     for step in range(4):  # move the centroids a little, as iterations do, and compare each pass
         moved = (centroids + rng.normal(0, 0.3 / (step + 1), centroids.shape)).astype(dtype)
-        labels, upper, lower, sums, counts = (t.numpy() for t in bounded(samples, moved, centroids, *state, norm_bound))
+        labels, upper, lower, sums, counts = (t.numpy()
+                                              for t in bounded(samples, moved, centroids, *state, norms, norm_bound))
         plain_labels, plain_sums, plain_counts = run(op, samples, moved)
         np.testing.assert_array_equal(labels, plain_labels)
         np.testing.assert_array_equal(sums, plain_sums)

@@ -52,6 +52,7 @@ typedef struct Job {
     const double *old_upper, *old_lower;
     double *upper, *lower;
     const double *moves, *half_gaps;
+    const double *norms; /* each sample's squared norm */
     double max_move, second_move, slack, norm_bound;
     int64_t farthest_mover;
 } Job;
@@ -188,13 +189,13 @@ static TF_Tensor *output(TF_OpKernelContext *context, int index, TF_DataType typ
     return TF_AllocateOutput(context, index, type, shape, rank, count * item_size, status);
 }
 
-enum { MAX_INPUTS = 7, MAX_OUTPUTS = 5 };
+enum { MAX_INPUTS = 8, MAX_OUTPUTS = 5 };
 
 /* Both ops: inputs samples, centroids (and for the bounded pass: previous centroids,
- * labels, upper, lower, norm_bound); outputs labels, (upper, lower,) sums, counts. */
+ * labels, upper, lower, norms, norm_bound); outputs labels, (upper, lower,) sums, counts. */
 static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
     const int bounded = bounded_kernel != NULL;
-    const int n_inputs = bounded ? 7 : 2;
+    const int n_inputs = bounded ? 8 : 2;
     TF_Status *status = TF_NewStatus();
     TF_Tensor *in[MAX_INPUTS] = {0}, *out[MAX_OUTPUTS] = {0};
     double *block_sums = NULL, *block_counts = NULL, *moves = NULL, *gaps = NULL;
@@ -215,9 +216,9 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
     job.n_features = TF_Dim(samples, 1);
     job.n_clusters = TF_Dim(centroids, 0);
     if (bounded) {
-        for (int i = 3; i < 6; ++i) {
+        for (int i = 3; i < 7; ++i) {
             if (TF_NumDims(in[i]) != 1 || TF_Dim(in[i], 0) != job.n_samples) {
-                fail(context, status, TF_INVALID_ARGUMENT, "labels, upper and lower must have one entry per sample");
+                fail(context, status, TF_INVALID_ARGUMENT, "labels, upper, lower and norms must have one entry per sample");
                 goto done;
             }
         }
@@ -280,7 +281,8 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
         job.old_labels = TF_TensorData(in[3]);
         job.old_upper = TF_TensorData(in[4]);
         job.old_lower = TF_TensorData(in[5]);
-        job.norm_bound = *(const double *)TF_TensorData(in[6]);
+        job.norms = TF_TensorData(in[6]);
+        job.norm_bound = *(const double *)TF_TensorData(in[7]);
         job.upper = TF_TensorData(out[1]);
         job.lower = TF_TensorData(out[2]);
     }
@@ -381,6 +383,7 @@ __attribute__((constructor)) static void register_ops(void) {
         TF_OpDefinitionBuilderAddInput(op, "labels: int64");
         TF_OpDefinitionBuilderAddInput(op, "upper: double");
         TF_OpDefinitionBuilderAddInput(op, "lower: double");
+        TF_OpDefinitionBuilderAddInput(op, "norms: double");
         TF_OpDefinitionBuilderAddInput(op, "norm_bound: double");
         TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
         TF_OpDefinitionBuilderAddOutput(op, "new_upper: double");

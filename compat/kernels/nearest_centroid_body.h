@@ -146,18 +146,8 @@ static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end, double
     TYPED(add_to_sums)(samples, begin, end, n_features, job->labels, sums, counts);
 }
 
-/* ||x||^2 and ||x - y||^2 in float64, each as four sums side by side: one running sum
- * would wait on each addition in turn. */
-static double TYPED(squared_norm)(const REAL *x, int64_t n_features) {
-    double total[4] = {0, 0, 0, 0};
-    int64_t f = 0;
-    for (; f + 4 <= n_features; f += 4) {
-        for (int j = 0; j < 4; ++j) total[j] += (double)x[f + j] * x[f + j];
-    }
-    for (; f < n_features; ++f) total[0] += (double)x[f] * x[f];
-    return (total[0] + total[1]) + (total[2] + total[3]);
-}
-
+/* ||x - y||^2 in float64, as four sums side by side: one running sum would wait on each
+ * addition in turn. */
 static double TYPED(squared_distance)(const REAL *x, const REAL *y, int64_t n_features) {
     double total[4] = {0, 0, 0, 0};
     int64_t f = 0;
@@ -178,8 +168,7 @@ static double TYPED(squared_distance)(const REAL *x, const REAL *y, int64_t n_fe
  * `error` of the true ones; the upper bound keeps a further 2 error in hand (see
  * assign_bounded), the lower bound gives the error away. */
 static inline void TYPED(set_bounds)(const Job *job, int64_t row, int64_t label, double best, double second) {
-    const REAL *x = (const REAL *)job->samples + row * job->n_features;
-    const double norm = TYPED(squared_norm)(x, job->n_features);
+    const double norm = job->norms[row];
     const double error = job->slack * (norm + job->norm_bound);
     job->labels[row] = label;
     job->upper[row] = sqrt(larger(norm + 2 * best + error, 0) + 2 * error);
@@ -249,8 +238,7 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, do
             if (suspect[r] && isfinite(upper[r])) {
                 const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
                 const double own_distance = TYPED(squared_distance)(x, own, n_features);
-                const double norm = TYPED(squared_norm)(x, n_features);
-                upper[r] = sqrt(own_distance + 2 * job->slack * (norm + job->norm_bound));
+                upper[r] = sqrt(own_distance + 2 * job->slack * (job->norms[row] + job->norm_bound));
                 suspect[r] = upper[r] > bound[r];
             }
             if (!suspect[r]) {
