@@ -143,8 +143,8 @@ quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, c
 data_argument = click.argument("data", type=click.Path(exists=True, dir_okay=False, allow_dash=True,
                                                        path_type=str))
 batch_size_option = click.option("--batch-size", type=click.IntRange(1), default=None,
-                                 help="rows per chunk of the distance computation "
-                                      "[default: sized to a 4 MiB block]")
+                                 help="rows per chunk of the distance computation on TensorFlow's ops "
+                                      "(the C kernel needs none) [default: sized to a 4 MiB block]")
 labels_out_option = click.option("--labels-out", type=click.Path(dir_okay=False, path_type=Path),
                                   help="write the labels here, one per line (default: stdout)")
 

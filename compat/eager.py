@@ -232,7 +232,8 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
     seed : int or None, default=None
         Makes the whole call reproducible.
     batch_size : int or None, default=None
-        Rows per chunk of the distance computation; by default chosen so that one
+        Rows per chunk of the distance computation when TensorFlow's ops run (the C
+        kernel works a few rows at a time anyway); by default chosen so that one
         (rows, n_clusters) block takes about 4 MiB.
     algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
         How each Lloyd iteration is computed; all three give the same labels. "lloyd"
