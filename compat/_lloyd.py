@@ -87,6 +87,13 @@ def labels_of(samples, centroids, rows, fused):
     return labels_chunked(samples, centroids, rows)
 
 
+def inertia_of(samples, centroids, labels, rows, fused):
+    """The exact sum of squared distances to the labelled centroids (float64), by the C kernel or TensorFlow's ops."""
+    if fused:
+        return _native.kernel().sum_squared_distances(samples, centroids, labels)
+    return inertia_chunked(samples, centroids, labels, rows)
+
+
 @tf.function(reduce_retracing=True, autograph=False)
 def inertia_chunked(samples, centroids, labels, rows):
     """The exact sum of squared distances of samples to their labelled centroid, ``rows`` at a time."""

@@ -310,7 +310,8 @@ def inertia(samples, centroids):
     centroids = _check_centroids(centroids, None, samples.shape[1], samples.dtype)
     data, centroids = tf.constant(samples), tf.constant(centroids)
     rows = _lloyd.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
-    return float(_lloyd.inertia_chunked(data, centroids, _lloyd.labels_of(data, centroids, rows, _fused()), rows))
+    labels = _lloyd.labels_of(data, centroids, rows, _fused())
+    return float(_lloyd.inertia_of(data, centroids, labels, rows, _fused()))
 
 
 # ---------------------------------------------------------------------------
@@ -417,7 +418,7 @@ def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norms, norm_b
         centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)
     else:
         centroids, labels, n_iter, converged = _lloyd.lloyd_loop(*arguments, fused=_fused())
-    total = _lloyd.inertia_chunked(data, centroids, labels, rows)
+    total = _lloyd.inertia_of(data, centroids, labels, rows, _fused())
     return KMeansResult(
         centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),
         labels=labels.numpy(),

@@ -189,3 +189,20 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(op, dtype):
         others = np.where(np.arange(moved.shape[0]) == labels[:, None], np.inf, distances).min(axis=1)
         assert np.all(upper >= own) and np.all(lower <= others * (1 + 1e-12))
         state, centroids = (labels, upper, lower), moved
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("n_samples", [1, 7, 70001])
+def test_inertia_op_sums_exact_squared_distances(op, dtype, n_samples):
+    rng = np.random.RandomState(n_samples)
+    samples = (rng.normal(size=(n_samples, 5)) + 1000).astype(dtype)  # far from the origin: no expansion here
+    centroids = (rng.normal(size=(4, 5)) + 1000).astype(dtype)
+    labels = rng.randint(4, size=n_samples)
+    total = _native.kernel().sum_squared_distances(samples, centroids, labels).numpy()
+    expected = ((samples.astype(np.float64) - centroids[labels]) ** 2).sum()
+    assert total == pytest.approx(expected, rel=1e-12)
+
+
+def test_inertia_op_refuses_a_label_out_of_range(op):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not the index of a centroid"):
+        _native.kernel().sum_squared_distances(tf.zeros([3, 2]), tf.zeros([2, 2]), tf.constant([0, 2, 1], tf.int64))

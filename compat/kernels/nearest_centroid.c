@@ -2,7 +2,8 @@
  * per-cluster sums and counts of the samples, in a single sweep over the data. Two ops:
  * NearestCentroidSums measures every sample; NearestCentroidSumsBounded keeps Hamerly's
  * distance bounds per sample and measures only those whose label may change, with the
- * same arithmetic, so both give the same labels and bit-identical sums.
+ * same arithmetic, so both give the same labels and bit-identical sums. A third op,
+ * SumSquaredDistances, gives the inertia of given labels, exactly, in float64.
  *
  * TensorFlow's own ops need three sweeps for this (matmul, argmin, segment sums) and write
  * a (rows, n_clusters) block to memory between them; here that block never leaves the
@@ -313,8 +314,67 @@ done:
     TF_DeleteStatus(status);
 }
 
+/* SumSquaredDistances: inputs samples, centroids, labels; output the float64 sum over
+ * samples of the squared distance to their labelled centroid, computed directly. */
+static void compute_inertia(void *kernel, TF_OpKernelContext *context) {
+    (void)kernel;
+    TF_Status *status = TF_NewStatus();
+    TF_Tensor *in[3] = {0}, *out = NULL;
+    double *block_totals = NULL;
+    Job job = {0};
+    for (int i = 0; i < 3; ++i) {
+        TF_GetInput(context, i, &in[i], status);
+        if (!ok(context, status)) goto done;
+    }
+    if (TF_NumDims(in[0]) != 2 || TF_NumDims(in[1]) != 2 || TF_Dim(in[0], 1) != TF_Dim(in[1], 1) ||
+        TF_NumDims(in[2]) != 1 || TF_Dim(in[2], 0) != TF_Dim(in[0], 0)) {
+        fail(context, status, TF_INVALID_ARGUMENT,
+             "samples and centroids must be matrices with the same columns, and labels one per sample");
+        goto done;
+    }
+    job.n_samples = TF_Dim(in[0], 0);
+    job.n_features = TF_Dim(in[0], 1);
+    job.n_clusters = TF_Dim(in[1], 0);
+    const int64_t *labels = TF_TensorData(in[2]);
+    for (int64_t row = 0; row < job.n_samples; ++row) {
+        if (labels[row] < 0 || labels[row] >= job.n_clusters) {
+            fail(context, status, TF_INVALID_ARGUMENT, "a label is not the index of a centroid");
+            goto done;
+        }
+    }
+    out = output(context, 0, TF_DOUBLE, NULL, 0, sizeof(double), status);
+    if (!ok(context, status)) goto done;
+    job.n_blocks = count_blocks(job.n_samples, 1, 1);
+    block_totals = calloc(job.n_blocks, sizeof(double));
+    if (!block_totals) {
+        fail(context, status, TF_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    job.samples = TF_TensorData(in[0]);
+    job.centroids = TF_TensorData(in[1]);
+    job.labels = (int64_t *)labels;
+    job.block_sums = block_totals;
+    job.run_block = TF_TensorType(in[0]) == TF_FLOAT ? inertia_block_float : inertia_block_double;
+    run_blocks(&job);
+    double total = 0;
+    for (int64_t b = 0; b < job.n_blocks; ++b) total += block_totals[b];
+    *(double *)TF_TensorData(out) = total;
+
+done:
+    free(block_totals);
+    for (int i = 0; i < 3; ++i) TF_DeleteTensor(in[i]);
+    TF_DeleteTensor(out);
+    TF_DeleteStatus(status);
+}
+
+static void infer_scalar(TF_ShapeInferenceContext *context, TF_Status *status) {
+    TF_ShapeHandle *scalar = TF_ShapeInferenceContextScalar(context);
+    TF_ShapeInferenceContextSetOutput(context, 0, scalar, status);
+    TF_DeleteShapeHandle(scalar);
+}
+
 /* The kernel's state is only which op it is: NULL for the plain pass, non-NULL for the bounded one. */
-static void *create_plain(TF_OpKernelConstruction *construction) {
+static void *create_plain(TF_OpKernelConstruction *construction) {  /* and for SumSquaredDistances */
     (void)construction;
     return NULL;
 }
@@ -351,16 +411,17 @@ static void infer_plain(TF_ShapeInferenceContext *context, TF_Status *status) { 
 
 static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) { infer_shapes(context, status, 3); }
 
-static void register_kernels(const char *name, void *(*create)(TF_OpKernelConstruction *), TF_Status *status) {
+static void register_kernels(const char *name, void *(*create)(TF_OpKernelConstruction *),
+                             void (*run)(void *, TF_OpKernelContext *), TF_Status *status) {
     const TF_DataType types[2] = {TF_FLOAT, TF_DOUBLE};
     for (int t = 0; t < 2 && TF_GetCode(status) == TF_OK; ++t) {
-        TF_KernelBuilder *builder = TF_NewKernelBuilder(name, "CPU", create, compute, delete_kernel);
+        TF_KernelBuilder *builder = TF_NewKernelBuilder(name, "CPU", create, run, delete_kernel);
         TF_KernelBuilder_TypeConstraint(builder, "T", types[t], status);
         if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder(name, builder, status);
     }
 }
 
-/* Registers both ops and their CPU kernels when TensorFlow loads this library. */
+/* Registers the three ops and their CPU kernels when TensorFlow loads this library. */
 __attribute__((constructor)) static void register_ops(void) {
     TF_Status *status = TF_NewStatus();
     TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("NearestCentroidSums");
@@ -372,7 +433,7 @@ __attribute__((constructor)) static void register_ops(void) {
     TF_OpDefinitionBuilderAddOutput(op, "counts: double");
     TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_plain);
     TF_RegisterOpDefinition(op, status);
-    if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSums", create_plain, status);
+    if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSums", create_plain, compute, status);
 
     if (TF_GetCode(status) == TF_OK) {
         op = TF_NewOpDefinitionBuilder("NearestCentroidSumsBounded");
@@ -392,7 +453,18 @@ __attribute__((constructor)) static void register_ops(void) {
         TF_OpDefinitionBuilderAddOutput(op, "counts: double");
         TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_bounded);
         TF_RegisterOpDefinition(op, status);
-        if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSumsBounded", create_bounded, status);
+        if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSumsBounded", create_bounded, compute, status);
+    }
+    if (TF_GetCode(status) == TF_OK) {
+        op = TF_NewOpDefinitionBuilder("SumSquaredDistances");
+        TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
+        TF_OpDefinitionBuilderAddInput(op, "samples: T");
+        TF_OpDefinitionBuilderAddInput(op, "centroids: T");
+        TF_OpDefinitionBuilderAddInput(op, "labels: int64");
+        TF_OpDefinitionBuilderAddOutput(op, "total: double");
+        TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_scalar);
+        TF_RegisterOpDefinition(op, status);
+        if (TF_GetCode(status) == TF_OK) register_kernels("SumSquaredDistances", create_plain, compute_inertia, status);
     }
     TF_DeleteStatus(status);
 }

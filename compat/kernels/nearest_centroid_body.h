@@ -269,3 +269,15 @@ static void TYPED(run_block)(const Job *job, int64_t block) {
         TYPED(assign_all)(job, begin, end, sums, counts);
     }
 }
+
+/* Block `block`'s share of the inertia: the sum of ||x - c[label]||^2, in float64. */
+static void TYPED(inertia_block)(const Job *job, int64_t block) {
+    const int64_t begin = job->n_samples * block / job->n_blocks, end = job->n_samples * (block + 1) / job->n_blocks;
+    const REAL *samples = job->samples, *centroids = job->centroids;
+    double total = 0;
+    for (int64_t row = begin; row < end; ++row) {
+        total += TYPED(squared_distance)(samples + row * job->n_features,
+                                         centroids + job->labels[row] * job->n_features, job->n_features);
+    }
+    job->block_sums[block] = total;
+}
