@@ -74,11 +74,15 @@ def build(force=False):
     target = library_path()
     if target.exists() and not force:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     command = [COMPILER, *FLAGS, f"-I{tf.sysconfig.get_include()}", str(SOURCE_DIR / SOURCES[0]),
                "-o", None, f"-L{tf.sysconfig.get_lib()}", "-l:libtensorflow_framework.so.2", "-lpthread", "-lm"]
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        command[command.index(None)] = partial = os.path.join(scratch, target.name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(dir=target.parent)
+    except OSError as error:
+        raise BuildError(f"cannot write to {target.parent}: {error.strerror} (set {CACHE_VARIABLE})") from None
+    with scratch:
+        command[command.index(None)] = partial = os.path.join(scratch.name, target.name)
         try:
             finished = subprocess.run(command, capture_output=True, text=True)
         except OSError as error:

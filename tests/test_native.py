@@ -132,6 +132,15 @@ def test_a_failed_build_says_why_and_leaves_no_library(monkeypatch, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_unwritable_cache_is_a_build_error_not_a_crash(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(_native.CACHE_VARIABLE, str(blocker / "cache"))
+    with pytest.raises(_native.BuildError, match=f"cannot write to {blocker / 'cache'}"):
+        _native.build()
+    assert _native._load()[1].startswith("the C kernel did not build: cannot write to")
+
+
 def test_the_library_name_records_tensorflow_and_the_sources(monkeypatch, tmp_path):
     monkeypatch.setenv(_native.CACHE_VARIABLE, str(tmp_path))
     path = _native.library_path()
