@@ -10,7 +10,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml compat/kernels/*.c compat/kernels/*
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m compat.build_kernels
+	-$(PY) -m compat.build_kernels  # without gcc the engine runs on TensorFlow's ops (tests/test_native.py fails)
 	touch $@
 
 install: $(VENV)/.installed
