@@ -1,13 +1,13 @@
 """The Lloyd iteration's TensorFlow kernels, for ``compat.eager``; they assume validated input.
 
 Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``rows`` samples at a time, so
-the full (n_samples, n_clusters) matrix is never held at once. With ``fused=True`` one
-Lloyd pass is instead the fused C kernel (``compat/_native.py``), which holds no such
-block at all. Two loops give the same
-answer: ``lloyd_loop`` measures every sample against every centroid each iteration;
-``hamerly_loop`` keeps distance bounds and measures only the samples whose label may
-change. The loops are written with ``tf.while_loop`` and ``tf.cond`` rather than
-autograph: tracing them then takes a fraction of the time, which every new data shape pays.
+the full (n_samples, n_clusters) matrix is never held at once; with ``fused=True`` a pass
+is the fused C kernel instead (``compat/_native.py``), which holds no such block at all.
+The loops give the same labels: ``lloyd_loop`` measures every sample against every
+centroid each iteration; ``hamerly_loop`` (TensorFlow's ops) and ``fused_loop`` (the C
+kernel) keep distance bounds and measure only the samples whose label may change. The
+loops are written with ``tf.while_loop`` and ``tf.cond`` rather than autograph: tracing
+them then takes a fraction of the time, which every new data shape pays.
 """
 import numpy as np
 
@@ -170,8 +170,9 @@ def centroids_from_sums(sums, counts, labels, samples, centroids):
 def lloyd_loop(samples, initial, rows, max_iter, tol, fused=False):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
 
-    ``fused`` (a Python bool) picks the fused C kernel for each pass. Returns the final centroids, the labels for them, the iterations run, and whether the
-    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
+    ``fused`` (a Python bool) picks the fused C kernel for each pass. Returns the final
+    centroids, the labels for them, the iterations run, and whether the labels stopped
+    changing (strict convergence) or the total squared shift fell to ``tol``.
     """
     def iterate(iteration, centroids, labels_old, converged):
         labels, sums, counts = nearest_and_sums(samples, centroids, rows, fused)

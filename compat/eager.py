@@ -62,6 +62,11 @@ class KMeansResult:
 
 def _check_samples(samples, name="samples"):
     """Return ``samples`` as a 2-D finite float32/float64 numpy array, or raise ValueError."""
+    return _check_samples_and_sum(samples, name)[0]
+
+
+def _check_samples_and_sum(samples, name="samples"):
+    """``_check_samples``, and the column sums (float64) the finiteness check made on the way."""
     if tf.is_tensor(samples):
         samples = samples.numpy()
     try:
@@ -81,11 +86,12 @@ def _check_samples(samples, name="samples"):
         raise ValueError(f"{name} should have at least one row and one column, got shape {array.shape}")
     # The column sums carry any NaN or infinity, without a boolean copy of the data (huge finite
     # values may overflow them too: then the exact check says whether anything is wrong).
-    finite = None if np.isfinite(_column_sums(array)).all() else np.isfinite(array)
+    column_sums = _column_sums(array)
+    finite = None if np.isfinite(column_sums).all() else np.isfinite(array)
     if finite is not None and not finite.all():
         row, column = np.argwhere(~finite)[0]
         raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array), column_sums
 
 
 def _check_n_clusters(n_clusters, n_samples):
@@ -250,7 +256,7 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
     -------
     KMeansResult
     """
-    samples = _check_samples(samples)
+    samples, column_sums = _check_samples_and_sum(samples)
     n_samples, n_features = samples.shape
     n_clusters = _check_n_clusters(n_clusters, n_samples)
     n_init = _check_int("n_init", n_init, 1)
@@ -270,13 +276,14 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
             raise ValueError(f"n_init={n_init} should be 1 when init is an array of centroids")
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
-    mean = _column_sums(samples) / n_samples
+    mean = column_sums / n_samples
     centred = np.subtract(samples, mean.astype(samples.dtype), out=_aligned_like(samples))  # the one copy
     norms = _squared_norms(centred)
     # tol is relative to the mean per-feature variance, as in scikit-learn.
     scaled_tol = float(norms.sum()) / centred.size * tol
+    largest_norm = float(norms.max())
     rng = np.random.RandomState(seed)
-    data = _tensor_over(centred)
+    data, norms = _tensor_over(centred), tf.constant(norms)
     rows = _lloyd.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
 
     best = None
@@ -287,7 +294,7 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
         else:
             initial = init - mean.astype(samples.dtype)
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
-        norm_bound = max(float(norms.max()), float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
+        norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
         result = _run_once(data, initial, rows, max_iter, scaled_tol, mean, algorithm, norms, norm_bound)
         if callback is not None:
             callback(run, result)
@@ -414,7 +421,7 @@ def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norms, norm_b
     arguments = (data, initial, rows, max_iter, tol)
     if _fused() and algorithm != LLOYD:
         centroids, labels, n_iter, converged = _lloyd.fused_loop(
-            data, initial, max_iter, tol, tf.constant(norms), tf.constant(norm_bound, tf.float64),
+            data, initial, max_iter, tol, norms, tf.constant(norm_bound, tf.float64),
             bounds_from_start=algorithm == HAMERLY)
     elif algorithm == HAMERLY:
         centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)

@@ -117,11 +117,10 @@ static void run_blocks(const Job *job) {
     for (int64_t t = 1; t < started; ++t) pthread_join(threads[t], NULL);
 }
 
-/* How many blocks of rows: see MIN_ROWS_PER_BLOCK. */
-static int64_t count_blocks(int64_t n_samples, int64_t n_clusters, int64_t n_features) {
+/* How many blocks of rows, each with `block_bytes` of sums: see MIN_ROWS_PER_BLOCK. */
+static int64_t count_blocks(int64_t n_samples, double block_bytes) {
     int64_t blocks = n_samples / MIN_ROWS_PER_BLOCK;
     if (blocks > MAX_BLOCKS) blocks = MAX_BLOCKS;
-    const double block_bytes = (double)n_clusters * (n_features + 1) * sizeof(double);
     int64_t affordable = (int64_t)(BLOCK_SUMS_BUDGET / block_bytes), cpus = usable_cpus();
     if (affordable < cpus) affordable = cpus;
     if (blocks > affordable) blocks = affordable;
@@ -247,7 +246,7 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
     TF_Tensor *counts = out[o] = output(context, o, TF_DOUBLE, clusters, 1, sizeof(double), status);
     if (!ok(context, status)) goto done;
 
-    job.n_blocks = count_blocks(job.n_samples, job.n_clusters, job.n_features);
+    job.n_blocks = count_blocks(job.n_samples, (double)job.n_clusters * (job.n_features + 1) * sizeof(double));
     job.samples = TF_TensorData(samples);
     job.centroids = TF_TensorData(centroids);
     job.labels = TF_TensorData(out[0]);
@@ -344,7 +343,7 @@ static void compute_inertia(void *kernel, TF_OpKernelContext *context) {
     }
     out = output(context, 0, TF_DOUBLE, NULL, 0, sizeof(double), status);
     if (!ok(context, status)) goto done;
-    job.n_blocks = count_blocks(job.n_samples, 1, 1);
+    job.n_blocks = count_blocks(job.n_samples, sizeof(double));
     block_totals = calloc(job.n_blocks, sizeof(double));
     if (!block_totals) {
         fail(context, status, TF_RESOURCE_EXHAUSTED, "out of memory");
@@ -421,50 +420,55 @@ static void register_kernels(const char *name, void *(*create)(TF_OpKernelConstr
     }
 }
 
-/* Registers the three ops and their CPU kernels when TensorFlow loads this library. */
-__attribute__((constructor)) static void register_ops(void) {
-    TF_Status *status = TF_NewStatus();
-    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder("NearestCentroidSums");
+/* A new op definition with what all three ops share: the type T, then samples and centroids. */
+static TF_OpDefinitionBuilder *new_op(const char *name) {
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(name);
     TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
     TF_OpDefinitionBuilderAddInput(op, "samples: T");
     TF_OpDefinitionBuilderAddInput(op, "centroids: T");
+    return op;
+}
+
+/* Register the op defined in `op` (named `name`) and its float and double CPU kernels. */
+static void register_op(const char *name, TF_OpDefinitionBuilder *op,
+                        void (*infer)(TF_ShapeInferenceContext *, TF_Status *),
+                        void *(*create)(TF_OpKernelConstruction *), void (*run)(void *, TF_OpKernelContext *),
+                        TF_Status *status) {
+    if (TF_GetCode(status) != TF_OK) {
+        TF_DeleteOpDefinitionBuilder(op);
+        return;
+    }
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer);
+    TF_RegisterOpDefinition(op, status);
+    if (TF_GetCode(status) == TF_OK) register_kernels(name, create, run, status);
+}
+
+/* Registers the three ops and their CPU kernels when TensorFlow loads this library. */
+__attribute__((constructor)) static void register_ops(void) {
+    TF_Status *status = TF_NewStatus();
+    TF_OpDefinitionBuilder *op = new_op("NearestCentroidSums");
     TF_OpDefinitionBuilderAddOutput(op, "labels: int64");
     TF_OpDefinitionBuilderAddOutput(op, "sums: double");
     TF_OpDefinitionBuilderAddOutput(op, "counts: double");
-    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_plain);
-    TF_RegisterOpDefinition(op, status);
-    if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSums", create_plain, compute, status);
+    register_op("NearestCentroidSums", op, infer_plain, create_plain, compute, status);
 
-    if (TF_GetCode(status) == TF_OK) {
-        op = TF_NewOpDefinitionBuilder("NearestCentroidSumsBounded");
-        TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
-        TF_OpDefinitionBuilderAddInput(op, "samples: T");
-        TF_OpDefinitionBuilderAddInput(op, "centroids: T");
-        TF_OpDefinitionBuilderAddInput(op, "previous_centroids: T");
-        TF_OpDefinitionBuilderAddInput(op, "labels: int64");
-        TF_OpDefinitionBuilderAddInput(op, "upper: double");
-        TF_OpDefinitionBuilderAddInput(op, "lower: double");
-        TF_OpDefinitionBuilderAddInput(op, "norms: double");
-        TF_OpDefinitionBuilderAddInput(op, "norm_bound: double");
-        TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
-        TF_OpDefinitionBuilderAddOutput(op, "new_upper: double");
-        TF_OpDefinitionBuilderAddOutput(op, "new_lower: double");
-        TF_OpDefinitionBuilderAddOutput(op, "sums: double");
-        TF_OpDefinitionBuilderAddOutput(op, "counts: double");
-        TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_bounded);
-        TF_RegisterOpDefinition(op, status);
-        if (TF_GetCode(status) == TF_OK) register_kernels("NearestCentroidSumsBounded", create_bounded, compute, status);
-    }
-    if (TF_GetCode(status) == TF_OK) {
-        op = TF_NewOpDefinitionBuilder("SumSquaredDistances");
-        TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
-        TF_OpDefinitionBuilderAddInput(op, "samples: T");
-        TF_OpDefinitionBuilderAddInput(op, "centroids: T");
-        TF_OpDefinitionBuilderAddInput(op, "labels: int64");
-        TF_OpDefinitionBuilderAddOutput(op, "total: double");
-        TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_scalar);
-        TF_RegisterOpDefinition(op, status);
-        if (TF_GetCode(status) == TF_OK) register_kernels("SumSquaredDistances", create_plain, compute_inertia, status);
-    }
+    op = new_op("NearestCentroidSumsBounded");
+    TF_OpDefinitionBuilderAddInput(op, "previous_centroids: T");
+    TF_OpDefinitionBuilderAddInput(op, "labels: int64");
+    TF_OpDefinitionBuilderAddInput(op, "upper: double");
+    TF_OpDefinitionBuilderAddInput(op, "lower: double");
+    TF_OpDefinitionBuilderAddInput(op, "norms: double");
+    TF_OpDefinitionBuilderAddInput(op, "norm_bound: double");
+    TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
+    TF_OpDefinitionBuilderAddOutput(op, "new_upper: double");
+    TF_OpDefinitionBuilderAddOutput(op, "new_lower: double");
+    TF_OpDefinitionBuilderAddOutput(op, "sums: double");
+    TF_OpDefinitionBuilderAddOutput(op, "counts: double");
+    register_op("NearestCentroidSumsBounded", op, infer_bounded, create_bounded, compute, status);
+
+    op = new_op("SumSquaredDistances");
+    TF_OpDefinitionBuilderAddInput(op, "labels: int64");
+    TF_OpDefinitionBuilderAddOutput(op, "total: double");
+    register_op("SumSquaredDistances", op, infer_scalar, create_plain, compute_inertia, status);
     TF_DeleteStatus(status);
 }

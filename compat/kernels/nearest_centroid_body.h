@@ -211,7 +211,7 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, do
     const REAL *samples = job->samples, *centroids = job->centroids;
     const int64_t n_features = job->n_features;
     REAL *scratch = aligned_alloc(64, round_up(6 * n_features * sizeof(REAL), 64));
-    int64_t pending[6];
+    int64_t pending[6] = {0};
     int n_pending = 0;
     for (int64_t first = begin; first < end; first += 6) {
         const int count = end - first < 6 ? (int)(end - first) : 6;
