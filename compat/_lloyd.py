@@ -1,12 +1,12 @@
 """The Lloyd iteration's TensorFlow kernels, for ``compat.eager``; they assume validated input.
 
 Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``rows`` samples at a time, so
-the full (n_samples, n_clusters) matrix is never held at once; with ``fused=True`` a pass
-is the fused C kernel instead (``compat/_native.py``), which holds no such block at all.
-The loops give the same labels: ``lloyd_loop`` measures every sample against every
+the full (n_samples, n_clusters) matrix is never held at once; ``fused_loop`` makes each
+pass in the fused C kernel instead (``compat/_native.py``), which holds no such block at
+all. The loops give the same labels: ``lloyd_loop`` measures every sample against every
 centroid each iteration; ``hamerly_loop`` (TensorFlow's ops) and ``fused_loop`` (the C
-kernel) keep distance bounds and measure only the samples whose label may change. The
-loops are written with ``tf.while_loop`` and ``tf.cond`` rather than autograph: tracing
+kernel, when asked) keep distance bounds and measure only the samples whose label may
+change. The loops are written with ``tf.while_loop`` and ``tf.cond`` rather than autograph: tracing
 them then takes a fraction of the time, which every new data shape pays.
 """
 import numpy as np
@@ -71,10 +71,8 @@ def labels_chunked(samples, centroids, rows):
     return labels.concat()
 
 
-def nearest_and_sums(samples, centroids, rows, fused):
-    """One Lloyd pass: labels, and the per-cluster sums and counts (float64 when fused)."""
-    if fused:
-        return _native.kernel().nearest_centroid_sums(samples, centroids)
+def nearest_and_sums(samples, centroids, rows):
+    """One Lloyd pass: labels, and the per-cluster sums and counts."""
     labels = labels_chunked(samples, centroids, rows)
     sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
     return labels, sums, counts
@@ -167,15 +165,14 @@ def centroids_from_sums(sums, counts, labels, samples, centroids):
 
 
 @tf.function(reduce_retracing=True, autograph=False)
-def lloyd_loop(samples, initial, rows, max_iter, tol, fused=False):
-    """Lloyd iterations with scikit-learn's stopping rule, all inside one graph.
+def lloyd_loop(samples, initial, rows, max_iter, tol):
+    """Lloyd iterations with scikit-learn's stopping rule, all inside one graph, by TensorFlow's ops.
 
-    ``fused`` (a Python bool) picks the fused C kernel for each pass. Returns the final
-    centroids, the labels for them, the iterations run, and whether the labels stopped
+    Returns the final centroids, the labels for them, the iterations run, and whether the labels stopped
     changing (strict convergence) or the total squared shift fell to ``tol``.
     """
     def iterate(iteration, centroids, labels_old, converged):
-        labels, sums, counts = nearest_and_sums(samples, centroids, rows, fused)
+        labels, sums, counts = nearest_and_sums(samples, centroids, rows)
         labels = tf.ensure_shape(labels, labels_old.shape)
         new_centroids, shift = centroids_from_sums(sums, counts, labels, samples, centroids)
         converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
@@ -187,60 +184,74 @@ def lloyd_loop(samples, initial, rows, max_iter, tol, fused=False):
     start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
     iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
     # The final E-step: labels that match the returned centroids.
-    return centroids, labels_of(samples, centroids, rows, fused), iteration, converged
+    return centroids, labels_chunked(samples, centroids, rows), iteration, converged
 
 
 # The hybrid loop turns Hamerly's bounds on once fewer than this fraction of labels changed in a pass.
 BOUNDS_AFTER_CHANGED_FRACTION = 0.02
 
+# When fused_loop keeps distance bounds: never (Lloyd), once few labels change, or from the first pass.
+NO_BOUNDS, BOUNDS_WHEN_SETTLED, BOUNDS_FROM_START = "never", "settled", "start"
+
 
 @tf.function(reduce_retracing=True, autograph=False)
-def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, bounds_from_start):
-    """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds: the same labels, less work.
+def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, bounds):
+    """``lloyd_loop``'s iterations by the fused C kernel, optionally with Hamerly's bounds: the same labels.
 
-    A bounded pass (``NearestCentroidSumsBounded``, see ``compat/kernels``) keeps, per
+    Each pass (``NearestCentroidChanges``, see ``compat/kernels``) gives the new labels and
+    the float64 sums and counts of the samples whose label changed, which update the
+    running cluster sums: late passes, where few labels change, then need not add up
+    every sample. A bounded pass (``NearestCentroidChangesBounded``) also keeps, per
     sample, an upper bound on the distance to its centroid and a lower bound on the
     distance to any other, widened by the kernel's rounding error, and measures only the
-    samples whose bounds cannot prove their label, with the plain pass's kernel. While
-    many labels change (early iterations) bounds prove little, so the loop makes plain
-    passes until fewer than ``BOUNDS_AFTER_CHANGED_FRACTION`` of the labels changed, or
-    from the start when ``bounds_from_start`` (a Python bool). ``norms`` holds each
+    samples whose bounds cannot prove their label, with the plain pass's kernel. ``bounds``
+    (a Python str) says when bounds are kept: ``NO_BOUNDS``; ``BOUNDS_WHEN_SETTLED``, once
+    fewer than ``BOUNDS_AFTER_CHANGED_FRACTION`` of the labels changed in a pass (while
+    many change, bounds prove little); or ``BOUNDS_FROM_START``. ``norms`` holds each
     sample's squared norm and ``norm_bound`` (float64) bounds that of every sample and
-    centroid: they size the rounding error the bounds allow for. The cluster sums are made
-    afresh each pass, in the same order, so the centroids equal the plain passes' bit for
-    bit. Returns what ``lloyd_loop`` returns.
+    centroid: they size the rounding error the bounds allow for. Every choice measures the
+    same labels, so the changes, sums and centroids are equal bit for bit. Returns what
+    ``lloyd_loop`` returns.
     """
     kernel = _native.kernel()
-    n_samples = tf.shape(samples)[0]
+    n_samples, n_clusters = tf.shape(samples)[0], tf.shape(initial)[0]
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
     no_lower = tf.zeros([n_samples], tf.float64)
-    switch_at = tf.cast(tf.cast(n_samples, tf.float64) * BOUNDS_AFTER_CHANGED_FRACTION, tf.int64)
+    if bounds == NO_BOUNDS:
+        switch_at = tf.constant(-1, tf.int64)
+    else:
+        switch_at = tf.cast(tf.cast(n_samples, tf.float64) * BOUNDS_AFTER_CHANGED_FRACTION, tf.int64)
 
     def measure(bounded, centroids, previous, labels, upper, lower):
         def plain():
-            new_labels, sums, counts = kernel.nearest_centroid_sums(samples, centroids)
-            return new_labels, no_upper, no_lower, sums, counts
+            new_labels, sum_changes, count_changes, changed = kernel.nearest_centroid_changes(samples, centroids, labels)
+            return new_labels, no_upper, no_lower, sum_changes, count_changes, changed
 
         def with_bounds():
-            return tuple(kernel.nearest_centroid_sums_bounded(samples, centroids, previous, labels, upper, lower,
-                                                              norms, norm_bound))
+            return tuple(kernel.nearest_centroid_changes_bounded(samples, centroids, previous, labels, upper, lower,
+                                                                 norms, norm_bound))
 
+        if bounds == NO_BOUNDS:
+            return plain()
         return tf.cond(bounded, with_bounds, plain)
 
-    def iterate(iteration, centroids, previous, labels, upper, lower, bounded, converged):
-        new_labels, upper, lower, sums, counts = measure(bounded, centroids, previous, labels, upper, lower)
+    def iterate(iteration, centroids, previous, labels, upper, lower, sums, counts, bounded, converged):
+        new_labels, upper, lower, sum_changes, count_changes, changed = measure(
+            bounded, centroids, previous, labels, upper, lower)
+        sums, counts = sums + sum_changes, counts + count_changes  # the sums of the new labels' clusters
         new_centroids, shift = centroids_from_sums(sums, counts, new_labels, samples, centroids)
-        changed = tf.math.count_nonzero(tf.not_equal(new_labels, labels))
         converged = tf.equal(changed, 0) | (shift <= tol)
         bounded = bounded | (changed < switch_at)
-        return iteration + 1, new_centroids, centroids, new_labels, upper, lower, bounded, converged
+        return iteration + 1, new_centroids, centroids, new_labels, upper, lower, sums, counts, bounded, converged
 
     def keep_going(iteration, *state):
         return (iteration < max_iter) & ~state[-1]
 
     start = (tf.constant(0), initial, initial, -tf.ones([n_samples], tf.int64), no_upper, no_lower,
-             tf.constant(bounds_from_start), tf.constant(False))
-    iteration, centroids, previous, labels, upper, lower, bounded, converged = tf.while_loop(keep_going, iterate, start)
+             tf.zeros([n_clusters, tf.shape(samples)[1]], tf.float64), tf.zeros([n_clusters], tf.float64),
+             tf.constant(bounds == BOUNDS_FROM_START), tf.constant(False))
+    iteration, centroids, previous, labels, upper, lower, _, _, bounded, converged = tf.while_loop(
+        keep_going, iterate, start)
     # The final E-step: labels that match the returned centroids.
     final_labels = measure(bounded, centroids, previous, labels, upper, lower)[0]
     return centroids, final_labels, iteration, converged

@@ -419,14 +419,14 @@ def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norms, norm_b
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
     initial, max_iter, tol = tf.constant(initial), tf.constant(max_iter), tf.constant(tol, tf.float64)
     arguments = (data, initial, rows, max_iter, tol)
-    if _fused() and algorithm != LLOYD:
+    if _fused():
+        bounds = {LLOYD: _lloyd.NO_BOUNDS, AUTO: _lloyd.BOUNDS_WHEN_SETTLED, HAMERLY: _lloyd.BOUNDS_FROM_START}
         centroids, labels, n_iter, converged = _lloyd.fused_loop(
-            data, initial, max_iter, tol, norms, tf.constant(norm_bound, tf.float64),
-            bounds_from_start=algorithm == HAMERLY)
+            data, initial, max_iter, tol, norms, tf.constant(norm_bound, tf.float64), bounds=bounds[algorithm])
     elif algorithm == HAMERLY:
         centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)
     else:
-        centroids, labels, n_iter, converged = _lloyd.lloyd_loop(*arguments, fused=_fused())
+        centroids, labels, n_iter, converged = _lloyd.lloyd_loop(*arguments)
     total = _lloyd.inertia_of(data, centroids, labels, rows, _fused())
     return KMeansResult(
         centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),

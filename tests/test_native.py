@@ -173,9 +173,50 @@ def test_bounds_give_the_plain_answer_bit_for_bit(op, shape, seed, dtype):
         assert (run.n_iter, run.converged, run.inertia) == (runs[0].n_iter, runs[0].converged, runs[0].inertia)
 
 
+def changes(samples, labels, old_labels, n_clusters):
+    """The float64 sums and counts of the samples whose label changed: + in the new cluster, - in the old one."""
+    moved = labels != old_labels
+    sums, counts = np.zeros((n_clusters, samples.shape[1])), np.zeros(n_clusters)
+    np.add.at(sums, labels[moved], samples[moved].astype(np.float64))
+    np.add.at(counts, labels[moved], 1)
+    left = moved & (old_labels >= 0)
+    np.subtract.at(sums, old_labels[left], samples[left].astype(np.float64))
+    np.subtract.at(counts, old_labels[left], 1)
+    return sums, counts
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("shape", ODD_SHAPES, ids=lambda s: "n{}-d{}-k{}".format(*s))
+def test_the_changes_pass_sums_the_changed_samples(op, shape, dtype):
+    n_samples, n_features, n_clusters = shape
+    rng = np.random.RandomState(n_samples + n_features)
+    samples = rng.normal(size=(n_samples, n_features)).astype(dtype)
+    centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
+    labels, _, _ = run(op, samples, centroids)
+    old_labels = np.where(rng.rand(n_samples) < 0.5, labels, rng.randint(-1, n_clusters, n_samples))
+    new_labels, sum_changes, count_changes, changed = (
+        t.numpy() for t in _native.kernel().nearest_centroid_changes(samples, centroids, old_labels))
+    np.testing.assert_array_equal(new_labels, labels)
+    expected_sums, expected_counts = changes(samples, labels, old_labels, n_clusters)
+    np.testing.assert_allclose(sum_changes, expected_sums, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(count_changes, expected_counts)
+    assert changed == np.count_nonzero(labels != old_labels)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_from_no_labels_the_changes_are_the_sums(op, dtype):
+    samples, centroids = random_case(2, 9000, 4, 20, dtype=dtype)
+    labels, sums, counts = run(op, samples, centroids)
+    _, sum_changes, count_changes, changed = _native.kernel().nearest_centroid_changes(
+        samples, centroids, -np.ones(len(samples), np.int64))
+    np.testing.assert_array_equal(sum_changes.numpy(), sums)  # bit for bit: the same rows in the same order
+    np.testing.assert_array_equal(count_changes.numpy(), counts)
+    assert changed.numpy() == len(samples)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(op, dtype):
-    bounded = _native.kernel().nearest_centroid_sums_bounded
+    kernel = _native.kernel()
     samples, centroids = random_case(5, 4000, 5, 30, dtype=dtype)
     # Exact ties too: samples halfway between two centroids, and a duplicated centroid.
     samples[:10] = (centroids[0] + centroids[1]) / 2
@@ -183,16 +224,16 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(op, dtype):
     norms = (samples.astype(np.float64) ** 2).sum(axis=1)
     norm_bound = tf.constant(max(norms.max(), (centroids.astype(np.float64) ** 2).sum(axis=1).max()), tf.float64)
     unknown = (-np.ones(len(samples), np.int64), np.full(len(samples), np.inf), np.zeros(len(samples)))
-    state = bounded(samples, centroids, centroids, *unknown, norms, norm_bound)[:3]
+    state = kernel.nearest_centroid_changes_bounded(samples, centroids, centroids, *unknown, norms, norm_bound)[:3]
     rng = np.random.RandomState(0)
     for step in range(4):  # move the centroids a little, as iterations do, and compare each pass
         moved = (centroids + rng.normal(0, 0.3 / (step + 1), centroids.shape)).astype(dtype)
-        labels, upper, lower, sums, counts = (t.numpy()
-                                              for t in bounded(samples, moved, centroids, *state, norms, norm_bound))
-        plain_labels, plain_sums, plain_counts = run(op, samples, moved)
-        np.testing.assert_array_equal(labels, plain_labels)
-        np.testing.assert_array_equal(sums, plain_sums)
-        np.testing.assert_array_equal(counts, plain_counts)
+        labels, upper, lower, sum_changes, count_changes, changed = (
+            t.numpy() for t in kernel.nearest_centroid_changes_bounded(samples, moved, centroids, *state, norms,
+                                                                        norm_bound))
+        plain = [t.numpy() for t in kernel.nearest_centroid_changes(samples, moved, state[0])]
+        for got, expected in zip((labels, sum_changes, count_changes, changed), plain):
+            np.testing.assert_array_equal(got, expected)
         distances = np.sqrt(((samples[:, None, :].astype(np.float64) - moved[None]) ** 2).sum(axis=2))
         own = distances[np.arange(len(samples)), labels]
         others = np.where(np.arange(moved.shape[0]) == labels[:, None], np.inf, distances).min(axis=1)

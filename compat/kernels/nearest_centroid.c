@@ -1,9 +1,12 @@
 /* One Lloyd pass on the CPU, fused: every sample's nearest centroid, and the float64
- * per-cluster sums and counts of the samples, in a single sweep over the data. Two ops:
- * NearestCentroidSums measures every sample; NearestCentroidSumsBounded keeps Hamerly's
- * distance bounds per sample and measures only those whose label may change, with the
- * same arithmetic, so both give the same labels and bit-identical sums. A third op,
- * SumSquaredDistances, gives the inertia of given labels, exactly, in float64.
+ * per-cluster sums and counts of the samples, in a single sweep over the data. Four ops:
+ * NearestCentroidSums measures every sample and sums them all; NearestCentroidChanges
+ * measures every sample and sums only those whose label changed since the labels given
+ * (+ in the new cluster, - in the old), which update the k-means loop's running sums;
+ * NearestCentroidChangesBounded does the same but keeps Hamerly's distance bounds per
+ * sample and measures only those whose label may change, with the same arithmetic, so
+ * both give the same labels and bit-identical changes. SumSquaredDistances gives the
+ * inertia of given labels, exactly, in float64.
  *
  * TensorFlow's own ops need three sweeps for this (matmul, argmin, segment sums) and write
  * a (rows, n_clusters) block to memory between them; here that block never leaves the
@@ -48,8 +51,12 @@ typedef struct Job {
     int64_t *labels;
     double *block_sums, *block_counts;
     void (*run_block)(const struct Job *job, int64_t block);
-    /* The bounded pass only. */
+    /* With old_labels, the sums are of changes (rows whose label changed), and each block
+     * counts its changed rows in block_changed. */
     const int64_t *old_labels;
+    int64_t *block_changed;
+    /* The bounded pass only. */
+    int bounded;
     const double *old_upper, *old_lower;
     double *upper, *lower;
     const double *moves, *half_gaps;
@@ -189,16 +196,24 @@ static TF_Tensor *output(TF_OpKernelContext *context, int index, TF_DataType typ
     return TF_AllocateOutput(context, index, type, shape, rank, count * item_size, status);
 }
 
-enum { MAX_INPUTS = 8, MAX_OUTPUTS = 5 };
+enum { MAX_INPUTS = 8, MAX_OUTPUTS = 6 };
 
-/* Both ops: inputs samples, centroids (and for the bounded pass: previous centroids,
- * labels, upper, lower, norms, norm_bound); outputs labels, (upper, lower,) sums, counts. */
-static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
-    const int bounded = bounded_kernel != NULL;
-    const int n_inputs = bounded ? 8 : 2;
+/* What a pass op gives: fresh sums (NearestCentroidSums), the sums of the changes since the
+ * given labels (NearestCentroidChanges), or those with distance bounds (...ChangesBounded). */
+typedef enum { SUMS, CHANGES, BOUNDED } Pass;
+
+/* The three passes (kernel is a Pass): inputs samples, centroids, and
+ * - CHANGES: labels;
+ * - BOUNDED: previous centroids, labels, upper, lower, norms, norm_bound.
+ * Outputs labels, (BOUNDED: upper, lower,) sums, counts, and (CHANGES and BOUNDED: changed). */
+static void compute(void *kernel, TF_OpKernelContext *context) {
+    const Pass pass = *(const Pass *)kernel;
+    const int bounded = pass == BOUNDED, changes = pass != SUMS;
+    const int n_inputs = bounded ? 8 : changes ? 3 : 2;
     TF_Status *status = TF_NewStatus();
     TF_Tensor *in[MAX_INPUTS] = {0}, *out[MAX_OUTPUTS] = {0};
     double *block_sums = NULL, *block_counts = NULL, *moves = NULL, *gaps = NULL;
+    int64_t *block_changed = NULL;
     Panels_float panels_float = {0};
     Panels_double panels_double = {0};
     Job job = {0};
@@ -215,6 +230,11 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
     job.n_samples = TF_Dim(samples, 0);
     job.n_features = TF_Dim(samples, 1);
     job.n_clusters = TF_Dim(centroids, 0);
+    const int labels_input = bounded ? 3 : 2;
+    if (changes && (TF_NumDims(in[labels_input]) != 1 || TF_Dim(in[labels_input], 0) != job.n_samples)) {
+        fail(context, status, TF_INVALID_ARGUMENT, "labels must have one entry per sample");
+        goto done;
+    }
     if (bounded) {
         for (int i = 3; i < 7; ++i) {
             if (TF_NumDims(in[i]) != 1 || TF_Dim(in[i], 0) != job.n_samples) {
@@ -245,6 +265,12 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
     ++o;
     TF_Tensor *counts = out[o] = output(context, o, TF_DOUBLE, clusters, 1, sizeof(double), status);
     if (!ok(context, status)) goto done;
+    TF_Tensor *changed = NULL;
+    if (changes) {
+        ++o;
+        changed = out[o] = output(context, o, TF_INT64, NULL, 0, sizeof(int64_t), status);
+        if (!ok(context, status)) goto done;
+    }
 
     job.n_blocks = count_blocks(job.n_samples, (double)job.n_clusters * (job.n_features + 1) * sizeof(double));
     job.samples = TF_TensorData(samples);
@@ -252,6 +278,7 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
     job.labels = TF_TensorData(out[0]);
     block_sums = calloc(job.n_blocks * job.n_clusters * job.n_features, sizeof(double));
     block_counts = calloc(job.n_blocks * job.n_clusters, sizeof(double));
+    block_changed = calloc(job.n_blocks, sizeof(int64_t));
     const int is_float = TF_TensorType(samples) == TF_FLOAT;
     int packed;
     if (is_float) {
@@ -269,7 +296,7 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
         moves = malloc(job.n_clusters * sizeof(double));
         gaps = malloc(job.n_clusters * sizeof(double));
     }
-    if (!packed || !block_sums || !block_counts || (bounded && (!moves || !gaps))) {
+    if (!packed || !block_sums || !block_counts || !block_changed || (bounded && (!moves || !gaps))) {
         fail(context, status, TF_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
@@ -278,7 +305,7 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
         half_gaps(job.centroids, is_float, job.n_clusters, job.n_features, gaps);
         job.moves = moves;
         job.half_gaps = gaps;
-        job.old_labels = TF_TensorData(in[3]);
+        job.bounded = 1;
         job.old_upper = TF_TensorData(in[4]);
         job.old_lower = TF_TensorData(in[5]);
         job.norms = TF_TensorData(in[6]);
@@ -286,8 +313,10 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
         job.upper = TF_TensorData(out[1]);
         job.lower = TF_TensorData(out[2]);
     }
+    if (changes) job.old_labels = TF_TensorData(in[labels_input]);
     job.block_sums = block_sums;
     job.block_counts = block_counts;
+    job.block_changed = block_changed;
     run_blocks(&job);
 
     double *sum = TF_TensorData(sums), *count = TF_TensorData(counts);
@@ -298,6 +327,11 @@ static void compute(void *bounded_kernel, TF_OpKernelContext *context) {
         for (int64_t i = 0; i < grid_size; ++i) sum[i] += block_sums[b * grid_size + i];
         for (int64_t c = 0; c < job.n_clusters; ++c) count[c] += block_counts[b * job.n_clusters + c];
     }
+    if (changes) {
+        int64_t *total = TF_TensorData(changed);
+        *total = 0;
+        for (int64_t b = 0; b < job.n_blocks; ++b) *total += block_changed[b];
+    }
 
 done:
     free(panels_float.values);
@@ -306,6 +340,7 @@ done:
     free(panels_double.half_norms);
     free(block_sums);
     free(block_counts);
+    free(block_changed);
     free(moves);
     free(gaps);
     for (int i = 0; i < MAX_INPUTS; ++i) TF_DeleteTensor(in[i]);
@@ -372,16 +407,23 @@ static void infer_scalar(TF_ShapeInferenceContext *context, TF_Status *status) {
     TF_DeleteShapeHandle(scalar);
 }
 
-/* The kernel's state is only which op it is: NULL for the plain pass, non-NULL for the bounded one. */
-static void *create_plain(TF_OpKernelConstruction *construction) {  /* and for SumSquaredDistances */
+/* The kernel's state is only which pass it is (SumSquaredDistances uses create_sums too). */
+static void *create_sums(TF_OpKernelConstruction *construction) {
     (void)construction;
-    return NULL;
+    static const Pass pass = SUMS;
+    return (void *)&pass;
+}
+
+static void *create_changes(TF_OpKernelConstruction *construction) {
+    (void)construction;
+    static const Pass pass = CHANGES;
+    return (void *)&pass;
 }
 
 static void *create_bounded(TF_OpKernelConstruction *construction) {
     (void)construction;
-    static int bounded = 1;
-    return &bounded;
+    static const Pass pass = BOUNDED;
+    return (void *)&pass;
 }
 
 static void delete_kernel(void *kernel) { (void)kernel; }
@@ -406,9 +448,24 @@ static void infer_shapes(TF_ShapeInferenceContext *context, TF_Status *status, i
     TF_DeleteShapeHandle(clusters);
 }
 
-static void infer_plain(TF_ShapeInferenceContext *context, TF_Status *status) { infer_shapes(context, status, 1); }
+static void infer_sums(TF_ShapeInferenceContext *context, TF_Status *status) { infer_shapes(context, status, 1); }
 
-static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) { infer_shapes(context, status, 3); }
+/* As infer_shapes, and the count of changed labels last (a scalar). */
+static void infer_changes_after(TF_ShapeInferenceContext *context, TF_Status *status, int n_row_outputs) {
+    infer_shapes(context, status, n_row_outputs);
+    if (TF_GetCode(status) != TF_OK) return;
+    TF_ShapeHandle *scalar = TF_ShapeInferenceContextScalar(context);
+    TF_ShapeInferenceContextSetOutput(context, n_row_outputs + 2, scalar, status);
+    TF_DeleteShapeHandle(scalar);
+}
+
+static void infer_changes(TF_ShapeInferenceContext *context, TF_Status *status) {
+    infer_changes_after(context, status, 1);
+}
+
+static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) {
+    infer_changes_after(context, status, 3);
+}
 
 static void register_kernels(const char *name, void *(*create)(TF_OpKernelConstruction *),
                              void (*run)(void *, TF_OpKernelContext *), TF_Status *status) {
@@ -450,9 +507,17 @@ __attribute__((constructor)) static void register_ops(void) {
     TF_OpDefinitionBuilderAddOutput(op, "labels: int64");
     TF_OpDefinitionBuilderAddOutput(op, "sums: double");
     TF_OpDefinitionBuilderAddOutput(op, "counts: double");
-    register_op("NearestCentroidSums", op, infer_plain, create_plain, compute, status);
+    register_op("NearestCentroidSums", op, infer_sums, create_sums, compute, status);
 
-    op = new_op("NearestCentroidSumsBounded");
+    op = new_op("NearestCentroidChanges");
+    TF_OpDefinitionBuilderAddInput(op, "labels: int64");
+    TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
+    TF_OpDefinitionBuilderAddOutput(op, "sum_changes: double");
+    TF_OpDefinitionBuilderAddOutput(op, "count_changes: double");
+    TF_OpDefinitionBuilderAddOutput(op, "changed: int64");
+    register_op("NearestCentroidChanges", op, infer_changes, create_changes, compute, status);
+
+    op = new_op("NearestCentroidChangesBounded");
     TF_OpDefinitionBuilderAddInput(op, "previous_centroids: T");
     TF_OpDefinitionBuilderAddInput(op, "labels: int64");
     TF_OpDefinitionBuilderAddInput(op, "upper: double");
@@ -462,13 +527,14 @@ __attribute__((constructor)) static void register_ops(void) {
     TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
     TF_OpDefinitionBuilderAddOutput(op, "new_upper: double");
     TF_OpDefinitionBuilderAddOutput(op, "new_lower: double");
-    TF_OpDefinitionBuilderAddOutput(op, "sums: double");
-    TF_OpDefinitionBuilderAddOutput(op, "counts: double");
-    register_op("NearestCentroidSumsBounded", op, infer_bounded, create_bounded, compute, status);
+    TF_OpDefinitionBuilderAddOutput(op, "sum_changes: double");
+    TF_OpDefinitionBuilderAddOutput(op, "count_changes: double");
+    TF_OpDefinitionBuilderAddOutput(op, "changed: int64");
+    register_op("NearestCentroidChangesBounded", op, infer_bounded, create_bounded, compute, status);
 
     op = new_op("SumSquaredDistances");
     TF_OpDefinitionBuilderAddInput(op, "labels: int64");
     TF_OpDefinitionBuilderAddOutput(op, "total: double");
-    register_op("SumSquaredDistances", op, infer_scalar, create_plain, compute_inertia, status);
+    register_op("SumSquaredDistances", op, infer_scalar, create_sums, compute_inertia, status);
     TF_DeleteStatus(status);
 }

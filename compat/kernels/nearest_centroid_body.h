@@ -134,7 +134,7 @@ static void TYPED(add_to_sums)(const REAL *samples, int64_t begin, int64_t end, 
 }
 
 /* The plain pass over rows [begin, end): every row measured against every centroid. */
-static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end, double *sums, double *counts) {
+static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end) {
     const TYPED(Panels) *panels = job->panels;
     const REAL *samples = job->samples;
     const int64_t n_features = panels->features;
@@ -143,7 +143,6 @@ static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end, double
         TYPED(nearest_rows)(samples + row * n_features, 6, panels, job->labels + row, 0, NULL, NULL);
     for (; row < end; ++row)
         TYPED(nearest_rows)(samples + row * n_features, 1, panels, job->labels + row, 0, NULL, NULL);
-    TYPED(add_to_sums)(samples, begin, end, n_features, job->labels, sums, counts);
 }
 
 /* ||x - y||^2 in float64, as four sums side by side: one running sum would wait on each
@@ -207,7 +206,7 @@ static void TYPED(measure_rows)(const Job *job, int64_t first, const int64_t *ro
  * row first gets its own distance measured exactly; if that does not prove its label, it
  * is measured against every centroid with the plain pass's kernel. When most of six rows
  * are suspects (early iterations), all six are measured at once, as in the plain pass. */
-static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, double *sums, double *counts) {
+static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end) {
     const REAL *samples = job->samples, *centroids = job->centroids;
     const int64_t n_features = job->n_features;
     REAL *scratch = aligned_alloc(64, round_up(6 * n_features * sizeof(REAL), 64));
@@ -256,17 +255,45 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, do
     }
     TYPED(measure_rows)(job, 0, pending, n_pending, scratch);
     free(scratch);
-    TYPED(add_to_sums)(samples, begin, end, n_features, job->labels, sums, counts);
+}
+
+/* Add the rows [begin, end) whose label changed to their new cluster's float64 sum and
+ * count, and take them from their old one (a label of -1: none yet), in row order; return
+ * how many changed. Summing changes, not every row, spares the bounded pass a sweep over
+ * the data; the plain pass sums the same changes, so both give the same sums. */
+static int64_t TYPED(add_changes)(const REAL *samples, int64_t begin, int64_t end, int64_t n_features,
+                                  const int64_t *labels, const int64_t *old_labels, double *sums, double *counts) {
+    int64_t changed = 0;
+    for (int64_t row = begin; row < end; ++row) {
+        const int64_t label = labels[row], old = old_labels[row];
+        if (label == old) continue;
+        ++changed;
+        const REAL *x = samples + row * n_features;
+        double *sum = sums + label * n_features;
+        for (int64_t f = 0; f < n_features; ++f) sum[f] += x[f];
+        counts[label] += 1;
+        if (old < 0) continue;
+        sum = sums + old * n_features;
+        for (int64_t f = 0; f < n_features; ++f) sum[f] -= x[f];
+        counts[old] -= 1;
+    }
+    return changed;
 }
 
 static void TYPED(run_block)(const Job *job, int64_t block) {
     const int64_t begin = job->n_samples * block / job->n_blocks, end = job->n_samples * (block + 1) / job->n_blocks;
     double *sums = job->block_sums + block * job->n_clusters * job->n_features;
     double *counts = job->block_counts + block * job->n_clusters;
-    if (job->old_labels) {
-        TYPED(assign_bounded)(job, begin, end, sums, counts);
+    if (job->bounded) {
+        TYPED(assign_bounded)(job, begin, end);
     } else {
-        TYPED(assign_all)(job, begin, end, sums, counts);
+        TYPED(assign_all)(job, begin, end);
+    }
+    if (job->old_labels) {
+        job->block_changed[block] = TYPED(add_changes)(job->samples, begin, end, job->n_features, job->labels,
+                                                       job->old_labels, sums, counts);
+    } else {
+        TYPED(add_to_sums)(job->samples, begin, end, job->n_features, job->labels, sums, counts);
     }
 }
 
