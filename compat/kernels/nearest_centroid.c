@@ -70,6 +70,7 @@ typedef float VecFloat __attribute__((vector_size(32)));
 typedef int32_t MaskFloat __attribute__((vector_size(32)));
 typedef double VecDouble __attribute__((vector_size(32)));
 typedef int64_t MaskDouble __attribute__((vector_size(32)));
+typedef double Double4 __attribute__((vector_size(32)));
 
 #define REAL float
 #define VEC VecFloat

@@ -145,22 +145,26 @@ static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end) {
         TYPED(nearest_rows)(samples + row * n_features, 1, panels, job->labels + row, 0, NULL, NULL);
 }
 
-/* ||x - y||^2 in float64, as four sums side by side: one running sum would wait on each
- * addition in turn. */
-static double TYPED(squared_distance)(const REAL *x, const REAL *y, int64_t n_features) {
-    double total[4] = {0, 0, 0, 0};
+/* ||x - y||^2 in float64, four features to a vector and two vectors of sums side by side
+ * (one running sum would wait on each addition in turn). */
+static inline double TYPED(squared_distance)(const REAL *x, const REAL *y, int64_t n_features) {
+    typedef REAL Real4 __attribute__((vector_size(4 * sizeof(REAL))));
+    Double4 total[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
     int64_t f = 0;
     for (; f + 4 <= n_features; f += 4) {
-        for (int j = 0; j < 4; ++j) {
-            const double gap = (double)x[f + j] - y[f + j];
-            total[j] += gap * gap;
-        }
+        Real4 a, b;
+        memcpy(&a, x + f, sizeof a);
+        memcpy(&b, y + f, sizeof b);
+        const Double4 gap = __builtin_convertvector(a, Double4) - __builtin_convertvector(b, Double4);
+        total[(f / 4) & 1] += gap * gap;
     }
+    const Double4 both = total[0] + total[1];
+    double sum = (both[0] + both[1]) + (both[2] + both[3]);
     for (; f < n_features; ++f) {
         const double gap = (double)x[f] - y[f];
-        total[0] += gap * gap;
+        sum += gap * gap;
     }
-    return (total[0] + total[1]) + (total[2] + total[3]);
+    return sum;
 }
 
 /* Set a measured row's label and fresh bounds. The kernel's squared distances are within
@@ -236,9 +240,10 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end) {
             const int64_t row = first + r, label = job->old_labels[row];
             if (suspect[r] && isfinite(upper[r])) {
                 const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
-                const double own_distance = TYPED(squared_distance)(x, own, n_features);
-                upper[r] = sqrt(own_distance + 2 * job->slack * (job->norms[row] + job->norm_bound));
-                suspect[r] = upper[r] > bound[r];
+                const double squared_upper = TYPED(squared_distance)(x, own, n_features) +
+                                             2 * job->slack * (job->norms[row] + job->norm_bound);
+                suspect[r] = squared_upper > bound[r] * bound[r]; /* bound >= 0: no square root for a suspect */
+                if (!suspect[r]) upper[r] = sqrt(squared_upper);
             }
             if (!suspect[r]) {
                 job->labels[row] = label;
