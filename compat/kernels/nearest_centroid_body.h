@@ -55,25 +55,26 @@ static inline VEC TYPED(lanes_min)(VEC v) {
 }
 
 /* Labels for n_rows (a constant after inlining) consecutive samples. For each panel the
- * n_rows x PANEL dot products add up in registers over the features; then each lane keeps
- * its smallest score ||c||^2/2 - x.c so far and that centroid's index. With with_scores
- * (a constant too), each lane also keeps its second smallest score, and the row's smallest
- * and second smallest scores are written out, for distance bounds. */
+ * n_rows x PANEL dot products add up in registers over the features; then for each row the
+ * panel's two halves meet lane by lane (a lane holds centroids l and l + LANES of the
+ * panel), and each lane keeps its smallest score ||c||^2/2 - x.c so far and that
+ * centroid's index. A lane sees its centroids in increasing order, so strict comparisons
+ * keep the earlier of tied ones. With with_scores (a constant too), each lane also keeps
+ * its second smallest score, and the row's smallest and second smallest scores are
+ * written out, for distance bounds. */
 static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
         const REAL *rows, const int n_rows, const TYPED(Panels) *panels, int64_t *labels, const int with_scores,
         double *best_scores, double *second_scores) {
     enum { lanes = TYPED(LANES), panel_size = TYPED(PANEL) };
     const int64_t n_features = panels->features;
-    VEC best[6][2], best_index[6][2], second[6][2], lane_offset[2];
+    VEC best[6], best_index[6], second[6], lane_offset[2];
     for (int l = 0; l < lanes; ++l) {
         lane_offset[0][l] = (REAL)l;
         lane_offset[1][l] = (REAL)(l + lanes);
     }
     for (int r = 0; r < n_rows; ++r) {
-        for (int h = 0; h < 2; ++h) {
-            best[r][h] = second[r][h] = (VEC){0} + (REAL)INFINITY;
-            best_index[r][h] = (VEC){0};
-        }
+        best[r] = second[r] = (VEC){0} + (REAL)INFINITY;
+        best_index[r] = (VEC){0};
     }
     for (int64_t p = 0; p < panels->count; ++p) {
         const REAL *panel = panels->values + p * n_features * panel_size;
@@ -87,37 +88,34 @@ static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
                 dot[r][1] += x * c1;
             }
         }
-        for (int h = 0; h < 2; ++h) {
-            const VEC half_norm = TYPED(load)(panels->half_norms + p * panel_size + h * lanes);
-            const VEC index = lane_offset[h] + (REAL)(p * panel_size);
-            for (int r = 0; r < n_rows; ++r) {
-                const VEC score = half_norm - dot[r][h];
-                const MASK better = score < best[r][h]; /* strict: the earlier centroid keeps a tie */
-                if (with_scores) {
-                    const VEC runner_up = TYPED(select)(score < second[r][h], score, second[r][h]);
-                    second[r][h] = TYPED(select)(better, best[r][h], runner_up);
-                }
-                best[r][h] = TYPED(select)(better, score, best[r][h]);
-                best_index[r][h] = TYPED(select)(better, index, best_index[r][h]);
+        const VEC half_norm0 = TYPED(load)(panels->half_norms + p * panel_size);
+        const VEC half_norm1 = TYPED(load)(panels->half_norms + p * panel_size + lanes);
+        const VEC index0 = lane_offset[0] + (REAL)(p * panel_size), index1 = lane_offset[1] + (REAL)(p * panel_size);
+        for (int r = 0; r < n_rows; ++r) {
+            const VEC score0 = half_norm0 - dot[r][0], score1 = half_norm1 - dot[r][1];
+            const MASK take1 = score1 < score0; /* strict: the first half's centroid keeps a tie */
+            const VEC score = TYPED(select)(take1, score1, score0), index = TYPED(select)(take1, index1, index0);
+            const MASK better = score < best[r]; /* strict: the earlier panel's centroid keeps a tie */
+            if (with_scores) {
+                /* The second smallest of best, second, score and the half that lost (>= score). */
+                const VEC loser = TYPED(select)(take1, score0, score1);
+                second[r] = TYPED(select)(better, TYPED(minimum)(best[r], loser), TYPED(minimum)(second[r], score));
             }
+            best[r] = TYPED(select)(better, score, best[r]);
+            best_index[r] = TYPED(select)(better, index, best_index[r]);
         }
     }
     /* Across lanes: the smallest score, and on a tie the smallest index (as argmin does). */
     const VEC infinity = (VEC){0} + (REAL)INFINITY;
     for (int r = 0; r < n_rows; ++r) {
-        const VEC b0 = best[r][0], b1 = best[r][1], i0 = best_index[r][0], i1 = best_index[r][1];
-        const MASK take1 = (b1 < b0) | ((b1 == b0) & (i1 < i0));
-        const VEC lane_best = TYPED(select)(take1, b1, b0), lane_index = TYPED(select)(take1, i1, i0);
-        const VEC smallest = TYPED(lanes_min)(lane_best);
-        const VEC index = TYPED(lanes_min)(TYPED(select)(lane_best == smallest, lane_index, infinity));
+        const VEC smallest = TYPED(lanes_min)(best[r]);
+        const VEC index = TYPED(lanes_min)(TYPED(select)(best[r] == smallest, best_index[r], infinity));
         labels[r] = (int64_t)index[0];
         if (with_scores) {
-            /* The runner-up: every lane's second score, and every lane's best but the winner's. */
-            const VEC loser = TYPED(select)(take1, b0, b1);
-            const VEC lane_second = TYPED(minimum)(TYPED(minimum)(second[r][0], second[r][1]), loser);
-            const MASK winner = (lane_best == smallest) & (lane_index == index);
+            /* The runner-up: the winner's lane's second score, every other lane's best. */
+            const MASK winner = (best[r] == smallest) & (best_index[r] == index);
             best_scores[r] = smallest[0];
-            second_scores[r] = TYPED(lanes_min)(TYPED(select)(winner, lane_second, lane_best))[0];
+            second_scores[r] = TYPED(lanes_min)(TYPED(select)(winner, second[r], best[r]))[0];
         }
     }
 }
