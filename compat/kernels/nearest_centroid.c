@@ -75,21 +75,25 @@ typedef double Double4 __attribute__((vector_size(32)));
 #define REAL float
 #define VEC VecFloat
 #define MASK MaskFloat
+#define SWAP_HALVES {{4, 5, 6, 7, 0, 1, 2, 3}, {2, 3, 0, 1, 6, 7, 4, 5}, {1, 0, 3, 2, 5, 4, 7, 6}}
 #define TYPED(name) name##_float
 #include "nearest_centroid_body.h"
 #undef REAL
 #undef VEC
 #undef MASK
+#undef SWAP_HALVES
 #undef TYPED
 
 #define REAL double
 #define VEC VecDouble
 #define MASK MaskDouble
+#define SWAP_HALVES {{2, 3, 0, 1}, {1, 0, 3, 2}}
 #define TYPED(name) name##_double
 #include "nearest_centroid_body.h"
 #undef REAL
 #undef VEC
 #undef MASK
+#undef SWAP_HALVES
 #undef TYPED
 
 typedef struct {

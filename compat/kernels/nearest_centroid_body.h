@@ -44,13 +44,12 @@ static inline VEC TYPED(select)(MASK take_a, VEC a, VEC b) {
 
 static inline VEC TYPED(minimum)(VEC a, VEC b) { return TYPED(select)(a < b, a, b); }
 
-/* The smallest lane, in every lane: log2(lanes) rounds of swapping halves. */
+/* The smallest lane, in every lane: log2(lanes) rounds of swapping halves, with the
+ * constant lane orders of SWAP_HALVES (a mask built at run time costs more than the rounds). */
 static inline VEC TYPED(lanes_min)(VEC v) {
-    for (int width = TYPED(LANES) / 2; width >= 1; width /= 2) {
-        MASK partner;
-        for (int l = 0; l < TYPED(LANES); ++l) partner[l] = l ^ width;
-        v = TYPED(minimum)(v, __builtin_shuffle(v, partner));
-    }
+    static const MASK partners[] = SWAP_HALVES;
+    for (size_t round = 0; round < sizeof partners / sizeof partners[0]; ++round)
+        v = TYPED(minimum)(v, __builtin_shuffle(v, partners[round]));
     return v;
 }
 
