@@ -198,6 +198,13 @@ static void TYPED(measure_rows)(const Job *job, int64_t first, const int64_t *ro
     for (int r = 0; r < count; ++r) TYPED(set_bounds)(job, rows ? rows[r] : first + r, found[r], best[r], second[r]);
 }
 
+/* Start fetching a sample's row into the cache: a suspect's row is read soon, and, the
+ * rows between being skipped, the hardware would not see it coming. */
+static inline void TYPED(prefetch_row)(const REAL *row, int64_t n_features) {
+    const int64_t bytes = n_features * (int64_t)sizeof(REAL);
+    for (int64_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch((const char *)row + byte);
+}
+
 /* The bounded pass over rows [begin, end) (Hamerly 2010), six rows at a time. `upper`
  * bounds sqrt(d_own^2 + 2 error) and `lower` the distance to every other centroid, where
  * d is a true distance and `error` bounds the kernel's rounding of a squared distance. A
@@ -206,19 +213,22 @@ static void TYPED(measure_rows)(const Job *job, int64_t first, const int64_t *ro
  * than twice the rounding error, so the plain pass would give the same label. A suspect
  * row first gets its own distance measured exactly; if that does not prove its label, it
  * is measured against every centroid with the plain pass's kernel. When most of six rows
- * are suspects (early iterations), all six are measured at once, as in the plain pass. */
+ * are suspects (early iterations), all six are measured at once, as in the plain pass.
+ * The bounds are checked a window of rows ahead, so that the suspects' rows are on their
+ * way into the cache by the time they are measured. */
 static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end) {
+    enum { WINDOW = 48 }; /* rows, a multiple of 6 */
     const REAL *samples = job->samples, *centroids = job->centroids;
     const int64_t n_features = job->n_features;
     REAL *scratch = aligned_alloc(64, round_up(6 * n_features * sizeof(REAL), 64));
     int64_t pending[6] = {0};
     int n_pending = 0;
-    for (int64_t first = begin; first < end; first += 6) {
-        const int count = end - first < 6 ? (int)(end - first) : 6;
-        double upper[6], lower[6], bound[6];
-        int suspect[6], n_suspects = 0;
-        for (int r = 0; r < count; ++r) {
-            const int64_t row = first + r, label = job->old_labels[row];
+    for (int64_t start = begin; start < end; start += WINDOW) {
+        const int in_window = end - start < WINDOW ? (int)(end - start) : WINDOW;
+        double upper[WINDOW], lower[WINDOW], bound[WINDOW];
+        int suspect[WINDOW];
+        for (int r = 0; r < in_window; ++r) {
+            const int64_t row = start + r, label = job->old_labels[row];
             upper[r] = job->old_upper[row];
             suspect[r] = !isfinite(upper[r]);
             if (!suspect[r]) {
@@ -227,31 +237,37 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end) {
                 bound[r] = larger(job->half_gaps[label], lower[r]);
                 suspect[r] = upper[r] > bound[r];
             }
-            n_suspects += suspect[r];
+            if (suspect[r]) TYPED(prefetch_row)(samples + row * n_features, n_features);
         }
-        if (count == 6 && n_suspects >= 4) {
-            TYPED(measure_rows)(job, first, NULL, 6, scratch);
-            continue;
-        }
-        for (int r = 0; r < count; ++r) {
-            const int64_t row = first + r, label = job->old_labels[row];
-            if (suspect[r] && isfinite(upper[r])) {
-                const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
-                const double squared_upper = TYPED(squared_distance)(x, own, n_features) +
-                                             2 * job->slack * (job->norms[row] + job->norm_bound);
-                suspect[r] = squared_upper > bound[r] * bound[r]; /* bound >= 0: no square root for a suspect */
-                if (!suspect[r]) upper[r] = sqrt(squared_upper);
-            }
-            if (!suspect[r]) {
-                job->labels[row] = label;
-                job->upper[row] = upper[r];
-                job->lower[row] = lower[r];
+        for (int block = 0; block < in_window; block += 6) {
+            const int64_t first = start + block;
+            const int count = in_window - block < 6 ? in_window - block : 6;
+            int n_suspects = 0;
+            for (int r = block; r < block + count; ++r) n_suspects += suspect[r];
+            if (count == 6 && n_suspects >= 4) {
+                TYPED(measure_rows)(job, first, NULL, 6, scratch);
                 continue;
             }
-            pending[n_pending++] = row;
-            if (n_pending == 6) {
-                TYPED(measure_rows)(job, 0, pending, 6, scratch);
-                n_pending = 0;
+            for (int r = block; r < block + count; ++r) {
+                const int64_t row = start + r, label = job->old_labels[row];
+                if (suspect[r] && isfinite(upper[r])) {
+                    const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
+                    const double squared_upper = TYPED(squared_distance)(x, own, n_features) +
+                                                 2 * job->slack * (job->norms[row] + job->norm_bound);
+                    suspect[r] = squared_upper > bound[r] * bound[r]; /* bound >= 0: no square root for a suspect */
+                    if (!suspect[r]) upper[r] = sqrt(squared_upper);
+                }
+                if (!suspect[r]) {
+                    job->labels[row] = label;
+                    job->upper[row] = upper[r];
+                    job->lower[row] = lower[r];
+                    continue;
+                }
+                pending[n_pending++] = row;
+                if (n_pending == 6) {
+                    TYPED(measure_rows)(job, 0, pending, 6, scratch);
+                    n_pending = 0;
+                }
             }
         }
     }
