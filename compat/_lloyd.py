@@ -6,8 +6,8 @@ pass in the fused C kernel instead (``compat/_native.py``), which holds no such 
 all. The loops give the same labels: ``lloyd_loop`` measures every sample against every
 centroid each iteration; ``hamerly_loop`` (TensorFlow's ops) and ``fused_loop`` (the C
 kernel, when asked) keep distance bounds and measure only the samples whose label may
-change. The loops are written with ``tf.while_loop`` and ``tf.cond`` rather than autograph: tracing
-them then takes a fraction of the time, which every new data shape pays.
+change. The loops are written with ``tf.while_loop`` and ``tf.cond`` rather than
+autograph: tracing them then takes a fraction of the time, which every new data shape pays.
 """
 import numpy as np
 
@@ -69,13 +69,6 @@ def labels_chunked(samples, centroids, rows):
     _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
                               (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
     return labels.concat()
-
-
-def nearest_and_sums(samples, centroids, rows):
-    """One Lloyd pass: labels, and the per-cluster sums and counts."""
-    labels = labels_chunked(samples, centroids, rows)
-    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
-    return labels, sums, counts
 
 
 def labels_of(samples, centroids, rows, fused):
@@ -164,17 +157,22 @@ def centroids_from_sums(sums, counts, labels, samples, centroids):
     return new_centroids, shift
 
 
+def m_step(samples, labels, centroids):
+    """The M-step from scratch: sum every cluster, then ``centroids_from_sums``."""
+    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
+    return centroids_from_sums(sums, counts, labels, samples, centroids)
+
+
 @tf.function(reduce_retracing=True, autograph=False)
 def lloyd_loop(samples, initial, rows, max_iter, tol):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph, by TensorFlow's ops.
 
-    Returns the final centroids, the labels for them, the iterations run, and whether the labels stopped
-    changing (strict convergence) or the total squared shift fell to ``tol``.
+    Returns the final centroids, the labels for them, the iterations run, and whether the
+    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
     """
     def iterate(iteration, centroids, labels_old, converged):
-        labels, sums, counts = nearest_and_sums(samples, centroids, rows)
-        labels = tf.ensure_shape(labels, labels_old.shape)
-        new_centroids, shift = centroids_from_sums(sums, counts, labels, samples, centroids)
+        labels = tf.ensure_shape(labels_chunked(samples, centroids, rows), labels_old.shape)
+        new_centroids, shift = m_step(samples, labels, centroids)
         converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
         return iteration + 1, new_centroids, labels, converged
 

@@ -1,8 +1,8 @@
 """The fused C kernel for the CPU (``compat/kernels/nearest_centroid.c``): build it, load it, say if it runs.
 
-The kernel is a TensorFlow op, ``NearestCentroidSums``, that does a whole Lloyd pass
-(nearest centroid of every sample, and each cluster's sum and count) in one sweep over the
-data, where TensorFlow's own ops need three. It is plain C against TensorFlow's C kernel
+The kernel is a library of TensorFlow ops (``NearestCentroidSums`` and its kin, see the
+source) that do a whole Lloyd pass (nearest centroid of every sample, and each cluster's
+sum and count) in one sweep over the data, where TensorFlow's own ops need three. It is plain C against TensorFlow's C kernel
 API, so gcc alone builds it, in about two seconds, the first time the engine needs it
 (or ahead of time with ``python -m compat.build_kernels``). The library lands in
 ``$KMEANS_TF_CACHE`` (default ``~/.cache/kmeans-tf``) under a name that records the
@@ -39,7 +39,7 @@ _loaded = {}  # "module" -> the op module or None, "reason" -> why not
 
 
 def kernel():
-    """Return the op module (``.nearest_centroid_sums``) or None when TensorFlow's ops should run."""
+    """Return the op module (``.nearest_centroid_sums`` and the rest) or None when TensorFlow's ops should run."""
     if "module" not in _loaded:
         _loaded["module"], _loaded["reason"] = _load()
     return _loaded["module"]

@@ -87,10 +87,11 @@ def _check_samples_and_sum(samples, name="samples"):
     # The column sums carry any NaN or infinity, without a boolean copy of the data (huge finite
     # values may overflow them too: then the exact check says whether anything is wrong).
     column_sums = _column_sums(array)
-    finite = None if np.isfinite(column_sums).all() else np.isfinite(array)
-    if finite is not None and not finite.all():
-        row, column = np.argwhere(~finite)[0]
-        raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
+    if not np.isfinite(column_sums).all():
+        finite = np.isfinite(array)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
     return np.ascontiguousarray(array), column_sums
 
 
@@ -419,7 +420,8 @@ def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norms, norm_b
     """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
     initial, max_iter, tol = tf.constant(initial), tf.constant(max_iter), tf.constant(tol, tf.float64)
     arguments = (data, initial, rows, max_iter, tol)
-    if _fused():
+    fused = _fused()
+    if fused:
         bounds = {LLOYD: _lloyd.NO_BOUNDS, AUTO: _lloyd.BOUNDS_WHEN_SETTLED, HAMERLY: _lloyd.BOUNDS_FROM_START}
         centroids, labels, n_iter, converged = _lloyd.fused_loop(
             data, initial, max_iter, tol, norms, tf.constant(norm_bound, tf.float64), bounds=bounds[algorithm])
@@ -427,7 +429,7 @@ def _run_once(data, initial, rows, max_iter, tol, mean, algorithm, norms, norm_b
         centroids, labels, n_iter, converged = _lloyd.hamerly_loop(*arguments)
     else:
         centroids, labels, n_iter, converged = _lloyd.lloyd_loop(*arguments)
-    total = _lloyd.inertia_of(data, centroids, labels, rows, _fused())
+    total = _lloyd.inertia_of(data, centroids, labels, rows, fused)
     return KMeansResult(
         centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),
         labels=labels.numpy(),

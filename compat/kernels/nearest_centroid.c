@@ -44,14 +44,15 @@ static int64_t round_up(int64_t value, int64_t multiple) { return (value + multi
 static inline double larger(double a, double b) { return a > b ? a : b; }
 
 /* One call's work, split into n_blocks blocks of rows; each block has its own sums. The
- * bounded pass also reads the previous labels and bounds (old_labels is NULL otherwise). */
+ * changes passes also read the previous labels (old_labels is NULL otherwise), and the
+ * bounded one the previous bounds. */
 typedef struct Job {
     const void *samples, *centroids, *panels;
     int64_t n_samples, n_clusters, n_features, n_blocks;
     int64_t *labels;
     double *block_sums, *block_counts;
     void (*run_block)(const struct Job *job, int64_t block);
-    /* With old_labels, the sums are of changes (rows whose label changed), and each block
+    /* With old_labels, the sums are of changes (rows whose label changed); each block
      * counts its changed rows in block_changed. */
     const int64_t *old_labels;
     int64_t *block_changed;
@@ -70,7 +71,6 @@ typedef float VecFloat __attribute__((vector_size(32)));
 typedef int32_t MaskFloat __attribute__((vector_size(32)));
 typedef double VecDouble __attribute__((vector_size(32)));
 typedef int64_t MaskDouble __attribute__((vector_size(32)));
-typedef double Double4 __attribute__((vector_size(32)));
 
 #define REAL float
 #define VEC VecFloat
@@ -241,9 +241,9 @@ static void compute(void *kernel, TF_OpKernelContext *context) {
         goto done;
     }
     if (bounded) {
-        for (int i = 3; i < 7; ++i) {
+        for (int i = 4; i < 7; ++i) {
             if (TF_NumDims(in[i]) != 1 || TF_Dim(in[i], 0) != job.n_samples) {
-                fail(context, status, TF_INVALID_ARGUMENT, "labels, upper, lower and norms must have one entry per sample");
+                fail(context, status, TF_INVALID_ARGUMENT, "upper, lower and norms must have one entry per sample");
                 goto done;
             }
         }
@@ -482,64 +482,46 @@ static void register_kernels(const char *name, void *(*create)(TF_OpKernelConstr
     }
 }
 
-/* A new op definition with what all three ops share: the type T, then samples and centroids. */
-static TF_OpDefinitionBuilder *new_op(const char *name) {
-    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(name);
+/* An op: its inputs after the two all share (samples: T, centroids: T, T float or double),
+ * its outputs, its shape function and its kernel. */
+typedef struct {
+    const char *name, *inputs[7], *outputs[7]; /* lists end at the first NULL */
+    void (*infer)(TF_ShapeInferenceContext *, TF_Status *);
+    void *(*create)(TF_OpKernelConstruction *);
+    void (*run)(void *, TF_OpKernelContext *);
+} OpSpec;
+
+static const OpSpec OPS[] = {
+    {"NearestCentroidSums", {NULL}, {"labels: int64", "sums: double", "counts: double"},
+     infer_sums, create_sums, compute},
+    {"NearestCentroidChanges", {"labels: int64"},
+     {"new_labels: int64", "sum_changes: double", "count_changes: double", "changed: int64"},
+     infer_changes, create_changes, compute},
+    {"NearestCentroidChangesBounded",
+     {"previous_centroids: T", "labels: int64", "upper: double", "lower: double", "norms: double",
+      "norm_bound: double"},
+     {"new_labels: int64", "new_upper: double", "new_lower: double", "sum_changes: double", "count_changes: double",
+      "changed: int64"},
+     infer_bounded, create_bounded, compute},
+    {"SumSquaredDistances", {"labels: int64"}, {"total: double"}, infer_scalar, create_sums, compute_inertia},
+};
+
+/* Register one op and its float and double CPU kernels. */
+static void register_op(const OpSpec *spec, TF_Status *status) {
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(spec->name);
     TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
     TF_OpDefinitionBuilderAddInput(op, "samples: T");
     TF_OpDefinitionBuilderAddInput(op, "centroids: T");
-    return op;
-}
-
-/* Register the op defined in `op` (named `name`) and its float and double CPU kernels. */
-static void register_op(const char *name, TF_OpDefinitionBuilder *op,
-                        void (*infer)(TF_ShapeInferenceContext *, TF_Status *),
-                        void *(*create)(TF_OpKernelConstruction *), void (*run)(void *, TF_OpKernelContext *),
-                        TF_Status *status) {
-    if (TF_GetCode(status) != TF_OK) {
-        TF_DeleteOpDefinitionBuilder(op);
-        return;
-    }
-    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer);
+    for (int i = 0; spec->inputs[i]; ++i) TF_OpDefinitionBuilderAddInput(op, spec->inputs[i]);
+    for (int i = 0; spec->outputs[i]; ++i) TF_OpDefinitionBuilderAddOutput(op, spec->outputs[i]);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, spec->infer);
     TF_RegisterOpDefinition(op, status);
-    if (TF_GetCode(status) == TF_OK) register_kernels(name, create, run, status);
+    if (TF_GetCode(status) == TF_OK) register_kernels(spec->name, spec->create, spec->run, status);
 }
 
-/* Registers the three ops and their CPU kernels when TensorFlow loads this library. */
+/* Registers the ops and their CPU kernels when TensorFlow loads this library. */
 __attribute__((constructor)) static void register_ops(void) {
     TF_Status *status = TF_NewStatus();
-    TF_OpDefinitionBuilder *op = new_op("NearestCentroidSums");
-    TF_OpDefinitionBuilderAddOutput(op, "labels: int64");
-    TF_OpDefinitionBuilderAddOutput(op, "sums: double");
-    TF_OpDefinitionBuilderAddOutput(op, "counts: double");
-    register_op("NearestCentroidSums", op, infer_sums, create_sums, compute, status);
-
-    op = new_op("NearestCentroidChanges");
-    TF_OpDefinitionBuilderAddInput(op, "labels: int64");
-    TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
-    TF_OpDefinitionBuilderAddOutput(op, "sum_changes: double");
-    TF_OpDefinitionBuilderAddOutput(op, "count_changes: double");
-    TF_OpDefinitionBuilderAddOutput(op, "changed: int64");
-    register_op("NearestCentroidChanges", op, infer_changes, create_changes, compute, status);
-
-    op = new_op("NearestCentroidChangesBounded");
-    TF_OpDefinitionBuilderAddInput(op, "previous_centroids: T");
-    TF_OpDefinitionBuilderAddInput(op, "labels: int64");
-    TF_OpDefinitionBuilderAddInput(op, "upper: double");
-    TF_OpDefinitionBuilderAddInput(op, "lower: double");
-    TF_OpDefinitionBuilderAddInput(op, "norms: double");
-    TF_OpDefinitionBuilderAddInput(op, "norm_bound: double");
-    TF_OpDefinitionBuilderAddOutput(op, "new_labels: int64");
-    TF_OpDefinitionBuilderAddOutput(op, "new_upper: double");
-    TF_OpDefinitionBuilderAddOutput(op, "new_lower: double");
-    TF_OpDefinitionBuilderAddOutput(op, "sum_changes: double");
-    TF_OpDefinitionBuilderAddOutput(op, "count_changes: double");
-    TF_OpDefinitionBuilderAddOutput(op, "changed: int64");
-    register_op("NearestCentroidChangesBounded", op, infer_bounded, create_bounded, compute, status);
-
-    op = new_op("SumSquaredDistances");
-    TF_OpDefinitionBuilderAddInput(op, "labels: int64");
-    TF_OpDefinitionBuilderAddOutput(op, "total: double");
-    register_op("SumSquaredDistances", op, infer_scalar, create_sums, compute_inertia, status);
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && TF_GetCode(status) == TF_OK; ++i) register_op(&OPS[i], status);
     TF_DeleteStatus(status);
 }

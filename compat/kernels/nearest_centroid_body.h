@@ -119,17 +119,6 @@ static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
     }
 }
 
-/* Add rows [begin, end) to their cluster's float64 sum and count, in row order. */
-static void TYPED(add_to_sums)(const REAL *samples, int64_t begin, int64_t end, int64_t n_features,
-                               const int64_t *labels, double *sums, double *counts) {
-    for (int64_t row = begin; row < end; ++row) {
-        double *sum = sums + labels[row] * n_features;
-        const REAL *x = samples + row * n_features;
-        for (int64_t f = 0; f < n_features; ++f) sum[f] += x[f];
-        counts[labels[row]] += 1;
-    }
-}
-
 /* The plain pass over rows [begin, end): every row measured against every centroid. */
 static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end) {
     const TYPED(Panels) *panels = job->panels;
@@ -146,16 +135,16 @@ static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end) {
  * (one running sum would wait on each addition in turn). */
 static inline double TYPED(squared_distance)(const REAL *x, const REAL *y, int64_t n_features) {
     typedef REAL Real4 __attribute__((vector_size(4 * sizeof(REAL))));
-    Double4 total[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+    VecDouble total[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
     int64_t f = 0;
     for (; f + 4 <= n_features; f += 4) {
         Real4 a, b;
         memcpy(&a, x + f, sizeof a);
         memcpy(&b, y + f, sizeof b);
-        const Double4 gap = __builtin_convertvector(a, Double4) - __builtin_convertvector(b, Double4);
+        const VecDouble gap = __builtin_convertvector(a, VecDouble) - __builtin_convertvector(b, VecDouble);
         total[(f / 4) & 1] += gap * gap;
     }
-    const Double4 both = total[0] + total[1];
+    const VecDouble both = total[0] + total[1];
     double sum = (both[0] + both[1]) + (both[2] + both[3]);
     for (; f < n_features; ++f) {
         const double gap = (double)x[f] - y[f];
@@ -276,14 +265,15 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end) {
 }
 
 /* Add the rows [begin, end) whose label changed to their new cluster's float64 sum and
- * count, and take them from their old one (a label of -1: none yet), in row order; return
- * how many changed. Summing changes, not every row, spares the bounded pass a sweep over
- * the data; the plain pass sums the same changes, so both give the same sums. */
+ * count, and take them from their old one (a label of -1: none yet; no old_labels: every
+ * row is new, and the sums are of all rows), in row order; return how many changed.
+ * Summing changes, not every row, spares the bounded pass a sweep over the data; the
+ * plain pass sums the same changes, so both give the same sums. */
 static int64_t TYPED(add_changes)(const REAL *samples, int64_t begin, int64_t end, int64_t n_features,
                                   const int64_t *labels, const int64_t *old_labels, double *sums, double *counts) {
     int64_t changed = 0;
     for (int64_t row = begin; row < end; ++row) {
-        const int64_t label = labels[row], old = old_labels[row];
+        const int64_t label = labels[row], old = old_labels ? old_labels[row] : -1;
         if (label == old) continue;
         ++changed;
         const REAL *x = samples + row * n_features;
@@ -307,12 +297,8 @@ static void TYPED(run_block)(const Job *job, int64_t block) {
     } else {
         TYPED(assign_all)(job, begin, end);
     }
-    if (job->old_labels) {
-        job->block_changed[block] = TYPED(add_changes)(job->samples, begin, end, job->n_features, job->labels,
-                                                       job->old_labels, sums, counts);
-    } else {
-        TYPED(add_to_sums)(job->samples, begin, end, job->n_features, job->labels, sums, counts);
-    }
+    job->block_changed[block] = TYPED(add_changes)(job->samples, begin, end, job->n_features, job->labels,
+                                                   job->old_labels, sums, counts);
 }
 
 /* Block `block`'s share of the inertia: the sum of ||x - c[label]||^2, in float64. */
