@@ -11,8 +11,7 @@ from sklearn.cluster import KMeans
 import functions
 import gd_kmeans
 from compat import eager
-from tests.conftest import run_in_graph
-from tests.test_parity import SEEDS, SHAPES, random_case, shipped
+from tests.cases import SEEDS, SHAPES, random_case, run_in_graph, shipped
 
 
 def relative(a, b):

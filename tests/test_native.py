@@ -4,14 +4,12 @@ import pytest
 
 from compat import _native, eager
 from compat._tensorflow import tf
-from tests.test_parity import SEEDS, SHAPE_IDS, SHAPES, random_case
+from tests.cases import DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, random_case
 
 # Shapes that leave remainders: rows not a multiple of the kernel's 6, clusters not a
 # multiple of its panel (16 floats or 8 doubles), one feature, one cluster, several blocks of
 # rows (2048 rows or more each, at most 32 of them).
 ODD_SHAPES = [(1, 1, 1), (7, 3, 5), (13, 1, 17), (100, 7, 33), (5000, 9, 3), (2500, 40, 70), (70001, 3, 9)]
-DTYPES = [np.float32, np.float64]
-DTYPE_IDS = ["float32", "float64"]
 
 
 @pytest.fixture(scope="module")

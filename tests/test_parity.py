@@ -11,24 +11,7 @@ from sklearn.cluster import KMeans
 import functions
 import gd_kmeans
 from compat import eager
-from tests.conftest import run_in_graph
-
-SEEDS = range(8)
-SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]
-SHAPE_IDS = ["n200-d2-k3", "n500-d5-k7", "n64-d16-k1", "n300-d3-k12"]
-
-
-def random_case(seed, n_samples, n_features, n_clusters, dtype=np.float32):
-    rng = np.random.RandomState(seed)
-    centres = rng.uniform(-20, 20, size=(n_clusters, n_features))
-    samples = centres[rng.randint(n_clusters, size=n_samples)] + rng.normal(0, 3, (n_samples, n_features))
-    initial = samples[rng.choice(n_samples, n_clusters, replace=False)]
-    return samples.astype(dtype), initial.astype(dtype)
-
-
-def squared_distances(samples, centroids):
-    return ((samples[:, None, :].astype(np.float64) - centroids[None, :, :]) ** 2).sum(axis=2)
-
+from tests.cases import SEEDS, SHAPE_IDS, SHAPES, random_case, run_in_graph, shipped, squared_distances
 
 def assert_same_labels_except_ties(labels, other, samples, centroids, rtol=1e-5):
     """Labels agree, except where both centroids are (to float32 rounding) equally near."""
@@ -89,12 +72,6 @@ def test_gd_eager_equals_graph_at_every_step(lesson_gd):
     np.testing.assert_array_equal(eager.predict(data, prototypes), graph_labels)
     assert graph_costs[-1] == pytest.approx(940.45, abs=0.005)
     assert float(eager_costs[-1]) == pytest.approx(940.45, abs=0.005)
-
-
-def shipped(name):
-    loader = {"iris": datasets.load_iris, "wine": datasets.load_wine,
-              "breast_cancer": datasets.load_breast_cancer, "diabetes": datasets.load_diabetes}[name]
-    return loader().data.astype(np.float64)
 
 
 def sklearn_lloyd(samples, initial, tol=1e-4, max_iter=300):

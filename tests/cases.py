@@ -1,0 +1,43 @@
+"""Cases and helpers that several test modules (and ``benchmarks/parity_report.py``) share."""
+import numpy as np
+from sklearn import datasets
+
+from compat import v1 as tf
+
+SEEDS = range(8)
+SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]
+SHAPE_IDS = ["n200-d2-k3", "n500-d5-k7", "n64-d16-k1", "n300-d3-k12"]
+DTYPES = [np.float32, np.float64]
+DTYPE_IDS = ["float32", "float64"]
+
+
+def random_case(seed, n_samples, n_features, n_clusters, dtype=np.float32):
+    """Return blobs around ``n_clusters`` random centres, and ``n_clusters`` distinct samples as initial centroids."""
+    rng = np.random.RandomState(seed)
+    centres = rng.uniform(-20, 20, size=(n_clusters, n_features))
+    samples = centres[rng.randint(n_clusters, size=n_samples)] + rng.normal(0, 3, (n_samples, n_features))
+    initial = samples[rng.choice(n_samples, n_clusters, replace=False)]
+    return samples.astype(dtype), initial.astype(dtype)
+
+
+def shipped(name):
+    """Return one of the data sets scikit-learn ships, as float64."""
+    loader = {"iris": datasets.load_iris, "wine": datasets.load_wine,
+              "breast_cancer": datasets.load_breast_cancer, "diabetes": datasets.load_diabetes}[name]
+    return loader().data.astype(np.float64)
+
+
+def squared_distances(samples, centroids):
+    """Return the (n_samples, n_clusters) squared distances, computed directly in float64."""
+    return ((samples[:, None, :].astype(np.float64) - centroids[None, :, :]) ** 2).sum(axis=2)
+
+
+def run_in_graph(build, seed=None):
+    """Build ops with ``build()`` in a fresh ``tf.Graph`` and return ``session.run`` of what it returns."""
+    graph = tf.Graph()
+    with graph.as_default():
+        if seed is not None:
+            tf.set_random_seed(seed)
+        fetches = build()
+    with tf.Session(graph=graph) as session:
+        return session.run(fetches)
