@@ -8,15 +8,19 @@ modern call returns. ``concat`` also accepts TF 0.x's argument order
 
 Nothing here changes global TensorFlow state. Graph code builds in its own
 ``tf.Graph()`` and runs in ``tf.Session(graph=...)``, so it lives beside eager code
-in one process.
+in one process. TensorFlow itself is imported on the first use of a name, not by
+``import``: a lesson module can be imported (for its constants, say) at no cost.
 """
-import functools
 import numbers
 import warnings
 
-from compat._tensorflow import tf as _tf
 
-_V1 = _tf.compat.v1
+
+def _v1():
+    """Return ``tf.compat.v1``, importing TensorFlow (quietly, see ``compat._tensorflow``) on first use."""
+    from compat._tensorflow import tf
+
+    return tf.compat.v1
 
 # Old name -> modern name in tf.compat.v1 (TensorFlow's upgrade scripts keep the same table).
 LEGACY_RENAMES = {
@@ -30,18 +34,16 @@ LEGACY_RENAMES = {
 
 
 def _legacy(old_name, modern_name):
-    modern = getattr(_V1, modern_name)
-
-    @functools.wraps(modern)
     def call(*args, **kwargs):
         warnings.warn(
             f"tf.{old_name} is a TensorFlow 0.x spelling; use tf.{modern_name}",
             DeprecationWarning,
             stacklevel=2,
         )
-        return modern(*args, **kwargs)
+        return getattr(_v1(), modern_name)(*args, **kwargs)
 
     call.__name__ = old_name
+    call.__doc__ = f"TensorFlow 0.x's tf.{old_name}: warns, then calls tf.compat.v1.{modern_name}."
     return call
 
 
@@ -63,7 +65,7 @@ def concat(*args, **kwargs):
             stacklevel=2,
         )
         args = (args[1], args[0]) + args[2:]
-    return _V1.concat(*args, **kwargs)
+    return _v1().concat(*args, **kwargs)
 
 
 _LEGACY_CALLS = {old: _legacy(old, new) for old, new in LEGACY_RENAMES.items()}
@@ -72,8 +74,8 @@ _LEGACY_CALLS = {old: _legacy(old, new) for old, new in LEGACY_RENAMES.items()}
 def __getattr__(name):
     if name in _LEGACY_CALLS:
         return _LEGACY_CALLS[name]
-    return getattr(_V1, name)
+    return getattr(_v1(), name)
 
 
 def __dir__():
-    return sorted(set(dir(_V1)) | set(_LEGACY_CALLS) | {"concat", "LEGACY_RENAMES"})
+    return sorted(set(dir(_v1())) | set(_LEGACY_CALLS) | {"concat", "LEGACY_RENAMES"})

@@ -40,25 +40,41 @@ def blobs(tmp_path):
     return path
 
 
-def test_defaults_are_the_lessons_constants():
+def defaults(command):
+    return {param.name: param.default for param in command.params}
+
+
+def test_lesson_commands_default_to_the_lessons_constants():
     import gd_kmeans
     import generate_samples
     import kmeans_iterate
 
-    assert (cli.LESSON_CLUSTERS, cli.LESSON_SAMPLES_PER_CLUSTER, cli.LESSON_FEATURES,
-            cli.LESSON_EMBIGGEN_FACTOR, cli.LESSON_SEED) == (
-        generate_samples.n_clusters, generate_samples.n_samples_per_cluster, generate_samples.n_features,
-        generate_samples.embiggen_factor, generate_samples.seed)
-    assert (cli.LESSON_CENTROID_SEED, cli.LESSON_ITERATIONS) == (kmeans_iterate.centroid_seed,
-                                                                 kmeans_iterate.n_iterations)
-    assert (cli.GD_CLUSTERS, cli.GD_LEARNING_RATE, cli.GD_STEPS, cli.GD_INIT_SEED, cli.GD_REPORT_EVERY) == (
-        gd_kmeans.k, gd_kmeans.learning_rate, gd_kmeans.steps, gd_kmeans.init_seed, gd_kmeans.report_every)
-    assert (cli.RANDOM_INIT, cli.KMEANS_PLUSPLUS_INIT) == (eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT)
-    fit_defaults = {param.name: param.default for param in cli.fit.params}
+    for command, lesson in [(cli.lessons.generate, generate_samples), (cli.lessons.iterate, kmeans_iterate)]:
+        assert {name: defaults(command)[name] for name in
+                ("clusters", "samples_per_cluster", "features", "embiggen_factor", "data_seed")} == {
+            "clusters": lesson.n_clusters, "samples_per_cluster": lesson.n_samples_per_cluster,
+            "features": lesson.n_features, "embiggen_factor": lesson.embiggen_factor, "data_seed": lesson.seed}
+    assert (defaults(cli.lessons.iterate)["init_seed"], defaults(cli.lessons.iterate)["iterations"]) == (
+        kmeans_iterate.centroid_seed, kmeans_iterate.n_iterations)
+    gd = defaults(cli.lessons.gd)
+    assert (gd["clusters"], gd["learning_rate"], gd["steps"], gd["data_seed"], gd["init_seed"]) == (
+        gd_kmeans.k, gd_kmeans.learning_rate, gd_kmeans.steps, gd_kmeans.data_seed, gd_kmeans.init_seed)
+
+
+def test_fit_defaults_are_the_engines():
+    fit_defaults = defaults(cli.clustering.fit)
     engine_defaults = inspect.signature(eager.kmeans).parameters
-    assert set(cli.ALGORITHMS) == set(eager.ALGORITHMS)
     for name in ("init", "n_init", "max_iter", "tol", "algorithm"):
         assert fit_defaults[name] == engine_defaults[name].default, name
+    choices = next(param for param in cli.clustering.fit.params if param.name == "algorithm").type.choices
+    assert tuple(choices) == eager.ALGORITHMS
+
+
+@pytest.mark.parametrize("command", ["generate", "iterate", "gd"])
+def test_every_lesson_command_names_its_seeds_alike(command):
+    options = {option for param in getattr(cli.lessons, command).params for option in param.opts}
+    assert "--data-seed" in options and "--seed" not in options
+    assert ("--init-seed" in options) == (command != "generate")  # generate chooses no centroids
 
 
 @pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict"])
@@ -84,7 +100,7 @@ def test_generate_writes_samples_and_picture(tmp_path):
 
 
 def test_generate_writes_csv_to_stdout():
-    result = run("generate", "--samples-per-cluster", 5, "--seed", 1)
+    result = run("generate", "--samples-per-cluster", 5, "--data-seed", 1)
     lines = result.stdout.splitlines()
     assert result.exit_code == 0 and len(lines) == 15
     assert all(len(line.split(",")) == 2 for line in lines)
@@ -110,7 +126,7 @@ def test_gd_prints_the_cost_table(tmp_path):
 
 
 def test_fit_writes_labels_to_stdout(blobs):
-    result = run("fit", blobs, "-k", 2, "--seed", 0)
+    result = run("fit", blobs, "-k", 2, "--init-seed", 0)
     assert result.exit_code == 0, result.output
     labels = [int(line) for line in result.stdout.splitlines()]
     assert len(set(labels[:3])) == 1 and len(set(labels[3:])) == 1 and labels[0] != labels[3]
@@ -118,7 +134,7 @@ def test_fit_writes_labels_to_stdout(blobs):
 
 
 def test_fit_json_files_and_predict(tmp_path, blobs):
-    result = run("fit", blobs, "-k", 2, "--seed", 0, "--json", "--labels-out", tmp_path / "labels.txt",
+    result = run("fit", blobs, "-k", 2, "--init-seed", 0, "--json", "--labels-out", tmp_path / "labels.txt",
                  "--centroids-out", tmp_path / "centroids.csv", "--plot", tmp_path / "fit.png")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -135,13 +151,13 @@ def test_fit_json_files_and_predict(tmp_path, blobs):
 
 
 def test_fit_reads_stdin_npy_and_columns(tmp_path):
-    result = run("fit", "-", "-k", 2, "--seed", 0, input=BLOBS_CSV)
+    result = run("fit", "-", "-k", 2, "--init-seed", 0, input=BLOBS_CSV)
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 6
     wide = np.hstack([BLOBS, BLOBS[:, :1] * 2]).astype(np.float32)
     np.save(tmp_path / "wide.npy", wide)
-    result = run("fit", tmp_path / "wide.npy", "-k", 2, "--seed", 0, "--json", "--plot", tmp_path / "pca.png")
+    result = run("fit", tmp_path / "wide.npy", "-k", 2, "--init-seed", 0, "--json", "--plot", tmp_path / "pca.png")
     assert json.loads(result.stdout)["n_features"] == 3 and (tmp_path / "pca.png").exists()
-    result = run("fit", tmp_path / "wide.npy", "--columns", "2", "-k", 2, "--seed", 0, "--json")
+    result = run("fit", tmp_path / "wide.npy", "--columns", "2", "-k", 2, "--init-seed", 0, "--json")
     assert json.loads(result.stdout)["n_features"] == 1
 
 
@@ -207,6 +223,14 @@ def test_fit_bad_options(blobs, args, fragments):
     assert_error(run("fit", blobs, *args), *fragments, exit_code=2)
 
 
+def test_max_iter_past_the_loop_counter_is_a_usage_error(blobs):
+    assert_error(run("fit", blobs, "-k", 2, "--max-iter", 2**31), "--max-iter", "2147483647", exit_code=2)
+
+
+def test_seed_is_another_name_for_fits_init_seed(blobs):
+    assert run("fit", blobs, "-k", 2, "--seed", 3).stdout == run("fit", blobs, "-k", 2, "--init-seed", 3).stdout
+
+
 def test_missing_and_unreadable_data(tmp_path):
     assert_error(run("fit", tmp_path / "nope.csv", "-k", 2), "nope.csv", "does not exist", exit_code=2)
     assert_error(run("fit", tmp_path, "-k", 2), "is a directory", exit_code=2)
@@ -246,13 +270,13 @@ def test_columns_by_unknown_name(blobs):
 
 def test_progress_bar_only_on_a_terminal(monkeypatch, blobs):
     assert "k-means  [" not in run("fit", blobs, "-k", 2, "--n-init", 3).stderr
-    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cli.console, "stderr_is_terminal", lambda: True)
     assert "k-means" in run("fit", blobs, "-k", 2, "--n-init", 3).stderr
     assert run("fit", blobs, "-k", 2, "--n-init", 3, "--quiet").stderr == ""
 
 
 def test_verbose_reports_each_run(blobs):
-    result = run("--verbose", "fit", blobs, "-k", 2, "--n-init", 2, "--seed", 0)
+    result = run("--verbose", "fit", blobs, "-k", 2, "--n-init", 2, "--init-seed", 0)
     assert "(header: x, y)" in result.stderr
     assert "Run 1/2: inertia" in result.stderr and "Run 2/2: inertia" in result.stderr
     assert "Kernel: fused C kernel (" in result.stderr or "Kernel: TensorFlow ops (" in result.stderr
@@ -279,7 +303,7 @@ def test_console_script_and_python_m(tmp_path):
     generated = kmeans_tf("generate", "--samples-per-cluster", 10, "--out", tmp_path / "s.csv")
     assert generated.returncode == 0
     assert generated.stderr == f"30 samples written to {tmp_path / 's.csv'}\n"  # no TensorFlow chatter
-    fitted = kmeans_tf("fit", tmp_path / "s.csv", "-k", 3, "--seed", 1, "--json", "--quiet")
+    fitted = kmeans_tf("fit", tmp_path / "s.csv", "-k", 3, "--init-seed", 1, "--json", "--quiet")
     assert json.loads(fitted.stdout)["n_samples"] == 30 and fitted.stderr == ""
     failed = kmeans_tf("fit", tmp_path / "s.csv", "-k", 31)
     assert failed.returncode == 1 and failed.stderr.splitlines()[-1].startswith("Error: ")
@@ -288,10 +312,10 @@ def test_console_script_and_python_m(tmp_path):
 
 
 def test_batch_size_and_algorithm_give_the_same_labels(blobs):
-    default = run("fit", blobs, "-k", 2, "--seed", 0)
-    chunked = run("fit", blobs, "-k", 2, "--seed", 0, "--batch-size", 2)
+    default = run("fit", blobs, "-k", 2, "--init-seed", 0)
+    chunked = run("fit", blobs, "-k", 2, "--init-seed", 0, "--batch-size", 2)
     assert chunked.exit_code == 0 and chunked.stdout == default.stdout
-    lloyd = run("fit", blobs, "-k", 2, "--seed", 0, "--algorithm", "lloyd")
+    lloyd = run("fit", blobs, "-k", 2, "--init-seed", 0, "--algorithm", "lloyd")
     assert lloyd.exit_code == 0 and lloyd.stdout == default.stdout
     assert_error(run("fit", blobs, "-k", 2, "--batch-size", 0), "--batch-size", exit_code=2)
 

@@ -122,16 +122,16 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
     "call, message",
     [
         (lambda: eager.kmeans(np.zeros((10, 2)), 11), r"n_samples=10 should be >= n_clusters=11"),
-        (lambda: eager.kmeans(np.zeros((10, 2)), 0), r"n_clusters=0 should be >= 1"),
+        (lambda: eager.kmeans(np.zeros((10, 2)), 0), r"n_clusters=0 should be an integer >= 1"),
         (lambda: eager.kmeans(np.zeros((10, 2)), 2.5), r"n_clusters=2.5 should be an integer"),
         (lambda: eager.kmeans(np.zeros(10), 2), r"should be 2-D .* got shape \(10,\)"),
         (lambda: eager.kmeans(np.zeros((0, 2)), 1), r"at least one row .* got shape \(0, 2\)"),
         (lambda: eager.kmeans([[1.0, np.nan]], 1), r"finite, got nan at row 0, column 1"),
         (lambda: eager.kmeans([[1.0, 2.0], [np.inf, 0]], 1), r"finite, got inf at row 1, column 0"),
         (lambda: eager.kmeans([["a", "b"]], 1), r"should hold numbers"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=0), r"max_iter=0 should be an integer >= 1"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=0), r"max_iter=0 should be an integer in \[1, 2147483647\]"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, n_init=0), r"n_init=0 should be an integer >= 1"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=-1), r"tol=-1 should be a number >= 0"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=-1), r"tol=-1 should be a finite number >= 0"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, init="kmeans"), r"init='kmeans' should be one of"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((2, 3))),
          r"init should have n_features=2 columns .* got shape \(2, 3\)"),
@@ -143,7 +143,7 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
         (lambda: eager.predict(np.zeros((5, 2)), np.zeros((2, 3))), r"centroids should have n_features=2"),
         (lambda: eager.inertia(np.zeros((5, 2)), [[np.nan, 0]]), r"centroids should be finite"),
         (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=0),
-         r"learning_rate=0 should be > 0"),
+         r"learning_rate=0 should be a finite number > 0"),
     ],
     ids=["k>n", "k<1", "k-float", "1-D", "empty", "nan", "inf", "strings", "max_iter", "n_init", "tol",
          "init-name", "init-width", "init-rows", "init-array-n_init", "batch_size", "algorithm", "predict-width",
@@ -152,6 +152,39 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
 def test_bad_input_raises_value_error_naming_it(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=10**12), r"max_iter=1000000000000 should be an integer in"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed=1.5), r"seed=1.5 should be an integer in \[0, 4294967295\]"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed="a"), r"seed='a' should be an integer"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed=-1), r"seed=-1 should be an integer in"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, callback=5), r"callback=5 should be callable"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=np.nan), r"tol=nan should be a finite number"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), True), r"n_clusters=True should be an integer"),
+        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate="0.1"),
+         r"learning_rate='0.1' should be a finite number > 0"),
+        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=np.inf),
+         r"learning_rate=inf should be a finite number > 0"),
+        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), steps=-1), r"steps=-1 should be an integer >= 0"),
+    ],
+    ids=["max_iter-huge", "seed-float", "seed-str", "seed-negative", "callback", "tol-nan", "k-bool", "gd-rate-str",
+         "gd-rate-inf", "gd-steps"],
+)
+def test_bad_options_are_value_errors_before_any_work(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_numpy_scalars_are_accepted_wherever_python_ones_are():
+    X = blobs(3)
+    plain = eager.kmeans(X, 4, n_init=2, max_iter=50, tol=0, seed=5)
+    numpy = eager.kmeans(X, np.int64(4), n_init=np.int32(2), max_iter=np.int64(50), tol=np.int64(0), seed=np.uint32(5))
+    np.testing.assert_array_equal(numpy.labels, plain.labels)
+    prototypes, costs = eager.gd_kmeans(X, X[:3], learning_rate=np.float32(0.001), steps=np.int64(2))
+    assert costs.shape == (3,)
 
 
 @pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])

@@ -1,0 +1,211 @@
+"""The data commands: ``fit`` clusters the rows of a data file, ``predict`` labels rows with given centroids.
+
+Both run the eager engine (``compat.eager``), imported inside the command, so that
+``kmeans-tf --help`` answers without importing TensorFlow.
+"""
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from compat import data_io
+from compat.cli.console import Command
+from compat.cli.options import (batch_size_option, clusters_option, columns_option, data_argument, force_option,
+                                init_seed_option, labels_out_option, plot_option, quiet_option, suffix_check)
+from compat.cli.outputs import claim_outputs, needs_two_columns, save_plot, write_labels
+from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT,
+                                   DEFAULT_TOL, INIT_STRATEGIES, MAX_ITER_LIMIT)
+
+# Past this many clusters the summary line gives the smallest and largest size, not every one.
+SIZES_LISTED = 8
+
+
+@click.command(cls=Command)
+@data_argument
+@clusters_option(None, help="number of clusters [required unless --init is a file]")
+@columns_option
+@click.option("--init", default=DEFAULT_INIT, show_default=True, metavar="random|k-means++|PATH",
+              help="how to choose the initial centroids, or a file of them (.csv, .tsv, .npy)")
+@click.option("--n-init", type=click.IntRange(1), default=DEFAULT_N_INIT, show_default=True,
+              help="runs from different initial centroids; the lowest inertia wins")
+@click.option("--max-iter", type=click.IntRange(1, MAX_ITER_LIMIT), default=DEFAULT_MAX_ITER, show_default=True,
+              help="most iterations per run")
+@click.option("--tol", type=click.FloatRange(0), default=DEFAULT_TOL, show_default=True,
+              help="stop when the centroids move less than this (relative to the data's variance)")
+@init_seed_option(None, "--seed", help="seed of the initial centroids [default: a new one each time]")
+@labels_out_option
+@click.option("--centroids-out", type=click.Path(dir_okay=False, path_type=Path),
+              callback=suffix_check(*data_io.DATA_SUFFIXES),
+              help="write the centroids here (.csv, .tsv or .npy)")
+@click.option("--json", "as_json", is_flag=True,
+              help="print a summary as JSON on stdout (then labels go only to --labels-out)")
+@click.option("--algorithm", type=click.Choice(ALGORITHMS), default=DEFAULT_ALGORITHM, show_default=True,
+              help="lloyd computes every distance; hamerly skips those that bounds prove useless; "
+                   "auto starts as lloyd and turns to hamerly once few labels change (same answer)")
+@batch_size_option
+@plot_option
+@force_option
+@quiet_option
+@click.pass_obj
+def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed, labels_out, centroids_out,
+        as_json, algorithm, batch_size, plot, force):
+    """Cluster the rows of DATA with k-means.
+
+    Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
+    header row is optional and detected), a .tsv or .npy file, or - for CSV on stdin.
+    The labels (0 to K-1, one per row, in the rows' order) go to --labels-out, or to
+    stdout unless --json is given. With --plot, data wider than 2 columns are drawn on
+    their first two principal components.
+
+    \b
+    Example:
+      kmeans-tf fit iris.csv --columns 0,1,2,3 -k 3 --init-seed 0 \\
+          --labels-out labels.txt --centroids-out centroids.csv --plot iris.png
+    """
+    init_file = None if init in INIT_STRATEGIES else init
+    if init_file is not None and not Path(init_file).is_file():
+        raise click.BadParameter(f"{init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file",
+                                 param_hint="'--init'")
+    claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, "--plot": plot},
+                  force=force, inputs={"DATA": data, "--init": init_file})
+    table = data_io.read_table(data, columns=columns, stream=sys.stdin)
+    n_samples, n_features = table.values.shape
+    console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}"
+                   + (f" (header: {', '.join(table.names)})" if table.names else " (no header)"))
+    needs_two_columns(plot, n_features, table.source)
+    if init_file is not None:
+        init = _read_centroids(init_file, n_features, table, "--init")
+        if clusters is None:
+            clusters = len(init)
+        elif clusters != len(init):
+            raise click.ClickException(f"--init {init_file} has {len(init)} rows (centroids) "
+                                       f"but -k/--clusters is {clusters}; they should match")
+    elif clusters is None:
+        raise click.UsageError("Missing option '-k' / '--clusters' (needed unless --init is a file).")
+    if n_samples < clusters:
+        raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than the {clusters} clusters "
+                                   f"asked for; k-means needs at least one row per cluster")
+
+    from compat import _native as native, eager
+
+    console.detail(f"Kernel: {native.description()}")
+    runs = []
+    with console.progress(n_init, "k-means") as advance:
+        def record(run, result):
+            runs.append(result)
+            advance()
+        result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+                              seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record)
+    for run, each in enumerate(runs, start=1):
+        console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
+                       f"{'converged' if each.converged else 'not converged'}")
+
+    sizes = np.bincount(result.labels, minlength=clusters)
+    console.note(f"k-means: {n_samples} rows, {n_features} columns, k={clusters}: inertia {result.inertia:.6g} "
+                 f"after {result.n_iter} iterations; {describe_sizes(sizes)}")
+    if not result.converged:
+        click.echo(f"Warning: not converged after --max-iter {max_iter} iterations", err=True)
+    summary = None
+    if as_json:  # made first: a result JSON cannot hold stops before any file is written
+        summary = json.dumps({
+            "n_samples": n_samples, "n_features": n_features, "columns": table.names,
+            "k": clusters, "n_iter": result.n_iter, "converged": result.converged,
+            "inertia": result.inertia, "centroids": _shortest(result.centroids),
+            "cluster_sizes": sizes.tolist(),
+        }, indent=2, allow_nan=False)
+    if labels_out is not None or not as_json:
+        write_labels(labels_out, result.labels, console)
+    if centroids_out is not None:
+        data_io.write_table(centroids_out, result.centroids, names=table.names, overwrite=True)
+        console.note(f"Centroids written to {centroids_out}")
+    if plot is not None:
+        save_plot(_fit_figure(table, result), plot, console)
+    if summary is not None:
+        click.echo(summary)
+
+
+@click.command(cls=Command)
+@data_argument
+@click.option("--centroids", "centroids_file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="the centroids (.csv, .tsv or .npy), e.g. from fit --centroids-out")
+@columns_option
+@labels_out_option
+@batch_size_option
+@force_option
+@quiet_option
+@click.pass_obj
+def predict(console, data, centroids_file, columns, labels_out, batch_size, force):
+    """Label each row of DATA with its nearest centroid.
+
+    DATA is read as by fit (.csv, .tsv, .npy, or - for CSV on stdin); the labels, one per
+    row in the rows' order, go to --labels-out or stdout.
+
+    \b
+    Example:
+      kmeans-tf predict new.csv --centroids centroids.csv --labels-out new_labels.txt
+    """
+    claim_outputs({"--labels-out": labels_out}, force=force,
+                  inputs={"DATA": data, "--centroids": centroids_file})
+    table = data_io.read_table(data, columns=columns, stream=sys.stdin)
+    centroids = _read_centroids(centroids_file, table.values.shape[1], table, "--centroids")
+
+    from compat import eager
+
+    labels = eager.predict(table.values, centroids, batch_size=batch_size)
+    console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids")
+    write_labels(labels_out, labels, console)
+
+
+def describe_sizes(sizes):
+    """Say how many rows each cluster got: every size for a few clusters, else the range and the empty ones."""
+    if len(sizes) <= SIZES_LISTED:
+        return f"cluster sizes {', '.join(map(str, sizes))}"
+    empty = int(np.count_nonzero(sizes == 0))
+    return (f"cluster sizes {sizes.min()} to {sizes.max()} over {len(sizes)} clusters"
+            + (f", {empty} empty" if empty else ""))
+
+
+def _read_centroids(path, n_features, table, option):
+    """Read an init or centroids file and check its width against the data's."""
+    centroids = data_io.read_table(path)
+    width = centroids.values.shape[1]
+    if width != n_features:
+        raise click.ClickException(f"{option} {path} has {width} columns but the data ({table.source}, "
+                                   f"columns used) have {n_features}; they should match")
+    return centroids.values
+
+
+def _shortest(values):
+    """Return nested lists of Python floats that print like ``values``' own dtype (no float32 noise)."""
+    return [[float(str(value)) for value in row] for row in np.asarray(values)]
+
+
+def _project_2d(samples, centroids):
+    """Return samples and centroids on the data's first two principal components (numpy SVD)."""
+    mean = samples.mean(axis=0)
+    _, _, components = np.linalg.svd(samples - mean, full_matrices=False)
+    axes = np.zeros((samples.shape[1], 2))
+    axes[:, :len(components[:2])] = components[:2].T  # a single row has one component
+    return (samples - mean) @ axes, (centroids - mean) @ axes
+
+
+def _fit_figure(table, result):
+    """Draw the clustered data (on the first two principal components when wider than 2 columns)."""
+    from functions import plot_clusters
+
+    samples, centroids = table.values, result.centroids
+    if samples.shape[1] == 2:
+        axis_names = table.names or ("column 1", "column 2")
+        title = f"k-means, k={len(centroids)}"
+    else:
+        samples, centroids = _project_2d(samples, centroids)
+        axis_names = ("first principal component", "second principal component")
+        title = f"k-means, k={len(centroids)}, on {table.values.shape[1]} columns"
+    figure = plot_clusters(samples, centroids, None, labels=result.labels, title=title)
+    axes = figure.axes[0]
+    axes.set_xlabel(axis_names[0])
+    axes.set_ylabel(axis_names[1])
+    return figure

@@ -1,0 +1,98 @@
+"""The options that several commands share, defined once (the registry the commands draw from).
+
+Ranges are carried by click types; defaults come from where their meaning lives (the
+lesson modules, ``compat.engine.options``), never from copies. Nothing here imports TensorFlow.
+"""
+import math
+from pathlib import Path
+
+import click
+
+from compat import data_io
+from compat.cli.console import Console
+from compat.engine.options import MAX_SEED
+
+PNG_SUFFIX = ".png"
+SEED_RANGE = click.IntRange(0, MAX_SEED)
+
+
+def suffix_check(*suffixes, dash=False):
+    """A click callback that accepts a path ending in one of ``suffixes`` (and ``-`` when ``dash``)."""
+    def check(ctx, param, value):
+        if value is None or (dash and str(value) == data_io.STDIN):
+            return value
+        if Path(value).suffix.lower() not in suffixes:
+            allowed = " or ".join([*suffixes, "-"] if dash else suffixes)
+            raise click.BadParameter(f"{str(value)!r} should end in {allowed}")
+        return value
+    return check
+
+
+def finite(ctx, param, value):
+    """A click callback that refuses NaN and infinity (click's FloatRange lets NaN through)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def _quiet(ctx, param, value):
+    ctx.ensure_object(Console).quiet = value
+
+
+def _columns(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return data_io.parse_columns(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def data_seed_option(default):
+    return click.option("--data-seed", type=SEED_RANGE, default=default, show_default=True,
+                        help="seed of the data")
+
+
+def init_seed_option(default, *aliases, help="seed of the choice of initial centroids"):
+    return click.option("--init-seed", *aliases, "init_seed", type=SEED_RANGE, default=default,
+                        show_default=default is not None, help=help)
+
+
+def clusters_option(default, help="number of clusters"):
+    return click.option("-k", "--clusters", type=click.IntRange(1), default=default,
+                        show_default=default is not None, help=help)
+
+
+def lesson_data_options(lesson):
+    """The lesson's ``create_samples`` arguments as options, with the constants of the ``lesson`` module as defaults."""
+    def decorate(function):
+        for option in reversed([
+            clusters_option(lesson.n_clusters),
+            click.option("--samples-per-cluster", type=click.IntRange(1), default=lesson.n_samples_per_cluster,
+                         show_default=True, help="samples drawn around each centroid"),
+            click.option("--features", type=click.IntRange(1), default=lesson.n_features, show_default=True,
+                         help="dimensions of each sample"),
+            click.option("--embiggen-factor", type=click.FloatRange(0), callback=finite,
+                         default=lesson.embiggen_factor, show_default=True, help="spread of the true centroids"),
+            data_seed_option(lesson.seed),
+        ]):
+            function = option(function)
+        return function
+    return decorate
+
+
+columns_option = click.option("--columns", callback=_columns, metavar="COLUMNS",
+                              help="use only these columns: header names or 0-based indices, "
+                                   "comma-separated (e.g. x,y or 0,2)")
+plot_option = click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+                           callback=suffix_check(PNG_SUFFIX), help="draw the result as a PNG picture here")
+force_option = click.option("--force", is_flag=True, help="replace output files that already exist")
+quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet,
+                            help="no progress bar and no notes on stderr")
+data_argument = click.argument("data", type=click.Path(exists=True, dir_okay=False, allow_dash=True,
+                                                       path_type=str))
+batch_size_option = click.option("--batch-size", type=click.IntRange(1), default=None,
+                                 help="rows per chunk of the distance computation on TensorFlow's ops "
+                                      "(the C kernel needs none) [default: sized to a 4 MiB block]")
+labels_out_option = click.option("--labels-out", type=click.Path(dir_okay=False, path_type=Path),
+                                  help="write the labels here, one per line (default: stdout)")

@@ -1,0 +1,59 @@
+"""The commands' outputs: claimed before any work (so nothing given is lost), then written."""
+import os
+from pathlib import Path
+
+import click
+
+from compat import data_io
+
+
+def claim_outputs(outputs, *, force, inputs=None):
+    """Check the output paths before any work, so that nothing given is lost.
+
+    ``outputs`` and ``inputs`` map an option's name to its path (or None). An output must
+    be writable where it is, differ from every input and from the other outputs, and be
+    new unless ``force``.
+    """
+    inputs = {name: path for name, path in (inputs or {}).items() if path not in (None, data_io.STDIN)}
+    claimed = {}
+    for option, path in outputs.items():
+        if path is None or str(path) == data_io.STDIN:
+            continue
+        data_io.check_output(path, overwrite=True)
+        for name, given in {**inputs, **claimed}.items():
+            if _same_file(path, given):
+                raise click.ClickException(f"{option} {path} is also {name}; write it somewhere else")
+        if Path(path).exists() and not force:
+            raise click.ClickException(f"{option} {path} already exists; --force replaces it")
+        claimed[option] = path
+
+
+def _same_file(a, b):
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def write_labels(path, labels, console):
+    """Write labels to ``path``, or to stdout when ``path`` is None."""
+    if path is None:
+        click.echo(data_io.format_labels(labels), nl=False)
+    else:
+        data_io.write_labels(path, labels, overwrite=True)
+        console.note(f"Labels written to {path}")
+
+
+def save_plot(figure, path, console):
+    """Save a figure as PNG at ``path`` (claimed before) and say so."""
+    from compat.figures import save_figure
+
+    save_figure(figure, path)
+    console.note(f"Picture written to {path}")
+
+
+def needs_two_columns(plot, n_columns, what):
+    """Refuse ``--plot`` for data narrower than two columns."""
+    if plot is not None and n_columns < 2:
+        raise click.BadParameter(f"a picture needs at least 2 columns, {what} has {n_columns}",
+                                 param_hint="'--plot'")

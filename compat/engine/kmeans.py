@@ -1,0 +1,146 @@
+"""The engine's public functions: ``kmeans``, ``predict`` and ``inertia``, and what ``kmeans`` returns.
+
+``kmeans`` checks its inputs at the door (``validation``), centres the data once
+(``prepare``), chooses initial centroids (``seeding``) and runs the loop for this
+machine (``loops``) ``n_init`` times, keeping the run with the lowest inertia.
+"""
+import dataclasses
+
+import numpy as np
+
+from compat._tensorflow import tf
+from compat.engine import loops, prepare, seeding, tf_ops, validation
+from compat.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT,
+                                   DEFAULT_TOL)
+
+
+@dataclasses.dataclass(frozen=True)
+class KMeansResult:
+    """What ``kmeans`` found.
+
+    Attributes
+    ----------
+    centroids : array of shape (n_clusters, n_features), the input's dtype
+    labels : array of shape (n_samples,), int64, the nearest centroid of each sample
+    inertia : float, the sum of squared distances of samples to their centroid
+    n_iter : int, Lloyd iterations run
+    converged : bool, whether the labels stopped changing or the centroids moved less than ``tol``
+    """
+
+    centroids: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool
+
+
+def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
+           tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None):
+    """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
+
+    Parameters
+    ----------
+    samples : array of shape (n_samples, n_features), float32 or float64
+        Integers are converted to float64. The result keeps the float dtype.
+    n_clusters : int, 1 <= n_clusters <= n_samples
+    init : {"k-means++", "random"} or array of shape (n_clusters, n_features), default="k-means++"
+        "random" picks distinct samples, as the lesson does; "k-means++" is scikit-learn's
+        greedy k-means++; an array gives the initial centroids.
+    n_init : int, default=1
+        Runs from different initialisations; the one with the lowest inertia is kept.
+        Must be 1 when ``init`` is an array.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+        As in scikit-learn: the run stops when the labels stop changing, or when the total
+        squared centroid shift is at most ``tol`` times the mean per-feature variance.
+    seed : int in [0, 2**32 - 1] or None, default=None
+        Makes the whole call reproducible.
+    batch_size : int or None, default=None
+        Rows per chunk of the distance computation when TensorFlow's ops run (the C
+        kernel works a few rows at a time anyway); by default chosen so that one
+        (rows, n_clusters) block takes about 4 MiB.
+    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
+        How each Lloyd iteration is computed; all three give the same labels. "lloyd"
+        measures every sample against every centroid; "hamerly" keeps distance bounds
+        (Hamerly 2010) and measures only the samples whose label may change; "auto" makes
+        "lloyd" passes while many labels change, then "hamerly" ones. Bounds need the fused
+        C kernel (``compat.native``), where the answers are bit for bit equal; on
+        TensorFlow's ops every algorithm runs the plain passes.
+    callback : callable or None
+        Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
+
+    Returns
+    -------
+    KMeansResult
+    """
+    samples, column_sums = validation.check_samples_and_sum(samples)
+    n_samples, n_features = samples.shape
+    n_clusters = validation.check_n_clusters(n_clusters, n_samples)
+    n_init = validation.check_int("n_init", n_init, 1)
+    max_iter = validation.check_max_iter(max_iter)
+    tol = validation.check_float("tol", tol, minimum=0)
+    seed = validation.check_seed(seed)
+    batch_size = validation.check_batch_size(batch_size)
+    algorithm = validation.check_algorithm(algorithm)
+    init = validation.check_init(init, n_clusters, n_features, samples.dtype, n_init)
+    callback = validation.check_callback(callback)
+
+    # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
+    mean = column_sums / n_samples
+    centred = prepare.centred(samples, mean)
+    norms = prepare.squared_norms(centred)
+    # tol is relative to the mean per-feature variance, as in scikit-learn.
+    scaled_tol = float(norms.sum()) / centred.size * tol
+    largest_norm = float(norms.max())
+    rng = np.random.RandomState(seed)
+    data, norms = prepare.tensor_over(centred), tf.constant(norms)
+    chunk_rows = tf_ops.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
+
+    best = None
+    for run in range(n_init):
+        if isinstance(init, str):
+            run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+            initial = seeding.initial_centroids(centred, n_clusters, init, run_rng)
+        else:
+            initial = init - mean.astype(samples.dtype)
+        # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
+        norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
+        result = _run_once(data, initial, chunk_rows, max_iter, scaled_tol, mean, algorithm, norms, norm_bound)
+        if callback is not None:
+            callback(run, result)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    return best
+
+
+def predict(samples, centroids, *, batch_size=None):
+    """Return the index (int64 array) of the nearest of ``centroids`` for each sample."""
+    samples = validation.check_samples(samples)
+    centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
+    chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, validation.check_batch_size(batch_size))
+    return loops.labels_of(tf.constant(samples), tf.constant(centroids), chunk_rows).numpy()
+
+
+def inertia(samples, centroids):
+    """Return the sum of squared distances from each sample to its nearest centroid, as a float."""
+    samples = validation.check_samples(samples)
+    centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
+    data, centroids = tf.constant(samples), tf.constant(centroids)
+    chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
+    labels = loops.labels_of(data, centroids, chunk_rows)
+    return float(loops.inertia_of(data, centroids, labels, chunk_rows))
+
+
+def _run_once(data, initial, chunk_rows, max_iter, tol, mean, algorithm, norms, norm_bound):
+    """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
+    centroids, labels, n_iter, converged = loops.run(
+        data, tf.constant(initial), chunk_rows, tf.constant(max_iter), tf.constant(tol, tf.float64), norms,
+        tf.constant(norm_bound, tf.float64), algorithm)
+    total = loops.inertia_of(data, centroids, labels, chunk_rows)
+    return KMeansResult(
+        centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),
+        labels=labels.numpy(),
+        inertia=float(total),
+        n_iter=int(n_iter),
+        converged=bool(converged),
+    )

@@ -1,0 +1,128 @@
+"""The k-means loops: Lloyd's iterations inside one ``tf.function``, on the C kernel or TensorFlow's ops.
+
+``fused_loop`` makes each pass with the fused C kernel (``compat.native``): one sweep over
+the data per iteration, optionally with Hamerly's distance bounds. ``lloyd_loop`` makes
+each pass with TensorFlow's ops (``compat.engine.tf_ops``), where the kernel is not
+available. Both stop by scikit-learn's rule and return the same labels. ``labels_of`` and
+``inertia_of`` choose the kernel the same way for one pass. All assume checked input.
+"""
+import numpy as np
+
+from compat import _native as native
+from compat._tensorflow import tf
+from compat.engine import tf_ops
+from compat.engine.options import HAMERLY, LLOYD
+
+# The "auto" loop turns Hamerly's bounds on once fewer than this fraction of labels changed in a pass.
+BOUNDS_AFTER_CHANGED_FRACTION = 0.02
+
+
+def fused():
+    """Whether passes run in the fused C kernel on this machine (else TensorFlow's ops)."""
+    return native.kernel() is not None
+
+
+def labels_of(samples, centroids, chunk_rows):
+    """Labels of the nearest centroid, by the fused kernel or ``chunk_rows`` at a time by TensorFlow's ops."""
+    if fused():
+        return native.kernel().nearest_centroid_sums(samples, centroids)[0]
+    return tf_ops.labels_chunked(samples, centroids, chunk_rows)
+
+
+def inertia_of(samples, centroids, labels, chunk_rows):
+    """The exact sum of squared distances to the labelled centroids (float64), by the C kernel or TensorFlow's ops."""
+    if fused():
+        return native.kernel().sum_squared_distances(samples, centroids, labels)
+    return tf_ops.inertia_chunked(samples, centroids, labels, chunk_rows)
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def lloyd_loop(samples, initial, chunk_rows, max_iter, tol):
+    """Lloyd iterations with scikit-learn's stopping rule, all inside one graph, by TensorFlow's ops.
+
+    Returns the final centroids, the labels for them, the iterations run, and whether the
+    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
+    """
+    def iterate(iteration, centroids, labels_old, converged):
+        labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), labels_old.shape)
+        new_centroids, shift = tf_ops.m_step(samples, labels, centroids)
+        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
+        return iteration + 1, new_centroids, labels, converged
+
+    def keep_going(iteration, centroids, labels_old, converged):
+        return (iteration < max_iter) & ~converged
+
+    start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
+    iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
+    # The final E-step: labels that match the returned centroids.
+    return centroids, tf_ops.labels_chunked(samples, centroids, chunk_rows), iteration, converged
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm):
+    """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds as ``algorithm`` says: the same labels.
+
+    Each pass (``nearest_centroid_changes``) gives the new labels and the float64 sums and
+    counts of the samples whose label changed, which update the running cluster sums: late
+    passes, where few labels change, then need not add up every sample. A bounded pass
+    (``nearest_centroid_changes_bounded``) also keeps, per sample, an upper bound on the
+    distance to its centroid and a lower bound on the distance to any other, widened by the
+    kernel's rounding error, and measures only the samples whose bounds cannot prove their
+    label, with the plain pass's kernel. ``algorithm`` (a Python str) says when bounds are
+    kept: never (LLOYD); once fewer than ``BOUNDS_AFTER_CHANGED_FRACTION`` of the labels
+    changed in a pass (AUTO: while many change, bounds prove little); or from the first
+    pass (HAMERLY). ``norms`` holds each sample's squared norm and ``norm_bound`` (float64)
+    bounds that of every sample and centroid: they size the rounding error the bounds allow
+    for. Every choice measures the same labels, so the changes, sums and centroids are equal
+    bit for bit. Returns what ``lloyd_loop`` returns.
+    """
+    kernel = native.kernel()
+    n_samples, n_clusters = tf.shape(samples)[0], tf.shape(initial)[0]
+    no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
+    no_lower = tf.zeros([n_samples], tf.float64)
+    if algorithm == LLOYD:
+        switch_at = tf.constant(-1, tf.int64)
+    else:
+        switch_at = tf.cast(tf.cast(n_samples, tf.float64) * BOUNDS_AFTER_CHANGED_FRACTION, tf.int64)
+
+    def measure(bounded, centroids, previous, labels, upper, lower):
+        def plain():
+            new_labels, sum_changes, count_changes, changed = kernel.nearest_centroid_changes(samples, centroids, labels)
+            return new_labels, no_upper, no_lower, sum_changes, count_changes, changed
+
+        def with_bounds():
+            return tuple(kernel.nearest_centroid_changes_bounded(samples, centroids, previous, labels, upper, lower,
+                                                                 norms, norm_bound))
+
+        if algorithm == LLOYD:
+            return plain()
+        return tf.cond(bounded, with_bounds, plain)
+
+    def iterate(iteration, centroids, previous, labels, upper, lower, sums, counts, bounded, converged):
+        new_labels, upper, lower, sum_changes, count_changes, changed = measure(
+            bounded, centroids, previous, labels, upper, lower)
+        sums, counts = sums + sum_changes, counts + count_changes  # the sums of the new labels' clusters
+        new_centroids, shift = tf_ops.centroids_from_sums(sums, counts, new_labels, samples, centroids)
+        converged = tf.equal(changed, 0) | (shift <= tol)
+        bounded = bounded | (changed < switch_at)
+        return iteration + 1, new_centroids, centroids, new_labels, upper, lower, sums, counts, bounded, converged
+
+    def keep_going(iteration, *state):
+        return (iteration < max_iter) & ~state[-1]
+
+    start = (tf.constant(0), initial, initial, -tf.ones([n_samples], tf.int64), no_upper, no_lower,
+             tf.zeros([n_clusters, tf.shape(samples)[1]], tf.float64), tf.zeros([n_clusters], tf.float64),
+             tf.constant(algorithm == HAMERLY), tf.constant(False))
+    iteration, centroids, previous, labels, upper, lower, _, _, bounded, converged = tf.while_loop(
+        keep_going, iterate, start)
+    # The final E-step: labels that match the returned centroids.
+    final_labels = measure(bounded, centroids, previous, labels, upper, lower)[0]
+    return centroids, final_labels, iteration, converged
+
+
+def run(samples, initial, chunk_rows, max_iter, tol, norms, norm_bound, algorithm):
+    """Run the loop for this machine: ``fused_loop`` on the C kernel, else ``lloyd_loop`` (every algorithm)."""
+    if fused():
+        return fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm=algorithm)
+    return lloyd_loop(samples, initial, chunk_rows, max_iter, tol)
+

@@ -1,0 +1,141 @@
+"""The Lloyd iteration's pieces in TensorFlow's own ops; they assume checked input.
+
+Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``chunk_rows`` samples at a time,
+so the full (n_samples, n_clusters) matrix is never held at once. These ops run the
+lesson mirror in ``compat.eager``, and the engine where the fused C kernel does not
+(``compat.native``). The loops are written with ``tf.while_loop`` and ``tf.cond`` rather
+than autograph: tracing them then takes a fraction of the time, which every new data shape pays.
+"""
+from compat._tensorflow import tf
+from compat.engine.options import CHUNK_BYTES
+
+
+def nearest(samples, centroids):
+    """Labels (int64) of the nearest centroid, by the matmul expansion of the squared distance."""
+    return nearest_from(samples, -2 * tf.transpose(centroids), tf.reduce_sum(tf.square(centroids), axis=1))
+
+
+def nearest_from(samples, minus_two_centroids_t, centroid_norms):
+    """argmin over centroids of ``||c||^2 - 2 x.c``; ``||x||^2`` is the same for every centroid."""
+    return tf.argmin(tf.matmul(samples, minus_two_centroids_t) + centroid_norms, axis=1)
+
+
+def sum_squared_distance(samples, centroids, labels):
+    """Sum ||x - c[label]||^2 exactly (no expansion), accumulated in float64."""
+    return tf.reduce_sum(tf.cast(squared_distance_to_own(samples, centroids, labels), tf.float64))
+
+
+def squared_distance_to_own(samples, centroids, labels):
+    """Return each sample's squared distance to its labelled centroid, computed directly."""
+    return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
+
+
+def rows_per_chunk(n_clusters, itemsize, batch_size):
+    """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block within CHUNK_BYTES."""
+    if batch_size is None:
+        batch_size = max(1, CHUNK_BYTES // (n_clusters * itemsize))
+    return tf.constant(batch_size)
+
+
+def row_slice(samples, chunk_rows, i):
+    """Return chunk ``i``: rows ``i * chunk_rows`` up to ``(i + 1) * chunk_rows`` (fewer in the last chunk)."""
+    return samples[i * chunk_rows:(i + 1) * chunk_rows]
+
+
+def count_chunks(samples, chunk_rows):
+    """Return how many chunks of ``chunk_rows`` cover the samples."""
+    return (tf.shape(samples)[0] + chunk_rows - 1) // chunk_rows
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def labels_chunked(samples, centroids, chunk_rows):
+    """Labels of the nearest centroid for all samples, ``chunk_rows`` at a time."""
+    minus_two_centroids_t = -2 * tf.transpose(centroids)
+    centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
+    n_chunks = count_chunks(samples, chunk_rows)
+
+    def label_chunk(i, labels):
+        chunk_labels = nearest_from(row_slice(samples, chunk_rows, i), minus_two_centroids_t, centroid_norms)
+        return i + 1, labels.write(i, chunk_labels)
+
+    _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
+                              (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
+    return labels.concat()
+
+
+@tf.function(reduce_retracing=True, autograph=False)
+def inertia_chunked(samples, centroids, labels, chunk_rows):
+    """The exact sum of squared distances of samples to their labelled centroid, ``chunk_rows`` at a time."""
+    def add_chunk(i, total):
+        chunk = sum_squared_distance(row_slice(samples, chunk_rows, i), centroids, row_slice(labels, chunk_rows, i))
+        return i + 1, total + chunk
+
+    _, total = tf.while_loop(lambda i, _: i < count_chunks(samples, chunk_rows), add_chunk,
+                             (0, tf.constant(0.0, tf.float64)))
+    return total
+
+
+def relocate_empty_clusters(sums, counts, labels, samples, centroids):
+    """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
+
+    Works on the sums (before dividing by counts): the sample leaves its old cluster's
+    sum and becomes the empty cluster's only member; the j-th empty cluster takes the
+    j-th farthest sample. Nothing moves when every sample sits on its centroid (more
+    clusters than distinct samples). Returns new sums and counts; ``labels`` is unchanged.
+    """
+    empty = counts == 0
+
+    def relocate(distances):
+        n_clusters = tf.shape(counts)[0]
+        _, farthest = tf.math.top_k(distances, k=n_clusters)
+        rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
+        chosen = tf.gather(farthest, rank)
+        weight = tf.cast(empty, counts.dtype)
+        moved = tf.cast(tf.gather(samples, chosen), sums.dtype) * weight[:, None]
+        old = tf.gather(labels, chosen)
+        new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
+        new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
+        return tf.where(empty[:, None], moved, new_sums), tf.where(empty, tf.ones_like(counts), new_counts)
+
+    def relocate_if_any_sample_is_off_its_centroid():
+        distances = squared_distance_to_own(samples, centroids, labels)
+        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), lambda: (sums, counts))
+
+    return tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, lambda: (sums, counts))
+
+
+# Up to this many features, a sparse one-hot product sums clusters faster than a scatter-add
+# (docs/performance.md has the measurement).
+SPARSE_SUMS_MAX_FEATURES = 32
+
+
+def cluster_sums(samples, labels, n_clusters, dtype):
+    """Per-cluster sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``."""
+    values = tf.cast(samples, dtype)
+
+    def sparse_one_hot_product():
+        one_hot = tf.sparse.SparseTensor(tf.stack([tf.range(tf.size(labels, out_type=tf.int64)), labels], 1),
+                                         tf.ones_like(labels, dtype), tf.cast([tf.size(labels), n_clusters], tf.int64))
+        return tf.sparse.sparse_dense_matmul(one_hot, values, adjoint_a=True)
+
+    def scatter_add():  # several times faster on CPU than unsorted_segment_sum
+        return tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None], values)
+
+    sums = tf.cond(tf.shape(samples)[1] <= SPARSE_SUMS_MAX_FEATURES, sparse_one_hot_product, scatter_add)
+    counts = tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters, maxlength=n_clusters)
+    return sums, tf.cast(counts, dtype)
+
+
+def centroids_from_sums(sums, counts, labels, samples, centroids):
+    """The M-step: each cluster's mean (empty ones relocated), and the total squared shift."""
+    sums, counts = relocate_empty_clusters(sums, counts, labels, samples, centroids)
+    means = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
+    new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
+    shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
+    return new_centroids, shift
+
+
+def m_step(samples, labels, centroids):
+    """The M-step from scratch: sum every cluster, then ``centroids_from_sums``."""
+    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
+    return centroids_from_sums(sums, counts, labels, samples, centroids)

@@ -1,0 +1,129 @@
+"""The engine's door checks: each public entry point checks its inputs once, here.
+
+Every check raises ``ValueError`` whose message shows the bad value and what is allowed
+(``n_samples=10 should be >= n_clusters=11``). Python and NumPy scalars are accepted alike.
+Code past the door assumes checked input and does not check again.
+"""
+import numbers
+
+import numpy as np
+
+from compat._tensorflow import tf
+from compat.engine import prepare
+from compat.engine.options import ALGORITHMS, INIT_STRATEGIES, MAX_ITER_LIMIT, MAX_SEED
+
+
+def check_samples(samples, name="samples"):
+    """Return ``samples`` as a 2-D finite float32/float64 C-contiguous numpy array, or raise ValueError."""
+    return check_samples_and_sum(samples, name)[0]
+
+
+def check_samples_and_sum(samples, name="samples"):
+    """``check_samples``, and the column sums (float64) that the finiteness check made on the way."""
+    if tf.is_tensor(samples):
+        samples = samples.numpy()
+    try:
+        array = np.asarray(samples)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} should be a 2-D array of numbers: {error}") from None
+    if array.dtype.kind in "iub":
+        array = array.astype(np.float64)
+    elif array.dtype not in (np.float32, np.float64):
+        if array.dtype.kind == "f":
+            array = array.astype(np.float64)
+        else:
+            raise ValueError(f"{name} should hold numbers, got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise ValueError(f"{name} should be 2-D (n_samples, n_features), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} should have at least one row and one column, got shape {array.shape}")
+    # The column sums carry any NaN or infinity, without a boolean copy of the data (huge finite
+    # values may overflow them too: then the exact check says whether anything is wrong).
+    column_sums = prepare.column_sums(array)
+    if not np.isfinite(column_sums).all():
+        finite = np.isfinite(array)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
+    return np.ascontiguousarray(array), column_sums
+
+
+def check_n_clusters(n_clusters, n_samples):
+    """Return ``n_clusters`` as an int in [1, n_samples]."""
+    n_clusters = check_int("n_clusters", n_clusters, 1)
+    if n_samples < n_clusters:
+        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}")
+    return n_clusters
+
+
+def check_centroids(centroids, n_clusters, n_features, dtype, name="centroids"):
+    """Return ``centroids`` checked against the samples' width (and ``n_clusters`` rows if given)."""
+    centroids = check_samples(centroids, name)
+    if centroids.shape[1] != n_features:
+        raise ValueError(f"{name} should have n_features={n_features} columns like the samples, "
+                         f"got shape {centroids.shape}")
+    if n_clusters is not None and centroids.shape[0] != n_clusters:
+        raise ValueError(f"{name} should have n_clusters={n_clusters} rows, got shape {centroids.shape}")
+    return centroids.astype(dtype, copy=False)
+
+
+def check_int(name, value, minimum, maximum=None):
+    """Return ``value`` as an int in [minimum, maximum]; bools are not integers here."""
+    allowed = f"an integer >= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name}={value!r} should be {allowed}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name}={value!r} should be {allowed}")
+    return int(value)
+
+
+def check_float(name, value, *, minimum, open_minimum=False):
+    """Return ``value`` as a finite float >= ``minimum`` (> with ``open_minimum``)."""
+    relation = ">" if open_minimum else ">="
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name}={value!r} should be a finite number {relation} {minimum}")
+    if not np.isfinite(value) or value < minimum or (open_minimum and value == minimum):
+        raise ValueError(f"{name}={value!r} should be a finite number {relation} {minimum}")
+    return float(value)
+
+
+def check_max_iter(max_iter):
+    return check_int("max_iter", max_iter, 1, MAX_ITER_LIMIT)
+
+
+def check_seed(seed):
+    """Return ``seed`` (None, or an int in [0, 2**32 - 1])."""
+    return None if seed is None else check_int("seed", seed, 0, MAX_SEED)
+
+
+def check_batch_size(batch_size):
+    return None if batch_size is None else check_int("batch_size", batch_size, 1)
+
+
+def check_choice(name, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} should be one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_algorithm(algorithm):
+    return check_choice("algorithm", algorithm, ALGORITHMS)
+
+
+def check_init(init, n_clusters, n_features, dtype, n_init):
+    """Return ``init``: a strategy name, or an array of initial centroids (then ``n_init`` must be 1)."""
+    if isinstance(init, str):
+        if init not in INIT_STRATEGIES:
+            raise ValueError(f"init={init!r} should be one of {', '.join(map(repr, INIT_STRATEGIES))} "
+                             f"or an array of shape (n_clusters, n_features)")
+        return init
+    init = check_centroids(init, n_clusters, n_features, dtype, name="init")
+    if n_init != 1:
+        raise ValueError(f"n_init={n_init} should be 1 when init is an array of centroids")
+    return init
+
+
+def check_callback(callback):
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback={callback!r} should be callable, as callback(run_index, result), or None")
+    return callback
