@@ -5,7 +5,9 @@ without CUDA, lines about missing GPU drivers. Some are written before TensorFlo
 ``TF_CPP_MIN_LOG_LEVEL``, so the variable alone cannot hide them. Unless the user set that
 variable, the import (and the first look at the devices, where cuInit complains) runs with
 file descriptor 2 captured, and every captured line that is not known chatter is written
-back to stderr. Nothing about TensorFlow's behaviour changes: eager execution stays on.
+back to stderr. ``quietly()`` does the same for later calls that TensorFlow's graph
+rewrites comment on (the engine's float64 passes on TensorFlow's ops). Nothing about
+TensorFlow's behaviour changes: eager execution stays on.
 """
 import contextlib
 import os
@@ -22,11 +24,13 @@ CHATTER = (
     "To enable the following instructions",
     "Unable to register cu",
     "computation placer already registered",
+    "Not handling type DT_DOUBLE",  # oneDNN's graph rewrite passing over a float64 matmul
 )
 
 
 @contextlib.contextmanager
-def _stderr_without_chatter():
+def stderr_without_chatter():
+    """Run the body with file descriptor 2 captured; write back every line that is not known chatter."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
@@ -43,12 +47,21 @@ def _stderr_without_chatter():
                     sys.stderr.write(line)
 
 
-if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+# The user asked for TensorFlow's own logging: then nothing is filtered.
+FILTERING = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+
+
+def quietly():
+    """Return a context that keeps TensorFlow's chatter off stderr (unless the user set TF_CPP_MIN_LOG_LEVEL)."""
+    return stderr_without_chatter() if FILTERING else contextlib.nullcontext()
+
+
+if not FILTERING:
     import tensorflow as tf
 else:
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # INFO off, warnings and errors on
     try:
-        with _stderr_without_chatter():
+        with stderr_without_chatter():
             import tensorflow as tf
 
             tf.config.list_physical_devices()

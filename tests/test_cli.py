@@ -326,3 +326,37 @@ def test_fit_one_cluster(blobs):
     summary = json.loads(result.stdout)
     assert summary["cluster_sizes"] == [6]
     np.testing.assert_allclose(summary["centroids"], [BLOBS.mean(axis=0)])
+
+
+def test_json_refuses_a_result_it_cannot_hold_and_writes_nothing(monkeypatch, tmp_path, blobs):
+    def unrepresentable(samples, n_clusters, **options):
+        return eager.KMeansResult(np.full((2, 2), np.nan), np.array([0, 0, 0, 1, 1, 1]), float("nan"), 1, True)
+
+    monkeypatch.setattr(eager, "kmeans", unrepresentable)
+    labels = tmp_path / "labels.txt"
+    assert_error(run("fit", blobs, "-k", 2, "--json", "--labels-out", labels), "JSON")
+    assert not labels.exists()
+
+
+@pytest.mark.parametrize("factor", ["inf", "nan", "1e39"])
+def test_generate_refuses_samples_float32_cannot_hold(factor, tmp_path):
+    out = tmp_path / "s.csv"
+    assert_error(run("generate", "--embiggen-factor", factor, "--out", out), "--embiggen-factor", exit_code=2)
+    assert not out.exists()
+
+
+def test_the_summary_names_every_size_for_a_few_clusters_and_the_range_for_many():
+    assert cli.clustering.describe_sizes(np.array([3, 0, 2])) == "cluster sizes 3, 0, 2"
+    many = np.array([5] * 298 + [0, 40])
+    assert cli.clustering.describe_sizes(many) == "cluster sizes 0 to 40 over 300 clusters, 1 empty"
+
+
+@pytest.mark.slow
+def test_quiet_is_quiet_on_tensorflows_ops_with_float64_data(tmp_path):
+    np.save(tmp_path / "blobs.npy", BLOBS)
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env["KMEANS_TF_NATIVE"] = "0"
+    finished = subprocess.run([sys.executable, "-m", "compat", "fit", tmp_path / "blobs.npy", "-k", "2",
+                               "--quiet", "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert finished.returncode == 0 and finished.stderr == "", finished.stderr
+    assert json.loads(finished.stdout)["k"] == 2

@@ -1,8 +1,15 @@
 """compat.eager on its own: tiny cases by hand, validation at the door, dtypes, seeding, properties."""
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from compat import eager
+from compat.engine import loops
+from tests.cases import random_case
 
 POINTS = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]])
 START = np.array([[0.0, 0.0], [10.0, 10.0]])
@@ -193,3 +200,78 @@ def test_one_cluster_is_the_mean(init):
     result = eager.kmeans(X, 1, init=init, seed=0)
     np.testing.assert_allclose(result.centroids, X.mean(axis=0, keepdims=True), rtol=1e-10)
     np.testing.assert_array_equal(result.labels, np.zeros(len(X)))
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e20), (np.float32, 1e-20), (np.float32, 1e-30),
+                                          (np.float64, 1e150), (np.float64, 1e-150)],
+                         ids=["f32-1e20", "f32-1e-20", "f32-1e-30", "f64-1e150", "f64-1e-150"])
+def test_data_at_the_edges_of_the_dtype_give_the_scaled_answer(dtype, scale):
+    samples, initial = random_case(0, 500, 3, 4, dtype=np.float64)
+    reference = eager.kmeans(samples.astype(dtype), 4, init=initial.astype(dtype))
+    result = eager.kmeans((samples * scale).astype(dtype), 4, init=(initial * scale).astype(dtype))
+    np.testing.assert_array_equal(result.labels, reference.labels)
+    assert (result.n_iter, result.converged) == (reference.n_iter, reference.converged)
+    assert result.inertia == pytest.approx(reference.inertia * scale**2, rel=1e-5)
+    np.testing.assert_allclose(result.centroids / scale, reference.centroids, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(eager.predict((samples * scale).astype(dtype), result.centroids), result.labels)
+    assert eager.inertia((samples * scale).astype(dtype), result.centroids) == pytest.approx(result.inertia, rel=1e-5)
+
+
+def test_cells_near_the_float64_limit_give_finite_centroids():
+    samples = np.array([[1e308, 0.0], [1e308, 1.0], [-1e308, 0.0], [-1e308, 1.0]])
+    result = eager.kmeans(samples, 2, init=samples[[0, 2]])
+    np.testing.assert_array_equal(result.labels, [0, 0, 1, 1])
+    np.testing.assert_allclose(result.centroids, [[1e308, 0.5], [-1e308, 0.5]])
+    assert np.isfinite(result.inertia)
+
+
+def test_an_inertia_beyond_float64_is_refused_not_reported_as_infinity():
+    samples = np.array([[1e300, 0.0], [-1e300, 0.0], [0.0, 1e300]])
+    with pytest.raises(ValueError, match="inertia .* is beyond what float64 can hold.*rescale the data"):
+        eager.kmeans(samples, 1)
+
+
+@pytest.fixture(params=["C kernel", "TensorFlow ops"])
+def either_path(request, monkeypatch):
+    """Run the test on the fused C kernel (where this machine has it) and on TensorFlow's ops."""
+    if request.param == "TensorFlow ops":
+        monkeypatch.setattr(loops, "fused", lambda: False)
+    return request.param
+
+
+def test_new_shapes_and_dtypes_trace_once_and_never_warn(either_path):
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("tensorflow").addHandler(handler)
+    try:
+        for n in range(6):
+            for dtype in (np.float32, np.float64):
+                samples = blobs(n, n_samples=100 + n, n_features=2 + n, dtype=dtype)
+                eager.kmeans(samples, 3 + n, seed=0)
+                eager.predict(samples, samples[:3])
+                eager.inertia(samples, samples[:2])
+                eager.gd_kmeans(samples, samples[:2], steps=1)
+    finally:
+        logging.getLogger("tensorflow").removeHandler(handler)
+    assert not [record.getMessage() for record in records if "retracing" in record.getMessage()]
+
+
+@pytest.mark.slow
+def test_gd_kmeans_memory_does_not_grow_with_samples_times_clusters():
+    # The post's broadcast would hold (100000, 64, 16) float32 differences: 410 MB, and as much again for the gradient.
+    code = """if True:
+        import numpy as np
+        from compat import eager
+        def peak_mb():
+            return int(next(line for line in open("/proc/self/status") if line.startswith("VmHWM")).split()[1]) / 1024
+        samples = np.random.RandomState(0).normal(size=(100000, 16)).astype(np.float32)
+        eager.gd_kmeans(samples[:100], samples[:64], steps=0)
+        before = peak_mb()
+        eager.gd_kmeans(samples, samples[:64], steps=1)
+        print(peak_mb() - before)
+    """
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                              cwd=Path(__file__).resolve().parent.parent)
+    assert finished.returncode == 0, finished.stderr
+    assert float(finished.stdout) < 200, finished.stdout

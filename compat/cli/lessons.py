@@ -41,9 +41,10 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
     claim_outputs({"--out": out, "--plot": plot}, force=force)
     from functions import plot_clusters
 
-    samples, centroids = generate_samples.main(
-        n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
-        embiggen_factor=embiggen_factor, seed=data_seed)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+        samples, centroids = generate_samples.main(
+            n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
+            embiggen_factor=embiggen_factor, seed=data_seed)
     _check_finite(samples, embiggen_factor)
     console.detail(f"True centroids:\n{data_io.format_table(centroids)}".rstrip())
     if out is None or out == data_io.STDIN:
@@ -82,9 +83,10 @@ def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, d
     claim_outputs({"--plot": plot}, force=force)
     from functions import plot_clusters
 
-    samples, initial, history, costs = kmeans_iterate.main(
-        n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
-        embiggen_factor=embiggen_factor, seed=data_seed, centroid_seed=init_seed, n_iterations=iterations)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+        samples, initial, history, costs = kmeans_iterate.main(
+            n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
+            embiggen_factor=embiggen_factor, seed=data_seed, centroid_seed=init_seed, n_iterations=iterations)
     _check_finite(samples, embiggen_factor)
     console.detail(f"Initial centroids:\n{data_io.format_table(initial)}".rstrip())
     for iteration, (centroids, cost) in enumerate(zip(history, costs), start=1):

@@ -9,6 +9,7 @@ from compat._tensorflow import tf
 from compat.engine import validation
 from compat.engine.options import CHUNK_BYTES
 from compat.engine.tf_ops import count_chunks, row_slice
+from compat.engine.tracing import matrix, scalar, traced_per_dtype
 
 DEFAULT_LEARNING_RATE = 0.001  # the post's GradientDescentOptimizer(0.001)
 DEFAULT_STEPS = 100  # the post's loop: for i in range(100 + 1)
@@ -39,7 +40,7 @@ def gd_kmeans(samples, initial_prototypes, *, learning_rate=DEFAULT_LEARNING_RAT
     steps = validation.check_int("steps", steps, 0)
     learning_rate = validation.check_float("learning_rate", learning_rate, minimum=0, open_minimum=True)
     n_clusters, n_features = initial_prototypes.shape
-    chunk_rows = tf.constant(max(1, CHUNK_BYTES // (n_clusters * n_features * samples.itemsize)))
+    chunk_rows = tf.constant(max(1, CHUNK_BYTES // (n_clusters * n_features * samples.itemsize)), tf.int32)
     data = tf.constant(samples)
     prototypes = tf.constant(initial_prototypes)
     rate = tf.constant(learning_rate, samples.dtype)
@@ -52,7 +53,7 @@ def gd_kmeans(samples, initial_prototypes, *, learning_rate=DEFAULT_LEARNING_RAT
     return prototypes, tf.stack(costs)
 
 
-@tf.function(reduce_retracing=True, autograph=False)
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32)])
 def _cost_and_gradient(data, prototypes, chunk_rows):
     """Return the cost at ``prototypes`` (float64) and its gradient, ``chunk_rows`` samples at a time."""
     n_clusters = tf.shape(prototypes)[0]

@@ -86,26 +86,24 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     callback = validation.check_callback(callback)
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
-    mean = column_sums / n_samples
-    centred = prepare.centred(samples, mean)
-    norms = prepare.squared_norms(centred)
+    prepared = prepare.centre_and_scale(samples, column_sums)
     # tol is relative to the mean per-feature variance, as in scikit-learn.
-    scaled_tol = float(norms.sum()) / centred.size * tol
-    largest_norm = float(norms.max())
+    scaled_tol = float(prepared.norms.sum()) / samples.size * tol
+    largest_norm = float(prepared.norms.max())
     rng = np.random.RandomState(seed)
-    data, norms = prepare.tensor_over(centred), tf.constant(norms)
+    data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
     chunk_rows = tf_ops.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
 
     best = None
     for run in range(n_init):
         if isinstance(init, str):
             run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-            initial = seeding.initial_centroids(centred, n_clusters, init, run_rng)
+            initial = seeding.initial_centroids(prepared.centred, n_clusters, init, run_rng)
         else:
-            initial = init - mean.astype(samples.dtype)
+            initial = prepared.transformed(init)
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
-        result = _run_once(data, initial, chunk_rows, max_iter, scaled_tol, mean, algorithm, norms, norm_bound)
+        result = _run_once(data, initial, chunk_rows, max_iter, scaled_tol, prepared, algorithm, norms, norm_bound)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -118,6 +116,8 @@ def predict(samples, centroids, *, batch_size=None):
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, validation.check_batch_size(batch_size))
+    exponent = prepare.scale_exponent(samples, centroids)
+    samples, centroids = np.ldexp(samples, exponent), np.ldexp(centroids, exponent)
     return loops.labels_of(tf.constant(samples), tf.constant(centroids), chunk_rows).numpy()
 
 
@@ -125,22 +125,24 @@ def inertia(samples, centroids):
     """Return the sum of squared distances from each sample to its nearest centroid, as a float."""
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
-    data, centroids = tf.constant(samples), tf.constant(centroids)
+    exponent = prepare.scale_exponent(samples, centroids)
+    data, centroids = tf.constant(np.ldexp(samples, exponent)), tf.constant(np.ldexp(centroids, exponent))
     chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
     labels = loops.labels_of(data, centroids, chunk_rows)
-    return float(loops.inertia_of(data, centroids, labels, chunk_rows))
+    total = float(loops.inertia_of(data, centroids, labels, chunk_rows))
+    return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
 
 
-def _run_once(data, initial, chunk_rows, max_iter, tol, mean, algorithm, norms, norm_bound):
-    """Run one k-means from ``initial`` (centred coordinates) and return a KMeansResult."""
+def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound):
+    """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult."""
     centroids, labels, n_iter, converged = loops.run(
         data, tf.constant(initial), chunk_rows, tf.constant(max_iter), tf.constant(tol, tf.float64), norms,
         tf.constant(norm_bound, tf.float64), algorithm)
     total = loops.inertia_of(data, centroids, labels, chunk_rows)
     return KMeansResult(
-        centroids=(centroids.numpy().astype(np.float64) + mean).astype(data.dtype.as_numpy_dtype),
+        centroids=prepared.unscaled(centroids.numpy()).astype(data.dtype.as_numpy_dtype),
         labels=labels.numpy(),
-        inertia=float(total),
+        inertia=prepared.unscaled_inertia(total),
         n_iter=int(n_iter),
         converged=bool(converged),
     )

@@ -9,9 +9,10 @@ available. Both stop by scikit-learn's rule and return the same labels. ``labels
 import numpy as np
 
 from compat import _native as native
-from compat._tensorflow import tf
+from compat._tensorflow import quietly, tf
 from compat.engine import tf_ops
 from compat.engine.options import HAMERLY, LLOYD
+from compat.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 # The "auto" loop turns Hamerly's bounds on once fewer than this fraction of labels changed in a pass.
 BOUNDS_AFTER_CHANGED_FRACTION = 0.02
@@ -26,17 +27,20 @@ def labels_of(samples, centroids, chunk_rows):
     """Labels of the nearest centroid, by the fused kernel or ``chunk_rows`` at a time by TensorFlow's ops."""
     if fused():
         return native.kernel().nearest_centroid_sums(samples, centroids)[0]
-    return tf_ops.labels_chunked(samples, centroids, chunk_rows)
+    with quietly():
+        return tf_ops.labels_chunked(samples, centroids, chunk_rows)
 
 
 def inertia_of(samples, centroids, labels, chunk_rows):
     """The exact sum of squared distances to the labelled centroids (float64), by the C kernel or TensorFlow's ops."""
     if fused():
         return native.kernel().sum_squared_distances(samples, centroids, labels)
-    return tf_ops.inertia_chunked(samples, centroids, labels, chunk_rows)
+    with quietly():
+        return tf_ops.inertia_chunked(samples, centroids, labels, chunk_rows)
 
 
-@tf.function(reduce_retracing=True, autograph=False)
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), scalar(tf.int32),
+                                 scalar(tf.float64)])
 def lloyd_loop(samples, initial, chunk_rows, max_iter, tol):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph, by TensorFlow's ops.
 
@@ -58,7 +62,8 @@ def lloyd_loop(samples, initial, chunk_rows, max_iter, tol):
     return centroids, tf_ops.labels_chunked(samples, centroids, chunk_rows), iteration, converged
 
 
-@tf.function(reduce_retracing=True, autograph=False)
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), scalar(tf.float64),
+                                 vector(tf.float64), scalar(tf.float64)])
 def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm):
     """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds as ``algorithm`` says: the same labels.
 
@@ -124,5 +129,6 @@ def run(samples, initial, chunk_rows, max_iter, tol, norms, norm_bound, algorith
     """Run the loop for this machine: ``fused_loop`` on the C kernel, else ``lloyd_loop`` (every algorithm)."""
     if fused():
         return fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm=algorithm)
-    return lloyd_loop(samples, initial, chunk_rows, max_iter, tol)
+    with quietly():
+        return lloyd_loop(samples, initial, chunk_rows, max_iter, tol)
 

@@ -8,6 +8,7 @@ than autograph: tracing them then takes a fraction of the time, which every new 
 """
 from compat._tensorflow import tf
 from compat.engine.options import CHUNK_BYTES
+from compat.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 
 def nearest(samples, centroids):
@@ -34,7 +35,7 @@ def rows_per_chunk(n_clusters, itemsize, batch_size):
     """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block within CHUNK_BYTES."""
     if batch_size is None:
         batch_size = max(1, CHUNK_BYTES // (n_clusters * itemsize))
-    return tf.constant(batch_size)
+    return tf.constant(batch_size, tf.int32)
 
 
 def row_slice(samples, chunk_rows, i):
@@ -47,7 +48,7 @@ def count_chunks(samples, chunk_rows):
     return (tf.shape(samples)[0] + chunk_rows - 1) // chunk_rows
 
 
-@tf.function(reduce_retracing=True, autograph=False)
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32)])
 def labels_chunked(samples, centroids, chunk_rows):
     """Labels of the nearest centroid for all samples, ``chunk_rows`` at a time."""
     minus_two_centroids_t = -2 * tf.transpose(centroids)
@@ -63,7 +64,7 @@ def labels_chunked(samples, centroids, chunk_rows):
     return labels.concat()
 
 
-@tf.function(reduce_retracing=True, autograph=False)
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32)])
 def inertia_chunked(samples, centroids, labels, chunk_rows):
     """The exact sum of squared distances of samples to their labelled centroid, ``chunk_rows`` at a time."""
     def add_chunk(i, total):
