@@ -30,7 +30,8 @@ test-fast: install
 golden: install
 	$(PY) -m tests.golden.regenerate
 
-# The engine against scikit-learn, faiss and numpy (issue 5); 15-20 minutes on 2 cores.
+# The engine against scikit-learn, faiss and numpy; its targets: at most 0.8x the fastest peer per
+# iteration, at most 1x to convergence. 15-20 minutes on 2 cores; results in docs/performance.md.
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[bench]'
 	touch $@
