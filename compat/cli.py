@@ -33,7 +33,7 @@ LESSON_ITERATIONS = 10
 GD_CLUSTERS = 3
 GD_LEARNING_RATE = 0.001
 GD_STEPS = 100
-GD_INIT_SEED = 0
+GD_INIT_SEED = 5129809
 GD_REPORT_EVERY = 10
 # compat.eager's strategy names, for the same reason.
 RANDOM_INIT = "random"
@@ -218,7 +218,7 @@ def _write_labels(path, labels, console):
 def _save_plot(figure, path, console):
     from compat.figures import save_figure
 
-    save_figure(figure, path)
+    save_figure(figure, path, overwrite=True)  # the command checked --force before it ran
     console.note(f"Picture written to {path}")
 
 
@@ -338,7 +338,7 @@ def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, s
     import kmeans_iterate
     from functions import plot_clusters
 
-    samples, initial, history, costs = kmeans_iterate.main(
+    samples, initial, history, costs, _ = kmeans_iterate.main(
         n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
         embiggen_factor=embiggen_factor, seed=seed, centroid_seed=init_seed, n_iterations=iterations)
     console.detail(f"Initial centroids:\n{data_io.format_table(initial)}".rstrip())
@@ -376,8 +376,8 @@ def gd(console, learning_rate, steps, seed, plot, force):
 
     data = gd_kmeans.make_data()
     initial = gd_kmeans.initial_prototypes(data, GD_CLUSTERS, init_seed=seed)
-    costs, prototypes, labels = gd_kmeans.main(data, initial, k=GD_CLUSTERS, learning_rate=learning_rate,
-                                               steps=steps)
+    costs, prototypes, labels, _ = gd_kmeans.main(data, initial, k=GD_CLUSTERS, learning_rate=learning_rate,
+                                                  steps=steps)
     reported = sorted({*range(0, steps + 1, GD_REPORT_EVERY), steps})
     for step in reported:
         click.echo(f"Iteration {step}, cost {costs[step]}")

@@ -64,7 +64,7 @@ def lesson_gd():
 
 def test_gd_eager_equals_graph_at_every_step(lesson_gd):
     data, initial = lesson_gd
-    graph_costs, graph_prototypes, graph_labels = gd_kmeans.main(data, initial)
+    graph_costs, graph_prototypes, graph_labels, _ = gd_kmeans.main(data, initial)
     # The post's loop records the cost after each step; eager's costs[0] is before any step.
     prototypes, eager_costs = eager.gd_kmeans(data, initial, steps=len(graph_costs))
     np.testing.assert_allclose(eager_costs[1:], graph_costs, rtol=1e-5)
