@@ -15,11 +15,13 @@ $(VENV)/.installed: setup.cfg pyproject.toml compat/kernels/*.c compat/kernels/*
 
 install: $(VENV)/.installed
 
+# The lessons' seven figures and the iterations' GIF into out/ (each script's --help names its files).
 demo: install
 	mkdir -p out
 	$(HEADLESS) $(PY) generate_samples.py --output out/generate_samples.png
 	$(HEADLESS) $(PY) kmeans_iterate.py --output out/kmeans_iterate.png
 	$(HEADLESS) $(PY) gd_kmeans.py --output out/gd_kmeans.png
+	ls -l out/
 
 test: install
 	$(HEADLESS) $(PY) -m pytest

@@ -76,7 +76,8 @@ def update_centroids(samples, nearest_indices, n_clusters, previous_centroids=No
     The tutorial's version silently produced a NaN centroid there.
     """
     with tf.name_scope("update_centroids"):
-        nearest_indices = tf.cast(nearest_indices, tf.int32)  # the tutorial's tf.to_int32, removed in TF 2
+        # The tutorial's tf.to_int32 is still in tf.compat.v1 (TF 2.21), deprecated in favour of tf.cast.
+        nearest_indices = tf.cast(nearest_indices, tf.int32)
         partitions = tf.dynamic_partition(samples, nearest_indices, n_clusters)
         means = []
         for i, partition in enumerate(partitions):
@@ -135,7 +136,7 @@ def plot_clusters(all_samples, centroids, n_samples_per_cluster, *, labels=None,
     from matplotlib.figure import Figure
 
     if ax is None:
-        ax = Figure(figsize=(7, 6)).subplots()
+        ax = Figure().subplots()  # matplotlib's default size, as the tutorial's plt.scatter
     all_samples = np.asarray(all_samples)
     centroids = np.asarray(centroids)
     # Choose a different colour for each cluster
@@ -146,7 +147,7 @@ def plot_clusters(all_samples, centroids, n_samples_per_cluster, *, labels=None,
             samples = all_samples[i * n_samples_per_cluster:(i + 1) * n_samples_per_cluster]
         else:
             samples = all_samples[np.asarray(labels) == i]
-        ax.scatter(samples[:, 0], samples[:, 1], color=colour[i], s=8)
+        ax.scatter(samples[:, 0], samples[:, 1], color=colour[i])
         # Also plot centroid
         ax.plot(centroid[0], centroid[1], markersize=35, marker="x", color="k", mew=10)
         ax.plot(centroid[0], centroid[1], markersize=30, marker="x", color="m", mew=5)

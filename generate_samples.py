@@ -24,9 +24,8 @@ def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster,
 
 
 if __name__ == "__main__":
-    from compat.figures import finish_lesson_figure
+    from compat.lesson_outputs import finish_lesson, lesson_outputs
 
+    (output,) = lesson_outputs(__file__)
     sample_values, centroid_values = main()
-    figure = plot_clusters(sample_values, centroid_values, n_samples_per_cluster,
-                           title="Generated samples and their true centroids")
-    finish_lesson_figure(figure, __file__)
+    finish_lesson({output: plot_clusters(sample_values, centroid_values, n_samples_per_cluster)})

@@ -1,10 +1,13 @@
 """The TensorFlow 1 API for the lessons' graph-mode code: ``from compat import v1 as tf``.
 
-Every name of ``tf.compat.v1`` is here unchanged. On top of it, the spellings that the
-lessons use and TensorFlow 2.x dropped are kept as data, in ``LEGACY_RENAMES``: each
-one emits a ``DeprecationWarning`` that names the modern call, then returns what the
-modern call returns. ``concat`` also accepts TF 0.x's argument order
-``concat(axis, values)`` (seed 002 writes ``tf.concat(2, k * [...])``).
+Every name of ``tf.compat.v1`` is here unchanged. On top of it, the TF 0.x spellings
+are kept as data, in ``LEGACY_RENAMES``: each one emits a ``DeprecationWarning`` that
+names the modern call, then returns what the modern call returns. Of these, ``sub``,
+``mul`` and ``neg`` are gone from TensorFlow 2 (2.21 included); ``arg_min``, ``arg_max``
+and ``initialize_all_variables`` still exist in ``tf.compat.v1``, deprecated, and are
+routed here so that they warn the same way. ``concat`` also accepts TF 0.x's argument
+order ``concat(axis, values)``, gone from TensorFlow 2 (the post "k-means by gradient
+descent" writes ``tf.concat(2, k * [...])``).
 
 Nothing here changes global TensorFlow state. Graph code builds in its own
 ``tf.Graph()`` and runs in ``tf.Session(graph=...)``, so it lives beside eager code
@@ -24,12 +27,12 @@ def _v1():
 
 # Old name -> modern name in tf.compat.v1 (TensorFlow's upgrade scripts keep the same table).
 LEGACY_RENAMES = {
-    "sub": "subtract",  # renamed in TF 1.0; the lesson's text still says tf.sub
-    "mul": "multiply",  # renamed in TF 1.0
-    "neg": "negative",  # renamed in TF 1.0
-    "arg_min": "argmin",  # seed 002's labels: tf.arg_min(distances, 1)
-    "arg_max": "argmax",
-    "initialize_all_variables": "global_variables_initializer",  # seed 002's initialiser
+    "sub": "subtract",  # renamed in TF 1.0, gone in TF 2; the lesson's text still says tf.sub
+    "mul": "multiply",  # renamed in TF 1.0, gone in TF 2
+    "neg": "negative",  # renamed in TF 1.0, gone in TF 2
+    "arg_min": "argmin",  # still in tf.compat.v1, deprecated; the post's labels: tf.arg_min(distances, 1)
+    "arg_max": "argmax",  # still in tf.compat.v1, deprecated
+    "initialize_all_variables": "global_variables_initializer",  # still in tf.compat.v1; the post's initialiser
 }
 
 

@@ -9,6 +9,10 @@ SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]
 SHAPE_IDS = ["n200-d2-k3", "n500-d5-k7", "n64-d16-k1", "n300-d3-k12"]
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]
+# The post's printed table, "Iteration 0, 10, ..., 100", copied from the post.
+POST_COSTS = (21533.69140625, 950.78369140625, 940.453369140625, 940.4503784179688, 940.450439453125,
+              940.450439453125, 940.450439453125, 940.450439453125, 940.450439453125, 940.450439453125,
+              940.450439453125)
 
 
 def random_case(seed, n_samples, n_features, n_clusters, dtype=np.float32):

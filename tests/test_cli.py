@@ -360,3 +360,35 @@ def test_quiet_is_quiet_on_tensorflows_ops_with_float64_data(tmp_path):
                                "--quiet", "--json"], capture_output=True, text=True, env=env, timeout=300)
     assert finished.returncode == 0 and finished.stderr == "", finished.stderr
     assert json.loads(finished.stdout)["k"] == 2
+
+
+def assert_png(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.format == "PNG" and min(image.size) > 100
+
+
+def test_iterate_draws_the_trajectory_and_animates_every_iteration(tmp_path):
+    from PIL import Image
+
+    result = run("iterate", "--samples-per-cluster", 20, "--iterations", 4, "--features", 3,
+                 "--trajectory", tmp_path / "paths.png", "--animate", tmp_path / "run.gif")
+    assert result.exit_code == 0, result.output
+    assert_png(tmp_path / "paths.png")
+    with Image.open(tmp_path / "run.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 5  # the start, then one frame per iteration
+
+
+def test_gd_and_fit_draw_their_trajectories(tmp_path, blobs):
+    assert run("gd", "--steps", 3, "--trajectory", tmp_path / "gd.png").exit_code == 0
+    assert_png(tmp_path / "gd.png")
+    result = run("fit", blobs, "-k", 2, "--init-seed", 0, "--trajectory", tmp_path / "fit.png")
+    assert result.exit_code == 0, result.output
+    assert_png(tmp_path / "fit.png")
+
+
+@pytest.mark.parametrize("option, name", [("--trajectory", "t.gif"), ("--animate", "a.png")])
+def test_picture_options_name_their_format(option, name, tmp_path):
+    assert_error(run("iterate", option, tmp_path / name), option, exit_code=2)
+    assert not (tmp_path / name).exists()

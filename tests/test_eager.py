@@ -275,3 +275,15 @@ def test_gd_kmeans_memory_does_not_grow_with_samples_times_clusters():
                               cwd=Path(__file__).resolve().parent.parent)
     assert finished.returncode == 0, finished.stderr
     assert float(finished.stdout) < 200, finished.stdout
+
+
+def test_the_history_holds_the_start_and_every_iteration(either_path):
+    samples, initial = random_case(4, 300, 2, 5, dtype=np.float64)
+    result = eager.kmeans(samples, 5, init=initial, keep_history=True)
+    assert result.centroid_history.shape == (result.n_iter + 1, 5, 2)
+    np.testing.assert_array_equal(result.centroid_history[0], initial)
+    np.testing.assert_array_equal(result.centroid_history[-1], result.centroids)
+    for iterations in (1, 2):
+        step = eager.kmeans(samples, 5, init=initial, max_iter=iterations, tol=0)
+        np.testing.assert_allclose(result.centroid_history[iterations], step.centroids, rtol=1e-12)
+    assert eager.kmeans(samples, 5, init=initial).centroid_history is None

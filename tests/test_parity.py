@@ -64,7 +64,7 @@ def lesson_gd():
 
 def test_gd_eager_equals_graph_at_every_step(lesson_gd):
     data, initial = lesson_gd
-    graph_costs, graph_prototypes, graph_labels = gd_kmeans.main(data, initial, steps=30)
+    graph_costs, graph_prototypes, graph_labels, _ = gd_kmeans.main(data, initial, steps=30)
     prototypes, eager_costs = eager.gd_kmeans(data, initial, steps=30)
     assert len(eager_costs) == len(graph_costs) == 31  # the post's loop: range(steps + 1)
     np.testing.assert_allclose(eager_costs, graph_costs, rtol=1e-5)

@@ -13,7 +13,8 @@ import numpy as np
 from compat import data_io
 from compat.cli.console import Command
 from compat.cli.options import (batch_size_option, clusters_option, columns_option, data_argument, force_option,
-                                init_seed_option, labels_out_option, plot_option, quiet_option, suffix_check)
+                                init_seed_option, labels_out_option, plot_option, quiet_option, suffix_check,
+                                trajectory_option)
 from compat.cli.outputs import claim_outputs, needs_two_columns, save_plot, write_labels
 from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT,
                                    DEFAULT_TOL, INIT_STRATEGIES, MAX_ITER_LIMIT)
@@ -46,18 +47,20 @@ SIZES_LISTED = 8
                    "auto starts as lloyd and turns to hamerly once few labels change (same answer)")
 @batch_size_option
 @plot_option
+@trajectory_option
 @force_option
 @quiet_option
 @click.pass_obj
 def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed, labels_out, centroids_out,
-        as_json, algorithm, batch_size, plot, force):
+        as_json, algorithm, batch_size, plot, trajectory, force):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
     header row is optional and detected), a .tsv or .npy file, or - for CSV on stdin.
     The labels (0 to K-1, one per row, in the rows' order) go to --labels-out, or to
-    stdout unless --json is given. With --plot, data wider than 2 columns are drawn on
-    their first two principal components.
+    stdout unless --json is given. With --plot and --trajectory, data wider than 2 columns
+    are drawn on their first two principal components; --trajectory measures the cost of
+    each iteration's centroids afterwards (one more pass over the data per iteration).
 
     \b
     Example:
@@ -68,13 +71,14 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed
     if init_file is not None and not Path(init_file).is_file():
         raise click.BadParameter(f"{init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file",
                                  param_hint="'--init'")
-    claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, "--plot": plot},
+    pictures = {"--plot": plot, "--trajectory": trajectory}
+    claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
                   force=force, inputs={"DATA": data, "--init": init_file})
     table = data_io.read_table(data, columns=columns, stream=sys.stdin)
     n_samples, n_features = table.values.shape
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}"
                    + (f" (header: {', '.join(table.names)})" if table.names else " (no header)"))
-    needs_two_columns(plot, n_features, table.source)
+    needs_two_columns(pictures, n_features, table.source)
     if init_file is not None:
         init = _read_centroids(init_file, n_features, table, "--init")
         if clusters is None:
@@ -89,6 +93,7 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed
                                    f"asked for; k-means needs at least one row per cluster")
 
     from compat import _native as native, eager
+    from compat.figures import project_2d, trajectory_figure
 
     console.detail(f"Kernel: {native.description()}")
     runs = []
@@ -97,7 +102,8 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed
             runs.append(result)
             advance()
         result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
-                              seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record)
+                              seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
+                              keep_history=trajectory is not None)
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")
@@ -122,6 +128,10 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed
         console.note(f"Centroids written to {centroids_out}")
     if plot is not None:
         save_plot(_fit_figure(table, result), plot, console)
+    if trajectory is not None:
+        costs = [eager.inertia(table.values, centroids) for centroids in result.centroid_history[1:]]
+        points, path = project_2d(table.values, result.centroid_history)
+        save_plot(trajectory_figure(points, path, costs, result.labels), trajectory, console)
     if summary is not None:
         click.echo(summary)
 
@@ -183,25 +193,16 @@ def _shortest(values):
     return [[float(str(value)) for value in row] for row in np.asarray(values)]
 
 
-def _project_2d(samples, centroids):
-    """Return samples and centroids on the data's first two principal components (numpy SVD)."""
-    mean = samples.mean(axis=0)
-    _, _, components = np.linalg.svd(samples - mean, full_matrices=False)
-    axes = np.zeros((samples.shape[1], 2))
-    axes[:, :len(components[:2])] = components[:2].T  # a single row has one component
-    return (samples - mean) @ axes, (centroids - mean) @ axes
-
-
 def _fit_figure(table, result):
     """Draw the clustered data (on the first two principal components when wider than 2 columns)."""
+    from compat.figures import project_2d
     from functions import plot_clusters
 
-    samples, centroids = table.values, result.centroids
-    if samples.shape[1] == 2:
+    samples, centroids = project_2d(table.values, result.centroids)
+    if table.values.shape[1] == 2:
         axis_names = table.names or ("column 1", "column 2")
         title = f"k-means, k={len(centroids)}"
     else:
-        samples, centroids = _project_2d(samples, centroids)
         axis_names = ("first principal component", "second principal component")
         title = f"k-means, k={len(centroids)}, on {table.values.shape[1]} columns"
     figure = plot_clusters(samples, centroids, None, labels=result.labels, title=title)

@@ -12,9 +12,10 @@ import generate_samples
 import kmeans_iterate
 from compat import data_io
 from compat.cli.console import Command
-from compat.cli.options import (clusters_option, data_seed_option, force_option, init_seed_option,
-                                finite, lesson_data_options, plot_option, quiet_option, suffix_check)
-from compat.cli.outputs import claim_outputs, needs_two_columns, save_plot
+from compat.cli.options import (animate_option, clusters_option, data_seed_option, finite, force_option,
+                                init_seed_option, lesson_data_options, plot_option, quiet_option, suffix_check,
+                                trajectory_option)
+from compat.cli.outputs import claim_outputs, needs_two_columns, save_animation, save_plot
 
 
 @click.command(cls=Command)
@@ -37,7 +38,7 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
     Example:
       kmeans-tf generate --clusters 4 --samples-per-cluster 100 --out blobs.csv --plot blobs.png
     """
-    needs_two_columns(plot, features, "--features")
+    needs_two_columns({"--plot": plot}, features, "--features")
     claim_outputs({"--out": out, "--plot": plot}, force=force)
     from functions import plot_clusters
 
@@ -53,9 +54,7 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
         data_io.write_table(out, samples, overwrite=True)
         console.note(f"{len(samples)} samples written to {out}")
     if plot is not None:
-        figure = plot_clusters(samples, centroids, samples_per_cluster,
-                               title="Generated samples and their true centroids")
-        save_plot(figure, plot, console)
+        save_plot(plot_clusters(samples, centroids, samples_per_cluster), plot, console)
 
 
 @click.command(cls=Command)
@@ -64,27 +63,31 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
               help="k-means iterations (exercise 2)")
 @init_seed_option(kmeans_iterate.centroid_seed, help="seed of the choice of initial centroids (exercise 1)")
 @plot_option
+@trajectory_option
+@animate_option
 @force_option
 @quiet_option
 @click.pass_obj
 def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, data_seed, iterations, init_seed,
-            plot, force):
+            plot, trajectory, animate, force):
     """Run the lesson's k-means iterations (exercises 1 and 2).
 
     Runs kmeans_iterate.main() in TensorFlow 1 graph mode and prints, for each
     iteration, the cost (total squared distance to the nearest centroid) and the
-    centroids.
+    centroids. Pictures of wider data are drawn on their first two principal components.
 
     \b
     Example:
-      kmeans-tf iterate --clusters 3 --iterations 10 --init-seed 7 --plot iterations.png
+      kmeans-tf iterate --clusters 3 --iterations 10 --init-seed 7 --plot iterations.png \\
+          --trajectory paths.png --animate iterations.gif
     """
-    needs_two_columns(plot, features, "--features")
-    claim_outputs({"--plot": plot}, force=force)
+    pictures = {"--plot": plot, "--trajectory": trajectory, "--animate": animate}
+    needs_two_columns(pictures, features, "--features")
+    claim_outputs(pictures, force=force)
     from functions import plot_clusters
 
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
-        samples, initial, history, costs = kmeans_iterate.main(
+        samples, initial, history, costs, label_history = kmeans_iterate.main(
             n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
             embiggen_factor=embiggen_factor, seed=data_seed, centroid_seed=init_seed, n_iterations=iterations)
     _check_finite(samples, embiggen_factor)
@@ -92,9 +95,15 @@ def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, d
     for iteration, (centroids, cost) in enumerate(zip(history, costs), start=1):
         click.echo(kmeans_iterate.format_iteration(iteration, cost, centroids))
     if plot is not None:
-        figure = plot_clusters(samples, history[-1], samples_per_cluster,
-                               title=f"Centroids after {iterations} k-means iterations")
-        save_plot(figure, plot, console)
+        save_plot(plot_clusters(samples, history[-1], samples_per_cluster), plot, console)
+    if trajectory is not None or animate is not None:
+        from compat.figures import project_2d, trajectory_figure
+
+        points, path = project_2d(samples, np.concatenate([initial[None], history]))
+        if trajectory is not None:
+            save_plot(trajectory_figure(points, path, costs, label_history[-1]), trajectory, console)
+        if animate is not None:
+            save_animation(points, path, label_history, animate, console)
 
 
 @click.command(cls=Command)
@@ -104,12 +113,13 @@ def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, d
 @click.option("--steps", type=click.IntRange(0), default=gd_kmeans.steps, show_default=True,
               help="the post's loop 'for i in range(STEPS + 1)': STEPS + 1 optimizer steps, the cost after each")
 @data_seed_option(gd_kmeans.data_seed)
-@init_seed_option(gd_kmeans.init_seed, help="seed of the choice of initial prototypes")
+@init_seed_option(gd_kmeans.init_seed, help="seed of the choice of initial prototypes (the default is the post's)")
 @plot_option
+@trajectory_option
 @force_option
 @quiet_option
 @click.pass_obj
-def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, force):
+def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, trajectory, force):
     """Run the post "k-means by gradient descent".
 
     Runs gd_kmeans.main() in TensorFlow 1 graph mode on the post's data (make_blobs,
@@ -117,18 +127,24 @@ def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, forc
 
     \b
     Example:
-      kmeans-tf gd --learning-rate 0.001 --steps 100 --plot gd.png
+      kmeans-tf gd --learning-rate 0.001 --steps 100 --plot gd.png --trajectory gd_paths.png
     """
-    claim_outputs({"--plot": plot}, force=force)
+    claim_outputs({"--plot": plot, "--trajectory": trajectory}, force=force)
     data = gd_kmeans.make_data(data_seed=data_seed)
     initial = gd_kmeans.initial_prototypes(data, clusters, init_seed=init_seed)
-    costs, prototypes, labels = gd_kmeans.main(data, initial, k=clusters, learning_rate=learning_rate,
-                                               steps=steps)
-    for step in sorted({*range(0, steps + 1, gd_kmeans.report_every), steps}):
-        click.echo(f"Iteration {step}, cost {costs[step]}")
+    costs, prototypes, labels, history = gd_kmeans.main(data, initial, k=clusters, learning_rate=learning_rate,
+                                                        steps=steps)
+    click.echo("\n".join(gd_kmeans.report_lines(costs)))
     console.detail(f"Prototypes:\n{data_io.format_table(prototypes)}".rstrip())
     if plot is not None:
         save_plot(gd_kmeans.plot_prototypes(data, prototypes, labels, clusters), plot, console)
+    if trajectory is not None:
+        from compat.figures import trajectory_figure
+
+        # costs[i] is the cost after optimizer step i + 1: the path starts at the initial prototypes.
+        figure = trajectory_figure(data, np.concatenate([initial[None], history]), costs, labels, log_cost=True,
+                                   first=0)
+        save_plot(figure, trajectory, console)
 
 
 def _check_finite(samples, embiggen_factor):

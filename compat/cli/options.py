@@ -13,6 +13,7 @@ from compat.cli.console import Console
 from compat.engine.options import MAX_SEED
 
 PNG_SUFFIX = ".png"
+GIF_SUFFIX = ".gif"
 SEED_RANGE = click.IntRange(0, MAX_SEED)
 
 
@@ -86,6 +87,12 @@ columns_option = click.option("--columns", callback=_columns, metavar="COLUMNS",
                                    "comma-separated (e.g. x,y or 0,2)")
 plot_option = click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
                            callback=suffix_check(PNG_SUFFIX), help="draw the result as a PNG picture here")
+trajectory_option = click.option("--trajectory", type=click.Path(dir_okay=False, path_type=Path),
+                                 callback=suffix_check(PNG_SUFFIX),
+                                 help="draw each centroid's path over the iterations, and the cost, as a PNG here")
+animate_option = click.option("--animate", type=click.Path(dir_okay=False, path_type=Path),
+                              callback=suffix_check(GIF_SUFFIX),
+                              help="write the iterations as an animated GIF here, one frame per iteration")
 force_option = click.option("--force", is_flag=True, help="replace output files that already exist")
 quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet,
                             help="no progress bar and no notes on stderr")

@@ -45,15 +45,24 @@ def write_labels(path, labels, console):
 
 
 def save_plot(figure, path, console):
-    """Save a figure as PNG at ``path`` (claimed before) and say so."""
+    """Save a figure as PNG at ``path`` (claimed before any work) and say so."""
     from compat.figures import save_figure
 
-    save_figure(figure, path)
+    save_figure(figure, path, overwrite=True)
     console.note(f"Picture written to {path}")
 
 
-def needs_two_columns(plot, n_columns, what):
-    """Refuse ``--plot`` for data narrower than two columns."""
-    if plot is not None and n_columns < 2:
-        raise click.BadParameter(f"a picture needs at least 2 columns, {what} has {n_columns}",
-                                 param_hint="'--plot'")
+def save_animation(samples, centroid_history, labels_history, path, console):
+    """Save a run's animation as GIF at ``path`` (claimed before any work) and say so."""
+    from compat.figures import save_animation as save
+
+    save(samples, centroid_history, labels_history, path, overwrite=True)
+    console.note(f"Animation written to {path}")
+
+
+def needs_two_columns(pictures, n_columns, what):
+    """Refuse a picture option (name -> path or None) for data narrower than two columns."""
+    for option, path in pictures.items():
+        if path is not None and n_columns < 2:
+            raise click.BadParameter(f"a picture needs at least 2 columns, {what} has {n_columns}",
+                                     param_hint=f"'{option}'")

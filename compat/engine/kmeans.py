@@ -25,6 +25,8 @@ class KMeansResult:
     inertia : float, the sum of squared distances of samples to their centroid
     n_iter : int, Lloyd iterations run
     converged : bool, whether the labels stopped changing or the centroids moved less than ``tol``
+    centroid_history : array of shape (n_iter + 1, n_clusters, n_features), or None
+        With ``kmeans(..., keep_history=True)``: the initial centroids, then those after each iteration.
     """
 
     centroids: np.ndarray
@@ -32,10 +34,12 @@ class KMeansResult:
     inertia: float
     n_iter: int
     converged: bool
+    centroid_history: np.ndarray | None = None
 
 
 def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
-           tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None):
+           tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
+           keep_history=False):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -68,6 +72,8 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
         TensorFlow's ops every algorithm runs the plain passes.
     callback : callable or None
         Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
+    keep_history : bool, default=False
+        Keep each iteration's centroids in ``result.centroid_history`` (to draw the run, say).
 
     Returns
     -------
@@ -84,6 +90,7 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     algorithm = validation.check_algorithm(algorithm)
     init = validation.check_init(init, n_clusters, n_features, samples.dtype, n_init)
     callback = validation.check_callback(callback)
+    keep_history = validation.check_flag("keep_history", keep_history)
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     prepared = prepare.centre_and_scale(samples, column_sums)
@@ -103,7 +110,8 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
             initial = prepared.transformed(init)
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
-        result = _run_once(data, initial, chunk_rows, max_iter, scaled_tol, prepared, algorithm, norms, norm_bound)
+        result = _run_once(data, initial, chunk_rows, max_iter, scaled_tol, prepared, algorithm, norms, norm_bound,
+                           keep_history)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -133,16 +141,18 @@ def inertia(samples, centroids):
     return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
 
 
-def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound):
+def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history):
     """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult."""
-    centroids, labels, n_iter, converged = loops.run(
+    centroids, labels, n_iter, converged, history = loops.run(
         data, tf.constant(initial), chunk_rows, tf.constant(max_iter), tf.constant(tol, tf.float64), norms,
-        tf.constant(norm_bound, tf.float64), algorithm)
+        tf.constant(norm_bound, tf.float64), algorithm, keep_history)
     total = loops.inertia_of(data, centroids, labels, chunk_rows)
+    dtype = data.dtype.as_numpy_dtype
     return KMeansResult(
-        centroids=prepared.unscaled(centroids.numpy()).astype(data.dtype.as_numpy_dtype),
+        centroids=prepared.unscaled(centroids.numpy()).astype(dtype),
         labels=labels.numpy(),
         inertia=prepared.unscaled_inertia(total),
         n_iter=int(n_iter),
         converged=bool(converged),
+        centroid_history=prepared.unscaled(history.numpy()).astype(dtype) if keep_history else None,
     )

@@ -41,30 +41,44 @@ def inertia_of(samples, centroids, labels, chunk_rows):
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), scalar(tf.int32),
                                  scalar(tf.float64)])
-def lloyd_loop(samples, initial, chunk_rows, max_iter, tol):
+def lloyd_loop(samples, initial, chunk_rows, max_iter, tol, keep_history=False):
     """Lloyd iterations with scikit-learn's stopping rule, all inside one graph, by TensorFlow's ops.
 
-    Returns the final centroids, the labels for them, the iterations run, and whether the
-    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``.
+    Returns the final centroids, the labels for them, the iterations run, whether the
+    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``,
+    and the centroids at the start and after each iteration (with ``keep_history``; else
+    the start alone).
     """
-    def iterate(iteration, centroids, labels_old, converged):
+    def iterate(iteration, centroids, labels_old, converged, history):
         labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), labels_old.shape)
         new_centroids, shift = tf_ops.m_step(samples, labels, centroids)
         converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
-        return iteration + 1, new_centroids, labels, converged
+        return iteration + 1, new_centroids, labels, converged, _record(history, iteration + 1, new_centroids)
 
-    def keep_going(iteration, centroids, labels_old, converged):
+    def keep_going(iteration, centroids, labels_old, converged, history):
         return (iteration < max_iter) & ~converged
 
-    start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False))
-    iteration, centroids, _, converged = tf.while_loop(keep_going, iterate, start)
+    start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False),
+             _history(initial, keep_history))
+    iteration, centroids, _, converged, history = tf.while_loop(keep_going, iterate, start)
     # The final E-step: labels that match the returned centroids.
-    return centroids, tf_ops.labels_chunked(samples, centroids, chunk_rows), iteration, converged
+    return centroids, tf_ops.labels_chunked(samples, centroids, chunk_rows), iteration, converged, history.stack()
+
+
+def _history(initial, keep_history):
+    """Start the record of the centroids: a TensorArray growing by one entry per iteration, or of the start alone."""
+    history = tf.TensorArray(initial.dtype, size=1, dynamic_size=keep_history, element_shape=initial.shape)
+    return history.write(0, initial)
+
+
+def _record(history, index, centroids):
+    """Add an iteration's centroids to ``history`` when it grows (``keep_history``)."""
+    return history.write(index, centroids) if history.dynamic_size else history
 
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), scalar(tf.float64),
                                  vector(tf.float64), scalar(tf.float64)])
-def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm):
+def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history=False):
     """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds as ``algorithm`` says: the same labels.
 
     Each pass (``nearest_centroid_changes``) gives the new labels and the float64 sums and
@@ -103,32 +117,34 @@ def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm):
             return plain()
         return tf.cond(bounded, with_bounds, plain)
 
-    def iterate(iteration, centroids, previous, labels, upper, lower, sums, counts, bounded, converged):
+    def iterate(iteration, centroids, previous, labels, upper, lower, sums, counts, bounded, converged, history):
         new_labels, upper, lower, sum_changes, count_changes, changed = measure(
             bounded, centroids, previous, labels, upper, lower)
         sums, counts = sums + sum_changes, counts + count_changes  # the sums of the new labels' clusters
         new_centroids, shift = tf_ops.centroids_from_sums(sums, counts, new_labels, samples, centroids)
         converged = tf.equal(changed, 0) | (shift <= tol)
         bounded = bounded | (changed < switch_at)
-        return iteration + 1, new_centroids, centroids, new_labels, upper, lower, sums, counts, bounded, converged
+        return (iteration + 1, new_centroids, centroids, new_labels, upper, lower, sums, counts, bounded, converged,
+                _record(history, iteration + 1, new_centroids))
 
     def keep_going(iteration, *state):
-        return (iteration < max_iter) & ~state[-1]
+        return (iteration < max_iter) & ~state[-2]
 
     start = (tf.constant(0), initial, initial, -tf.ones([n_samples], tf.int64), no_upper, no_lower,
              tf.zeros([n_clusters, tf.shape(samples)[1]], tf.float64), tf.zeros([n_clusters], tf.float64),
-             tf.constant(algorithm == HAMERLY), tf.constant(False))
-    iteration, centroids, previous, labels, upper, lower, _, _, bounded, converged = tf.while_loop(
+             tf.constant(algorithm == HAMERLY), tf.constant(False), _history(initial, keep_history))
+    iteration, centroids, previous, labels, upper, lower, _, _, bounded, converged, history = tf.while_loop(
         keep_going, iterate, start)
     # The final E-step: labels that match the returned centroids.
     final_labels = measure(bounded, centroids, previous, labels, upper, lower)[0]
-    return centroids, final_labels, iteration, converged
+    return centroids, final_labels, iteration, converged, history.stack()
 
 
-def run(samples, initial, chunk_rows, max_iter, tol, norms, norm_bound, algorithm):
+def run(samples, initial, chunk_rows, max_iter, tol, norms, norm_bound, algorithm, keep_history):
     """Run the loop for this machine: ``fused_loop`` on the C kernel, else ``lloyd_loop`` (every algorithm)."""
     if fused():
-        return fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm=algorithm)
+        return fused_loop(samples, initial, max_iter, tol, norms, norm_bound, algorithm=algorithm,
+                          keep_history=keep_history)
     with quietly():
-        return lloyd_loop(samples, initial, chunk_rows, max_iter, tol)
+        return lloyd_loop(samples, initial, chunk_rows, max_iter, tol, keep_history=keep_history)
 

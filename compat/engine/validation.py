@@ -123,6 +123,12 @@ def check_init(init, n_clusters, n_features, dtype, n_init):
     return init
 
 
+def check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={value!r} should be True or False")
+    return bool(value)
+
+
 def check_callback(callback):
     if callback is not None and not callable(callback):
         raise ValueError(f"callback={callback!r} should be callable, as callback(run_index, result), or None")

@@ -30,8 +30,8 @@ def sample_summary(samples):
 def current_results():
     """Compute every pinned result with the lessons' default settings."""
     sample_values, centroid_values = generate_samples.main()
-    _, initial, centroid_history, cost_history = kmeans_iterate.main()
-    costs, prototypes, _ = gd_kmeans.main()
+    _, initial, centroid_history, cost_history, _ = kmeans_iterate.main()
+    costs, prototypes, _, _ = gd_kmeans.main()
     return {
         "generate_samples": {"centroids": centroid_values.tolist(),
                              "samples": sample_summary(sample_values)},
