@@ -7,7 +7,6 @@ shim; ``tf.initialize_all_variables`` and ``tf.arg_min`` still exist in ``tf.com
 and the shim has them warn with their modern spelling too.
 """
 import numpy as np
-from sklearn import datasets
 
 from compat import v1 as tf
 
@@ -26,6 +25,8 @@ OTHER_OUTPUTS = ("data.png", "trajectory.png")
 
 def make_data(n_samples=n_samples, data_seed=data_seed):
     """Return the post's blobs as float32, shape (n_samples, 2)."""
+    from sklearn import datasets  # the post imports it at the top; here, so that importing the lesson is quick
+
     Xi, yi = datasets.make_blobs(n_samples, random_state=data_seed)
     return Xi.astype(np.float32)
 
