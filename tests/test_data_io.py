@@ -1,10 +1,15 @@
 """compat.data_io: reading data files with their errors, and atomic writes."""
+import errno
 import io
 import os
 import pickle
 import re
+import socket
 import stat
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -409,3 +414,159 @@ def test_npy_from_a_fifo(tmp_path):
         np.testing.assert_array_equal(data_io.read_table(path).values, [[0, 1], [2, 3]])
     finally:
         writer.join(5)
+
+
+# ---------------------------------------------------------------------------
+# Outputs: special files are written into, links written through, folders checked first
+# ---------------------------------------------------------------------------
+
+def test_a_fifo_is_written_into(tmp_path):
+    path = tmp_path / "labels.fifo"
+    os.mkfifo(path)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(path.read_bytes()), daemon=True)
+    reader.start()
+    data_io.write_labels(path, np.array([1, 0]))  # no overwrite needed
+    reader.join(5)
+    assert received == [b"1\n0\n"] and stat.S_ISFIFO(path.lstat().st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["labels.fifo"]
+
+
+def test_dev_null_stays_a_device():
+    data_io.write_labels("/dev/null", np.array([1]))
+    data_io.write_table("/dev/null", np.zeros((2, 2)))  # no suffix: CSV
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    data_io.check_output("/dev/null")
+    assert data_io.is_special_output("/dev/null")
+
+
+def test_stdout_is_written_into_not_replaced():
+    code = ("import sys, numpy; from compat import data_io; print('before', flush=True); "
+            "data_io.write_table('/dev/stdout', numpy.array([[1.5, 2.0]]), names=('x', 'y'), file_type='.tsv'); "
+            "data_io.write_labels('/dev/stdout', numpy.array([3, 1]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                            cwd=Path(data_io.__file__).parent.parent, timeout=120)
+    assert result.stdout == b"before\nx\ty\n1.5\t2.0\n3\n1\n"
+    assert os.path.islink("/dev/stdout")
+
+
+def test_file_descriptors_are_written_into(tmp_path):
+    read_end, write_end = os.pipe()
+    try:
+        data_io.write_labels(f"/dev/fd/{write_end}", np.array([4, 2]))
+        data_io.write_labels(f"/proc/self/fd/{write_end}", np.array([7]))
+        assert os.read(read_end, 100) == b"4\n2\n7\n"
+        with pytest.raises(PermissionError, match=f"cannot write /dev/fd/{read_end}: file descriptor "
+                                                  f"{read_end} is open for reading only"):
+            data_io.check_output(f"/dev/fd/{read_end}")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    with pytest.raises(OSError, match=f"file descriptor {write_end} is not open"):
+        data_io.write_labels(f"/dev/fd/{write_end}", np.array([1]))
+    # A link to /dev/stdout is a file descriptor too.
+    os.symlink("/dev/stdout", tmp_path / "out")
+    assert data_io.is_special_output(tmp_path / "out")
+    data_io.write_labels(tmp_path / "out", np.array([]))
+    assert os.readlink(tmp_path / "out") == "/dev/stdout"
+
+
+def test_a_socket_is_written_into(tmp_path):
+    path = tmp_path / "s.sock"
+    received = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(1)
+
+        def serve():
+            connection, _ = server.accept()
+            with connection:
+                received.append(b"".join(iter(lambda: connection.recv(100), b"")))
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        data_io.write_labels(path, np.array([5, 6]))
+        thread.join(5)
+    assert received == [b"5\n6\n"] and stat.S_ISSOCK(path.lstat().st_mode)
+
+
+def test_a_link_is_written_through(tmp_path):
+    target = tmp_path / "real.txt"
+    target.write_text("old\n")
+    os.chmod(target, 0o640)
+    link = tmp_path / "link.txt"
+    os.symlink("real.txt", link)
+    with pytest.raises(FileExistsError, match=r"link.txt already exists \(it links to .*real.txt\)"):
+        data_io.write_labels(link, np.array([1]))
+    data_io.write_labels(link, np.array([1]), overwrite=True)
+    assert link.is_symlink() and os.readlink(link) == "real.txt"
+    assert target.read_text() == "1\n" and stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert not data_io.is_special_output(link)
+
+
+def test_a_dangling_link_creates_the_file_it_names(tmp_path):
+    (tmp_path / "out").mkdir()
+    link = tmp_path / "labels.txt"
+    os.symlink(tmp_path / "out" / "new.txt", link)
+    data_io.write_labels(link, np.array([2]))  # nothing is replaced: no overwrite needed
+    assert link.is_symlink() and (tmp_path / "out" / "new.txt").read_text() == "2\n"
+    nowhere = tmp_path / "nowhere.txt"
+    os.symlink(tmp_path / "gone" / "new.txt", nowhere)
+    with pytest.raises(FileNotFoundError, match=r"cannot write .*nowhere.txt: folder .*gone "
+                                                r"\(where its link points\) does not exist"):
+        data_io.check_output(nowhere)
+    loop = tmp_path / "loop.txt"
+    os.symlink("loop.txt", loop)
+    with pytest.raises(OSError, match="loop.txt: it is a loop of symbolic links"):
+        data_io.check_output(loop)
+
+
+def test_check_output_says_why_a_path_cannot_be_written(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        data_io.check_output(tmp_path, overwrite=True)
+    with pytest.raises(NotADirectoryError, match="file is not a folder"):
+        data_io.check_output(tmp_path / "file" / "labels.txt")
+    with pytest.raises(FileNotFoundError, match="folder .*nowhere does not exist"):
+        data_io.check_output(tmp_path / "nowhere" / "labels.txt")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(PermissionError, match=f"cannot write .*labels.txt: folder {tmp_path} is not writable$"):
+        data_io.check_output(tmp_path / "labels.txt")
+    with pytest.raises(PermissionError, match="cannot write /dev/null: permission denied"):
+        data_io.check_output("/dev/null")
+
+
+def test_check_output_tries_the_folder_when_access_says_yes(tmp_path, monkeypatch):
+    # As root, access() says yes even on a read-only mount: a file is tried in the folder.
+    def read_only(dir, prefix, **_):
+        raise OSError(errno.EROFS, "Read-only file system", os.path.join(dir, prefix + "abc123"))
+    monkeypatch.setattr(data_io.tempfile, "mkstemp", read_only)
+    with pytest.raises(PermissionError) as error:
+        data_io.check_output(tmp_path / "labels.txt")
+    assert str(error.value) == f"cannot write {tmp_path / 'labels.txt'}: folder {tmp_path} is not writable " \
+                               f"(Read-only file system)"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any folder")
+def test_check_output_in_a_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    with pytest.raises(PermissionError, match="is not writable"):
+        data_io.check_output(folder / "labels.txt")
+
+
+def test_a_failed_write_names_no_temporary_file(tmp_path, monkeypatch):
+    def full(source, destination):
+        raise OSError(errno.ENOSPC, "No space left on device", source, None, destination)
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OSError) as error:
+        data_io.write_labels(tmp_path / "labels.txt", np.array([1]))
+    assert str(error.value) == f"cannot write {tmp_path / 'labels.txt'}: No space left on device"
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_table_file_type(tmp_path):
+    data_io.write_table(tmp_path / "c.out", np.eye(2), file_type=".npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "c.out"), np.eye(2))
+    with pytest.raises(ValueError, match="unknown file type '.out'"):
+        data_io.write_table(tmp_path / "d.out", np.eye(2))
