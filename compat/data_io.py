@@ -326,11 +326,12 @@ def _read_npy_header(handle, path):
 def _read_npy_data(handle, path, dtype, shape, fortran_order):
     """Read the array that a checked header describes, after checking the file's size and the free memory."""
     rows, width = shape
-    claim = f"{rows} rows x {width} columns ({rows * width * dtype.itemsize} bytes)"
     needed = rows * width * dtype.itemsize
-    regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+    claim = f"{rows} rows x {width} columns ({needed} bytes)"
+    info = os.fstat(handle.fileno())
+    regular = stat.S_ISREG(info.st_mode)
     if regular:
-        held = os.fstat(handle.fileno()).st_size - handle.tell()
+        held = info.st_size - handle.tell()
         if held < needed:
             raise ValueError(f"{path} is truncated: its header says {claim}, but the file holds "
                              f"{held} bytes ({held // (width * dtype.itemsize)} rows)")

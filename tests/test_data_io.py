@@ -374,11 +374,17 @@ def test_npy_larger_than_free_memory(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=re.escape(
             "d.npy claims 4 rows x 2 columns (64 bytes), more than this machine's free memory (100 bytes) holds")):
         data_io.read_table(tmp_path / "d.npy")
-    assert data_io._available_memory() == 100
 
 
-def test_available_memory_is_known_here():
-    assert data_io.__dict__["_available_memory"]() > 0
+def test_npy_that_shrinks_while_read(tmp_path, monkeypatch):
+    np.save(tmp_path / "d.npy", np.zeros((4, 2)))
+    monkeypatch.setattr(np, "fromfile", lambda *args, **kwargs: np.zeros(3))
+    with pytest.raises(ValueError, match="is truncated: its header says 4 rows x 2 columns .64 bytes., "
+                                         "but only 3 values were read"):
+        data_io.read_table(tmp_path / "d.npy")
+
+def test_free_memory_is_known_on_linux():
+    assert data_io._available_memory() > 0
 
 
 @pytest.mark.parametrize("make, message", [
@@ -403,17 +409,34 @@ def test_npy_layouts(tmp_path, array):
     np.testing.assert_array_equal(data_io.read_table(tmp_path / "d.npy").values, [[0, 1, 2], [3, 4, 5]])
 
 
-def test_npy_from_a_fifo(tmp_path):
+@pytest.mark.parametrize("cut", [0, 8], ids=["whole", "truncated"])
+def test_npy_from_a_fifo(tmp_path, cut):
     path = tmp_path / "d.npy"
     os.mkfifo(path)
     buffer = io.BytesIO()
     np.save(buffer, np.arange(4.0).reshape(2, 2))
-    writer = threading.Thread(target=path.write_bytes, args=(buffer.getvalue(),), daemon=True)
+    data = buffer.getvalue()
+    writer = threading.Thread(target=path.write_bytes, args=(data[:len(data) - cut],), daemon=True)
     writer.start()
     try:
-        np.testing.assert_array_equal(data_io.read_table(path).values, [[0, 1], [2, 3]])
+        if cut:
+            with pytest.raises(ValueError, match=re.escape("holds 24 bytes of data, but its header says 2 rows")):
+                data_io.read_table(path)
+        else:
+            np.testing.assert_array_equal(data_io.read_table(path).values, [[0, 1], [2, 3]])
     finally:
         writer.join(5)
+
+
+def test_npy_that_memory_cannot_hold(tmp_path, monkeypatch):
+    np.save(tmp_path / "d.npy", np.zeros((4, 2)))
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(np, "fromfile", no_memory)
+    with pytest.raises(ValueError, match=re.escape("claims 4 rows x 2 columns (64 bytes), more than this "
+                                                   "machine's free memory holds")):
+        data_io.read_table(tmp_path / "d.npy")
 
 
 # ---------------------------------------------------------------------------
@@ -570,3 +593,15 @@ def test_write_table_file_type(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "c.out"), np.eye(2))
     with pytest.raises(ValueError, match="unknown file type '.out'"):
         data_io.write_table(tmp_path / "d.out", np.eye(2))
+
+
+def test_a_folder_that_turns_unwritable_after_the_check(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_io, "_check_file", lambda *args: None)
+
+    def denied(dir, prefix, suffix=""):
+        raise PermissionError(errno.EACCES, "Permission denied", os.path.join(dir, prefix + "x" + suffix))
+    monkeypatch.setattr(data_io.tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError) as error:
+        data_io.write_labels(tmp_path / "labels.txt", np.array([1]))
+    assert str(error.value) == (f"cannot write {tmp_path / 'labels.txt'}: cannot create a file in folder "
+                                f"{tmp_path} (Permission denied)")
