@@ -2,8 +2,10 @@
 import inspect
 import json
 import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -392,3 +394,56 @@ def test_gd_and_fit_draw_their_trajectories(tmp_path, blobs):
 def test_picture_options_name_their_format(option, name, tmp_path):
     assert_error(run("iterate", option, tmp_path / name), option, exit_code=2)
     assert not (tmp_path / name).exists()
+
+
+def test_an_unwritable_output_is_found_before_the_fit(monkeypatch, tmp_path, blobs):
+    def never(*args, **kwargs):
+        raise AssertionError("the fit ran")
+
+    monkeypatch.setattr(eager, "kmeans", never)
+    (tmp_path / "a_file").write_text("")
+    result = run("fit", blobs, "-k", 2, "--centroids-out", tmp_path / "a_file" / "c.csv")
+    assert_error(result, "--centroids-out", str(tmp_path / "a_file"))
+    assert ".tmp" not in result.stderr
+
+
+def test_a_fifo_output_is_written_into_without_force(tmp_path, blobs):
+    fifo = tmp_path / "labels.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    result = run("fit", blobs, "-k", 2, "--init-seed", 0, "--labels-out", fifo)
+    reader.join(timeout=60)
+    assert result.exit_code == 0, result.output
+    assert received and len(received[0].splitlines()) == 6
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+@pytest.mark.slow
+def test_dev_stdout_gets_the_labels_and_stays_what_it_was(tmp_path, blobs):
+    kind = os.lstat("/dev/stdout").st_mode
+    finished = subprocess.run([sys.executable, "-m", "compat", "fit", str(blobs), "-k", "2", "--quiet",
+                               "--labels-out", "/dev/stdout", "--centroids-out", "/dev/stdout"],
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert len(finished.stdout.splitlines()) == 6 + 3  # six labels, then a header and two centroids
+    assert os.lstat("/dev/stdout").st_mode == kind
+
+
+def test_a_header_of_numbers_is_a_header_and_columns_may_name_it(tmp_path):
+    path = tmp_path / "years.csv"
+    path.write_text("name,2020,2021\na,1,2\nb,1.5,2\nc,9,9\nd,9.5,9\n")
+    result = run("--verbose", "fit", path, "--columns", "1,2", "-k", 2, "--init-seed", 0)
+    assert result.exit_code == 0, result.output
+    assert "Read 4 rows x 2 columns" in result.stderr and "(header: 2020, 2021)" in result.stderr
+    named = run("fit", path, "--columns", "name:2020,name:2021", "-k", 2, "--init-seed", 0)
+    assert named.stdout == result.stdout
+    assert_error(run("fit", path, "--columns", "1,1", "-k", 2), "chosen twice")
+
+
+def test_no_header_reads_the_first_row_as_data(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("1,2\n1,3\n8,9\n9,9\n")
+    assert len(run("fit", path, "-k", 2, "--no-header").stdout.splitlines()) == 4
+    assert len(run("fit", path, "-k", 2, "--header").stdout.splitlines()) == 3

@@ -3,11 +3,13 @@ import errno
 import io
 import os
 import pickle
+import shutil
 import re
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -370,7 +372,7 @@ def test_npy_truncated_and_trailing_bytes(tmp_path):
 
 def test_npy_larger_than_free_memory(tmp_path, monkeypatch):
     np.save(tmp_path / "d.npy", np.zeros((4, 2)))
-    monkeypatch.setattr(data_io, "_available_memory", lambda: 100)
+    monkeypatch.setattr(data_io.reading, "_available_memory", lambda: 100)
     with pytest.raises(ValueError, match=re.escape(
             "d.npy claims 4 rows x 2 columns (64 bytes), more than this machine's free memory (100 bytes) holds")):
         data_io.read_table(tmp_path / "d.npy")
@@ -384,7 +386,7 @@ def test_npy_that_shrinks_while_read(tmp_path, monkeypatch):
         data_io.read_table(tmp_path / "d.npy")
 
 def test_free_memory_is_known_on_linux():
-    assert data_io._available_memory() > 0
+    assert data_io.reading._available_memory() > 0
 
 
 @pytest.mark.parametrize("make, message", [
@@ -468,7 +470,7 @@ def test_stdout_is_written_into_not_replaced():
             "data_io.write_table('/dev/stdout', numpy.array([[1.5, 2.0]]), names=('x', 'y'), file_type='.tsv'); "
             "data_io.write_labels('/dev/stdout', numpy.array([3, 1]))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
-                            cwd=Path(data_io.__file__).parent.parent, timeout=120)
+                            cwd=Path(data_io.__file__).parents[2], timeout=120)
     assert result.stdout == b"before\nx\ty\n1.5\t2.0\n3\n1\n"
     assert os.path.islink("/dev/stdout")
 
@@ -563,19 +565,40 @@ def test_check_output_tries_the_folder_when_access_says_yes(tmp_path, monkeypatc
     # As root, access() says yes even on a read-only mount: a file is tried in the folder.
     def read_only(dir, prefix, **_):
         raise OSError(errno.EROFS, "Read-only file system", os.path.join(dir, prefix + "abc123"))
-    monkeypatch.setattr(data_io.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(data_io.writing.tempfile, "mkstemp", read_only)
     with pytest.raises(PermissionError) as error:
         data_io.check_output(tmp_path / "labels.txt")
     assert str(error.value) == f"cannot write {tmp_path / 'labels.txt'}: folder {tmp_path} is not writable " \
                                f"(Read-only file system)"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any folder")
-def test_check_output_in_a_read_only_folder(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir(mode=0o555)
-    with pytest.raises(PermissionError, match="is not writable"):
-        data_io.check_output(folder / "labels.txt")
+def test_check_output_in_a_read_only_folder():
+    # Root may write any folder, so as root the check runs in a forked child that is the unprivileged user "nobody".
+    folder = Path(tempfile.mkdtemp())
+    try:
+        folder.chmod(0o755)
+        (folder / "ro").mkdir(mode=0o555)
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:  # the child: check, report, exit without running the parent's clean-up
+            message = b"no error"
+            try:
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                data_io.check_output(folder / "ro" / "labels.txt")
+            except OSError as error:
+                message = str(error).encode()
+            finally:
+                os.write(writer, message)
+                os._exit(0)
+        os.close(writer)
+        os.waitpid(child, 0)
+        with os.fdopen(reader, "rb") as pipe:
+            message = pipe.read().decode()
+        assert "is not writable" in message, message
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_a_failed_write_names_no_temporary_file(tmp_path, monkeypatch):
@@ -596,11 +619,11 @@ def test_write_table_file_type(tmp_path):
 
 
 def test_a_folder_that_turns_unwritable_after_the_check(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_io, "_check_file", lambda *args: None)
+    monkeypatch.setattr(data_io.writing, "_check_file", lambda *args: None)
 
     def denied(dir, prefix, suffix=""):
         raise PermissionError(errno.EACCES, "Permission denied", os.path.join(dir, prefix + "x" + suffix))
-    monkeypatch.setattr(data_io.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(data_io.writing.tempfile, "mkstemp", denied)
     with pytest.raises(PermissionError) as error:
         data_io.write_labels(tmp_path / "labels.txt", np.array([1]))
     assert str(error.value) == (f"cannot write {tmp_path / 'labels.txt'}: cannot create a file in folder "

@@ -13,8 +13,8 @@ import numpy as np
 from compat import data_io
 from compat.cli.console import Command
 from compat.cli.options import (batch_size_option, clusters_option, columns_option, data_argument, force_option,
-                                init_seed_option, labels_out_option, plot_option, quiet_option, suffix_check,
-                                trajectory_option)
+                                header_option, init_seed_option, labels_out_option, plot_option, quiet_option,
+                                suffix_check, trajectory_option)
 from compat.cli.outputs import claim_outputs, needs_two_columns, save_plot, write_labels
 from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT,
                                    DEFAULT_TOL, INIT_STRATEGIES, MAX_ITER_LIMIT)
@@ -27,6 +27,7 @@ SIZES_LISTED = 8
 @data_argument
 @clusters_option(None, help="number of clusters [required unless --init is a file]")
 @columns_option
+@header_option
 @click.option("--init", default=DEFAULT_INIT, show_default=True, metavar="random|k-means++|PATH",
               help="how to choose the initial centroids, or a file of them (.csv, .tsv, .npy)")
 @click.option("--n-init", type=click.IntRange(1), default=DEFAULT_N_INIT, show_default=True,
@@ -38,8 +39,8 @@ SIZES_LISTED = 8
 @init_seed_option(None, "--seed", help="seed of the initial centroids [default: a new one each time]")
 @labels_out_option
 @click.option("--centroids-out", type=click.Path(dir_okay=False, path_type=Path),
-              callback=suffix_check(*data_io.DATA_SUFFIXES),
-              help="write the centroids here (.csv, .tsv or .npy)")
+              callback=suffix_check(*data_io.DATA_SUFFIXES, special=True),
+              help="write the centroids here (.csv, .tsv or .npy; CSV into a device or pipe)")
 @click.option("--json", "as_json", is_flag=True,
               help="print a summary as JSON on stdout (then labels go only to --labels-out)")
 @click.option("--algorithm", type=click.Choice(ALGORITHMS), default=DEFAULT_ALGORITHM, show_default=True,
@@ -51,7 +52,7 @@ SIZES_LISTED = 8
 @force_option
 @quiet_option
 @click.pass_obj
-def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed, labels_out, centroids_out,
+def fit(console, data, clusters, columns, header, init, n_init, max_iter, tol, init_seed, labels_out, centroids_out,
         as_json, algorithm, batch_size, plot, trajectory, force):
     """Cluster the rows of DATA with k-means.
 
@@ -74,7 +75,7 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed
     pictures = {"--plot": plot, "--trajectory": trajectory}
     claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
                   force=force, inputs={"DATA": data, "--init": init_file})
-    table = data_io.read_table(data, columns=columns, stream=sys.stdin)
+    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
     n_samples, n_features = table.values.shape
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}"
                    + (f" (header: {', '.join(table.names)})" if table.names else " (no header)"))
@@ -142,12 +143,13 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, init_seed
               type=click.Path(exists=True, dir_okay=False, path_type=str),
               help="the centroids (.csv, .tsv or .npy), e.g. from fit --centroids-out")
 @columns_option
+@header_option
 @labels_out_option
 @batch_size_option
 @force_option
 @quiet_option
 @click.pass_obj
-def predict(console, data, centroids_file, columns, labels_out, batch_size, force):
+def predict(console, data, centroids_file, columns, header, labels_out, batch_size, force):
     """Label each row of DATA with its nearest centroid.
 
     DATA is read as by fit (.csv, .tsv, .npy, or - for CSV on stdin); the labels, one per
@@ -159,7 +161,7 @@ def predict(console, data, centroids_file, columns, labels_out, batch_size, forc
     """
     claim_outputs({"--labels-out": labels_out}, force=force,
                   inputs={"DATA": data, "--centroids": centroids_file})
-    table = data_io.read_table(data, columns=columns, stream=sys.stdin)
+    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
     centroids = _read_centroids(centroids_file, table.values.shape[1], table, "--centroids")
 
     from compat import eager

@@ -17,10 +17,15 @@ GIF_SUFFIX = ".gif"
 SEED_RANGE = click.IntRange(0, MAX_SEED)
 
 
-def suffix_check(*suffixes, dash=False):
-    """A click callback that accepts a path ending in one of ``suffixes`` (and ``-`` when ``dash``)."""
+def suffix_check(*suffixes, dash=False, special=False):
+    """A click callback that accepts a path ending in one of ``suffixes`` (and ``-`` when ``dash``).
+
+    With ``special``, a device, FIFO or ``/dev/stdout`` is accepted whatever its name.
+    """
     def check(ctx, param, value):
         if value is None or (dash and str(value) == data_io.STDIN):
+            return value
+        if special and data_io.is_special_output(value):
             return value
         if Path(value).suffix.lower() not in suffixes:
             allowed = " or ".join([*suffixes, "-"] if dash else suffixes)
@@ -82,9 +87,16 @@ def lesson_data_options(lesson):
     return decorate
 
 
-columns_option = click.option("--columns", callback=_columns, metavar="COLUMNS",
-                              help="use only these columns: header names or 0-based indices, "
-                                   "comma-separated (e.g. x,y or 0,2)")
+columns_option = click.option(
+    "--columns", callback=_columns, metavar="COLUMNS",
+    help="use only these columns, comma-separated, each once: header names or 0-based indices (e.g. x,y or "
+         "0,2); name:2020 is the column named 2020, index:2 the third column; a bare number is an index unless "
+         "the header names a column so (then it is that column if there is no such index, and refused as "
+         "ambiguous otherwise)")
+header_option = click.option(
+    "--header/--no-header", default=None,
+    help="whether the first row of a .csv/.tsv holds column names [default: detected: a header when any cell "
+         "of the first row is text]")
 plot_option = click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
                            callback=suffix_check(PNG_SUFFIX), help="draw the result as a PNG picture here")
 trajectory_option = click.option("--trajectory", type=click.Path(dir_okay=False, path_type=Path),

@@ -12,19 +12,23 @@ def claim_outputs(outputs, *, force, inputs=None):
 
     ``outputs`` and ``inputs`` map an option's name to its path (or None). An output must
     be writable where it is, differ from every input and from the other outputs, and be
-    new unless ``force``.
+    new unless ``force``. Devices, FIFOs and ``/dev/stdout`` are written into, never replaced.
     """
     inputs = {name: path for name, path in (inputs or {}).items() if path not in (None, data_io.STDIN)}
     claimed = {}
     for option, path in outputs.items():
         if path is None or str(path) == data_io.STDIN:
             continue
-        data_io.check_output(path, overwrite=True)
-        for name, given in {**inputs, **claimed}.items():
-            if _same_file(path, given):
-                raise click.ClickException(f"{option} {path} is also {name}; write it somewhere else")
-        if Path(path).exists() and not force:
-            raise click.ClickException(f"{option} {path} already exists; --force replaces it")
+        try:
+            data_io.check_output(path, overwrite=force)
+        except FileExistsError as error:
+            raise click.ClickException(f"{option} {error}; --force replaces it") from None
+        except OSError as error:
+            raise click.ClickException(f"{option}: {error}") from None
+        if not data_io.is_special_output(path):
+            for name, given in {**inputs, **claimed}.items():
+                if _same_file(path, given):
+                    raise click.ClickException(f"{option} {path} is also {name}; write it somewhere else")
         claimed[option] = path
 
 

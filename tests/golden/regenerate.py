@@ -6,8 +6,6 @@ Run after a change that is meant to alter the lessons' numbers (``make golden``,
 import json
 from pathlib import Path
 
-import numpy as np
-
 import gd_kmeans
 import generate_samples
 import kmeans_iterate
