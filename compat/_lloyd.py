@@ -2,7 +2,7 @@
 
 Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``rows`` samples at a time, so
 the full (n_samples, n_clusters) matrix is never held at once; ``fused_loop`` makes each
-pass in the fused C kernel instead (``compat/_native.py``), which holds no such block at
+pass in the fused C kernel instead (``compat/native``), which holds no such block at
 all. The loops give the same labels: ``lloyd_loop`` measures every sample against every
 centroid each iteration; ``hamerly_loop`` (TensorFlow's ops) and ``fused_loop`` (the C
 kernel, when asked) keep distance bounds and measure only the samples whose label may
@@ -11,7 +11,7 @@ autograph: tracing them then takes a fraction of the time, which every new data 
 """
 import numpy as np
 
-from compat import _native
+from compat import native
 from compat._tensorflow import tf
 
 # Bytes for one chunk's (rows, n_clusters) distance block; sets the rows per chunk.
@@ -74,14 +74,14 @@ def labels_chunked(samples, centroids, rows):
 def labels_of(samples, centroids, rows, fused):
     """Labels of the nearest centroid, by the fused kernel or ``rows`` at a time by TensorFlow's ops."""
     if fused:
-        return _native.kernel().nearest_centroid_sums(samples, centroids)[0]
+        return native.kernel().nearest_centroid_sums(samples, centroids)[0]
     return labels_chunked(samples, centroids, rows)
 
 
 def inertia_of(samples, centroids, labels, rows, fused):
     """The exact sum of squared distances to the labelled centroids (float64), by the C kernel or TensorFlow's ops."""
     if fused:
-        return _native.kernel().sum_squared_distances(samples, centroids, labels)
+        return native.kernel().sum_squared_distances(samples, centroids, labels)
     return inertia_chunked(samples, centroids, labels, rows)
 
 
@@ -196,7 +196,7 @@ NO_BOUNDS, BOUNDS_WHEN_SETTLED, BOUNDS_FROM_START = "never", "settled", "start"
 def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, bounds):
     """``lloyd_loop``'s iterations by the fused C kernel, optionally with Hamerly's bounds: the same labels.
 
-    Each pass (``NearestCentroidChanges``, see ``compat/kernels``) gives the new labels and
+    Each pass (``NearestCentroidChanges``, see ``compat/native/src/ops.c``) gives the new labels and
     the float64 sums and counts of the samples whose label changed, which update the
     running cluster sums: late passes, where few labels change, then need not add up
     every sample. A bounded pass (``NearestCentroidChangesBounded``) also keeps, per
@@ -211,7 +211,7 @@ def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, bounds):
     same labels, so the changes, sums and centroids are equal bit for bit. Returns what
     ``lloyd_loop`` returns.
     """
-    kernel = _native.kernel()
+    kernel = native.kernel()
     n_samples, n_clusters = tf.shape(samples)[0], tf.shape(initial)[0]
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
     no_lower = tf.zeros([n_samples], tf.float64)

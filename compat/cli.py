@@ -451,9 +451,9 @@ def fit(console, data, clusters, columns, init, n_init, max_iter, tol, seed, lab
         raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than the {clusters} clusters "
                                    f"asked for; k-means needs at least one row per cluster")
 
-    from compat import _native, eager
+    from compat import eager, native
 
-    console.detail(f"Kernel: {_native.description()}")
+    console.detail(f"Kernel: {native.description()}")
     runs = []
     with console.progress(n_init, "k-means") as advance:
         def record(run, result):

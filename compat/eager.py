@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from compat import _lloyd, _native
+from compat import _lloyd, native
 from compat._tensorflow import tf
 
 RANDOM_INIT = "random"
@@ -247,7 +247,7 @@ def kmeans(samples, n_clusters, *, init=KMEANS_PLUSPLUS_INIT, n_init=1, max_iter
         measures every sample against every centroid; "hamerly" keeps distance bounds
         (Hamerly 2010) and measures only the samples whose label may change; "auto" makes
         "lloyd" passes while many labels change, then "hamerly" ones. On the CPU they run
-        in the fused C kernel (``compat/_native.py``), where the answers are bit for bit
+        in the fused C kernel (``compat/native``), where the answers are bit for bit
         equal; with TensorFlow's ops "auto" is "lloyd", and "hamerly" ends with centroids
         equal to float rounding.
     callback : callable or None
@@ -407,8 +407,8 @@ def _tensor_over(array):
 
 
 def _fused():
-    """Whether Lloyd passes run in the fused C kernel (see ``compat/_native.py``)."""
-    return _native.kernel() is not None
+    """Whether Lloyd passes run in the fused C kernel (see ``compat/native``)."""
+    return native.kernel() is not None
 
 
 def _as_float_tensors(samples, centroids):
