@@ -236,10 +236,10 @@ def method_device(method):
         return "CPU"
     import tensorflow as tf  # already imported, quietly, by compat.eager
 
-    from compat import _native
+    from compat import native
 
     gpus = tf.config.list_physical_devices("GPU")
-    cpu = "CPU, C kernel" if _native.kernel() is not None else "CPU, TF ops"
+    cpu = "CPU, C kernel" if native.kernel() is not None else "CPU, TF ops"
     return ", ".join(gpu.name.replace("/physical_device:", "") for gpu in gpus) or cpu
 
 

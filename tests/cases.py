@@ -1,7 +1,10 @@
 """Cases and helpers that several test modules (and ``benchmarks/parity_report.py``) share."""
+import contextlib
+
 import numpy as np
 from sklearn import datasets
 
+from compat import native
 from compat import v1 as tf
 
 SEEDS = range(8)
@@ -45,3 +48,25 @@ def run_in_graph(build, seed=None):
         fetches = build()
     with tf.Session(graph=graph) as session:
         return session.run(fetches)
+
+
+def change_sums(samples, labels, old_labels, n_clusters):
+    """The float64 sums and counts of the samples whose label changed: + in the new cluster, - in the old one (-1: none)."""
+    moved = labels != old_labels
+    sums, counts = np.zeros((n_clusters, samples.shape[1])), np.zeros(n_clusters)
+    np.add.at(sums, labels[moved], samples[moved].astype(np.float64))
+    np.add.at(counts, labels[moved], 1)
+    left = moved & (old_labels >= 0)
+    np.subtract.at(sums, old_labels[left], samples[left].astype(np.float64))
+    np.subtract.at(counts, old_labels[left], 1)
+    return sums, counts
+
+
+@contextlib.contextmanager
+def native_switched_off():
+    """Run the engine on TensorFlow's ops inside the block, as on a machine without the C kernel."""
+    previous = native.use_native(False)
+    try:
+        yield
+    finally:
+        native.use_native(previous)

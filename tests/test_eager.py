@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from compat import eager
-from compat.engine import loops
 from tests.cases import random_case
 
 POINTS = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]])
@@ -231,12 +230,10 @@ def test_an_inertia_beyond_float64_is_refused_not_reported_as_infinity():
         eager.kmeans(samples, 1)
 
 
-@pytest.fixture(params=["C kernel", "TensorFlow ops"])
-def either_path(request, monkeypatch):
+@pytest.fixture(params=["native_kernel", "without_native_kernel"], ids=["C kernel", "TensorFlow ops"])
+def either_path(request):
     """Run the test on the fused C kernel (where this machine has it) and on TensorFlow's ops."""
-    if request.param == "TensorFlow ops":
-        monkeypatch.setattr(loops, "fused", lambda: False)
-    return request.param
+    return request.getfixturevalue(request.param)
 
 
 def test_new_shapes_and_dtypes_trace_once_and_never_warn(either_path):

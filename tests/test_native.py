@@ -1,10 +1,14 @@
-"""The fused C kernel (compat/kernels/nearest_centroid.c) against numpy, and the engine with it against without it."""
+"""The fused C kernel (compat/native) against numpy, and the engine with it against without it.
+
+Its input checks are in test_native_inputs.py, its build and load in test_native_build.py.
+"""
 import numpy as np
 import pytest
 
-from compat import _native, eager
+from compat import eager, native
 from compat._tensorflow import tf
-from tests.cases import DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, random_case
+from tests.cases import (DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, change_sums, native_switched_off,
+                         random_case)
 
 # Shapes that leave remainders: rows not a multiple of the kernel's 6, clusters not a
 # multiple of its panel (16 floats or 8 doubles), one feature, one cluster, several blocks of
@@ -12,18 +16,9 @@ from tests.cases import DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, random_case
 ODD_SHAPES = [(1, 1, 1), (7, 3, 5), (13, 1, 17), (100, 7, 33), (5000, 9, 3), (2500, 40, 70), (70001, 3, 9)]
 
 
-@pytest.fixture(scope="module")
-def op():
-    module = _native.kernel()
-    assert module is not None, f"the engine runs without its C kernel here: {_native.description()}"
-    return module.nearest_centroid_sums
-
-
 @pytest.fixture
-def without_kernel(monkeypatch):
-    """Make the engine use TensorFlow's ops, as on a machine where the kernel did not build."""
-    monkeypatch.setitem(_native._loaded, "module", None)
-    monkeypatch.setitem(_native._loaded, "reason", "switched off by the test")
+def op(native_kernel):
+    return native_kernel.nearest_centroid_sums
 
 
 def run(op, samples, centroids):
@@ -89,11 +84,11 @@ def test_mismatched_columns_are_an_error_not_a_crash(op):
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
-def test_engine_gives_the_same_answer_with_and_without_the_kernel(op, monkeypatch, shape, seed, dtype):
+def test_engine_gives_the_same_answer_with_and_without_the_kernel(op, shape, seed, dtype):
     samples, initial = random_case(seed, *shape, dtype=dtype)
     fused = eager.kmeans(samples, shape[2], init=initial)
-    monkeypatch.setitem(_native._loaded, "module", None)
-    plain = eager.kmeans(samples, shape[2], init=initial)
+    with native_switched_off():
+        plain = eager.kmeans(samples, shape[2], init=initial)
     np.testing.assert_array_equal(fused.labels, plain.labels)
     assert (fused.n_iter, fused.converged) == (plain.n_iter, plain.converged)
     # The kernel sums clusters in float64, TensorFlow's ops in the data's dtype: last-bit differences.
@@ -101,62 +96,19 @@ def test_engine_gives_the_same_answer_with_and_without_the_kernel(op, monkeypatc
     assert fused.inertia == pytest.approx(plain.inertia, rel=1e-5)
 
 
-def test_predict_and_inertia_agree_with_and_without_the_kernel(op, monkeypatch):
+def test_predict_and_inertia_agree_with_and_without_the_kernel(op):
     samples, centroids = random_case(3, 3000, 6, 20)
     labels, total = eager.predict(samples, centroids), eager.inertia(samples, centroids)
-    monkeypatch.setitem(_native._loaded, "module", None)
-    np.testing.assert_array_equal(eager.predict(samples, centroids), labels)
-    assert eager.inertia(samples, centroids) == pytest.approx(total, rel=1e-6)
+    with native_switched_off():
+        np.testing.assert_array_equal(eager.predict(samples, centroids), labels)
+        assert eager.inertia(samples, centroids) == pytest.approx(total, rel=1e-6)
 
 
-def test_the_engine_says_which_kernel_runs(without_kernel):
-    assert _native.description() == "TensorFlow ops (switched off by the test)"
+def test_the_engine_says_which_kernel_runs(without_native_kernel):
+    assert native.kernel() is None
+    assert native.description() == "TensorFlow ops (the C kernel is switched off: use_native(False))"
     samples, initial = random_case(0, 200, 2, 3)
     assert eager.kmeans(samples, 3, init=initial).converged
-
-
-def test_switch_variable_turns_the_kernel_off(monkeypatch):
-    monkeypatch.setenv(_native.SWITCH_VARIABLE, "0")
-    assert _native._load() == (None, f"{_native.SWITCH_VARIABLE}=0")
-
-
-def test_a_failed_build_says_why_and_leaves_no_library(monkeypatch, tmp_path):
-    monkeypatch.setenv(_native.CACHE_VARIABLE, str(tmp_path))
-    monkeypatch.setattr(_native, "COMPILER", "no-such-compiler-kmeans-tf")
-    with pytest.raises(_native.BuildError, match="cannot run the C compiler 'no-such-compiler-kmeans-tf'"):
-        _native.build()
-    module, reason = _native._load()
-    assert module is None and reason.startswith("the C kernel did not build: cannot run the C compiler")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_an_unwritable_cache_is_a_build_error_not_a_crash(monkeypatch, tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    monkeypatch.setenv(_native.CACHE_VARIABLE, str(blocker / "cache"))
-    with pytest.raises(_native.BuildError, match=f"cannot write to {blocker / 'cache'}"):
-        _native.build()
-    assert _native._load()[1].startswith("the C kernel did not build: cannot write to")
-
-
-def test_the_library_name_records_tensorflow_and_the_sources(monkeypatch, tmp_path):
-    monkeypatch.setenv(_native.CACHE_VARIABLE, str(tmp_path))
-    path = _native.library_path()
-    assert path.parent == tmp_path and f"-tf{tf.__version__}-" in path.name
-    monkeypatch.setattr(_native, "FLAGS", _native.FLAGS + ("-DCHANGED",))
-    assert _native.library_path() != path
-
-
-def test_build_kernels_command_builds_into_the_cache(monkeypatch, tmp_path, capsys):
-    from compat import build_kernels
-
-    monkeypatch.setenv(_native.CACHE_VARIABLE, str(tmp_path))
-    assert build_kernels.main([]) == 0
-    assert _native.library_path().exists()
-    assert "fused C kernel ready" in capsys.readouterr().out
-    monkeypatch.setattr(_native, "COMPILER", "no-such-compiler-kmeans-tf")
-    assert build_kernels.main(["--force"]) == 1
-    assert "cannot run the C compiler" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -171,21 +123,9 @@ def test_bounds_give_the_plain_answer_bit_for_bit(op, shape, seed, dtype):
         assert (run.n_iter, run.converged, run.inertia) == (runs[0].n_iter, runs[0].converged, runs[0].inertia)
 
 
-def changes(samples, labels, old_labels, n_clusters):
-    """The float64 sums and counts of the samples whose label changed: + in the new cluster, - in the old one."""
-    moved = labels != old_labels
-    sums, counts = np.zeros((n_clusters, samples.shape[1])), np.zeros(n_clusters)
-    np.add.at(sums, labels[moved], samples[moved].astype(np.float64))
-    np.add.at(counts, labels[moved], 1)
-    left = moved & (old_labels >= 0)
-    np.subtract.at(sums, old_labels[left], samples[left].astype(np.float64))
-    np.subtract.at(counts, old_labels[left], 1)
-    return sums, counts
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("shape", ODD_SHAPES, ids=lambda s: "n{}-d{}-k{}".format(*s))
-def test_the_changes_pass_sums_the_changed_samples(op, shape, dtype):
+def test_the_changes_pass_sums_the_changed_samples(op, native_kernel, shape, dtype):
     n_samples, n_features, n_clusters = shape
     rng = np.random.RandomState(n_samples + n_features)
     samples = rng.normal(size=(n_samples, n_features)).astype(dtype)
@@ -193,19 +133,19 @@ def test_the_changes_pass_sums_the_changed_samples(op, shape, dtype):
     labels, _, _ = run(op, samples, centroids)
     old_labels = np.where(rng.rand(n_samples) < 0.5, labels, rng.randint(-1, n_clusters, n_samples))
     new_labels, sum_changes, count_changes, changed = (
-        t.numpy() for t in _native.kernel().nearest_centroid_changes(samples, centroids, old_labels))
+        t.numpy() for t in native_kernel.nearest_centroid_changes(samples, centroids, old_labels))
     np.testing.assert_array_equal(new_labels, labels)
-    expected_sums, expected_counts = changes(samples, labels, old_labels, n_clusters)
+    expected_sums, expected_counts = change_sums(samples, labels, old_labels, n_clusters)
     np.testing.assert_allclose(sum_changes, expected_sums, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(count_changes, expected_counts)
     assert changed == np.count_nonzero(labels != old_labels)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-def test_from_no_labels_the_changes_are_the_sums(op, dtype):
+def test_from_no_labels_the_changes_are_the_sums(op, native_kernel, dtype):
     samples, centroids = random_case(2, 9000, 4, 20, dtype=dtype)
     labels, sums, counts = run(op, samples, centroids)
-    _, sum_changes, count_changes, changed = _native.kernel().nearest_centroid_changes(
+    _, sum_changes, count_changes, changed = native_kernel.nearest_centroid_changes(
         samples, centroids, -np.ones(len(samples), np.int64))
     np.testing.assert_array_equal(sum_changes.numpy(), sums)  # bit for bit: the same rows in the same order
     np.testing.assert_array_equal(count_changes.numpy(), counts)
@@ -213,8 +153,8 @@ def test_from_no_labels_the_changes_are_the_sums(op, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(op, dtype):
-    kernel = _native.kernel()
+def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(native_kernel, dtype):
+    kernel = native_kernel
     samples, centroids = random_case(5, 4000, 5, 30, dtype=dtype)
     # Exact ties too: samples halfway between two centroids, and a duplicated centroid.
     samples[:10] = (centroids[0] + centroids[1]) / 2
@@ -241,16 +181,11 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(op, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("n_samples", [1, 7, 70001])
-def test_inertia_op_sums_exact_squared_distances(op, dtype, n_samples):
+def test_inertia_op_sums_exact_squared_distances(native_kernel, dtype, n_samples):
     rng = np.random.RandomState(n_samples)
     samples = (rng.normal(size=(n_samples, 5)) + 1000).astype(dtype)  # far from the origin: no expansion here
     centroids = (rng.normal(size=(4, 5)) + 1000).astype(dtype)
     labels = rng.randint(4, size=n_samples)
-    total = _native.kernel().sum_squared_distances(samples, centroids, labels).numpy()
+    total = native_kernel.sum_squared_distances(samples, centroids, labels).numpy()
     expected = ((samples.astype(np.float64) - centroids[labels]) ** 2).sum()
     assert total == pytest.approx(expected, rel=1e-12)
-
-
-def test_inertia_op_refuses_a_label_out_of_range(op):
-    with pytest.raises(tf.errors.InvalidArgumentError, match="not the index of a centroid"):
-        _native.kernel().sum_squared_distances(tf.zeros([3, 2]), tf.zeros([2, 2]), tf.constant([0, 2, 1], tf.int64))

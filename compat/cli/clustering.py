@@ -93,7 +93,7 @@ def fit(console, data, clusters, columns, header, init, n_init, max_iter, tol, i
         raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than the {clusters} clusters "
                                    f"asked for; k-means needs at least one row per cluster")
 
-    from compat import _native as native, eager
+    from compat import eager, native
     from compat.figures import project_2d, trajectory_figure
 
     console.detail(f"Kernel: {native.description()}")

@@ -8,7 +8,7 @@ available. Both stop by scikit-learn's rule and return the same labels. ``labels
 """
 import numpy as np
 
-from compat import _native as native
+from compat import native
 from compat._tensorflow import quietly, tf
 from compat.engine import tf_ops
 from compat.engine.options import HAMERLY, LLOYD

@@ -1,6 +1,11 @@
-/* The typed half of nearest_centroid.c, included once per element type with
- * REAL (float or double), VEC (a 32-byte SIMD vector of REAL), MASK (the integer
- * vector a comparison of two VECs gives) and TYPED(name) (the name with a suffix). */
+/* The typed half of pass.c, included there once per element type with REAL (float or
+ * double), VEC (a 32-byte SIMD vector of REAL), MASK (the integer vector a comparison of
+ * two VECs gives) and TYPED(name) (the name with the type as suffix: TYPED(pack) is
+ * pack_float or pack_double). It defines, for T = float and T = double:
+ *   LANES_T, PANEL_T, Panels_T, pack_T, load_T, select_T, minimum_T, lanes_min_T,
+ *   nearest_rows_T, assign_all_T, squared_distance_T, set_bounds_T, measure_rows_T,
+ *   prefetch_row_T, assign_bounded_T, add_changes_T, run_block_T, inertia_block_T
+ * (pass.c lists the full names where it includes this file). */
 
 enum { TYPED(LANES) = sizeof(VEC) / sizeof(REAL), TYPED(PANEL) = 2 * sizeof(VEC) / sizeof(REAL) };
 
@@ -15,8 +20,8 @@ static int TYPED(pack)(TYPED(Panels) *panels, const REAL *centroids, int64_t n_c
     const int64_t panel = TYPED(PANEL);
     panels->count = (n_clusters + panel - 1) / panel;
     panels->features = n_features;
-    panels->values = aligned_alloc(64, round_up(panels->count * n_features * panel * sizeof(REAL), 64));
-    panels->half_norms = aligned_alloc(64, round_up(panels->count * panel * sizeof(REAL), 64));
+    panels->values = aligned_block(panels->count * n_features * panel * sizeof(REAL));
+    panels->half_norms = aligned_block(panels->count * panel * sizeof(REAL));
     if (!panels->values || !panels->half_norms) return 0;
     memset(panels->values, 0, panels->count * n_features * panel * sizeof(REAL));
     for (int64_t c = 0; c < panels->count * panel; ++c) panels->half_norms[c] = (REAL)INFINITY;
@@ -53,7 +58,7 @@ static inline VEC TYPED(lanes_min)(VEC v) {
     return v;
 }
 
-/* Labels for n_rows (a constant after inlining) consecutive samples. For each panel the
+/* Labels for n_rows (at most ROWS_PER_TILE; a constant after inlining) consecutive samples. For each panel the
  * n_rows x PANEL dot products add up in registers over the features; then for each row the
  * panel's two halves meet lane by lane (a lane holds centroids l and l + LANES of the
  * panel), and each lane keeps its smallest score ||c||^2/2 - x.c so far and that
@@ -66,7 +71,7 @@ static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
         double *best_scores, double *second_scores) {
     enum { lanes = TYPED(LANES), panel_size = TYPED(PANEL) };
     const int64_t n_features = panels->features;
-    VEC best[6], best_index[6], second[6], lane_offset[2];
+    VEC best[ROWS_PER_TILE], best_index[ROWS_PER_TILE], second[ROWS_PER_TILE], lane_offset[2];
     for (int l = 0; l < lanes; ++l) {
         lane_offset[0][l] = (REAL)l;
         lane_offset[1][l] = (REAL)(l + lanes);
@@ -77,7 +82,7 @@ static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
     }
     for (int64_t p = 0; p < panels->count; ++p) {
         const REAL *panel = panels->values + p * n_features * panel_size;
-        VEC dot[6][2];
+        VEC dot[ROWS_PER_TILE][2];
         for (int r = 0; r < n_rows; ++r) dot[r][0] = dot[r][1] = (VEC){0};
         for (int64_t f = 0; f < n_features; ++f) {
             const VEC c0 = TYPED(load)(panel + f * panel_size), c1 = TYPED(load)(panel + f * panel_size + lanes);
@@ -119,14 +124,15 @@ static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
     }
 }
 
-/* The plain pass over rows [begin, end): every row measured against every centroid. */
+/* The plain pass over rows [begin, end): every row measured against every centroid, a
+ * tile of rows at a time. */
 static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end) {
     const TYPED(Panels) *panels = job->panels;
-    const REAL *samples = job->samples;
+    const REAL *samples = job->points.samples;
     const int64_t n_features = panels->features;
     int64_t row = begin;
-    for (; row + 6 <= end; row += 6)
-        TYPED(nearest_rows)(samples + row * n_features, 6, panels, job->labels + row, 0, NULL, NULL);
+    for (; row + ROWS_PER_TILE <= end; row += ROWS_PER_TILE)
+        TYPED(nearest_rows)(samples + row * n_features, ROWS_PER_TILE, panels, job->labels + row, 0, NULL, NULL);
     for (; row < end; ++row)
         TYPED(nearest_rows)(samples + row * n_features, 1, panels, job->labels + row, 0, NULL, NULL);
 }
@@ -157,29 +163,32 @@ static inline double TYPED(squared_distance)(const REAL *x, const REAL *y, int64
  * `error` of the true ones; the upper bound keeps a further 2 error in hand (see
  * assign_bounded), the lower bound gives the error away. */
 static inline void TYPED(set_bounds)(const Job *job, int64_t row, int64_t label, double best, double second) {
-    const double norm = job->norms[row];
-    const double error = job->slack * (norm + job->norm_bound);
+    const Hamerly *hamerly = job->hamerly;
+    const double norm = hamerly->bounds.norms[row];
+    const double error = hamerly->slack * (norm + hamerly->bounds.norm_bound);
     job->labels[row] = label;
-    job->upper[row] = sqrt(larger(norm + 2 * best + error, 0) + 2 * error);
-    job->lower[row] = sqrt(larger(norm + 2 * second - error, 0));
+    hamerly->bounds.new_upper[row] = sqrt(larger(norm + 2 * best + error, 0) + 2 * error);
+    hamerly->bounds.new_lower[row] = sqrt(larger(norm + 2 * second - error, 0));
 }
 
-/* Measure `count` (up to 6) rows against every centroid with the plain pass's kernel. The
- * rows are gathered into `scratch`, unless they are consecutive (`rows` is NULL: `first`
- * and the 5 after it), so that they share the 6-row kernel. */
+/* Measure `count` (up to ROWS_PER_TILE) rows against every centroid with the plain pass's
+ * kernel. The rows are gathered into `scratch` (a tile's rows), unless they are
+ * consecutive (`rows` is NULL: `first` and the rows after it), so that a full tile shares
+ * the tile kernel. */
 static void TYPED(measure_rows)(const Job *job, int64_t first, const int64_t *rows, int count, REAL *scratch) {
     const TYPED(Panels) *panels = job->panels;
+    const REAL *samples = job->points.samples;
     const int64_t n_features = panels->features;
-    const REAL *block = (const REAL *)job->samples + first * n_features;
-    int64_t found[6];
-    double best[6], second[6];
+    const REAL *block = samples + first * n_features;
+    int64_t found[ROWS_PER_TILE];
+    double best[ROWS_PER_TILE], second[ROWS_PER_TILE];
     if (rows) {
         for (int r = 0; r < count; ++r)
-            memcpy(scratch + r * n_features, (const REAL *)job->samples + rows[r] * n_features, n_features * sizeof(REAL));
+            memcpy(scratch + r * n_features, samples + rows[r] * n_features, n_features * sizeof(REAL));
         block = scratch;
     }
-    if (count == 6) {
-        TYPED(nearest_rows)(block, 6, panels, found, 1, best, second);
+    if (count == ROWS_PER_TILE) {
+        TYPED(nearest_rows)(block, ROWS_PER_TILE, panels, found, 1, best, second);
     } else {
         for (int r = 0; r < count; ++r)
             TYPED(nearest_rows)(block + r * n_features, 1, panels, found + r, 1, best + r, second + r);
@@ -194,23 +203,28 @@ static inline void TYPED(prefetch_row)(const REAL *row, int64_t n_features) {
     for (int64_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch((const char *)row + byte);
 }
 
-/* The bounded pass over rows [begin, end) (Hamerly 2010), six rows at a time. `upper`
+/* The bounded pass over rows [begin, end) (Hamerly 2010), a tile of rows at a time. `upper`
  * bounds sqrt(d_own^2 + 2 error) and `lower` the distance to every other centroid, where
  * d is a true distance and `error` bounds the kernel's rounding of a squared distance. A
  * row keeps its label, unmeasured, when upper <= lower or upper <= half the distance from
  * its centroid to the nearest other one: every other centroid is then farther by more
  * than twice the rounding error, so the plain pass would give the same label. A suspect
  * row first gets its own distance measured exactly; if that does not prove its label, it
- * is measured against every centroid with the plain pass's kernel. When most of six rows
- * are suspects (early iterations), all six are measured at once, as in the plain pass.
- * The bounds are checked a window of rows ahead, so that the suspects' rows are on their
- * way into the cache by the time they are measured. */
-static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end) {
-    enum { WINDOW = 48 }; /* rows, a multiple of 6 */
-    const REAL *samples = job->samples, *centroids = job->centroids;
-    const int64_t n_features = job->n_features;
-    REAL *scratch = aligned_alloc(64, round_up(6 * n_features * sizeof(REAL), 64));
-    int64_t pending[6] = {0};
+ * is measured against every centroid with the plain pass's kernel. When most of a tile's
+ * rows are suspects (early iterations), the whole tile is measured at once, as in the
+ * plain pass. The bounds are checked a window of rows ahead, so that the suspects' rows
+ * are on their way into the cache by the time they are measured.
+ * A row with a finite upper bound must have a label in [0, n_clusters) (a row with no
+ * label yet, -1, comes with an infinite one); on the first that does not, the pass notes
+ * it in `block` and returns 0 before using it. */
+static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Block *block) {
+    enum { WINDOW = 8 * ROWS_PER_TILE }; /* rows, whole tiles */
+    const Hamerly *hamerly = job->hamerly;
+    const CentroidMoves *moves = &hamerly->moves;
+    const REAL *samples = job->points.samples, *centroids = job->points.centroids;
+    const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
+    REAL *scratch = block->scratch;
+    int64_t pending[ROWS_PER_TILE] = {0};
     int n_pending = 0;
     for (int64_t start = begin; start < end; start += WINDOW) {
         const int in_window = end - start < WINDOW ? (int)(end - start) : WINDOW;
@@ -218,63 +232,75 @@ static void TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end) {
         int suspect[WINDOW];
         for (int r = 0; r < in_window; ++r) {
             const int64_t row = start + r, label = job->old_labels[row];
-            upper[r] = job->old_upper[row];
+            upper[r] = hamerly->bounds.upper[row];
             suspect[r] = !isfinite(upper[r]);
             if (!suspect[r]) {
-                upper[r] += job->moves[label];
-                lower[r] = job->old_lower[row] - (label == job->farthest_mover ? job->second_move : job->max_move);
-                bound[r] = larger(job->half_gaps[label], lower[r]);
+                if ((uint64_t)label >= (uint64_t)n_clusters) return note_bad_label(block, row, label, 0);
+                upper[r] += moves->moves[label];
+                lower[r] = hamerly->bounds.lower[row] -
+                           (label == moves->farthest_mover ? moves->second_move : moves->max_move);
+                bound[r] = larger(hamerly->half_gaps[label], lower[r]);
                 suspect[r] = upper[r] > bound[r];
             }
             if (suspect[r]) TYPED(prefetch_row)(samples + row * n_features, n_features);
         }
-        for (int block = 0; block < in_window; block += 6) {
-            const int64_t first = start + block;
-            const int count = in_window - block < 6 ? in_window - block : 6;
+        for (int tile = 0; tile < in_window; tile += ROWS_PER_TILE) {
+            const int64_t first = start + tile;
+            const int count = in_window - tile < ROWS_PER_TILE ? in_window - tile : ROWS_PER_TILE;
             int n_suspects = 0;
-            for (int r = block; r < block + count; ++r) n_suspects += suspect[r];
-            if (count == 6 && n_suspects >= 4) {
-                TYPED(measure_rows)(job, first, NULL, 6, scratch);
+            for (int r = tile; r < tile + count; ++r) n_suspects += suspect[r];
+            if (count == ROWS_PER_TILE && n_suspects >= SUSPECTS_FOR_A_WHOLE_TILE) {
+                TYPED(measure_rows)(job, first, NULL, ROWS_PER_TILE, scratch);
                 continue;
             }
-            for (int r = block; r < block + count; ++r) {
+            for (int r = tile; r < tile + count; ++r) {
                 const int64_t row = start + r, label = job->old_labels[row];
-                if (suspect[r] && isfinite(upper[r])) {
+                if (suspect[r] && isfinite(upper[r])) { /* a finite bound: the label was checked above */
                     const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
-                    const double squared_upper = TYPED(squared_distance)(x, own, n_features) +
-                                                 2 * job->slack * (job->norms[row] + job->norm_bound);
+                    const double squared_upper =
+                        TYPED(squared_distance)(x, own, n_features) +
+                        2 * hamerly->slack * (hamerly->bounds.norms[row] + hamerly->bounds.norm_bound);
                     suspect[r] = squared_upper > bound[r] * bound[r]; /* bound >= 0: no square root for a suspect */
                     if (!suspect[r]) upper[r] = sqrt(squared_upper);
                 }
                 if (!suspect[r]) {
                     job->labels[row] = label;
-                    job->upper[row] = upper[r];
-                    job->lower[row] = lower[r];
+                    hamerly->bounds.new_upper[row] = upper[r];
+                    hamerly->bounds.new_lower[row] = lower[r];
                     continue;
                 }
                 pending[n_pending++] = row;
-                if (n_pending == 6) {
-                    TYPED(measure_rows)(job, 0, pending, 6, scratch);
+                if (n_pending == ROWS_PER_TILE) {
+                    TYPED(measure_rows)(job, 0, pending, ROWS_PER_TILE, scratch);
                     n_pending = 0;
                 }
             }
         }
     }
     TYPED(measure_rows)(job, 0, pending, n_pending, scratch);
-    free(scratch);
+    return 1;
 }
 
 /* Add the rows [begin, end) whose label changed to their new cluster's float64 sum and
- * count, and take them from their old one (a label of -1: none yet; no old_labels: every
- * row is new, and the sums are of all rows), in row order; return how many changed.
- * Summing changes, not every row, spares the bounded pass a sweep over the data; the
- * plain pass sums the same changes, so both give the same sums. */
-static int64_t TYPED(add_changes)(const REAL *samples, int64_t begin, int64_t end, int64_t n_features,
-                                  const int64_t *labels, const int64_t *old_labels, double *sums, double *counts) {
+ * count in `block`, and take them from their old one (a label of -1: none yet; no
+ * old_labels: every row is new, and the sums are of all rows), in row order; count them
+ * in block->changed. Summing changes, not every row, spares the bounded pass a sweep over
+ * the data; the plain pass sums the same changes, so both give the same sums. An old
+ * label outside [-1, n_clusters) is noted in `block`, before it is used, and ends the
+ * block (an old label equal to the new one is in range: the pass gave it). */
+static void TYPED(add_changes)(const Job *job, int64_t begin, int64_t end, Block *block) {
+    const REAL *samples = job->points.samples;
+    const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
+    const int64_t *labels = job->labels, *old_labels = job->old_labels;
+    double *sums = block->sums, *counts = block->counts;
     int64_t changed = 0;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t label = labels[row], old = old_labels ? old_labels[row] : -1;
         if (label == old) continue;
+        if (old < -1 || old >= n_clusters) {
+            note_bad_label(block, row, old, -1);
+            break;
+        }
         ++changed;
         const REAL *x = samples + row * n_features;
         double *sum = sums + label * n_features;
@@ -285,30 +311,41 @@ static int64_t TYPED(add_changes)(const REAL *samples, int64_t begin, int64_t en
         for (int64_t f = 0; f < n_features; ++f) sum[f] -= x[f];
         counts[old] -= 1;
     }
-    return changed;
+    block->changed = changed;
 }
 
-static void TYPED(run_block)(const Job *job, int64_t block) {
-    const int64_t begin = job->n_samples * block / job->n_blocks, end = job->n_samples * (block + 1) / job->n_blocks;
-    double *sums = job->block_sums + block * job->n_clusters * job->n_features;
-    double *counts = job->block_counts + block * job->n_clusters;
-    if (job->bounded) {
-        TYPED(assign_bounded)(job, begin, end);
+/* One block of a pass (a BlockRunner, see pool.h): its rows' labels, then their changes. */
+static void TYPED(run_block)(const void *work, int64_t index) {
+    const Job *job = work;
+    Block *block = &job->blocks[index];
+    int64_t begin, end;
+    block_rows(job->points.n_samples, job->n_blocks, index, &begin, &end);
+    if (job->hamerly) {
+        if (!TYPED(assign_bounded)(job, begin, end, block)) return;
     } else {
         TYPED(assign_all)(job, begin, end);
     }
-    job->block_changed[block] = TYPED(add_changes)(job->samples, begin, end, job->n_features, job->labels,
-                                                   job->old_labels, sums, counts);
+    TYPED(add_changes)(job, begin, end, block);
 }
 
-/* Block `block`'s share of the inertia: the sum of ||x - c[label]||^2, in float64. */
-static void TYPED(inertia_block)(const Job *job, int64_t block) {
-    const int64_t begin = job->n_samples * block / job->n_blocks, end = job->n_samples * (block + 1) / job->n_blocks;
-    const REAL *samples = job->samples, *centroids = job->centroids;
+/* One block's share of the inertia (a BlockRunner): the sum of ||x - c[label]||^2, in
+ * float64. A label outside [0, n_clusters) is noted in the block, before it is used, and
+ * ends the block. */
+static void TYPED(inertia_block)(const void *work, int64_t index) {
+    const InertiaJob *job = work;
+    Block *block = &job->blocks[index];
+    const REAL *samples = job->points.samples, *centroids = job->points.centroids;
+    const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
+    int64_t begin, end;
+    block_rows(job->points.n_samples, job->n_blocks, index, &begin, &end);
     double total = 0;
     for (int64_t row = begin; row < end; ++row) {
-        total += TYPED(squared_distance)(samples + row * job->n_features,
-                                         centroids + job->labels[row] * job->n_features, job->n_features);
+        const int64_t label = job->labels[row];
+        if ((uint64_t)label >= (uint64_t)n_clusters) {
+            note_bad_label(block, row, label, 0);
+            break;
+        }
+        total += TYPED(squared_distance)(samples + row * n_features, centroids + label * n_features, n_features);
     }
-    job->block_sums[block] = total;
+    block->inertia = total;
 }

@@ -1,0 +1,49 @@
+/* Distances between centroids, in float64, for the bounded pass (see geometry.h). */
+#include "geometry.h"
+
+#include <math.h>
+
+/* Element i of a float or double array, in float64. */
+static inline double element(const void *values, int is_float, int64_t i) {
+    return is_float ? (double)((const float *)values)[i] : ((const double *)values)[i];
+}
+
+void measure_moves(const Points *points, const void *previous, CentroidMoves *moves) {
+    const int64_t n_features = points->n_features;
+    moves->max_move = moves->second_move = 0;
+    moves->farthest_mover = -1;
+    for (int64_t c = 0; c < points->n_clusters; ++c) {
+        double total = 0;
+        for (int64_t f = 0; f < n_features; ++f) {
+            const int64_t i = c * n_features + f;
+            const double gap = element(points->centroids, points->is_float, i) - element(previous, points->is_float, i);
+            total += gap * gap;
+        }
+        const double move = moves->moves[c] = sqrt(total);
+        if (move > moves->max_move) {
+            moves->second_move = moves->max_move;
+            moves->max_move = move;
+            moves->farthest_mover = c;
+        } else if (move > moves->second_move) {
+            moves->second_move = move;
+        }
+    }
+}
+
+void measure_half_gaps(const Points *points, double *gaps) {
+    const int64_t n_clusters = points->n_clusters, n_features = points->n_features;
+    for (int64_t c = 0; c < n_clusters; ++c) gaps[c] = INFINITY;
+    for (int64_t a = 0; a < n_clusters; ++a) {
+        for (int64_t b = a + 1; b < n_clusters; ++b) {
+            double total = 0;
+            for (int64_t f = 0; f < n_features; ++f) {
+                const double gap = element(points->centroids, points->is_float, a * n_features + f) -
+                                   element(points->centroids, points->is_float, b * n_features + f);
+                total += gap * gap;
+            }
+            const double half = sqrt(total) / 2;
+            if (half < gaps[a]) gaps[a] = half;
+            if (half < gaps[b]) gaps[b] = half;
+        }
+    }
+}

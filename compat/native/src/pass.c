@@ -1,0 +1,223 @@
+/* One Lloyd pass on the CPU, fused: every sample's nearest centroid, and the float64
+ * per-cluster sums and counts of the samples, in a single sweep over the data (see
+ * pass.h). TensorFlow's own ops need three sweeps for this (matmul, argmin, segment sums)
+ * and write a (rows, n_clusters) block to memory between them; here that block never
+ * leaves the registers. The distance is scikit-learn's expansion: argmin over c of
+ * ||c||^2/2 - x.c.
+ *
+ * Rows go in blocks (pool.h), each with its own sums, added up in block order: the same
+ * answer however the threads ran. The typed code is pass_body.h, included below once for
+ * float and once for double. */
+#include "pass.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geometry.h"
+#include "pool.h"
+
+/* The kernel measures a tile of rows at a time: the tile's dot products with a panel of
+ * centroids add up in registers (ROWS_PER_TILE x 2 vectors of them, with the panel's 2). */
+enum { ROWS_PER_TILE = 6 };
+
+/* When more than half a tile's rows are suspects of the bounded pass, measuring the whole
+ * tile at once costs less than measuring them one by one. */
+enum { SUSPECTS_FOR_A_WHOLE_TILE = ROWS_PER_TILE / 2 + 1 };
+
+static int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+/* A 64-byte aligned allocation of at least `bytes` (and at least one byte), or NULL. */
+static void *aligned_block(int64_t bytes) { return aligned_alloc(64, round_up(bytes > 0 ? bytes : 1, 64)); }
+
+/* calloc that gives a pointer for zero items too (or NULL when out of memory). */
+static void *zeroed(int64_t count, size_t size) { return calloc(count > 0 ? count : 1, size); }
+
+/* fmax without the library call (and without its care for NaN, which cannot occur here). */
+static inline double larger(double a, double b) { return a > b ? a : b; }
+
+/* A block of rows: its own results, added up in block order once the threads joined. */
+typedef struct {
+    double *sums, *counts; /* (n_clusters, n_features), (n_clusters,) */
+    int64_t changed;       /* rows whose label changed */
+    double inertia;        /* SumSquaredDistances: the block's share */
+    int64_t bad_row;       /* -1, or the row whose label was out of [lowest, n_clusters) */
+    int64_t bad_label, lowest;
+    void *scratch;         /* the bounded pass: a tile of gathered rows */
+} Block;
+
+/* Note that labels[row] = label is outside [lowest, n_clusters); return 0. */
+static int note_bad_label(Block *block, int64_t row, int64_t label, int64_t lowest) {
+    block->bad_row = row;
+    block->bad_label = label;
+    block->lowest = lowest;
+    return 0;
+}
+
+/* Block `index` of `n_blocks` holds rows [begin, end). */
+static void block_rows(int64_t n_samples, int64_t n_blocks, int64_t index, int64_t *begin, int64_t *end) {
+    *begin = n_samples * index / n_blocks;
+    *end = n_samples * (index + 1) / n_blocks;
+}
+
+/* What the bounded pass adds: the bounds, and how the centroids moved since. */
+typedef struct {
+    Bounds bounds;
+    CentroidMoves moves;
+    double *half_gaps; /* (n_clusters,): see measure_half_gaps */
+    double slack;      /* a squared distance's rounding error, relative to the norms: see set_bounds */
+} Hamerly;
+
+/* One nearest-centroid pass's work. */
+typedef struct {
+    Points points;
+    const void *panels;        /* the centroids, packed: a Panels_float or a Panels_double */
+    int64_t *labels;           /* OUT (n_samples,) */
+    const int64_t *old_labels; /* IN (n_samples,): the changes passes; NULL: fresh sums */
+    const Hamerly *hamerly;    /* the bounded pass; NULL: the plain one */
+    Block *blocks;
+    int64_t n_blocks;
+} Job;
+
+/* SumSquaredDistances's work. */
+typedef struct {
+    Points points;
+    const int64_t *labels; /* IN (n_samples,) */
+    Block *blocks;
+    int64_t n_blocks;
+} InertiaJob;
+
+/* The typed kernels, once for float and once for double. */
+typedef float VecFloat __attribute__((vector_size(32)));
+typedef int32_t MaskFloat __attribute__((vector_size(32)));
+typedef double VecDouble __attribute__((vector_size(32)));
+typedef int64_t MaskDouble __attribute__((vector_size(32)));
+
+/* Defines LANES_float, PANEL_float, Panels_float, pack_float, load_float, select_float,
+ * minimum_float, lanes_min_float, nearest_rows_float, assign_all_float,
+ * squared_distance_float, set_bounds_float, measure_rows_float, prefetch_row_float,
+ * assign_bounded_float, add_changes_float, run_block_float and inertia_block_float. */
+#define REAL float
+#define VEC VecFloat
+#define MASK MaskFloat
+#define SWAP_HALVES {{4, 5, 6, 7, 0, 1, 2, 3}, {2, 3, 0, 1, 6, 7, 4, 5}, {1, 0, 3, 2, 5, 4, 7, 6}}
+#define TYPED(name) name##_float
+#include "pass_body.h"
+#undef REAL
+#undef VEC
+#undef MASK
+#undef SWAP_HALVES
+#undef TYPED
+
+/* Defines LANES_double, PANEL_double, Panels_double, pack_double, load_double,
+ * select_double, minimum_double, lanes_min_double, nearest_rows_double,
+ * assign_all_double, squared_distance_double, set_bounds_double, measure_rows_double,
+ * prefetch_row_double, assign_bounded_double, add_changes_double, run_block_double and
+ * inertia_block_double. */
+#define REAL double
+#define VEC VecDouble
+#define MASK MaskDouble
+#define SWAP_HALVES {{2, 3, 0, 1}, {1, 0, 3, 2}}
+#define TYPED(name) name##_double
+#include "pass_body.h"
+#undef REAL
+#undef VEC
+#undef MASK
+#undef SWAP_HALVES
+#undef TYPED
+
+/* The first label out of range, in row order of the blocks' first ones, or PASS_DONE. */
+static PassResult first_bad_label(const Block *blocks, int64_t n_blocks) {
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        if (blocks[b].bad_row >= 0)
+            return (PassResult){PASS_BAD_LABEL, blocks[b].bad_row, blocks[b].bad_label, blocks[b].lowest};
+    }
+    return (PassResult){PASS_DONE, 0, 0, 0};
+}
+
+/* Give each block its share of `sums`, `counts` and `scratch` (NULL: none); no bad label yet. */
+static void share_out(Block *blocks, int64_t n_blocks, double *sums, double *counts, int64_t grid, int64_t n_clusters,
+                      char *scratch, int64_t scratch_bytes) {
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        blocks[b].bad_row = -1;
+        if (sums) blocks[b].sums = sums + b * grid;
+        if (counts) blocks[b].counts = counts + b * n_clusters;
+        if (scratch) blocks[b].scratch = scratch + b * scratch_bytes;
+    }
+}
+
+PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels, const Bounds *bounds,
+                                 PassOutput *out) {
+    const int64_t n_clusters = points->n_clusters, n_features = points->n_features, grid = n_clusters * n_features;
+    const int64_t element = points->is_float ? sizeof(float) : sizeof(double);
+    const int64_t n_blocks = count_blocks(points->n_samples, (double)n_clusters * (n_features + 1) * sizeof(double));
+    const int64_t scratch_bytes = round_up(ROWS_PER_TILE * n_features * element, 64);
+    Job job = {.points = *points, .labels = out->labels, .old_labels = old_labels, .n_blocks = n_blocks};
+    Hamerly hamerly = {.slack = 8.0 * (n_features + 2) * (points->is_float ? FLT_EPSILON : DBL_EPSILON)};
+    Panels_float panels_float = {0};
+    Panels_double panels_double = {0};
+    PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0};
+    double *block_sums = zeroed(n_blocks * grid, sizeof(double));
+    double *block_counts = zeroed(n_blocks * n_clusters, sizeof(double));
+    char *scratch = bounds ? aligned_block(n_blocks * scratch_bytes) : NULL;
+    job.blocks = zeroed(n_blocks, sizeof(Block));
+    if (!block_sums || !block_counts || !job.blocks || (bounds && !scratch)) goto done;
+    share_out(job.blocks, n_blocks, block_sums, block_counts, grid, n_clusters, scratch, scratch_bytes);
+    if (points->is_float) {
+        if (!pack_float(&panels_float, points->centroids, n_clusters, n_features)) goto done;
+        job.panels = &panels_float;
+    } else {
+        if (!pack_double(&panels_double, points->centroids, n_clusters, n_features)) goto done;
+        job.panels = &panels_double;
+    }
+    if (bounds) {
+        hamerly.bounds = *bounds;
+        hamerly.moves.moves = malloc(n_clusters * sizeof(double));
+        hamerly.half_gaps = malloc(n_clusters * sizeof(double));
+        if (!hamerly.moves.moves || !hamerly.half_gaps) goto done;
+        measure_moves(points, bounds->previous_centroids, &hamerly.moves);
+        measure_half_gaps(points, hamerly.half_gaps);
+        job.hamerly = &hamerly;
+    }
+    run_blocks(&job, n_blocks, points->is_float ? run_block_float : run_block_double);
+
+    result = first_bad_label(job.blocks, n_blocks);
+    if (result.outcome != PASS_DONE) goto done;
+    memset(out->sums, 0, grid * sizeof(double));
+    memset(out->counts, 0, n_clusters * sizeof(double));
+    out->changed = 0;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        for (int64_t i = 0; i < grid; ++i) out->sums[i] += job.blocks[b].sums[i];
+        for (int64_t c = 0; c < n_clusters; ++c) out->counts[c] += job.blocks[b].counts[c];
+        out->changed += job.blocks[b].changed;
+    }
+
+done:
+    free(panels_float.values);
+    free(panels_float.half_norms);
+    free(panels_double.values);
+    free(panels_double.half_norms);
+    free(hamerly.moves.moves);
+    free(hamerly.half_gaps);
+    free(block_sums);
+    free(block_counts);
+    free(scratch);
+    free(job.blocks);
+    return result;
+}
+
+PassResult sum_squared_distances(const Points *points, const int64_t *labels, double *total) {
+    InertiaJob job = {.points = *points, .labels = labels, .n_blocks = count_blocks(points->n_samples, sizeof(double))};
+    job.blocks = zeroed(job.n_blocks, sizeof(Block));
+    if (!job.blocks) return (PassResult){PASS_OUT_OF_MEMORY, 0, 0, 0};
+    share_out(job.blocks, job.n_blocks, NULL, NULL, 0, 0, NULL, 0);
+    run_blocks(&job, job.n_blocks, points->is_float ? inertia_block_float : inertia_block_double);
+    const PassResult result = first_bad_label(job.blocks, job.n_blocks);
+    if (result.outcome == PASS_DONE) {
+        *total = 0;
+        for (int64_t b = 0; b < job.n_blocks; ++b) *total += job.blocks[b].inertia;
+    }
+    free(job.blocks);
+    return result;
+}

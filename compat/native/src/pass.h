@@ -1,0 +1,57 @@
+/* The Lloyd pass over the data, in plain C (no TensorFlow): what the ops (ops.c) hand it
+ * and what it gives back. It assumes shapes that ops.c checked; the labels it reads are
+ * range-checked as it reads them (a bad one ends the pass with PASS_BAD_LABEL). */
+#ifndef KMEANS_TF_PASS_H
+#define KMEANS_TF_PASS_H
+
+#include <stdint.h>
+
+/* The float pass carries centroid indices in float lanes, exact up to 2**24. */
+#define MAX_FLOAT_CENTROIDS ((int64_t)1 << 24)
+
+/* The samples and centroids every pass reads, row-major. */
+typedef struct {
+    const void *samples;   /* IN (n_samples, n_features), float or double */
+    const void *centroids; /* IN (n_clusters, n_features), the samples' type; n_clusters >= 1 */
+    int64_t n_samples, n_features, n_clusters;
+    int is_float;          /* 1: float elements; 0: double */
+} Points;
+
+/* The bounded pass's Hamerly bounds: per sample, an upper bound on the distance to its
+ * centroid and a lower bound on the distance to any other (see assign_bounded). */
+typedef struct {
+    const void *previous_centroids; /* IN (n_clusters, n_features): the centroids the bounds are for */
+    const double *upper, *lower;    /* IN (n_samples,) */
+    const double *norms;            /* IN (n_samples,): each sample's squared norm */
+    double norm_bound;              /* IN: bounds every sample's and centroid's squared norm */
+    double *new_upper, *new_lower;  /* OUT (n_samples,): the bounds for these centroids */
+} Bounds;
+
+/* What a pass gives. */
+typedef struct {
+    int64_t *labels; /* OUT (n_samples,): each sample's nearest centroid */
+    double *sums;    /* OUT (n_clusters, n_features): float64 sums (of the changes, with old labels) */
+    double *counts;  /* OUT (n_clusters,) */
+    int64_t changed; /* OUT: how many labels differ from the old ones (all, without old labels) */
+} PassOutput;
+
+typedef enum { PASS_DONE, PASS_OUT_OF_MEMORY, PASS_BAD_LABEL } PassOutcome;
+
+/* How a pass ended; after PASS_BAD_LABEL, labels[row] = label is outside [lowest, n_clusters). */
+typedef struct {
+    PassOutcome outcome;
+    int64_t row, label, lowest;
+} PassResult;
+
+/* Every sample's nearest centroid, and the float64 per-cluster sums and counts, in one
+ * sweep. With old_labels (-1: none yet), the sums are of the changes: a sample whose label
+ * changed is added to its new cluster and taken from its old one. With bounds (which need
+ * old_labels), only the samples whose bounds cannot prove their label are measured: the
+ * same labels and bit-identical sums. */
+PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels, const Bounds *bounds,
+                                 PassOutput *out);
+
+/* The float64 sum over samples of the squared distance to their labelled centroid. */
+PassResult sum_squared_distances(const Points *points, const int64_t *labels, double *total);
+
+#endif

@@ -1,0 +1,117 @@
+"""Random inputs for the C kernel's raw ops, run in a child process by tests/test_native_fuzz.py.
+
+``python -m tests.native_fuzz --seed S --cases N`` prints ``case I`` before running case I,
+so that the parent can name the case that killed it. Each call either returns an answer,
+checked here against numpy, or raises InvalidArgumentError (or TypeError/ValueError from
+TensorFlow's own type checks); a wrong answer exits 1 with the case, a crash kills the child.
+"""
+import argparse
+import sys
+
+import numpy as np
+
+from compat import native
+from compat._tensorflow import tf
+from tests.cases import change_sums, squared_distances
+
+REFUSALS = (tf.errors.InvalidArgumentError, TypeError, ValueError)
+OPS = ("nearest_centroid_sums", "nearest_centroid_changes", "nearest_centroid_changes_bounded",
+       "sum_squared_distances")
+
+
+def random_case(rng):
+    """Return an op's name and its inputs: mostly valid, often not (shapes, dtypes, labels, bounds)."""
+    op = OPS[rng.randint(len(OPS))]
+    n_samples = int(rng.choice([0, 1, 5, 13, 64, 4500])) if rng.rand() < 0.9 else rng.randint(0, 300)
+    n_features, n_clusters = rng.randint(0, 7), int(rng.choice([0, 1, 2, 3, 17, 40]))
+    dtype = [np.float32, np.float64][rng.randint(2)]
+    samples = rng.normal(0, 5, (n_samples, n_features)).astype(dtype)
+    centroids = rng.normal(0, 5, (n_clusters, n_features)).astype(dtype)
+    if rng.rand() < 0.05:
+        centroids = centroids.astype(np.float64 if dtype == np.float32 else np.float32)
+    if rng.rand() < 0.05:
+        samples = samples.reshape(-1) if rng.rand() < 0.5 else samples[None]
+    if rng.rand() < 0.05:
+        centroids = rng.normal(0, 5, (n_clusters, n_features + 1)).astype(dtype)
+    upper = np.where(rng.rand(n_samples) < 0.5, np.inf, rng.uniform(0, 20, n_samples))
+    labels = rng.randint(0, max(n_clusters, 1), n_samples).astype(np.int64)
+    if op != "sum_squared_distances":  # -1: no label yet (where the upper bound is infinite, for the bounded pass)
+        labels[(rng.rand(n_samples) < 0.3) & ~np.isfinite(upper)] = -1
+    if rng.rand() < 0.3 and n_samples:
+        bad = rng.randint(n_samples, size=rng.randint(1, 4))
+        labels[bad] = rng.randint(-10**12, 10**12, size=len(bad), dtype=np.int64)
+    if rng.rand() < 0.05:
+        labels = labels[:max(n_samples - 1, 0)] if rng.rand() < 0.5 else np.append(labels, 0)
+    inputs = {"samples": samples, "centroids": centroids}
+    if op in ("nearest_centroid_changes", "sum_squared_distances"):
+        inputs["labels"] = labels
+    if op == "nearest_centroid_changes_bounded":
+        norms = (samples.astype(np.float64) ** 2).sum(axis=-1).reshape(-1)
+        bounds = {"upper": upper, "lower": rng.uniform(0, 20, n_samples), "norms": norms}
+        for name in bounds:
+            if rng.rand() < 0.05:
+                bounds[name] = bounds[name][:rng.randint(0, len(bounds[name]) + 1)]
+        norm_bound = float(norms.max(initial=0)) + 100.0
+        shape = [(), (), (), (0,), (1,), (5,)][rng.randint(6)]
+        previous = centroids if rng.rand() < 0.9 else rng.normal(0, 5, (max(n_clusters - 1, 0), n_features))
+        inputs.update(previous_centroids=previous, labels=labels, **bounds,
+                      norm_bound=np.full(shape, norm_bound) if shape else tf.constant(norm_bound, tf.float64))
+    return op, inputs
+
+
+def check(op, inputs, outputs):
+    """Check an answer against numpy; return what is wrong, or None."""
+    samples, centroids = inputs["samples"], inputs["centroids"]
+    n_clusters = len(centroids)
+    outputs = [t.numpy() for t in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+    if op == "sum_squared_distances":
+        expected = ((samples.astype(np.float64) - centroids[inputs["labels"]]) ** 2).sum()
+        return None if np.isclose(outputs[0], expected, rtol=1e-9, atol=1e-9) else f"inertia {outputs[0]} != {expected}"
+    labels = outputs[0]
+    if labels.shape != (len(samples),) or not np.all((labels >= 0) & (labels < n_clusters)):
+        return f"labels out of range: {labels}"
+    if op != "nearest_centroid_changes_bounded":  # random bounds may hold a sample's label: any label is fair there
+        distances = squared_distances(samples, centroids)
+        nearest = distances.min(axis=1, initial=np.inf) if len(centroids) else distances
+        scale = 1e-4 * (1 + (samples.astype(np.float64) ** 2).sum(axis=1) + (centroids.astype(np.float64) ** 2).sum(1).max())
+        if len(samples) and not np.all(distances[np.arange(len(samples)), labels] <= nearest + scale):
+            return "a label is not the nearest centroid"
+    old = inputs.get("labels", -np.ones(len(samples), np.int64))
+    sums, counts = change_sums(samples, labels, old, n_clusters)
+    got_sums, got_counts = outputs[-3:-1] if op != "nearest_centroid_sums" else outputs[1:]
+    if not (np.allclose(got_sums, sums, rtol=1e-9, atol=1e-6) and np.array_equal(got_counts, counts)):
+        return "sums or counts differ from numpy"
+    if op != "nearest_centroid_sums" and outputs[-1] != np.count_nonzero(labels != old):
+        return f"changed {outputs[-1]} != {np.count_nonzero(labels != old)}"
+    return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cases", type=int, default=300)
+    options = parser.parse_args(argv)
+    kernel = native.kernel()
+    if kernel is None:
+        print(f"the C kernel is not available: {native.description()}", file=sys.stderr)
+        return 2
+    answered = refused = 0
+    for case in range(options.cases):
+        print(f"case {case}", flush=True)
+        op, inputs = random_case(np.random.RandomState([options.seed, case]))
+        try:
+            outputs = getattr(kernel, op)(**inputs)
+        except REFUSALS:
+            refused += 1
+            continue
+        problem = check(op, inputs, outputs)
+        if problem:
+            print(f"case {case} ({op}): {problem}", file=sys.stderr)
+            return 1
+        answered += 1
+    print(f"{answered} answered, {refused} refused")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
