@@ -9,12 +9,14 @@ command line runs on users' data lives in ``compat.engine``; its public face is 
   "random" or "k-means++" initialisation, and scikit-learn's relocation of empty clusters;
   it returns a ``KMeansResult``;
 - ``predict`` and ``inertia`` for given centroids;
-- ``gd_kmeans``: k-means by gradient descent, as the post does it.
+- ``gd_kmeans``: k-means by gradient descent, as the post does it;
+- ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...).
 """
 import numpy as np
 
 from compat._tensorflow import tf
 from compat.engine import tf_ops
+from compat.engine.estimator import KMeans
 from compat.engine.gd import gd_kmeans
 from compat.engine.kmeans import KMeansResult, inertia, kmeans, predict
 from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PLUSPLUS_INIT, LLOYD,
@@ -23,7 +25,7 @@ from functions import DEFAULT_ITERATIONS
 
 __all__ = [
     "create_samples", "choose_random_centroids", "assign_to_nearest", "update_centroids", "iterate_kmeans",
-    "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans",
+    "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans", "KMeans",
     "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "INIT_STRATEGIES", "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
 ]
 

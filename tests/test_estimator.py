@@ -1,0 +1,86 @@
+"""compat.eager.KMeans: scikit-learn's own estimator checks, parity with sklearn.cluster.KMeans, and its use in pipelines."""
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.datasets import make_blobs
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from compat.eager import KMeans
+from tests.cases import DTYPE_IDS, DTYPES, SEEDS, random_case, shipped
+
+# Each entry: a check that cannot pass, and why (scikit-learn's own KMeans lists the same one).
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "the seeding draws rows at random, so repeated rows draw other initial centroids; from the same initial "
+        "centroids integer weights equal repeated rows (tests/test_weights.py)",
+}
+
+
+@parametrize_with_checks([KMeans(n_clusters=2, n_init=2, max_iter=5)],
+                         expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
+def test_scikit_learns_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name, k", [("iris", 3), ("wine", 3), ("breast_cancer", 2), ("diabetes", 6)])
+def test_same_answer_as_scikit_learn_from_the_same_init(name, k, dtype):
+    samples = shipped(name).astype(dtype)
+    initial = samples[np.random.RandomState(k).choice(len(samples), k, replace=False)]
+    ours = KMeans(k, init=initial, n_init=1).fit(samples)
+    theirs = SklearnKMeans(k, init=initial, n_init=1, algorithm="lloyd").fit(samples)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-5)
+    assert ours.cluster_centers_.dtype == dtype and ours.labels_.dtype == theirs.labels_.dtype
+    np.testing.assert_array_equal(ours.predict(samples), theirs.predict(samples))
+    np.testing.assert_allclose(ours.transform(samples), theirs.transform(samples), rtol=1e-4, atol=1e-3)
+    assert ours.score(samples) == pytest.approx(theirs.score(samples), rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+def test_same_answer_as_scikit_learn_with_weights(seed):
+    samples, initial = random_case(seed, 400, 4, 6, dtype=np.float64)
+    weights = np.random.RandomState(seed).uniform(0, 3, len(samples))
+    weights[::7] = 0
+    ours = KMeans(6, init=initial, n_init=1).fit(samples, sample_weight=weights)
+    theirs = SklearnKMeans(6, init=initial, n_init=1, algorithm="lloyd").fit(samples, sample_weight=weights)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-5)
+    assert ours.score(samples, sample_weight=weights) == pytest.approx(
+        theirs.score(samples, sample_weight=weights), rel=1e-5)
+
+
+def test_in_a_pipeline_and_a_search_over_n_clusters():
+    samples, _ = make_blobs(600, n_features=3, centers=4, cluster_std=0.5, random_state=1)
+    pipeline = make_pipeline(StandardScaler(), KMeans(4, random_state=0))
+    labels = pipeline.fit_predict(samples)
+    assert len(np.unique(labels)) == 4
+    search = GridSearchCV(KMeans(random_state=0), {"n_clusters": [2, 3, 4, 5]}, cv=3).fit(samples)
+    assert search.best_params_["n_clusters"] in (4, 5)  # the score is -inertia, which more clusters lower
+
+
+def test_pickles_clones_and_names_its_outputs():
+    import pandas as pd
+
+    frame = pd.DataFrame(make_blobs(200, n_features=2, centers=3, random_state=2)[0], columns=["x", "y"])
+    fitted = KMeans(3, random_state=0).fit(frame)
+    np.testing.assert_array_equal(fitted.feature_names_in_, ["x", "y"])
+    assert list(fitted.get_feature_names_out()) == ["kmeans0", "kmeans1", "kmeans2"]
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict(frame), fitted.predict(frame))
+    assert clone(fitted).get_params() == fitted.get_params() and not hasattr(clone(fitted), "labels_")
+
+
+def test_the_same_random_state_gives_the_same_fit():
+    samples, _ = make_blobs(300, centers=5, random_state=3)
+    first, second = (KMeans(5, n_init=3, random_state=7).fit(samples) for _ in range(2))
+    np.testing.assert_array_equal(first.labels_, second.labels_)
+    assert first.inertia_ == second.inertia_
