@@ -5,7 +5,7 @@ One job a module:
 - ``options``: the vocabulary (init and algorithm names) and defaults; imports no TensorFlow.
 - ``validation``: the door checks every public entry point makes, once.
 - ``prepare``: the data's way in (column sums, centring, squared norms, a tensor over the buffer).
-- ``seeding``: initial centroids ("random", "k-means++").
+- ``seeding``: initial centroids ("random", "k-means++", "k-means||").
 - ``tf_ops``: the Lloyd pass in TensorFlow's own ops (distances by matmul, chunk by chunk).
 - ``loops``: Lloyd's iterations in one ``tf.function``, on the fused C kernel (``compat.native``)
   or on ``tf_ops``.
