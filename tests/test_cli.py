@@ -79,7 +79,7 @@ def test_every_lesson_command_names_its_seeds_alike(command):
     assert ("--init-seed" in options) == (command != "generate")  # generate chooses no centroids
 
 
-@pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict"])
+@pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict", "elbow"])
 def test_help_has_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0

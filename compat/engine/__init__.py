@@ -11,4 +11,5 @@ One job a module:
   or on ``tf_ops``.
 - ``kmeans``: the public ``kmeans``, ``predict``, ``inertia`` and ``KMeansResult``.
 - ``gd``: k-means by gradient descent (the post), the TensorFlow 2 way.
+- ``choosing_k``: ``elbow``, k-means for several k with scores for each, and the kneedle rule's suggestion.
 """

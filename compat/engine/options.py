@@ -34,3 +34,10 @@ CHUNK_BYTES = 4 * 2**20
 # numpy.random.RandomState takes seeds in [0, 2**32).
 MAX_ITER_LIMIT = 2**31 - 1
 MAX_SEED = 2**32 - 1
+
+# Choosing k (``elbow``): the silhouette compares every pair of rows, so it is measured on a seeded
+# sample of at most this many; the kneedle rule (Satopää et al. 2011) suggests the k, and needs a
+# point between the first and the last k.
+DEFAULT_SILHOUETTE_ROWS = 10000
+KNEEDLE_RULE = "kneedle"
+MIN_K_VALUES = 3
