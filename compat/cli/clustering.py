@@ -28,9 +28,9 @@ SIZES_LISTED = 8
 @clusters_option(None, help="number of clusters [required unless --init is a file]")
 @columns_option
 @header_option
-@click.option("--init", default=DEFAULT_INIT, show_default=True, metavar="|".join([*INIT_STRATEGIES, "PATH"]),
-              help="how to choose the initial centroids (quote k-means|| in a shell), or a file of them "
-                   "(.csv, .tsv, .npy)")
+@click.option("--init", default=DEFAULT_INIT, show_default=True, metavar="NAME|PATH",
+              help=f"how to choose the initial centroids, {' or '.join(INIT_STRATEGIES)} (quote k-means|| in a "
+                   f"shell), or a file of them (.csv, .tsv, .npy)")
 @n_init_option
 @init_rounds_option
 @click.option("--max-iter", type=click.IntRange(1, MAX_ITER_LIMIT), default=DEFAULT_MAX_ITER, show_default=True,
