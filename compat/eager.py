@@ -6,9 +6,11 @@ The lesson's functions mirror ``functions.py`` name for name and take the same a
 command line runs on users' data lives in ``compat.engine``; its public face is here:
 
 - ``kmeans``: Lloyd's algorithm with scikit-learn's stopping rule, ``n_init`` restarts,
-  "random" or "k-means++" initialisation, and scikit-learn's relocation of empty clusters;
-  it returns a ``KMeansResult``;
+  "random", "k-means++" or "k-means||" initialisation, and scikit-learn's relocation of
+  empty clusters; it returns a ``KMeansResult``;
 - ``predict`` and ``inertia`` for given centroids;
+- ``elbow``: k-means for several k, each fit scored, and a k suggested by the kneedle rule
+  (``kneedle``); it returns an ``ElbowResult``;
 - ``gd_kmeans``: k-means by gradient descent, as the post does it;
 - ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...).
 """
@@ -16,17 +18,20 @@ import numpy as np
 
 from compat._tensorflow import tf
 from compat.engine import tf_ops
+from compat.engine.choosing_k import ElbowResult, elbow, kneedle
 from compat.engine.estimator import KMeans
 from compat.engine.gd import gd_kmeans
 from compat.engine.kmeans import KMeansResult, inertia, kmeans, predict
-from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PLUSPLUS_INIT, LLOYD,
-                                   RANDOM_INIT)
+from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PARALLEL_INIT,
+                                   KMEANS_PLUSPLUS_INIT, LLOYD, RANDOM_INIT)
 from functions import DEFAULT_ITERATIONS
 
 __all__ = [
     "create_samples", "choose_random_centroids", "assign_to_nearest", "update_centroids", "iterate_kmeans",
     "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans", "KMeans",
-    "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "INIT_STRATEGIES", "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
+    "elbow", "kneedle", "ElbowResult",
+    "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "KMEANS_PARALLEL_INIT", "INIT_STRATEGIES",
+    "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
 ]
 
 

@@ -178,6 +178,38 @@ def iterations_animation(samples, centroid_history, labels_history, *, interval_
     return FuncAnimation(figure, draw, frames=len(centroid_history), interval=interval_ms, blit=False)
 
 
+def elbow_figure(k, inertia, silhouette, suggested_k=None):
+    """Draw the inertia (top) and the silhouette (bottom) against k, the suggested k marked in both.
+
+    Parameters
+    ----------
+    k : array of shape (n_k,)
+    inertia, silhouette : arrays of shape (n_k,); NaN silhouettes (k = 1) are left out
+    suggested_k : int or None, default=None, drawn as a dashed vertical line
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 5.6), layout="constrained")
+    inertia_ax, silhouette_ax = figure.subplots(2, 1, sharex=True)
+    inertia_ax.plot(k, inertia, "-o", color="k", lw=1, ms=4)
+    inertia_ax.set_ylabel("inertia (lower is tighter)")
+    shown = ~np.isnan(np.asarray(silhouette, np.float64))
+    silhouette_ax.plot(np.asarray(k)[shown], np.asarray(silhouette)[shown], "-o", color="tab:blue", lw=1, ms=4)
+    silhouette_ax.set_ylabel("silhouette (higher is better)")
+    silhouette_ax.set_xlabel("k, the number of clusters")
+    silhouette_ax.xaxis.get_major_locator().set_params(integer=True)
+    if suggested_k is not None:
+        for ax in (inertia_ax, silhouette_ax):
+            ax.axvline(suggested_k, color="m", ls="--", lw=1.2)
+        inertia_ax.annotate(f"suggested k = {suggested_k} (kneedle)", (suggested_k, 1), color="m",
+                            xycoords=("data", "axes fraction"), xytext=(4, -14), textcoords="offset points")
+    return figure
+
+
 def save_figure(figure, path, *, overwrite=False):
     """Write ``figure`` as a PNG at ``path`` through a temporary file, so a failure leaves no half file."""
     buffer = io.BytesIO()

@@ -37,3 +37,9 @@ def without_native_kernel():
     """Run the test on TensorFlow's ops, as on a machine where the C kernel did not build."""
     with native_switched_off():
         yield
+
+
+@pytest.fixture(params=["native_kernel", "without_native_kernel"], ids=["C kernel", "TensorFlow ops"])
+def either_path(request):
+    """Run the test on the fused C kernel (where this machine has it) and on TensorFlow's ops."""
+    return request.getfixturevalue(request.param)

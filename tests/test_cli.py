@@ -66,7 +66,7 @@ def test_lesson_commands_default_to_the_lessons_constants():
 def test_fit_defaults_are_the_engines():
     fit_defaults = defaults(cli.clustering.fit)
     engine_defaults = inspect.signature(eager.kmeans).parameters
-    for name in ("init", "n_init", "max_iter", "tol", "algorithm"):
+    for name in ("init", "n_init", "init_rounds", "max_iter", "tol", "algorithm"):
         assert fit_defaults[name] == engine_defaults[name].default, name
     choices = next(param for param in cli.clustering.fit.params if param.name == "algorithm").type.choices
     assert tuple(choices) == eager.ALGORITHMS
@@ -79,7 +79,7 @@ def test_every_lesson_command_names_its_seeds_alike(command):
     assert ("--init-seed" in options) == (command != "generate")  # generate chooses no centroids
 
 
-@pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict"])
+@pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict", "elbow"])
 def test_help_has_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0
@@ -216,11 +216,12 @@ def test_fit_bad_data(tmp_path, text, fragments):
 @pytest.mark.parametrize("args, fragments", [
     (["-k", 0], ["Invalid value for '-k' / '--clusters'", "0 is not in the range x>=1"]),
     (["-k", 2, "--tol", -1], ["'--tol'", "x>=0"]),
-    (["-k", 2, "--init", "kmeans"], ["'--init'", "'kmeans' is neither random nor k-means++"]),
+    (["-k", 2, "--init", "kmeans"], ["'--init'", "'kmeans' is neither random nor k-means++ nor k-means||"]),
+    (["-k", 2, "--init-rounds", 0], ["'--init-rounds'", "x>=1"]),
     (["-k", 2, "--plot", "fit.jpg"], ["'--plot'", "should end in .png"]),
     (["-k", 2, "--columns", "1,,2"], ["'--columns'", "empty column"]),
     ([], ["Missing option '-k' / '--clusters'"]),
-], ids=["k<1", "tol<0", "init-name", "plot-suffix", "columns", "no-k"])
+], ids=["k<1", "tol<0", "init-name", "init-rounds", "plot-suffix", "columns", "no-k"])
 def test_fit_bad_options(blobs, args, fragments):
     assert_error(run("fit", blobs, *args), *fragments, exit_code=2)
 

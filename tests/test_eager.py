@@ -62,7 +62,7 @@ def test_create_samples_and_choose_random_centroids_seeded():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
+@pytest.mark.parametrize("init", eager.INIT_STRATEGIES)
 def test_kmeans_keeps_dtype_and_shapes(dtype, init):
     X = blobs(0, dtype=dtype)
     result = eager.kmeans(X, 4, init=init, seed=0)
@@ -78,7 +78,7 @@ def test_integer_input_becomes_float64():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"seed{s}")
-@pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
+@pytest.mark.parametrize("init", eager.INIT_STRATEGIES)
 def test_same_seed_same_result(seed, init):
     X = blobs(seed)
     first = eager.kmeans(X, 4, init=init, n_init=3, seed=seed)
@@ -193,7 +193,7 @@ def test_numpy_scalars_are_accepted_wherever_python_ones_are():
     assert costs.shape == (3,)
 
 
-@pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
+@pytest.mark.parametrize("init", eager.INIT_STRATEGIES)
 def test_one_cluster_is_the_mean(init):
     X = blobs(2)
     result = eager.kmeans(X, 1, init=init, seed=0)
@@ -228,12 +228,6 @@ def test_an_inertia_beyond_float64_is_refused_not_reported_as_infinity():
     samples = np.array([[1e300, 0.0], [-1e300, 0.0], [0.0, 1e300]])
     with pytest.raises(ValueError, match="inertia .* is beyond what float64 can hold.*rescale the data"):
         eager.kmeans(samples, 1)
-
-
-@pytest.fixture(params=["native_kernel", "without_native_kernel"], ids=["C kernel", "TensorFlow ops"])
-def either_path(request):
-    """Run the test on the fused C kernel (where this machine has it) and on TensorFlow's ops."""
-    return request.getfixturevalue(request.param)
 
 
 def test_new_shapes_and_dtypes_trace_once_and_never_warn(either_path):

@@ -4,7 +4,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from compat.figures import (cost_curve_figure, iterations_animation, save_animation, save_figure,
+from compat.figures import (cost_curve_figure, elbow_figure, iterations_animation, save_animation, save_figure,
                             trajectory_figure)
 from compat.lesson_outputs import derived_path, finish_lesson, lesson_outputs
 
@@ -22,6 +22,17 @@ def test_cost_curve_one_point_per_iteration_from_first():
     np.testing.assert_array_equal(line.get_xdata(), [0, 1])
     np.testing.assert_array_equal(line.get_ydata(), COSTS)
     assert ax.get_yscale() == "log"
+
+
+def test_elbow_figure_draws_inertia_and_the_defined_silhouettes_and_marks_the_suggestion():
+    figure = elbow_figure([1, 2, 3, 4], [100.0, 30.0, 10.0, 9.0], [np.nan, 0.5, 0.7, 0.6], suggested_k=3)
+    inertia_ax, silhouette_ax = figure.axes
+    np.testing.assert_array_equal(inertia_ax.lines[0].get_xdata(), [1, 2, 3, 4])
+    np.testing.assert_array_equal(silhouette_ax.lines[0].get_xydata(), [[2, 0.5], [3, 0.7], [4, 0.6]])
+    for ax in (inertia_ax, silhouette_ax):  # the suggestion: a vertical line at k = 3
+        np.testing.assert_array_equal(ax.lines[1].get_xdata(), [3, 3])
+    assert "suggested k = 3" in inertia_ax.texts[0].get_text()
+    assert len(elbow_figure([1, 2, 3], [3.0, 2.0, 1.0], [np.nan, 0.1, 0.2]).axes[0].lines) == 1
 
 
 def test_trajectory_figure_draws_each_path_and_the_costs():

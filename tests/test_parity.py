@@ -122,7 +122,7 @@ def test_inertia_never_increases_from_one_iteration_to_the_next(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
-@pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
+@pytest.mark.parametrize("init", eager.INIT_STRATEGIES)
 def test_labels_are_the_argmin_to_the_final_centroids(seed, init):
     samples, _ = random_case(seed, 300, 3, 8)
     result = eager.kmeans(samples, 8, init=init, seed=seed)

@@ -7,14 +7,15 @@ One job a module:
 - ``options``: the options several commands share, defined once;
 - ``outputs``: output paths claimed before any work, then written;
 - ``lessons``: ``generate``, ``iterate``, ``gd``, the lesson scripts with options;
-- ``clustering``: ``fit`` and ``predict`` on a data file, by the eager engine.
+- ``clustering``: ``fit`` and ``predict`` on a data file, by the eager engine;
+- ``choosing_k``: ``elbow``, k-means for several k on a data file and the k it suggests.
 
 TensorFlow is imported inside the commands that need it, so ``kmeans-tf --help`` answers at once.
 """
 import click
 
 from compat import __version__
-from compat.cli import clustering, lessons
+from compat.cli import choosing_k, clustering, lessons
 from compat.cli.console import Console, Group
 
 
@@ -28,10 +29,11 @@ def main(ctx, verbose):
     \b
     Examples:
       kmeans-tf generate --out blobs.csv
+      kmeans-tf elbow blobs.csv --k 1:10 --plot elbow.png
       kmeans-tf fit blobs.csv -k 3 --labels-out labels.txt --plot blobs.png
     """
     ctx.ensure_object(Console).verbose = verbose
 
 
-for command in (lessons.generate, lessons.iterate, lessons.gd, clustering.fit, clustering.predict):
+for command in (lessons.generate, lessons.iterate, lessons.gd, clustering.fit, clustering.predict, choosing_k.elbow):
     main.add_command(command)

@@ -13,11 +13,11 @@ import numpy as np
 from compat import data_io
 from compat.cli.console import Command
 from compat.cli.options import (batch_size_option, clusters_option, columns_option, data_argument, force_option,
-                                header_option, init_seed_option, labels_out_option, plot_option, quiet_option,
-                                suffix_check, trajectory_option)
+                                header_option, init_rounds_option, init_seed_option, labels_out_option, n_init_option,
+                                plot_option, quiet_option, suffix_check, trajectory_option)
 from compat.cli.outputs import claim_outputs, needs_two_columns, save_plot, write_labels
-from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT,
-                                   DEFAULT_TOL, INIT_STRATEGIES, MAX_ITER_LIMIT)
+from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL,
+                                   INIT_STRATEGIES, MAX_ITER_LIMIT)
 
 # Past this many clusters the summary line gives the smallest and largest size, not every one.
 SIZES_LISTED = 8
@@ -28,10 +28,11 @@ SIZES_LISTED = 8
 @clusters_option(None, help="number of clusters [required unless --init is a file]")
 @columns_option
 @header_option
-@click.option("--init", default=DEFAULT_INIT, show_default=True, metavar="random|k-means++|PATH",
-              help="how to choose the initial centroids, or a file of them (.csv, .tsv, .npy)")
-@click.option("--n-init", type=click.IntRange(1), default=DEFAULT_N_INIT, show_default=True,
-              help="runs from different initial centroids; the lowest inertia wins")
+@click.option("--init", default=DEFAULT_INIT, show_default=True, metavar="NAME|PATH",
+              help=f"how to choose the initial centroids, {' or '.join(INIT_STRATEGIES)} (quote k-means|| in a "
+                   f"shell), or a file of them (.csv, .tsv, .npy)")
+@n_init_option
+@init_rounds_option
 @click.option("--max-iter", type=click.IntRange(1, MAX_ITER_LIMIT), default=DEFAULT_MAX_ITER, show_default=True,
               help="most iterations per run")
 @click.option("--tol", type=click.FloatRange(0), default=DEFAULT_TOL, show_default=True,
@@ -52,8 +53,8 @@ SIZES_LISTED = 8
 @force_option
 @quiet_option
 @click.pass_obj
-def fit(console, data, clusters, columns, header, init, n_init, max_iter, tol, init_seed, labels_out, centroids_out,
-        as_json, algorithm, batch_size, plot, trajectory, force):
+def fit(console, data, clusters, columns, header, init, n_init, init_rounds, max_iter, tol, init_seed, labels_out,
+        centroids_out, as_json, algorithm, batch_size, plot, trajectory, force):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
@@ -104,7 +105,7 @@ def fit(console, data, clusters, columns, header, init, n_init, max_iter, tol, i
             advance()
         result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
                               seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
-                              keep_history=trajectory is not None)
+                              keep_history=trajectory is not None, init_rounds=init_rounds)
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")

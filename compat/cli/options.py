@@ -10,7 +10,7 @@ import click
 
 from compat import data_io
 from compat.cli.console import Console
-from compat.engine.options import MAX_SEED
+from compat.engine.options import DEFAULT_INIT_ROUNDS, DEFAULT_N_INIT, KMEANS_PARALLEL_INIT, MAX_SEED
 
 PNG_SUFFIX = ".png"
 GIF_SUFFIX = ".gif"
@@ -105,6 +105,12 @@ trajectory_option = click.option("--trajectory", type=click.Path(dir_okay=False,
 animate_option = click.option("--animate", type=click.Path(dir_okay=False, path_type=Path),
                               callback=suffix_check(GIF_SUFFIX),
                               help="write the iterations as an animated GIF here, one frame per iteration")
+n_init_option = click.option("--n-init", type=click.IntRange(1), default=DEFAULT_N_INIT, show_default=True,
+                             help="runs from different initial centroids; the lowest inertia wins")
+init_rounds_option = click.option(
+    "--init-rounds", type=click.IntRange(1), default=DEFAULT_INIT_ROUNDS, show_default=True,
+    help=f"sampling rounds of --init {KMEANS_PARALLEL_INIT!r}, one pass over the data each (about 2k candidates a "
+         f"round)")
 force_option = click.option("--force", is_flag=True, help="replace output files that already exist")
 quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet,
                             help="no progress bar and no notes on stderr")

@@ -5,10 +5,11 @@ One job a module:
 - ``options``: the vocabulary (init and algorithm names) and defaults; imports no TensorFlow.
 - ``validation``: the door checks every public entry point makes, once.
 - ``prepare``: the data's way in (column sums, centring, squared norms, a tensor over the buffer).
-- ``seeding``: initial centroids ("random", "k-means++").
+- ``seeding``: initial centroids ("random", "k-means++", "k-means||").
 - ``tf_ops``: the Lloyd pass in TensorFlow's own ops (distances by matmul, chunk by chunk).
 - ``loops``: Lloyd's iterations in one ``tf.function``, on the fused C kernel (``compat.native``)
   or on ``tf_ops``.
 - ``kmeans``: the public ``kmeans``, ``predict``, ``inertia`` and ``KMeansResult``.
 - ``gd``: k-means by gradient descent (the post), the TensorFlow 2 way.
+- ``choosing_k``: ``elbow``, k-means for several k with scores for each, and the kneedle rule's suggestion.
 """

@@ -10,8 +10,8 @@ import numpy as np
 
 from compat._tensorflow import tf
 from compat.engine import loops, prepare, seeding, tf_ops, validation
-from compat.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_N_INIT,
-                                   DEFAULT_TOL)
+from compat.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_INIT_ROUNDS, DEFAULT_MAX_ITER,
+                                   DEFAULT_N_INIT, DEFAULT_TOL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +39,7 @@ class KMeansResult:
 
 def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
            tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
-           keep_history=False):
+           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -47,9 +47,13 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     samples : array of shape (n_samples, n_features), float32 or float64
         Integers are converted to float64. The result keeps the float dtype.
     n_clusters : int, 1 <= n_clusters <= n_samples
-    init : {"k-means++", "random"} or array of shape (n_clusters, n_features), default="k-means++"
+    init : {"k-means++", "random", "k-means||"} or array of shape (n_clusters, n_features), default="k-means++"
         "random" picks distinct samples, as the lesson does; "k-means++" is scikit-learn's
-        greedy k-means++; an array gives the initial centroids.
+        greedy k-means++; "k-means||" is Bahmani et al.'s scalable k-means++ (VLDB 2012): a
+        few passes over the data oversample about ``2 * n_clusters`` candidates each, and
+        greedy k-means++ on the candidates, weighted by the samples nearest to each, chooses
+        the centroids (k passes over the data become ``init_rounds + 2``); an array gives the
+        initial centroids.
     n_init : int, default=1
         Runs from different initialisations; the one with the lowest inertia is kept.
         Must be 1 when ``init`` is an array.
@@ -74,6 +78,8 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
         Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
     keep_history : bool, default=False
         Keep each iteration's centroids in ``result.centroid_history`` (to draw the run, say).
+    init_rounds : int >= 1, default=2
+        The sampling rounds of ``init="k-means||"`` (Spark MLlib's default); ignored by the others.
 
     Returns
     -------
@@ -91,6 +97,7 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     init = validation.check_init(init, n_clusters, n_features, samples.dtype, n_init)
     callback = validation.check_callback(callback)
     keep_history = validation.check_flag("keep_history", keep_history)
+    init_rounds = validation.check_int("init_rounds", init_rounds, 1)
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     prepared = prepare.centre_and_scale(samples, column_sums)
@@ -105,7 +112,7 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     for run in range(n_init):
         if isinstance(init, str):
             run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-            initial = seeding.initial_centroids(prepared.centred, n_clusters, init, run_rng)
+            initial = seeding.initial_centroids(prepared.centred, n_clusters, init, run_rng, init_rounds)
         else:
             initial = prepared.transformed(init)
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.

@@ -1,17 +1,21 @@
-"""Initial centroids: the lesson's random choice of distinct samples, and scikit-learn's greedy k-means++.
+"""Initial centroids: the lesson's random choice of distinct samples, scikit-learn's greedy k-means++, and k-means||.
 
 The functions take centred, checked samples and a ``numpy.random.RandomState``.
 """
 import numpy as np
 
 from compat._tensorflow import tf
-from compat.engine.options import RANDOM_INIT
+from compat.engine import loops, tf_ops
+from compat.engine.options import (DEFAULT_INIT_ROUNDS, KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT,
+                                   RECLUSTER_TRIES)
 
 
-def initial_centroids(samples, n_clusters, init, rng):
-    """Choose initial centroids among ``samples`` with the strategy ``init``."""
+def initial_centroids(samples, n_clusters, init, rng, rounds=DEFAULT_INIT_ROUNDS):
+    """Choose initial centroids among ``samples`` with the strategy ``init`` (``rounds``: k-means||'s)."""
     if init == RANDOM_INIT:
         return samples[rng.choice(samples.shape[0], n_clusters, replace=False)]
+    if init == KMEANS_PARALLEL_INIT:
+        return kmeans_parallel(samples, n_clusters, rng, rounds)
     return kmeans_plusplus(samples, n_clusters, rng)
 
 
@@ -46,3 +50,92 @@ def squared_distances_to(data, squared_norms, indices):
     return tf.maximum(tf.gather(squared_norms, indices)[:, None]
                       - 2 * tf.matmul(centres, data, transpose_b=True)
                       + squared_norms[None, :], 0)
+
+
+def kmeans_parallel(samples, n_clusters, rng, rounds):
+    """k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012), as Spark MLlib's ``initKMeansParallel``.
+
+    ``parallel_candidates`` oversamples candidates in ``rounds`` passes over the data; each
+    candidate is weighted by the number of samples nearest to it (one more pass), and
+    greedy k-means++ on the weighted candidates chooses the ``n_clusters`` centroids: the
+    best of ``RECLUSTER_TRIES`` runs by weighted cost, since the candidates are few and
+    a bad pick among them costs more than the runs. Candidates of equal value count once;
+    when there are no more of them than clusters, they are all kept and distinct random
+    samples fill up the rest.
+    """
+    data = tf.constant(samples)
+    candidates = parallel_candidates(data, n_clusters, rng, rounds)
+    _, first = np.unique(samples[candidates], axis=0, return_index=True)  # one candidate per value
+    candidates = candidates[np.sort(first)]
+    if len(candidates) <= n_clusters:
+        others = np.setdiff1d(np.arange(len(samples)), candidates)
+        return samples[np.concatenate([candidates, rng.choice(others, n_clusters - len(candidates), replace=False)])]
+    points = samples[candidates]
+    labels, _ = _nearest(data, tf.constant(points))
+    weights = np.bincount(labels, minlength=len(candidates)).astype(np.float64)
+    exact = points.astype(np.float64)
+    tries = [weighted_kmeans_plusplus(exact, weights, n_clusters, rng) for _ in range(RECLUSTER_TRIES)]
+    chosen, _ = min(tries, key=lambda each: each[1])
+    return points[chosen]
+
+
+def parallel_candidates(data, n_clusters, rng, rounds):
+    """Row indices of k-means||'s candidates: one uniform pick, then ``rounds`` rounds of oversampling.
+
+    Each round keeps every sample independently with probability ``min(1, l d^2 / phi)``,
+    where ``d^2`` is its squared distance to the nearest candidate so far, ``phi`` their sum
+    and ``l = OVERSAMPLING_FACTOR * n_clusters``: about ``l`` new candidates a round.
+    """
+    n_samples = int(data.shape[0])
+    oversampling = OVERSAMPLING_FACTOR * n_clusters
+    candidates = np.array([rng.randint(n_samples)])
+    closest = _nearest(data, tf.gather(data, candidates))[1]
+    for _ in range(rounds):
+        picked = np.flatnonzero(rng.uniform(size=n_samples) * closest.sum() < oversampling * closest)
+        if picked.size == 0:  # every sample sits on a candidate
+            break
+        candidates = np.concatenate([candidates, picked])
+        closest = np.minimum(closest, _nearest(data, tf.gather(data, picked))[1])
+    return candidates
+
+
+def weighted_kmeans_plusplus(points, weights, n_clusters, rng):
+    """Greedy k-means++ on weighted ``points`` (numpy float64): the indices of ``n_clusters`` of them, and their cost.
+
+    As ``kmeans_plusplus``, each sample counting ``weights`` times: the first point is drawn
+    with probability proportional to its weight, each next one is the best of ``2 + log(k)``
+    drawn in proportion to weight times squared distance to the nearest chosen point. Assumes
+    more points than clusters, all distinct. The cost is the weighted sum of squared distances
+    from the points to the nearest chosen one.
+    """
+    n_trials = 2 + int(np.log(n_clusters))
+    chosen = [_draw(np.cumsum(weights), rng.uniform(size=1))[0]]
+    closest = _squared_distances(points[chosen], points)[0]
+    for _ in range(1, n_clusters):
+        cumulative = np.cumsum(weights * closest)
+        if cumulative[-1] > 0:
+            trials = _draw(cumulative, rng.uniform(size=n_trials))
+        else:  # every weighted point is chosen already: take an unchosen one
+            trials = rng.choice(np.setdiff1d(np.arange(len(points)), chosen), 1)
+        to_trials = np.minimum(closest[None, :], _squared_distances(points[trials], points))
+        best = int(np.argmin(to_trials @ weights))
+        chosen.append(trials[best])
+        closest = to_trials[best]
+    return np.array(chosen), float(closest @ weights)
+
+
+def _draw(cumulative, uniforms):
+    """Indices drawn with probabilities proportional to the steps of ``cumulative`` (a zero step is never drawn)."""
+    return np.minimum(np.searchsorted(cumulative, uniforms * cumulative[-1], side="right"), len(cumulative) - 1)
+
+
+def _squared_distances(a, b):
+    """Squared distances, shape (len(a), len(b)), computed directly (exactly 0 from a point to itself)."""
+    return np.stack([np.square(b - row).sum(axis=1) for row in a])
+
+
+def _nearest(data, centres):
+    """Each sample's nearest of ``centres`` (int64 labels, by ``loops.labels_of``) and squared distance (float64)."""
+    labels = loops.labels_of(data, centres, tf_ops.rows_per_chunk(int(centres.shape[0]), data.dtype.size, None))
+    distances = tf.cast(tf_ops.squared_distance_to_own(data, centres, labels), tf.float64)
+    return labels.numpy(), distances.numpy()

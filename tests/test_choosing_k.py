@@ -1,0 +1,161 @@
+"""Choosing k: the kneedle rule by hand, ``eager.elbow`` against scikit-learn's scores, and ``kmeans-tf elbow``."""
+import json
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from compat import cli, eager
+from tests.test_cli import assert_error, assert_png, run
+
+# Four blobs, 40 apart, of standard deviation 1.
+CORNERS = np.array([[0.0, 0.0], [40.0, 0.0], [0.0, 40.0], [40.0, 40.0]])
+
+
+def four_blobs(seed, per_blob=100):
+    rng = np.random.RandomState(seed)
+    return np.concatenate([corner + rng.normal(size=(per_blob, 2)) for corner in CORNERS])
+
+
+@pytest.fixture
+def blobs_csv(tmp_path):
+    path = tmp_path / "four.csv"
+    path.write_text("x,y\n" + "".join(f"{x},{y}\n" for x, y in four_blobs(0)))
+    return path
+
+
+def test_kneedle_by_hand():
+    # k 1..6 scale to x = 0, .2, .4, .6, .8, 1; the inertia to y = 1, .348, .043, .022, .011, 0.
+    # The line from the first point to the last is 1 - x: it lies above the curve by
+    # 0, .452, .557, .378, .189, 0, farthest at k = 3.
+    assert eager.kneedle([1, 2, 3, 4, 5, 6], [100, 40, 12, 10, 9, 8]) == 3
+    # Only the shape counts: other units and other k spacings.
+    assert eager.kneedle([2, 4, 6, 8, 10, 12], [1e6, 4e5, 1.2e5, 1e5, 9e4, 8e4]) == 6
+
+
+@pytest.mark.parametrize("inertia", [[5, 4, 3, 2, 1], [5, 5, 5, 5, 5], [5, 4.9, 4.5, 3, 1]],
+                         ids=["straight", "flat", "concave"])
+def test_kneedle_finds_no_knee_on_a_curve_that_never_bends_below_its_chord(inertia):
+    assert eager.kneedle([1, 2, 3, 4, 5], inertia) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"seed{s}")
+def test_elbow_on_four_blobs_suggests_four(seed):
+    result = eager.elbow(four_blobs(seed), range(1, 11), seed=seed)
+    assert result.suggested_k == 4
+    np.testing.assert_array_equal(result.k, np.arange(1, 11))
+    assert np.all(np.diff(result.inertia[:4]) < 0)
+    assert int(result.k[np.nanargmax(result.silhouette)]) == 4
+
+
+def test_elbow_scores_are_sklearns_and_the_silhouette_uses_one_sample_for_every_k():
+    samples = four_blobs(3)
+    result = eager.elbow(samples, [1, 2, 4, 6], seed=7, silhouette_rows=150)
+    rows = result.silhouette_sample
+    assert len(rows) == len(np.unique(rows)) == 150
+    assert np.isnan(result.silhouette[0]) and np.isnan(result.calinski_harabasz[0])
+    assert np.isnan(result.davies_bouldin[0])  # k = 1: no score
+    for i, k in enumerate(result.k[1:], start=1):
+        fitted = eager.kmeans(samples, int(k), seed=7)
+        assert result.inertia[i] == fitted.inertia and result.n_iter[i] == fitted.n_iter
+        assert result.silhouette[i] == pytest.approx(metrics.silhouette_score(samples[rows], fitted.labels[rows]),
+                                                     rel=1e-12)
+        assert result.calinski_harabasz[i] == pytest.approx(metrics.calinski_harabasz_score(samples, fitted.labels),
+                                                            rel=1e-12)
+        assert result.davies_bouldin[i] == pytest.approx(metrics.davies_bouldin_score(samples, fitted.labels),
+                                                         rel=1e-12)
+
+
+def test_elbow_same_seed_same_result_and_k_in_any_order():
+    samples = four_blobs(4)
+    first = eager.elbow(samples, [6, 2, 4], seed=1, silhouette_rows=100)
+    again = eager.elbow(samples, [2, 4, 6], seed=1, silhouette_rows=100)
+    for field in ("k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "silhouette_sample"):
+        np.testing.assert_array_equal(getattr(first, field), getattr(again, field))
+
+
+def test_elbow_undefined_scores_are_nan_when_every_row_is_a_cluster():
+    result = eager.elbow(np.arange(8.0).reshape(4, 2), [1, 2, 4], seed=0)
+    assert np.isnan(result.silhouette[[0, 2]]).all() and np.isfinite(result.silhouette[1])
+    assert result.inertia[2] == 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: eager.elbow(x, [0, 1, 2]), r"k_values: k=0 should be an integer in \[1, 400\]"),
+    (lambda x: eager.elbow(x, [2, 3, 401]), r"k=401 should be an integer in \[1, 400\] \(n_samples=400\)"),
+    (lambda x: eager.elbow(x, [2, 3, 3]), r"k_values=\[2, 3, 3\] should not repeat a value"),
+    (lambda x: eager.elbow(x, [2, 3]), r"k_values=\[2, 3\] should hold at least 3 values"),
+    (lambda x: eager.elbow(x, [2, 3, 4.5]), r"k=4.5 should be an integer"),
+    (lambda x: eager.elbow(x, 5), r"k_values=5 should be a sequence of integers"),
+    (lambda x: eager.elbow(x, [1, 2, 3], silhouette_rows=1), r"silhouette_rows=1 should be an integer >= 2"),
+    (lambda x: eager.elbow(x, [1, 2, 3], seed=-1), r"seed=-1 should be an integer"),
+], ids=["k<1", "k>n", "repeated", "two", "float", "not-a-sequence", "silhouette_rows", "seed"])
+def test_elbow_checks_its_inputs_at_the_door(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(four_blobs(0))
+
+
+def test_elbow_command_suggests_four_in_the_table_and_in_json(blobs_csv):
+    result = run("elbow", blobs_csv, "--k", "1:8", "--init-seed", 0)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["k", "inertia", "silhouette", "Calinski-Harabasz", "Davies-Bouldin"]
+    assert lines[1].split()[0] == "1" and lines[1].split()[2:] == ["-", "-", "-"]
+    assert [line.split()[0] for line in lines[1:9]] == [str(k) for k in range(1, 9)]
+    assert lines[-1].startswith("Suggested k: 4 ") and "kneedle" in lines[-1]
+    summary = json.loads(run("elbow", blobs_csv, "--k", "1,2,3,4,6,8", "--init-seed", 0, "--json").stdout)
+    assert summary["suggested_k"] == 4 and summary["rule"] == "kneedle"
+    assert [row["k"] for row in summary["table"]] == [1, 2, 3, 4, 6, 8]
+    assert summary["table"][0]["silhouette"] is None and summary["table"][3]["silhouette"] > 0.8
+    assert summary["n_samples"] == 400 and summary["columns"] == ["x", "y"]
+
+
+def test_elbow_table_matches_the_function(blobs_csv):
+    summary = json.loads(run("elbow", blobs_csv, "--k", "2:5", "--init-seed", 3, "--json").stdout)
+    samples = four_blobs(0)
+    expected = eager.elbow(samples, [2, 3, 4, 5], seed=3)
+    assert [row["inertia"] for row in summary["table"]] == pytest.approx(expected.inertia.tolist(), rel=1e-12)
+    assert [row["silhouette"] for row in summary["table"]] == pytest.approx(expected.silhouette.tolist(), rel=1e-12)
+
+
+@pytest.mark.parametrize("k, fragment", [
+    ("2", "gives 1 k values; the kneedle rule needs at least 3"),
+    ("2:3", "gives 2 k values"),
+    ("5:2", "gives 0 k values"),
+    ("0:5", "holds k=0; every k should be >= 1"),
+    ("a:b", "should be A:B (every k from A to B) or a comma-separated list"),
+    ("1:2:3", "should be A:B"),
+    ("2,,4", "should be A:B"),
+    ("2,3,3", "repeats a value"),
+], ids=["one", "two", "reversed", "zero", "letters", "three-parts", "empty-item", "repeated"])
+def test_bad_k_values_are_one_line_usage_errors(blobs_csv, k, fragment):
+    assert_error(run("elbow", blobs_csv, "--k", k), "'--k'", fragment, exit_code=2)
+
+
+def test_elbow_needs_k_and_enough_rows(tmp_path, blobs_csv):
+    assert_error(run("elbow", blobs_csv), "Missing option '--k'", exit_code=2)
+    small = tmp_path / "small.csv"
+    small.write_text("1,2\n3,4\n5,6\n")
+    assert_error(run("elbow", small, "--k", "1:4"), "has 3 rows, fewer than k=4")
+
+
+def test_elbow_plot_is_a_png_and_claimed_before_any_work(monkeypatch, tmp_path, blobs_csv):
+    picture = tmp_path / "elbow.png"
+    result = run("elbow", blobs_csv, "--k", "1:6", "--init-seed", 0, "--plot", picture)
+    assert result.exit_code == 0, result.output
+    assert_png(picture)
+    monkeypatch.setattr(eager, "elbow", lambda *args, **kwargs: pytest.fail("fitted before the check"))
+    assert_error(run("elbow", blobs_csv, "--k", "1:6", "--plot", picture), "--plot", "--force replaces it")
+    assert_error(run("elbow", blobs_csv, "--k", "1:6", "--plot", tmp_path / "elbow.jpg"), "'--plot'", exit_code=2)
+
+
+def test_elbow_progress_bar_only_on_a_terminal(monkeypatch, blobs_csv):
+    assert "k values" not in run("elbow", blobs_csv, "--k", "1:3").stderr
+    monkeypatch.setattr(cli.console, "stderr_is_terminal", lambda: True)
+    assert "k values" in run("elbow", blobs_csv, "--k", "1:3").stderr
+    assert run("elbow", blobs_csv, "--k", "1:3", "--quiet").stderr == ""
+
+
+def test_elbow_help_names_the_rule():
+    output = run("elbow", "--help").output
+    assert "kneedle rule" in output and "Satop" in output and "kmeans-tf elbow " in output
