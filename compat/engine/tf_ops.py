@@ -160,12 +160,14 @@ def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
 def centroids_from_sums(sums, counts, labels, samples, centroids, weights=None, members=None):
     """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift.
 
-    ``weights`` and ``members`` as in ``relocate_empty_clusters``. A cluster left with no
-    sample of weight > 0 (one relocated to a sample of weight 0) sits at its sum, 0.
+    ``weights`` and ``members`` as in ``relocate_empty_clusters``. A cluster still empty
+    (relocated to a sample of weight 0, or none moved) sits at the mean of the cluster of
+    largest weight, where scikit-learn's ``_average_centers`` puts it.
     """
     sums, counts, members = relocate_empty_clusters(sums, counts, labels, samples, centroids, weights, members)
     occupied = (counts if members is None else members) > 0
-    means = tf.where(occupied[:, None], sums / tf.where(occupied, counts, 1)[:, None], sums)
+    means = sums / tf.where(occupied, counts, 1)[:, None]
+    means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
     new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
     shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
     return new_centroids, shift

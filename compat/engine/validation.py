@@ -71,7 +71,8 @@ def check_sample_weight(sample_weight, n_samples):
     if bad.any():
         row = int(np.argmax(bad))
         raise ValueError(f"sample_weight[{row}] = {array[row]} should be >= 0 and finite")
-    total = float(weights.sum())
+    with np.errstate(over="ignore"):
+        total = float(weights.sum())
     if total == 0:
         raise ValueError(f"sample_weight should have a weight > 0: all {n_samples} are 0")
     if not np.isfinite(total):
