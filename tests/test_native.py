@@ -216,7 +216,8 @@ def test_weighted_sums_counts_and_members_equal_numpy(native_kernel, shape, dtyp
     samples = rng.normal(size=(n_samples, n_features)).astype(dtype)
     centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
     weights = some_weights(n_samples, n_features)
-    labels, sums, counts, members = (t.numpy() for t in native_kernel.nearest_centroid_sums(samples, centroids, weights))
+    labels, sums, counts, members = (
+        t.numpy() for t in native_kernel.nearest_centroid_sums(samples, centroids, weights))
     np.testing.assert_array_equal(labels, run(native_kernel.nearest_centroid_sums, samples, centroids)[0])
     expected = change_sums(samples, labels, -np.ones(n_samples, np.int64), n_clusters, weights)
     np.testing.assert_allclose(sums, expected[0], rtol=1e-12, atol=1e-9)

@@ -240,9 +240,9 @@ def fit_json(*args):
 
 @pytest.fixture
 def weighted_csv(tmp_path):
-    path = tmp_path / "points.csv"
-    path.write_text(WEIGHTED_CSV)
-    return path
+    """Six rows of x, y and a weight w (0 for the last row)."""
+    (tmp_path / "points.csv").write_text(WEIGHTED_CSV)
+    return tmp_path / "points.csv"
 
 
 def expected_fit(weights):

@@ -48,10 +48,7 @@ def read_table(path, *, columns=None, stream=None, header=None, weights=None):
     if str(path) == STDIN:
         return _read_text(stream, "stdin", ",", columns, header, weights)[0]
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise ValueError(f"cannot read {path}: unknown file type {suffix or '(no extension)'!r}; "
-                         f"use {', '.join(DATA_SUFFIXES)} (or - for CSV on stdin)")
+    suffix = _suffix(path, "", " (or - for CSV on stdin)")
     if suffix == NPY_SUFFIX:
         if header:
             raise ValueError(f"{path} is a .npy file, which has no header row to read names from")
@@ -69,11 +66,7 @@ def read_weights(path):
         ``.npy`` file of shape (n_rows,) or (n_rows, 1).
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise ValueError(f"cannot read weights from {path}: unknown file type {suffix or '(no extension)'!r}; "
-                         f"use {', '.join(DATA_SUFFIXES)}")
-    if suffix == NPY_SUFFIX:
+    if _suffix(path, "weights from ") == NPY_SUFFIX:
         array = _read_npy_array(path, dims=(1, 2))
         table, lines = Table(array.reshape(len(array), -1).astype(np.float64), None, str(path)), None
         _check_finite(table.values, path)
@@ -82,6 +75,15 @@ def read_weights(path):
     if table.values.shape[1] != 1:
         raise ValueError(f"{path} has {table.values.shape[1]} columns; a weights file has one (one weight per row)")
     return _checked_weights(table.values[:, 0], table.source, lines, 0, table.names)
+
+
+def _suffix(path, what, also=""):
+    """Return ``path``'s suffix (lower case), one of DATA_SUFFIXES; else ValueError: ``cannot read {what}{path}``."""
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise ValueError(f"cannot read {what}{path}: unknown file type {suffix or '(no extension)'!r}; "
+                         f"use {', '.join(DATA_SUFFIXES)}{also}")
+    return suffix
 
 
 def _read_text_file(path, columns, header, weights):

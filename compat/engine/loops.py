@@ -41,7 +41,7 @@ def labels_of(samples, centroids, chunk_rows):
 
 
 def inertia_of(samples, centroids, labels, chunk_rows, weights=None):
-    """The exact (weighted) sum of squared distances to the labelled centroids (float64), by the C kernel or TF's ops."""
+    """The exact (weighted) sum of squared distances to the labelled centroids (float64), by the kernel or TF's ops."""
     if fused():
         return native.kernel().sum_squared_distances(samples, centroids, labels, weights)
     with quietly():

@@ -68,7 +68,7 @@ class Kernel:
             samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, _weights(weights))
 
     def sum_squared_distances(self, samples, centroids, labels, weights=None):
-        """Return the float64 sum of the squared distances of the samples to their labelled centroids, times their weights.
+        """Return the float64 sum of the samples' squared distances to their labelled centroids, times their weights.
 
         ``labels`` (n_samples,) are in [0, n_clusters).
         """
