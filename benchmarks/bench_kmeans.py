@@ -2,9 +2,10 @@
 
 The engine's targets: at most 0.8x the fastest peer's time per iteration and at most 1x
 its time to convergence (peers: scikit-learn's "lloyd" and "elkan", faiss), measured in
-one run on one machine. Every method starts from the same initial centroids on the same
-seeded float32 data, and runs in a Python process of its own, so its peak memory is its
-own. Measurements, dated, with their machine and command: docs/performance.md.
+one run on one machine; and sample weights at most 1.1x the unweighted engine's time per
+iteration (``engine-weighted``: seeded random weights in [0.5, 2)). Every method starts from
+the same initial centroids on the same seeded float32 data, and runs in a Python process of
+its own, so its peak memory is its own. Measurements, dated, with their machine and command: docs/performance.md.
 
 Usage
 -----
@@ -15,6 +16,7 @@ Usage
     python benchmarks/bench_kmeans.py --quick              # one small size: a smoke run (< 2 min)
     python benchmarks/bench_kmeans.py --sizes 1e6x16:100 --repeats 3
     python benchmarks/bench_kmeans.py --methods engine sklearn-lloyd --batch-size 65536
+    python benchmarks/bench_kmeans.py --methods engine engine-weighted --repeats 3   # the cost of weights
     python benchmarks/bench_kmeans.py --algorithm lloyd    # the engine without distance bounds
     KMEANS_TF_NATIVE=0 python benchmarks/bench_kmeans.py   # the engine on TensorFlow's ops only
     python -m benchmarks.bench_kmeans --scaling --plot     # time against n, saves benchmarks/scaling.png
@@ -45,6 +47,7 @@ inertia, rel. diff
     The sum of squared distances to the nearest centroid after ``--iters`` iterations,
     evaluated here in float64 from each method's centroids (one formula for all), and its
     relative difference to the numpy reference. Above 1e-4 the run prints FAIL and exits 1.
+    engine-weighted's inertia is unweighted too, of its (weighted) centroids, and not checked.
 device
     Where the work ran: the engine's GPUs when TensorFlow lists any, else CPU; for the
     engine on the CPU also which kernel ran (its fused C kernel, or TensorFlow's ops).

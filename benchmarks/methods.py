@@ -3,7 +3,9 @@ timing of one method on one size inside a child process of its own.
 
 Every method starts from the same initial centroids on the same seeded float32 data and
 returns ``(centroids, n_iter)``; the inertia all of them are judged by is computed here, in
-float64, by one formula.
+float64, by one formula. ``engine-weighted`` runs the engine with seeded random sample
+weights in [0.5, 2): its answer is another problem's, so only its time is compared (with
+the unweighted engine's).
 """
 import argparse
 import dataclasses
@@ -21,12 +23,15 @@ SKLEARN_LLOYD = "sklearn-lloyd"
 SKLEARN_ELKAN = "sklearn-elkan"
 FAISS = "faiss"
 ENGINE = "engine"
+ENGINE_WEIGHTED = "engine-weighted"
 # In running order: faiss's convergence run needs sklearn-lloyd's iteration count.
-METHODS = (NUMPY, SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS, ENGINE)
+METHODS = (NUMPY, SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS, ENGINE, ENGINE_WEIGHTED)
 PEERS = (SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS)
+ENGINES = (ENGINE, ENGINE_WEIGHTED)
 # The module each method imports before its memory baseline is taken.
 METHOD_MODULES = {NUMPY: "numpy", SKLEARN_LLOYD: "sklearn.cluster", SKLEARN_ELKAN: "sklearn.cluster",
-                  FAISS: "faiss", ENGINE: "compat.eager"}
+                  FAISS: "faiss", ENGINE: "compat.eager", ENGINE_WEIGHTED: "compat.eager"}
+WEIGHTS_RANGE = (0.5, 2.0)  # engine-weighted's sample weights, uniform in this range
 
 CONVERGENCE_TOL = 1e-4
 CONVERGENCE_MAX_ITER = 300
@@ -208,13 +213,20 @@ def run_faiss(samples, init, *, max_iter, tol):
     return model.centroids, len(model.iteration_stats)
 
 
-def run_engine(samples, init, *, max_iter, tol, batch_size=None, algorithm=DEFAULT_ALGORITHM):
-    """Run ``compat.eager.kmeans`` from ``init``."""
+def run_engine(samples, init, *, max_iter, tol, batch_size=None, algorithm=DEFAULT_ALGORITHM, weighted=False):
+    """Run ``compat.eager.kmeans`` from ``init`` (with ``weighted``, with ``bench_weights``)."""
     from compat import eager
 
+    weights = bench_weights(len(samples)) if weighted else None
     result = eager.kmeans(samples, len(init), init=init, n_init=1, max_iter=max_iter, tol=tol,
-                          seed=DATA_SEED, batch_size=batch_size, algorithm=algorithm)
+                          seed=DATA_SEED, batch_size=batch_size, algorithm=algorithm, sample_weight=weights)
     return result.centroids, result.n_iter
+
+
+@functools.lru_cache(maxsize=1)
+def bench_weights(n_samples):
+    """Seeded sample weights, uniform in WEIGHTS_RANGE (made once per process: not timed after the first call)."""
+    return np.random.default_rng(DATA_SEED + 1).uniform(*WEIGHTS_RANGE, n_samples)
 
 
 def method_runner(method, batch_size, algorithm):
@@ -225,6 +237,7 @@ def method_runner(method, batch_size, algorithm):
         SKLEARN_ELKAN: functools.partial(run_sklearn, algorithm="elkan"),
         FAISS: run_faiss,
         ENGINE: functools.partial(run_engine, batch_size=batch_size, algorithm=algorithm),
+        ENGINE_WEIGHTED: functools.partial(run_engine, batch_size=batch_size, algorithm=algorithm, weighted=True),
     }
     return runners[method]
 
@@ -232,7 +245,7 @@ def method_runner(method, batch_size, algorithm):
 def method_device(method):
     """Name the device that runs ``method``: the engine's GPUs when TensorFlow sees any, else CPU
     (with the engine's kernel: its fused C kernel, or TensorFlow's ops)."""
-    if method != ENGINE:
+    if method not in ENGINES:
         return "CPU"
     import tensorflow as tf  # already imported, quietly, by compat.eager
 

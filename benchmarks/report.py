@@ -7,7 +7,7 @@ import platform
 
 import numpy as np
 
-from benchmarks.methods import BLAS_ENV_VARS, ENGINE, FAISS, NUMPY, PEERS
+from benchmarks.methods import BLAS_ENV_VARS, ENGINE, ENGINE_WEIGHTED, FAISS, NUMPY, PEERS
 
 INERTIA_RTOL = 1e-4
 # The engine's targets: at most 0.8x the fastest peer's time per iteration, at most 1x its
@@ -15,16 +15,23 @@ INERTIA_RTOL = 1e-4
 ENGINE_ITER_TARGET = 0.8
 ENGINE_CONVERGE_TARGET = 1.0
 FIRST_CALL_TARGET_S = 1.0
+# The weighted engine's target: at most 1.1x the unweighted engine's time per iteration.
+WEIGHTED_ITER_TARGET = 1.1
 
 
 def check_inertias(results):
-    """Compare every inertia with the numpy reference's (else the first method's); return FAIL lines."""
-    if not results:
+    """Compare every inertia with the numpy reference's (else the first method's); return FAIL lines.
+
+    engine-weighted solves another problem (weighted samples): its inertia is shown, not checked.
+    """
+    unweighted = [method for method in results if method != ENGINE_WEIGHTED]
+    if not unweighted:
         return []
-    reference = NUMPY if NUMPY in results else next(iter(results))
+    reference = NUMPY if NUMPY in results else unweighted[0]
     expected = results[reference]["inertia"]
     failures = []
-    for method, result in results.items():
+    for method in unweighted:
+        result = results[method]
         result["inertia_rel_diff"] = abs(result["inertia"] - expected) / expected
         if result["inertia_rel_diff"] > INERTIA_RTOL:
             failures.append(f"FAIL {method}: inertia {result['inertia']:.8g} differs from {reference}'s "
@@ -66,8 +73,18 @@ def size_table(results):
                      f"{r['first_call_s']:.2f}", f"{r['converge_s']:.2f}", str(r["converge_n_iter"]),
                      ratio(r["converge_s"], best_converge), f"{r['converged_inertia']:.7g}", f"{r['peak_rss_mb']:.0f}",
                      f"{r['peak_rss_mb'] - r['start_rss_mb']:.0f}", f"{r['inertia']:.7g}",
-                     f"{r['inertia_rel_diff']:.1e}", r["device"]])
+                     f"{r['inertia_rel_diff']:.1e}" if "inertia_rel_diff" in r else "-", r["device"]])
     return format_table(headers, rows)
+
+
+def weighted_verdict(results):
+    """Return the line comparing the weighted engine's time per iteration with the unweighted one's, if both ran."""
+    if ENGINE not in results or ENGINE_WEIGHTED not in results:
+        return []
+    ratio_ = results[ENGINE_WEIGHTED]["ms_per_iter"] / results[ENGINE]["ms_per_iter"]
+    verdict = "met" if ratio_ <= WEIGHTED_ITER_TARGET else "MISSED"
+    return [f"{ENGINE_WEIGHTED} per iteration: {ratio_:.2f}x the unweighted engine "
+            f"(target <= {WEIGHTED_ITER_TARGET:g}): {verdict}"]
 
 
 def engine_verdicts(results):
@@ -134,7 +151,7 @@ def print_size_report(size, results, iters, repeats):
         print(size_table(results))
     if FAISS in results:
         print("faiss has no tol: its convergence run is capped at the iterations sklearn-lloyd needed.")
-    for line in engine_verdicts(results) + blas_lines(results) + failures:
+    for line in engine_verdicts(results) + weighted_verdict(results) + blas_lines(results) + failures:
         print(line)
     print(f"Load average (1 min) after this size: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     return failures

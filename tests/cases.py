@@ -50,16 +50,22 @@ def run_in_graph(build, seed=None):
         return session.run(fetches)
 
 
-def change_sums(samples, labels, old_labels, n_clusters):
-    """The float64 sums and counts of the samples whose label changed: + in the new cluster, - in the old one (-1: none)."""
+def change_sums(samples, labels, old_labels, n_clusters, weights=None):
+    """The float64 sums, counts and members (samples of weight > 0) of the samples whose label changed.
+
+    + in the new cluster, - in the old one (-1: none); with ``weights``, a sample adds its
+    weight times its values, and its weight to the count.
+    """
+    weights = np.ones(len(samples)) if weights is None else np.asarray(weights, np.float64)
     moved = labels != old_labels
-    sums, counts = np.zeros((n_clusters, samples.shape[1])), np.zeros(n_clusters)
-    np.add.at(sums, labels[moved], samples[moved].astype(np.float64))
-    np.add.at(counts, labels[moved], 1)
     left = moved & (old_labels >= 0)
-    np.subtract.at(sums, old_labels[left], samples[left].astype(np.float64))
-    np.subtract.at(counts, old_labels[left], 1)
-    return sums, counts
+    weighted = samples.astype(np.float64) * weights[:, None]
+    sums, counts, members = np.zeros((n_clusters, samples.shape[1])), np.zeros(n_clusters), np.zeros(n_clusters)
+    for rows, clusters, sign in ((moved, labels, 1), (left, old_labels, -1)):
+        np.add.at(sums, clusters[rows], sign * weighted[rows])
+        np.add.at(counts, clusters[rows], sign * weights[rows])
+        np.add.at(members, clusters[rows], sign * (weights[rows] > 0))
+    return sums, counts, members
 
 
 @contextlib.contextmanager

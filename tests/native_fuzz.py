@@ -4,6 +4,7 @@
 so that the parent can name the case that killed it. Each call either returns an answer,
 checked here against numpy, or raises InvalidArgumentError (or TypeError/ValueError from
 TensorFlow's own type checks); a wrong answer exits 1 with the case, a crash kills the child.
+Half the cases give sample weights: valid ones (some 0), or of a wrong length, negative, NaN or infinite.
 """
 import argparse
 import sys
@@ -56,16 +57,35 @@ def random_case(rng):
         previous = centroids if rng.rand() < 0.9 else rng.normal(0, 5, (max(n_clusters - 1, 0), n_features))
         inputs.update(previous_centroids=previous, labels=labels, **bounds,
                       norm_bound=np.full(shape, norm_bound) if shape else tf.constant(norm_bound, tf.float64))
+    if rng.rand() < 0.5:
+        inputs["weights"] = random_weights(rng, n_samples)
     return op, inputs
+
+
+def random_weights(rng, n_samples):
+    """Sample weights: mostly valid (some 0; or shape (0,), every weight 1), often not (length, sign, NaN, infinity)."""
+    weights = np.where(rng.rand(n_samples) < 0.2, 0.0, rng.uniform(0, 3, n_samples))
+    draw = rng.rand()
+    if draw < 0.1:
+        return np.zeros(0)
+    if draw < 0.2:
+        return weights[:rng.randint(0, n_samples + 1)] if rng.rand() < 0.5 else np.append(weights, 1.0)
+    if draw < 0.3 and n_samples:
+        weights[rng.randint(n_samples)] = [-1.0, -1e-300, np.nan, np.inf, -np.inf][rng.randint(5)]
+    if draw < 0.32:
+        return weights[None]
+    return weights
 
 
 def check(op, inputs, outputs):
     """Check an answer against numpy; return what is wrong, or None."""
     samples, centroids = inputs["samples"], inputs["centroids"]
     n_clusters = len(centroids)
+    weights = inputs.get("weights")
+    weights = np.ones(len(samples)) if weights is None or not len(weights) else weights  # shape (0,): every weight 1
     outputs = [t.numpy() for t in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
     if op == "sum_squared_distances":
-        expected = ((samples.astype(np.float64) - centroids[inputs["labels"]]) ** 2).sum()
+        expected = (((samples.astype(np.float64) - centroids[inputs["labels"]]) ** 2).sum(axis=-1) * weights).sum()
         return None if np.isclose(outputs[0], expected, rtol=1e-9, atol=1e-9) else f"inertia {outputs[0]} != {expected}"
     labels = outputs[0]
     if labels.shape != (len(samples),) or not np.all((labels >= 0) & (labels < n_clusters)):
@@ -77,10 +97,11 @@ def check(op, inputs, outputs):
         if len(samples) and not np.all(distances[np.arange(len(samples)), labels] <= nearest + scale):
             return "a label is not the nearest centroid"
     old = inputs.get("labels", -np.ones(len(samples), np.int64))
-    sums, counts = change_sums(samples, labels, old, n_clusters)
-    got_sums, got_counts = outputs[-3:-1] if op != "nearest_centroid_sums" else outputs[1:]
-    if not (np.allclose(got_sums, sums, rtol=1e-9, atol=1e-6) and np.array_equal(got_counts, counts)):
-        return "sums or counts differ from numpy"
+    sums, counts, members = change_sums(samples, labels, old, n_clusters, weights)
+    got_sums, got_counts, got_members = outputs[-4:-1] if op != "nearest_centroid_sums" else outputs[1:]
+    if not (np.allclose(got_sums, sums, rtol=1e-9, atol=1e-6) and np.allclose(got_counts, counts, rtol=1e-9, atol=1e-9)
+            and np.array_equal(got_members, members)):
+        return "sums, counts or members differ from numpy"
     if op != "nearest_centroid_sums" and outputs[-1] != np.count_nonzero(labels != old):
         return f"changed {outputs[-1]} != {np.count_nonzero(labels != old)}"
     return None

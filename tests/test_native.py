@@ -14,6 +14,14 @@ from tests.cases import (DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, change_sum
 # multiple of its panel (16 floats or 8 doubles), one feature, one cluster, several blocks of
 # rows (2048 rows or more each, at most 32 of them).
 ODD_SHAPES = [(1, 1, 1), (7, 3, 5), (13, 1, 17), (100, 7, 33), (5000, 9, 3), (2500, 40, 70), (70001, 3, 9)]
+WEIGHTINGS = [False, True]
+WEIGHTING_IDS = ["unweighted", "weighted"]
+
+
+def some_weights(n_samples, seed=0):
+    """Random weights in [0, 3), a fifth of them 0."""
+    rng = np.random.RandomState(seed)
+    return np.where(rng.rand(n_samples) < 0.2, 0.0, rng.uniform(0, 3, n_samples))
 
 
 @pytest.fixture
@@ -22,7 +30,8 @@ def op(native_kernel):
 
 
 def run(op, samples, centroids):
-    labels, sums, counts = op(tf.constant(samples), tf.constant(centroids))
+    labels, sums, counts, members = op(tf.constant(samples), tf.constant(centroids))
+    np.testing.assert_array_equal(members.numpy(), counts.numpy())  # without weights the members are the counts
     return labels.numpy(), sums.numpy(), counts.numpy()
 
 
@@ -69,8 +78,9 @@ def test_labels_sums_and_counts_equal_numpy(op, shape, dtype):
 def test_output_shapes_are_known_inside_a_graph(op):
     @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32), tf.TensorSpec([4, 3], tf.float32)])
     def shapes(samples, centroids):
-        labels, sums, counts = op(samples, centroids)
+        labels, sums, counts, members = op(samples, centroids)
         assert (labels.shape.as_list(), sums.shape.as_list(), counts.shape.as_list()) == ([None], [4, 3], [4])
+        assert members.shape.as_list() == [4]
         return labels
 
     assert shapes(tf.zeros([10, 3]), tf.ones([4, 3])).shape == (10,)
@@ -111,12 +121,15 @@ def test_the_engine_says_which_kernel_runs(without_native_kernel):
     assert eager.kmeans(samples, 3, init=initial).converged
 
 
+@pytest.mark.parametrize("weighted", WEIGHTINGS, ids=WEIGHTING_IDS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("shape", SHAPES + [(3000, 4, 40)], ids=SHAPE_IDS + ["n3000-d4-k40"])
-def test_bounds_give_the_plain_answer_bit_for_bit(op, shape, seed, dtype):
+def test_bounds_give_the_plain_answer_bit_for_bit(op, shape, seed, dtype, weighted):
     samples, initial = random_case(seed, *shape, dtype=dtype)
-    runs = [eager.kmeans(samples, shape[2], init=initial, algorithm=algorithm) for algorithm in eager.ALGORITHMS]
+    weights = some_weights(len(samples), seed) if weighted else None
+    runs = [eager.kmeans(samples, shape[2], init=initial, algorithm=algorithm, sample_weight=weights)
+            for algorithm in eager.ALGORITHMS]
     for run in runs[1:]:
         np.testing.assert_array_equal(run.labels, runs[0].labels)
         np.testing.assert_array_equal(run.centroids, runs[0].centroids)
@@ -132,12 +145,13 @@ def test_the_changes_pass_sums_the_changed_samples(op, native_kernel, shape, dty
     centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
     labels, _, _ = run(op, samples, centroids)
     old_labels = np.where(rng.rand(n_samples) < 0.5, labels, rng.randint(-1, n_clusters, n_samples))
-    new_labels, sum_changes, count_changes, changed = (
+    new_labels, sum_changes, count_changes, member_changes, changed = (
         t.numpy() for t in native_kernel.nearest_centroid_changes(samples, centroids, old_labels))
     np.testing.assert_array_equal(new_labels, labels)
-    expected_sums, expected_counts = change_sums(samples, labels, old_labels, n_clusters)
+    expected_sums, expected_counts, _ = change_sums(samples, labels, old_labels, n_clusters)
     np.testing.assert_allclose(sum_changes, expected_sums, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(count_changes, expected_counts)
+    np.testing.assert_array_equal(member_changes, expected_counts)
     assert changed == np.count_nonzero(labels != old_labels)
 
 
@@ -145,32 +159,35 @@ def test_the_changes_pass_sums_the_changed_samples(op, native_kernel, shape, dty
 def test_from_no_labels_the_changes_are_the_sums(op, native_kernel, dtype):
     samples, centroids = random_case(2, 9000, 4, 20, dtype=dtype)
     labels, sums, counts = run(op, samples, centroids)
-    _, sum_changes, count_changes, changed = native_kernel.nearest_centroid_changes(
+    _, sum_changes, count_changes, _, changed = native_kernel.nearest_centroid_changes(
         samples, centroids, -np.ones(len(samples), np.int64))
     np.testing.assert_array_equal(sum_changes.numpy(), sums)  # bit for bit: the same rows in the same order
     np.testing.assert_array_equal(count_changes.numpy(), counts)
     assert changed.numpy() == len(samples)
 
 
+@pytest.mark.parametrize("weighted", WEIGHTINGS, ids=WEIGHTING_IDS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(native_kernel, dtype):
+def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(native_kernel, dtype, weighted):
     kernel = native_kernel
     samples, centroids = random_case(5, 4000, 5, 30, dtype=dtype)
+    weights = some_weights(len(samples)) if weighted else None
     # Exact ties too: samples halfway between two centroids, and a duplicated centroid.
     samples[:10] = (centroids[0] + centroids[1]) / 2
     centroids[7] = centroids[8]
     norms = (samples.astype(np.float64) ** 2).sum(axis=1)
     norm_bound = tf.constant(max(norms.max(), (centroids.astype(np.float64) ** 2).sum(axis=1).max()), tf.float64)
     unknown = (-np.ones(len(samples), np.int64), np.full(len(samples), np.inf), np.zeros(len(samples)))
-    state = kernel.nearest_centroid_changes_bounded(samples, centroids, centroids, *unknown, norms, norm_bound)[:3]
+    state = kernel.nearest_centroid_changes_bounded(samples, centroids, centroids, *unknown, norms, norm_bound,
+                                                    weights)[:3]
     rng = np.random.RandomState(0)
     for step in range(4):  # move the centroids a little, as iterations do, and compare each pass
         moved = (centroids + rng.normal(0, 0.3 / (step + 1), centroids.shape)).astype(dtype)
-        labels, upper, lower, sum_changes, count_changes, changed = (
+        labels, upper, lower, sum_changes, count_changes, member_changes, changed = (
             t.numpy() for t in kernel.nearest_centroid_changes_bounded(samples, moved, centroids, *state, norms,
-                                                                        norm_bound))
-        plain = [t.numpy() for t in kernel.nearest_centroid_changes(samples, moved, state[0])]
-        for got, expected in zip((labels, sum_changes, count_changes, changed), plain):
+                                                                        norm_bound, weights))
+        plain = [t.numpy() for t in kernel.nearest_centroid_changes(samples, moved, state[0], weights)]
+        for got, expected in zip((labels, sum_changes, count_changes, member_changes, changed), plain):
             np.testing.assert_array_equal(got, expected)
         distances = np.sqrt(((samples[:, None, :].astype(np.float64) - moved[None]) ** 2).sum(axis=2))
         own = distances[np.arange(len(samples)), labels]
@@ -189,3 +206,54 @@ def test_inertia_op_sums_exact_squared_distances(native_kernel, dtype, n_samples
     total = native_kernel.sum_squared_distances(samples, centroids, labels).numpy()
     expected = ((samples.astype(np.float64) - centroids[labels]) ** 2).sum()
     assert total == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("shape", ODD_SHAPES, ids=lambda s: "n{}-d{}-k{}".format(*s))
+def test_weighted_sums_counts_and_members_equal_numpy(native_kernel, shape, dtype):
+    n_samples, n_features, n_clusters = shape
+    rng = np.random.RandomState(n_samples + n_clusters)
+    samples = rng.normal(size=(n_samples, n_features)).astype(dtype)
+    centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
+    weights = some_weights(n_samples, n_features)
+    labels, sums, counts, members = (
+        t.numpy() for t in native_kernel.nearest_centroid_sums(samples, centroids, weights))
+    np.testing.assert_array_equal(labels, run(native_kernel.nearest_centroid_sums, samples, centroids)[0])
+    expected = change_sums(samples, labels, -np.ones(n_samples, np.int64), n_clusters, weights)
+    np.testing.assert_allclose(sums, expected[0], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(counts, expected[1], rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(members, expected[2])  # samples of weight > 0, exactly
+
+    old_labels = np.where(rng.rand(n_samples) < 0.5, labels, rng.randint(-1, n_clusters, n_samples))
+    new_labels, *changes = (t.numpy() for t in native_kernel.nearest_centroid_changes(samples, centroids, old_labels,
+                                                                                       weights))
+    expected = change_sums(samples, labels, old_labels, n_clusters, weights)
+    np.testing.assert_array_equal(new_labels, labels)
+    np.testing.assert_allclose(changes[0], expected[0], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(changes[1], expected[1], rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(changes[2], expected[2])
+    assert changes[3] == np.count_nonzero(labels != old_labels)  # a changed label counts whatever its weight
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_weights_of_one_give_the_unweighted_pass_bit_for_bit(native_kernel, dtype):
+    samples, centroids = random_case(4, 9000, 6, 20, dtype=dtype)
+    plain = native_kernel.nearest_centroid_sums(samples, centroids)
+    ones = native_kernel.nearest_centroid_sums(samples, centroids, np.ones(len(samples)))
+    for got, expected in zip(ones, plain):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    labels = plain[0]
+    assert (native_kernel.sum_squared_distances(samples, centroids, labels, np.ones(len(samples))).numpy()
+            == native_kernel.sum_squared_distances(samples, centroids, labels).numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("n_samples", [1, 7, 70001])
+def test_inertia_op_weighs_each_squared_distance(native_kernel, dtype, n_samples):
+    rng = np.random.RandomState(n_samples)
+    samples = rng.normal(size=(n_samples, 5)).astype(dtype)
+    centroids = rng.normal(size=(4, 5)).astype(dtype)
+    labels, weights = rng.randint(4, size=n_samples), some_weights(n_samples, n_samples)
+    total = native_kernel.sum_squared_distances(samples, centroids, labels, weights).numpy()
+    expected = (((samples.astype(np.float64) - centroids[labels]) ** 2).sum(axis=1) * weights).sum()
+    assert total == pytest.approx(expected, rel=1e-12, abs=1e-12)

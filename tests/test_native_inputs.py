@@ -107,3 +107,56 @@ def test_float32_centroids_are_at_most_2_to_the_24(native_kernel):
     # The float pass counts centroid indices in float lanes: beyond 2**24 they would round.
     with pytest.raises(tf.errors.InvalidArgumentError, match="float32 centroids must have at most 16777216 rows"):
         native_kernel.nearest_centroid_sums(tf.zeros([1, 1]), tf.zeros([2**24 + 1, 1]))
+
+
+PASS_OPS = ["nearest_centroid_sums", "nearest_centroid_changes", "nearest_centroid_changes_bounded",
+            "sum_squared_distances"]
+
+
+def call_with_weights(kernel, op, case, weights):
+    """Call ``op`` on the case with ``weights``: every op takes them last."""
+    if op == "nearest_centroid_changes_bounded":
+        return bounded(kernel, dict(case, weights=weights))
+    labels = np.zeros(N_SAMPLES, np.int64) if op == "sum_squared_distances" else case["labels"]
+    inputs = [case["samples"], case["centroids"]] + ([] if op == "nearest_centroid_sums" else [labels])
+    return getattr(kernel, op)(*inputs, weights)
+
+
+@pytest.mark.parametrize("op", PASS_OPS)
+@pytest.mark.parametrize("weight", [-1.0, -1e-300, np.nan, np.inf, -np.inf], ids=str)
+def test_a_bad_weight_is_named_with_its_row(native_kernel, case, op, weight):
+    weights = np.ones(N_SAMPLES)
+    weights[3] = weight
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"weights\[3\] = \S+ should be finite and >= 0"):
+        call_with_weights(native_kernel, op, case, weights)
+
+
+@pytest.mark.parametrize("op", PASS_OPS)
+@pytest.mark.parametrize("shape", [(N_SAMPLES - 1,), (N_SAMPLES + 1,), (1,), (1, N_SAMPLES), ()])
+def test_the_weights_have_one_entry_per_sample_or_none(native_kernel, case, op, shape):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"weights must have one entry per sample, shape \[10\], or shape \[0\]"):
+        call_with_weights(native_kernel, op, case, np.ones(shape))
+
+
+@pytest.mark.parametrize("op", PASS_OPS)
+def test_zero_weights_count_for_nothing_and_an_empty_vector_means_every_weight_is_1(native_kernel, case, op):
+    unweighted = tf.nest.flatten(call_with_weights(native_kernel, op, case, None))
+    ones = tf.nest.flatten(call_with_weights(native_kernel, op, case, np.zeros(0)))
+    zeros = tf.nest.flatten(call_with_weights(native_kernel, op, case, np.zeros(N_SAMPLES)))
+    for got, expected in zip(ones, unweighted):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    if op == "sum_squared_distances":
+        assert zeros[0].numpy() == 0
+        return
+    np.testing.assert_array_equal(zeros[0].numpy(), unweighted[0].numpy())  # the same labels
+    sums, counts, members = (t.numpy() for t in (zeros[1:] if op == "nearest_centroid_sums" else zeros[-4:-1]))
+    assert not sums.any() and not counts.any() and not members.any()
+
+
+def test_a_bad_weight_in_a_late_block_of_rows_is_named(native_kernel):
+    samples, centroids = random_case(1, 70001, 3, 9)
+    weights = np.ones(len(samples))
+    weights[[60000, 65000]] = -2.5  # rows in late blocks (of 2048 rows or more): the first is named
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"weights\[60000\] = -2.5 should be finite and >= 0"):
+        native_kernel.nearest_centroid_sums(samples, centroids, weights)

@@ -14,7 +14,7 @@ from compat import data_io
 from compat.cli.console import Command
 from compat.cli.options import (batch_size_option, clusters_option, columns_option, data_argument, force_option,
                                 header_option, init_rounds_option, init_seed_option, labels_out_option, n_init_option,
-                                plot_option, quiet_option, suffix_check, trajectory_option)
+                                plot_option, quiet_option, suffix_check, trajectory_option, weights_option)
 from compat.cli.outputs import claim_outputs, needs_two_columns, save_plot, write_labels
 from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL,
                                    INIT_STRATEGIES, MAX_ITER_LIMIT)
@@ -27,6 +27,7 @@ SIZES_LISTED = 8
 @data_argument
 @clusters_option(None, help="number of clusters [required unless --init is a file]")
 @columns_option
+@weights_option
 @header_option
 @click.option("--init", default=DEFAULT_INIT, show_default=True, metavar="NAME|PATH",
               help=f"how to choose the initial centroids, {' or '.join(INIT_STRATEGIES)} (quote k-means|| in a "
@@ -53,8 +54,8 @@ SIZES_LISTED = 8
 @force_option
 @quiet_option
 @click.pass_obj
-def fit(console, data, clusters, columns, header, init, n_init, init_rounds, max_iter, tol, init_seed, labels_out,
-        centroids_out, as_json, algorithm, batch_size, plot, trajectory, force):
+def fit(console, data, clusters, columns, weights, header, init, n_init, init_rounds, max_iter, tol, init_seed,
+        labels_out, centroids_out, as_json, algorithm, batch_size, plot, trajectory, force):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
@@ -63,6 +64,8 @@ def fit(console, data, clusters, columns, header, init, n_init, init_rounds, max
     stdout unless --json is given. With --plot and --trajectory, data wider than 2 columns
     are drawn on their first two principal components; --trajectory measures the cost of
     each iteration's centroids afterwards (one more pass over the data per iteration).
+    With --weights, a row counts as its weight (as scikit-learn's sample_weight): a row of
+    weight 2 as the row twice, a row of weight 0 not at all (it still gets a label).
 
     \b
     Example:
@@ -74,10 +77,13 @@ def fit(console, data, clusters, columns, header, init, n_init, init_rounds, max
         raise click.BadParameter(f"{init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file",
                                  param_hint="'--init'")
     pictures = {"--plot": plot, "--trajectory": trajectory}
+    weights_file = weights.file if weights is not None else None
     claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
-                  force=force, inputs={"DATA": data, "--init": init_file})
-    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
+                  force=force, inputs={"DATA": data, "--init": init_file, "--weights": weights_file})
+    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header,
+                               weights=weights.column if weights is not None else None)
     n_samples, n_features = table.values.shape
+    sample_weight = table.weights if weights_file is None else _read_weights(weights_file, table)
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}"
                    + (f" (header: {', '.join(table.names)})" if table.names else " (no header)"))
     needs_two_columns(pictures, n_features, table.source)
@@ -105,13 +111,16 @@ def fit(console, data, clusters, columns, header, init, n_init, init_rounds, max
             advance()
         result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
                               seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
-                              keep_history=trajectory is not None, init_rounds=init_rounds)
+                              keep_history=trajectory is not None, init_rounds=init_rounds,
+                              sample_weight=sample_weight)
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")
 
     sizes = np.bincount(result.labels, minlength=clusters)
-    console.note(f"k-means: {n_samples} rows, {n_features} columns, k={clusters}: inertia {result.inertia:.6g} "
+    total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
+    rows = f"{n_samples} rows" + ("" if sample_weight is None else f" of total weight {total_weight:.6g}")
+    console.note(f"k-means: {rows}, {n_features} columns, k={clusters}: inertia {result.inertia:.6g} "
                  f"after {result.n_iter} iterations; {describe_sizes(sizes)}")
     if not result.converged:
         click.echo(f"Warning: not converged after --max-iter {max_iter} iterations", err=True)
@@ -121,7 +130,7 @@ def fit(console, data, clusters, columns, header, init, n_init, init_rounds, max
             "n_samples": n_samples, "n_features": n_features, "columns": table.names,
             "k": clusters, "n_iter": result.n_iter, "converged": result.converged,
             "inertia": result.inertia, "centroids": _shortest(result.centroids),
-            "cluster_sizes": sizes.tolist(),
+            "cluster_sizes": sizes.tolist(), "weighted": sample_weight is not None, "total_weight": total_weight,
         }, indent=2, allow_nan=False)
     if labels_out is not None or not as_json:
         write_labels(labels_out, result.labels, console)
@@ -131,7 +140,8 @@ def fit(console, data, clusters, columns, header, init, n_init, init_rounds, max
     if plot is not None:
         save_plot(_fit_figure(table, result), plot, console)
     if trajectory is not None:
-        costs = [eager.inertia(table.values, centroids) for centroids in result.centroid_history[1:]]
+        costs = [eager.inertia(table.values, centroids, sample_weight=sample_weight)
+                 for centroids in result.centroid_history[1:]]
         points, path = project_2d(table.values, result.centroid_history)
         save_plot(trajectory_figure(points, path, costs, result.labels), trajectory, console)
     if summary is not None:
@@ -179,6 +189,15 @@ def describe_sizes(sizes):
     empty = int(np.count_nonzero(sizes == 0))
     return (f"cluster sizes {sizes.min()} to {sizes.max()} over {len(sizes)} clusters"
             + (f", {empty} empty" if empty else ""))
+
+
+def _read_weights(path, table):
+    """Read a --weights file and check that it has one weight per row of the data."""
+    weights = data_io.read_weights(path)
+    if len(weights) != len(table.values):
+        raise click.ClickException(f"--weights {path} has {len(weights)} weights but {table.source} has "
+                                   f"{len(table.values)} rows; give one weight per row")
+    return weights
 
 
 def _read_centroids(path, n_features, table, option):

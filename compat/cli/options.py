@@ -3,6 +3,7 @@
 Ranges are carried by click types; defaults come from where their meaning lives (the
 lesson modules, ``compat.engine.options``), never from copies. Nothing here imports TensorFlow.
 """
+import dataclasses
 import math
 from pathlib import Path
 
@@ -54,6 +55,32 @@ def _columns(ctx, param, value):
         raise click.BadParameter(str(error)) from None
 
 
+@dataclasses.dataclass(frozen=True)
+class WeightsSource:
+    """Where ``--weights`` reads the rows' weights: a column of DATA (a name or index) or a file."""
+
+    column: str | int | None = None
+    file: str | None = None
+
+
+def _weights(ctx, param, value):
+    """Read ``--weights``: a .csv/.tsv/.npy path is a file (which must exist), anything else one column of DATA."""
+    if value is None:
+        return None
+    prefixed = value.strip().startswith((data_io.NAME_PREFIX, data_io.INDEX_PREFIX))
+    if Path(value).suffix.lower() in data_io.DATA_SUFFIXES and not prefixed:
+        if not Path(value).is_file():
+            raise click.BadParameter(f"{value!r} is not a file (a column of that name is {data_io.NAME_PREFIX}{value})")
+        return WeightsSource(file=value)
+    try:
+        columns = data_io.parse_columns(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if len(columns) != 1:
+        raise click.BadParameter(f"{value!r} names {len(columns)} columns; the weights are one column")
+    return WeightsSource(column=columns[0])
+
+
 def data_seed_option(default):
     return click.option("--data-seed", type=SEED_RANGE, default=default, show_default=True,
                         help="seed of the data")
@@ -97,6 +124,12 @@ header_option = click.option(
     "--header/--no-header", default=None,
     help="whether the first row of a .csv/.tsv holds column names [default: detected: a header when any cell "
          "of the first row is text]")
+weights_option = click.option(
+    "--weights", callback=_weights, metavar="COLUMN|FILE",
+    help="weigh the rows (each weight finite and >= 0, not all 0; a row of weight 2 counts as the row twice): "
+         "a column of DATA, picked by name or 0-based index as --columns picks one, which is then excluded from "
+         "the features; or a .csv, .tsv or .npy file of one weight per row, in the rows' order (a .csv of one "
+         "column, header optional)")
 plot_option = click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
                            callback=suffix_check(PNG_SUFFIX), help="draw the result as a PNG picture here")
 trajectory_option = click.option("--trajectory", type=click.Path(dir_okay=False, path_type=Path),

@@ -7,6 +7,10 @@ ASCII as Python's ``float`` reads it, less underscores (``1_000``); NaN and infi
 refused. Every problem raises ``ValueError`` whose message names the file and, for a bad
 cell, its row as numbered in the file (the header line counted) and its column (1-based).
 
+Sample weights come from a column of a data file (``read_table(..., weights=COLUMN)``, which
+leaves it out of the values) or from a file of one weight per row (``read_weights``); each
+must be finite and >= 0, not all 0, and a bad one is named by file, row and column.
+
 A ``.npy`` file's header is checked before its data are read: numbers only (object arrays
 are refused, as loading them could run code), 2-D, and as many bytes as the header claims.
 
@@ -16,12 +20,12 @@ replaced only when asked. A symbolic link is written through: the file it points
 replaced, the link stays. A device, FIFO, socket, ``/dev/stdout``, ``/dev/stderr`` or
 ``/dev/fd/N`` is written into directly, and needs no leave to overwrite.
 """
-from compat.data_io.reading import read_table
+from compat.data_io.reading import read_table, read_weights
 from compat.data_io.tables import (DATA_SUFFIXES, DELIMITERS, INDEX_PREFIX, NAME_PREFIX, NPY_SUFFIX, STDIN, Table,
                                    parse_columns)
 from compat.data_io.writing import (check_output, format_labels, format_table, is_special_output, write_atomically,
                                     write_labels, write_output, write_table)
 
 __all__ = ["INDEX_PREFIX", "NAME_PREFIX", "Table", "parse_columns", "DATA_SUFFIXES", "DELIMITERS", "NPY_SUFFIX",
-           "STDIN", "read_table", "check_output", "format_labels", "format_table", "is_special_output",
+           "STDIN", "read_table", "read_weights", "check_output", "format_labels", "format_table", "is_special_output",
            "write_atomically", "write_labels", "write_output", "write_table"]

@@ -1,4 +1,9 @@
-"""Read a data file (``.csv``, ``.tsv``, ``.npy``, or ``-`` for CSV on stdin) into a checked ``Table``."""
+"""Read a data file (``.csv``, ``.tsv``, ``.npy``, or ``-`` for CSV on stdin) into a checked ``Table``, and weights.
+
+Sample weights come from a column of the data file (``read_table(..., weights=COLUMN)``) or
+from a file of their own (``read_weights``): each finite and >= 0, and not all 0; a bad
+one is named by file, row and column.
+"""
 import csv
 import io
 import math
@@ -16,7 +21,7 @@ _PICKLE_START = b"\x80"  # a pickle of protocol 2 or later
 _ZIP_START = b"PK\x03\x04"  # an .npz archive
 
 
-def read_table(path, *, columns=None, stream=None, header=None):
+def read_table(path, *, columns=None, stream=None, header=None, weights=None):
     """Read the numbers of a data file, checked.
 
     Parameters
@@ -29,6 +34,10 @@ def read_table(path, *, columns=None, stream=None, header=None):
     header : bool or None, default=None
         Whether a text file's first row holds the columns' names. None decides from the row: it is
         a header when one of its cells (any column, chosen or not) is text. A ``.npy`` file has none.
+    weights : str or int, or None, default=None
+        A column of the rows' weights, picked as ``columns`` picks one, read into ``Table.weights``
+        (finite, >= 0, not all 0) and left out of the values: of every column when ``columns``
+        is None; ``columns`` may not name it.
 
     Returns
     -------
@@ -37,23 +46,82 @@ def read_table(path, *, columns=None, stream=None, header=None):
     if header not in (None, True, False):
         raise ValueError(f"header={header!r} should be None (detect), True or False")
     if str(path) == STDIN:
-        return _read_text(stream, "stdin", ",", columns, header)
+        return _read_text(stream, "stdin", ",", columns, header, weights)[0]
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise ValueError(f"cannot read {path}: unknown file type {suffix or '(no extension)'!r}; "
-                         f"use {', '.join(DATA_SUFFIXES)} (or - for CSV on stdin)")
+    suffix = _suffix(path, "", " (or - for CSV on stdin)")
     if suffix == NPY_SUFFIX:
         if header:
             raise ValueError(f"{path} is a .npy file, which has no header row to read names from")
-        return _read_npy(path, columns)
+        return _read_npy(path, columns, weights)
+    return _read_text_file(path, columns, header, weights)[0]
+
+
+def read_weights(path):
+    """Read a file of sample weights, one per row: a float64 array, each finite and >= 0, not all 0.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` or ``.tsv`` file of one column (a header row is optional and detected), or a
+        ``.npy`` file of shape (n_rows,) or (n_rows, 1).
+    """
+    path = Path(path)
+    if _suffix(path, "weights from ") == NPY_SUFFIX:
+        array = _read_npy_array(path, dims=(1, 2))
+        table, lines = Table(array.reshape(len(array), -1).astype(np.float64), None, str(path)), None
+        _check_finite(table.values, path)
+    else:
+        table, lines = _read_text_file(path, None, None, None)
+    if table.values.shape[1] != 1:
+        raise ValueError(f"{path} has {table.values.shape[1]} columns; a weights file has one (one weight per row)")
+    return _checked_weights(table.values[:, 0], table.source, lines, 0, table.names)
+
+
+def _suffix(path, what, also=""):
+    """Return ``path``'s suffix (lower case), one of DATA_SUFFIXES; else ValueError: ``cannot read {what}{path}``."""
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise ValueError(f"cannot read {what}{path}: unknown file type {suffix or '(no extension)'!r}; "
+                         f"use {', '.join(DATA_SUFFIXES)}{also}")
+    return suffix
+
+
+def _read_text_file(path, columns, header, weights):
+    """``_read_text`` on a .csv or .tsv file: the Table and the rows' line numbers."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            return _read_text(handle, str(path), DELIMITERS[suffix], columns, header)
+            return _read_text(handle, str(path), DELIMITERS[Path(path).suffix.lower()], columns, header, weights)
     except UnicodeDecodeError:
         raise ValueError(f"cannot read {path}: it is not UTF-8 text") from None
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _feature_columns(columns, weight_index, names, width, source, no_header_why=""):
+    """The indices of the feature columns: ``columns`` (all when None), less the weights column ``weight_index``."""
+    if columns is None:
+        indices = [index for index in range(width) if index != weight_index]
+    else:
+        indices = resolve_columns(columns, names, width, source, no_header_why)
+    called = f"{names[weight_index]!r}" if names is not None and weight_index is not None else weight_index
+    if weight_index is not None and weight_index in indices:
+        raise ValueError(f"{source}: --weights column {called} is also in --columns; a column is features or weights")
+    if not indices:
+        raise ValueError(f"{source} has no column for the features besides the weights column {called}")
+    return indices
+
+
+def _checked_weights(weights, source, lines, index, names):
+    """Return the column of weights (float64) when each is >= 0 and one > 0; else name the file, row and value."""
+    where = f"column {index + 1}" + (f" ({names[index]!r})" if names is not None else "")
+    negative = np.flatnonzero(weights < 0)
+    if len(negative):
+        row = int(negative[0])
+        line = lines[row] if lines is not None else row + 1
+        raise ValueError(f"{source}: row {line}, {where}: weight {float(weights[row])} should be >= 0")
+    if not weights.any():
+        raise ValueError(f"{source}: every weight is 0 in {where}; at least one should be > 0")
+    return np.asarray(weights, np.float64)
 
 
 def _looks_numeric(cell):
@@ -81,8 +149,8 @@ def _parse_number(cell):
     return "is too large for a 64-bit float"
 
 
-def _read_text(handle, source, delimiter, columns, header):
-    """Parse delimited text into a Table; ``columns`` and ``header`` as in ``read_table``."""
+def _read_text(handle, source, delimiter, columns, header, weights):
+    """Parse delimited text into a Table, as ``read_table`` says; return it and the data rows' line numbers."""
     reader = csv.reader(handle, delimiter=delimiter)
     rows = []  # (line number in the file, stripped cells), blank lines skipped
     try:
@@ -109,14 +177,18 @@ def _read_text(handle, source, delimiter, columns, header):
     else:
         no_header_why = ""
     names = tuple(first) if header else None
-    indices = resolve_columns(columns, names, width, source, no_header_why)
+    weight_index = None
+    if weights is not None:
+        weight_index = resolve_columns((weights,), names, width, source, no_header_why)[0]
+    indices = _feature_columns(columns, weight_index, names, width, source, no_header_why)
+    picked = indices + ([] if weight_index is None else [weight_index])
 
     data_rows = rows[1:] if header else rows
     if not data_rows:
         raise ValueError(f"{source} has a header (row {first_line}) but no rows of data")
-    values = np.empty((len(data_rows), len(indices)))
+    values = np.empty((len(data_rows), len(picked)))
     for row, (line, cells) in enumerate(data_rows):
-        for column, index in enumerate(indices):
+        for column, index in enumerate(picked):
             value = _parse_number(cells[index])
             if isinstance(value, str):
                 where = f"{source}: row {line}, column {index + 1}"
@@ -124,30 +196,54 @@ def _read_text(handle, source, delimiter, columns, header):
                     where += f" ({names[index]!r})"
                 raise ValueError(f"{where}: {cells[index]!r} {value}")
             values[row, column] = value
-    return Table(values, None if names is None else tuple(names[i] for i in indices), source)
+    lines = [line for line, _ in data_rows]
+    row_weights = None
+    if weight_index is not None:
+        row_weights = _checked_weights(values[:, -1], source, lines, weight_index, names)
+        values = np.ascontiguousarray(values[:, :-1])
+    return Table(values, None if names is None else tuple(names[i] for i in indices), source, row_weights), lines
 
 
-def _read_npy(path, columns):
-    """Read a 2-D numeric .npy array into a Table; ``columns`` must be indices."""
+def _read_npy(path, columns, weights):
+    """Read a 2-D numeric .npy array into a Table; ``columns`` and ``weights`` must be indices."""
+    array = _read_npy_array(path)
+    weight_index = None if weights is None else resolve_columns((weights,), None, array.shape[1], path)[0]
+    indices = _feature_columns(columns, weight_index, None, array.shape[1], path)
+    picked = array if indices == list(range(array.shape[1])) else array[:, indices]  # no copy for every column
+    values = picked.astype(np.float32 if array.dtype in (np.float16, np.float32) else np.float64)
+    _check_finite(values, path, indices)
+    row_weights = None
+    if weight_index is not None:
+        row_weights = array[:, weight_index].astype(np.float64)
+        _check_finite(row_weights[:, None], path, [weight_index])
+        row_weights = _checked_weights(row_weights, str(path), None, weight_index, None)
+    return Table(values, None, str(path), row_weights)
+
+
+def _read_npy_array(path, dims=(2,)):
+    """Read a non-empty numeric .npy array of ``dims`` dimensions, checked."""
     try:
         with open(path, "rb") as handle:
-            dtype, shape, fortran_order = _read_npy_header(handle, path)
-            array = _read_npy_data(handle, path, dtype, shape, fortran_order)
+            dtype, shape, fortran_order = _read_npy_header(handle, path, dims)
+            if len(shape) == 1:  # a column
+                return _read_npy_data(handle, path, dtype, (shape[0], 1), False)
+            return _read_npy_data(handle, path, dtype, shape, fortran_order)
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
-    if columns is not None:
-        array = array[:, resolve_columns(columns, None, array.shape[1], path)]
-    values = array.astype(np.float32 if array.dtype in (np.float16, np.float32) else np.float64)
+
+
+def _check_finite(values, path, indices=None):
+    """Refuse NaN and infinity in ``values`` (the file's columns ``indices``, all when None), naming row and column."""
     finite = np.isfinite(values)
     if not finite.all():
         row, column = np.argwhere(~finite)[0]
-        raise ValueError(f"{path}: row {row + 1}, column {column + 1}: {array[row, column]} "
+        index = column if indices is None else indices[column]
+        raise ValueError(f"{path}: row {row + 1}, column {index + 1}: {values[row, column]} "
                          f"is not finite (NaN and infinity are not allowed)")
-    return Table(values, None, str(path))
 
 
-def _read_npy_header(handle, path):
-    """Read and check a .npy header: return ``(dtype, shape, fortran_order)`` of a 2-D, non-empty numeric array."""
+def _read_npy_header(handle, path, dims=(2,)):
+    """Read and check a .npy header: ``(dtype, shape, fortran_order)`` of a non-empty numeric array of ``dims`` dims."""
     start = handle.read(np.lib.format.MAGIC_LEN)  # read, not peeked: the file may be a FIFO
     if start.startswith(_ZIP_START):
         raise ValueError(f"cannot read {path}: it holds several arrays (.npz); give one .npy array")
@@ -170,9 +266,10 @@ def _read_npy_header(handle, path):
                          f"refused because loading them could run code")
     if dtype.kind not in "iuf":
         raise ValueError(f"{path} holds {dtype} values; it should hold numbers")
-    if len(shape) != 2:
-        raise ValueError(f"{path} holds an array of shape {shape}; it should be 2-D (rows, columns)")
-    if shape[0] == 0 or shape[1] == 0:
+    if len(shape) not in dims:
+        wanted = "2-D (rows, columns)" if dims == (2,) else "1-D (rows,) or 2-D (rows, columns)"
+        raise ValueError(f"{path} holds an array of shape {shape}; it should be {wanted}")
+    if 0 in shape:
         raise ValueError(f"{path} is empty: its array has shape {shape}")
     return dtype, shape, fortran_order
 

@@ -21,11 +21,14 @@ class Table:
     values : array of shape (n_rows, n_columns), float64 (float32 when a .npy file holds float32)
     names : tuple of str, or None when the file has no header row
     source : str, the file's name as given (``"stdin"`` for ``-``)
+    weights : float64 array of shape (n_rows,), or None
+        The rows' weights, when ``read_table`` was asked for a column of them (not among ``values``).
     """
 
     values: np.ndarray
     names: tuple | None
     source: str
+    weights: np.ndarray | None = None
 
 
 class _BareIndex(int):

@@ -22,7 +22,7 @@ class KMeansResult:
     ----------
     centroids : array of shape (n_clusters, n_features), the input's dtype
     labels : array of shape (n_samples,), int64, the nearest centroid of each sample
-    inertia : float, the sum of squared distances of samples to their centroid
+    inertia : float, the sum of squared distances of samples to their centroid (times their weights)
     n_iter : int, Lloyd iterations run
     converged : bool, whether the labels stopped changing or the centroids moved less than ``tol``
     centroid_history : array of shape (n_iter + 1, n_clusters, n_features), or None
@@ -39,7 +39,7 @@ class KMeansResult:
 
 def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
            tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
-           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS):
+           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -80,6 +80,13 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
         Keep each iteration's centroids in ``result.centroid_history`` (to draw the run, say).
     init_rounds : int >= 1, default=2
         The sampling rounds of ``init="k-means||"`` (Spark MLlib's default); ignored by the others.
+    sample_weight : array of shape (n_samples,), finite and >= 0, or None, default=None
+        As in scikit-learn: a sample counts as its weight in the cluster means, the inertia,
+        and the initialisation ("random" draws samples, and k-means++ its first centroid and
+        its candidates, with probability proportional to the weight). Integer weights give
+        the answer of repeating each sample that many times, except that ``tol`` stays
+        relative to the variance of the samples as given (unweighted, as in scikit-learn).
+        Zero weights are allowed, but not all of them. None: every weight 1.
 
     Returns
     -------
@@ -98,27 +105,31 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     callback = validation.check_callback(callback)
     keep_history = validation.check_flag("keep_history", keep_history)
     init_rounds = validation.check_int("init_rounds", init_rounds, 1)
+    sample_weight = validation.check_sample_weight(sample_weight, n_samples)
+    validation.check_weights_for_init(sample_weight, n_clusters, init)
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     prepared = prepare.centre_and_scale(samples, column_sums)
-    # tol is relative to the mean per-feature variance, as in scikit-learn.
+    # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
     scaled_tol = float(prepared.norms.sum()) / samples.size * tol
     largest_norm = float(prepared.norms.max())
     rng = np.random.RandomState(seed)
     data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
     chunk_rows = tf_ops.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
+    weights = None if sample_weight is None else tf.constant(sample_weight)
 
     best = None
     for run in range(n_init):
         if isinstance(init, str):
             run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-            initial = seeding.initial_centroids(prepared.centred, n_clusters, init, run_rng, init_rounds)
+            initial = seeding.initial_centroids(prepared.centred, n_clusters, init, run_rng, sample_weight,
+                                                init_rounds)
         else:
             initial = prepared.transformed(init)
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
         result = _run_once(data, initial, chunk_rows, max_iter, scaled_tol, prepared, algorithm, norms, norm_bound,
-                           keep_history)
+                           keep_history, weights)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -136,24 +147,30 @@ def predict(samples, centroids, *, batch_size=None):
     return loops.labels_of(tf.constant(samples), tf.constant(centroids), chunk_rows).numpy()
 
 
-def inertia(samples, centroids):
-    """Return the sum of squared distances from each sample to its nearest centroid, as a float."""
+def inertia(samples, centroids, *, sample_weight=None):
+    """Return the sum of squared distances from each sample to its nearest centroid, as a float.
+
+    With ``sample_weight`` (shape (n_samples,), finite and >= 0), each distance is multiplied by its sample's weight.
+    """
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
+    sample_weight = validation.check_sample_weight(sample_weight, len(samples))
     exponent = prepare.scale_exponent(samples, centroids)
     data, centroids = tf.constant(np.ldexp(samples, exponent)), tf.constant(np.ldexp(centroids, exponent))
     chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
     labels = loops.labels_of(data, centroids, chunk_rows)
-    total = float(loops.inertia_of(data, centroids, labels, chunk_rows))
+    weights = None if sample_weight is None else tf.constant(sample_weight)
+    total = float(loops.inertia_of(data, centroids, labels, chunk_rows, weights))
     return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
 
 
-def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history):
+def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history,
+              weights):
     """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult."""
     centroids, labels, n_iter, converged, history = loops.run(
         data, tf.constant(initial), chunk_rows, tf.constant(max_iter), tf.constant(tol, tf.float64), norms,
-        tf.constant(norm_bound, tf.float64), algorithm, keep_history)
-    total = loops.inertia_of(data, centroids, labels, chunk_rows)
+        tf.constant(norm_bound, tf.float64), algorithm, keep_history, weights)
+    total = loops.inertia_of(data, centroids, labels, chunk_rows, weights)
     dtype = data.dtype.as_numpy_dtype
     return KMeansResult(
         centroids=prepared.unscaled(centroids.numpy()).astype(dtype),

@@ -1,6 +1,9 @@
 """Initial centroids: the lesson's random choice of distinct samples, scikit-learn's greedy k-means++, and k-means||.
 
-The functions take centred, checked samples and a ``numpy.random.RandomState``.
+The functions take centred, checked samples and a ``numpy.random.RandomState``, and
+optionally sample weights (float64, >= 0, not all 0), which they use as scikit-learn's
+``_init_centroids`` does: "random" draws with probability proportional to the weights, and
+k-means++ draws its first centroid so, and weighs each sample's squared distance by its weight.
 """
 import numpy as np
 
@@ -10,34 +13,41 @@ from compat.engine.options import (DEFAULT_INIT_ROUNDS, KMEANS_PARALLEL_INIT, OV
                                    RECLUSTER_TRIES)
 
 
-def initial_centroids(samples, n_clusters, init, rng, rounds=DEFAULT_INIT_ROUNDS):
-    """Choose initial centroids among ``samples`` with the strategy ``init`` (``rounds``: k-means||'s)."""
+def initial_centroids(samples, n_clusters, init, rng, weights=None, rounds=DEFAULT_INIT_ROUNDS):
+    """Choose initial centroids among ``samples`` with the strategy ``init``, the sample ``weights`` (if any) and ``rounds`` (k-means||'s)."""
     if init == RANDOM_INIT:
-        return samples[rng.choice(samples.shape[0], n_clusters, replace=False)]
+        probabilities = None if weights is None else weights / weights.sum()
+        return samples[rng.choice(samples.shape[0], n_clusters, replace=False, p=probabilities)]
     if init == KMEANS_PARALLEL_INIT:
-        return kmeans_parallel(samples, n_clusters, rng, rounds)
-    return kmeans_plusplus(samples, n_clusters, rng)
+        return kmeans_parallel(samples, n_clusters, rng, rounds, weights)
+    return kmeans_plusplus(samples, n_clusters, rng, weights)
 
 
-def kmeans_plusplus(samples, n_clusters, rng):
+def kmeans_plusplus(samples, n_clusters, rng, weights=None):
     """Greedy k-means++ (Arthur & Vassilvitskii 2007), as scikit-learn does it.
 
     Each new centroid is the best (lowest total cost) of ``2 + log(k)`` candidates drawn
-    with probability proportional to the squared distance to the nearest chosen centroid.
+    with probability proportional to the squared distance to the nearest chosen centroid
+    (times the sample's weight, with ``weights``; the cost is then weighted too).
     """
     n_samples = samples.shape[0]
     n_trials = 2 + int(np.log(n_clusters))
     data = tf.constant(samples)
     squared_norms = tf.reduce_sum(tf.square(data), axis=1)
-    chosen = [rng.randint(n_samples)]
+    chosen = [rng.randint(n_samples) if weights is None else rng.choice(n_samples, p=weights / weights.sum())]
+    weight_tensor = None if weights is None else tf.constant(weights, data.dtype)
+
+    def weighted(distances):
+        return distances if weight_tensor is None else distances * weight_tensor
+
     closest = squared_distances_to(data, squared_norms, [chosen[0]])[0]
-    potential = tf.reduce_sum(closest)
+    potential = tf.reduce_sum(weighted(closest))
     for _ in range(1, n_clusters):
-        cumulative = np.cumsum(closest.numpy(), dtype=np.float64)
+        cumulative = np.cumsum(weighted(closest).numpy(), dtype=np.float64)
         candidates = np.searchsorted(cumulative, rng.uniform(size=n_trials) * float(potential))
         candidates = np.minimum(candidates, n_samples - 1)
         to_candidates = tf.minimum(closest[None, :], squared_distances_to(data, squared_norms, candidates))
-        potentials = tf.reduce_sum(to_candidates, axis=1)
+        potentials = tf.reduce_sum(weighted(to_candidates), axis=1)
         best = int(tf.argmin(potentials))
         chosen.append(int(candidates[best]))
         closest, potential = to_candidates[best], potentials[best]
@@ -52,7 +62,7 @@ def squared_distances_to(data, squared_norms, indices):
                       + squared_norms[None, :], 0)
 
 
-def kmeans_parallel(samples, n_clusters, rng, rounds):
+def kmeans_parallel(samples, n_clusters, rng, rounds, weights=None):
     """k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012), as Spark MLlib's ``initKMeansParallel``.
 
     ``parallel_candidates`` oversamples candidates in ``rounds`` passes over the data; each
@@ -61,37 +71,43 @@ def kmeans_parallel(samples, n_clusters, rng, rounds):
     best of ``RECLUSTER_TRIES`` runs by weighted cost, since the candidates are few and
     a bad pick among them costs more than the runs. Candidates of equal value count once;
     when there are no more of them than clusters, they are all kept and distinct random
-    samples fill up the rest.
+    samples fill up the rest. With sample ``weights``, a sample counts as its weight: in
+    the first pick, in the oversampling, and in its candidate's weight.
     """
     data = tf.constant(samples)
-    candidates = parallel_candidates(data, n_clusters, rng, rounds)
+    candidates = parallel_candidates(data, n_clusters, rng, rounds, weights)
+    weights = np.ones(len(samples)) if weights is None else weights
     _, first = np.unique(samples[candidates], axis=0, return_index=True)  # one candidate per value
     candidates = candidates[np.sort(first)]
     if len(candidates) <= n_clusters:
         others = np.setdiff1d(np.arange(len(samples)), candidates)
-        return samples[np.concatenate([candidates, rng.choice(others, n_clusters - len(candidates), replace=False)])]
+        filling = rng.choice(others, n_clusters - len(candidates), replace=False,
+                             p=weights[others] / weights[others].sum() if weights[others].sum() > 0 else None)
+        return samples[np.concatenate([candidates, filling])]
     points = samples[candidates]
     labels, _ = _nearest(data, tf.constant(points))
-    weights = np.bincount(labels, minlength=len(candidates)).astype(np.float64)
+    candidate_weights = np.bincount(labels, weights=weights, minlength=len(candidates))
     exact = points.astype(np.float64)
-    tries = [weighted_kmeans_plusplus(exact, weights, n_clusters, rng) for _ in range(RECLUSTER_TRIES)]
+    tries = [weighted_kmeans_plusplus(exact, candidate_weights, n_clusters, rng) for _ in range(RECLUSTER_TRIES)]
     chosen, _ = min(tries, key=lambda each: each[1])
     return points[chosen]
 
 
-def parallel_candidates(data, n_clusters, rng, rounds):
-    """Row indices of k-means||'s candidates: one uniform pick, then ``rounds`` rounds of oversampling.
+def parallel_candidates(data, n_clusters, rng, rounds, weights=None):
+    """Row indices of k-means||'s candidates: one pick (in proportion to ``weights``, if any), then ``rounds`` of oversampling.
 
-    Each round keeps every sample independently with probability ``min(1, l d^2 / phi)``,
-    where ``d^2`` is its squared distance to the nearest candidate so far, ``phi`` their sum
-    and ``l = OVERSAMPLING_FACTOR * n_clusters``: about ``l`` new candidates a round.
+    Each round keeps every sample independently with probability ``min(1, l w d^2 / phi)``,
+    where ``w`` is its weight, ``d^2`` its squared distance to the nearest candidate so far,
+    ``phi`` the sum of ``w d^2`` and ``l = OVERSAMPLING_FACTOR * n_clusters``: about ``l`` new
+    candidates a round.
     """
     n_samples = int(data.shape[0])
     oversampling = OVERSAMPLING_FACTOR * n_clusters
-    candidates = np.array([rng.randint(n_samples)])
+    candidates = np.array([rng.randint(n_samples)]) if weights is None else _draw(np.cumsum(weights), rng.uniform(size=1))
     closest = _nearest(data, tf.gather(data, candidates))[1]
     for _ in range(rounds):
-        picked = np.flatnonzero(rng.uniform(size=n_samples) * closest.sum() < oversampling * closest)
+        cost = closest if weights is None else weights * closest
+        picked = np.flatnonzero(rng.uniform(size=n_samples) * cost.sum() < oversampling * cost)
         if picked.size == 0:  # every sample sits on a candidate
             break
         candidates = np.concatenate([candidates, picked])

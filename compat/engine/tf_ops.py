@@ -5,6 +5,12 @@ so the full (n_samples, n_clusters) matrix is never held at once. These ops run 
 lesson mirror in ``compat.eager``, and the engine where the fused C kernel does not
 (``compat.native``). The loops are written with ``tf.while_loop`` and ``tf.cond`` rather
 than autograph: tracing them then takes a fraction of the time, which every new data shape pays.
+
+Sample weights, where given, are a float64 vector of one finite weight >= 0 per sample
+(``weights``; None: every weight 1). A sample then counts as its weight, as in scikit-learn:
+cluster sums of weight * sample, counts of the weights, inertia of weight * squared distance.
+The graph functions take the weights as a tensor in every trace (an empty one when there
+are none) and the Python option ``weighted`` says whether to use them.
 """
 from compat._tensorflow import tf
 from compat.engine.options import CHUNK_BYTES
@@ -21,9 +27,10 @@ def nearest_from(samples, minus_two_centroids_t, centroid_norms):
     return tf.argmin(tf.matmul(samples, minus_two_centroids_t) + centroid_norms, axis=1)
 
 
-def sum_squared_distance(samples, centroids, labels):
-    """Sum ||x - c[label]||^2 exactly (no expansion), accumulated in float64."""
-    return tf.reduce_sum(tf.cast(squared_distance_to_own(samples, centroids, labels), tf.float64))
+def sum_squared_distance(samples, centroids, labels, weights=None):
+    """Sum ||x - c[label]||^2 exactly (no expansion), times the weights when given, accumulated in float64."""
+    distances = tf.cast(squared_distance_to_own(samples, centroids, labels), tf.float64)
+    return tf.reduce_sum(distances if weights is None else distances * weights)
 
 
 def squared_distance_to_own(samples, centroids, labels):
@@ -64,11 +71,14 @@ def labels_chunked(samples, centroids, chunk_rows):
     return labels.concat()
 
 
-@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32)])
-def inertia_chunked(samples, centroids, labels, chunk_rows):
-    """The exact sum of squared distances of samples to their labelled centroid, ``chunk_rows`` at a time."""
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32),
+                                 vector(tf.float64)])
+def inertia_chunked(samples, centroids, labels, chunk_rows, weights, weighted=False):
+    """The exact (weighted) sum of squared distances of samples to their labelled centroid, ``chunk_rows`` at a time."""
     def add_chunk(i, total):
-        chunk = sum_squared_distance(row_slice(samples, chunk_rows, i), centroids, row_slice(labels, chunk_rows, i))
+        chunk_weights = row_slice(weights, chunk_rows, i) if weighted else None
+        chunk = sum_squared_distance(row_slice(samples, chunk_rows, i), centroids, row_slice(labels, chunk_rows, i),
+                                     chunk_weights)
         return i + 1, total + chunk
 
     _, total = tf.while_loop(lambda i, _: i < count_chunks(samples, chunk_rows), add_chunk,
@@ -76,33 +86,49 @@ def inertia_chunked(samples, centroids, labels, chunk_rows):
     return total
 
 
-def relocate_empty_clusters(sums, counts, labels, samples, centroids):
+def relocate_empty_clusters(sums, counts, labels, samples, centroids, weights=None, members=None):
     """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
 
     Works on the sums (before dividing by counts): the sample leaves its old cluster's
     sum and becomes the empty cluster's only member; the j-th empty cluster takes the
     j-th farthest sample. Nothing moves when every sample sits on its centroid (more
-    clusters than distinct samples). Returns new sums and counts; ``labels`` is unchanged.
+    clusters than distinct samples). With ``weights``, the sample moves as its weight
+    times its values and its weight (scikit-learn's ``_relocate_empty_clusters_dense``):
+    the distances are not weighted, and a sample of weight 0 leaves the cluster at 0, the
+    data's mean. A cluster is empty when it has no sample of weight > 0: ``members`` counts
+    them (the fused kernel's running count), or without it the counts (fresh sums of
+    weights >= 0 are 0 exactly then). Returns new sums, counts and members (None when
+    ``members`` is None); ``labels`` is unchanged.
     """
-    empty = counts == 0
+    empty = (counts if members is None else members) == 0
 
     def relocate(distances):
         n_clusters = tf.shape(counts)[0]
         _, farthest = tf.math.top_k(distances, k=n_clusters)
         rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
         chosen = tf.gather(farthest, rank)
-        weight = tf.cast(empty, counts.dtype)
-        moved = tf.cast(tf.gather(samples, chosen), sums.dtype) * weight[:, None]
         old = tf.gather(labels, chosen)
+        own_weights = tf.ones_like(counts) if weights is None else tf.cast(tf.gather(weights, chosen), counts.dtype)
+        weight = tf.where(empty, own_weights, 0)
+        moved = tf.cast(tf.gather(samples, chosen), sums.dtype) * weight[:, None]
         new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
         new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
-        return tf.where(empty[:, None], moved, new_sums), tf.where(empty, tf.ones_like(counts), new_counts)
+        relocated = (tf.where(empty[:, None], moved, new_sums), tf.where(empty, weight, new_counts))
+        if members is None:
+            return relocated
+        member = tf.cast(weight > 0, members.dtype)
+        new_members = members - tf.math.unsorted_segment_sum(member, old, n_clusters)
+        return relocated + (tf.where(empty, member, new_members),)
+
+    def unchanged():
+        return (sums, counts) if members is None else (sums, counts, members)
 
     def relocate_if_any_sample_is_off_its_centroid():
         distances = squared_distance_to_own(samples, centroids, labels)
-        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), lambda: (sums, counts))
+        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), unchanged)
 
-    return tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, lambda: (sums, counts))
+    result = tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, unchanged)
+    return tuple(result) + ((None,) if members is None else ())
 
 
 # Up to this many features, a sparse one-hot product sums clusters faster than a scatter-add
@@ -110,33 +136,44 @@ def relocate_empty_clusters(sums, counts, labels, samples, centroids):
 SPARSE_SUMS_MAX_FEATURES = 32
 
 
-def cluster_sums(samples, labels, n_clusters, dtype):
-    """Per-cluster sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``."""
+def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
+    """Per-cluster (weighted) sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``."""
     values = tf.cast(samples, dtype)
+    row_weights = tf.ones_like(labels, dtype) if weights is None else tf.cast(weights, dtype)
 
-    def sparse_one_hot_product():
+    def sparse_one_hot_product():  # the one-hot matrix holds the weights: weighted sums at no extra cost
         one_hot = tf.sparse.SparseTensor(tf.stack([tf.range(tf.size(labels, out_type=tf.int64)), labels], 1),
-                                         tf.ones_like(labels, dtype), tf.cast([tf.size(labels), n_clusters], tf.int64))
+                                         row_weights, tf.cast([tf.size(labels), n_clusters], tf.int64))
         return tf.sparse.sparse_dense_matmul(one_hot, values, adjoint_a=True)
 
     def scatter_add():  # several times faster on CPU than unsorted_segment_sum
-        return tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None], values)
+        weighted_values = values if weights is None else values * row_weights[:, None]
+        return tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None],
+                                        weighted_values)
 
     sums = tf.cond(tf.shape(samples)[1] <= SPARSE_SUMS_MAX_FEATURES, sparse_one_hot_product, scatter_add)
-    counts = tf.math.bincount(tf.cast(labels, tf.int32), minlength=n_clusters, maxlength=n_clusters)
+    counts = tf.math.bincount(tf.cast(labels, tf.int32), weights=None if weights is None else row_weights,
+                              minlength=n_clusters, maxlength=n_clusters)
     return sums, tf.cast(counts, dtype)
 
 
-def centroids_from_sums(sums, counts, labels, samples, centroids):
-    """The M-step: each cluster's mean (empty ones relocated), and the total squared shift."""
-    sums, counts = relocate_empty_clusters(sums, counts, labels, samples, centroids)
-    means = tf.where(counts[:, None] > 0, sums / tf.maximum(counts, 1)[:, None], sums)
+def centroids_from_sums(sums, counts, labels, samples, centroids, weights=None, members=None):
+    """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift.
+
+    ``weights`` and ``members`` as in ``relocate_empty_clusters``. A cluster still empty
+    (relocated to a sample of weight 0, or none moved) sits at the mean of the cluster of
+    largest weight, where scikit-learn's ``_average_centers`` puts it.
+    """
+    sums, counts, members = relocate_empty_clusters(sums, counts, labels, samples, centroids, weights, members)
+    occupied = (counts if members is None else members) > 0
+    means = sums / tf.where(occupied, counts, 1)[:, None]
+    means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
     new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
     shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
     return new_centroids, shift
 
 
-def m_step(samples, labels, centroids):
-    """The M-step from scratch: sum every cluster, then ``centroids_from_sums``."""
-    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype)
-    return centroids_from_sums(sums, counts, labels, samples, centroids)
+def m_step(samples, labels, centroids, weights=None):
+    """The M-step from scratch: sum every cluster (times the ``weights``, if any), then ``centroids_from_sums``."""
+    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype, weights)
+    return centroids_from_sums(sums, counts, labels, samples, centroids, weights)

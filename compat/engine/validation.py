@@ -10,7 +10,7 @@ import numpy as np
 
 from compat._tensorflow import tf
 from compat.engine import prepare
-from compat.engine.options import ALGORITHMS, INIT_STRATEGIES, MAX_ITER_LIMIT, MAX_SEED
+from compat.engine.options import ALGORITHMS, INIT_STRATEGIES, MAX_ITER_LIMIT, MAX_SEED, RANDOM_INIT
 
 
 def check_samples(samples, name="samples"):
@@ -20,12 +20,7 @@ def check_samples(samples, name="samples"):
 
 def check_samples_and_sum(samples, name="samples"):
     """``check_samples``, and the column sums (float64) that the finiteness check made on the way."""
-    if tf.is_tensor(samples):
-        samples = samples.numpy()
-    try:
-        array = np.asarray(samples)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} should be a 2-D array of numbers: {error}") from None
+    array = _as_array(samples, name, "a 2-D array of numbers")
     if array.dtype.kind in "iub":
         array = array.astype(np.float64)
     elif array.dtype not in (np.float32, np.float64):
@@ -46,6 +41,53 @@ def check_samples_and_sum(samples, name="samples"):
             row, column = np.argwhere(~finite)[0]
             raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
     return np.ascontiguousarray(array), column_sums
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Return ``sample_weight`` as a float64 array of shape (n_samples,), or None when it is None.
+
+    Each weight must be finite and >= 0, and one at least > 0; zero weights are allowed.
+    """
+    if sample_weight is None:
+        return None
+    array = _as_array(sample_weight, "sample_weight", "an array of numbers of shape (n_samples,)")
+    if array.dtype.kind not in "iubf":
+        raise ValueError(f"sample_weight should hold real numbers, got dtype {array.dtype}")
+    if array.shape != (n_samples,):
+        raise ValueError(f"sample_weight should have shape (n_samples,) = ({n_samples},), got shape {array.shape}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights = array.astype(np.float64, copy=False)
+        # Two reductions check every weight (a NaN or infinity makes the sum so); the rare bad case looks closer.
+        total = float(weights.sum())
+        if not (np.isfinite(total) and weights.min() >= 0):
+            bad = ~(np.isfinite(weights) & (weights >= 0))
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise ValueError(f"sample_weight[{row}] = {array[row]} should be >= 0 and finite")
+            raise ValueError(f"sample_weight sums to {total}, beyond float64: divide the weights by a large number")
+    if total == 0:
+        raise ValueError(f"sample_weight should have a weight > 0: all {n_samples} are 0")
+    return weights
+
+
+def check_weights_for_init(sample_weight, n_clusters, init):
+    """With ``init="random"``, which draws distinct samples of weight > 0, check there are ``n_clusters`` of them."""
+    if sample_weight is None or not (isinstance(init, str) and init == RANDOM_INIT):
+        return
+    positive = int(np.count_nonzero(sample_weight))
+    if positive < n_clusters:
+        raise ValueError(f"init={RANDOM_INIT!r} draws n_clusters={n_clusters} distinct samples of weight > 0, "
+                         f"but sample_weight has {positive}; give more weights > 0, or use another init")
+
+
+def _as_array(value, name, allowed):
+    """Return ``value`` (a tensor, a list, an array) as a numpy array, or ValueError saying it should be ``allowed``."""
+    if tf.is_tensor(value):
+        value = value.numpy()
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} should be {allowed}: {error}") from None
 
 
 def check_n_clusters(n_clusters, n_samples):

@@ -18,6 +18,15 @@
  * index of a centroid (or -1, no label yet, where the op says so). Any other input fails
  * the op with INVALID_ARGUMENT, naming the input; it is never read out of bounds.
  *
+ * Every op takes the samples' weights last: a float64 vector of one entry per sample, each
+ * finite and >= 0 (checked as the pass reads the rows), or of shape [0], which means every
+ * weight is 1 (the unweighted pass, whose row loop is a separate instantiation without the
+ * weights). A sample then counts as its weight: the sums are of weight * sample, the
+ * counts of the weights, the inertia of weight * squared distance. The passes also give
+ * `members`, per cluster the (exact) number of samples of weight > 0, or the change in it:
+ * a cluster is empty when it has none, whatever rounding did to its running weight. Without
+ * weights the members are the counts.
+ *
  * Plain C against TensorFlow's C kernel API (tensorflow/c/kernels.h), so that gcc alone
  * builds it: compat/native/build.py. */
 #include <inttypes.h>
@@ -35,22 +44,25 @@ typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 #include "pass.h"
 
 /* Each op's inputs and outputs by index: the order OPS (below) declares them in. */
-enum { SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_N_INPUTS };
-enum { SUMS_LABELS_OUT, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_N_OUTPUTS };
+enum { SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, SUMS_N_INPUTS };
+enum { SUMS_LABELS_OUT, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, SUMS_N_OUTPUTS };
 
-enum { CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_LABELS, CHANGES_N_INPUTS };
-enum { CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT, CHANGES_CHANGED_OUT, CHANGES_N_OUTPUTS };
+enum { CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_LABELS, CHANGES_WEIGHTS, CHANGES_N_INPUTS };
+enum {
+    CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT, CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT,
+    CHANGES_N_OUTPUTS
+};
 
 enum {
     BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_PREVIOUS_CENTROIDS, BOUNDED_LABELS, BOUNDED_UPPER, BOUNDED_LOWER,
-    BOUNDED_NORMS, BOUNDED_NORM_BOUND, BOUNDED_N_INPUTS
+    BOUNDED_NORMS, BOUNDED_NORM_BOUND, BOUNDED_WEIGHTS, BOUNDED_N_INPUTS
 };
 enum {
     BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT, BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT,
-    BOUNDED_CHANGED_OUT, BOUNDED_N_OUTPUTS
+    BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT, BOUNDED_N_OUTPUTS
 };
 
-enum { INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_LABELS, INERTIA_N_INPUTS };
+enum { INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_LABELS, INERTIA_WEIGHTS, INERTIA_N_INPUTS };
 enum { INERTIA_TOTAL_OUT, INERTIA_N_OUTPUTS };
 
 enum { MAX_INPUTS = BOUNDED_N_INPUTS, MAX_OUTPUTS = BOUNDED_N_OUTPUTS };
@@ -117,8 +129,9 @@ static const char *shape_of(const Call *call, int index, char *text, size_t size
 }
 
 /* Check samples and centroids (matrices with the same columns, at least one centroid) and
- * describe them in `points`. */
-static int read_points(Call *call, int samples_index, int centroids_index, Points *points) {
+ * the weights' shape ([n_samples], or [0]: every weight 1), and describe them in `points`.
+ * The weights' values are checked as the pass reads them. */
+static int read_points(Call *call, int samples_index, int centroids_index, int weights_index, Points *points) {
     const TF_Tensor *samples = call->in[samples_index], *centroids = call->in[centroids_index];
     char shape[2][64];
     if (TF_NumDims(samples) != 2 || TF_NumDims(centroids) != 2 || TF_Dim(samples, 1) != TF_Dim(centroids, 1))
@@ -138,6 +151,12 @@ static int read_points(Call *call, int samples_index, int centroids_index, Point
     if (points->is_float && points->n_clusters > MAX_FLOAT_CENTROIDS)
         return fail(call, TF_INVALID_ARGUMENT, "float32 centroids must have at most %" PRId64 " rows, not %" PRId64,
                     MAX_FLOAT_CENTROIDS, points->n_clusters);
+    const TF_Tensor *weights = call->in[weights_index];
+    if (TF_NumDims(weights) != 1 || (TF_Dim(weights, 0) != points->n_samples && TF_Dim(weights, 0) != 0))
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "weights must have one entry per sample, shape [%" PRId64 "], or shape [0] (every weight 1), "
+                    "not %s", points->n_samples, shape_of(call, weights_index, shape[0], sizeof shape[0]));
+    points->weights = TF_Dim(weights, 0) ? TF_TensorData(weights) : NULL;
     return 1;
 }
 
@@ -149,14 +168,16 @@ static int check_per_sample(Call *call, int index, const char *name, int64_t n_s
                 n_samples, shape_of(call, index, shape, sizeof shape));
 }
 
-/* Allocate a pass's labels, sums and counts, at the given output indices. */
-static int allocate_pass_outputs(Call *call, const Points *points, int labels, int sums, int counts, PassOutput *out) {
+/* Allocate a pass's labels (output `labels`), sums (output `sums`), counts and members (the two
+ * outputs after the sums: each op's enum keeps them in this order). */
+static int allocate_pass_outputs(Call *call, const Points *points, int labels, int sums, PassOutput *out) {
     const int64_t rows[1] = {points->n_samples}, grid[2] = {points->n_clusters, points->n_features};
     const int64_t clusters[1] = {points->n_clusters};
     out->labels = output(call, labels, TF_INT64, rows, 1);
     out->sums = out->labels ? output(call, sums, TF_DOUBLE, grid, 2) : NULL;
-    out->counts = out->sums ? output(call, counts, TF_DOUBLE, clusters, 1) : NULL;
-    return out->counts != NULL;
+    out->counts = out->sums ? output(call, sums + 1, TF_DOUBLE, clusters, 1) : NULL;
+    out->members = out->counts ? output(call, sums + 2, TF_DOUBLE, clusters, 1) : NULL;
+    return out->members != NULL;
 }
 
 /* Fail the op if the pass over `points` did not finish; return whether it did. */
@@ -168,6 +189,9 @@ static int finished(Call *call, const Points *points, PassResult result) {
         return fail(call, TF_INVALID_ARGUMENT,
                     "labels[%" PRId64 "] = %" PRId64 " is outside [%" PRId64 ", %" PRId64 ")", result.row, result.label,
                     result.lowest, points->n_clusters);
+    case PASS_BAD_WEIGHT:
+        return fail(call, TF_INVALID_ARGUMENT, "weights[%" PRId64 "] = %g should be finite and >= 0", result.row,
+                    result.weight);
     default:
         return fail(call, TF_RESOURCE_EXHAUSTED, "out of memory");
     }
@@ -179,8 +203,9 @@ static void compute_sums(void *unused, TF_OpKernelContext *context) {
     Call call;
     Points points;
     PassOutput out;
-    if (start(&call, context, SUMS_N_INPUTS) && read_points(&call, SUMS_SAMPLES, SUMS_CENTROIDS, &points) &&
-        allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, &out))
+    if (start(&call, context, SUMS_N_INPUTS) &&
+        read_points(&call, SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, &points) &&
+        allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, &out))
         finished(&call, &points, nearest_centroid_pass(&points, NULL, NULL, &out));
     finish(&call);
 }
@@ -192,9 +217,10 @@ static void compute_changes(void *unused, TF_OpKernelContext *context) {
     Points points;
     PassOutput out;
     int64_t *changed;
-    if (start(&call, context, CHANGES_N_INPUTS) && read_points(&call, CHANGES_SAMPLES, CHANGES_CENTROIDS, &points) &&
+    if (start(&call, context, CHANGES_N_INPUTS) &&
+        read_points(&call, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS, &points) &&
         check_per_sample(&call, CHANGES_LABELS, "labels", points.n_samples) &&
-        allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT, &out) &&
+        allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, &out) &&
         (changed = output(&call, CHANGES_CHANGED_OUT, TF_INT64, NULL, 0)) &&
         finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[CHANGES_LABELS]), NULL, &out)))
         *changed = out.changed;
@@ -240,11 +266,12 @@ static void compute_bounded(void *unused, TF_OpKernelContext *context) {
     PassOutput out;
     int64_t *changed;
     const int64_t *rows = &points.n_samples;
-    if (start(&call, context, BOUNDED_N_INPUTS) && read_points(&call, BOUNDED_SAMPLES, BOUNDED_CENTROIDS, &points) &&
+    if (start(&call, context, BOUNDED_N_INPUTS) &&
+        read_points(&call, BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_WEIGHTS, &points) &&
         read_bounds(&call, &points, &bounds) &&
         (bounds.new_upper = output(&call, BOUNDED_UPPER_OUT, TF_DOUBLE, rows, 1)) &&
         (bounds.new_lower = output(&call, BOUNDED_LOWER_OUT, TF_DOUBLE, rows, 1)) &&
-        allocate_pass_outputs(&call, &points, BOUNDED_LABELS_OUT, BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, &out) &&
+        allocate_pass_outputs(&call, &points, BOUNDED_LABELS_OUT, BOUNDED_SUMS_OUT, &out) &&
         (changed = output(&call, BOUNDED_CHANGED_OUT, TF_INT64, NULL, 0)) &&
         finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[BOUNDED_LABELS]), &bounds, &out)))
         *changed = out.changed;
@@ -257,7 +284,8 @@ static void compute_inertia(void *unused, TF_OpKernelContext *context) {
     Call call;
     Points points;
     double *total;
-    if (start(&call, context, INERTIA_N_INPUTS) && read_points(&call, INERTIA_SAMPLES, INERTIA_CENTROIDS, &points) &&
+    if (start(&call, context, INERTIA_N_INPUTS) &&
+        read_points(&call, INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_WEIGHTS, &points) &&
         check_per_sample(&call, INERTIA_LABELS, "labels", points.n_samples) &&
         (total = output(&call, INERTIA_TOTAL_OUT, TF_DOUBLE, NULL, 0)))
         finished(&call, &points, sum_squared_distances(&points, TF_TensorData(call.in[INERTIA_LABELS]), total));
@@ -265,10 +293,10 @@ static void compute_inertia(void *unused, TF_OpKernelContext *context) {
 }
 
 /* Shape functions. A pass's outputs: labels (and bounds) (n_samples,), sums like the
- * centroids, counts (n_clusters,), and changed a scalar. */
+ * centroids, counts and members (n_clusters,), and changed a scalar. */
 typedef struct {
     int rows[3], n_rows; /* the outputs of one entry per sample */
-    int sums, counts;
+    int sums, counts, members;
     int changed;         /* -1: none */
 } PassShapes;
 
@@ -286,6 +314,7 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
         TF_ShapeInferenceContextSetOutput(context, outputs->rows[i], rows, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->sums, centroids, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->counts, clusters, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->members, clusters, status);
     if (TF_GetCode(status) == TF_OK && outputs->changed >= 0)
         TF_ShapeInferenceContextSetOutput(context, outputs->changed, scalar, status);
     TF_DeleteShapeHandle(samples);
@@ -296,19 +325,19 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
 }
 
 static void infer_sums(TF_ShapeInferenceContext *context, TF_Status *status) {
-    static const PassShapes outputs = {{SUMS_LABELS_OUT}, 1, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, -1};
+    static const PassShapes outputs = {{SUMS_LABELS_OUT}, 1, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, -1};
     infer_pass(context, status, &outputs);
 }
 
 static void infer_changes(TF_ShapeInferenceContext *context, TF_Status *status) {
     static const PassShapes outputs = {{CHANGES_LABELS_OUT}, 1, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT,
-                                       CHANGES_CHANGED_OUT};
+                                       CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT};
     infer_pass(context, status, &outputs);
 }
 
 static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) {
     static const PassShapes outputs = {{BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT}, 3,
-                                       BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, BOUNDED_CHANGED_OUT};
+                                       BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT};
     infer_pass(context, status, &outputs);
 }
 
@@ -328,25 +357,30 @@ typedef struct {
 
 static const OpSpec OPS[] = {
     {"KmeansTf>NearestCentroidSums",
-     {[SUMS_SAMPLES] = "samples: T", [SUMS_CENTROIDS] = "centroids: T"},
-     {[SUMS_LABELS_OUT] = "labels: int64", [SUMS_SUMS_OUT] = "sums: double", [SUMS_COUNTS_OUT] = "counts: double"},
+     {[SUMS_SAMPLES] = "samples: T", [SUMS_CENTROIDS] = "centroids: T", [SUMS_WEIGHTS] = "weights: double"},
+     {[SUMS_LABELS_OUT] = "labels: int64", [SUMS_SUMS_OUT] = "sums: double", [SUMS_COUNTS_OUT] = "counts: double",
+      [SUMS_MEMBERS_OUT] = "members: double"},
      infer_sums, compute_sums},
     {"KmeansTf>NearestCentroidChanges",
-     {[CHANGES_SAMPLES] = "samples: T", [CHANGES_CENTROIDS] = "centroids: T", [CHANGES_LABELS] = "labels: int64"},
+     {[CHANGES_SAMPLES] = "samples: T", [CHANGES_CENTROIDS] = "centroids: T", [CHANGES_LABELS] = "labels: int64",
+      [CHANGES_WEIGHTS] = "weights: double"},
      {[CHANGES_LABELS_OUT] = "new_labels: int64", [CHANGES_SUMS_OUT] = "sum_changes: double",
-      [CHANGES_COUNTS_OUT] = "count_changes: double", [CHANGES_CHANGED_OUT] = "changed: int64"},
+      [CHANGES_COUNTS_OUT] = "count_changes: double", [CHANGES_MEMBERS_OUT] = "member_changes: double",
+      [CHANGES_CHANGED_OUT] = "changed: int64"},
      infer_changes, compute_changes},
     {"KmeansTf>NearestCentroidChangesBounded",
      {[BOUNDED_SAMPLES] = "samples: T", [BOUNDED_CENTROIDS] = "centroids: T",
       [BOUNDED_PREVIOUS_CENTROIDS] = "previous_centroids: T", [BOUNDED_LABELS] = "labels: int64",
       [BOUNDED_UPPER] = "upper: double", [BOUNDED_LOWER] = "lower: double", [BOUNDED_NORMS] = "norms: double",
-      [BOUNDED_NORM_BOUND] = "norm_bound: double"},
+      [BOUNDED_NORM_BOUND] = "norm_bound: double", [BOUNDED_WEIGHTS] = "weights: double"},
      {[BOUNDED_LABELS_OUT] = "new_labels: int64", [BOUNDED_UPPER_OUT] = "new_upper: double",
       [BOUNDED_LOWER_OUT] = "new_lower: double", [BOUNDED_SUMS_OUT] = "sum_changes: double",
-      [BOUNDED_COUNTS_OUT] = "count_changes: double", [BOUNDED_CHANGED_OUT] = "changed: int64"},
+      [BOUNDED_COUNTS_OUT] = "count_changes: double", [BOUNDED_MEMBERS_OUT] = "member_changes: double",
+      [BOUNDED_CHANGED_OUT] = "changed: int64"},
      infer_bounded, compute_bounded},
     {"KmeansTf>SumSquaredDistances",
-     {[INERTIA_SAMPLES] = "samples: T", [INERTIA_CENTROIDS] = "centroids: T", [INERTIA_LABELS] = "labels: int64"},
+     {[INERTIA_SAMPLES] = "samples: T", [INERTIA_CENTROIDS] = "centroids: T", [INERTIA_LABELS] = "labels: int64",
+      [INERTIA_WEIGHTS] = "weights: double"},
      {[INERTIA_TOTAL_OUT] = "total: double"},
      infer_scalar, compute_inertia},
 };

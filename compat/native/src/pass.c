@@ -39,20 +39,33 @@ static inline double larger(double a, double b) { return a > b ? a : b; }
 
 /* A block of rows: its own results, added up in block order once the threads joined. */
 typedef struct {
-    double *sums, *counts; /* (n_clusters, n_features), (n_clusters,) */
+    double *sums, *counts, *members; /* (n_clusters, n_features), (n_clusters,), (n_clusters,) */
     int64_t changed;       /* rows whose label changed */
     double inertia;        /* SumSquaredDistances: the block's share */
-    int64_t bad_row;       /* -1, or the row whose label was out of [lowest, n_clusters) */
+    PassOutcome problem;   /* PASS_DONE, or what ended the block: */
+    int64_t bad_row;       /* the row whose label was out of [lowest, n_clusters), or whose weight was bad */
     int64_t bad_label, lowest;
+    double bad_weight;
     void *scratch;         /* the bounded pass: a tile of gathered rows */
 } Block;
 
 /* Note that labels[row] = label is outside [lowest, n_clusters); return 0. */
 static int note_bad_label(Block *block, int64_t row, int64_t label, int64_t lowest) {
+    block->problem = PASS_BAD_LABEL;
     block->bad_row = row;
     block->bad_label = label;
     block->lowest = lowest;
     return 0;
+}
+
+/* Whether a weight is allowed: finite and >= 0 (a NaN fails both comparisons). */
+static inline int good_weight(double weight) { return weight >= 0 && weight <= DBL_MAX; }
+
+/* Note that weights[row] = weight is negative, infinite or NaN. */
+static void note_bad_weight(Block *block, int64_t row, double weight) {
+    block->problem = PASS_BAD_WEIGHT;
+    block->bad_row = row;
+    block->bad_weight = weight;
 }
 
 /* Block `index` of `n_blocks` holds rows [begin, end). */
@@ -97,7 +110,8 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
 /* Defines LANES_float, PANEL_float, Panels_float, pack_float, load_float, select_float,
  * minimum_float, lanes_min_float, nearest_rows_float, assign_all_float,
  * squared_distance_float, set_bounds_float, measure_rows_float, prefetch_row_float,
- * assign_bounded_float, add_changes_float, run_block_float and inertia_block_float. */
+ * assign_bounded_float, add_changes_float, run_block_float, add_inertia_float and
+ * inertia_block_float. */
 #define REAL float
 #define VEC VecFloat
 #define MASK MaskFloat
@@ -113,8 +127,8 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
 /* Defines LANES_double, PANEL_double, Panels_double, pack_double, load_double,
  * select_double, minimum_double, lanes_min_double, nearest_rows_double,
  * assign_all_double, squared_distance_double, set_bounds_double, measure_rows_double,
- * prefetch_row_double, assign_bounded_double, add_changes_double, run_block_double and
- * inertia_block_double. */
+ * prefetch_row_double, assign_bounded_double, add_changes_double, run_block_double,
+ * add_inertia_double and inertia_block_double. */
 #define REAL double
 #define VEC VecDouble
 #define MASK MaskDouble
@@ -127,22 +141,23 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
 #undef SWAP_HALVES
 #undef TYPED
 
-/* The first label out of range, in row order of the blocks' first ones, or PASS_DONE. */
-static PassResult first_bad_label(const Block *blocks, int64_t n_blocks) {
+/* The first bad label or weight, in row order of the blocks' first ones, or PASS_DONE. */
+static PassResult first_problem(const Block *blocks, int64_t n_blocks) {
     for (int64_t b = 0; b < n_blocks; ++b) {
-        if (blocks[b].bad_row >= 0)
-            return (PassResult){PASS_BAD_LABEL, blocks[b].bad_row, blocks[b].bad_label, blocks[b].lowest};
+        const Block *block = &blocks[b];
+        if (block->problem != PASS_DONE)
+            return (PassResult){block->problem, block->bad_row, block->bad_label, block->lowest, block->bad_weight};
     }
-    return (PassResult){PASS_DONE, 0, 0, 0};
+    return (PassResult){PASS_DONE, 0, 0, 0, 0};
 }
 
-/* Give each block its share of `sums`, `counts` and `scratch` (NULL: none); no bad label yet. */
-static void share_out(Block *blocks, int64_t n_blocks, double *sums, double *counts, int64_t grid, int64_t n_clusters,
-                      char *scratch, int64_t scratch_bytes) {
+/* Give each block its share of `sums`, `counts`, `members` and `scratch` (NULL: none). */
+static void share_out(Block *blocks, int64_t n_blocks, double *sums, double *counts, double *members, int64_t grid,
+                      int64_t n_clusters, char *scratch, int64_t scratch_bytes) {
     for (int64_t b = 0; b < n_blocks; ++b) {
-        blocks[b].bad_row = -1;
         if (sums) blocks[b].sums = sums + b * grid;
         if (counts) blocks[b].counts = counts + b * n_clusters;
+        if (members) blocks[b].members = members + b * n_clusters;
         if (scratch) blocks[b].scratch = scratch + b * scratch_bytes;
     }
 }
@@ -157,13 +172,16 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     Hamerly hamerly = {.slack = 8.0 * (n_features + 2) * (points->is_float ? FLT_EPSILON : DBL_EPSILON)};
     Panels_float panels_float = {0};
     Panels_double panels_double = {0};
-    PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0};
+    PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
     double *block_sums = zeroed(n_blocks * grid, sizeof(double));
     double *block_counts = zeroed(n_blocks * n_clusters, sizeof(double));
+    /* Without weights the members are the counts. */
+    double *block_members = points->weights ? zeroed(n_blocks * n_clusters, sizeof(double)) : NULL;
     char *scratch = bounds ? aligned_block(n_blocks * scratch_bytes) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
-    if (!block_sums || !block_counts || !job.blocks || (bounds && !scratch)) goto done;
-    share_out(job.blocks, n_blocks, block_sums, block_counts, grid, n_clusters, scratch, scratch_bytes);
+    if (!block_sums || !block_counts || !job.blocks || (bounds && !scratch) || (points->weights && !block_members))
+        goto done;
+    share_out(job.blocks, n_blocks, block_sums, block_counts, block_members, grid, n_clusters, scratch, scratch_bytes);
     if (points->is_float) {
         if (!pack_float(&panels_float, points->centroids, n_clusters, n_features)) goto done;
         job.panels = &panels_float;
@@ -182,16 +200,20 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     }
     run_blocks(&job, n_blocks, points->is_float ? run_block_float : run_block_double);
 
-    result = first_bad_label(job.blocks, n_blocks);
+    result = first_problem(job.blocks, n_blocks);
     if (result.outcome != PASS_DONE) goto done;
     memset(out->sums, 0, grid * sizeof(double));
     memset(out->counts, 0, n_clusters * sizeof(double));
+    memset(out->members, 0, n_clusters * sizeof(double));
     out->changed = 0;
     for (int64_t b = 0; b < n_blocks; ++b) {
         for (int64_t i = 0; i < grid; ++i) out->sums[i] += job.blocks[b].sums[i];
         for (int64_t c = 0; c < n_clusters; ++c) out->counts[c] += job.blocks[b].counts[c];
+        if (block_members)
+            for (int64_t c = 0; c < n_clusters; ++c) out->members[c] += job.blocks[b].members[c];
         out->changed += job.blocks[b].changed;
     }
+    if (!block_members) memcpy(out->members, out->counts, n_clusters * sizeof(double));
 
 done:
     free(panels_float.values);
@@ -202,6 +224,7 @@ done:
     free(hamerly.half_gaps);
     free(block_sums);
     free(block_counts);
+    free(block_members);
     free(scratch);
     free(job.blocks);
     return result;
@@ -210,10 +233,9 @@ done:
 PassResult sum_squared_distances(const Points *points, const int64_t *labels, double *total) {
     InertiaJob job = {.points = *points, .labels = labels, .n_blocks = count_blocks(points->n_samples, sizeof(double))};
     job.blocks = zeroed(job.n_blocks, sizeof(Block));
-    if (!job.blocks) return (PassResult){PASS_OUT_OF_MEMORY, 0, 0, 0};
-    share_out(job.blocks, job.n_blocks, NULL, NULL, 0, 0, NULL, 0);
+    if (!job.blocks) return (PassResult){PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
     run_blocks(&job, job.n_blocks, points->is_float ? inertia_block_float : inertia_block_double);
-    const PassResult result = first_bad_label(job.blocks, job.n_blocks);
+    const PassResult result = first_problem(job.blocks, job.n_blocks);
     if (result.outcome == PASS_DONE) {
         *total = 0;
         for (int64_t b = 0; b < job.n_blocks; ++b) *total += job.blocks[b].inertia;

@@ -1,6 +1,7 @@
 /* The Lloyd pass over the data, in plain C (no TensorFlow): what the ops (ops.c) hand it
- * and what it gives back. It assumes shapes that ops.c checked; the labels it reads are
- * range-checked as it reads them (a bad one ends the pass with PASS_BAD_LABEL). */
+ * and what it gives back. It assumes shapes that ops.c checked; the labels and weights it
+ * reads are checked as it reads them (a bad one ends the pass with PASS_BAD_LABEL or
+ * PASS_BAD_WEIGHT). */
 #ifndef KMEANS_TF_PASS_H
 #define KMEANS_TF_PASS_H
 
@@ -13,6 +14,7 @@
 typedef struct {
     const void *samples;   /* IN (n_samples, n_features), float or double */
     const void *centroids; /* IN (n_clusters, n_features), the samples' type; n_clusters >= 1 */
+    const double *weights; /* IN (n_samples,): each sample's weight (checked as read); NULL: every weight 1 */
     int64_t n_samples, n_features, n_clusters;
     int is_float;          /* 1: float elements; 0: double */
 } Points;
@@ -30,28 +32,33 @@ typedef struct {
 /* What a pass gives. */
 typedef struct {
     int64_t *labels; /* OUT (n_samples,): each sample's nearest centroid */
-    double *sums;    /* OUT (n_clusters, n_features): float64 sums (of the changes, with old labels) */
-    double *counts;  /* OUT (n_clusters,) */
+    double *sums;    /* OUT (n_clusters, n_features): float64 weighted sums (of the changes, with old labels) */
+    double *counts;  /* OUT (n_clusters,): the weights' sums (the counts, without weights) */
+    double *members; /* OUT (n_clusters,): how many samples of weight > 0 (exact: a cluster is empty at 0) */
     int64_t changed; /* OUT: how many labels differ from the old ones (all, without old labels) */
 } PassOutput;
 
-typedef enum { PASS_DONE, PASS_OUT_OF_MEMORY, PASS_BAD_LABEL } PassOutcome;
+typedef enum { PASS_DONE, PASS_OUT_OF_MEMORY, PASS_BAD_LABEL, PASS_BAD_WEIGHT } PassOutcome;
 
-/* How a pass ended; after PASS_BAD_LABEL, labels[row] = label is outside [lowest, n_clusters). */
+/* How a pass ended; after PASS_BAD_LABEL, labels[row] = label is outside [lowest, n_clusters);
+ * after PASS_BAD_WEIGHT, weights[row] = weight is negative, infinite or NaN. */
 typedef struct {
     PassOutcome outcome;
     int64_t row, label, lowest;
+    double weight;
 } PassResult;
 
-/* Every sample's nearest centroid, and the float64 per-cluster sums and counts, in one
- * sweep. With old_labels (-1: none yet), the sums are of the changes: a sample whose label
- * changed is added to its new cluster and taken from its old one. With bounds (which need
- * old_labels), only the samples whose bounds cannot prove their label are measured: the
- * same labels and bit-identical sums. */
+/* Every sample's nearest centroid, and the float64 per-cluster sums and counts (of the
+ * samples times their weights, and of the weights), in one sweep. With old_labels (-1:
+ * none yet), the sums are of the changes: a sample whose label changed is added to its new
+ * cluster and taken from its old one. With bounds (which need old_labels), only the
+ * samples whose bounds cannot prove their label are measured: the same labels and
+ * bit-identical sums. */
 PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels, const Bounds *bounds,
                                  PassOutput *out);
 
-/* The float64 sum over samples of the squared distance to their labelled centroid. */
+/* The float64 sum over samples of the squared distance to their labelled centroid, times
+ * the sample's weight. */
 PassResult sum_squared_distances(const Points *points, const int64_t *labels, double *total);
 
 #endif

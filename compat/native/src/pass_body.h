@@ -4,7 +4,7 @@
  * pack_float or pack_double). It defines, for T = float and T = double:
  *   LANES_T, PANEL_T, Panels_T, pack_T, load_T, select_T, minimum_T, lanes_min_T,
  *   nearest_rows_T, assign_all_T, squared_distance_T, set_bounds_T, measure_rows_T,
- *   prefetch_row_T, assign_bounded_T, add_changes_T, run_block_T, inertia_block_T
+ *   prefetch_row_T, assign_bounded_T, add_changes_T, run_block_T, add_inertia_T, inertia_block_T
  * (pass.c lists the full names where it includes this file). */
 
 enum { TYPED(LANES) = sizeof(VEC) / sizeof(REAL), TYPED(PANEL) = 2 * sizeof(VEC) / sizeof(REAL) };
@@ -287,15 +287,27 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
  * in block->changed. Summing changes, not every row, spares the bounded pass a sweep over
  * the data; the plain pass sums the same changes, so both give the same sums. An old
  * label outside [-1, n_clusters) is noted in `block`, before it is used, and ends the
- * block (an old label equal to the new one is in range: the pass gave it). */
-static void TYPED(add_changes)(const Job *job, int64_t begin, int64_t end, Block *block) {
+ * block (an old label equal to the new one is in range: the pass gave it).
+ * `weighted` is a constant where this is inlined (run_block): with it, a row adds its
+ * weight times its values, its weight to the count and 1 to the members when the weight
+ * is > 0, and every row's weight is checked (finite, >= 0) as the row is read: a bad one
+ * is noted in `block` and ends the block. Without it, the loop is the unweighted one, with
+ * no test per row. */
+static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *job, int64_t begin, int64_t end,
+                                                                    Block *block, const int weighted) {
     const REAL *samples = job->points.samples;
+    const double *weights = job->points.weights;
     const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
     const int64_t *labels = job->labels, *old_labels = job->old_labels;
-    double *sums = block->sums, *counts = block->counts;
+    double *sums = block->sums, *counts = block->counts, *members = block->members;
     int64_t changed = 0;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t label = labels[row], old = old_labels ? old_labels[row] : -1;
+        const double weight = weighted ? weights[row] : 1;
+        if (weighted && !good_weight(weight)) {
+            note_bad_weight(block, row, weight);
+            break;
+        }
         if (label == old) continue;
         if (old < -1 || old >= n_clusters) {
             note_bad_label(block, row, old, -1);
@@ -304,12 +316,24 @@ static void TYPED(add_changes)(const Job *job, int64_t begin, int64_t end, Block
         ++changed;
         const REAL *x = samples + row * n_features;
         double *sum = sums + label * n_features;
-        for (int64_t f = 0; f < n_features; ++f) sum[f] += x[f];
-        counts[label] += 1;
+        if (weighted) {
+            for (int64_t f = 0; f < n_features; ++f) sum[f] += weight * x[f];
+            counts[label] += weight;
+            members[label] += weight > 0;
+        } else {
+            for (int64_t f = 0; f < n_features; ++f) sum[f] += x[f];
+            counts[label] += 1;
+        }
         if (old < 0) continue;
         sum = sums + old * n_features;
-        for (int64_t f = 0; f < n_features; ++f) sum[f] -= x[f];
-        counts[old] -= 1;
+        if (weighted) {
+            for (int64_t f = 0; f < n_features; ++f) sum[f] -= weight * x[f];
+            counts[old] -= weight;
+            members[old] -= weight > 0;
+        } else {
+            for (int64_t f = 0; f < n_features; ++f) sum[f] -= x[f];
+            counts[old] -= 1;
+        }
     }
     block->changed = changed;
 }
@@ -325,27 +349,46 @@ static void TYPED(run_block)(const void *work, int64_t index) {
     } else {
         TYPED(assign_all)(job, begin, end);
     }
-    TYPED(add_changes)(job, begin, end, block);
+    if (job->points.weights)
+        TYPED(add_changes)(job, begin, end, block, 1);
+    else
+        TYPED(add_changes)(job, begin, end, block, 0);
 }
 
-/* One block's share of the inertia (a BlockRunner): the sum of ||x - c[label]||^2, in
- * float64. A label outside [0, n_clusters) is noted in the block, before it is used, and
- * ends the block. */
-static void TYPED(inertia_block)(const void *work, int64_t index) {
-    const InertiaJob *job = work;
-    Block *block = &job->blocks[index];
+/* One block's share of the inertia: the sum of w ||x - c[label]||^2, in float64. A label
+ * outside [0, n_clusters), or a weight that is not finite and >= 0, is noted in the block,
+ * before it is used, and ends the block. `weighted` as in add_changes. */
+static inline __attribute__((always_inline)) void TYPED(add_inertia)(const InertiaJob *job, Block *block,
+                                                                    const int weighted, int64_t begin, int64_t end) {
     const REAL *samples = job->points.samples, *centroids = job->points.centroids;
+    const double *weights = job->points.weights;
     const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
-    int64_t begin, end;
-    block_rows(job->points.n_samples, job->n_blocks, index, &begin, &end);
     double total = 0;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t label = job->labels[row];
+        const double weight = weighted ? weights[row] : 1;
+        if (weighted && !good_weight(weight)) {
+            note_bad_weight(block, row, weight);
+            break;
+        }
         if ((uint64_t)label >= (uint64_t)n_clusters) {
             note_bad_label(block, row, label, 0);
             break;
         }
-        total += TYPED(squared_distance)(samples + row * n_features, centroids + label * n_features, n_features);
+        const double distance =
+            TYPED(squared_distance)(samples + row * n_features, centroids + label * n_features, n_features);
+        total += weighted ? weight * distance : distance;
     }
     block->inertia = total;
+}
+
+/* One block's share of the inertia (a BlockRunner): add_inertia over its rows. */
+static void TYPED(inertia_block)(const void *work, int64_t index) {
+    const InertiaJob *job = work;
+    int64_t begin, end;
+    block_rows(job->points.n_samples, job->n_blocks, index, &begin, &end);
+    if (job->points.weights)
+        TYPED(add_inertia)(job, &job->blocks[index], 1, begin, end);
+    else
+        TYPED(add_inertia)(job, &job->blocks[index], 0, begin, end);
 }
