@@ -9,6 +9,8 @@ command line runs on users' data lives in ``compat.engine``; its public face is 
   "random" or "k-means++" initialisation, and scikit-learn's relocation of empty clusters;
   it returns a ``KMeansResult``;
 - ``predict`` and ``inertia`` for given centroids;
+- data larger than memory: a memory map (``np.load(path, mmap_mode="r")``) or ``load_shards(folder)``
+  (a folder of ``.npy`` files, as one ``Shards``) is streamed from disk by all three;
 - ``gd_kmeans``: k-means by gradient descent, as the post does it.
 """
 import numpy as np
@@ -17,6 +19,7 @@ from compat._tensorflow import tf
 from compat.engine import tf_ops
 from compat.engine.gd import gd_kmeans
 from compat.engine.kmeans import KMeansResult, inertia, kmeans, predict
+from compat.engine.sources import Shards, load_shards
 from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PLUSPLUS_INIT, LLOYD,
                                    RANDOM_INIT)
 from functions import DEFAULT_ITERATIONS
@@ -24,6 +27,7 @@ from functions import DEFAULT_ITERATIONS
 __all__ = [
     "create_samples", "choose_random_centroids", "assign_to_nearest", "update_centroids", "iterate_kmeans",
     "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans",
+    "Shards", "load_shards",
     "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "INIT_STRATEGIES", "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
 ]
 

@@ -235,7 +235,7 @@ def test_seed_is_another_name_for_fits_init_seed(blobs):
 
 def test_missing_and_unreadable_data(tmp_path):
     assert_error(run("fit", tmp_path / "nope.csv", "-k", 2), "nope.csv", "does not exist", exit_code=2)
-    assert_error(run("fit", tmp_path, "-k", 2), "is a directory", exit_code=2)
+    assert_error(run("fit", tmp_path, "-k", 2), "holds no .npy files")
     (tmp_path / "broken.npy").write_bytes(b"\x93NUMPY garbage")
     assert_error(run("fit", tmp_path / "broken.npy", "-k", 2), "cannot read", "not a NumPy .npy file")
 
