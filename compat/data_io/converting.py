@@ -30,7 +30,7 @@ def convert_text(path, out, *, columns=None, header=None, stream=None, overwrite
 
     Returns
     -------
-    n_rows : int
+    n_rows, n_columns : int
     names : tuple of str (the columns kept), or None when the text has no header row
     """
     if header not in (None, True, False):
@@ -66,7 +66,7 @@ def _convert(handle, source, delimiter, out, columns, header, overwrite, progres
         if writer.rows == 0:
             raise ValueError(f"{source} has a header (row {first_row[0]}) but no rows of data")
         writer.finish()
-    return writer.rows, None if names is None else tuple(names[index] for index in indices)
+    return writer.rows, len(indices), None if names is None else tuple(names[index] for index in indices)
 
 
 def _bytes_read(handle):
