@@ -126,7 +126,7 @@ def test_labels_beyond_the_budget_go_to_a_scratch_file_that_nothing_outlives(mon
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    samples, initial = random_case(8, 200_000, 2, 3, np.float32)  # labels: 1.6 MB in memory, over the budget
+    samples, initial = random_case(8, 200_000, 2, 3, np.float64)  # labels: 1.6 MB in memory, over the budget
     data = mapped(tmp_path, samples)
     in_memory = eager.kmeans(samples, 3, init=initial)
     streamed = eager.kmeans(data, 3, init=initial, memory_budget=SMALLEST_BUDGET)

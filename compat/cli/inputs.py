@@ -24,10 +24,6 @@ class Data:
     source: str
     shape: tuple
 
-    @property
-    def streamed(self):
-        return not hasattr(self.values, "shape")
-
 
 def open_data(path, *, columns, header, memory_budget, in_memory=False):
     """Map DATA (a .npy file or a folder of them) or read it (text; .npy with ``in_memory``), as the docstring says."""

@@ -21,7 +21,7 @@ DEFAULT_BUDGET_FRACTION = 0.25
 # two of them (one read while the other is computed), and the labels and sums of a chunk.
 CHUNK_BUDGET_FRACTION = 1 / 8
 MIN_CHUNK_BYTES = 2**17
-MAX_CHUNK_BYTES = 32 * 2**20
+MAX_CHUNK_BYTES = 8 * 2**20
 # Chunks of at least this many rows are a multiple of it: the rows per block of the engine's
 # column sums (prepare.CHUNK_ROWS), so that a file and the same array in memory give the same mean.
 ALIGN_ROWS = 65536

@@ -96,10 +96,20 @@ class Source:
         return [Span(int(self.starts[block]) + offset, min(chunk_rows, len(array) - offset), block, offset)
                 for block, array in enumerate(self.arrays) for offset in range(0, len(array), chunk_rows)]
 
-    def read(self, span, out):
-        """Copy the rows of ``span`` (its columns, in the engine's dtype) into ``out``."""
+    def read(self, span, out, transform=None):
+        """Write the rows of ``span`` (its columns, in the engine's dtype) into ``out``, through ``transform``.
+
+        ``transform(rows, out)`` writes its result into ``out``; rows of another dtype are
+        converted first, as the engine converts an array in memory.
+        """
         rows = self.arrays[span.block][span.offset:span.offset + span.rows]
-        np.copyto(out, rows if self.columns is None else rows[:, self.columns])
+        if self.columns is not None:
+            rows = rows[:, self.columns]
+        if transform is None or rows.dtype != out.dtype:
+            np.copyto(out, rows)
+            rows = out
+        if transform is not None:
+            transform(rows, out)
 
     def blocks(self, rows):
         """Yield the data set in blocks of at most ``rows`` rows, each a view of its array where it can be (no thread)."""
@@ -129,7 +139,7 @@ def aligned_empty(rows, n_features, dtype):
 def chunks(source, chunk_rows, transform=None):
     """Yield ``(span, chunk)`` over the data set in order, the next chunk read by a thread meanwhile.
 
-    ``chunk`` (the rows, in the engine's dtype, ``transform``-ed in place when given) lies in
+    ``chunk`` (the rows, in the engine's dtype, through ``transform`` as ``Source.read`` says) lies in
     one of two aligned buffers: it is valid until the loop asks for the next one, and may be
     handed to TensorFlow with ``prepare.tensor_over`` for that long.
     """
@@ -138,9 +148,7 @@ def chunks(source, chunk_rows, transform=None):
 
     def load(index):
         chunk = buffers[index % 2][:spans[index].rows]
-        source.read(spans[index], chunk)
-        if transform is not None:
-            transform(chunk)
+        source.read(spans[index], chunk, transform)
         return chunk
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kmeans-tf-reader") as reader:

@@ -33,11 +33,11 @@ class StreamPrepared:
     offset: np.ndarray
     norm_sum: float
 
-    def transform(self, chunk):
-        """Centre (and scale) ``chunk`` in place, as ``prepare.centre_and_scale`` does the whole array."""
+    def transform(self, rows, out):
+        """Write ``rows`` centred (and scaled) into ``out``, as ``prepare.centre_and_scale`` does the whole array."""
         if self.exponent:
-            np.ldexp(chunk, self.exponent, out=chunk)
-        np.subtract(chunk, self.offset, out=chunk)
+            rows = np.ldexp(rows, self.exponent, out=out)
+        np.subtract(rows, self.offset, out=out)
 
     def prepared(self):
         """Return a ``prepare.Prepared`` with no data, for its coordinate changes (centroids, inertia)."""
@@ -83,8 +83,8 @@ def _cell(value, dtype):
     return np.full((1, 1), value, dtype)
 
 
-def _centre(offset, chunk):
-    np.subtract(chunk, offset, out=chunk)
+def _centre(offset, rows, out):
+    np.subtract(rows, offset, out=out)
 
 
 def _column_sums(source, scale):

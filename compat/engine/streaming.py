@@ -106,7 +106,7 @@ def distinct_rows(n_rows, count, rng):
 
 def _transformed_rows(source, prepared, indices):
     rows = source.take(indices)
-    prepared.transform(rows)
+    prepared.transform(rows, rows)
     return rows
 
 
@@ -242,7 +242,7 @@ def predict(samples, centroids, *, batch_size, memory_budget):
     source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, batch_size, memory_budget)
     labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
     centroids_t = tf.constant(np.ldexp(centroids, exponent))
-    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda chunk: np.ldexp(chunk, exponent, out=chunk)):
+    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
         labels[span.start:span.start + span.rows] = loops.labels_of(prepare.tensor_over(chunk), centroids_t,
                                                                     tf_rows).numpy()
     if isinstance(labels, np.memmap):
@@ -254,7 +254,7 @@ def inertia(samples, centroids, *, memory_budget=None):
     """``compat.engine.kmeans.inertia`` on streamed samples: one pass for the scale, one for the distances."""
     source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, None, memory_budget)
     centroids_t, total = tf.constant(np.ldexp(centroids, exponent)), 0.0
-    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda chunk: np.ldexp(chunk, exponent, out=chunk)):
+    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
         chunk_t = prepare.tensor_over(chunk)
         total += float(loops.inertia_of(chunk_t, centroids_t, loops.labels_of(chunk_t, centroids_t, tf_rows), tf_rows))
     return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
