@@ -11,6 +11,8 @@ command line runs on users' data lives in ``compat.engine``; its public face is 
 - ``predict`` and ``inertia`` for given centroids;
 - ``elbow``: k-means for several k, each fit scored, and a k suggested by the kneedle rule
   (``kneedle``); it returns an ``ElbowResult``;
+- data larger than memory: a memory map (``np.load(path, mmap_mode="r")``) or ``load_shards(folder)``
+  (a folder of ``.npy`` files, as one ``Shards``) is streamed from disk by ``kmeans``, ``predict`` and ``inertia``;
 - ``gd_kmeans``: k-means by gradient descent, as the post does it;
 - ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...).
 """
@@ -24,12 +26,13 @@ from compat.engine.gd import gd_kmeans
 from compat.engine.kmeans import KMeansResult, inertia, kmeans, predict
 from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PARALLEL_INIT,
                                    KMEANS_PLUSPLUS_INIT, LLOYD, RANDOM_INIT)
+from compat.engine.sources import Shards, load_shards
 from functions import DEFAULT_ITERATIONS
 
 __all__ = [
     "create_samples", "choose_random_centroids", "assign_to_nearest", "update_centroids", "iterate_kmeans",
     "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans", "KMeans",
-    "elbow", "kneedle", "ElbowResult",
+    "elbow", "kneedle", "ElbowResult", "Shards", "load_shards",
     "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "KMEANS_PARALLEL_INIT", "INIT_STRATEGIES",
     "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
 ]

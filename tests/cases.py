@@ -2,10 +2,11 @@
 import contextlib
 
 import numpy as np
+from click.testing import CliRunner
 from sklearn import datasets
 
 from compat import native
-from compat import v1 as tf
+from compat import cli, v1 as tf
 
 SEEDS = range(8)
 SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]
@@ -76,3 +77,32 @@ def native_switched_off():
         yield
     finally:
         native.use_native(previous)
+
+
+# The command line's cases: two blobs of three rows each, as a CSV with a header.
+BLOBS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0], [11.0, 10.0]])
+BLOBS_CSV = "x,y\n" + "".join(f"{x},{y}\n" for x, y in BLOBS)
+
+
+def run(*args, input=None):
+    """Run ``kmeans-tf ARGS`` in-process; a crash fails the test (a traceback never counts as an answer)."""
+    result = CliRunner().invoke(cli.main, [str(arg) for arg in args], input=input)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def assert_error(result, *fragments, exit_code=1):
+    """Check that the run failed with one ``Error:`` line holding every fragment, and no traceback."""
+    assert result.exit_code == exit_code, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0] == result.stderr.splitlines()[-1], result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+    assert "Traceback" not in result.output
+
+
+def assert_png(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.format == "PNG" and min(image.size) > 100

@@ -6,7 +6,7 @@ import pytest
 from sklearn import metrics
 
 from compat import cli, eager
-from tests.test_cli import assert_error, assert_png, run
+from tests.cases import assert_error, assert_png, run
 
 # Four blobs, 40 apart, of standard deviation 1.
 CORNERS = np.array([[0.0, 0.0], [40.0, 0.0], [0.0, 40.0], [40.0, 40.0]])

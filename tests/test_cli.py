@@ -10,29 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from compat import cli, eager
-
-BLOBS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [10.0, 10.0], [10.0, 11.0], [11.0, 10.0]])
-BLOBS_CSV = "x,y\n" + "".join(f"{x},{y}\n" for x, y in BLOBS)
-
-
-def run(*args, input=None):
-    """Run ``kmeans-tf ARGS`` in-process; a crash fails the test (a traceback never counts as an answer)."""
-    result = CliRunner().invoke(cli.main, [str(arg) for arg in args], input=input)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
-def assert_error(result, *fragments, exit_code=1):
-    """Check that the run failed with one ``Error:`` line holding every fragment, and no traceback."""
-    assert result.exit_code == exit_code, result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and errors[0] == result.stderr.splitlines()[-1], result.stderr
-    for fragment in fragments:
-        assert fragment in errors[0]
-    assert "Traceback" not in result.output
+from tests.cases import BLOBS, BLOBS_CSV, assert_error, assert_png, run
 
 
 @pytest.fixture
@@ -236,7 +216,7 @@ def test_seed_is_another_name_for_fits_init_seed(blobs):
 
 def test_missing_and_unreadable_data(tmp_path):
     assert_error(run("fit", tmp_path / "nope.csv", "-k", 2), "nope.csv", "does not exist", exit_code=2)
-    assert_error(run("fit", tmp_path, "-k", 2), "is a directory", exit_code=2)
+    assert_error(run("fit", tmp_path, "-k", 2), "holds no .npy files")
     (tmp_path / "broken.npy").write_bytes(b"\x93NUMPY garbage")
     assert_error(run("fit", tmp_path / "broken.npy", "-k", 2), "cannot read", "not a NumPy .npy file")
 
@@ -363,13 +343,6 @@ def test_quiet_is_quiet_on_tensorflows_ops_with_float64_data(tmp_path):
                                "--quiet", "--json"], capture_output=True, text=True, env=env, timeout=300)
     assert finished.returncode == 0 and finished.stderr == "", finished.stderr
     assert json.loads(finished.stdout)["k"] == 2
-
-
-def assert_png(path):
-    from PIL import Image
-
-    with Image.open(path) as image:
-        assert image.format == "PNG" and min(image.size) > 100
 
 
 def test_iterate_draws_the_trajectory_and_animates_every_iteration(tmp_path):

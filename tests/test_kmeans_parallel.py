@@ -103,7 +103,7 @@ def test_kmeans_parallel_as_good_as_kmeans_plusplus_on_average(name, k):
 
 
 def test_fit_takes_kmeans_parallel_and_its_rounds(tmp_path):
-    from tests.test_cli import BLOBS_CSV, run
+    from tests.cases import BLOBS_CSV, run
 
     data = tmp_path / "blobs.csv"
     data.write_text(BLOBS_CSV)

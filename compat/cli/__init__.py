@@ -7,15 +7,17 @@ One job a module:
 - ``options``: the options several commands share, defined once;
 - ``outputs``: output paths claimed before any work, then written;
 - ``lessons``: ``generate``, ``iterate``, ``gd``, the lesson scripts with options;
+- ``inputs``: a data file read into memory, or ``.npy`` data mapped and streamed from disk;
 - ``clustering``: ``fit`` and ``predict`` on a data file, by the eager engine;
-- ``choosing_k``: ``elbow``, k-means for several k on a data file and the k it suggests.
+- ``choosing_k``: ``elbow``, k-means for several k on a data file and the k it suggests;
+- ``conversion``: ``convert``, a CSV of any size into a ``.npy`` file.
 
 TensorFlow is imported inside the commands that need it, so ``kmeans-tf --help`` answers at once.
 """
 import click
 
 from compat import __version__
-from compat.cli import choosing_k, clustering, lessons
+from compat.cli import choosing_k, clustering, conversion, lessons
 from compat.cli.console import Console, Group
 
 
@@ -35,5 +37,6 @@ def main(ctx, verbose):
     ctx.ensure_object(Console).verbose = verbose
 
 
-for command in (lessons.generate, lessons.iterate, lessons.gd, clustering.fit, clustering.predict, choosing_k.elbow):
+for command in (lessons.generate, lessons.iterate, lessons.gd, clustering.fit, clustering.predict, choosing_k.elbow,
+                conversion.convert):
     main.add_command(command)

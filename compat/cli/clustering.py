@@ -4,7 +4,6 @@ Both run the eager engine (``compat.eager``), imported inside the command, so th
 ``kmeans-tf --help`` answers without importing TensorFlow.
 """
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -12,10 +11,12 @@ import numpy as np
 
 from compat import data_io
 from compat.cli.console import Command
+from compat.cli.inputs import open_data
 from compat.cli.options import (batch_size_option, clusters_option, columns_option, data_argument, force_option,
-                                header_option, init_rounds_option, init_seed_option, labels_out_option, n_init_option,
-                                plot_option, quiet_option, suffix_check, trajectory_option, weights_option)
-from compat.cli.outputs import claim_outputs, needs_two_columns, save_plot, write_labels
+                                header_option, init_rounds_option, init_seed_option, labels_out_option,
+                                memory_budget_option, n_init_option, plot_option, quiet_option, suffix_check,
+                                trajectory_option, weights_option)
+from compat.cli.outputs import claim_outputs, cluster_sizes, needs_two_columns, save_plot, write_labels
 from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL,
                                    INIT_STRATEGIES, MAX_ITER_LIMIT)
 
@@ -49,17 +50,20 @@ SIZES_LISTED = 8
               help="lloyd computes every distance; hamerly skips those that bounds prove useless; "
                    "auto starts as lloyd and turns to hamerly once few labels change (same answer)")
 @batch_size_option
+@memory_budget_option
 @plot_option
 @trajectory_option
 @force_option
 @quiet_option
 @click.pass_obj
 def fit(console, data, clusters, columns, weights, header, init, n_init, init_rounds, max_iter, tol, init_seed,
-        labels_out, centroids_out, as_json, algorithm, batch_size, plot, trajectory, force):
+        labels_out, centroids_out, as_json, algorithm, batch_size, memory_budget, plot, trajectory, force):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
-    header row is optional and detected), a .tsv or .npy file, or - for CSV on stdin.
+    header row is optional and detected), a .tsv or .npy file, a folder of .npy files
+    (one data set, rows in file-name order), or - for CSV on stdin. .npy data are
+    streamed from disk, within --memory-budget (pictures read them into memory).
     The labels (0 to K-1, one per row, in the rows' order) go to --labels-out, or to
     stdout unless --json is given. With --plot and --trajectory, data wider than 2 columns
     are drawn on their first two principal components; --trajectory measures the cost of
@@ -80,10 +84,11 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
     weights_file = weights.file if weights is not None else None
     claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
                   force=force, inputs={"DATA": data, "--init": init_file, "--weights": weights_file})
-    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header,
-                               weights=weights.column if weights is not None else None)
-    n_samples, n_features = table.values.shape
-    sample_weight = table.weights if weights_file is None else _read_weights(weights_file, table)
+    table = open_data(data, columns=columns, header=header, memory_budget=memory_budget,
+                      in_memory=plot is not None or trajectory is not None,
+                      weights=weights.column if weights is not None else None)
+    n_samples, n_features = table.shape
+    sample_weight = table.weights if weights_file is None else _read_weights(weights_file, n_samples, table)
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}"
                    + (f" (header: {', '.join(table.names)})" if table.names else " (no header)"))
     needs_two_columns(pictures, n_features, table.source)
@@ -112,12 +117,12 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
         result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
                               seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
                               keep_history=trajectory is not None, init_rounds=init_rounds,
-                              sample_weight=sample_weight)
+                              sample_weight=sample_weight, memory_budget=memory_budget)
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")
 
-    sizes = np.bincount(result.labels, minlength=clusters)
+    sizes = cluster_sizes(result.labels, clusters)
     total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
     rows = f"{n_samples} rows" + ("" if sample_weight is None else f" of total weight {total_weight:.6g}")
     console.note(f"k-means: {rows}, {n_features} columns, k={clusters}: inertia {result.inertia:.6g} "
@@ -157,14 +162,15 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
 @header_option
 @labels_out_option
 @batch_size_option
+@memory_budget_option
 @force_option
 @quiet_option
 @click.pass_obj
-def predict(console, data, centroids_file, columns, header, labels_out, batch_size, force):
+def predict(console, data, centroids_file, columns, header, labels_out, batch_size, memory_budget, force):
     """Label each row of DATA with its nearest centroid.
 
-    DATA is read as by fit (.csv, .tsv, .npy, or - for CSV on stdin); the labels, one per
-    row in the rows' order, go to --labels-out or stdout.
+    DATA is read as by fit (.csv, .tsv, .npy, a folder of .npy files, or - for CSV on
+    stdin); the labels, one per row in the rows' order, go to --labels-out or stdout.
 
     \b
     Example:
@@ -172,12 +178,12 @@ def predict(console, data, centroids_file, columns, header, labels_out, batch_si
     """
     claim_outputs({"--labels-out": labels_out}, force=force,
                   inputs={"DATA": data, "--centroids": centroids_file})
-    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
-    centroids = _read_centroids(centroids_file, table.values.shape[1], table, "--centroids")
+    table = open_data(data, columns=columns, header=header, memory_budget=memory_budget)
+    centroids = _read_centroids(centroids_file, table.shape[1], table, "--centroids")
 
     from compat import eager
 
-    labels = eager.predict(table.values, centroids, batch_size=batch_size)
+    labels = eager.predict(table.values, centroids, batch_size=batch_size, memory_budget=memory_budget)
     console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids")
     write_labels(labels_out, labels, console)
 
@@ -191,12 +197,12 @@ def describe_sizes(sizes):
             + (f", {empty} empty" if empty else ""))
 
 
-def _read_weights(path, table):
+def _read_weights(path, n_samples, table):
     """Read a --weights file and check that it has one weight per row of the data."""
     weights = data_io.read_weights(path)
-    if len(weights) != len(table.values):
+    if len(weights) != n_samples:
         raise click.ClickException(f"--weights {path} has {len(weights)} weights but {table.source} has "
-                                   f"{len(table.values)} rows; give one weight per row")
+                                   f"{n_samples} rows; give one weight per row")
     return weights
 
 

@@ -2,6 +2,7 @@
 import contextlib
 import dataclasses
 import sys
+import time
 import traceback
 
 import click
@@ -32,6 +33,24 @@ class Console:
             return
         with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
             yield lambda: bar.update(1)
+
+
+    @contextlib.contextmanager
+    def throughput(self, total_bytes, label):
+        """Yield ``update(rows, bytes_done)``: a bar of bytes read, with rows and MB/s, when stderr is a terminal.
+
+        No bar when ``total_bytes`` is None (a pipe) or ``bytes_done`` is.
+        """
+        if self.quiet or not stderr_is_terminal() or not total_bytes:
+            yield lambda rows, done: None
+            return
+        start = time.monotonic()
+        with click.progressbar(length=total_bytes, label=label, file=sys.stderr, item_show_func=lambda text: text) as bar:
+            def update(rows, done):
+                if done is not None:
+                    rate = done / max(time.monotonic() - start, 1e-9) / 1e6
+                    bar.update(done - bar.pos, f"{rows} rows, {rate:.0f} MB/s")
+            yield update
 
 
 def stderr_is_terminal():

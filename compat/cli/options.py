@@ -11,6 +11,7 @@ import click
 
 from compat import data_io
 from compat.cli.console import Console
+from compat.engine.budget import MIN_MEMORY_BUDGET, SIZE_EXAMPLES, describe_size, parse_size
 from compat.engine.options import DEFAULT_INIT_ROUNDS, DEFAULT_N_INIT, KMEANS_PARALLEL_INIT, MAX_SEED
 
 PNG_SUFFIX = ".png"
@@ -81,6 +82,18 @@ def _weights(ctx, param, value):
     return WeightsSource(column=columns[0])
 
 
+def _memory_budget(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        size = parse_size(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if size < MIN_MEMORY_BUDGET:
+        raise click.BadParameter(f"{value!r} is {size} bytes; the budget should be at least {describe_size(MIN_MEMORY_BUDGET)}")
+    return size
+
+
 def data_seed_option(default):
     return click.option("--data-seed", type=SEED_RANGE, default=default, show_default=True,
                         help="seed of the data")
@@ -147,10 +160,14 @@ init_rounds_option = click.option(
 force_option = click.option("--force", is_flag=True, help="replace output files that already exist")
 quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet,
                             help="no progress bar and no notes on stderr")
-data_argument = click.argument("data", type=click.Path(exists=True, dir_okay=False, allow_dash=True,
-                                                       path_type=str))
+data_argument = click.argument("data", type=click.Path(exists=True, allow_dash=True, path_type=str))
 batch_size_option = click.option("--batch-size", type=click.IntRange(1), default=None,
                                  help="rows per chunk of the distance computation on TensorFlow's ops "
                                       "(the C kernel needs none) [default: sized to a 4 MiB block]")
 labels_out_option = click.option("--labels-out", type=click.Path(dir_okay=False, path_type=Path),
-                                  help="write the labels here, one per line (default: stdout)")
+                                  help="write the labels here: one per line, or an int32 array if it ends in .npy "
+                                       "(default: stdout, one per line)")
+memory_budget_option = click.option(
+    "--memory-budget", callback=_memory_budget, metavar="SIZE",
+    help=f"memory for the chunks and labels of data streamed from disk, e.g. {SIZE_EXAMPLES}; labels beyond it go "
+         f"to a scratch file, and a text file beyond it is refused [default: a quarter of physical memory]")

@@ -3,8 +3,10 @@ import os
 from pathlib import Path
 
 import click
+import numpy as np
 
 from compat import data_io
+from compat.data_io.chunked import LABEL_CHUNK
 
 
 def claim_outputs(outputs, *, force, inputs=None):
@@ -40,12 +42,21 @@ def _same_file(a, b):
 
 
 def write_labels(path, labels, console):
-    """Write labels to ``path``, or to stdout when ``path`` is None."""
+    """Write labels to ``path`` (an int32 array if it ends in .npy), or to stdout when None, a chunk at a time."""
     if path is None:
-        click.echo(data_io.format_labels(labels), nl=False)
+        for start in range(0, len(labels), LABEL_CHUNK):
+            click.echo(data_io.format_labels(labels[start:start + LABEL_CHUNK]), nl=False)
     else:
-        data_io.write_labels(path, labels, overwrite=True)
+        data_io.write_labels_chunked(path, labels, overwrite=True)
         console.note(f"Labels written to {path}")
+
+
+def cluster_sizes(labels, n_clusters):
+    """Count the rows of each cluster, a chunk of labels at a time (labels may be a memory map)."""
+    sizes = np.zeros(n_clusters, np.int64)
+    for start in range(0, len(labels), LABEL_CHUNK):
+        sizes += np.bincount(labels[start:start + LABEL_CHUNK], minlength=n_clusters)
+    return sizes
 
 
 def save_plot(figure, path, console):

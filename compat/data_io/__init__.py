@@ -19,7 +19,14 @@ folder, then renamed over it: a failure leaves no half-written file, and an exis
 replaced only when asked. A symbolic link is written through: the file it points to is
 replaced, the link stays. A device, FIFO, socket, ``/dev/stdout``, ``/dev/stderr`` or
 ``/dev/fd/N`` is written into directly, and needs no leave to overwrite.
+
+Data larger than memory: ``map_npy`` and ``map_npy_folder`` map ``.npy`` files (headers
+checked as above) instead of reading them; ``convert_text`` turns a CSV of any size into a
+``.npy`` file a chunk of rows at a time; ``write_labels_chunked`` writes labels of any length.
 """
+from compat.data_io.chunked import write_labels_chunked
+from compat.data_io.converting import convert_text
+from compat.data_io.mapping import map_npy, map_npy_folder, shard_paths
 from compat.data_io.reading import read_table, read_weights
 from compat.data_io.tables import (DATA_SUFFIXES, DELIMITERS, INDEX_PREFIX, NAME_PREFIX, NPY_SUFFIX, STDIN, Table,
                                    parse_columns)
@@ -27,5 +34,6 @@ from compat.data_io.writing import (check_output, format_labels, format_table, i
                                     write_labels, write_output, write_table)
 
 __all__ = ["INDEX_PREFIX", "NAME_PREFIX", "Table", "parse_columns", "DATA_SUFFIXES", "DELIMITERS", "NPY_SUFFIX",
-           "STDIN", "read_table", "read_weights", "check_output", "format_labels", "format_table", "is_special_output",
-           "write_atomically", "write_labels", "write_output", "write_table"]
+           "STDIN", "read_table", "read_weights", "check_output", "format_labels", "format_table",
+           "is_special_output", "write_atomically", "write_labels", "write_output", "write_table",
+           "write_labels_chunked", "convert_text", "map_npy", "map_npy_folder", "shard_paths"]

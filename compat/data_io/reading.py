@@ -4,6 +4,7 @@ Sample weights come from a column of the data file (``read_table(..., weights=CO
 from a file of their own (``read_weights``): each finite and >= 0, and not all 0; a bad
 one is named by file, row and column.
 """
+import contextlib
 import csv
 import io
 import math
@@ -86,11 +87,23 @@ def _suffix(path, what, also=""):
     return suffix
 
 
+def data_suffix(path):
+    """Return the file type of ``path`` (``.csv``, ``.tsv``, ``.npy``); ValueError for any other."""
+    return _suffix(Path(path), "", " (or - for CSV on stdin)")
+
+
 def _read_text_file(path, columns, header, weights):
     """``_read_text`` on a .csv or .tsv file: the Table and the rows' line numbers."""
+    with open_text(path) as handle:
+        return _read_text(handle, str(path), DELIMITERS[Path(path).suffix.lower()], columns, header, weights)
+
+
+@contextlib.contextmanager
+def open_text(path):
+    """Open a .csv or .tsv file for reading; turn a decoding or reading failure inside the block into ValueError."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            return _read_text(handle, str(path), DELIMITERS[Path(path).suffix.lower()], columns, header, weights)
+            yield handle
     except UnicodeDecodeError:
         raise ValueError(f"cannot read {path}: it is not UTF-8 text") from None
     except OSError as error:
@@ -151,57 +164,85 @@ def _parse_number(cell):
 
 def _read_text(handle, source, delimiter, columns, header, weights):
     """Parse delimited text into a Table, as ``read_table`` says; return it and the data rows' line numbers."""
-    reader = csv.reader(handle, delimiter=delimiter)
-    rows = []  # (line number in the file, stripped cells), blank lines skipped
-    try:
-        for cells in reader:
-            cells = [cell.strip() for cell in cells]
-            if not rows and cells:
-                cells[0] = cells[0].lstrip("\ufeff").strip()  # a byte order mark the decoder kept (stdin)
-            if any(cells):
-                rows.append((reader.line_num, cells))
-    except csv.Error as error:
-        raise ValueError(f"{source}: row {reader.line_num}: {error}") from None
+    rows = list(text_rows(handle, source, delimiter))
     if not rows:
         raise ValueError(f"{source} is empty: no rows")
     first_line, first = rows[0]
-    width = len(first)
     for line, cells in rows[1:]:
-        if len(cells) != width:
-            raise ValueError(f"{source}: row {line} has {len(cells)} columns, "
-                             f"but row {first_line} has {width}")
-
-    if header is None:
-        header = any(cell and not _looks_numeric(cell) for cell in first)
-        no_header_why = f" (row {first_line} has no text; --header reads it as names)"
-    else:
-        no_header_why = ""
-    names = tuple(first) if header else None
+        check_width(line, cells, rows[0], source)
+    names, no_header_why = _header_names(rows[0], header)
     weight_index = None
     if weights is not None:
-        weight_index = resolve_columns((weights,), names, width, source, no_header_why)[0]
-    indices = _feature_columns(columns, weight_index, names, width, source, no_header_why)
+        weight_index = resolve_columns((weights,), names, len(first), source, no_header_why)[0]
+    indices = _feature_columns(columns, weight_index, names, len(first), source, no_header_why)
     picked = indices + ([] if weight_index is None else [weight_index])
-
-    data_rows = rows[1:] if header else rows
+    data_rows = rows[1:] if names is not None else rows
     if not data_rows:
         raise ValueError(f"{source} has a header (row {first_line}) but no rows of data")
     values = np.empty((len(data_rows), len(picked)))
     for row, (line, cells) in enumerate(data_rows):
-        for column, index in enumerate(picked):
-            value = _parse_number(cells[index])
-            if isinstance(value, str):
-                where = f"{source}: row {line}, column {index + 1}"
-                if names is not None:
-                    where += f" ({names[index]!r})"
-                raise ValueError(f"{where}: {cells[index]!r} {value}")
-            values[row, column] = value
+        parse_cells(line, cells, picked, names, source, values[row])
     lines = [line for line, _ in data_rows]
     row_weights = None
     if weight_index is not None:
         row_weights = _checked_weights(values[:, -1], source, lines, weight_index, names)
         values = np.ascontiguousarray(values[:, :-1])
     return Table(values, None if names is None else tuple(names[i] for i in indices), source, row_weights), lines
+
+
+def text_rows(handle, source, delimiter):
+    """Yield ``(line number in the file, stripped cells)`` for each row of delimited text, blank lines skipped."""
+    reader = csv.reader(handle, delimiter=delimiter)
+    first = True
+    try:
+        for cells in reader:
+            cells = [cell.strip() for cell in cells]
+            if first and cells:
+                cells[0] = cells[0].lstrip("\ufeff").strip()  # a byte order mark the decoder kept (stdin)
+            if any(cells):
+                first = False
+                yield reader.line_num, cells
+    except csv.Error as error:
+        raise ValueError(f"{source}: row {reader.line_num}: {error}") from None
+
+
+def check_width(line, cells, first_row, source):
+    """Refuse a row whose width differs from the first row's (``first_row`` is ``(line, cells)``)."""
+    if len(cells) != len(first_row[1]):
+        raise ValueError(f"{source}: row {line} has {len(cells)} columns, "
+                         f"but row {first_row[0]} has {len(first_row[1])}")
+
+
+def text_header(first_row, columns, header, source):
+    """Return the header's names (None without a header) and the indices of ``columns``, from the first row.
+
+    ``first_row`` is ``(line, cells)``; ``columns`` and ``header`` are as in ``read_table``.
+    """
+    names, no_header_why = _header_names(first_row, header)
+    return names, resolve_columns(columns, names, len(first_row[1]), source, no_header_why)
+
+
+def _header_names(first_row, header):
+    """The header's names (None without one), and what to say when a name is asked of a file without one."""
+    first_line, first = first_row
+    if header is None:
+        header = any(cell and not _looks_numeric(cell) for cell in first)
+        no_header_why = f" (row {first_line} has no text; --header reads it as names)"
+    else:
+        no_header_why = ""
+    return (tuple(first) if header else None), no_header_why
+
+
+def parse_cells(line, cells, indices, names, source, out):
+    """Write the numbers of the cells at ``indices`` into ``out``; ValueError naming the first bad cell."""
+    for column, index in enumerate(indices):
+        value = _parse_number(cells[index])
+        if isinstance(value, str):
+            where = f"{source}: row {line}, column {index + 1}"
+            if names is not None:
+                where += f" ({names[index]!r})"
+            raise ValueError(f"{where}: {cells[index]!r} {value}")
+        out[column] = value
 
 
 def _read_npy(path, columns, weights):
@@ -279,16 +320,7 @@ def _read_npy_data(handle, path, dtype, shape, fortran_order):
     rows, width = shape
     needed = rows * width * dtype.itemsize
     claim = f"{rows} rows x {width} columns ({needed} bytes)"
-    info = os.fstat(handle.fileno())
-    regular = stat.S_ISREG(info.st_mode)
-    if regular:
-        held = info.st_size - handle.tell()
-        if held < needed:
-            raise ValueError(f"{path} is truncated: its header says {claim}, but the file holds "
-                             f"{held} bytes ({held // (width * dtype.itemsize)} rows)")
-        if held > needed:
-            raise ValueError(f"{path} has {held - needed} bytes after the array its header describes "
-                             f"({claim}); it is not a plain .npy file")
+    regular = check_npy_size(handle, path, dtype, shape)
     available = _available_memory()
     # The array read, and the float copy that read_table returns.
     if available is not None and needed + rows * width * 8 > available:
@@ -309,6 +341,23 @@ def _read_npy_data(handle, path, dtype, shape, fortran_order):
     if fortran_order:
         return flat.reshape(shape[::-1]).transpose()
     return flat.reshape(shape)
+
+
+def check_npy_size(handle, path, dtype, shape):
+    """Check that a regular file holds, after its header, exactly the bytes the header claims; return whether it is regular."""
+    rows, width = shape[0], (shape[1] if len(shape) > 1 else 1)
+    needed = rows * width * dtype.itemsize
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        return False
+    held = os.fstat(handle.fileno()).st_size - handle.tell()
+    claim = f"{rows} rows x {width} columns ({needed} bytes)"
+    if held < needed:
+        raise ValueError(f"{path} is truncated: its header says {claim}, but the file holds "
+                         f"{held} bytes ({held // (width * dtype.itemsize)} rows)")
+    if held > needed:
+        raise ValueError(f"{path} has {held - needed} bytes after the array its header describes "
+                         f"({claim}); it is not a plain .npy file")
+    return True
 
 
 def _available_memory():

@@ -1,4 +1,5 @@
 """Write the command line's outputs: atomically for files, directly into devices, FIFOs and file descriptors."""
+import contextlib
 import dataclasses
 import errno
 import fcntl
@@ -266,13 +267,20 @@ def _write_special(path, data):
 
 def _replace(path, target, data):
     """Write ``data`` to a temporary file beside ``target``, then rename it to ``target``."""
+    with replacing(path, target) as file:
+        file.write(data)
+
+
+@contextlib.contextmanager
+def replacing(path, target):
+    """Yield a binary file beside ``target``, renamed to ``target`` when the block ends well, removed otherwise."""
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as error:
         raise _write_error(path, error, f"cannot create a file in folder {target.parent}") from None
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
+        with os.fdopen(handle, "w+b") as file:
+            yield file
         # mkstemp makes the file private (0600): give it the mode a plain open() would.
         os.chmod(temporary, target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask())
         os.replace(temporary, target)

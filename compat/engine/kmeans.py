@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 
 from compat._tensorflow import tf
-from compat.engine import loops, prepare, seeding, tf_ops, validation
+from compat.engine import loops, prepare, seeding, sources, tf_ops, validation
 from compat.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_INIT_ROUNDS, DEFAULT_MAX_ITER,
                                    DEFAULT_N_INIT, DEFAULT_TOL)
 
@@ -39,13 +39,15 @@ class KMeansResult:
 
 def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
            tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
-           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None):
+           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
     ----------
     samples : array of shape (n_samples, n_features), float32 or float64
-        Integers are converted to float64. The result keeps the float dtype.
+        Integers are converted to float64. The result keeps the float dtype. A memory map
+        (``np.load(path, mmap_mode="r")``) or ``Shards`` is streamed from disk, never copied:
+        ``compat.engine.streaming`` says how, and what changes (plain passes, the seeding).
     n_clusters : int, 1 <= n_clusters <= n_samples
     init : {"k-means++", "random", "k-means||"} or array of shape (n_clusters, n_features), default="k-means++"
         "random" picks distinct samples, as the lesson does; "k-means++" is scikit-learn's
@@ -87,11 +89,20 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
         the answer of repeating each sample that many times, except that ``tol`` stays
         relative to the variance of the samples as given (unweighted, as in scikit-learn).
         Zero weights are allowed, but not all of them. None: every weight 1.
+    memory_budget : int or None, default=None
+        Bytes that a streamed fit may hold besides TensorFlow (chunks, labels; at least 1 MiB);
+        None: about a quarter of physical memory. Labels that do not fit go to a scratch file.
 
     Returns
     -------
     KMeansResult
     """
+    if sources.is_streamed(samples):
+        from compat.engine import streaming
+        return streaming.kmeans(samples, n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
+                                batch_size=batch_size, algorithm=algorithm, callback=callback,
+                                keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
+                                memory_budget=memory_budget)
     samples, column_sums = validation.check_samples_and_sum(samples)
     n_samples, n_features = samples.shape
     n_clusters = validation.check_n_clusters(n_clusters, n_samples)
@@ -137,8 +148,11 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     return best
 
 
-def predict(samples, centroids, *, batch_size=None):
-    """Return the index (int64 array) of the nearest of ``centroids`` for each sample."""
+def predict(samples, centroids, *, batch_size=None, memory_budget=None):
+    """Return the index (int64 array) of the nearest of ``centroids`` for each sample (streamed: see ``kmeans``)."""
+    if sources.is_streamed(samples):
+        from compat.engine import streaming
+        return streaming.predict(samples, centroids, batch_size=batch_size, memory_budget=memory_budget)
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, validation.check_batch_size(batch_size))
@@ -152,6 +166,9 @@ def inertia(samples, centroids, *, sample_weight=None):
 
     With ``sample_weight`` (shape (n_samples,), finite and >= 0), each distance is multiplied by its sample's weight.
     """
+    if sources.is_streamed(samples):
+        from compat.engine import streaming
+        return streaming.inertia(samples, centroids, sample_weight=sample_weight)
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     sample_weight = validation.check_sample_weight(sample_weight, len(samples))

@@ -1,0 +1,122 @@
+"""Streamed data's way in: the door's finiteness check, the mean, the scale, and each chunk's centring.
+
+The passes mirror ``prepare.centre_and_scale`` chunk by chunk, so that a chunk centred here
+holds the numbers the same rows hold in the centred copy of an array in memory: the column
+sums are added up in the same blocks of ``prepare.CHUNK_ROWS`` rows as there (the same mean, bit
+for bit, for one array), a chunk is centred by the same
+subtraction, and data at the edges of the dtype are scaled by the same power of two. Nothing
+the size of the data is made: each pass keeps a few numbers per column.
+"""
+import dataclasses
+import functools
+
+import numpy as np
+
+from compat.engine import prepare
+from compat.engine.sources import chunks
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamPrepared:
+    """How each chunk is brought into the loops' coordinates: ``(rows * 2**exponent) - offset``.
+
+    Attributes
+    ----------
+    mean : float64 array of shape (n_features,), the samples' mean (unscaled)
+    exponent : int, the scale's power of two (0: not scaled)
+    offset : array of shape (n_features,), the engine's dtype: the mean subtracted from each scaled chunk
+    norm_sum : float, the sum of the centred rows' squared norms (the basis of ``tol``)
+    """
+
+    mean: np.ndarray
+    exponent: int
+    offset: np.ndarray
+    norm_sum: float
+
+    def transform(self, rows, out):
+        """Write ``rows`` centred (and scaled) into ``out``, as ``prepare.centre_and_scale`` does the whole array."""
+        if self.exponent:
+            rows = np.ldexp(rows, self.exponent, out=out)
+        np.subtract(rows, self.offset, out=out)
+
+    def prepared(self):
+        """Return a ``prepare.Prepared`` with no data, for its coordinate changes (centroids, inertia)."""
+        return prepare.Prepared(np.empty((0, len(self.offset)), self.offset.dtype), None, self.mean, self.exponent)
+
+
+def prepare_stream(source, chunk_rows):
+    """Check the streamed samples are finite and return their ``StreamPrepared`` (two passes; four when scaled)."""
+    dtype = source.dtype
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        sums, largest = _column_sums(source, 0)
+        if not np.isfinite(sums).all():
+            _check_finite(source, chunk_rows)
+        else:
+            mean = sums / source.n_rows
+            norm_max, norm_sum, centred_largest = _norms(source, chunk_rows, functools.partial(
+                _centre, mean.astype(dtype)))
+            if prepare.fits(_cell(centred_largest, dtype), norm_max):
+                return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
+        # Scale by the power of two that brings the largest cell into [0.5, 1), then centre.
+        exponent = -int(np.frexp(largest)[1])
+        sums, _ = _column_sums(source, exponent)
+        mean = sums / source.n_rows
+        scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
+        norm_max, norm_sum, centred_largest = _norms(source, chunk_rows, scaled.transform)
+    if not prepare.fits(_cell(centred_largest, dtype), norm_max):
+        raise ValueError(prepare.out_of_range_message("the spread of these samples"))
+    return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
+
+
+def predict_exponent(source, chunk_rows, centroids):
+    """``prepare.scale_exponent(samples, centroids)`` for streamed samples (one pass)."""
+    norm_max, _, largest = _norms(source, chunk_rows, None)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        if (prepare.fits(_cell(largest, source.dtype), norm_max)
+                and prepare.fits(centroids, float(prepare.squared_norms(centroids).max()))):
+            return 0
+    return -int(np.frexp(max(largest, prepare.largest_magnitude(centroids)))[1])
+
+
+def _cell(value, dtype):
+    """A 1 x 1 array of ``value``: what ``prepare.fits`` reads the largest magnitude from when the norms are 0."""
+    return np.full((1, 1), value, dtype)
+
+
+def _centre(offset, rows, out):
+    np.subtract(rows, offset, out=out)
+
+
+def _column_sums(source, scale):
+    """Return the column sums (float64) and the largest magnitude of any cell, of the rows times ``2**scale``.
+
+    The blocks are ``prepare.column_sums``' own, views of the data where no conversion is
+    needed, so that the mean is the one an array in memory gives, bit for bit.
+    """
+    total, largest = np.zeros(source.n_features), 0.0
+    for block in source.blocks(prepare.CHUNK_ROWS):
+        if scale:
+            block = np.ldexp(block, scale)
+        total += np.einsum("ij->j", block)
+        largest = max(largest, float(np.abs(block).max()))
+    return total, largest
+
+
+def _norms(source, chunk_rows, transform):
+    """Return the largest and the sum of the rows' squared norms, and the largest magnitude, after ``transform``."""
+    norm_max, norm_sum, largest = 0.0, 0.0, 0.0
+    for _, chunk in chunks(source, chunk_rows, transform):
+        norms = np.einsum("ij,ij->i", chunk, chunk).astype(np.float64)
+        norm_max, norm_sum = max(norm_max, float(norms.max())), norm_sum + float(norms.sum())
+        largest = max(largest, float(np.abs(chunk).max()))
+    return norm_max, norm_sum, largest
+
+
+def _check_finite(source, chunk_rows):
+    """Raise ValueError naming the first NaN or infinity, as the door does for an array in memory."""
+    for span, chunk in chunks(source, chunk_rows):
+        finite = np.isfinite(chunk)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise ValueError(f"{source.name} should be finite, got {chunk[row, column]} at row {span.start + row}, "
+                             f"column {column}")

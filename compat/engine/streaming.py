@@ -1,0 +1,312 @@
+"""k-means over data on disk: ``kmeans``, ``predict`` and ``inertia`` when the samples are streamed.
+
+``compat.engine.kmeans`` hands its samples here when they are a NumPy memory map
+(``np.load(path, mmap_mode="r")``) or ``sources.Shards`` (a folder of ``.npy`` files). The
+answer is the one the array in memory gives from the same initial centroids: the same
+labels and iterations, centroids and inertia equal up to the order of float64 sums.
+
+What the stream does: each Lloyd iteration is one sequential read of the data, a chunk at a
+time (``sources.chunks``: read ahead by a thread, centred into a reused buffer as
+``prepare`` centres the whole array); each chunk is measured against the centroids, by the
+fused C kernel or TensorFlow's ops, with its old labels, and the float64 sums and counts of
+the labels that changed update the running cluster sums; then the M-step as in memory,
+with scikit-learn's stopping rule. An empty cluster takes the farthest samples, found by
+one more pass (only when a cluster is empty). The final labels and the inertia take one
+pass; preparing the data takes two before the first iteration (the door's finiteness check
+with the column sums, then the centred norms).
+
+What it does not: no centred copy, nothing the size of the data in memory; and no Hamerly
+bounds, which would hold 16 more bytes per row: every pass measures every row (the
+``algorithm`` option is checked and otherwise has no effect here). The labels are held in
+memory (int64) when they fit the memory budget beside two chunks; otherwise in a scratch
+file (int32), an unlinked ``tempfile.TemporaryFile`` in the temporary folder that nothing
+outlives, and the result's ``labels`` are then a read-only memory map of it.
+
+Seeding: an ``init`` array as given; "random" picks distinct rows by index, read from the
+disk (the same rows as in memory up to ``SEEDING_SAMPLE_ROWS`` rows; past that, drawn
+without a permutation of every row, or in proportion to the weights); "k-means++" and
+"k-means||" run on every row up to ``SEEDING_SAMPLE_ROWS`` rows (the same centroids as in
+memory), and past that on a seeded uniform sample of ``SEEDING_SAMPLE_ROWS`` distinct rows,
+held in memory while it runs: one read of those rows, never k passes over the disk.
+
+Sample weights (an array in memory or a memory map, one per row) are read a chunk at a time
+beside the samples and weigh the sums, the inertia, the relocation and the seeding as in memory.
+"""
+import numpy as np
+
+from compat import native
+from compat._tensorflow import quietly, tf
+from compat.engine import budget, loops, prepare, seeding, sources, stream_prepare, tf_ops, validation
+from compat.engine.kmeans import KMeansResult
+from compat.engine.options import RANDOM_INIT
+
+# k-means++ on more rows than this runs on a seeded uniform sample of this many rows.
+SEEDING_SAMPLE_ROWS = 100_000
+
+
+def check_memory_budget(memory_budget):
+    """Return the budget in bytes: ``memory_budget``, or about a quarter of physical memory when None."""
+    if memory_budget is None:
+        return budget.default_memory_budget()
+    return validation.check_int("memory_budget", memory_budget, budget.MIN_MEMORY_BUDGET)
+
+
+def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size, algorithm, callback, keep_history,
+           init_rounds, sample_weight, memory_budget):
+    """``compat.engine.kmeans.kmeans`` on streamed samples (see the module's docstring); the same arguments."""
+    source = sources.Source(samples)
+    n_clusters = validation.check_n_clusters(n_clusters, source.n_rows)
+    n_init = validation.check_int("n_init", n_init, 1)
+    max_iter = validation.check_max_iter(max_iter)
+    tol = validation.check_float("tol", tol, minimum=0)
+    seed = validation.check_seed(seed)
+    batch_size = validation.check_batch_size(batch_size)
+    validation.check_algorithm(algorithm)
+    init = validation.check_init(init, n_clusters, source.n_features, source.dtype, n_init)
+    callback = validation.check_callback(callback)
+    keep_history = validation.check_flag("keep_history", keep_history)
+    init_rounds = validation.check_int("init_rounds", init_rounds, 1)
+    weights = validation.check_sample_weight(sample_weight, source.n_rows)
+    validation.check_weights_for_init(weights, n_clusters, init)
+    plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget), min(n_init, 2))
+
+    prepared = stream_prepare.prepare_stream(source, plan.chunk_rows)
+    # tol is relative to the mean per-feature variance, as in scikit-learn.
+    scaled_tol = prepared.norm_sum / (source.n_rows * source.n_features) * tol
+    passes = Passes(source, prepared, plan, n_clusters, batch_size, weights)
+    rng = np.random.RandomState(seed)
+    best = None
+    for run in range(n_init):
+        if isinstance(init, str):
+            run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+            initial = initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
+        else:
+            initial = prepared.prepared().transformed(init)
+        result = run_once(passes, initial, max_iter, scaled_tol, keep_history)
+        if callback is not None:
+            callback(run, result)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    return best
+
+
+def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):
+    """Choose initial centroids (in the loops' coordinates) among the streamed rows, as the docstring says."""
+    n_rows = source.n_rows
+    if init == RANDOM_INIT and (n_rows <= SEEDING_SAMPLE_ROWS or weights is not None):
+        # the rows seeding.initial_centroids picks, read alone
+        probabilities = None if weights is None else weights / weights.sum()
+        return _transformed_rows(source, prepared, rng.choice(n_rows, n_clusters, replace=False, p=probabilities))
+    if init == RANDOM_INIT:
+        return _transformed_rows(source, prepared, distinct_rows(n_rows, n_clusters, rng))
+    rows = np.arange(n_rows) if n_rows <= SEEDING_SAMPLE_ROWS else distinct_rows(n_rows, SEEDING_SAMPLE_ROWS, rng)
+    sample_weights = None if weights is None else weights[rows]
+    if sample_weights is not None and not sample_weights.any():  # the sample missed every weighted row
+        rows = np.flatnonzero(weights)[:SEEDING_SAMPLE_ROWS]
+        sample_weights = weights[rows]
+    return seeding.initial_centroids(_transformed_rows(source, prepared, rows), n_clusters, init, rng,
+                                     sample_weights, rounds)
+
+
+def distinct_rows(n_rows, count, rng):
+    """Return ``count`` distinct row indices in [0, n_rows), drawn uniformly, sorted (no permutation of every row)."""
+    chosen = np.unique(rng.randint(n_rows, size=count))
+    while len(chosen) < count:
+        chosen = np.unique(np.concatenate([chosen, rng.randint(n_rows, size=count - len(chosen))]))
+    return chosen
+
+
+def _transformed_rows(source, prepared, indices):
+    rows = source.take(indices)
+    prepared.transform(rows, rows)
+    return rows
+
+
+def run_once(passes, initial, max_iter, tol, keep_history):
+    """Run one streamed k-means from ``initial`` (in the loops' coordinates) and return a KMeansResult."""
+    labels = sources.new_labels(passes.source.n_rows, passes.plan.labels_in_memory)
+    n_clusters, n_features = initial.shape
+    sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
+    centroids, history = initial, [initial]
+    n_iter, converged = 0, False
+    while n_iter < max_iter and not converged:
+        changed, sum_changes, count_changes, member_changes = passes.lloyd(centroids, labels)
+        # the (weighted) sums of the new labels' clusters, and their members of weight > 0
+        sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
+        new_centroids, shift = m_step(passes, sums, counts, members, centroids, labels)
+        converged = changed == 0 or shift <= tol
+        centroids, n_iter = new_centroids, n_iter + 1
+        if keep_history:
+            history.append(centroids)
+    total = passes.final(centroids, labels)
+    if isinstance(labels, np.memmap):
+        labels.flags.writeable = False
+    prepared, dtype = passes.prepared.prepared(), initial.dtype
+    return KMeansResult(
+        centroids=prepared.unscaled(centroids).astype(dtype),
+        labels=labels,
+        inertia=prepared.unscaled_inertia(total),
+        n_iter=n_iter,
+        converged=converged,
+        centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
+    )
+
+
+def m_step(passes, sums, counts, members, centroids, labels):
+    """``tf_ops.centroids_from_sums`` in numpy: each cluster's (weighted) mean, empty ones relocated, and the shift.
+
+    A cluster is empty when it has no member of weight > 0; one still empty after the
+    relocation sits at the mean of the cluster of largest weight, as in memory.
+    """
+    if not members.all():
+        sums, counts, members = passes.relocate(sums, counts, members, centroids, labels)
+    occupied = members > 0
+    means = sums / np.where(occupied, counts, 1)[:, None]
+    means = np.where(occupied[:, None], means, means[np.argmax(counts)][None, :])
+    new_centroids = means.astype(centroids.dtype)
+    return new_centroids, float(np.square((new_centroids - centroids).astype(np.float64)).sum())
+
+
+class Passes:
+    """The streamed passes of one fit: Lloyd's, the search for the farthest samples, and the final one."""
+
+    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights):
+        self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
+        self.weights = weights
+        self.tf_rows = tf_ops.rows_per_chunk(n_clusters, source.dtype.itemsize, batch_size)
+
+    def weights_at(self, span):
+        """The weights of a chunk's rows (float64), or None without weights."""
+        return None if self.weights is None else np.asarray(self.weights[span.start:span.start + span.rows])
+
+    def chunks(self):
+        """Yield ``(span, chunk, tensor over chunk)``, the chunks centred as the loops see them."""
+        for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform):
+            yield span, chunk, prepare.tensor_over(chunk)
+
+    def lloyd(self, centroids, labels):
+        """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
+        counts (weights) and members (of weight > 0)."""
+        kernel, centroids_t = native.kernel(), tf.constant(centroids)
+        changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(len(centroids)), np.zeros(len(centroids))
+        for span, chunk, chunk_t in self.chunks():
+            old, weights = _labels_at(labels, span), self.weights_at(span)
+            if kernel is not None:
+                new, sum_changes, count_changes, member_changes, chunk_changed = (
+                    value.numpy() for value in kernel.nearest_centroid_changes(
+                        chunk_t, centroids_t, tf.constant(old), None if weights is None else tf.constant(weights)))
+            else:
+                with quietly():
+                    new = tf_ops.labels_chunked(chunk_t, centroids_t, self.tf_rows).numpy()
+                sum_changes, count_changes, member_changes, chunk_changed = change_sums(
+                    chunk, new, old, len(centroids), weights)
+            sums += sum_changes
+            counts += count_changes
+            members += member_changes
+            changed += int(chunk_changed)
+            labels[span.start:span.start + span.rows] = new
+        return changed, sums, counts, members
+
+    def final(self, centroids, labels):
+        """Label every row for ``centroids`` (``labels`` updated) and return the inertia (float64, loops' coordinates)."""
+        centroids_t, total = tf.constant(centroids), 0.0
+        for span, chunk, chunk_t in self.chunks():
+            new, weights = loops.labels_of(chunk_t, centroids_t, self.tf_rows), self.weights_at(span)
+            total += float(loops.inertia_of(chunk_t, centroids_t, new, self.tf_rows,
+                                            None if weights is None else tf.constant(weights)))
+            labels[span.start:span.start + span.rows] = new.numpy()
+        return total
+
+    def relocate(self, sums, counts, members, centroids, labels):
+        """``tf_ops.relocate_empty_clusters`` over the stream: the j-th empty cluster takes the j-th farthest sample.
+
+        The sample moves as its weight times its values, and its weight (the distances are not weighted).
+        """
+        empty = np.flatnonzero(members == 0)
+        distances, rows = self.farthest(centroids, labels, len(empty))
+        if distances[0] <= 0:  # every sample sits on its centroid
+            return sums, counts, members
+        weight = np.ones(len(rows)) if self.weights is None else np.asarray(self.weights[rows], np.float64)
+        moved = _transformed_rows(self.source, self.prepared, rows).astype(np.float64) * weight[:, None]
+        old = np.asarray(labels[rows], np.int64)
+        sums, counts, members = sums.copy(), counts.copy(), members.copy()
+        np.subtract.at(sums, old, moved)
+        np.subtract.at(counts, old, weight)
+        np.subtract.at(members, old, (weight > 0).astype(np.float64))
+        sums[empty], counts[empty], members[empty] = moved, weight, weight > 0
+        return sums, counts, members
+
+    def farthest(self, centroids, labels, count):
+        """Return the ``count`` largest squared distances to the own centroid, and their rows (ties: lower row first)."""
+        centroids_t = tf.constant(centroids)
+        best, rows = np.empty(0, centroids.dtype), np.empty(0, np.int64)
+        for span, chunk, chunk_t in self.chunks():
+            distances = tf_ops.squared_distance_to_own(chunk_t, centroids_t, tf.constant(_labels_at(labels, span)))
+            distances = distances.numpy()
+            if len(distances) > count:  # the candidates: every row at least as far as the count-th farthest
+                threshold = np.partition(distances, len(distances) - count)[len(distances) - count]
+                here = np.flatnonzero(distances >= threshold)
+            else:
+                here = np.arange(len(distances))
+            best, rows = np.concatenate([best, distances[here]]), np.concatenate([rows, span.start + here])
+            order = np.lexsort((rows, -best))[:count]
+            best, rows = best[order], rows[order]
+        return best, rows
+
+
+def change_sums(chunk, new, old, n_clusters, weights=None):
+    """The float64 (weighted) sums, counts and members of the rows whose label changed (+ new cluster, - old one),
+    and how many changed."""
+    moved = np.flatnonzero(new != old)
+    weight = np.ones(len(moved)) if weights is None else weights[moved]
+    rows, new, old = chunk[moved].astype(np.float64) * weight[:, None], new[moved], old[moved]
+    member = (weight > 0).astype(np.float64)
+    sums, counts, members = np.zeros((n_clusters, chunk.shape[1])), np.zeros(n_clusters), np.zeros(n_clusters)
+    np.add.at(sums, new, rows)
+    np.add.at(counts, new, weight)
+    np.add.at(members, new, member)
+    left = old >= 0
+    np.subtract.at(sums, old[left], rows[left])
+    np.subtract.at(counts, old[left], weight[left])
+    np.subtract.at(members, old[left], member[left])
+    return sums, counts, members, len(moved)
+
+
+def _labels_at(labels, span):
+    return np.asarray(labels[span.start:span.start + span.rows], np.int64)
+
+
+def predict(samples, centroids, *, batch_size, memory_budget):
+    """``compat.engine.kmeans.predict`` on streamed samples: labels a chunk at a time (int64, or int32 scratch)."""
+    source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, batch_size, memory_budget)
+    labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
+    centroids_t = tf.constant(np.ldexp(centroids, exponent))
+    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
+        labels[span.start:span.start + span.rows] = loops.labels_of(prepare.tensor_over(chunk), centroids_t,
+                                                                    tf_rows).numpy()
+    if isinstance(labels, np.memmap):
+        labels.flags.writeable = False
+    return labels
+
+
+def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
+    """``compat.engine.kmeans.inertia`` on streamed samples: one pass for the scale, one for the distances."""
+    source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, None, memory_budget)
+    weights = validation.check_sample_weight(sample_weight, source.n_rows)
+    centroids_t, total = tf.constant(np.ldexp(centroids, exponent)), 0.0
+    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
+        chunk_t = prepare.tensor_over(chunk)
+        chunk_weights = None if weights is None else tf.constant(weights[span.start:span.start + span.rows])
+        labels = loops.labels_of(chunk_t, centroids_t, tf_rows)
+        total += float(loops.inertia_of(chunk_t, centroids_t, labels, tf_rows, chunk_weights))
+    return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
+
+
+def _for_centroids(samples, centroids, batch_size, memory_budget):
+    """The door of ``predict`` and ``inertia``: the source, checked centroids, the plan, the scale, TF's chunk rows."""
+    source = sources.Source(samples)
+    centroids = validation.check_centroids(centroids, None, source.n_features, source.dtype)
+    batch_size = validation.check_batch_size(batch_size)
+    plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget))
+    exponent = stream_prepare.predict_exponent(source, plan.chunk_rows, centroids)
+    return source, centroids, plan, exponent, tf_ops.rows_per_chunk(len(centroids), source.dtype.itemsize, batch_size)

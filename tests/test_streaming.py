@@ -1,0 +1,290 @@
+"""Data larger than memory: memory maps and shards streamed by the engine, the budget, scratch labels, convert."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from compat import eager
+from compat.engine import budget, streaming
+from tests.cases import DTYPE_IDS, DTYPES, random_case
+from tests.cases import assert_error, run
+
+SMALLEST_BUDGET = budget.MIN_MEMORY_BUDGET  # 1 MiB: chunks of a few thousand rows
+
+
+def mapped(tmp_path, array, name="data.npy"):
+    np.save(tmp_path / name, array)
+    return np.load(tmp_path / name, mmap_mode="r")
+
+
+@pytest.fixture(params=["kernel", "tf-ops"])
+def engine_path(request):
+    """Each test runs on the C kernel (skipped where it is not built) and on TensorFlow's ops."""
+    if request.param == "kernel":
+        request.getfixturevalue("native_kernel")
+    else:
+        request.getfixturevalue("without_native_kernel")
+    return request.param
+
+
+def assert_same_fit(streamed, in_memory, engine_path, dtype):
+    assert_array_equal(np.asarray(streamed.labels), in_memory.labels)
+    assert streamed.n_iter == in_memory.n_iter and streamed.converged == in_memory.converged
+    assert streamed.centroids.dtype == in_memory.centroids.dtype
+    if engine_path == "tf-ops" and dtype == np.float32:
+        # In memory, TensorFlow's ops sum each cluster in float32; the stream sums in float64.
+        assert_allclose(streamed.centroids, in_memory.centroids, rtol=1e-5, atol=1e-5)
+        assert_allclose(streamed.inertia, in_memory.inertia, rtol=1e-8)
+    else:
+        # float64 sums in another order (chunk by chunk): equal to rounding.
+        assert_allclose(streamed.centroids, in_memory.centroids, rtol=1e-6, atol=1e-9)
+        assert_allclose(streamed.inertia, in_memory.inertia, rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("seed", range(3))
+def test_memory_map_fit_equals_the_fit_in_memory(tmp_path, engine_path, dtype, seed):
+    samples, initial = random_case(seed, 20000, 5, 7, dtype)
+    in_memory = eager.kmeans(samples, 7, init=initial, max_iter=100)
+    streamed = eager.kmeans(mapped(tmp_path, samples), 7, init=initial, max_iter=100, memory_budget=SMALLEST_BUDGET)
+    assert_same_fit(streamed, in_memory, engine_path, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_an_empty_cluster_takes_the_farthest_sample_as_in_memory(tmp_path, engine_path, dtype):
+    samples, initial = random_case(5, 12000, 3, 5, dtype)
+    initial[1] = 1e4  # far from every sample: its cluster is empty after the first pass
+    in_memory = eager.kmeans(samples, 5, init=initial, max_iter=50)
+    streamed = eager.kmeans(mapped(tmp_path, samples), 5, init=initial, max_iter=50, memory_budget=SMALLEST_BUDGET)
+    assert_same_fit(streamed, in_memory, engine_path, dtype)
+    assert np.bincount(in_memory.labels, minlength=5).min() > 0
+
+
+@pytest.mark.parametrize("init", ["random", "k-means++"])
+def test_seeding_a_small_stream_picks_what_the_array_in_memory_picks(tmp_path, init):
+    samples, _ = random_case(2, 3000, 4, 6, np.float64)
+    in_memory = eager.kmeans(samples, 6, init=init, seed=7, n_init=2)
+    streamed = eager.kmeans(mapped(tmp_path, samples), 6, init=init, seed=7, n_init=2)
+    assert_array_equal(np.asarray(streamed.labels), in_memory.labels)
+    assert_allclose(streamed.inertia, in_memory.inertia, rtol=1e-9)
+
+
+def test_seeding_a_large_stream_uses_distinct_rows(monkeypatch, tmp_path):
+    monkeypatch.setattr(streaming, "SEEDING_SAMPLE_ROWS", 500)
+    samples, _ = random_case(3, 4000, 2, 4, np.float64)
+    for init in ("random", "k-means++"):
+        result = eager.kmeans(mapped(tmp_path, samples), 4, init=init, seed=1)
+        assert result.converged and np.bincount(result.labels, minlength=4).min() > 0
+    rows = streaming.distinct_rows(10, 10, np.random.RandomState(0))
+    assert_array_equal(rows, np.arange(10))
+
+
+def test_data_at_the_edges_of_float32_are_scaled_as_in_memory(tmp_path):
+    samples, initial = random_case(4, 9000, 3, 4, np.float32)
+    samples, initial = samples * np.float32(1e18), initial * np.float32(1e18)
+    in_memory = eager.kmeans(samples, 4, init=initial)
+    streamed = eager.kmeans(mapped(tmp_path, samples), 4, init=initial, memory_budget=SMALLEST_BUDGET)
+    assert_array_equal(np.asarray(streamed.labels), in_memory.labels)
+    assert_allclose(streamed.inertia, in_memory.inertia, rtol=1e-6)
+
+
+def test_a_folder_of_shards_equals_the_file_they_were_cut_from(tmp_path):
+    samples, initial = random_case(6, 10000, 4, 5, np.float32)
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for index, part in enumerate(np.array_split(samples, [2500, 7000])):
+        np.save(folder / f"part-{index:02d}.npy", part)
+    whole = eager.kmeans(mapped(tmp_path, samples), 5, init=initial, memory_budget=SMALLEST_BUDGET)
+    shards = eager.kmeans(eager.load_shards(folder), 5, init=initial, memory_budget=SMALLEST_BUDGET)
+    assert_array_equal(np.asarray(shards.labels), np.asarray(whole.labels))
+    assert_allclose(shards.centroids, whole.centroids, rtol=1e-6)
+    assert_array_equal(eager.predict(eager.load_shards(folder), whole.centroids), eager.predict(samples, whole.centroids))
+
+
+def test_bad_streams_are_refused_at_the_door(tmp_path):
+    samples = np.ones((50, 2))
+    samples[30, 1] = np.nan
+    with pytest.raises(ValueError, match=r"should be finite, got nan at row 30, column 1"):
+        eager.kmeans(mapped(tmp_path, samples), 2)
+    with pytest.raises(ValueError, match="memory_budget=1000 should be an integer >= 1048576"):
+        eager.kmeans(mapped(tmp_path, np.ones((5, 2)), "ok.npy"), 2, memory_budget=1000)
+    (tmp_path / "mixed").mkdir()
+    np.save(tmp_path / "mixed" / "a.npy", np.ones((3, 2)))
+    np.save(tmp_path / "mixed" / "b.npy", np.ones((3, 3)))
+    with pytest.raises(ValueError, match="b.npy has 3 columns but .*a.npy has 2"):
+        eager.load_shards(tmp_path / "mixed")
+
+
+def test_labels_beyond_the_budget_go_to_a_scratch_file_that_nothing_outlives(monkeypatch, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    samples, initial = random_case(8, 200_000, 2, 3, np.float64)  # labels: 1.6 MB in memory, over the budget
+    data = mapped(tmp_path, samples)
+    in_memory = eager.kmeans(samples, 3, init=initial)
+    streamed = eager.kmeans(data, 3, init=initial, memory_budget=SMALLEST_BUDGET)
+    assert isinstance(streamed.labels, np.memmap) and streamed.labels.dtype == np.int32
+    assert not streamed.labels.flags.writeable
+    assert_array_equal(streamed.labels, in_memory.labels)
+    assert_allclose(streamed.inertia, in_memory.inertia, rtol=1e-9)
+    assert list(scratch.iterdir()) == []
+
+    def fail(run, result):
+        raise RuntimeError("stopped by the callback")
+    with pytest.raises(RuntimeError, match="stopped"):
+        eager.kmeans(data, 3, init=initial, memory_budget=SMALLEST_BUDGET, callback=fail)
+    assert list(scratch.iterdir()) == []
+    predicted = eager.predict(data, in_memory.centroids, memory_budget=SMALLEST_BUDGET)
+    assert isinstance(predicted, np.memmap)
+    assert_array_equal(predicted, in_memory.labels)
+
+
+def test_memory_sizes_parse_in_decimal_and_binary_units():
+    assert budget.parse_size("512MB") == 512 * 10**6
+    assert budget.parse_size("2GiB") == 2 * 2**30
+    assert budget.parse_size("1.5 kb") == 1500
+    assert budget.parse_size("4096") == 4096
+    for bad in ("", "12XB", "-1MB", "MB", "1e6"):
+        with pytest.raises(ValueError, match="is not a size"):
+            budget.parse_size(bad)
+    assert budget.default_memory_budget() >= budget.MIN_MEMORY_BUDGET
+
+
+def test_fit_streams_npy_data_and_writes_npy_labels(tmp_path):
+    samples, initial = random_case(9, 3000, 3, 4, np.float32)
+    np.save(tmp_path / "data.npy", samples)
+    np.save(tmp_path / "init.npy", initial)
+    labels = tmp_path / "labels.npy"
+    result = run("fit", tmp_path / "data.npy", "--init", tmp_path / "init.npy", "--labels-out", labels,
+                 "--memory-budget", "1MiB", "--columns", "0,1,2")
+    assert result.exit_code == 0, result.output
+    expected = eager.kmeans(samples, 4, init=initial)
+    written = np.load(labels)
+    assert written.dtype == np.int32
+    assert_array_equal(written, expected.labels)
+    as_text = run("predict", tmp_path / "data.npy", "--centroids", tmp_path / "init.npy")
+    assert_array_equal(np.array(as_text.stdout.split(), int), eager.predict(samples, initial))
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(folder / "a.npy", samples[:1000])
+    np.save(folder / "b.npy", samples[1000:])
+    from_folder = run("fit", folder, "--init", tmp_path / "init.npy", "--labels-out", tmp_path / "f.txt")
+    assert from_folder.exit_code == 0, from_folder.output
+    assert_array_equal(np.loadtxt(tmp_path / "f.txt", dtype=int), expected.labels)
+
+
+def test_memory_budget_option_errors_are_one_line(tmp_path):
+    np.save(tmp_path / "data.npy", np.ones((4, 2)))
+    assert_error(run("fit", tmp_path / "data.npy", "-k", 1, "--memory-budget", "lots"),
+                 "'lots' is not a size", "512MB", exit_code=2)
+    assert_error(run("fit", tmp_path / "data.npy", "-k", 1, "--memory-budget", "1000"),
+                 "at least 1.0 MiB", exit_code=2)
+    assert_error(run("fit", tmp_path / "data.npy", "-k", 1, "--columns", "x"), "no header row", "'x'")
+    big = tmp_path / "big.csv"
+    big.write_text("1.0,2.0\n" * 140_000)  # 1.1 MB
+    assert_error(run("fit", big, "-k", 2, "--memory-budget", "1MiB"), "more than the memory budget",
+                 "kmeans-tf convert")
+
+
+def test_convert_round_trips_a_csv_and_refuses_what_fit_refuses(tmp_path):
+    source = tmp_path / "data.csv"
+    source.write_text("a,b,c\n" + "".join(f"{i},{i / 3},{-i}\n" for i in range(70_000)))
+    out = tmp_path / "data.npy"
+    result = run("convert", source, out, "--columns", "c,a")
+    assert result.exit_code == 0, result.output
+    assert "70000 rows x 2 columns" in result.stderr
+    table = np.loadtxt(source, delimiter=",", skiprows=1)
+    assert_array_equal(np.load(out), table[:, [2, 0]])
+    assert_error(run("convert", source, out), "already exists", "--force")
+    for name, text in {"cell": "x,y\n1,2\n3,oops\n", "ragged": "1,2\n3,4,5\n"}.items():
+        bad = tmp_path / f"{name}.csv"
+        bad.write_text(text)
+        fit_error = run("fit", bad, "-k", 1).stderr.splitlines()[-1]
+        assert_error(run("convert", bad, tmp_path / f"{name}.npy"), fit_error[len("Error: "):])
+        assert not (tmp_path / f"{name}.npy").exists()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+    assert_error(run("convert", source, tmp_path / "x.csv"), "should end in .npy", exit_code=2)
+
+
+SCRIPT = """
+import sys, threading, time
+import numpy as np
+from compat import eager
+
+peak = [0]
+def sample():
+    while True:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    peak[0] = max(peak[0], int(line.split()[1]) * 1024)
+        time.sleep(0.005)
+threading.Thread(target=sample, daemon=True).start()
+data = np.load(sys.argv[1], mmap_mode="r")
+initial = np.asarray(data[:8])
+eager.kmeans(data[:1000], 8, init=initial, max_iter=1)  # TensorFlow and the kernel loaded
+time.sleep(0.05)
+before = peak[0]
+print("started", flush=True)
+eager.kmeans(data, 8, init=initial, max_iter=int(sys.argv[2]), tol=0, memory_budget=2**20)
+time.sleep(0.05)
+print(peak[0] - before, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_peak_anonymous_memory_does_not_grow_with_the_rows_and_ctrl_c_leaves_no_scratch(tmp_path):
+    big = np.random.RandomState(0).normal(size=(2_000_000, 8)).astype(np.float32)  # 64 MB
+    np.save(tmp_path / "big.npy", big)
+    np.save(tmp_path / "small.npy", big[:200_000])
+    del big
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(Path(__file__).parents[1])}
+    script = textwrap.dedent(SCRIPT)
+    growth = {}
+    for name in ("small", "big"):
+        done = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{name}.npy"), "3"], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        growth[name] = int(done.stdout.split()[-1])
+    # Ten times the rows: 58 MB more data and 14 MB more labels; the peak stays within a few MB.
+    assert growth["big"] - growth["small"] < 6 * 2**20, growth
+    assert list(scratch.iterdir()) == []
+
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "big.npy"), "1000"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "started"
+    child.send_signal(signal.SIGINT)
+    _, errors = child.communicate(timeout=120)
+    assert child.returncode != 0 and "KeyboardInterrupt" in errors
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_a_weighted_memory_map_fit_equals_the_weighted_fit_in_memory(tmp_path, engine_path, dtype):
+    samples, initial = random_case(5, 3000, 3, 6, dtype=dtype)
+    weights = np.random.RandomState(5).uniform(0, 3, len(samples))
+    weights[::5] = 0
+    in_memory = eager.kmeans(samples, 6, init=initial, sample_weight=weights)
+    streamed = eager.kmeans(mapped(tmp_path, samples), 6, init=initial, sample_weight=weights, memory_budget=2**20)
+    assert_same_fit(streamed, in_memory, engine_path, dtype)
+    assert eager.inertia(mapped(tmp_path, samples, "again.npy"), in_memory.centroids, sample_weight=weights) == \
+        pytest.approx(eager.inertia(samples, in_memory.centroids, sample_weight=weights), rel=1e-9)
+
+
+@pytest.mark.parametrize("init", ["random", "k-means++", "k-means||"])
+def test_weighted_seeding_of_a_small_stream_picks_what_the_array_in_memory_picks(tmp_path, init):
+    samples, _ = random_case(6, 2000, 2, 5, dtype=np.float64)
+    weights = np.random.RandomState(6).uniform(0.5, 2, len(samples))
+    in_memory = eager.kmeans(samples, 5, init=init, seed=3, sample_weight=weights)
+    streamed = eager.kmeans(mapped(tmp_path, samples), 5, init=init, seed=3, sample_weight=weights)
+    assert_array_equal(np.asarray(streamed.labels), in_memory.labels)
+    assert_allclose(streamed.centroids, in_memory.centroids, rtol=1e-6)
