@@ -82,17 +82,22 @@ def split(samples, parts, name="samples"):
     """Return ``parts`` streamed ``Source``s over contiguous ranges of ``samples``' rows, and their first rows."""
     source = sources.Source(samples, name)
     starts = [source.n_rows * part // parts for part in range(parts + 1)]
-    if starts[1] == 0 or any(stop <= start for start, stop in zip(starts, starts[1:])):
+    if any(stop <= start for start, stop in zip(starts, starts[1:])):
         raise ValueError(f"{source.name} has {source.n_rows} rows, fewer than the {parts} replicas on this worker; "
                          f"give each replica at least one row")
     if parts == 1:
         return [source], starts
-    pieces = []
-    for start, stop in zip(starts, starts[1:]):
-        arrays = [array[max(start - first, 0):stop - first] for array, first in zip(source.arrays, source.starts)
-                  if first < stop and first + len(array) > start]
-        pieces.append(sources.Source(sources.Shards(arrays, columns=source.columns, name=source.name)))
-    return pieces, starts
+    return [sources.Source(row_range(samples, start, stop), name) for start, stop in zip(starts, starts[1:])], starts
+
+
+def row_range(samples, start, stop):
+    """Rows ``start`` to ``stop`` of an array (a view) or of ``Shards`` (``Shards`` of views), as the same kind."""
+    if not isinstance(samples, sources.Shards):
+        return samples[start:stop]
+    firsts = np.cumsum([0] + [len(array) for array in samples.arrays])
+    arrays = [array[max(start - first, 0):stop - first] for array, first in zip(samples.arrays, firsts)
+              if first < stop and first + len(array) > start]
+    return sources.Shards(arrays, columns=samples.columns, name=samples.name)
 
 
 class DistributedPasses:
@@ -126,7 +131,7 @@ class DistributedPasses:
         return float(self.replicas.sum(totals)[0])
 
     def relocate(self, sums, counts, members, centroids, labels):
-        """``streaming.Passes.relocate`` over every replica: the farthest rows all-gathered, the same choice everywhere."""
+        """``streaming.Passes.relocate`` over every replica: farthest rows all-gathered, the same choice everywhere."""
         empty = np.flatnonzero(members == 0)
         proposals = []
         for index, part in enumerate(self.parts):
@@ -134,8 +139,9 @@ class DistributedPasses:
             distances, rows = part.farthest(centroids, part_labels, len(empty))
             weight = np.ones(len(rows)) if part.weights is None else np.asarray(part.weights[rows], np.float64)
             values = streaming._transformed_rows(part.source, self.prepared, rows).astype(np.float64)
-            proposals.append(np.column_stack([distances.astype(np.float64), self.offsets[index] + rows, weight,
-                                              np.asarray(part_labels[rows], np.float64), values]))
+            old = np.asarray(part_labels[rows], np.float64)
+            proposals.append(np.column_stack([distances.astype(np.float64), self.offsets[index] + rows, weight, old,
+                                              values]))
         gathered = self.replicas.gather(proposals)
         chosen = gathered[np.lexsort((gathered[:, 1], -gathered[:, 0]))[:len(empty)]]
         if chosen[0, 0] <= 0:  # every sample sits on its centroid
@@ -146,7 +152,7 @@ class DistributedPasses:
 
 def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, batch_size, algorithm, callback,
            keep_history, init_rounds, sample_weight, memory_budget):
-    """``compat.engine.kmeans.kmeans`` with a strategy (see the module's docstring); ``samples`` are this worker's rows."""
+    """``compat.engine.kmeans.kmeans`` with a strategy (the module's docstring); ``samples``: this worker's rows."""
     replicas = Replicas(strategy)
     parts, starts = split(samples, replicas.local)
     dtype, n_features = parts[0].dtype, parts[0].n_features
