@@ -63,6 +63,7 @@ def worker(index, ports, rows, streamed):
 
 
 def free_ports(count):
+    """Ports free on 127.0.0.1 now (bound to port 0, then let go)."""
     sockets = [socket.socket() for _ in range(count)]
     for each in sockets:
         each.bind(("127.0.0.1", 0))

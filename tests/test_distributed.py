@@ -1,7 +1,6 @@
 """k-means on several workers (``kmeans(..., strategy=...)``, ``kmeans-tf fit --workers``)."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from benchmarks.bench_distributed import free_ports
 from compat import eager
 from compat.cli import workers
 from compat.engine import distributed
@@ -55,17 +55,6 @@ def test_split_needs_a_row_per_replica():
 # --- the command: kmeans-tf fit --workers ---
 
 WORKERS_TIMEOUT = 120  # seconds a two-worker fit in these tests may take
-
-
-def free_ports(count):
-    """Ports free on 127.0.0.1 now (bound to port 0, then let go)."""
-    sockets = [socket.socket() for _ in range(count)]
-    for each in sockets:
-        each.bind(("127.0.0.1", 0))
-    ports = [each.getsockname()[1] for each in sockets]
-    for each in sockets:
-        each.close()
-    return ports
 
 
 def start_workers(data, *options, count=2):
