@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from compat import data_io
+from compat.cli import workers as several
 from compat.cli.console import Command
 from compat.cli.inputs import open_data
 from compat.cli.options import (batch_size_option, clusters_option, columns_option, data_argument, force_option,
@@ -55,9 +56,11 @@ SIZES_LISTED = 8
 @trajectory_option
 @force_option
 @quiet_option
+@several.worker_options
 @click.pass_obj
 def fit(console, data, clusters, columns, weights, header, init, n_init, init_rounds, max_iter, tol, init_seed,
-        labels_out, centroids_out, as_json, algorithm, batch_size, memory_budget, plot, trajectory, force):
+        labels_out, centroids_out, as_json, algorithm, batch_size, memory_budget, plot, trajectory, force, workers,
+        worker_index, split, timeout):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
@@ -70,6 +73,7 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
     each iteration's centroids afterwards (one more pass over the data per iteration).
     With --weights, a row counts as its weight (as scikit-learn's sample_weight): a row of
     weight 2 as the row twice, a row of weight 0 not at all (it still gets a label).
+    With --workers, one process per worker fits all their rows together (compat.cli.workers).
 
     \b
     Example:
@@ -81,6 +85,8 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
         raise click.BadParameter(f"{init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file",
                                  param_hint="'--init'")
     pictures = {"--plot": plot, "--trajectory": trajectory}
+    cluster = several.check_cluster(workers, worker_index)
+    labels_out, centroids_out = several.outputs(cluster, labels_out, centroids_out, pictures)
     weights_file = weights.file if weights is not None else None
     claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
                   force=force, inputs={"DATA": data, "--init": init_file, "--weights": weights_file})
@@ -89,6 +95,8 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
                       weights=weights.column if weights is not None else None)
     n_samples, n_features = table.shape
     sample_weight = table.weights if weights_file is None else _read_weights(weights_file, n_samples, table)
+    values, sample_weight = several.rows_of(table.values, sample_weight, cluster, split)
+    n_samples = several.n_rows_of(values)
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}"
                    + (f" (header: {', '.join(table.names)})" if table.names else " (no header)"))
     needs_two_columns(pictures, n_features, table.source)
@@ -101,7 +109,7 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
                                        f"but -k/--clusters is {clusters}; they should match")
     elif clusters is None:
         raise click.UsageError("Missing option '-k' / '--clusters' (needed unless --init is a file).")
-    if n_samples < clusters:
+    if cluster is None and n_samples < clusters:
         raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than the {clusters} clusters "
                                    f"asked for; k-means needs at least one row per cluster")
 
@@ -110,20 +118,23 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
 
     console.detail(f"Kernel: {native.description()}")
     runs = []
-    with console.progress(n_init, "k-means") as advance:
+    strategy = several.make_strategy(cluster, timeout)
+    with console.progress(n_init, "k-means") as advance, several.peers_answering(cluster, timeout):
         def record(run, result):
             runs.append(result)
             advance()
-        result = eager.kmeans(table.values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+        result = eager.kmeans(values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
                               seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
                               keep_history=trajectory is not None, init_rounds=init_rounds,
-                              sample_weight=sample_weight, memory_budget=memory_budget)
+                              sample_weight=sample_weight, memory_budget=memory_budget, strategy=strategy)
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")
 
     sizes = cluster_sizes(result.labels, clusters)
     total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
+    with several.peers_answering(cluster, timeout):
+        n_samples, sizes, total_weight = several.totals(strategy, n_samples, sizes, total_weight)
     rows = f"{n_samples} rows" + ("" if sample_weight is None else f" of total weight {total_weight:.6g}")
     console.note(f"k-means: {rows}, {n_features} columns, k={clusters}: inertia {result.inertia:.6g} "
                  f"after {result.n_iter} iterations; {describe_sizes(sizes)}")
@@ -149,7 +160,7 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
                  for centroids in result.centroid_history[1:]]
         points, path = project_2d(table.values, result.centroid_history)
         save_plot(trajectory_figure(points, path, costs, result.labels), trajectory, console)
-    if summary is not None:
+    if summary is not None and (cluster is None or cluster.leader):
         click.echo(summary)
 
 

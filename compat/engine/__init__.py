@@ -9,6 +9,7 @@ One job a module:
 - ``tf_ops``: the Lloyd pass in TensorFlow's own ops (distances by matmul, chunk by chunk).
 - ``loops``: Lloyd's iterations in one ``tf.function``, on the fused C kernel (``compat.native``)
   or on ``tf_ops``.
+- ``distributed``: k-means on several workers (``kmeans(..., strategy=...)``), joined by ``tf.distribute``.
 - ``kmeans``: the public ``kmeans``, ``predict``, ``inertia`` and ``KMeansResult``.
 - ``gd``: k-means by gradient descent (the post), the TensorFlow 2 way.
 - ``choosing_k``: ``elbow``, k-means for several k with scores for each, and the kneedle rule's suggestion.

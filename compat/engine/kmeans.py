@@ -39,7 +39,7 @@ class KMeansResult:
 
 def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
            tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
-           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None):
+           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -92,11 +92,20 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     memory_budget : int or None, default=None
         Bytes that a streamed fit may hold besides TensorFlow (chunks, labels; at least 1 MiB);
         None: about a quarter of physical memory. Labels that do not fit go to a scratch file.
+    strategy : tf.distribute.MultiWorkerMirroredStrategy or MirroredStrategy, or None, default=None
+        k-means on several workers (``compat.engine.distributed``): ``samples`` and ``sample_weight``
+        are this worker's rows; every worker gets the same centroids, and its own rows' labels.
 
     Returns
     -------
     KMeansResult
     """
+    if strategy is not None:
+        from compat.engine import distributed
+        return distributed.kmeans(samples, n_clusters, strategy=strategy, init=init, n_init=n_init, max_iter=max_iter,
+                                  tol=tol, seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback,
+                                  keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
+                                  memory_budget=memory_budget)
     if sources.is_streamed(samples):
         from compat.engine import streaming
         return streaming.kmeans(samples, n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,

@@ -227,14 +227,8 @@ class Passes:
         if distances[0] <= 0:  # every sample sits on its centroid
             return sums, counts, members
         weight = np.ones(len(rows)) if self.weights is None else np.asarray(self.weights[rows], np.float64)
-        moved = _transformed_rows(self.source, self.prepared, rows).astype(np.float64) * weight[:, None]
-        old = np.asarray(labels[rows], np.int64)
-        sums, counts, members = sums.copy(), counts.copy(), members.copy()
-        np.subtract.at(sums, old, moved)
-        np.subtract.at(counts, old, weight)
-        np.subtract.at(members, old, (weight > 0).astype(np.float64))
-        sums[empty], counts[empty], members[empty] = moved, weight, weight > 0
-        return sums, counts, members
+        values = _transformed_rows(self.source, self.prepared, rows)
+        return move_rows(sums, counts, members, empty, values, weight, np.asarray(labels[rows], np.int64))
 
     def farthest(self, centroids, labels, count):
         """Return the ``count`` largest squared distances to the own centroid, and their rows (ties: lower row first)."""
@@ -252,6 +246,17 @@ class Passes:
             order = np.lexsort((rows, -best))[:count]
             best, rows = best[order], rows[order]
         return best, rows
+
+
+def move_rows(sums, counts, members, empty, values, weight, old):
+    """Move the rows ``values`` (weights ``weight``) from their clusters ``old`` into the ``empty`` ones, in order."""
+    moved = values.astype(np.float64) * weight[:, None]
+    sums, counts, members = sums.copy(), counts.copy(), members.copy()
+    np.subtract.at(sums, old, moved)
+    np.subtract.at(counts, old, weight)
+    np.subtract.at(members, old, (weight > 0).astype(np.float64))
+    sums[empty], counts[empty], members[empty] = moved, weight, weight > 0
+    return sums, counts, members
 
 
 def change_sums(chunk, new, old, n_clusters, weights=None):

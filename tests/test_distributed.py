@@ -1,0 +1,166 @@
+"""k-means on several workers (``kmeans(..., strategy=...)``, ``kmeans-tf fit --workers``)."""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from benchmarks.bench_distributed import free_ports
+from compat import eager
+from compat.cli import workers
+from compat.engine import distributed
+from tests.cases import assert_error, random_case, run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Seconds a check in a process of its own may take before it fails.
+SUBPROCESS_TIMEOUT = 300
+
+
+def run_python(*args, timeout=SUBPROCESS_TIMEOUT, env=None):
+    """Run ``python ARGS`` from the repository's root, with this interpreter, and return the completed process."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
+
+
+def test_mirrored_strategy_gives_the_single_process_answer():
+    # on the C kernel where it is built, and on TensorFlow's ops: labels, iterations, centroids, relocation, seeding
+    done = run_python("-m", "tests.distributed_checks", "--with-tf-ops")
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "ok", done.stderr[-3000:]
+
+
+def test_a_strategy_must_be_a_mirrored_one():
+    with pytest.raises(ValueError, match="strategy should be a tf.distribute.MirroredStrategy"):
+        eager.kmeans(np.zeros((4, 2)), 2, strategy="two workers")
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_split_makes_contiguous_ranges_across_shards(parts):
+    arrays = [np.arange(14.0).reshape(7, 2), np.arange(14.0, 24.0).reshape(5, 2)]
+    pieces, starts = distributed.split(eager.Shards(arrays), parts)
+    assert starts == [12 * part // parts for part in range(parts + 1)]
+    joined = np.concatenate([np.concatenate(list(piece.blocks(100))) for piece in pieces])
+    assert_array_equal(joined, np.concatenate(arrays))
+
+
+def test_split_needs_a_row_per_replica():
+    with pytest.raises(ValueError, match="fewer than the 3 replicas"):
+        distributed.split(np.zeros((2, 2)), 3)
+
+
+# --- the command: kmeans-tf fit --workers ---
+
+WORKERS_TIMEOUT = 120  # seconds a two-worker fit in these tests may take
+
+
+def start_workers(data, *options, count=2):
+    """Start ``kmeans-tf fit DATA --workers ...`` once per worker on free localhost ports; return the processes."""
+    workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(count))
+    return [subprocess.Popen([sys.executable, "-m", "compat", "fit", str(data), "--workers", workers,
+                              "--worker-index", str(index), *map(str, options)],
+                             cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+            for index in range(count)]
+
+
+def finish(processes, timeout=WORKERS_TIMEOUT):
+    """Wait for every process (killed past ``timeout``); return their (exit status, stdout, stderr)."""
+    results = []
+    for process in processes:
+        try:
+            out, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        results.append((process.returncode, out, err))
+    return results
+
+
+@pytest.mark.slow
+def test_two_worker_processes_give_the_single_process_answer(tmp_path):
+    samples, initial = random_case(0, 30001, 4, 5, np.float64)
+    np.save(tmp_path / "data.npy", samples)
+    np.save(tmp_path / "init.npy", initial)
+    processes = start_workers(tmp_path / "data.npy", "--init", tmp_path / "init.npy", "--json",
+                              "--labels-out", tmp_path / "labels.txt", "--centroids-out", tmp_path / "centroids.npy",
+                              "--timeout", 60)
+    results = finish(processes)
+    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    single = eager.kmeans(np.load(tmp_path / "data.npy", mmap_mode="r"), 5, init=initial)
+    summary = json.loads(results[0][1])
+    assert results[1][1] == ""  # the summary is worker 0's
+    assert summary["n_samples"] == 30001 and summary["n_iter"] == single.n_iter
+    assert summary["cluster_sizes"] == np.bincount(single.labels, minlength=5).tolist()
+    assert_allclose(summary["inertia"], single.inertia, rtol=1e-12)
+    assert_allclose(np.load(tmp_path / "centroids.npy"), single.centroids, rtol=1e-12)
+    labels = [np.loadtxt(tmp_path / f"labels.worker{index}.txt", dtype=np.int64) for index in range(2)]
+    assert [len(each) for each in labels] == [15000, 15001]
+    assert_array_equal(np.concatenate(labels), single.labels)
+    assert not (tmp_path / "labels.txt").exists()
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
+    # uniform data in 2-D and 256 clusters with tol 0: a fit of many iterations, killed in its middle
+    samples = np.random.RandomState(0).uniform(size=(1_000_000, 2)).astype(np.float32)
+    np.save(tmp_path / "data.npy", samples)
+    timeout = 30
+    processes = start_workers(tmp_path / "data.npy", "-k", 256, "--init-seed", 0, "--tol", 0, "--json",
+                              "--labels-out", tmp_path / "labels.txt", "--centroids-out", tmp_path / "centroids.npy",
+                              "--timeout", timeout)
+    time.sleep(15)
+    assert processes[0].poll() is None, "the fit ended before a worker was stopped; make it longer"
+    processes[1].kill()
+    started = time.monotonic()
+    (code, out, err), _ = finish(processes, timeout=timeout + 30)
+    assert time.monotonic() - started < timeout + 10
+    assert code == 1 and out == ""
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0] == err.splitlines()[-1], err[-3000:]
+    assert "worker 1 (127.0.0.1:" in errors[0] and "stopped answering" in errors[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
+
+
+@pytest.mark.parametrize("workers, index, message", [
+    ("127.0.0.1:0,127.0.0.1:2", 0, "'127.0.0.1:0' should be HOST:PORT with a port in 1-65535"),
+    ("127.0.0.1:70000", 0, "port in 1-65535"),
+    ("localhost", 0, "'localhost' should be HOST:PORT"),
+    ("127.0.0.1:5000,127.0.0.1:5000", 1, "127.0.0.1:5000 is given twice"),
+    ("127.0.0.1:5000,127.0.0.1:5001", 2, "--worker-index 2 is out of range for 2 workers (0 to 1)"),
+    ("127.0.0.1:5000,127.0.0.1:5001", None, "--workers needs --worker-index"),
+], ids=["port 0", "port too large", "no port", "twice", "index out of range", "no index"])
+def test_bad_workers_are_refused_before_anything_starts(tmp_path, workers, index, message):
+    np.save(tmp_path / "data.npy", np.zeros((4, 2)))
+    options = [] if index is None else ["--worker-index", index]
+    result = run("fit", tmp_path / "data.npy", "-k", 2, "--workers", workers, *options,
+                 "--labels-out", tmp_path / "labels.txt")
+    assert_error(result, message)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
+
+
+def test_workers_that_disagree_with_tf_config_are_refused(tmp_path, monkeypatch):
+    np.save(tmp_path / "data.npy", np.zeros((4, 2)))
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["127.0.0.1:5000", "127.0.0.1:5001"]},
+                                                "task": {"type": "worker", "index": 1}}))
+    result = run("fit", tmp_path / "data.npy", "-k", 2, "--workers", "127.0.0.1:5000,127.0.0.1:5001",
+                 "--worker-index", 0)
+    assert_error(result, "disagree with TF_CONFIG")
+    assert_error(run("fit", tmp_path / "data.npy", "-k", 2, "--worker-index", 0), "disagrees with TF_CONFIG")
+
+
+def test_labels_out_names_the_worker():
+    cluster = workers.Cluster(("a:1", "b:2"), 1)
+    assert str(workers.labels_path(Path("out/labels.txt"), cluster)) == "out/labels.worker1.txt"
+    assert str(workers.labels_path(Path("labels.npy"), workers.Cluster(("a:1",), 0))) == "labels.worker0.npy"
+    assert workers.labels_path(None, cluster) is None
+
+
+def test_pictures_are_refused_with_workers(tmp_path):
+    np.save(tmp_path / "data.npy", np.zeros((4, 2)))
+    result = run("fit", tmp_path / "data.npy", "-k", 2, "--workers", "127.0.0.1:5000", "--worker-index", 0,
+                 "--plot", tmp_path / "fit.png")
+    assert_error(result, "--plot draws the data of one process")
