@@ -13,7 +13,6 @@ which leaves out the preparation and the final pass. Results in docs/performance
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -62,19 +61,11 @@ def worker(index, ports, rows, streamed):
     print(json.dumps({"iteration_s": iteration, "all_reduce_s": all_reduce}))
 
 
-def free_ports(count):
-    """Ports free on 127.0.0.1 now (bound to port 0, then let go)."""
-    sockets = [socket.socket() for _ in range(count)]
-    for each in sockets:
-        each.bind(("127.0.0.1", 0))
-    ports = [each.getsockname()[1] for each in sockets]
-    for each in sockets:
-        each.close()
-    return ports
-
-
 def measure(workers, rows_per_worker, streamed=False):
     """Run ``workers`` processes (0: one process, no strategy) and return worker 0's measurements."""
+    sys.path.insert(0, ROOT)
+    from tests.cases import free_ports
+
     ports = free_ports(workers) if workers else []
     command = [sys.executable, __file__, "--rows", str(rows_per_worker), "--ports", ",".join(map(str, ports)),
                *(["--streamed"] if streamed else [])]

@@ -1,12 +1,12 @@
 """Cases and helpers that several test modules (and ``benchmarks/parity_report.py``) share."""
 import contextlib
+import socket
 
 import numpy as np
 from click.testing import CliRunner
 from sklearn import datasets
 
-from compat import native
-from compat import cli, v1 as tf
+from compat import cli, native, v1 as tf
 
 SEEDS = range(8)
 SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]
@@ -106,3 +106,14 @@ def assert_png(path):
 
     with Image.open(path) as image:
         assert image.format == "PNG" and min(image.size) > 100
+
+
+def free_ports(count):
+    """Ports free on 127.0.0.1 now (bound to port 0, then let go)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for each in sockets:
+        each.bind(("127.0.0.1", 0))
+    ports = [each.getsockname()[1] for each in sockets]
+    for each in sockets:
+        each.close()
+    return ports

@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from benchmarks.bench_distributed import free_ports
 from compat import eager
 from compat.cli import workers
 from compat.engine import distributed
-from tests.cases import assert_error, random_case, run
+from tests.cases import assert_error, free_ports, random_case, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Seconds a check in a process of its own may take before it fails.
