@@ -56,10 +56,11 @@ def test_split_needs_a_row_per_replica():
 WORKERS_TIMEOUT = 120  # seconds a two-worker fit in these tests may take
 
 
-def start_workers(data, *options, count=2):
+def start_workers(data, *options, count=2, verbose=False):
     """Start ``kmeans-tf fit DATA --workers ...`` once per worker on free localhost ports; return the processes."""
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(count))
-    return [subprocess.Popen([sys.executable, "-m", "compat", "fit", str(data), "--workers", workers,
+    return [subprocess.Popen([sys.executable, "-m", "compat", *(["--verbose"] if verbose else []), "fit", str(data),
+                              "--workers", workers,
                               "--worker-index", str(index), *map(str, options)],
                              cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -104,24 +105,36 @@ def test_two_worker_processes_give_the_single_process_answer(tmp_path):
 
 @pytest.mark.slow
 def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
-    # uniform data in 2-D and 256 clusters with tol 0: a fit of many iterations, killed in its middle
+    # Uniform data in 2-D, 1024 clusters and tol 0: many iterations, so the fit is in its loop when a worker dies.
     samples = np.random.RandomState(0).uniform(size=(1_000_000, 2)).astype(np.float32)
     np.save(tmp_path / "data.npy", samples)
     timeout = 30
-    processes = start_workers(tmp_path / "data.npy", "-k", 256, "--init-seed", 0, "--tol", 0, "--json",
+    processes = start_workers(tmp_path / "data.npy", "-k", 1024, "--init-seed", 0, "--tol", 0, "--json",
                               "--labels-out", tmp_path / "labels.txt", "--centroids-out", tmp_path / "centroids.npy",
-                              "--timeout", timeout)
-    time.sleep(15)
+                              "--timeout", timeout, verbose=True)
+    seen = [read_until(process, "Kernel:") for process in processes]  # both have read the data
+    time.sleep(6)
     assert processes[0].poll() is None, "the fit ended before a worker was stopped; make it longer"
     processes[1].kill()
     started = time.monotonic()
     (code, out, err), _ = finish(processes, timeout=timeout + 30)
+    err = seen[0] + err
     assert time.monotonic() - started < timeout + 10
     assert code == 1 and out == ""
     errors = [line for line in err.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and errors[0] == err.splitlines()[-1], err[-3000:]
     assert "worker 1 (127.0.0.1:" in errors[0] and "stopped answering" in errors[0]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
+
+
+def read_until(process, marker):
+    """Read a process's stderr line by line until a line starts with ``marker``; return what was read."""
+    read = ""
+    for line in process.stderr:
+        read += line
+        if line.startswith(marker):
+            break
+    return read
 
 
 @pytest.mark.parametrize("workers, index, message", [
