@@ -12,7 +12,9 @@ command line runs on users' data lives in ``compat.engine``; its public face is 
 - ``elbow``: k-means for several k, each fit scored, and a k suggested by the kneedle rule
   (``kneedle``); it returns an ``ElbowResult``;
 - ``gd_kmeans``: k-means by gradient descent, as the post does it;
-- ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...).
+- ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...);
+- ``MiniBatchKMeans`` (and ``minibatch_kmeans``, its ``fit``): mini-batch k-means, with
+  ``partial_fit`` for data arriving over time.
 """
 import numpy as np
 
@@ -22,6 +24,8 @@ from compat.engine.choosing_k import ElbowResult, elbow, kneedle
 from compat.engine.estimator import KMeans
 from compat.engine.gd import gd_kmeans
 from compat.engine.kmeans import KMeansResult, inertia, kmeans, predict
+from compat.engine.minibatch import MiniBatchResult, minibatch_kmeans
+from compat.engine.minibatch_estimator import MiniBatchKMeans
 from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PARALLEL_INIT,
                                    KMEANS_PLUSPLUS_INIT, LLOYD, RANDOM_INIT)
 from functions import DEFAULT_ITERATIONS
@@ -29,7 +33,7 @@ from functions import DEFAULT_ITERATIONS
 __all__ = [
     "create_samples", "choose_random_centroids", "assign_to_nearest", "update_centroids", "iterate_kmeans",
     "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans", "KMeans",
-    "elbow", "kneedle", "ElbowResult",
+    "elbow", "kneedle", "ElbowResult", "MiniBatchKMeans", "minibatch_kmeans", "MiniBatchResult",
     "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "KMEANS_PARALLEL_INIT", "INIT_STRATEGIES",
     "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
 ]
