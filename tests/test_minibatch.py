@@ -1,4 +1,5 @@
 """compat.eager.MiniBatchKMeans: scikit-learn's estimator checks, steps worked by hand, its quality beside scikit-learn's, and its door."""
+import json
 import pickle
 
 import numpy as np
@@ -10,7 +11,6 @@ from sklearn.datasets import make_blobs
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from compat.eager import MiniBatchKMeans, minibatch_kmeans
-from compat.engine.minibatch_step import REASSIGN_EVERY
 from tests.cases import DTYPE_IDS, DTYPES, native_switched_off, shipped
 
 # Each entry: a check that cannot pass, and why (scikit-learn's own MiniBatchKMeans lists the same one).
@@ -65,7 +65,6 @@ def test_a_cluster_left_behind_moves_to_a_row_of_the_batch():
     assert model.cluster_centers_[1, 0] in rows[:, 0]
     # Its count became the smallest other count (scikit-learn's rule), so it is not moved again at once.
     np.testing.assert_array_equal(model._state.counts, [4, 4])
-    assert REASSIGN_EVERY * 2 > len(rows)
 
 
 def test_integer_weights_are_repeated_rows_in_partial_fit(either_path):
@@ -255,3 +254,44 @@ def test_an_init_array_with_n_init_warns_and_runs_once():
         MiniBatchKMeans(3, init=samples[:3], n_init=3).fit(samples)
     with pytest.warns(RuntimeWarning, match="init_size=2 should be larger than n_clusters=3"):
         MiniBatchKMeans(3, init_size=2).fit(samples)
+
+
+# ---------------------------------------------------------------------------
+# kmeans-tf fit --mini-batch
+# ---------------------------------------------------------------------------
+
+def run_cli(*args):
+    from click.testing import CliRunner
+
+    from compat import cli
+
+    result = CliRunner().invoke(cli.main, [str(arg) for arg in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_fit_mini_batch_runs_minibatch_kmeans_with_fits_options(tmp_path):
+    samples = blobs(3000, n_features=3, centers=5)
+    np.save(tmp_path / "blobs.npy", samples)
+    weights = np.random.RandomState(0).uniform(0.5, 2, len(samples))
+    np.save(tmp_path / "weights.npy", weights)
+    result = run_cli("fit", tmp_path / "blobs.npy", "-k", 5, "--mini-batch", 256, "--init-seed", 4, "--max-iter", 20,
+                     "--weights", tmp_path / "weights.npy", "--json", "--labels-out", tmp_path / "labels.txt",
+                     "--centroids-out", tmp_path / "centroids.npy")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    expected = minibatch_kmeans(samples, 5, batch_size=256, seed=4, max_iter=20, max_no_improvement=10,
+                                sample_weight=weights)
+    assert summary["inertia"] == pytest.approx(expected.inertia, rel=1e-12) and summary["weighted"] is True
+    np.testing.assert_array_equal(np.load(tmp_path / "centroids.npy"), expected.centroids)
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "labels.txt", dtype=int), expected.labels)
+    assert f"after {expected.n_iter} passes" in result.stderr
+
+
+def test_fit_mini_batch_refuses_the_options_of_lloyds_iterations(tmp_path):
+    np.save(tmp_path / "blobs.npy", blobs(100, n_features=2, centers=2))
+    for option, value in [("--tol", "0.1"), ("--algorithm", "hamerly"), ("--batch-size", "10"),
+                          ("--trajectory", tmp_path / "path.png")]:
+        result = run_cli("fit", tmp_path / "blobs.npy", "-k", 2, "--mini-batch", 32, option, value)
+        assert result.exit_code == 2 and f"{option} does not apply to --mini-batch" in result.stderr
+    assert "for an inertia a little higher" in " ".join(run_cli("fit", "--help").stdout.split())
