@@ -122,8 +122,8 @@ def minibatch_kmeans(samples, n_clusters, *, batch_size=DEFAULT_BATCH_SIZE, init
     state = MiniBatchState(best[1], np.zeros(n_clusters), prepared)
 
     n_steps = max_iter * n_samples // batch_size
-    stopping = Stopping(batch_size, n_samples, float(np.ldexp(variance_mean(samples, column_sums) * tol,
-                                                              2 * prepared.exponent)), max_no_improvement, verbose)
+    scaled_tol = 0.0 if tol == 0 else float(np.ldexp(variance_mean(samples, column_sums) * tol, 2 * prepared.exponent))
+    stopping = Stopping(batch_size, n_samples, scaled_tol, max_no_improvement, verbose)
     # Rows drawn in proportion to their weight, then counted once each, as scikit-learn 1.9 does.
     cumulative = None if sample_weight is None or np.all(weights == weights[0]) else np.cumsum(weights)
     converged, step = False, 0
