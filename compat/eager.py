@@ -14,7 +14,9 @@ command line runs on users' data lives in ``compat.engine``; its public face is 
 - data larger than memory: a memory map (``np.load(path, mmap_mode="r")``) or ``load_shards(folder)``
   (a folder of ``.npy`` files, as one ``Shards``) is streamed from disk by ``kmeans``, ``predict`` and ``inertia``;
 - ``gd_kmeans``: k-means by gradient descent, as the post does it;
-- ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...).
+- ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...);
+- ``MiniBatchKMeans`` (and ``minibatch_kmeans``, its ``fit``): mini-batch k-means, with
+  ``partial_fit`` for data arriving over time.
 """
 import numpy as np
 
@@ -24,6 +26,8 @@ from compat.engine.choosing_k import ElbowResult, elbow, kneedle
 from compat.engine.estimator import KMeans
 from compat.engine.gd import gd_kmeans
 from compat.engine.kmeans import KMeansResult, inertia, kmeans, predict
+from compat.engine.minibatch import MiniBatchResult, minibatch_kmeans
+from compat.engine.minibatch_estimator import MiniBatchKMeans
 from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PARALLEL_INIT,
                                    KMEANS_PLUSPLUS_INIT, LLOYD, RANDOM_INIT)
 from compat.engine.sources import Shards, load_shards
@@ -32,7 +36,8 @@ from functions import DEFAULT_ITERATIONS
 __all__ = [
     "create_samples", "choose_random_centroids", "assign_to_nearest", "update_centroids", "iterate_kmeans",
     "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans", "KMeans",
-    "elbow", "kneedle", "ElbowResult", "Shards", "load_shards",
+    "elbow", "kneedle", "ElbowResult", "Shards", "load_shards", "MiniBatchKMeans", "minibatch_kmeans",
+    "MiniBatchResult",
     "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "KMEANS_PARALLEL_INIT", "INIT_STRATEGIES",
     "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
 ]

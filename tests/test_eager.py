@@ -278,3 +278,15 @@ def test_the_history_holds_the_start_and_every_iteration(either_path):
         step = eager.kmeans(samples, 5, init=initial, max_iter=iterations, tol=0)
         np.testing.assert_allclose(result.centroid_history[iterations], step.centroids, rtol=1e-12)
     assert eager.kmeans(samples, 5, init=initial).centroid_history is None
+
+
+def test_predict_and_inertia_keep_float32_rows_far_from_the_origin_apart(either_path):
+    # Rows around 1e4 (squared norms ~3e8, float32's rounding there ~20) with clusters a few units apart:
+    # measured about the centroids' mean, every row gets the label float64 gives it.
+    samples64 = blobs(0, n_samples=2000, centers=3) * 0.5 + 1e4
+    samples = samples64.astype(np.float32)
+    centroids = eager.kmeans(samples64, 3, seed=0).centroids
+    distances = ((samples64[:, None, :] - centroids[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(eager.predict(samples, centroids.astype(np.float32)), distances.argmin(axis=1))
+    assert eager.inertia(samples, centroids.astype(np.float32)) == pytest.approx(distances.min(axis=1).sum(),
+                                                                                  rel=1e-3)

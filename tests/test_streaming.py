@@ -276,8 +276,11 @@ def test_a_weighted_memory_map_fit_equals_the_weighted_fit_in_memory(tmp_path, e
     in_memory = eager.kmeans(samples, 6, init=initial, sample_weight=weights)
     streamed = eager.kmeans(mapped(tmp_path, samples), 6, init=initial, sample_weight=weights, memory_budget=2**20)
     assert_same_fit(streamed, in_memory, engine_path, dtype)
+    # In memory the distances are measured about the centroids' mean, streamed about the origin: in float32 the
+    # squared distances round differently (relative 1e-7 each), in float64 only their sums' order differs.
     assert eager.inertia(mapped(tmp_path, samples, "again.npy"), in_memory.centroids, sample_weight=weights) == \
-        pytest.approx(eager.inertia(samples, in_memory.centroids, sample_weight=weights), rel=1e-9)
+        pytest.approx(eager.inertia(samples, in_memory.centroids, sample_weight=weights),
+                      rel=1e-6 if dtype == np.float32 else 1e-9)
 
 
 @pytest.mark.parametrize("init", ["random", "k-means++", "k-means||"])

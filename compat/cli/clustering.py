@@ -52,6 +52,11 @@ SIZES_LISTED = 8
                    "auto starts as lloyd and turns to hamerly once few labels change (same answer)")
 @batch_size_option
 @memory_budget_option
+@click.option("--mini-batch", type=click.IntRange(1), metavar="ROWS",
+              help="mini-batch k-means (scikit-learn's MiniBatchKMeans): steps on ROWS rows drawn at random, "
+                   "stopped when their inertia stops falling; a few passes over the data instead of one per "
+                   "iteration, for an inertia a little higher. --max-iter then counts passes; --tol, --algorithm, "
+                   "--batch-size and --trajectory do not apply, and .npy data are read into memory")
 @plot_option
 @trajectory_option
 @force_option
@@ -59,8 +64,8 @@ SIZES_LISTED = 8
 @several.worker_options
 @click.pass_obj
 def fit(console, data, clusters, columns, weights, header, init, n_init, init_rounds, max_iter, tol, init_seed,
-        labels_out, centroids_out, as_json, algorithm, batch_size, memory_budget, plot, trajectory, force, workers,
-        worker_index, split, timeout):
+        labels_out, centroids_out, as_json, algorithm, batch_size, mini_batch, memory_budget, plot, trajectory, force,
+        workers, worker_index, split, timeout):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
@@ -80,6 +85,8 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
       kmeans-tf fit iris.csv --columns 0,1,2,3 -k 3 --init-seed 0 \\
           --labels-out labels.txt --centroids-out centroids.csv --plot iris.png
     """
+    if mini_batch is not None:
+        refuse_with_mini_batch("tol", "algorithm", "batch_size", "trajectory", "workers", "worker_index")
     init_file = None if init in INIT_STRATEGIES else init
     if init_file is not None and not Path(init_file).is_file():
         raise click.BadParameter(f"{init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file",
@@ -91,7 +98,7 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
     claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
                   force=force, inputs={"DATA": data, "--init": init_file, "--weights": weights_file})
     table = open_data(data, columns=columns, header=header, memory_budget=memory_budget,
-                      in_memory=plot is not None or trajectory is not None,
+                      in_memory=plot is not None or trajectory is not None or mini_batch is not None,
                       weights=weights.column if weights is not None else None)
     n_samples, n_features = table.shape
     sample_weight = table.weights if weights_file is None else _read_weights(weights_file, n_samples, table)
@@ -123,10 +130,16 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
         def record(run, result):
             runs.append(result)
             advance()
-        result = eager.kmeans(values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
-                              seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
-                              keep_history=trajectory is not None, init_rounds=init_rounds,
-                              sample_weight=sample_weight, memory_budget=memory_budget, strategy=strategy)
+        if mini_batch is None:
+            result = eager.kmeans(values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+                                  seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
+                                  keep_history=trajectory is not None, init_rounds=init_rounds,
+                                  sample_weight=sample_weight, memory_budget=memory_budget, strategy=strategy)
+        else:
+            result = eager.minibatch_kmeans(values, clusters, batch_size=mini_batch, init=init, n_init=n_init,
+                                            max_iter=max_iter, seed=init_seed, init_rounds=init_rounds,
+                                            sample_weight=sample_weight)
+            console.detail(f"Mini-batch k-means: {result.n_steps} steps of {min(mini_batch, n_samples)} rows")
     for run, each in enumerate(runs, start=1):
         console.detail(f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
                        f"{'converged' if each.converged else 'not converged'}")
@@ -137,7 +150,7 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
         n_samples, sizes, total_weight = several.totals(strategy, n_samples, sizes, total_weight)
     rows = f"{n_samples} rows" + ("" if sample_weight is None else f" of total weight {total_weight:.6g}")
     console.note(f"k-means: {rows}, {n_features} columns, k={clusters}: inertia {result.inertia:.6g} "
-                 f"after {result.n_iter} iterations; {describe_sizes(sizes)}")
+                 f"after {result.n_iter} {'iterations' if mini_batch is None else 'passes'}; {describe_sizes(sizes)}")
     if not result.converged:
         click.echo(f"Warning: not converged after --max-iter {max_iter} iterations", err=True)
     summary = None
@@ -197,6 +210,15 @@ def predict(console, data, centroids_file, columns, header, labels_out, batch_si
     labels = eager.predict(table.values, centroids, batch_size=batch_size, memory_budget=memory_budget)
     console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids")
     write_labels(labels_out, labels, console)
+
+
+def refuse_with_mini_batch(*names):
+    """Raise a usage error naming the options among ``names`` that the command line gave along with --mini-batch."""
+    context = click.get_current_context()
+    given = [f"--{name.replace('_', '-')}" for name in names
+             if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --mini-batch")
 
 
 def describe_sizes(sizes):

@@ -12,5 +12,8 @@ One job a module:
 - ``distributed``: k-means on several workers (``kmeans(..., strategy=...)``), joined by ``tf.distribute``.
 - ``kmeans``: the public ``kmeans``, ``predict``, ``inertia`` and ``KMeansResult``.
 - ``gd``: k-means by gradient descent (the post), the TensorFlow 2 way.
+- ``minibatch_step``: one step of mini-batch k-means (a batch labelled by the kernel, centroids moved).
+- ``minibatch``: ``minibatch_kmeans``, mini-batch k-means with scikit-learn's stopping rules, and ``start``.
+- ``minibatch_estimator``: ``MiniBatchKMeans``, it as a scikit-learn estimator with ``partial_fit``.
 - ``choosing_k``: ``elbow``, k-means for several k with scores for each, and the kneedle rule's suggestion.
 """

@@ -19,7 +19,41 @@ from compat.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_
                                    MAX_SEED)
 
 
-class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class FittedCentroids:
+    """The methods of a fitted centroid model (``cluster_centers_``), shared by ``KMeans`` and ``MiniBatchKMeans``."""
+
+    # Rows per chunk of the distance computation on TensorFlow's ops (None: sized by the engine).
+    _predict_chunk_rows = None
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, and return the cluster of each row of ``X``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict(self, X):
+        """Return the index (int32) of the nearest centroid of each row of ``X``."""
+        X = self._check_test_data(X)
+        return predict(X, self.cluster_centers_, batch_size=self._predict_chunk_rows).astype(np.int32)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, and return the distances of each row of ``X`` to every centroid."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def transform(self, X):
+        """Return the distances, shape (n_samples, n_clusters), of each row of ``X`` to every centroid."""
+        return euclidean_distances(self._check_test_data(X), self.cluster_centers_)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Return minus the (weighted) inertia of ``X`` with the fitted centroids: higher is better."""
+        X = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        return -inertia(X, self.cluster_centers_, sample_weight=sample_weight)
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
+
+
+class KMeans(FittedCentroids, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """K-means clustering by the engine, with scikit-learn's API.
 
     Parameters
@@ -102,29 +136,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self._n_features_out = self.cluster_centers_.shape[0]
         return self
 
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, and return the cluster of each row of ``X``."""
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def predict(self, X):
-        """Return the index (int32) of the nearest centroid of each row of ``X``."""
-        X = self._check_test_data(X)
-        return predict(X, self.cluster_centers_, batch_size=self.batch_size).astype(np.int32)
-
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit, and return the distances of each row of ``X`` to every centroid."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
-
-    def transform(self, X):
-        """Return the distances, shape (n_samples, n_clusters), of each row of ``X`` to every centroid."""
-        return euclidean_distances(self._check_test_data(X), self.cluster_centers_)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Return minus the (weighted) inertia of ``X`` with the fitted centroids: higher is better."""
-        X = self._check_test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        return -inertia(X, self.cluster_centers_, sample_weight=sample_weight)
-
-    def _check_test_data(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
+    @property
+    def _predict_chunk_rows(self):
+        return self.batch_size

@@ -165,9 +165,8 @@ def predict(samples, centroids, *, batch_size=None, memory_budget=None):
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, validation.check_batch_size(batch_size))
-    exponent = prepare.scale_exponent(samples, centroids)
-    samples, centroids = np.ldexp(samples, exponent), np.ldexp(centroids, exponent)
-    return loops.labels_of(tf.constant(samples), tf.constant(centroids), chunk_rows).numpy()
+    data, centroids, _ = _about_the_centroids(samples, centroids)
+    return loops.labels_of(data, centroids, chunk_rows).numpy()
 
 
 def inertia(samples, centroids, *, sample_weight=None):
@@ -181,13 +180,26 @@ def inertia(samples, centroids, *, sample_weight=None):
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     sample_weight = validation.check_sample_weight(sample_weight, len(samples))
-    exponent = prepare.scale_exponent(samples, centroids)
-    data, centroids = tf.constant(np.ldexp(samples, exponent)), tf.constant(np.ldexp(centroids, exponent))
+    data, centroids, exponent = _about_the_centroids(samples, centroids)
     chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
     labels = loops.labels_of(data, centroids, chunk_rows)
     weights = None if sample_weight is None else tf.constant(sample_weight)
     total = float(loops.inertia_of(data, centroids, labels, chunk_rows, weights))
     return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
+
+
+def _about_the_centroids(samples, centroids):
+    """Samples and centroids as tensors, less the centroids' mean and scaled as ``prepare.scale_exponent`` says.
+
+    Distances by matmul lose less to rounding near 0 (float32 rows around 1e4 would be
+    mislabelled); returns the two tensors and the scale's exponent.
+    """
+    exponent = prepare.scale_exponent(samples, centroids)
+    offset = np.ldexp(centroids.mean(axis=0, dtype=np.float64), exponent).astype(samples.dtype)
+    data, centroids = np.ldexp(samples, exponent), np.ldexp(centroids, exponent)
+    data -= offset
+    centroids -= offset
+    return tf.constant(data), tf.constant(centroids), exponent
 
 
 def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history,
