@@ -45,6 +45,7 @@ import types
 import numpy as np
 
 from compat._tensorflow import tf
+from compat.engine import checkpoint as checkpoints
 from compat.engine import budget, prepare, seeding, sources, streaming, validation
 from compat.engine.stream_prepare import StreamPrepared, _cell, _centre, _check_finite, _column_sums, _norms
 
@@ -151,7 +152,7 @@ class DistributedPasses:
 
 
 def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, batch_size, algorithm, callback,
-           keep_history, init_rounds, sample_weight, memory_budget):
+           keep_history, init_rounds, sample_weight, memory_budget, checkpoint=None, checkpoint_every=10):
     """``compat.engine.kmeans.kmeans`` with a strategy (the module's docstring); ``samples``: this worker's rows."""
     replicas = Replicas(strategy)
     parts, starts = split(samples, replicas.local)
@@ -169,10 +170,16 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
     n_rows = int(offsets[-1])
     n_clusters = validation.check_n_clusters(n_clusters, n_rows)
     init = validation.check_init(init, n_clusters, n_features, dtype, options["n_init"])
+    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options["n_init"],
+                                                   options["keep_history"])
     plan = budget.plan(starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget),
                        min(options["n_init"], 2))
     prepared = prepare_parts(replicas, parts, plan.chunk_rows, n_rows)
     scaled_tol = prepared.norm_sum / (n_rows * n_features) * options["tol"]
+    saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, n_clusters, n_features, dtype,
+                             init, options["max_iter"], options["tol"], options["seed"], options["weights"] is not None)
+    if saved is not None:
+        saved.agree = functools.partial(agree_on_checkpoint, replicas, saved.path)
     passes = DistributedPasses(replicas, parts, starts, prepared, plan, n_clusters, options["batch_size"],
                                options["weights"], offsets[replicas.first:replicas.first + replicas.local])
     rng = np.random.RandomState(options["seed"])
@@ -183,12 +190,20 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
             initial = initial_centroids(passes, n_clusters, init, run_seed, n_rows, options["init_rounds"])
         else:
             initial = prepared.prepared().transformed(init)
-        result = streaming.run_once(passes, initial, options["max_iter"], scaled_tol, options["keep_history"])
+        result = streaming.run_once(passes, initial, options["max_iter"], scaled_tol, options["keep_history"], saved)
         if options["callback"] is not None:
             options["callback"](run, result)
         if best is None or result.inertia < best.inertia:
             best = result
     return best
+
+
+def agree_on_checkpoint(replicas, path, n_iter):
+    """Check that every worker read the same iteration count from its checkpoint (0: none): one folder for all."""
+    counts = replicas.gather([[[float(n_iter)]]] * replicas.local)[:, 0]
+    if (counts != n_iter).any():
+        raise ValueError(f"the workers read checkpoints of {sorted(set(counts.astype(int).tolist()))} iterations "
+                         f"(0: none) from {path}; give every worker the same checkpoint folder (a shared one)")
 
 
 def prepare_parts(replicas, parts, chunk_rows, n_rows):

@@ -39,7 +39,8 @@ class KMeansResult:
 
 def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
            tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
-           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None):
+           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None,
+           checkpoint=None, checkpoint_every=10):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -95,6 +96,13 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     strategy : tf.distribute.MultiWorkerMirroredStrategy or MirroredStrategy, or None, default=None
         k-means on several workers (``compat.engine.distributed``): ``samples`` and ``sample_weight``
         are this worker's rows; every worker gets the same centroids, and its own rows' labels.
+    checkpoint : str or path-like (an existing folder) or None, default=None
+        With a strategy or streamed samples (``compat.engine.checkpoint``): every ``checkpoint_every``
+        iterations, worker 0 saves the centroids and iteration count to ``kmeans-checkpoint.npz`` in
+        this folder (every worker's folder, shared); a rerun with the same folder, data and options
+        resumes there and gives the uninterrupted run's answer. Removed when the fit ends. Needs
+        ``n_init=1`` and ``keep_history=False``.
+    checkpoint_every : int >= 1, default=10
 
     Returns
     -------
@@ -105,13 +113,17 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
         return distributed.kmeans(samples, n_clusters, strategy=strategy, init=init, n_init=n_init, max_iter=max_iter,
                                   tol=tol, seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback,
                                   keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
-                                  memory_budget=memory_budget)
+                                  memory_budget=memory_budget, checkpoint=checkpoint,
+                                  checkpoint_every=checkpoint_every)
     if sources.is_streamed(samples):
         from compat.engine import streaming
         return streaming.kmeans(samples, n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
                                 batch_size=batch_size, algorithm=algorithm, callback=callback,
                                 keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
-                                memory_budget=memory_budget)
+                                memory_budget=memory_budget, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+    if checkpoint is not None:
+        raise ValueError(f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
+                         f"give checkpoint=None for samples in memory")
     samples, column_sums = validation.check_samples_and_sum(samples)
     n_samples, n_features = samples.shape
     n_clusters = validation.check_n_clusters(n_clusters, n_samples)

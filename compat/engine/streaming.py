@@ -36,6 +36,7 @@ import numpy as np
 
 from compat import native
 from compat._tensorflow import quietly, tf
+from compat.engine import checkpoint as checkpoints
 from compat.engine import budget, loops, prepare, seeding, sources, stream_prepare, tf_ops, validation
 from compat.engine.kmeans import KMeansResult
 from compat.engine.options import RANDOM_INIT
@@ -52,7 +53,7 @@ def check_memory_budget(memory_budget):
 
 
 def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size, algorithm, callback, keep_history,
-           init_rounds, sample_weight, memory_budget):
+           init_rounds, sample_weight, memory_budget, checkpoint=None, checkpoint_every=10):
     """``compat.engine.kmeans.kmeans`` on streamed samples (see the module's docstring); the same arguments."""
     source = sources.Source(samples)
     n_clusters = validation.check_n_clusters(n_clusters, source.n_rows)
@@ -68,9 +69,12 @@ def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size
     init_rounds = validation.check_int("init_rounds", init_rounds, 1)
     weights = validation.check_sample_weight(sample_weight, source.n_rows)
     validation.check_weights_for_init(weights, n_clusters, init)
+    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history)
     plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget), min(n_init, 2))
 
     prepared = stream_prepare.prepare_stream(source, plan.chunk_rows)
+    saved = checkpoints.make(directory, every, True, prepared, source.n_rows, n_clusters, source.n_features,
+                             source.dtype, init, max_iter, tol, seed, weights is not None)
     # tol is relative to the mean per-feature variance, as in scikit-learn.
     scaled_tol = prepared.norm_sum / (source.n_rows * source.n_features) * tol
     passes = Passes(source, prepared, plan, n_clusters, batch_size, weights)
@@ -82,7 +86,7 @@ def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size
             initial = initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
         else:
             initial = prepared.prepared().transformed(init)
-        result = run_once(passes, initial, max_iter, scaled_tol, keep_history)
+        result = run_once(passes, initial, max_iter, scaled_tol, keep_history, saved)
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
@@ -122,23 +126,39 @@ def _transformed_rows(source, prepared, indices):
     return rows
 
 
-def run_once(passes, initial, max_iter, tol, keep_history):
-    """Run one streamed k-means from ``initial`` (in the loops' coordinates) and return a KMeansResult."""
+def run_once(passes, initial, max_iter, tol, keep_history, checkpoint=None):
+    """Run one streamed k-means from ``initial`` (in the loops' coordinates) and return a KMeansResult.
+
+    With a ``checkpoint.Checkpoint``: resume from its file if there is one, save to it every few iterations, and
+    remove it at the end.
+    """
     labels = sources.new_labels(passes.source.n_rows, passes.plan.labels_in_memory)
     n_clusters, n_features = initial.shape
     sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
     centroids, history = initial, [initial]
     n_iter, converged = 0, False
+    resumed = None if checkpoint is None else checkpoint.load(initial)
+    if resumed is not None:
+        # Resume after iteration n_iter: label the rows for the centroids of iteration n_iter - 1, and sum them from
+        # scratch. The labels depend on the centroids alone, so they are the ones the uninterrupted run held; the
+        # next pass counts the same changed labels (none changed: converged, as there), and the sums equal the
+        # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
+        n_iter, previous, centroids = resumed
+        _, sums, counts, members = passes.lloyd(previous, labels)
     while n_iter < max_iter and not converged:
         changed, sum_changes, count_changes, member_changes = passes.lloyd(centroids, labels)
         # the (weighted) sums of the new labels' clusters, and their members of weight > 0
         sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
         new_centroids, shift = m_step(passes, sums, counts, members, centroids, labels)
         converged = changed == 0 or shift <= tol
-        centroids, n_iter = new_centroids, n_iter + 1
+        previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
         if keep_history:
             history.append(centroids)
+        if checkpoint is not None and not converged and n_iter < max_iter:
+            checkpoint.save(n_iter, previous, centroids)
     total = passes.final(centroids, labels)
+    if checkpoint is not None:
+        checkpoint.remove()
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
     prepared, dtype = passes.prepared.prepared(), initial.dtype

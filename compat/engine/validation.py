@@ -5,6 +5,7 @@ Every check raises ``ValueError`` whose message shows the bad value and what is 
 Code past the door assumes checked input and does not check again.
 """
 import numbers
+import os
 
 import numpy as np
 
@@ -175,3 +176,17 @@ def check_callback(callback):
     if callback is not None and not callable(callback):
         raise ValueError(f"callback={callback!r} should be callable, as callback(run_index, result), or None")
     return callback
+
+
+def check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history):
+    """Return the checkpoint's folder (a str, or None) and ``checkpoint_every``, an int >= 1."""
+    checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
+    if checkpoint is None:
+        return None, checkpoint_every
+    if not isinstance(checkpoint, (str, os.PathLike)) or not os.path.isdir(checkpoint):
+        raise ValueError(f"checkpoint={checkpoint!r} should be an existing folder, or None")
+    if n_init != 1:
+        raise ValueError(f"n_init={n_init} should be 1 with a checkpoint (it saves one run)")
+    if keep_history:
+        raise ValueError("keep_history=True should be False with a checkpoint (a resumed run has no earlier history)")
+    return os.fspath(checkpoint), checkpoint_every
