@@ -4,6 +4,7 @@ A MirroredStrategy needs two logical CPU devices, which TensorFlow makes only be
 starts its devices: the test suite's process has started them, so these checks run here,
 and the test reads the exit status and the last line ("ok").
 """
+import os
 import sys
 
 import numpy as np
@@ -62,9 +63,41 @@ def check_bit_identical(strategy):
     assert distributed.inertia == single.inertia and distributed.n_iter == single.n_iter
 
 
+def check_resumed_from_a_checkpoint(strategy):
+    import tempfile
+
+    from compat import eager
+    from compat.engine import checkpoint as checkpoints
+
+    samples, initial = random_case(1, 20001, 5, 7, np.float64)
+    whole = eager.kmeans(samples, 7, init=initial, tol=0, strategy=strategy)
+    assert whole.n_iter > 3
+    save = checkpoints.Checkpoint.save
+
+    def save_then_stop(self, n_iter, previous, centroids):
+        save(self, n_iter, previous, centroids)
+        if n_iter == 3:
+            raise KeyboardInterrupt  # stands for a crash after iteration 3
+
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoints.Checkpoint.save = save_then_stop
+        try:
+            eager.kmeans(samples, 7, init=initial, tol=0, strategy=strategy, checkpoint=folder, checkpoint_every=3)
+            raise AssertionError("the fit was not stopped")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            checkpoints.Checkpoint.save = save
+        resumed = eager.kmeans(samples, 7, init=initial, tol=0, strategy=strategy, checkpoint=folder,
+                               checkpoint_every=3)
+        assert_single_process_answer(resumed, whole, 1e-12)
+        assert not os.listdir(folder)
+
+
 def main():
     strategy = mirrored_strategy()
     check_equal_to_one_process(strategy)
+    check_resumed_from_a_checkpoint(strategy)
     check_bit_identical(strategy)
     if "--with-tf-ops" in sys.argv:
         with native_switched_off():

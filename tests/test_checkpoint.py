@@ -1,4 +1,5 @@
 """Checkpoints of a streamed or distributed k-means (``kmeans(..., checkpoint=DIR)``, ``kmeans-tf fit --checkpoint``)."""
+import json
 import os
 
 import numpy as np
@@ -105,3 +106,32 @@ def test_bad_checkpoint_options_are_refused_at_the_door(tmp_path, options, messa
 def test_samples_in_memory_have_no_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="needs a strategy or streamed samples"):
         eager.kmeans(np.zeros((4, 2)), 2, checkpoint=tmp_path)
+
+
+def test_fit_resumes_from_its_checkpoint_folder(monkeypatch, tmp_path):
+    samples, initial = random_case(0, 5001, 3, 6, np.float64)
+    np.save(tmp_path / "data.npy", samples)
+    np.save(tmp_path / "init.npy", initial)
+    folder = tmp_path / "saved"
+    options = ["fit", tmp_path / "data.npy", "--init", tmp_path / "init.npy", "--json"]
+    whole = run(*options)
+    assert whole.exit_code == 0, whole.output
+    with monkeypatch.context() as patched:
+        stop_after_saving(patched, 3)
+        assert_error(run(*options, "--checkpoint", folder, "--checkpoint-every", 3), "internal error: Stopped")
+    assert os.listdir(folder) == [checkpoints.FILE_NAME]
+    resumed = run(*options, "--checkpoint", folder, "--checkpoint-every", 3)
+    assert resumed.exit_code == 0, resumed.output
+    resumed, whole = json.loads(resumed.stdout), json.loads(whole.stdout)
+    for name in ("inertia", "centroids"):  # sums added in another order: equal to float64 rounding
+        assert_allclose(resumed.pop(name), whole.pop(name), rtol=1e-12)
+    assert resumed == whole  # iterations, cluster sizes, ...
+    assert os.listdir(folder) == []
+
+
+def test_fit_refuses_a_checkpoint_for_data_in_memory(tmp_path):
+    (tmp_path / "data.csv").write_text("1,2\n3,4\n5,6\n")
+    result = run("fit", tmp_path / "data.csv", "-k", 2, "--checkpoint", tmp_path / "saved")
+    assert_error(result, "needs a strategy or streamed samples")
+    assert_error(run("fit", tmp_path / "data.csv", "-k", 2, "--mini-batch", 2, "--checkpoint", tmp_path / "saved"),
+                 "--checkpoint does not apply to --mini-batch", exit_code=2)

@@ -62,10 +62,15 @@ SIZES_LISTED = 8
 @force_option
 @quiet_option
 @several.worker_options
+@click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="every --checkpoint-every iterations, worker 0 saves the centroids in DIR (made if missing; one "
+                   "folder that every worker reads); a rerun resumes there. With --workers or .npy data")
+@click.option("--checkpoint-every", type=click.IntRange(1), default=10, show_default=True, metavar="N",
+              help="iterations between two checkpoints")
 @click.pass_obj
 def fit(console, data, clusters, columns, weights, header, init, n_init, init_rounds, max_iter, tol, init_seed,
         labels_out, centroids_out, as_json, algorithm, batch_size, mini_batch, memory_budget, plot, trajectory, force,
-        workers, worker_index, split, timeout):
+        workers, worker_index, split, timeout, checkpoint, checkpoint_every):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (compat.eager.kmeans). DATA is a .csv file (a
@@ -86,7 +91,8 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
           --labels-out labels.txt --centroids-out centroids.csv --plot iris.png
     """
     if mini_batch is not None:
-        refuse_with_mini_batch("tol", "algorithm", "batch_size", "trajectory", "workers", "worker_index")
+        refuse_with_mini_batch("tol", "algorithm", "batch_size", "trajectory", "workers", "worker_index", "checkpoint",
+                               "checkpoint_every")
     init_file = None if init in INIT_STRATEGIES else init
     if init_file is not None and not Path(init_file).is_file():
         raise click.BadParameter(f"{init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file",
@@ -120,6 +126,8 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
         raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than the {clusters} clusters "
                                    f"asked for; k-means needs at least one row per cluster")
 
+    if checkpoint is not None:
+        checkpoint.mkdir(parents=True, exist_ok=True)
     from compat import eager, native
     from compat.figures import project_2d, trajectory_figure
 
@@ -134,7 +142,8 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
             result = eager.kmeans(values, clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
                                   seed=init_seed, algorithm=algorithm, batch_size=batch_size, callback=record,
                                   keep_history=trajectory is not None, init_rounds=init_rounds,
-                                  sample_weight=sample_weight, memory_budget=memory_budget, strategy=strategy)
+                                  sample_weight=sample_weight, memory_budget=memory_budget, strategy=strategy,
+                                  checkpoint=checkpoint, checkpoint_every=checkpoint_every)
         else:
             result = eager.minibatch_kmeans(values, clusters, batch_size=mini_batch, init=init, n_init=n_init,
                                             max_iter=max_iter, seed=init_seed, init_rounds=init_rounds,
