@@ -143,7 +143,7 @@ def oversample(cost, total, oversampling, rng):
 
 
 def kept(uniforms, cost, total, oversampling):
-    """Whether each sample, of uniform draw ``uniforms``, is kept by ``oversample``: ``uniforms * total < oversampling * cost``."""
+    """Whether each sample of uniform draw ``uniforms`` is kept: ``uniforms * total < oversampling * cost``."""
     return uniforms * total < oversampling * cost
 
 

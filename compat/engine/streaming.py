@@ -134,8 +134,9 @@ def kmeans_parallel(passes, n_clusters, rng, rounds):
     total = None if closest is None else passes.nearest_distances(points, closest)
     for round_number in range(1, rounds + 1):
         if closest is not None:
-            picked = np.concatenate([span.start + seeding.oversample(passes.costs(span, closest), total, oversampling, rng)
-                                     for span in source.spans(passes.plan.chunk_rows)])
+            picked = np.concatenate([
+                span.start + seeding.oversample(passes.costs(span, closest), total, oversampling, rng)
+                for span in source.spans(passes.plan.chunk_rows)])
         else:
             picked = passes.oversample(points, oversampling, rng)
         if picked.size == 0:  # every row sits on a candidate
