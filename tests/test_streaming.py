@@ -1,4 +1,5 @@
 """Data larger than memory: memory maps and shards streamed by the engine, the budget, scratch labels, convert."""
+import dataclasses
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import datasets
 
 from compat import eager
 from compat.engine import budget, streaming
@@ -291,3 +293,81 @@ def test_weighted_seeding_of_a_small_stream_picks_what_the_array_in_memory_picks
     streamed = eager.kmeans(mapped(tmp_path, samples), 5, init=init, seed=3, sample_weight=weights)
     assert_array_equal(np.asarray(streamed.labels), in_memory.labels)
     assert_allclose(streamed.centroids, in_memory.centroids, rtol=1e-6)
+
+
+@pytest.fixture(params=["distances-kept", "distances-recomputed"])
+def distances(request, monkeypatch):
+    """Streamed k-means|| keeps each row's distance in memory, or (labels over the budget) recomputes it each pass."""
+    monkeypatch.setattr(streaming, "SEEDING_SAMPLE_ROWS", 500)  # a few thousand rows count as large
+    if request.param == "distances-recomputed":
+        plan = budget.plan
+        monkeypatch.setattr(streaming.budget, "plan",
+                            lambda *args: dataclasses.replace(plan(*args), labels_in_memory=False))
+    return request.param
+
+
+def blobs(n_samples=4000, centers=20):
+    samples, _ = datasets.make_blobs(n_samples, n_features=4, centers=centers, cluster_std=1.0, random_state=0)
+    return samples
+
+
+def streamed_seeds(monkeypatch):
+    """Record what each streamed k-means|| returns, and the passes over the data it took."""
+    seeds, passes, all_passes = [], [], [0]
+    chunks, kmeans_parallel = streaming.Passes.chunks, streaming.kmeans_parallel
+
+    def counted(self):
+        all_passes[0] += 1
+        return chunks(self)
+
+    def recorded(*args):
+        before = all_passes[0]
+        seeds.append(kmeans_parallel(*args))
+        passes.append(all_passes[0] - before)
+        return seeds[-1]
+    monkeypatch.setattr(streaming.Passes, "chunks", counted)
+    monkeypatch.setattr(streaming, "kmeans_parallel", recorded)
+    return seeds, passes
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_streamed_kmeans_parallel_picks_k_distinct_rows_never_a_weightless_one(tmp_path, monkeypatch, distances, seed):
+    samples = blobs()
+    weights = np.random.RandomState(seed).randint(0, 3, len(samples)).astype(np.float64)
+    result = eager.kmeans(mapped(tmp_path, samples), 20, init="k-means||", seed=seed, sample_weight=weights,
+                          keep_history=True, max_iter=1)
+    initial = result.centroid_history[0]
+    assert len(np.unique(initial, axis=0)) == 20
+    gaps = np.square(initial[:, None, :] - samples[None, :, :]).sum(axis=2)
+    rows = gaps.argmin(axis=1)
+    assert_allclose(gaps[np.arange(20), rows], 0, atol=1e-20)  # each is a row, back from the loops' coordinates
+    assert weights[rows].min() > 0
+
+
+def test_streamed_kmeans_parallel_same_seed_same_centroids(tmp_path, monkeypatch, distances):
+    seeds, _ = streamed_seeds(monkeypatch)
+    data = mapped(tmp_path, blobs())
+    for _ in range(2):
+        eager.kmeans(data, 20, init="k-means||", seed=3, max_iter=1)
+    assert_array_equal(seeds[0], seeds[1])
+
+
+@pytest.mark.parametrize("rounds", [1, 3])
+def test_streamed_kmeans_parallel_takes_rounds_plus_one_passes(
+        tmp_path, monkeypatch, distances, rounds):
+    _, passes = streamed_seeds(monkeypatch)
+    eager.kmeans(mapped(tmp_path, blobs()), 20, init="k-means||", seed=0, init_rounds=rounds, max_iter=1)
+    # kept: a pass for the first distances, one after each round but the last; recomputed: one a round;
+    # then one to weigh the candidates
+    assert passes == [rounds + 1]
+
+
+def test_streamed_kmeans_parallel_as_good_as_in_memory_on_average(tmp_path, distances):
+    samples = blobs(3000, 15)
+    data = mapped(tmp_path, samples)
+    seeds = range(10)
+    streamed = np.mean([eager.kmeans(data, 15, init="k-means||", seed=s).inertia for s in seeds])
+    in_memory = np.mean([eager.kmeans(samples, 15, init="k-means||", seed=s).inertia for s in seeds])
+    # The stream sums phi chunk by chunk and its distances to a chunk's candidates in another order, so a
+    # draw on the edge may go the other way than in memory: the means over 10 seeds agree, not each fit.
+    assert streamed <= in_memory * 1.02

@@ -77,20 +77,31 @@ def kmeans_parallel(samples, n_clusters, rng, rounds, weights=None):
     data = tf.constant(samples)
     candidates = parallel_candidates(data, n_clusters, rng, rounds, weights)
     weights = np.ones(len(samples)) if weights is None else weights
-    _, first = np.unique(samples[candidates], axis=0, return_index=True)  # one candidate per value
-    candidates = candidates[np.sort(first)]
+    candidates = candidates[distinct_values(samples[candidates])]
     if len(candidates) <= n_clusters:
         others = np.setdiff1d(np.arange(len(samples)), candidates)
         filling = rng.choice(others, n_clusters - len(candidates), replace=False,
                              p=weights[others] / weights[others].sum() if weights[others].sum() > 0 else None)
         return samples[np.concatenate([candidates, filling])]
     points = samples[candidates]
-    labels, _ = _nearest(data, tf.constant(points))
+    labels, _ = nearest(data, tf.constant(points))
     candidate_weights = np.bincount(labels, weights=weights, minlength=len(candidates))
+    return points[recluster(points, candidate_weights, n_clusters, rng)]
+
+
+def distinct_values(points):
+    """Sorted indices of the first of each distinct row of ``points``: candidates of equal value count once."""
+    _, first = np.unique(points, axis=0, return_index=True)
+    return np.sort(first)
+
+
+def recluster(points, weights, n_clusters, rng):
+    """Indices of the ``n_clusters`` of the weighted candidate ``points`` that the best of ``RECLUSTER_TRIES``
+    ``weighted_kmeans_plusplus`` runs (by weighted cost, in float64) chooses."""
     exact = points.astype(np.float64)
-    tries = [weighted_kmeans_plusplus(exact, candidate_weights, n_clusters, rng) for _ in range(RECLUSTER_TRIES)]
+    tries = [weighted_kmeans_plusplus(exact, weights, n_clusters, rng) for _ in range(RECLUSTER_TRIES)]
     chosen, _ = min(tries, key=lambda each: each[1])
-    return points[chosen]
+    return chosen
 
 
 def parallel_candidates(data, n_clusters, rng, rounds, weights=None):
@@ -103,16 +114,37 @@ def parallel_candidates(data, n_clusters, rng, rounds, weights=None):
     """
     n_samples = int(data.shape[0])
     oversampling = OVERSAMPLING_FACTOR * n_clusters
-    candidates = np.array([rng.randint(n_samples)]) if weights is None else _draw(np.cumsum(weights), rng.uniform(size=1))
-    closest = _nearest(data, tf.gather(data, candidates))[1]
+    candidates = first_candidate(n_samples, rng, weights)
+    closest = nearest(data, tf.gather(data, candidates))[1]
     for _ in range(rounds):
         cost = closest if weights is None else weights * closest
-        picked = np.flatnonzero(rng.uniform(size=n_samples) * cost.sum() < oversampling * cost)
+        picked = oversample(cost, cost.sum(), oversampling, rng)
         if picked.size == 0:  # every sample sits on a candidate
             break
         candidates = np.concatenate([candidates, picked])
-        closest = np.minimum(closest, _nearest(data, tf.gather(data, picked))[1])
+        closest = np.minimum(closest, nearest(data, tf.gather(data, picked))[1])
     return candidates
+
+
+def first_candidate(n_samples, rng, weights=None):
+    """k-means||'s first candidate: one row index (in an array) drawn uniformly, or in proportion to ``weights``."""
+    return np.array([rng.randint(n_samples)]) if weights is None else _draw(np.cumsum(weights), rng.uniform(size=1))
+
+
+def oversample(cost, total, oversampling, rng):
+    """Indices of the samples kept by one round of k-means||: each independently, with probability
+    ``min(1, oversampling * cost / total)``.
+
+    ``cost`` is each sample's weight times squared distance to its nearest candidate, and
+    ``total`` the sum of the costs. One uniform draw per sample, in order: the samples cut into
+    consecutive pieces and drawn piece by piece keep what they keep drawn at once.
+    """
+    return np.flatnonzero(kept(rng.uniform(size=len(cost)), cost, total, oversampling))
+
+
+def kept(uniforms, cost, total, oversampling):
+    """Whether each sample of uniform draw ``uniforms`` is kept: ``uniforms * total < oversampling * cost``."""
+    return uniforms * total < oversampling * cost
 
 
 def weighted_kmeans_plusplus(points, weights, n_clusters, rng):
@@ -150,7 +182,7 @@ def _squared_distances(a, b):
     return np.stack([np.square(b - row).sum(axis=1) for row in a])
 
 
-def _nearest(data, centres):
+def nearest(data, centres):
     """Each sample's nearest of ``centres`` (int64 labels, by ``loops.labels_of``) and squared distance (float64)."""
     labels = loops.labels_of(data, centres, tf_ops.rows_per_chunk(int(centres.shape[0]), data.dtype.size, None))
     distances = tf.cast(tf_ops.squared_distance_to_own(data, centres, labels), tf.float64)

@@ -26,8 +26,10 @@ Seeding: an ``init`` array as given; "random" picks distinct rows by index, read
 disk (the same rows as in memory up to ``SEEDING_SAMPLE_ROWS`` rows; past that, drawn
 without a permutation of every row, or in proportion to the weights); "k-means++" and
 "k-means||" run on every row up to ``SEEDING_SAMPLE_ROWS`` rows (the same centroids as in
-memory), and past that on a seeded uniform sample of ``SEEDING_SAMPLE_ROWS`` distinct rows,
-held in memory while it runs: one read of those rows, never k passes over the disk.
+memory). Past that, "k-means||" still runs on every row, a few passes over the disk
+(``kmeans_parallel``); "k-means++" runs on a seeded uniform sample of ``SEEDING_SAMPLE_ROWS``
+distinct rows, held in memory while it runs: one read of those rows, since on the disk it
+would take a pass per centroid.
 
 Sample weights (an array in memory or a memory map, one per row) are read a chunk at a time
 beside the samples and weigh the sums, the inertia, the relocation and the seeding as in memory.
@@ -39,9 +41,9 @@ from compat._tensorflow import quietly, tf
 from compat.engine import checkpoint as checkpoints
 from compat.engine import budget, loops, prepare, seeding, sources, stream_prepare, tf_ops, validation
 from compat.engine.kmeans import KMeansResult
-from compat.engine.options import RANDOM_INIT
+from compat.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
 
-# k-means++ on more rows than this runs on a seeded uniform sample of this many rows.
+# k-means++ on more rows than this runs on a seeded uniform sample of this many rows; k-means|| streams them.
 SEEDING_SAMPLE_ROWS = 100_000
 
 
@@ -83,7 +85,10 @@ def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size
     for run in range(n_init):
         if isinstance(init, str):
             run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-            initial = initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
+            if init == KMEANS_PARALLEL_INIT and source.n_rows > SEEDING_SAMPLE_ROWS:
+                initial = kmeans_parallel(passes, n_clusters, run_rng, init_rounds)
+            else:
+                initial = initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
         else:
             initial = prepared.prepared().transformed(init)
         result = run_once(passes, initial, max_iter, scaled_tol, keep_history, saved)
@@ -110,6 +115,57 @@ def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):
         sample_weights = weights[rows]
     return seeding.initial_centroids(_transformed_rows(source, prepared, rows), n_clusters, init, rng,
                                      sample_weights, rounds)
+
+
+def kmeans_parallel(passes, n_clusters, rng, rounds):
+    """k-means|| over every streamed row (in the loops' coordinates), as ``seeding.kmeans_parallel`` in memory.
+
+    The first candidate is drawn uniformly (or in proportion to the weights); each of the
+    ``rounds`` keeps every row with probability ``min(1, l w d^2 / phi)`` (``seeding.oversample``);
+    one more pass weighs each candidate by the (weighted) rows nearest to it, and
+    ``seeding.recluster`` chooses the centroids among the candidates. Each row's squared
+    distance to its nearest candidate is kept in memory (float64) when it fits the budget, as
+    the labels do: then each round draws from it, and a pass measures the rows against the new
+    candidates only. Otherwise each round is one pass that measures every row against all the
+    candidates so far (``Passes.oversample``). Either way ``rounds + 1`` passes, and the same
+    draws as in memory.
+    """
+    source, weights, n_rows = passes.source, passes.weights, passes.source.n_rows
+    oversampling = OVERSAMPLING_FACTOR * n_clusters
+    candidates = seeding.first_candidate(n_rows, rng, weights)
+    points = _transformed_rows(source, passes.prepared, candidates)
+    closest = np.empty(n_rows) if passes.plan.labels_in_memory else None
+    total = None if closest is None else passes.nearest_distances(points, closest)
+    for round_number in range(1, rounds + 1):
+        if closest is not None:
+            picked = np.concatenate([
+                span.start + seeding.oversample(passes.costs(span, closest), total, oversampling, rng)
+                for span in source.spans(passes.plan.chunk_rows)])
+        else:
+            picked = passes.oversample(points, oversampling, rng)
+        if picked.size == 0:  # every row sits on a candidate
+            break
+        candidates, points = np.concatenate([candidates, picked]), np.concatenate(
+            [points, _transformed_rows(source, passes.prepared, picked)])
+        if closest is not None and round_number < rounds:
+            total = passes.nearest_distances(points[-len(picked):], closest, update=True)
+    distinct = seeding.distinct_values(points)
+    candidates, points = candidates[distinct], points[distinct]
+    if len(candidates) <= n_clusters:
+        filling = _other_rows(n_rows, candidates, n_clusters - len(candidates), weights, rng)
+        return np.concatenate([points, _transformed_rows(source, passes.prepared, filling)])
+    return points[seeding.recluster(points, passes.nearest_weights(points), n_clusters, rng)]
+
+
+def _other_rows(n_rows, taken, count, weights, rng):
+    """``count`` distinct rows not in ``taken``, drawn uniformly or in proportion to ``weights`` (no array of every row
+    but the weights)."""
+    chosen = np.empty(0, np.int64)
+    probabilities = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
+    while len(chosen) < count:
+        drawn = rng.choice(n_rows, count - len(chosen), p=probabilities)
+        chosen = np.unique(np.concatenate([chosen, np.setdiff1d(drawn, taken)]))
+    return chosen
 
 
 def distinct_rows(n_rows, count, rng):
@@ -203,6 +259,58 @@ class Passes:
         """Yield ``(span, chunk, tensor over chunk)``, the chunks centred as the loops see them."""
         for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform):
             yield span, chunk, prepare.tensor_over(chunk)
+
+    def costs(self, span, closest):
+        """The rows of ``span``: their squared distances in ``closest``, times their weights (if any)."""
+        distances, weights = closest[span.start:span.start + span.rows], self.weights_at(span)
+        return distances if weights is None else weights * distances
+
+    def nearest_distances(self, centres, closest=None, update=False):
+        """Return the total (weighted) squared distance of the rows to their nearest of ``centres``.
+
+        With ``closest`` (float64, one per row), write the distances there too; with ``update``,
+        each row's is the nearer of ``closest`` and its distance to ``centres``.
+        """
+        centres_t, total = tf.constant(centres), 0.0
+        for span, _, chunk_t in self.chunks():
+            distances = seeding.nearest(chunk_t, centres_t)[1]
+            if closest is not None:
+                here = slice(span.start, span.start + span.rows)
+                closest[here] = np.minimum(closest[here], distances) if update else distances
+                distances = closest[here]
+            weights = self.weights_at(span)
+            total += float(distances.sum() if weights is None else weights @ distances)
+        return total
+
+    def oversample(self, candidates, oversampling, rng):
+        """One round of k-means|| in one pass: the rows ``seeding.oversample`` keeps, each row's cost its (weighted)
+        squared distance to the nearest of ``candidates``.
+
+        The total cost is known only at the end of the pass: a row is held while it would be kept
+        against the running total (never more than the total), and the rows held are filtered
+        against the total at the end: about ``l`` times (1 + log of the chunks) rows held, at most.
+        """
+        candidates_t, running = tf.constant(candidates), 0.0
+        rows, uniforms, costs = [], [], []
+        for span, _, chunk_t in self.chunks():
+            distances, weights = seeding.nearest(chunk_t, candidates_t)[1], self.weights_at(span)
+            cost = distances if weights is None else weights * distances
+            running += float(cost.sum())
+            draws = rng.uniform(size=len(cost))
+            held = np.flatnonzero(seeding.kept(draws, cost, running, oversampling))
+            rows.append(span.start + held)
+            uniforms.append(draws[held])
+            costs.append(cost[held])
+        rows, uniforms, costs = (np.concatenate(each) for each in (rows, uniforms, costs))
+        return rows[seeding.kept(uniforms, costs, running, oversampling)]
+
+    def nearest_weights(self, candidates):
+        """The (weighted) number of rows nearest to each of ``candidates``, float64."""
+        candidates_t, counts = tf.constant(candidates), np.zeros(len(candidates))
+        for span, _, chunk_t in self.chunks():
+            labels = seeding.nearest(chunk_t, candidates_t)[0]
+            counts += np.bincount(labels, weights=self.weights_at(span), minlength=len(candidates))
+        return counts
 
     def lloyd(self, centroids, labels):
         """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
