@@ -46,7 +46,7 @@ import numpy as np
 
 from compat._tensorflow import tf
 from compat.engine import checkpoint as checkpoints
-from compat.engine import budget, prepare, seeding, sources, streaming, validation
+from compat.engine import budget, prepare, seeding, sources, stream_passes, streaming, validation
 from compat.engine.stream_prepare import StreamPrepared, _cell, _centre, _check_finite, _column_sums, _norms
 
 
@@ -108,7 +108,7 @@ class DistributedPasses:
         self.replicas, self.prepared, self.plan = replicas, prepared, plan
         self.source = types.SimpleNamespace(n_rows=starts[-1])  # the local rows, labelled by streaming.run_once
         self.starts, self.offsets = starts, offsets  # local first rows; global first rows of the local replicas
-        self.parts = [streaming.Passes(part, prepared, plan, n_clusters, batch_size,
+        self.parts = [stream_passes.Passes(part, prepared, plan, n_clusters, batch_size,
                                        None if weights is None else weights[start:stop])
                       for part, start, stop in zip(parts, starts, starts[1:])]
 
@@ -139,7 +139,7 @@ class DistributedPasses:
             part_labels = self._labels(labels, index)
             distances, rows = part.farthest(centroids, part_labels, len(empty))
             weight = np.ones(len(rows)) if part.weights is None else np.asarray(part.weights[rows], np.float64)
-            values = streaming._transformed_rows(part.source, self.prepared, rows).astype(np.float64)
+            values = stream_passes.transformed_rows(part.source, self.prepared, rows).astype(np.float64)
             old = np.asarray(part_labels[rows], np.float64)
             proposals.append(np.column_stack([distances.astype(np.float64), self.offsets[index] + rows, weight, old,
                                               values]))
@@ -147,7 +147,7 @@ class DistributedPasses:
         chosen = gathered[np.lexsort((gathered[:, 1], -gathered[:, 0]))[:len(empty)]]
         if chosen[0, 0] <= 0:  # every sample sits on its centroid
             return sums, counts, members
-        return streaming.move_rows(sums, counts, members, empty, chosen[:, 4:], chosen[:, 2],
+        return stream_passes.move_rows(sums, counts, members, empty, chosen[:, 4:], chosen[:, 2],
                                    chosen[:, 3].astype(np.int64))
 
 
@@ -238,7 +238,7 @@ def initial_centroids(passes, n_clusters, init, run_seed, n_rows, rounds):
             part_rng = np.random.RandomState([run_seed, passes.replicas.first + index])
             rows = streaming.distinct_rows(rows_here, share, part_rng)
         weight = np.ones(len(rows)) if part.weights is None else np.asarray(part.weights[rows], np.float64)
-        values = streaming._transformed_rows(part.source, passes.prepared, rows).astype(np.float64)
+        values = stream_passes.transformed_rows(part.source, passes.prepared, rows).astype(np.float64)
         candidates.append(np.column_stack([weight, values]))
     gathered = passes.replicas.gather(candidates)
     weights = None if passes.parts[0].weights is None else gathered[:, 0]
