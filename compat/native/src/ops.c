@@ -210,6 +210,14 @@ static void compute_sums(void *unused, TF_OpKernelContext *context) {
     finish(&call);
 }
 
+/* Begin an op whose inputs are samples, centroids, weights and labels (one per sample): the
+ * labels' values are checked later, as the op's loop reads them. */
+static int start_labelled(Call *call, TF_OpKernelContext *context, int n_inputs, int samples, int centroids,
+                          int weights, int labels, Points *points) {
+    return start(call, context, n_inputs) && read_points(call, samples, centroids, weights, points) &&
+           check_per_sample(call, labels, "labels", points->n_samples);
+}
+
 /* KmeansTf>NearestCentroidChanges: labels in [-1, n_clusters), checked as the pass reads them. */
 static void compute_changes(void *unused, TF_OpKernelContext *context) {
     (void)unused;
@@ -217,9 +225,8 @@ static void compute_changes(void *unused, TF_OpKernelContext *context) {
     Points points;
     PassOutput out;
     int64_t *changed;
-    if (start(&call, context, CHANGES_N_INPUTS) &&
-        read_points(&call, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS, &points) &&
-        check_per_sample(&call, CHANGES_LABELS, "labels", points.n_samples) &&
+    if (start_labelled(&call, context, CHANGES_N_INPUTS, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS,
+                       CHANGES_LABELS, &points) &&
         allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, &out) &&
         (changed = output(&call, CHANGES_CHANGED_OUT, TF_INT64, NULL, 0)) &&
         finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[CHANGES_LABELS]), NULL, &out)))
@@ -284,9 +291,8 @@ static void compute_inertia(void *unused, TF_OpKernelContext *context) {
     Call call;
     Points points;
     double *total;
-    if (start(&call, context, INERTIA_N_INPUTS) &&
-        read_points(&call, INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_WEIGHTS, &points) &&
-        check_per_sample(&call, INERTIA_LABELS, "labels", points.n_samples) &&
+    if (start_labelled(&call, context, INERTIA_N_INPUTS, INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_WEIGHTS,
+                       INERTIA_LABELS, &points) &&
         (total = output(&call, INERTIA_TOTAL_OUT, TF_DOUBLE, NULL, 0)))
         finished(&call, &points, sum_squared_distances(&points, TF_TensorData(call.in[INERTIA_LABELS]), total));
     finish(&call);
