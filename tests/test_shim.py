@@ -65,7 +65,7 @@ def test_concat_modern_order_does_not_warn(graph_run, recwarn):
 
 
 def test_seed_002_concat_builds_the_k_copies(graph_run):
-    # Seed 002: Xc = tf.concat(2, k * [tf.expand_dims(X, 2)]) -> shape (n, d, k)
+    # The post: Xc = tf.concat(2, k * [tf.expand_dims(X, 2)]) -> shape (n, d, k)
     with pytest.warns(DeprecationWarning):
         stacked = graph_run(lambda: tf.concat(2, 3 * [tf.expand_dims(A, 2)]))
     assert stacked.shape == (2, 2, 3)
