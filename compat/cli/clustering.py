@@ -127,7 +127,11 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
                                    f"asked for; k-means needs at least one row per cluster")
 
     if checkpoint is not None:
-        checkpoint.mkdir(parents=True, exist_ok=True)
+        try:
+            checkpoint.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise click.ClickException(f"--checkpoint {checkpoint}: cannot make this folder: "
+                                       f"{error.strerror or error}") from None
     from compat import eager, native
     from compat.figures import project_2d, trajectory_figure
 

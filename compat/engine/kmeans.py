@@ -126,44 +126,35 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
                          f"give checkpoint=None for samples in memory")
     samples, column_sums = validation.check_samples_and_sum(samples)
     n_samples, n_features = samples.shape
-    n_clusters = validation.check_n_clusters(n_clusters, n_samples)
-    n_init = validation.check_int("n_init", n_init, 1)
-    max_iter = validation.check_max_iter(max_iter)
-    tol = validation.check_float("tol", tol, minimum=0)
-    seed = validation.check_seed(seed)
-    batch_size = validation.check_batch_size(batch_size)
-    algorithm = validation.check_algorithm(algorithm)
-    init = validation.check_init(init, n_clusters, n_features, samples.dtype, n_init)
-    callback = validation.check_callback(callback)
-    keep_history = validation.check_flag("keep_history", keep_history)
-    init_rounds = validation.check_int("init_rounds", init_rounds, 1)
-    sample_weight = validation.check_sample_weight(sample_weight, n_samples)
-    validation.check_weights_for_init(sample_weight, n_clusters, init)
+    options = validation.check_lloyd_options(
+        n_clusters, n_samples, n_features, samples.dtype, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+        seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
+        init_rounds=init_rounds, sample_weight=sample_weight)
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     prepared = prepare.centre_and_scale(samples, column_sums)
     # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
-    scaled_tol = float(prepared.norms.sum()) / samples.size * tol
+    scaled_tol = float(prepared.norms.sum()) / samples.size * options.tol
     largest_norm = float(prepared.norms.max())
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(options.seed)
     data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
-    chunk_rows = tf_ops.rows_per_chunk(n_clusters, samples.itemsize, batch_size)
-    weights = None if sample_weight is None else tf.constant(sample_weight)
+    chunk_rows = tf_ops.rows_per_chunk(options.n_clusters, samples.itemsize, options.batch_size)
+    weights = None if options.weights is None else tf.constant(options.weights)
 
     best = None
-    for run in range(n_init):
-        if isinstance(init, str):
+    for run in range(options.n_init):
+        if isinstance(options.init, str):
             run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-            initial = seeding.initial_centroids(prepared.centred, n_clusters, init, run_rng, sample_weight,
-                                                init_rounds)
+            initial = seeding.initial_centroids(prepared.centred, options.n_clusters, options.init, run_rng,
+                                                options.weights, options.init_rounds)
         else:
-            initial = prepared.transformed(init)
+            initial = prepared.transformed(options.init)
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
-        result = _run_once(data, initial, chunk_rows, max_iter, scaled_tol, prepared, algorithm, norms, norm_bound,
-                           keep_history, weights)
-        if callback is not None:
-            callback(run, result)
+        result = _run_once(data, initial, chunk_rows, options.max_iter, scaled_tol, prepared, options.algorithm, norms,
+                           norm_bound, options.keep_history, weights)
+        if options.callback is not None:
+            options.callback(run, result)
         if best is None or result.inertia < best.inertia:
             best = result
     return best

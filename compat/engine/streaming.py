@@ -58,19 +58,14 @@ def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size
            init_rounds, sample_weight, memory_budget, checkpoint=None, checkpoint_every=10):
     """``compat.engine.kmeans.kmeans`` on streamed samples (see the module's docstring); the same arguments."""
     source = sources.Source(samples)
-    n_clusters = validation.check_n_clusters(n_clusters, source.n_rows)
-    n_init = validation.check_int("n_init", n_init, 1)
-    max_iter = validation.check_max_iter(max_iter)
-    tol = validation.check_float("tol", tol, minimum=0)
-    seed = validation.check_seed(seed)
-    batch_size = validation.check_batch_size(batch_size)
-    validation.check_algorithm(algorithm)
-    init = validation.check_init(init, n_clusters, source.n_features, source.dtype, n_init)
-    callback = validation.check_callback(callback)
-    keep_history = validation.check_flag("keep_history", keep_history)
-    init_rounds = validation.check_int("init_rounds", init_rounds, 1)
-    weights = validation.check_sample_weight(sample_weight, source.n_rows)
-    validation.check_weights_for_init(weights, n_clusters, init)
+    options = validation.check_lloyd_options(
+        n_clusters, source.n_rows, source.n_features, source.dtype, init=init, n_init=n_init, max_iter=max_iter,
+        tol=tol, seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
+        init_rounds=init_rounds, sample_weight=sample_weight)
+    n_clusters, init, n_init, max_iter, tol, seed = (options.n_clusters, options.init, options.n_init,
+                                                     options.max_iter, options.tol, options.seed)
+    keep_history, init_rounds, weights = options.keep_history, options.init_rounds, options.weights
+    batch_size, callback = options.batch_size, options.callback
     directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history)
     plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget), min(n_init, 2))
 

@@ -4,6 +4,7 @@ Every check raises ``ValueError`` whose message shows the bad value and what is 
 (``n_samples=10 should be >= n_clusters=11``). Python and NumPy scalars are accepted alike.
 Code past the door assumes checked input and does not check again.
 """
+import dataclasses
 import numbers
 import os
 
@@ -190,3 +191,36 @@ def check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history):
     if keep_history:
         raise ValueError("keep_history=True should be False with a checkpoint (a resumed run has no earlier history)")
     return os.fspath(checkpoint), checkpoint_every
+
+
+@dataclasses.dataclass(frozen=True)
+class LloydOptions:
+    """The options of a Lloyd fit, checked: what ``check_lloyd_options`` returns."""
+
+    n_clusters: int
+    init: object  # a strategy name, or an array of initial centroids in the samples' dtype
+    n_init: int
+    max_iter: int
+    tol: float
+    seed: int | None
+    batch_size: int | None
+    algorithm: str
+    callback: object
+    keep_history: bool
+    init_rounds: int
+    weights: np.ndarray | None  # float64, one per sample
+
+
+def check_lloyd_options(n_clusters, n_samples, n_features, dtype, *, init, n_init, max_iter, tol, seed, batch_size,
+                        algorithm, callback, keep_history, init_rounds, sample_weight):
+    """The door of a Lloyd fit of ``n_samples`` rows of ``n_features`` columns (``kmeans``, in memory or streamed)."""
+    n_clusters = check_n_clusters(n_clusters, n_samples)
+    n_init = check_int("n_init", n_init, 1)
+    options = dict(max_iter=check_max_iter(max_iter), tol=check_float("tol", tol, minimum=0), seed=check_seed(seed),
+                   batch_size=check_batch_size(batch_size), algorithm=check_algorithm(algorithm))
+    init = check_init(init, n_clusters, n_features, dtype, n_init)
+    options.update(callback=check_callback(callback), keep_history=check_flag("keep_history", keep_history),
+                   init_rounds=check_int("init_rounds", init_rounds, 1))
+    weights = check_sample_weight(sample_weight, n_samples)
+    check_weights_for_init(weights, n_clusters, init)
+    return LloydOptions(n_clusters=n_clusters, init=init, n_init=n_init, weights=weights, **options)
