@@ -4,7 +4,10 @@ Per Lloyd iteration at 1M x 16 float32, k = 100: one process with no strategy, i
 (``algorithm="lloyd"``) and streamed (``Shards``: the plain passes a worker makes); one
 worker process with a strategy (the passes plus the collectives); two worker processes on
 this machine holding the same total data (500k rows each) and the same data per worker
-(1M rows each); and the all-reduce of the k * d + 2k + 1 float64 numbers alone.
+(1M rows each); and the all-reduce of the k * d + 2k + 1 float64 numbers alone. Then, as two
+machines of one core each would run: one process pinned to one CPU, against two worker processes
+pinned to a CPU each with 1M rows each: the difference is what the all-reduce and the
+coordination add to a worker's pass (target: at most 10%).
 An iteration's time is (the fit of ITERATIONS + 1 iterations - the fit of 1) / ITERATIONS,
 which leaves out the preparation and the final pass. Results in docs/performance.md.
 
@@ -24,9 +27,14 @@ FEATURES, CLUSTERS, ITERATIONS, ALL_REDUCES = 16, 100, 10, 200
 WORKER_TIMEOUT = 600  # seconds one worker process may take
 
 
-def worker(index, ports, rows, streamed):
-    """One worker's measurements (with ``ports``: a MultiWorkerMirroredStrategy over them), printed as JSON."""
+def worker(index, ports, rows, streamed, pinned):
+    """One worker's measurements (with ``ports``: a MultiWorkerMirroredStrategy over them), printed as JSON.
+
+    ``pinned``: the worker runs on CPU ``index`` alone (the kernel's threads follow the affinity).
+    """
     sys.path.insert(0, ROOT)
+    if pinned:
+        os.sched_setaffinity(0, {index})
     strategy = None
     if ports:
         os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
@@ -61,14 +69,14 @@ def worker(index, ports, rows, streamed):
     print(json.dumps({"iteration_s": iteration, "all_reduce_s": all_reduce}))
 
 
-def measure(workers, rows_per_worker, streamed=False):
+def measure(workers, rows_per_worker, streamed=False, pinned=False):
     """Run ``workers`` processes (0: one process, no strategy) and return worker 0's measurements."""
     sys.path.insert(0, ROOT)
     from tests.cases import free_ports
 
     ports = free_ports(workers) if workers else []
     command = [sys.executable, __file__, "--rows", str(rows_per_worker), "--ports", ",".join(map(str, ports)),
-               *(["--streamed"] if streamed else [])]
+               *(["--streamed"] if streamed else []), *(["--pinned"] if pinned else [])]
     processes = [subprocess.Popen([*command, "--worker", str(index)], stdout=subprocess.PIPE, text=True,
                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
                  for index in range(max(workers, 1))]
@@ -90,13 +98,16 @@ def main():
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--ports", default="", help=argparse.SUPPRESS)
     parser.add_argument("--streamed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pinned", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        return worker(args.worker, [int(port) for port in args.ports.split(",") if port], args.rows, args.streamed)
+        return worker(args.worker, [int(port) for port in args.ports.split(",") if port], args.rows, args.streamed,
+                      args.pinned)
     in_memory, one = measure(0, args.rows), measure(0, args.rows, streamed=True)
     alone = measure(1, args.rows)
     same_total = measure(2, args.rows // 2)
     same_each = measure(2, args.rows)
+    pinned_one, pinned_two = measure(0, args.rows, streamed=True, pinned=True), measure(2, args.rows, pinned=True)
     print(f"{args.rows} x {FEATURES} float32, k={CLUSTERS}, seconds per iteration (worker 0):")
     print(f"  1 process, no strategy, in memory:      {in_memory['iteration_s']:.4f}")
     print(f"  1 process, no strategy, streamed passes: {one['iteration_s']:.4f}")
@@ -106,7 +117,13 @@ def main():
     print(f"  2 workers, {args.rows} rows each (same per worker): {same_each['iteration_s']:.4f} "
           f"({same_each['iteration_s'] / one['iteration_s'] - 1:+.1%} on the streamed passes)")
     print(f"  all-reduce of {CLUSTERS * FEATURES + 2 * CLUSTERS + 1} float64 alone: "
-          f"{same_each['all_reduce_s'] * 1000:.2f} ms")
+          f"{same_each['all_reduce_s'] * 1000:.2f} ms "
+          f"({same_each['all_reduce_s'] / one['iteration_s']:.1%} of the streamed pass)")
+    print("one CPU each (as two one-core machines):")
+    print(f"  1 process, no strategy, streamed passes: {pinned_one['iteration_s']:.4f}")
+    print(f"  2 workers, {args.rows} rows each:        {pinned_two['iteration_s']:.4f} "
+          f"(the all-reduce and coordination add {pinned_two['iteration_s'] / pinned_one['iteration_s'] - 1:+.1%}; "
+          f"target: at most +10%)")
 
 
 if __name__ == "__main__":
