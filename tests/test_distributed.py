@@ -56,15 +56,18 @@ def test_split_needs_a_row_per_replica():
 WORKERS_TIMEOUT = 120  # seconds a two-worker fit in these tests may take
 
 
-def start_workers(data, *options, count=2, verbose=False):
-    """Start ``kmeans-tf fit DATA --workers ...`` once per worker on free localhost ports; return the processes."""
+def start_workers(data, *options, count=2, verbose=False, started=None):
+    """Start ``kmeans-tf fit DATA --workers ...`` on free localhost ports; return the processes.
+
+    ``started``: the indices of the workers to start (default: every one of the ``count``).
+    """
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(count))
     return [subprocess.Popen([sys.executable, "-m", "compat", *(["--verbose"] if verbose else []), "fit", str(data),
                               "--workers", workers,
                               "--worker-index", str(index), *map(str, options)],
                              cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-            for index in range(count)]
+            for index in (range(count) if started is None else started)]
 
 
 def finish(processes, timeout=WORKERS_TIMEOUT):
@@ -124,6 +127,25 @@ def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
     errors = [line for line in err.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and errors[0] == err.splitlines()[-1], err[-3000:]
     assert "worker 1 (127.0.0.1:" in errors[0] and "stopped answering" in errors[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("present, missing", [(0, 1), (1, 0)], ids=["worker 1 missing", "worker 0 missing"])
+def test_a_worker_that_never_starts_stops_the_others_within_the_timeout(tmp_path, present, missing):
+    np.save(tmp_path / "data.npy", np.random.RandomState(0).uniform(size=(100, 2)))
+    timeout = 5
+    started = time.monotonic()
+    processes = start_workers(tmp_path / "data.npy", "-k", 3, "--json", "--labels-out", tmp_path / "labels.txt",
+                              "--centroids-out", tmp_path / "centroids.npy", "--timeout", timeout, started=[present])
+    [(code, out, err)] = finish(processes, timeout=timeout + 60)
+    # the timeout, TensorFlow's start-up and a few seconds' grace of its registration with worker 0
+    assert time.monotonic() - started < timeout + 25
+    assert code == 1 and out == "", err[-3000:]
+    address = workers.parse_workers(processes[0].args[processes[0].args.index("--workers") + 1])[missing]
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: worker {missing} ({address}) did not connect (within --timeout 5 s: "
+                      f"DeadlineExceededError); worker {present} stops"], err[-3000:]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
 
 

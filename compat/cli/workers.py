@@ -23,6 +23,7 @@ import numpy as np
 from compat import data_io
 
 TF_CONFIG = "TF_CONFIG"
+TASK_TYPE = "worker"  # every process is a worker of this job in TF_CONFIG
 SPLIT_ROWS, SPLIT_FILES = "rows", "files"
 SPLITS = (SPLIT_ROWS, SPLIT_FILES)
 DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
@@ -53,7 +54,7 @@ def worker_options(command):
                           "files: DATA is this worker's own rows"),
         click.option("--timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_TIMEOUT,
                      show_default=True, metavar="SECONDS",
-                     help="how long a worker waits for the others at each exchange before it stops with an error"),
+                     help="how long a worker waits for the others to connect, and at each exchange, before it stops with an error"),
     ]
     for option in reversed(options):
         command = option(command)
@@ -106,8 +107,8 @@ def _from_tf_config(text):
         return None
     try:
         config = json.loads(text)
-        addresses, task = config["cluster"]["worker"], config["task"]
-        if task.get("type") != "worker":
+        addresses, task = config["cluster"][TASK_TYPE], config["task"]
+        if task.get("type") != TASK_TYPE:
             raise ValueError(f"task type {task.get('type')!r}, not 'worker'")
         index = int(task["index"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -155,15 +156,50 @@ def n_rows_of(values):
 
 
 def make_strategy(cluster, timeout):
-    """Set ``TF_CONFIG`` for ``cluster`` and return its MultiWorkerMirroredStrategy (None for one process)."""
+    """Set ``TF_CONFIG`` for ``cluster`` and return its MultiWorkerMirroredStrategy (None for one process).
+
+    The workers connect first: a worker that has not connected within ``timeout`` seconds
+    stops the others with one line naming it (``click.ClickException``).
+    """
     if cluster is None:
         return None
     from compat._tensorflow import tf
 
-    os.environ[TF_CONFIG] = json.dumps({"cluster": {"worker": list(cluster.workers)},
-                                        "task": {"type": "worker", "index": cluster.index}})
+    os.environ[TF_CONFIG] = json.dumps({"cluster": {TASK_TYPE: list(cluster.workers)},
+                                        "task": {"type": TASK_TYPE, "index": cluster.index}})
+    connect_within(timeout, len(cluster.workers))
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    except tf.errors.OpError as error:
+        raise click.ClickException(f"{peer_named(error, cluster)} did not connect (within --timeout {timeout:g} s: "
+                                   f"{type(error).__name__}); worker {cluster.index} stops") from None
+
+
+def connect_within(timeout, count):
+    """Make the strategy's workers wait at most ``timeout`` seconds for each other to connect.
+
+    The strategy configures TensorFlow's coordination service (led by worker 0) only when
+    nothing configured it before; this configures it as the strategy would, plus a deadline
+    on every worker's registration, after which each waiting worker gets an ``OpError``.
+    """
+    from tensorflow.python.eager import context
+
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=f"/job:{TASK_TYPE}/replica:0/task:0",
+        cluster_register_timeout_in_ms=max(1, round(timeout * 1000)))
+    config = context.context().coordination_service
+    config.cluster_register_with_barrier = True  # registration waits for every worker, within the deadline
+    job = config.coordinated_job_list.add()
+    job.name, job.num_tasks = TASK_TYPE, count
+
+
+def peer_named(error, cluster):
+    """Name the first other worker that a TensorFlow error mentions (``task:I``): ``worker I (HOST:PORT)``."""
+    others = [int(task) for task in re.findall(r"task:(\d+)", str(error)) if int(task) != cluster.index]
+    if others and others[0] < len(cluster.workers):
+        return f"worker {others[0]} ({cluster.workers[others[0]]})"
+    return "a worker"
 
 
 @contextlib.contextmanager
@@ -177,10 +213,7 @@ def peers_answering(cluster, timeout):
     try:
         yield
     except tf.errors.OpError as error:
-        others = [int(task) for task in re.findall(r"task:(\d+)", str(error)) if int(task) != cluster.index]
-        who = (f"worker {others[0]} ({cluster.workers[others[0]]})" if others and others[0] < len(cluster.workers)
-               else "a worker")
-        raise click.ClickException(f"{who} stopped answering (within --timeout {timeout:g} s: "
+        raise click.ClickException(f"{peer_named(error, cluster)} stopped answering (within --timeout {timeout:g} s: "
                                    f"{type(error).__name__}); worker {cluster.index} stops too") from None
 
 
