@@ -99,6 +99,7 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
                                  param_hint="'--init'")
     pictures = {"--plot": plot, "--trajectory": trajectory}
     cluster = several.check_cluster(workers, worker_index)
+    several.quiet_logging(cluster)
     labels_out, centroids_out = several.outputs(cluster, labels_out, centroids_out, pictures)
     weights_file = weights.file if weights is not None else None
     claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},

@@ -8,13 +8,15 @@ range of its rows (worker ``i`` of ``N``: rows ``i*n//N`` to ``(i+1)*n//N``); wi
 ``--split files`` DATA is the worker's own file, taken whole. Worker 0 writes
 ``--centroids-out`` and prints ``--json`` (the summary of all the rows); each worker writes
 its own rows' labels, with its index in the name (``labels.txt`` -> ``labels.worker1.txt``).
-Nothing here imports TensorFlow until the strategy is made.
+Nothing here imports TensorFlow until the strategy is made. A worker's stderr holds no log
+line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` line.
 """
 import contextlib
 import dataclasses
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -27,6 +29,8 @@ TASK_TYPE = "worker"  # every process is a worker of this job in TF_CONFIG
 SPLIT_ROWS, SPLIT_FILES = "rows", "files"
 SPLITS = (SPLIT_ROWS, SPLIT_FILES)
 DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
+# TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): a worker says a failure in one line.
+QUIET_LOGGING = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "NONE"}
 PORT_RANGE = (1, 65535)
 
 
@@ -153,6 +157,14 @@ def rows_of(values, weights, cluster, split):
 def n_rows_of(values):
     """The rows of an array in memory or of ``Shards``."""
     return len(values) if isinstance(values, np.ndarray) else sum(len(array) for array in values.arrays)
+
+
+def quiet_logging(cluster, environ=os.environ):
+    """Set ``QUIET_LOGGING``'s defaults in ``environ`` on a worker, before TensorFlow's import (which reads them)."""
+    if cluster is None or "tensorflow" in sys.modules:
+        return
+    for name, value in QUIET_LOGGING.items():
+        environ.setdefault(name, value)
 
 
 def make_strategy(cluster, timeout):
