@@ -53,6 +53,53 @@ def check_equal_to_one_process(strategy):
                                  eager.kmeans(eager.Shards([samples]), 4, init=initial), 1e-12)
 
 
+def check_scaled_data(strategy):
+    """Cells near the dtype's limits: scaled by the power of two one process uses, and its answer."""
+    from compat import eager
+    from compat.engine import sources, stream_prepare
+
+    for dtype, factor, rtol in ((np.float32, 1e20, 1e-5), (np.float32, 1e-20, 1e-5), (np.float64, 1e150, 1e-12)):
+        samples, initial = random_case(2, 20001, 5, 7, np.float64)
+        samples, initial = (samples * factor).astype(dtype), (initial * factor).astype(dtype)
+        assert stream_prepare.prepare_stream(sources.Source(samples), 4096).exponent != 0  # the case needs the scale
+        single = eager.kmeans(eager.Shards([samples]), 7, init=initial, max_iter=100)
+        assert_single_process_answer(eager.kmeans(samples, 7, init=initial, max_iter=100, strategy=strategy),
+                                     single, rtol)
+
+
+def check_column_sums_beyond_float64(strategy):
+    """Cells of 1e306: the column sums overflow, the data are scaled as one process scales them, and the inertia is
+    refused as there (beyond float64)."""
+    from compat import eager
+
+    samples, initial = random_case(2, 20001, 5, 7, np.float64)
+    samples, initial = samples * 1e306, initial * 1e306
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(samples.sum(axis=0)).all()
+    messages = []
+    for fit in (lambda: eager.kmeans(eager.Shards([samples]), 7, init=initial),
+                lambda: eager.kmeans(samples, 7, init=initial, strategy=strategy)):
+        try:
+            fit()
+            raise AssertionError("an inertia beyond float64 was not refused")
+        except ValueError as error:
+            messages.append(str(error))
+    assert messages[0].startswith("the inertia (") and messages[1] == messages[0], messages
+
+
+def check_not_finite(strategy):
+    """A NaN in the second replica's rows: refused with its row among all the rows, as one process says it."""
+    from compat import eager
+
+    samples, _ = random_case(0, 20001, 5, 7, np.float64)
+    samples[15000, 3] = np.nan
+    try:
+        eager.kmeans(samples, 7, strategy=strategy)
+        raise AssertionError("a NaN was not refused")
+    except ValueError as error:
+        assert str(error) == "samples should be finite, got nan at row 15000, column 3", error
+
+
 def check_bit_identical(strategy):
     from compat import eager
 
@@ -97,6 +144,9 @@ def check_resumed_from_a_checkpoint(strategy):
 def main():
     strategy = mirrored_strategy()
     check_equal_to_one_process(strategy)
+    check_scaled_data(strategy)
+    check_column_sums_beyond_float64(strategy)
+    check_not_finite(strategy)
     check_resumed_from_a_checkpoint(strategy)
     check_bit_identical(strategy)
     if "--with-tf-ops" in sys.argv:
