@@ -53,6 +53,30 @@ def check_equal_to_one_process(strategy):
                                  eager.kmeans(eager.Shards([samples]), 4, init=initial), 1e-12)
 
 
+def check_n_init_and_history(strategy):
+    """``n_init=3`` from a seeded string init, with ``keep_history``: every run, the best and its history as one
+    process gives them (at most ``SEEDING_SAMPLE_ROWS`` rows: the same candidates and draws)."""
+    from compat import eager
+
+    cases = [(np.float64, "random", False, 1e-12), (np.float64, "k-means++", True, 1e-12),
+             (np.float64, "k-means||", False, 1e-12), (np.float32, "random", True, 1e-5)]
+    for dtype, init, weighted, rtol in cases:
+        samples, _ = random_case(4, 20001, 5, 7, dtype)
+        weights = np.random.RandomState(1).uniform(0.5, 2, len(samples)) if weighted else None
+        options = dict(init=init, n_init=3, seed=5, keep_history=True, max_iter=100, sample_weight=weights)
+        single_runs, distributed_runs = [], []
+        single = eager.kmeans(eager.Shards([samples]), 7, callback=lambda run, result: single_runs.append(result),
+                              **options)
+        distributed = eager.kmeans(samples, 7, strategy=strategy,
+                                   callback=lambda run, result: distributed_runs.append(result), **options)
+        assert len(distributed_runs) == len(single_runs) == 3
+        for distributed_run, single_run in zip(distributed_runs, single_runs):
+            assert_single_process_answer(distributed_run, single_run, rtol)
+        assert_single_process_answer(distributed, single, rtol)
+        assert distributed.centroid_history.shape == (single.n_iter + 1, 7, 5)
+        assert_allclose(distributed.centroid_history, single.centroid_history, rtol=rtol, atol=0)
+
+
 def check_scaled_data(strategy):
     """Cells near the dtype's limits: scaled by the power of two one process uses, and its answer."""
     from compat import eager
@@ -144,6 +168,7 @@ def check_resumed_from_a_checkpoint(strategy):
 def main():
     strategy = mirrored_strategy()
     check_equal_to_one_process(strategy)
+    check_n_init_and_history(strategy)
     check_scaled_data(strategy)
     check_column_sums_beyond_float64(strategy)
     check_not_finite(strategy)
