@@ -77,6 +77,28 @@ def check_n_init_and_history(strategy):
         assert_allclose(distributed.centroid_history, single.centroid_history, rtol=rtol, atol=0)
 
 
+def check_weights_zero_on_one_replica(strategy):
+    """Weights all 0 on the first replica's rows: the fit of one process; too few weights > 0 refused as there."""
+    from compat import eager
+
+    samples, initial = random_case(5, 20001, 5, 7, np.float64)
+    weights = np.random.RandomState(5).uniform(0.5, 2, len(samples))
+    weights[:10000] = 0  # the first replica's rows
+    for options in (dict(init=initial), dict(init="k-means++", seed=3)):
+        assert_single_process_answer(eager.kmeans(samples, 7, sample_weight=weights, strategy=strategy, **options),
+                                     eager.kmeans(eager.Shards([samples]), 7, sample_weight=weights, **options), 1e-12)
+    weights[10000:-3] = 0  # 3 weights > 0, on the second replica
+    messages = []
+    for fit in (lambda: eager.kmeans(eager.Shards([samples]), 7, init="random", sample_weight=weights),
+                lambda: eager.kmeans(samples, 7, init="random", sample_weight=weights, strategy=strategy)):
+        try:
+            fit()
+            raise AssertionError("too few weights > 0 for init='random' were not refused")
+        except ValueError as error:
+            messages.append(str(error))
+    assert "but sample_weight has 3" in messages[0] and messages[1] == messages[0], messages
+
+
 def check_scaled_data(strategy):
     """Cells near the dtype's limits: scaled by the power of two one process uses, and its answer."""
     from compat import eager
@@ -169,6 +191,7 @@ def main():
     strategy = mirrored_strategy()
     check_equal_to_one_process(strategy)
     check_n_init_and_history(strategy)
+    check_weights_zero_on_one_replica(strategy)
     check_scaled_data(strategy)
     check_column_sums_beyond_float64(strategy)
     check_not_finite(strategy)

@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from compat import eager
 from compat.cli import workers
-from compat.engine import distributed
+from compat.engine import distributed, validation
 from tests.cases import assert_error, free_ports, random_case, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +44,15 @@ def test_split_makes_contiguous_ranges_across_shards(parts):
     assert starts == [12 * part // parts for part in range(parts + 1)]
     joined = np.concatenate([np.concatenate(list(piece.blocks(100))) for piece in pieces])
     assert_array_equal(joined, np.concatenate(arrays))
+
+
+def test_a_workers_weights_may_all_be_zero():
+    # whether a weight is > 0 anywhere is checked on every worker's count (distributed.kmeans)
+    assert_array_equal(validation.check_sample_weight(np.zeros(3), 3, part=True), np.zeros(3))
+    with pytest.raises(ValueError, match="sample_weight should have a weight > 0: all 3 are 0"):
+        validation.check_sample_weight(np.zeros(3), 3)
+    with pytest.raises(ValueError, match="sample_weight should have a weight > 0: all 8 are 0"):
+        validation.check_positive_weights(0, 8, 2, "k-means++")
 
 
 def test_split_needs_a_row_per_replica():

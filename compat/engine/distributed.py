@@ -50,6 +50,7 @@ import numpy as np
 from compat._tensorflow import tf
 from compat.engine import checkpoint as checkpoints
 from compat.engine import budget, prepare, seeding, sources, stream_passes, streaming, validation
+from compat.engine.kmeans import best_of_runs
 from compat.engine.stream_prepare import StreamPrepared, _cell, _centre, _check_finite, _column_sums, _norms
 
 
@@ -160,45 +161,39 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
     replicas = Replicas(strategy)
     parts, starts = split(samples, replicas.local)
     dtype, n_features = parts[0].dtype, parts[0].n_features
-    options = dict(
-        n_init=validation.check_int("n_init", n_init, 1), max_iter=validation.check_max_iter(max_iter),
-        tol=validation.check_float("tol", tol, minimum=0), seed=validation.check_seed(seed),
-        batch_size=validation.check_batch_size(batch_size), algorithm=validation.check_algorithm(algorithm),
-        callback=validation.check_callback(callback), keep_history=validation.check_flag("keep_history", keep_history),
-        init_rounds=validation.check_int("init_rounds", init_rounds, 1),
-        weights=validation.check_sample_weight(sample_weight, starts[-1]))
-    # the replicas' row counts: the global first row of each, and the data set's size
-    counts = replicas.gather([[[float(stop - start)]] for start, stop in zip(starts, starts[1:])])[:, 0]
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # this worker's weights, each finite and >= 0; whether enough are > 0 is a question about every worker's
+    weights = validation.check_sample_weight(sample_weight, starts[-1], part=True)
+    # one all-gather of the replicas' row counts and weights > 0: the global first row of each, the data set's size
+    counts = replicas.gather([[[float(stop - start), 0.0 if weights is None else np.count_nonzero(weights[start:stop])]]
+                              for start, stop in zip(starts, starts[1:])])
+    offsets = np.concatenate([[0], np.cumsum(counts[:, 0])]).astype(np.int64)
     n_rows = int(offsets[-1])
-    n_clusters = validation.check_n_clusters(n_clusters, n_rows)
-    init = validation.check_init(init, n_clusters, n_features, dtype, options["n_init"])
-    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options["n_init"],
-                                                   options["keep_history"])
+    options = validation.check_lloyd_options(
+        n_clusters, n_rows, n_features, dtype, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
+        batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
+        init_rounds=init_rounds, sample_weight=None)
+    if weights is not None:
+        validation.check_positive_weights(int(counts[:, 1].sum()), n_rows, options.n_clusters, options.init)
+    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options.n_init, options.keep_history)
     plan = budget.plan(starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget),
-                       min(options["n_init"], 2))
+                       min(options.n_init, 2))
     prepared = prepare_parts(replicas, parts, starts, plan.chunk_rows, n_rows)
-    scaled_tol = prepared.norm_sum / (n_rows * n_features) * options["tol"]
-    saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, n_clusters, n_features, dtype,
-                             init, options["max_iter"], options["tol"], options["seed"], options["weights"] is not None)
+    scaled_tol = prepared.norm_sum / (n_rows * n_features) * options.tol
+    saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, options.n_clusters, n_features,
+                             dtype, options.init, options.max_iter, options.tol, options.seed, weights is not None)
     if saved is not None:
         saved.agree = functools.partial(agree_on_checkpoint, replicas, saved.path)
-    passes = DistributedPasses(replicas, parts, starts, prepared, plan, n_clusters, options["batch_size"],
-                               options["weights"], offsets[replicas.first:replicas.first + replicas.local])
-    rng = np.random.RandomState(options["seed"])
-    best = None
-    for run in range(options["n_init"]):
-        if isinstance(init, str):
-            run_seed = rng.randint(np.iinfo(np.int32).max)
-            initial = initial_centroids(passes, n_clusters, init, run_seed, n_rows, options["init_rounds"])
-        else:
-            initial = prepared.prepared().transformed(init)
-        result = streaming.run_once(passes, initial, options["max_iter"], scaled_tol, options["keep_history"], saved)
-        if options["callback"] is not None:
-            options["callback"](run, result)
-        if best is None or result.inertia < best.inertia:
-            best = result
-    return best
+    passes = DistributedPasses(replicas, parts, starts, prepared, plan, options.n_clusters, options.batch_size,
+                               weights, offsets[replicas.first:replicas.first + replicas.local])
+
+    def seeded(run_seed):
+        return initial_centroids(passes, options.n_clusters, options.init, run_seed, n_rows, options.init_rounds)
+
+    def run_once(initial):
+        return streaming.run_once(passes, initial, options.max_iter, scaled_tol, options.keep_history, saved)
+
+    start = options.init if isinstance(options.init, str) else prepared.prepared().transformed(options.init)
+    return best_of_runs(options.n_init, options.seed, start, seeded, run_once, options.callback)
 
 
 def agree_on_checkpoint(replicas, path, n_iter):
@@ -256,7 +251,7 @@ def check_finite_everywhere(replicas, parts, starts, chunk_rows):
 
 
 def gathered_norms(replicas, parts, chunk_rows, transform):
-    """``stream_prepare._norms`` over every replica's rows after ``transform``: largest norm, norms' sum, largest cell."""
+    """The largest squared norm, the norms' sum and the largest cell of every replica's rows after ``transform``."""
     norms = replicas.gather([[_norms(part, chunk_rows, transform)] for part in parts])
     return norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
 
