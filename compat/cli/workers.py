@@ -29,7 +29,7 @@ TASK_TYPE = "worker"  # every process is a worker of this job in TF_CONFIG
 SPLIT_ROWS, SPLIT_FILES = "rows", "files"
 SPLITS = (SPLIT_ROWS, SPLIT_FILES)
 DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
-# TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): a worker says a failure in one line.
+# TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): it says a failure in one line.
 QUIET_LOGGING = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "NONE"}
 PORT_RANGE = (1, 65535)
 
@@ -58,7 +58,8 @@ def worker_options(command):
                           "files: DATA is this worker's own rows"),
         click.option("--timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_TIMEOUT,
                      show_default=True, metavar="SECONDS",
-                     help="how long a worker waits for the others to connect, and at each exchange, before it stops with an error"),
+                     help="how long a worker waits for the others to connect, and at each exchange, before it "
+                          "stops with an error"),
     ]
     for option in reversed(options):
         command = option(command)
