@@ -146,7 +146,8 @@ def test_a_worker_that_never_starts_stops_the_others_within_the_timeout(tmp_path
     timeout = 5
     started = time.monotonic()
     processes = start_workers(tmp_path / "data.npy", "-k", 3, "--json", "--labels-out", tmp_path / "labels.txt",
-                              "--centroids-out", tmp_path / "centroids.npy", "--timeout", timeout, started=[present])
+                              "--centroids-out", tmp_path / "centroids.npy", "--checkpoint", tmp_path / "saved",
+                              "--timeout", timeout, started=[present])
     [(code, out, err)] = finish(processes, timeout=timeout + 60)
     # the timeout, TensorFlow's start-up and a few seconds' grace of its registration with worker 0
     assert time.monotonic() - started < timeout + 25
