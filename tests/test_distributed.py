@@ -1,5 +1,6 @@
 """k-means on several workers (``kmeans(..., strategy=...)``, ``kmeans-tf fit --workers``)."""
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -116,6 +117,23 @@ def test_two_worker_processes_give_the_single_process_answer(tmp_path):
 
 
 @pytest.mark.slow
+def test_two_workers_keep_the_best_of_n_init_runs_and_say_nothing_else(tmp_path):
+    samples, _ = random_case(1, 30001, 4, 5, np.float64)
+    np.save(tmp_path / "data.npy", samples)
+    processes = start_workers(tmp_path / "data.npy", "-k", 5, "--init", "random", "--n-init", 3, "--init-seed", 1,
+                              "--json", "--timeout", 60)
+    results = finish(processes)
+    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    single = eager.kmeans(np.load(tmp_path / "data.npy", mmap_mode="r"), 5, init="random", n_init=3, seed=1)
+    summary = json.loads(results[0][1])
+    assert summary["n_iter"] == single.n_iter
+    assert summary["cluster_sizes"] == np.bincount(single.labels, minlength=5).tolist()
+    assert_allclose(summary["inertia"], single.inertia, rtol=1e-12)
+    # each worker's stderr holds the summary line alone: no log line of TensorFlow's (its retracing warnings, say)
+    assert [[line.split(":")[0] for line in err.splitlines()] for _, _, err in results] == [["k-means"]] * 2, results
+
+
+@pytest.mark.slow
 def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
     # Uniform data in 2-D, 1024 clusters and tol 0: many iterations, so the fit is in its loop when a worker dies.
     samples = np.random.RandomState(0).uniform(size=(1_000_000, 2)).astype(np.float32)
@@ -205,9 +223,21 @@ def test_labels_out_names_the_worker():
 
 def test_a_worker_turns_tensorflows_logging_off_unless_the_user_set_it(monkeypatch):
     monkeypatch.delitem(sys.modules, "tensorflow")  # as in a worker's process before the import
-    environ = {"GRPC_VERBOSITY": "DEBUG"}
-    workers.quiet_logging(workers.Cluster(("a:1", "b:2"), 1), environ)
-    assert environ == {"GRPC_VERBOSITY": "DEBUG", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    cluster = workers.Cluster(("a:1", "b:2"), 1)
+    try:
+        environ = {"GRPC_VERBOSITY": "DEBUG"}
+        workers.quiet_logging(cluster, environ)
+        assert environ == {"GRPC_VERBOSITY": "DEBUG", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        assert logger.level == logging.CRITICAL
+        logger.setLevel(logging.WARNING)
+        environ = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+        workers.quiet_logging(cluster, environ)
+        assert environ == {"TF_CPP_MIN_LOG_LEVEL": "0", "GRPC_VERBOSITY": "NONE"}
+        assert logger.level == logging.WARNING
+    finally:
+        logger.setLevel(level)
     alone = {}
     workers.quiet_logging(None, alone)
     assert alone == {}

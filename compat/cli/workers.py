@@ -14,6 +14,7 @@ line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` 
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import re
 import sys
@@ -161,9 +162,15 @@ def n_rows_of(values):
 
 
 def quiet_logging(cluster, environ=os.environ):
-    """Set ``QUIET_LOGGING``'s defaults in ``environ`` on a worker, before TensorFlow's import (which reads them)."""
+    """Set ``QUIET_LOGGING``'s defaults in ``environ`` on a worker, before TensorFlow's import (which reads them).
+
+    Unless the user set TensorFlow's C++ log level, its Python logger (``WARNING:tensorflow:``
+    lines) says nothing below CRITICAL either.
+    """
     if cluster is None or "tensorflow" in sys.modules:
         return
+    if "TF_CPP_MIN_LOG_LEVEL" not in environ:
+        logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     for name, value in QUIET_LOGGING.items():
         environ.setdefault(name, value)
 
