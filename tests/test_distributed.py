@@ -214,6 +214,17 @@ def test_workers_that_disagree_with_tf_config_are_refused(tmp_path, monkeypatch)
     assert_error(run("fit", tmp_path / "data.npy", "-k", 2, "--worker-index", 0), "disagrees with TF_CONFIG")
 
 
+def test_the_worker_named_is_one_that_did_not_come():
+    cluster = workers.Cluster(("a:1", "b:2", "c:3"), 1)
+    barrier = ("Barrier timed out. # of tasks that reached the barrier: 2/3. The first task at the barrier: "
+               "/job:worker/replica:0/task:0. Some timed out task names:\n/job:worker/replica:0/task:2\n\n"
+               "Additional GRPC error information from remote target /job:worker/replica:0/task:0")
+    assert workers.peer_named(barrier, cluster) == "worker 2 (c:3)"
+    reset = "Connection reset: remote target /job:worker/replica:0/task:0"
+    assert workers.peer_named(reset, cluster) == "worker 0 (a:1)"
+    assert workers.peer_named("Deadline Exceeded", cluster) == "a worker"
+
+
 def test_labels_out_names_the_worker():
     cluster = workers.Cluster(("a:1", "b:2"), 1)
     assert str(workers.labels_path(Path("out/labels.txt"), cluster)) == "out/labels.worker1.txt"

@@ -33,6 +33,7 @@ DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
 # TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): it says a failure in one line.
 QUIET_LOGGING = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "NONE"}
 PORT_RANGE = (1, 65535)
+TIMED_OUT_TASKS = "timed out task names:"  # in TensorFlow's error of a barrier, before the tasks that did not come
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,8 +216,14 @@ def connect_within(timeout, count):
 
 
 def peer_named(error, cluster):
-    """Name the first other worker that a TensorFlow error mentions (``task:I``): ``worker I (HOST:PORT)``."""
-    others = [int(task) for task in re.findall(r"task:(\d+)", str(error)) if int(task) != cluster.index]
+    """Name the first other worker that a TensorFlow error mentions (``task:I``): ``worker I (HOST:PORT)``.
+
+    A barrier that timed out (the workers' registration) names the tasks that reached it
+    first, then those that did not: the first of these is named.
+    """
+    text = str(error)
+    missing = text.partition(TIMED_OUT_TASKS)[2] or text
+    others = [int(task) for task in re.findall(r"task:(\d+)", missing) if int(task) != cluster.index]
     if others and others[0] < len(cluster.workers):
         return f"worker {others[0]} ({cluster.workers[others[0]]})"
     return "a worker"
