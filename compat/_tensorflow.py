@@ -2,10 +2,11 @@
 
 TensorFlow prints INFO lines at start-up (oneDNN, cpu_feature_guard) and, on a machine
 without CUDA, lines about missing GPU drivers. Some are written before TensorFlow reads
-``TF_CPP_MIN_LOG_LEVEL``, so the variable alone cannot hide them. Unless the user set that
-variable, the import (and the first look at the devices, where cuInit complains) runs with
-file descriptor 2 captured, and every captured line that is not known chatter is written
-back to stderr. ``quietly()`` does the same for later calls that TensorFlow's graph
+``TF_CPP_MIN_LOG_LEVEL`` (once, at the import), so the variable alone cannot hide them.
+Unless the user set that variable to 0 (every line), the import (and the first look at the
+devices, where cuInit complains) runs with file descriptor 2 captured, at the user's level or,
+when none is set, with INFO lines off, and every captured line that is not known chatter is
+written back to stderr. ``quietly()`` does the same for later calls that TensorFlow's graph
 rewrites comment on (the engine's float64 passes on TensorFlow's ops). Nothing about
 TensorFlow's behaviour changes: eager execution stays on.
 """
@@ -47,23 +48,28 @@ def stderr_without_chatter():
                     sys.stderr.write(line)
 
 
-# The user asked for TensorFlow's own logging: then nothing is filtered.
-FILTERING = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
+EVERY_LINE = "0"  # the user asked for all of TensorFlow's logging: then nothing is filtered
+WARNINGS_AND_ERRORS = "1"  # the level of the import where the user set none
+USER_LEVEL = os.environ.get(LEVEL_VARIABLE)
+FILTERING = USER_LEVEL != EVERY_LINE
 
 
 def quietly():
-    """Return a context that keeps TensorFlow's chatter off stderr (unless the user set TF_CPP_MIN_LOG_LEVEL)."""
+    """Return a context that keeps TensorFlow's chatter off stderr (unless the user set TF_CPP_MIN_LOG_LEVEL=0)."""
     return stderr_without_chatter() if FILTERING else contextlib.nullcontext()
 
 
 if not FILTERING:
     import tensorflow as tf
 else:
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"  # INFO off, warnings and errors on
+    if USER_LEVEL is None:
+        os.environ[LEVEL_VARIABLE] = WARNINGS_AND_ERRORS
     try:
         with stderr_without_chatter():
             import tensorflow as tf
 
             tf.config.list_physical_devices()
     finally:
-        del os.environ["TF_CPP_MIN_LOG_LEVEL"]  # TensorFlow has read it; child processes start clean
+        if USER_LEVEL is None:
+            del os.environ[LEVEL_VARIABLE]  # TensorFlow has read it; child processes start clean

@@ -53,6 +53,99 @@ def check_equal_to_one_process(strategy):
                                  eager.kmeans(eager.Shards([samples]), 4, init=initial), 1e-12)
 
 
+def check_n_init_and_history(strategy):
+    """``n_init=3`` from a seeded string init, with ``keep_history``: every run, the best and its history as one
+    process gives them (at most ``SEEDING_SAMPLE_ROWS`` rows: the same candidates and draws)."""
+    from compat import eager
+
+    cases = [(np.float64, "random", False, 1e-12), (np.float64, "k-means++", True, 1e-12),
+             (np.float64, "k-means||", False, 1e-12), (np.float32, "random", True, 1e-5)]
+    for dtype, init, weighted, rtol in cases:
+        samples, _ = random_case(4, 20001, 5, 7, dtype)
+        weights = np.random.RandomState(1).uniform(0.5, 2, len(samples)) if weighted else None
+        options = dict(init=init, n_init=3, seed=5, keep_history=True, max_iter=100, sample_weight=weights)
+        single_runs, distributed_runs = [], []
+        single = eager.kmeans(eager.Shards([samples]), 7, callback=lambda run, result: single_runs.append(result),
+                              **options)
+        distributed = eager.kmeans(samples, 7, strategy=strategy,
+                                   callback=lambda run, result: distributed_runs.append(result), **options)
+        assert len(distributed_runs) == len(single_runs) == 3
+        for distributed_run, single_run in zip(distributed_runs, single_runs):
+            assert_single_process_answer(distributed_run, single_run, rtol)
+        assert_single_process_answer(distributed, single, rtol)
+        assert distributed.centroid_history.shape == (single.n_iter + 1, 7, 5)
+        assert_allclose(distributed.centroid_history, single.centroid_history, rtol=rtol, atol=0)
+
+
+def check_weights_zero_on_one_replica(strategy):
+    """Weights all 0 on the first replica's rows: the fit of one process; too few weights > 0 refused as there."""
+    from compat import eager
+
+    samples, initial = random_case(5, 20001, 5, 7, np.float64)
+    weights = np.random.RandomState(5).uniform(0.5, 2, len(samples))
+    weights[:10000] = 0  # the first replica's rows
+    for options in (dict(init=initial), dict(init="k-means++", seed=3)):
+        assert_single_process_answer(eager.kmeans(samples, 7, sample_weight=weights, strategy=strategy, **options),
+                                     eager.kmeans(eager.Shards([samples]), 7, sample_weight=weights, **options), 1e-12)
+    weights[10000:-3] = 0  # 3 weights > 0, on the second replica
+    messages = []
+    for fit in (lambda: eager.kmeans(eager.Shards([samples]), 7, init="random", sample_weight=weights),
+                lambda: eager.kmeans(samples, 7, init="random", sample_weight=weights, strategy=strategy)):
+        try:
+            fit()
+            raise AssertionError("too few weights > 0 for init='random' were not refused")
+        except ValueError as error:
+            messages.append(str(error))
+    assert "but sample_weight has 3" in messages[0] and messages[1] == messages[0], messages
+
+
+def check_scaled_data(strategy):
+    """Cells near the dtype's limits: scaled by the power of two one process uses, and its answer."""
+    from compat import eager
+    from compat.engine import sources, stream_prepare
+
+    for dtype, factor, rtol in ((np.float32, 1e20, 1e-5), (np.float32, 1e-20, 1e-5), (np.float64, 1e150, 1e-12)):
+        samples, initial = random_case(2, 20001, 5, 7, np.float64)
+        samples, initial = (samples * factor).astype(dtype), (initial * factor).astype(dtype)
+        assert stream_prepare.prepare_stream(sources.Source(samples), 4096).exponent != 0  # the case needs the scale
+        single = eager.kmeans(eager.Shards([samples]), 7, init=initial, max_iter=100)
+        assert_single_process_answer(eager.kmeans(samples, 7, init=initial, max_iter=100, strategy=strategy),
+                                     single, rtol)
+
+
+def check_column_sums_beyond_float64(strategy):
+    """Cells of 1e306: the column sums overflow, the data are scaled as one process scales them, and the inertia is
+    refused as there (beyond float64)."""
+    from compat import eager
+
+    samples, initial = random_case(2, 20001, 5, 7, np.float64)
+    samples, initial = samples * 1e306, initial * 1e306
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(samples.sum(axis=0)).all()
+    messages = []
+    for fit in (lambda: eager.kmeans(eager.Shards([samples]), 7, init=initial),
+                lambda: eager.kmeans(samples, 7, init=initial, strategy=strategy)):
+        try:
+            fit()
+            raise AssertionError("an inertia beyond float64 was not refused")
+        except ValueError as error:
+            messages.append(str(error))
+    assert messages[0].startswith("the inertia (") and messages[1] == messages[0], messages
+
+
+def check_not_finite(strategy):
+    """A NaN in the second replica's rows: refused with its row among all the rows, as one process says it."""
+    from compat import eager
+
+    samples, _ = random_case(0, 20001, 5, 7, np.float64)
+    samples[15000, 3] = np.nan
+    try:
+        eager.kmeans(samples, 7, strategy=strategy)
+        raise AssertionError("a NaN was not refused")
+    except ValueError as error:
+        assert str(error) == "samples should be finite, got nan at row 15000, column 3", error
+
+
 def check_bit_identical(strategy):
     from compat import eager
 
@@ -97,6 +190,11 @@ def check_resumed_from_a_checkpoint(strategy):
 def main():
     strategy = mirrored_strategy()
     check_equal_to_one_process(strategy)
+    check_n_init_and_history(strategy)
+    check_weights_zero_on_one_replica(strategy)
+    check_scaled_data(strategy)
+    check_column_sums_beyond_float64(strategy)
+    check_not_finite(strategy)
     check_resumed_from_a_checkpoint(strategy)
     check_bit_identical(strategy)
     if "--with-tf-ops" in sys.argv:

@@ -132,6 +132,31 @@ def test_fit_resumes_from_its_checkpoint_folder(monkeypatch, tmp_path):
 def test_fit_refuses_a_checkpoint_for_data_in_memory(tmp_path):
     (tmp_path / "data.csv").write_text("1,2\n3,4\n5,6\n")
     result = run("fit", tmp_path / "data.csv", "-k", 2, "--checkpoint", tmp_path / "saved")
-    assert_error(result, "needs a strategy or streamed samples")
+    assert_error(result, f"--checkpoint needs .npy data streamed from disk, or --workers; {tmp_path / 'data.csv'} "
+                         f"is read into memory here")
+    np.save(tmp_path / "data.npy", np.zeros((3, 2)))
+    result = run("fit", tmp_path / "data.npy", "-k", 2, "--checkpoint", tmp_path / "saved", "--plot",
+                 tmp_path / "fit.png")
+    assert_error(result, "is read into memory here")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.csv", "data.npy"]  # no folder made
     assert_error(run("fit", tmp_path / "data.csv", "-k", 2, "--mini-batch", 2, "--checkpoint", tmp_path / "saved"),
                  "--checkpoint does not apply to --mini-batch", exit_code=2)
+
+
+def test_a_failed_fit_removes_the_checkpoint_folders_it_made(tmp_path):
+    np.save(tmp_path / "data.npy", np.zeros((3, 2)))
+    result = run("fit", tmp_path / "data.npy", "-k", 2, "--init", "random", "--n-init", 2,
+                 "--checkpoint", tmp_path / "new" / "saved")
+    assert_error(result, "n_init=2 should be 1 with a checkpoint")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
+    (tmp_path / "mine").mkdir()
+    result = run("fit", tmp_path / "data.npy", "-k", 2, "--n-init", 2, "--checkpoint", tmp_path / "mine" / "saved")
+    assert_error(result, "n_init=2 should be 1 with a checkpoint")
+    assert [path.name for path in (tmp_path / "mine").iterdir()] == []  # the folder given stays, without the new one
+
+
+def test_a_checkpoint_folder_that_cannot_be_made_is_one_line(tmp_path):
+    np.save(tmp_path / "data.npy", np.zeros((3, 2)))
+    (tmp_path / "file").write_text("")
+    result = run("fit", tmp_path / "data.npy", "-k", 2, "--checkpoint", tmp_path / "file" / "saved")
+    assert_error(result, f"--checkpoint {tmp_path / 'file' / 'saved'}: cannot make this folder: Not a directory")

@@ -1,5 +1,6 @@
 """k-means on several workers (``kmeans(..., strategy=...)``, ``kmeans-tf fit --workers``)."""
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from compat import eager
 from compat.cli import workers
-from compat.engine import distributed
+from compat.engine import distributed, validation
 from tests.cases import assert_error, free_ports, random_case, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,6 +47,15 @@ def test_split_makes_contiguous_ranges_across_shards(parts):
     assert_array_equal(joined, np.concatenate(arrays))
 
 
+def test_a_workers_weights_may_all_be_zero():
+    # whether a weight is > 0 anywhere is checked on every worker's count (distributed.kmeans)
+    assert_array_equal(validation.check_sample_weight(np.zeros(3), 3, part=True), np.zeros(3))
+    with pytest.raises(ValueError, match="sample_weight should have a weight > 0: all 3 are 0"):
+        validation.check_sample_weight(np.zeros(3), 3)
+    with pytest.raises(ValueError, match="sample_weight should have a weight > 0: all 8 are 0"):
+        validation.check_positive_weights(0, 8, 2, "k-means++")
+
+
 def test_split_needs_a_row_per_replica():
     with pytest.raises(ValueError, match="fewer than the 3 replicas"):
         distributed.split(np.zeros((2, 2)), 3)
@@ -56,15 +66,18 @@ def test_split_needs_a_row_per_replica():
 WORKERS_TIMEOUT = 120  # seconds a two-worker fit in these tests may take
 
 
-def start_workers(data, *options, count=2, verbose=False):
-    """Start ``kmeans-tf fit DATA --workers ...`` once per worker on free localhost ports; return the processes."""
+def start_workers(data, *options, count=2, verbose=False, started=None):
+    """Start ``kmeans-tf fit DATA --workers ...`` on free localhost ports; return the processes.
+
+    ``started``: the indices of the workers to start (default: every one of the ``count``).
+    """
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(count))
     return [subprocess.Popen([sys.executable, "-m", "compat", *(["--verbose"] if verbose else []), "fit", str(data),
                               "--workers", workers,
                               "--worker-index", str(index), *map(str, options)],
                              cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-            for index in range(count)]
+            for index in (range(count) if started is None else started)]
 
 
 def finish(processes, timeout=WORKERS_TIMEOUT):
@@ -104,6 +117,23 @@ def test_two_worker_processes_give_the_single_process_answer(tmp_path):
 
 
 @pytest.mark.slow
+def test_two_workers_keep_the_best_of_n_init_runs_and_say_nothing_else(tmp_path):
+    samples, _ = random_case(1, 30001, 4, 5, np.float64)
+    np.save(tmp_path / "data.npy", samples)
+    processes = start_workers(tmp_path / "data.npy", "-k", 5, "--init", "random", "--n-init", 3, "--init-seed", 1,
+                              "--json", "--timeout", 60)
+    results = finish(processes)
+    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    single = eager.kmeans(np.load(tmp_path / "data.npy", mmap_mode="r"), 5, init="random", n_init=3, seed=1)
+    summary = json.loads(results[0][1])
+    assert summary["n_iter"] == single.n_iter
+    assert summary["cluster_sizes"] == np.bincount(single.labels, minlength=5).tolist()
+    assert_allclose(summary["inertia"], single.inertia, rtol=1e-12)
+    # each worker's stderr holds the summary line alone: no log line of TensorFlow's (its retracing warnings, say)
+    assert [[line.split(":")[0] for line in err.splitlines()] for _, _, err in results] == [["k-means"]] * 2, results
+
+
+@pytest.mark.slow
 def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
     # Uniform data in 2-D, 1024 clusters and tol 0: many iterations, so the fit is in its loop when a worker dies.
     samples = np.random.RandomState(0).uniform(size=(1_000_000, 2)).astype(np.float32)
@@ -118,12 +148,32 @@ def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
     processes[1].kill()
     started = time.monotonic()
     (code, out, err), _ = finish(processes, timeout=timeout + 30)
-    err = seen[0] + err
     assert time.monotonic() - started < timeout + 10
     assert code == 1 and out == ""
-    errors = [line for line in err.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and errors[0] == err.splitlines()[-1], err[-3000:]
-    assert "worker 1 (127.0.0.1:" in errors[0] and "stopped answering" in errors[0]
+    # --verbose's two lines, then the error alone: TensorFlow's and gRPC's logging are off
+    assert [line.split()[0] for line in seen[0].splitlines()] == ["Read", "Kernel:"], seen[0]
+    assert [line for line in err.splitlines() if line.strip()] == [err.splitlines()[-1]], err[-3000:]
+    assert err.splitlines()[-1].startswith("Error: worker 1 (127.0.0.1:") and "stopped answering" in err, err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("present, missing", [(0, 1), (1, 0)], ids=["worker 1 missing", "worker 0 missing"])
+def test_a_worker_that_never_starts_stops_the_others_within_the_timeout(tmp_path, present, missing):
+    np.save(tmp_path / "data.npy", np.random.RandomState(0).uniform(size=(100, 2)))
+    timeout = 5
+    started = time.monotonic()
+    processes = start_workers(tmp_path / "data.npy", "-k", 3, "--json", "--labels-out", tmp_path / "labels.txt",
+                              "--centroids-out", tmp_path / "centroids.npy", "--checkpoint", tmp_path / "saved",
+                              "--timeout", timeout, started=[present])
+    [(code, out, err)] = finish(processes, timeout=timeout + 60)
+    # the timeout, TensorFlow's start-up and a few seconds' grace of its registration with worker 0
+    assert time.monotonic() - started < timeout + 25
+    assert code == 1 and out == "", err[-3000:]
+    address = workers.parse_workers(processes[0].args[processes[0].args.index("--workers") + 1])[missing]
+    # TensorFlow's and gRPC's logging are off: stderr holds the one line
+    assert err.splitlines() == [f"Error: worker {missing} ({address}) did not connect (within --timeout 5 s: "
+                                f"DeadlineExceededError); worker {present} stops"], err[-3000:]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
 
 
@@ -164,11 +214,44 @@ def test_workers_that_disagree_with_tf_config_are_refused(tmp_path, monkeypatch)
     assert_error(run("fit", tmp_path / "data.npy", "-k", 2, "--worker-index", 0), "disagrees with TF_CONFIG")
 
 
+def test_the_worker_named_is_one_that_did_not_come():
+    cluster = workers.Cluster(("a:1", "b:2", "c:3"), 1)
+    barrier = ("Barrier timed out. # of tasks that reached the barrier: 2/3. The first task at the barrier: "
+               "/job:worker/replica:0/task:0. Some timed out task names:\n/job:worker/replica:0/task:2\n\n"
+               "Additional GRPC error information from remote target /job:worker/replica:0/task:0")
+    assert workers.peer_named(barrier, cluster) == "worker 2 (c:3)"
+    reset = "Connection reset: remote target /job:worker/replica:0/task:0"
+    assert workers.peer_named(reset, cluster) == "worker 0 (a:1)"
+    assert workers.peer_named("Deadline Exceeded", cluster) == "a worker"
+
+
 def test_labels_out_names_the_worker():
     cluster = workers.Cluster(("a:1", "b:2"), 1)
     assert str(workers.labels_path(Path("out/labels.txt"), cluster)) == "out/labels.worker1.txt"
     assert str(workers.labels_path(Path("labels.npy"), workers.Cluster(("a:1",), 0))) == "labels.worker0.npy"
     assert workers.labels_path(None, cluster) is None
+
+
+def test_a_worker_turns_tensorflows_logging_off_unless_the_user_set_it(monkeypatch):
+    monkeypatch.delitem(sys.modules, "tensorflow")  # as in a worker's process before the import
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    cluster = workers.Cluster(("a:1", "b:2"), 1)
+    try:
+        environ = {"GRPC_VERBOSITY": "DEBUG"}
+        workers.quiet_logging(cluster, environ)
+        assert environ == {"GRPC_VERBOSITY": "DEBUG", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        assert logger.level == logging.CRITICAL
+        logger.setLevel(logging.WARNING)
+        environ = {"TF_CPP_MIN_LOG_LEVEL": "0"}
+        workers.quiet_logging(cluster, environ)
+        assert environ == {"TF_CPP_MIN_LOG_LEVEL": "0", "GRPC_VERBOSITY": "NONE"}
+        assert logger.level == logging.WARNING
+    finally:
+        logger.setLevel(level)
+    alone = {}
+    workers.quiet_logging(None, alone)
+    assert alone == {}
 
 
 def test_pictures_are_refused_with_workers(tmp_path):

@@ -17,7 +17,8 @@ from compat.cli.options import (batch_size_option, clusters_option, columns_opti
                                 header_option, init_rounds_option, init_seed_option, labels_out_option,
                                 memory_budget_option, n_init_option, plot_option, quiet_option, suffix_check,
                                 trajectory_option, weights_option)
-from compat.cli.outputs import claim_outputs, cluster_sizes, needs_two_columns, save_plot, write_labels
+from compat.cli.outputs import (checkpoint_folder, claim_outputs, cluster_sizes, needs_two_columns, save_plot,
+                                write_labels)
 from compat.engine.options import (ALGORITHMS, DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL,
                                    INIT_STRATEGIES, MAX_ITER_LIMIT)
 
@@ -63,8 +64,9 @@ SIZES_LISTED = 8
 @quiet_option
 @several.worker_options
 @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="every --checkpoint-every iterations, worker 0 saves the centroids in DIR (made if missing; one "
-                   "folder that every worker reads); a rerun resumes there. With --workers or .npy data")
+              help="every --checkpoint-every iterations, worker 0 saves the centroids in DIR (made if missing, and "
+                   "removed if a failed fit leaves it empty; one folder that every worker reads); a rerun resumes "
+                   "there. With --workers or .npy data streamed from disk")
 @click.option("--checkpoint-every", type=click.IntRange(1), default=10, show_default=True, metavar="N",
               help="iterations between two checkpoints")
 @click.pass_obj
@@ -99,6 +101,7 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
                                  param_hint="'--init'")
     pictures = {"--plot": plot, "--trajectory": trajectory}
     cluster = several.check_cluster(workers, worker_index)
+    several.quiet_logging(cluster)
     labels_out, centroids_out = several.outputs(cluster, labels_out, centroids_out, pictures)
     weights_file = weights.file if weights is not None else None
     claim_outputs({"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
@@ -126,19 +129,18 @@ def fit(console, data, clusters, columns, weights, header, init, n_init, init_ro
         raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than the {clusters} clusters "
                                    f"asked for; k-means needs at least one row per cluster")
 
-    if checkpoint is not None:
-        try:
-            checkpoint.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise click.ClickException(f"--checkpoint {checkpoint}: cannot make this folder: "
-                                       f"{error.strerror or error}") from None
+    if checkpoint is not None and cluster is None and isinstance(table.values, np.ndarray):
+        raise click.ClickException(f"--checkpoint needs .npy data streamed from disk, or --workers; {table.source} "
+                                   f"is read into memory here")
     from compat import eager, native
     from compat.figures import project_2d, trajectory_figure
 
     console.detail(f"Kernel: {native.description()}")
     runs = []
-    strategy = several.make_strategy(cluster, timeout)
-    with console.progress(n_init, "k-means") as advance, several.peers_answering(cluster, timeout):
+    with (checkpoint_folder(checkpoint), console.progress(n_init, "k-means") as advance,
+          several.peers_answering(cluster, timeout)):
+        strategy = several.make_strategy(cluster, timeout)
+
         def record(run, result):
             runs.append(result)
             advance()

@@ -1,4 +1,5 @@
 """The commands' outputs: claimed before any work (so nothing given is lost), then written."""
+import contextlib
 import os
 from pathlib import Path
 
@@ -39,6 +40,32 @@ def _same_file(a, b):
     if a.exists() and b.exists():
         return os.path.samefile(a, b)
     return a.resolve() == b.resolve()
+
+
+@contextlib.contextmanager
+def checkpoint_folder(path):
+    """Make the ``--checkpoint`` folder ``path`` (and its parents) where missing, for the body (None: nothing).
+
+    When the body fails, the folders made here are removed again if they are still empty: a
+    failed fit leaves no folder behind, unless it saved a checkpoint there to resume from.
+    """
+    if path is None:
+        yield
+        return
+    made = [folder for folder in (path, *path.parents) if not folder.exists()]  # the deepest first
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(f"--checkpoint {path}: cannot make this folder: {error.strerror or error}") from None
+    try:
+        yield
+    except BaseException:
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (a checkpoint to resume from), or not ours to remove
+                break
+        raise
 
 
 def write_labels(path, labels, console):

@@ -8,13 +8,16 @@ range of its rows (worker ``i`` of ``N``: rows ``i*n//N`` to ``(i+1)*n//N``); wi
 ``--split files`` DATA is the worker's own file, taken whole. Worker 0 writes
 ``--centroids-out`` and prints ``--json`` (the summary of all the rows); each worker writes
 its own rows' labels, with its index in the name (``labels.txt`` -> ``labels.worker1.txt``).
-Nothing here imports TensorFlow until the strategy is made.
+Nothing here imports TensorFlow until the strategy is made. A worker's stderr holds no log
+line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` line.
 """
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -23,10 +26,14 @@ import numpy as np
 from compat import data_io
 
 TF_CONFIG = "TF_CONFIG"
+TASK_TYPE = "worker"  # every process is a worker of this job in TF_CONFIG
 SPLIT_ROWS, SPLIT_FILES = "rows", "files"
 SPLITS = (SPLIT_ROWS, SPLIT_FILES)
 DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
+# TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): it says a failure in one line.
+QUIET_LOGGING = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "NONE"}
 PORT_RANGE = (1, 65535)
+TIMED_OUT_TASKS = "timed out task names:"  # in TensorFlow's error of a barrier, before the tasks that did not come
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,7 +60,8 @@ def worker_options(command):
                           "files: DATA is this worker's own rows"),
         click.option("--timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_TIMEOUT,
                      show_default=True, metavar="SECONDS",
-                     help="how long a worker waits for the others at each exchange before it stops with an error"),
+                     help="how long a worker waits for the others to connect, and at each exchange, before it "
+                          "stops with an error"),
     ]
     for option in reversed(options):
         command = option(command)
@@ -106,8 +114,8 @@ def _from_tf_config(text):
         return None
     try:
         config = json.loads(text)
-        addresses, task = config["cluster"]["worker"], config["task"]
-        if task.get("type") != "worker":
+        addresses, task = config["cluster"][TASK_TYPE], config["task"]
+        if task.get("type") != TASK_TYPE:
             raise ValueError(f"task type {task.get('type')!r}, not 'worker'")
         index = int(task["index"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -154,16 +162,71 @@ def n_rows_of(values):
     return len(values) if isinstance(values, np.ndarray) else sum(len(array) for array in values.arrays)
 
 
+def quiet_logging(cluster, environ=os.environ):
+    """Set ``QUIET_LOGGING``'s defaults in ``environ`` on a worker, before TensorFlow's import (which reads them).
+
+    Unless the user set TensorFlow's C++ log level, its Python logger (``WARNING:tensorflow:``
+    lines) says nothing below CRITICAL either.
+    """
+    if cluster is None or "tensorflow" in sys.modules:
+        return
+    if "TF_CPP_MIN_LOG_LEVEL" not in environ:
+        logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
+    for name, value in QUIET_LOGGING.items():
+        environ.setdefault(name, value)
+
+
 def make_strategy(cluster, timeout):
-    """Set ``TF_CONFIG`` for ``cluster`` and return its MultiWorkerMirroredStrategy (None for one process)."""
+    """Set ``TF_CONFIG`` for ``cluster`` and return its MultiWorkerMirroredStrategy (None for one process).
+
+    The workers connect first: a worker that has not connected within ``timeout`` seconds
+    stops the others with one line naming it (``click.ClickException``).
+    """
     if cluster is None:
         return None
     from compat._tensorflow import tf
 
-    os.environ[TF_CONFIG] = json.dumps({"cluster": {"worker": list(cluster.workers)},
-                                        "task": {"type": "worker", "index": cluster.index}})
+    os.environ[TF_CONFIG] = json.dumps({"cluster": {TASK_TYPE: list(cluster.workers)},
+                                        "task": {"type": TASK_TYPE, "index": cluster.index}})
+    connect_within(timeout, len(cluster.workers))
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    except tf.errors.OpError as error:
+        raise click.ClickException(f"{peer_named(error, cluster)} did not connect (within --timeout {timeout:g} s: "
+                                   f"{type(error).__name__}); worker {cluster.index} stops") from None
+
+
+def connect_within(timeout, count):
+    """Make the strategy's workers wait at most ``timeout`` seconds for each other to connect.
+
+    The strategy configures TensorFlow's coordination service (led by worker 0) only when
+    nothing configured it before; this configures it as the strategy would, plus a deadline
+    on every worker's registration, after which each waiting worker gets an ``OpError``.
+    """
+    from tensorflow.python.eager import context
+
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=f"/job:{TASK_TYPE}/replica:0/task:0",
+        cluster_register_timeout_in_ms=max(1, round(timeout * 1000)))
+    config = context.context().coordination_service
+    config.cluster_register_with_barrier = True  # registration waits for every worker, within the deadline
+    job = config.coordinated_job_list.add()
+    job.name, job.num_tasks = TASK_TYPE, count
+
+
+def peer_named(error, cluster):
+    """Name the first other worker that a TensorFlow error mentions (``task:I``): ``worker I (HOST:PORT)``.
+
+    A barrier that timed out (the workers' registration) names the tasks that reached it
+    first, then those that did not: the first of these is named.
+    """
+    text = str(error)
+    missing = text.partition(TIMED_OUT_TASKS)[2] or text
+    others = [int(task) for task in re.findall(r"task:(\d+)", missing) if int(task) != cluster.index]
+    if others and others[0] < len(cluster.workers):
+        return f"worker {others[0]} ({cluster.workers[others[0]]})"
+    return "a worker"
 
 
 @contextlib.contextmanager
@@ -177,10 +240,7 @@ def peers_answering(cluster, timeout):
     try:
         yield
     except tf.errors.OpError as error:
-        others = [int(task) for task in re.findall(r"task:(\d+)", str(error)) if int(task) != cluster.index]
-        who = (f"worker {others[0]} ({cluster.workers[others[0]]})" if others and others[0] < len(cluster.workers)
-               else "a worker")
-        raise click.ClickException(f"{who} stopped answering (within --timeout {timeout:g} s: "
+        raise click.ClickException(f"{peer_named(error, cluster)} stopped answering (within --timeout {timeout:g} s: "
                                    f"{type(error).__name__}); worker {cluster.index} stops too") from None
 
 

@@ -9,10 +9,11 @@ replica 1, ... make the data set: global row ``i`` is the ``i``-th of that order
 Every replica makes the streamed passes of ``compat.engine.streaming`` over its own rows
 (the fused C kernel or TensorFlow's ops), and the strategy's collectives join them:
 
-- before the loop, an all-gather of the replicas' row counts, one SUM all-reduce of the
-  column sums (the global mean: every worker centres as one process would), and an
-  all-gather of the centred rows' largest and summed squared norms (the range check and
-  ``tol``);
+- before the loop, an all-gather of the replicas' row counts, one of their column sums and
+  largest cells (the global mean: every worker centres as one process would), and one of
+  the centred rows' largest and summed squared norms (the range check and ``tol``); for
+  data that need scaling, one SUM all-reduce of the scaled column sums and one more
+  all-gather of norms;
 - each Lloyd iteration, one SUM all-reduce of ``k * d + 2 * k + 1`` float64 numbers: the
   changes to the clusters' sums, weights and members, and how many labels changed; then
   ``streaming.m_step`` on every worker, on the same numbers, so every worker holds the same
@@ -36,7 +37,9 @@ tests). Bit for bit equal when there are two replicas and each replica's rows ar
 the single process's stream and one block of ``prepare.CHUNK_ROWS`` rows.
 
 Data whose squared distances need scaling by a power of two (cells near the dtype's
-limits) are refused with a strategy.
+limits) are scaled as one process scales them (``stream_prepare``): the power of two comes
+from the all-gathered largest cell, so it is the same on every worker and the same as one
+process's, and the mean and the range check from all-reduced sums and all-gathered norms.
 """
 import functools
 import math
@@ -47,6 +50,7 @@ import numpy as np
 from compat._tensorflow import tf
 from compat.engine import checkpoint as checkpoints
 from compat.engine import budget, prepare, seeding, sources, stream_passes, streaming, validation
+from compat.engine.kmeans import best_of_runs
 from compat.engine.stream_prepare import StreamPrepared, _cell, _centre, _check_finite, _column_sums, _norms
 
 
@@ -200,45 +204,39 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
     replicas = Replicas(strategy)
     parts, starts = split(samples, replicas.local)
     dtype, n_features = parts[0].dtype, parts[0].n_features
-    options = dict(
-        n_init=validation.check_int("n_init", n_init, 1), max_iter=validation.check_max_iter(max_iter),
-        tol=validation.check_float("tol", tol, minimum=0), seed=validation.check_seed(seed),
-        batch_size=validation.check_batch_size(batch_size), algorithm=validation.check_algorithm(algorithm),
-        callback=validation.check_callback(callback), keep_history=validation.check_flag("keep_history", keep_history),
-        init_rounds=validation.check_int("init_rounds", init_rounds, 1),
-        weights=validation.check_sample_weight(sample_weight, starts[-1]))
-    # the replicas' row counts: the global first row of each, and the data set's size
-    counts = replicas.gather([[[float(stop - start)]] for start, stop in zip(starts, starts[1:])])[:, 0]
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    # this worker's weights, each finite and >= 0; whether enough are > 0 is a question about every worker's
+    weights = validation.check_sample_weight(sample_weight, starts[-1], part=True)
+    # one all-gather of the replicas' row counts and weights > 0: the global first row of each, the data set's size
+    counts = replicas.gather([[[float(stop - start), 0.0 if weights is None else np.count_nonzero(weights[start:stop])]]
+                              for start, stop in zip(starts, starts[1:])])
+    offsets = np.concatenate([[0], np.cumsum(counts[:, 0])]).astype(np.int64)
     n_rows = int(offsets[-1])
-    n_clusters = validation.check_n_clusters(n_clusters, n_rows)
-    init = validation.check_init(init, n_clusters, n_features, dtype, options["n_init"])
-    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options["n_init"],
-                                                   options["keep_history"])
+    options = validation.check_lloyd_options(
+        n_clusters, n_rows, n_features, dtype, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
+        batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
+        init_rounds=init_rounds, sample_weight=None)
+    if weights is not None:
+        validation.check_positive_weights(int(counts[:, 1].sum()), n_rows, options.n_clusters, options.init)
+    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options.n_init, options.keep_history)
     plan = budget.plan(starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget),
-                       min(options["n_init"], 2))
-    prepared = prepare_parts(replicas, parts, plan.chunk_rows, n_rows)
-    scaled_tol = prepared.norm_sum / (n_rows * n_features) * options["tol"]
-    saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, n_clusters, n_features, dtype,
-                             init, options["max_iter"], options["tol"], options["seed"], options["weights"] is not None)
+                       min(options.n_init, 2))
+    prepared = prepare_parts(replicas, parts, starts, plan.chunk_rows, n_rows)
+    scaled_tol = prepared.norm_sum / (n_rows * n_features) * options.tol
+    saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, options.n_clusters, n_features,
+                             dtype, options.init, options.max_iter, options.tol, options.seed, weights is not None)
     if saved is not None:
         saved.agree = functools.partial(agree_on_checkpoint, replicas, saved.path)
-    passes = DistributedPasses(replicas, parts, starts, prepared, plan, n_clusters, options["batch_size"],
-                               options["weights"], offsets[replicas.first:replicas.first + replicas.local])
-    rng = np.random.RandomState(options["seed"])
-    best = None
-    for run in range(options["n_init"]):
-        if isinstance(init, str):
-            run_seed = rng.randint(np.iinfo(np.int32).max)
-            initial = initial_centroids(passes, n_clusters, init, run_seed, n_rows, options["init_rounds"])
-        else:
-            initial = prepared.prepared().transformed(init)
-        result = streaming.run_once(passes, initial, options["max_iter"], scaled_tol, options["keep_history"], saved)
-        if options["callback"] is not None:
-            options["callback"](run, result)
-        if best is None or result.inertia < best.inertia:
-            best = result
-    return best
+    passes = DistributedPasses(replicas, parts, starts, prepared, plan, options.n_clusters, options.batch_size,
+                               weights, offsets[replicas.first:replicas.first + replicas.local])
+
+    def seeded(run_seed):
+        return initial_centroids(passes, options.n_clusters, options.init, run_seed, n_rows, options.init_rounds)
+
+    def run_once(initial):
+        return streaming.run_once(passes, initial, options.max_iter, scaled_tol, options.keep_history, saved)
+
+    start = options.init if isinstance(options.init, str) else prepared.prepared().transformed(options.init)
+    return best_of_runs(options.n_init, options.seed, start, seeded, run_once, options.callback)
 
 
 def agree_on_checkpoint(replicas, path, n_iter):
@@ -249,23 +247,56 @@ def agree_on_checkpoint(replicas, path, n_iter):
                          f"(0: none) from {path}; give every worker the same checkpoint folder (a shared one)")
 
 
-def prepare_parts(replicas, parts, chunk_rows, n_rows):
-    """``stream_prepare.prepare_stream`` over every replica's rows: the global mean, norms' sum and range check."""
+def prepare_parts(replicas, parts, starts, chunk_rows, n_rows):
+    """``stream_prepare.prepare_stream`` over every replica's rows: the same mean, scale and range check everywhere.
+
+    Each step decides on all-reduced or all-gathered numbers, so every worker takes the same
+    branch: the column sums and largest magnitude, the finiteness check (only when the sums are
+    not finite), the centred norms, and, for data that need it, the scaled sums and norms.
+    """
     dtype = parts[0].dtype
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        sums = replicas.sum([_column_sums(part, 0)[0] for part in parts])
+        # one all-gather of each replica's column sums and largest cell, added up in replica order
+        gathered = replicas.gather([[np.append(*_column_sums(part, 0))] for part in parts])
+        sums, largest = gathered[:, :-1].sum(axis=0), gathered[:, -1].max()
         if not np.isfinite(sums).all():
-            for part in parts:
-                _check_finite(part, chunk_rows)
-            raise ValueError("the samples of another worker are not finite (NaN or infinity); that worker says where")
-        mean = sums / n_rows
-        centre = functools.partial(_centre, mean.astype(dtype))
-        norms = replicas.gather([[_norms(part, chunk_rows, centre)] for part in parts])
-    norm_max, norm_sum, largest = norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
-    if not prepare.fits(_cell(largest, dtype), norm_max):
-        raise ValueError("these samples need scaling by a power of two for their squared distances to fit their "
-                         "dtype, which k-means with a strategy does not do; rescale the data and cluster again")
-    return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
+            check_finite_everywhere(replicas, parts, starts, chunk_rows)
+        else:
+            mean = sums / n_rows
+            norm_max, norm_sum, centred_largest = gathered_norms(replicas, parts, chunk_rows, functools.partial(
+                _centre, mean.astype(dtype)))
+            if prepare.fits(_cell(centred_largest, dtype), norm_max):
+                return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
+        # Scale by the power of two that brings the largest cell into [0.5, 1), then centre: as one process does.
+        exponent = -int(np.frexp(largest)[1])
+        mean = replicas.sum([_column_sums(part, exponent)[0] for part in parts]) / n_rows
+        scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
+        norm_max, norm_sum, centred_largest = gathered_norms(replicas, parts, chunk_rows, scaled.transform)
+    if not prepare.fits(_cell(centred_largest, dtype), norm_max):
+        raise ValueError(prepare.out_of_range_message("the spread of these samples"))
+    return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
+
+
+def check_finite_everywhere(replicas, parts, starts, chunk_rows):
+    """Raise ValueError on every worker if any replica's samples hold a NaN or infinity (its worker names the cell).
+
+    ``starts``: each local replica's first row among this worker's rows, which the message counts.
+    """
+    found = None
+    for part, start in zip(parts, starts):
+        try:
+            _check_finite(part, chunk_rows, start)
+        except ValueError as error:
+            found = found or error
+    if replicas.gather([[[float(found is not None)]]] * replicas.local).any():
+        raise found or ValueError("the samples of another worker are not finite (NaN or infinity); that worker "
+                                  "says where")
+
+
+def gathered_norms(replicas, parts, chunk_rows, transform):
+    """The largest squared norm, the norms' sum and the largest cell of every replica's rows after ``transform``."""
+    norms = replicas.gather([[_norms(part, chunk_rows, transform)] for part in parts])
+    return norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
 
 
 def initial_centroids(passes, n_clusters, init, run_seed, n_rows, rounds):

@@ -37,6 +37,26 @@ class KMeansResult:
     centroid_history: np.ndarray | None = None
 
 
+def best_of_runs(n_init, seed, init, seeded, run_once, callback):
+    """Run k-means ``n_init`` times and return the ``KMeansResult`` of lowest inertia (the first of equal ones).
+
+    ``init``: a strategy name, or the initial centroids in the loops' coordinates. For a name,
+    each run draws its seed from ``np.random.RandomState(seed)`` (an int in [0, 2**31 - 1)) and
+    starts from ``seeded(run_seed)``. ``run_once(initial)`` runs one k-means from ``initial``;
+    ``callback(run, result)``, if not None, is called after each. Assumes checked options.
+    """
+    rng = np.random.RandomState(seed)
+    best = None
+    for run in range(n_init):
+        initial = seeded(rng.randint(np.iinfo(np.int32).max)) if isinstance(init, str) else init
+        result = run_once(initial)
+        if callback is not None:
+            callback(run, result)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    return best
+
+
 def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
            tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
            keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None,
@@ -136,28 +156,22 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
     scaled_tol = float(prepared.norms.sum()) / samples.size * options.tol
     largest_norm = float(prepared.norms.max())
-    rng = np.random.RandomState(options.seed)
     data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
     chunk_rows = tf_ops.rows_per_chunk(options.n_clusters, samples.itemsize, options.batch_size)
     weights = None if options.weights is None else tf.constant(options.weights)
 
-    best = None
-    for run in range(options.n_init):
-        if isinstance(options.init, str):
-            run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-            initial = seeding.initial_centroids(prepared.centred, options.n_clusters, options.init, run_rng,
-                                                options.weights, options.init_rounds)
-        else:
-            initial = prepared.transformed(options.init)
+    def seeded(run_seed):
+        return seeding.initial_centroids(prepared.centred, options.n_clusters, options.init,
+                                         np.random.RandomState(run_seed), options.weights, options.init_rounds)
+
+    def run_once(initial):
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
-        result = _run_once(data, initial, chunk_rows, options.max_iter, scaled_tol, prepared, options.algorithm, norms,
-                           norm_bound, options.keep_history, weights)
-        if options.callback is not None:
-            options.callback(run, result)
-        if best is None or result.inertia < best.inertia:
-            best = result
-    return best
+        return _run_once(data, initial, chunk_rows, options.max_iter, scaled_tol, prepared, options.algorithm, norms,
+                         norm_bound, options.keep_history, weights)
+
+    init = options.init if isinstance(options.init, str) else prepared.transformed(options.init)
+    return best_of_runs(options.n_init, options.seed, init, seeded, run_once, options.callback)
 
 
 def predict(samples, centroids, *, batch_size=None, memory_budget=None):

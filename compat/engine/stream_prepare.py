@@ -112,11 +112,14 @@ def _norms(source, chunk_rows, transform):
     return norm_max, norm_sum, largest
 
 
-def _check_finite(source, chunk_rows):
-    """Raise ValueError naming the first NaN or infinity, as the door does for an array in memory."""
+def _check_finite(source, chunk_rows, first_row=0):
+    """Raise ValueError naming the first NaN or infinity, as the door does for an array in memory.
+
+    ``first_row``: the number of the source's first row in the rows the message speaks of.
+    """
     for span, chunk in chunks(source, chunk_rows):
         finite = np.isfinite(chunk)
         if not finite.all():
             row, column = np.argwhere(~finite)[0]
-            raise ValueError(f"{source.name} should be finite, got {chunk[row, column]} at row {span.start + row}, "
-                             f"column {column}")
+            raise ValueError(f"{source.name} should be finite, got {chunk[row, column]} at row "
+                             f"{first_row + span.start + row}, column {column}")

@@ -39,7 +39,7 @@ import numpy as np
 from compat._tensorflow import tf
 from compat.engine import checkpoint as checkpoints
 from compat.engine import budget, loops, prepare, seeding, sources, stream_prepare, tf_ops, validation
-from compat.engine.kmeans import KMeansResult
+from compat.engine.kmeans import KMeansResult, best_of_runs
 from compat.engine.stream_passes import Passes, transformed_rows
 from compat.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
 
@@ -75,23 +75,18 @@ def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size
     # tol is relative to the mean per-feature variance, as in scikit-learn.
     scaled_tol = prepared.norm_sum / (source.n_rows * source.n_features) * tol
     passes = Passes(source, prepared, plan, n_clusters, batch_size, weights)
-    rng = np.random.RandomState(seed)
-    best = None
-    for run in range(n_init):
-        if isinstance(init, str):
-            run_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-            if init == KMEANS_PARALLEL_INIT and source.n_rows > SEEDING_SAMPLE_ROWS:
-                initial = kmeans_parallel(passes, n_clusters, run_rng, init_rounds)
-            else:
-                initial = initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
-        else:
-            initial = prepared.prepared().transformed(init)
-        result = run_once(passes, initial, max_iter, scaled_tol, keep_history, saved)
-        if callback is not None:
-            callback(run, result)
-        if best is None or result.inertia < best.inertia:
-            best = result
-    return best
+
+    def seeded(run_seed):
+        run_rng = np.random.RandomState(run_seed)
+        if init == KMEANS_PARALLEL_INIT and source.n_rows > SEEDING_SAMPLE_ROWS:
+            return kmeans_parallel(passes, n_clusters, run_rng, init_rounds)
+        return initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
+
+    def run(initial):
+        return run_once(passes, initial, max_iter, scaled_tol, keep_history, saved)
+
+    start = init if isinstance(init, str) else prepared.prepared().transformed(init)
+    return best_of_runs(n_init, seed, start, seeded, run, callback)
 
 
 def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):

@@ -45,10 +45,12 @@ def check_samples_and_sum(samples, name="samples"):
     return np.ascontiguousarray(array), column_sums
 
 
-def check_sample_weight(sample_weight, n_samples):
+def check_sample_weight(sample_weight, n_samples, *, part=False):
     """Return ``sample_weight`` as a float64 array of shape (n_samples,), or None when it is None.
 
     Each weight must be finite and >= 0, and one at least > 0; zero weights are allowed.
+    ``part``: the weights of a part of the rows (a worker's), which may all be 0; then
+    ``check_positive_weights`` checks the whole.
     """
     if sample_weight is None:
         return None
@@ -67,17 +69,26 @@ def check_sample_weight(sample_weight, n_samples):
                 row = int(np.argmax(bad))
                 raise ValueError(f"sample_weight[{row}] = {array[row]} should be >= 0 and finite")
             raise ValueError(f"sample_weight sums to {total}, beyond float64: divide the weights by a large number")
-    if total == 0:
-        raise ValueError(f"sample_weight should have a weight > 0: all {n_samples} are 0")
+    if total == 0 and not part:
+        raise ValueError(_no_positive_weight(n_samples))
     return weights
+
+
+def _no_positive_weight(n_samples):
+    return f"sample_weight should have a weight > 0: all {n_samples} are 0"
 
 
 def check_weights_for_init(sample_weight, n_clusters, init):
     """With ``init="random"``, which draws distinct samples of weight > 0, check there are ``n_clusters`` of them."""
-    if sample_weight is None or not (isinstance(init, str) and init == RANDOM_INIT):
-        return
-    positive = int(np.count_nonzero(sample_weight))
-    if positive < n_clusters:
+    if sample_weight is not None:
+        check_positive_weights(int(np.count_nonzero(sample_weight)), len(sample_weight), n_clusters, init)
+
+
+def check_positive_weights(positive, n_samples, n_clusters, init):
+    """Check ``positive``, the count of weights > 0 among ``n_samples``: one at least, ``n_clusters`` for "random"."""
+    if positive == 0:
+        raise ValueError(_no_positive_weight(n_samples))
+    if isinstance(init, str) and init == RANDOM_INIT and positive < n_clusters:
         raise ValueError(f"init={RANDOM_INIT!r} draws n_clusters={n_clusters} distinct samples of weight > 0, "
                          f"but sample_weight has {positive}; give more weights > 0, or use another init")
 
