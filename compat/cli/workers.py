@@ -210,7 +210,8 @@ def connect_within(timeout, count):
         service_type="standalone", service_leader=f"/job:{TASK_TYPE}/replica:0/task:0",
         cluster_register_timeout_in_ms=max(1, round(timeout * 1000)))
     config = context.context().coordination_service
-    config.cluster_register_with_barrier = True  # registration waits for every worker, within the deadline
+    if hasattr(config, "cluster_register_with_barrier"):  # a field of newer TensorFlows (2.21 has it)
+        config.cluster_register_with_barrier = True  # registration waits for every worker, within the deadline
     job = config.coordinated_job_list.add()
     job.name, job.num_tasks = TASK_TYPE, count
 
