@@ -90,14 +90,15 @@ class Passes:
     def lloyd(self, centroids, labels):
         """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
         counts (weights) and members (of weight > 0)."""
-        kernel, centroids_t = native.kernel(), tf.constant(centroids)
+        kernel, centroids_t, unit_weights = native.kernel(), tf.constant(centroids), loops.no_weights()
         changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(len(centroids)), np.zeros(len(centroids))
         for span, chunk, chunk_t in self.chunks():
             old, weights = _labels_at(labels, span), self.weights_at(span)
             if kernel is not None:
                 new, sum_changes, count_changes, member_changes, chunk_changed = (
                     value.numpy() for value in kernel.nearest_centroid_changes(
-                        chunk_t, centroids_t, tf.constant(old), None if weights is None else tf.constant(weights)))
+                        chunk_t, centroids_t, tf.constant(old),
+                        unit_weights if weights is None else tf.constant(weights)))
             else:
                 with quietly():
                     new = tf_ops.labels_chunked(chunk_t, centroids_t, self.tf_rows).numpy()
@@ -107,7 +108,8 @@ class Passes:
             counts += count_changes
             members += member_changes
             changed += int(chunk_changed)
-            labels[span.start:span.start + span.rows] = new
+            if chunk_changed:
+                labels[span.start:span.start + span.rows] = new
         return changed, sums, counts, members
 
     def final(self, centroids, labels):
