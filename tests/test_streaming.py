@@ -170,6 +170,15 @@ def test_a_chunk_is_centred_as_the_plain_subtraction_centres_it(dtype, order):
         assert_array_equal(out, rows[:count] - prepared.offset)
 
 
+def test_the_chunks_take_most_of_the_room_the_labels_leave():
+    row_bytes, per_row = 64, 64 + budget.CHUNK_EXTRA_BYTES_PER_ROW
+    scratch = budget.plan(1_000_000, row_bytes, 4 * 10**6)  # int64 labels: 8 MB, over the budget
+    beside = budget.plan(1_000_000, row_bytes, 16 * 2**20)  # the labels fit, and leave 8.8 MB
+    assert not scratch.labels_in_memory and beside.labels_in_memory
+    for plan, left in ((scratch, 4 * 10**6), (beside, 16 * 2**20 - 8 * 10**6)):
+        assert left / 2 < 2 * plan.chunk_rows * per_row <= left
+
+
 def test_fit_streams_npy_data_and_writes_npy_labels(tmp_path):
     samples, initial = random_case(9, 3000, 3, 4, np.float32)
     np.save(tmp_path / "data.npy", samples)
