@@ -108,8 +108,9 @@ class DistributedPasses:
         self.replicas, self.prepared, self.plan = replicas, prepared, plan
         self.source = types.SimpleNamespace(n_rows=starts[-1])  # the local rows, labelled by streaming.run_once
         self.starts, self.offsets = starts, offsets  # local first rows; global first rows of the local replicas
+        buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # one part's pass at a time
         self.parts = [stream_passes.Passes(part, prepared, plan, n_clusters, batch_size,
-                                       None if weights is None else weights[start:stop])
+                                           None if weights is None else weights[start:stop], buffers)
                       for part, start, stop in zip(parts, starts, starts[1:])]
 
     def _labels(self, labels, index):

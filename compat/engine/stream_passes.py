@@ -21,10 +21,12 @@ def transformed_rows(source, prepared, indices):
 class Passes:
     """The streamed passes of one fit: Lloyd's, the search for the farthest samples, and the final one."""
 
-    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights):
+    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None):
         self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
         self.weights = weights
         self.tf_rows = tf_ops.rows_per_chunk(n_clusters, source.dtype.itemsize, batch_size)
+        # The chunks' buffers, made once for every pass (None: ``sources.chunk_buffers``'s own).
+        self.buffers = sources.chunk_buffers(source, plan.chunk_rows) if buffers is None else buffers
 
     def weights_at(self, span):
         """The weights of a chunk's rows (float64), or None without weights."""
@@ -32,7 +34,7 @@ class Passes:
 
     def chunks(self):
         """Yield ``(span, chunk, tensor over chunk)``, the chunks centred as the loops see them."""
-        for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform):
+        for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform, self.buffers):
             yield span, chunk, prepare.tensor_over(chunk)
 
     def costs(self, span, closest):
