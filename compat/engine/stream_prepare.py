@@ -98,6 +98,11 @@ def _centre(offset, rows, out):
     np.subtract(rows, offset, out=out)
 
 
+def _largest_magnitude(rows):
+    """The largest ``abs`` of ``rows``, without an array the size of ``rows`` (a chunk more of the memory budget)."""
+    return max(float(rows.max()), -float(rows.min()))
+
+
 def _column_sums(source, scale):
     """Return the column sums (float64) and the largest magnitude of any cell, of the rows times ``2**scale``.
 
@@ -109,7 +114,7 @@ def _column_sums(source, scale):
         if scale:
             block = np.ldexp(block, scale)
         total += np.einsum("ij->j", block)
-        largest = max(largest, float(np.abs(block).max()))
+        largest = max(largest, _largest_magnitude(block))
     return total, largest
 
 
@@ -119,7 +124,7 @@ def _norms(source, chunk_rows, transform):
     for _, chunk in chunks(source, chunk_rows, transform):
         norms = np.einsum("ij,ij->i", chunk, chunk).astype(np.float64)
         norm_max, norm_sum = max(norm_max, float(norms.max())), norm_sum + float(norms.sum())
-        largest = max(largest, float(np.abs(chunk).max()))
+        largest = max(largest, _largest_magnitude(chunk))
     return norm_max, norm_sum, largest
 
 
