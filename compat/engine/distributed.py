@@ -104,11 +104,11 @@ def row_range(samples, start, stop):
 class DistributedPasses:
     """``streaming.Passes`` of every local replica joined by the strategy: what ``streaming.run_once`` asks of them."""
 
-    def __init__(self, replicas, parts, starts, prepared, plan, n_clusters, batch_size, weights, offsets):
+    def __init__(self, replicas, parts, starts, prepared, plan, n_clusters, batch_size, weights, offsets, buffers):
         self.replicas, self.prepared, self.plan = replicas, prepared, plan
         self.source = types.SimpleNamespace(n_rows=starts[-1])  # the local rows, labelled by streaming.run_once
         self.starts, self.offsets = starts, offsets  # local first rows; global first rows of the local replicas
-        buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # one part's pass at a time
+        # The parts' passes run one at a time, into the same chunk buffers.
         self.parts = [stream_passes.Passes(part, prepared, plan, n_clusters, batch_size,
                                            None if weights is None else weights[start:stop], buffers)
                       for part, start, stop in zip(parts, starts, starts[1:])]
@@ -175,14 +175,15 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
                                                    options["keep_history"])
     plan = budget.plan(starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget),
                        min(options["n_init"], 2))
-    prepared = prepare_parts(replicas, parts, plan.chunk_rows, n_rows)
+    buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # every pass of every part reads into these
+    prepared = prepare_parts(replicas, parts, plan.chunk_rows, n_rows, buffers)
     scaled_tol = prepared.norm_sum / (n_rows * n_features) * options["tol"]
     saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, n_clusters, n_features, dtype,
                              init, options["max_iter"], options["tol"], options["seed"], options["weights"] is not None)
     if saved is not None:
         saved.agree = functools.partial(agree_on_checkpoint, replicas, saved.path)
     passes = DistributedPasses(replicas, parts, starts, prepared, plan, n_clusters, options["batch_size"],
-                               options["weights"], offsets[replicas.first:replicas.first + replicas.local])
+                               options["weights"], offsets[replicas.first:replicas.first + replicas.local], buffers)
     rng = np.random.RandomState(options["seed"])
     best = None
     for run in range(options["n_init"]):
@@ -207,18 +208,21 @@ def agree_on_checkpoint(replicas, path, n_iter):
                          f"(0: none) from {path}; give every worker the same checkpoint folder (a shared one)")
 
 
-def prepare_parts(replicas, parts, chunk_rows, n_rows):
-    """``stream_prepare.prepare_stream`` over every replica's rows: the global mean, norms' sum and range check."""
+def prepare_parts(replicas, parts, chunk_rows, n_rows, buffers):
+    """``stream_prepare.prepare_stream`` over every replica's rows: the global mean, norms' sum and range check.
+
+    ``buffers``: the chunks' buffers (``sources.chunk_buffers``), one part's pass at a time.
+    """
     dtype = parts[0].dtype
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         sums = replicas.sum([_column_sums(part, 0)[0] for part in parts])
         if not np.isfinite(sums).all():
             for part in parts:
-                _check_finite(part, chunk_rows)
+                _check_finite(part, chunk_rows, buffers)
             raise ValueError("the samples of another worker are not finite (NaN or infinity); that worker says where")
         mean = sums / n_rows
         centre = functools.partial(_centre, mean.astype(dtype))
-        norms = replicas.gather([[_norms(part, chunk_rows, centre)] for part in parts])
+        norms = replicas.gather([[_norms(part, chunk_rows, centre, buffers)] for part in parts])
     norm_max, norm_sum, largest = norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
     if not prepare.fits(_cell(largest, dtype), norm_max):
         raise ValueError("these samples need scaling by a power of two for their squared distances to fit their "

@@ -48,17 +48,20 @@ class StreamPrepared:
         return prepare.Prepared(np.empty((0, len(self.offset)), self.offset.dtype), None, self.mean, self.exponent)
 
 
-def prepare_stream(source, chunk_rows):
-    """Check the streamed samples are finite and return their ``StreamPrepared`` (two passes; four when scaled)."""
+def prepare_stream(source, chunk_rows, buffers=None):
+    """Check the streamed samples are finite and return their ``StreamPrepared`` (two passes; four when scaled).
+
+    ``buffers``: the chunks' buffers (``sources.chunk_buffers``), or None for new ones.
+    """
     dtype = source.dtype
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         sums, largest = _column_sums(source, 0)
         if not np.isfinite(sums).all():
-            _check_finite(source, chunk_rows)
+            _check_finite(source, chunk_rows, buffers)
         else:
             mean = sums / source.n_rows
             norm_max, norm_sum, centred_largest = _norms(source, chunk_rows, functools.partial(
-                _centre, mean.astype(dtype)))
+                _centre, mean.astype(dtype)), buffers)
             if prepare.fits(_cell(centred_largest, dtype), norm_max):
                 return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
         # Scale by the power of two that brings the largest cell into [0.5, 1), then centre.
@@ -66,7 +69,7 @@ def prepare_stream(source, chunk_rows):
         sums, _ = _column_sums(source, exponent)
         mean = sums / source.n_rows
         scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
-        norm_max, norm_sum, centred_largest = _norms(source, chunk_rows, scaled.transform)
+        norm_max, norm_sum, centred_largest = _norms(source, chunk_rows, scaled.transform, buffers)
     if not prepare.fits(_cell(centred_largest, dtype), norm_max):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
     return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
@@ -118,19 +121,19 @@ def _column_sums(source, scale):
     return total, largest
 
 
-def _norms(source, chunk_rows, transform):
+def _norms(source, chunk_rows, transform, buffers=None):
     """Return the largest and the sum of the rows' squared norms, and the largest magnitude, after ``transform``."""
     norm_max, norm_sum, largest = 0.0, 0.0, 0.0
-    for _, chunk in chunks(source, chunk_rows, transform):
+    for _, chunk in chunks(source, chunk_rows, transform, buffers):
         norms = np.einsum("ij,ij->i", chunk, chunk).astype(np.float64)
         norm_max, norm_sum = max(norm_max, float(norms.max())), norm_sum + float(norms.sum())
         largest = max(largest, _largest_magnitude(chunk))
     return norm_max, norm_sum, largest
 
 
-def _check_finite(source, chunk_rows):
+def _check_finite(source, chunk_rows, buffers=None):
     """Raise ValueError naming the first NaN or infinity, as the door does for an array in memory."""
-    for span, chunk in chunks(source, chunk_rows):
+    for span, chunk in chunks(source, chunk_rows, buffers=buffers):
         finite = np.isfinite(chunk)
         if not finite.all():
             row, column = np.argwhere(~finite)[0]
