@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import datasets
 
 from compat import eager
-from compat.engine import budget, streaming
+from compat.engine import budget, stream_prepare, streaming
 from tests.cases import DTYPE_IDS, DTYPES, random_case
 from tests.cases import assert_error, run
 
@@ -157,6 +157,26 @@ def test_memory_sizes_parse_in_decimal_and_binary_units():
         with pytest.raises(ValueError, match="is not a size"):
             budget.parse_size(bad)
     assert budget.default_memory_budget() >= budget.MIN_MEMORY_BUDGET
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_chunk_is_centred_as_the_plain_subtraction_centres_it(dtype, order):
+    rows = np.asarray(np.random.RandomState(1).normal(size=(3 * stream_prepare.ROWS_PER_RUN + 5, 3)), dtype, order)
+    prepared = stream_prepare.StreamPrepared(np.zeros(3), 0, np.array([0.1, -2.5, 7.0], dtype), 0.0)
+    for count in (1, stream_prepare.ROWS_PER_RUN, len(rows)):
+        out = np.empty((count, 3), dtype)
+        prepared.transform(rows[:count], out)
+        assert_array_equal(out, rows[:count] - prepared.offset)
+
+
+def test_the_chunks_take_most_of_the_room_the_labels_leave():
+    row_bytes, per_row = 64, 64 + budget.CHUNK_EXTRA_BYTES_PER_ROW
+    scratch = budget.plan(1_000_000, row_bytes, 4 * 10**6)  # int64 labels: 8 MB, over the budget
+    beside = budget.plan(1_000_000, row_bytes, 16 * 2**20)  # the labels fit, and leave 8.8 MB
+    assert not scratch.labels_in_memory and beside.labels_in_memory
+    for plan, left in ((scratch, 4 * 10**6), (beside, 16 * 2**20 - 8 * 10**6)):
+        assert left / 2 < 2 * plan.chunk_rows * per_row <= left
 
 
 def test_fit_streams_npy_data_and_writes_npy_labels(tmp_path):

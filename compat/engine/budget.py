@@ -3,7 +3,8 @@
 This module imports no TensorFlow, so that the command line's ``--help`` can read it.
 A budget bounds what a fit over data on disk holds beyond TensorFlow itself: the chunk
 buffers and the labels. When the labels of every row do not fit beside the chunks, they
-live in a scratch file (``compat.engine.streaming``).
+live in a scratch file (``compat.engine.streaming``); the chunks take most of the room the
+labels leave.
 """
 import dataclasses
 import os
@@ -17,8 +18,14 @@ SIZE_EXAMPLES = "512MB, 2GiB or 1000000 (bytes)"
 MIN_MEMORY_BUDGET = 2**20
 # The default budget: this fraction of the machine's physical memory.
 DEFAULT_BUDGET_FRACTION = 0.25
-# One chunk buffer takes this fraction of the budget, within [MIN_CHUNK_BYTES, MAX_CHUNK_BYTES]:
-# two of them (one read while the other is computed), and the labels and sums of a chunk.
+# The labels take their room first (none when they are in a scratch file); then each of the two
+# chunk buffers (one read while the other is computed, with the labels and sums of a chunk) takes
+# this share of the rest, within [MIN_CHUNK_BYTES, MAX_CHUNK_BYTES]. Each chunk costs about 0.1 ms
+# besides its rows (a call of the kernel, its threads' start and finish), so fewer, larger chunks
+# make a faster pass.
+CHUNK_SHARE_OF_THE_REST = 3 / 8
+# A chunk buffer takes at least this fraction of the budget: the labels are held in memory when
+# they fit beside two such chunks.
 CHUNK_BUDGET_FRACTION = 1 / 8
 MIN_CHUNK_BYTES = 2**17
 MAX_CHUNK_BYTES = 8 * 2**20
@@ -74,11 +81,20 @@ def plan(n_rows, row_bytes, budget, label_sets=1):
     """Split ``budget`` bytes into chunks of rows (``row_bytes`` each) and, if they fit, ``label_sets`` labels of ``n_rows``.
 
     A fit of several runs holds two sets of labels: the best run's and the current one's.
+    The labels fit when they do beside two chunks of ``CHUNK_BUDGET_FRACTION`` of the budget;
+    then the chunks take ``CHUNK_SHARE_OF_THE_REST`` each of what the labels leave.
     """
-    chunk_bytes = min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, int(budget * CHUNK_BUDGET_FRACTION)))
+    label_bytes = label_sets * n_rows * LABEL_BYTES
+    smallest = _chunk_rows(n_rows, row_bytes, budget * CHUNK_BUDGET_FRACTION)
+    labels_in_memory = 2 * smallest * (row_bytes + CHUNK_EXTRA_BYTES_PER_ROW) + label_bytes <= budget
+    rest = budget - label_bytes if labels_in_memory else budget
+    return Plan(max(smallest, _chunk_rows(n_rows, row_bytes, rest * CHUNK_SHARE_OF_THE_REST)), labels_in_memory)
+
+
+def _chunk_rows(n_rows, row_bytes, chunk_bytes):
+    """The rows of a chunk of about ``chunk_bytes`` (within [MIN_CHUNK_BYTES, MAX_CHUNK_BYTES]), at most ``n_rows``."""
+    chunk_bytes = min(MAX_CHUNK_BYTES, max(MIN_CHUNK_BYTES, int(chunk_bytes)))
     chunk_rows = max(1, chunk_bytes // (row_bytes + CHUNK_EXTRA_BYTES_PER_ROW))
     if chunk_rows >= ALIGN_ROWS:
         chunk_rows -= chunk_rows % ALIGN_ROWS
-    chunk_rows = min(chunk_rows, n_rows)
-    held_by_chunks = 2 * chunk_rows * (row_bytes + CHUNK_EXTRA_BYTES_PER_ROW)
-    return Plan(chunk_rows, held_by_chunks + label_sets * n_rows * LABEL_BYTES <= budget)
+    return min(chunk_rows, n_rows)

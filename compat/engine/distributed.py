@@ -151,12 +151,13 @@ def row_range(samples, start, stop):
 class DistributedPasses:
     """``streaming.Passes`` of every local replica joined by the strategy: what ``streaming.run_once`` asks of them."""
 
-    def __init__(self, replicas, parts, starts, prepared, plan, n_clusters, batch_size, weights, offsets):
+    def __init__(self, replicas, parts, starts, prepared, plan, n_clusters, batch_size, weights, offsets, buffers):
         self.replicas, self.prepared, self.plan = replicas, prepared, plan
         self.source = types.SimpleNamespace(n_rows=starts[-1])  # the local rows, labelled by streaming.run_once
         self.starts, self.offsets = starts, offsets  # local first rows; global first rows of the local replicas
+        # The parts' passes run one at a time, into the same chunk buffers.
         self.parts = [stream_passes.Passes(part, prepared, plan, n_clusters, batch_size,
-                                       None if weights is None else weights[start:stop])
+                                           None if weights is None else weights[start:stop], buffers)
                       for part, start, stop in zip(parts, starts, starts[1:])]
 
     def _labels(self, labels, index):
@@ -220,14 +221,15 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
     directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options.n_init, options.keep_history)
     plan = budget.plan(starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget),
                        min(options.n_init, 2))
-    prepared = prepare_parts(replicas, parts, starts, plan.chunk_rows, n_rows)
+    buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # every pass of every part reads into these
+    prepared = prepare_parts(replicas, parts, starts, plan.chunk_rows, n_rows, buffers)
     scaled_tol = prepared.norm_sum / (n_rows * n_features) * options.tol
     saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, options.n_clusters, n_features,
                              dtype, options.init, options.max_iter, options.tol, options.seed, weights is not None)
     if saved is not None:
         saved.agree = functools.partial(agree_on_checkpoint, replicas, saved.path)
     passes = DistributedPasses(replicas, parts, starts, prepared, plan, options.n_clusters, options.batch_size,
-                               weights, offsets[replicas.first:replicas.first + replicas.local])
+                               weights, offsets[replicas.first:replicas.first + replicas.local], buffers)
 
     def seeded(run_seed):
         return initial_centroids(passes, options.n_clusters, options.init, run_seed, n_rows, options.init_rounds)
@@ -247,12 +249,14 @@ def agree_on_checkpoint(replicas, path, n_iter):
                          f"(0: none) from {path}; give every worker the same checkpoint folder (a shared one)")
 
 
-def prepare_parts(replicas, parts, starts, chunk_rows, n_rows):
+def prepare_parts(replicas, parts, starts, chunk_rows, n_rows, buffers):
     """``stream_prepare.prepare_stream`` over every replica's rows: the same mean, scale and range check everywhere.
 
     Each step decides on all-reduced or all-gathered numbers, so every worker takes the same
     branch: the column sums and largest magnitude, the finiteness check (only when the sums are
     not finite), the centred norms, and, for data that need it, the scaled sums and norms.
+
+    ``buffers``: the chunks' buffers (``sources.chunk_buffers``), one part's pass at a time.
     """
     dtype = parts[0].dtype
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
@@ -260,24 +264,24 @@ def prepare_parts(replicas, parts, starts, chunk_rows, n_rows):
         gathered = replicas.gather([[np.append(*_column_sums(part, 0))] for part in parts])
         sums, largest = gathered[:, :-1].sum(axis=0), gathered[:, -1].max()
         if not np.isfinite(sums).all():
-            check_finite_everywhere(replicas, parts, starts, chunk_rows)
+            check_finite_everywhere(replicas, parts, starts, chunk_rows, buffers)
         else:
             mean = sums / n_rows
             norm_max, norm_sum, centred_largest = gathered_norms(replicas, parts, chunk_rows, functools.partial(
-                _centre, mean.astype(dtype)))
+                _centre, mean.astype(dtype)), buffers)
             if prepare.fits(_cell(centred_largest, dtype), norm_max):
                 return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
         # Scale by the power of two that brings the largest cell into [0.5, 1), then centre: as one process does.
         exponent = -int(np.frexp(largest)[1])
         mean = replicas.sum([_column_sums(part, exponent)[0] for part in parts]) / n_rows
         scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
-        norm_max, norm_sum, centred_largest = gathered_norms(replicas, parts, chunk_rows, scaled.transform)
+        norm_max, norm_sum, centred_largest = gathered_norms(replicas, parts, chunk_rows, scaled.transform, buffers)
     if not prepare.fits(_cell(centred_largest, dtype), norm_max):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
     return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
 
 
-def check_finite_everywhere(replicas, parts, starts, chunk_rows):
+def check_finite_everywhere(replicas, parts, starts, chunk_rows, buffers):
     """Raise ValueError on every worker if any replica's samples hold a NaN or infinity (its worker names the cell).
 
     ``starts``: each local replica's first row among this worker's rows, which the message counts.
@@ -285,7 +289,7 @@ def check_finite_everywhere(replicas, parts, starts, chunk_rows):
     found = None
     for part, start in zip(parts, starts):
         try:
-            _check_finite(part, chunk_rows, start)
+            _check_finite(part, chunk_rows, start, buffers)
         except ValueError as error:
             found = found or error
     if replicas.gather([[[float(found is not None)]]] * replicas.local).any():
@@ -293,9 +297,9 @@ def check_finite_everywhere(replicas, parts, starts, chunk_rows):
                                   "says where")
 
 
-def gathered_norms(replicas, parts, chunk_rows, transform):
+def gathered_norms(replicas, parts, chunk_rows, transform, buffers):
     """The largest squared norm, the norms' sum and the largest cell of every replica's rows after ``transform``."""
-    norms = replicas.gather([[_norms(part, chunk_rows, transform)] for part in parts])
+    norms = replicas.gather([[_norms(part, chunk_rows, transform, buffers)] for part in parts])
     return norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
 
 

@@ -21,10 +21,12 @@ def transformed_rows(source, prepared, indices):
 class Passes:
     """The streamed passes of one fit: Lloyd's, the search for the farthest samples, and the final one."""
 
-    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights):
+    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None):
         self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
         self.weights = weights
         self.tf_rows = tf_ops.rows_per_chunk(n_clusters, source.dtype.itemsize, batch_size)
+        # The chunks' buffers, made once for every pass (None: ``sources.chunk_buffers``'s own).
+        self.buffers = sources.chunk_buffers(source, plan.chunk_rows) if buffers is None else buffers
 
     def weights_at(self, span):
         """The weights of a chunk's rows (float64), or None without weights."""
@@ -32,7 +34,7 @@ class Passes:
 
     def chunks(self):
         """Yield ``(span, chunk, tensor over chunk)``, the chunks centred as the loops see them."""
-        for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform):
+        for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform, self.buffers):
             yield span, chunk, prepare.tensor_over(chunk)
 
     def costs(self, span, closest):
@@ -90,14 +92,15 @@ class Passes:
     def lloyd(self, centroids, labels):
         """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
         counts (weights) and members (of weight > 0)."""
-        kernel, centroids_t = native.kernel(), tf.constant(centroids)
+        kernel, centroids_t, unit_weights = native.kernel(), tf.constant(centroids), loops.no_weights()
         changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(len(centroids)), np.zeros(len(centroids))
         for span, chunk, chunk_t in self.chunks():
             old, weights = _labels_at(labels, span), self.weights_at(span)
             if kernel is not None:
                 new, sum_changes, count_changes, member_changes, chunk_changed = (
                     value.numpy() for value in kernel.nearest_centroid_changes(
-                        chunk_t, centroids_t, tf.constant(old), None if weights is None else tf.constant(weights)))
+                        chunk_t, centroids_t, tf.constant(old),
+                        unit_weights if weights is None else tf.constant(weights)))
             else:
                 with quietly():
                     new = tf_ops.labels_chunked(chunk_t, centroids_t, self.tf_rows).numpy()
@@ -107,7 +110,8 @@ class Passes:
             counts += count_changes
             members += member_changes
             changed += int(chunk_changed)
-            labels[span.start:span.start + span.rows] = new
+            if chunk_changed:
+                labels[span.start:span.start + span.rows] = new
         return changed, sums, counts, members
 
     def final(self, centroids, labels):

@@ -69,12 +69,13 @@ def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size
     directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history)
     plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget), min(n_init, 2))
 
-    prepared = stream_prepare.prepare_stream(source, plan.chunk_rows)
+    buffers = sources.chunk_buffers(source, plan.chunk_rows)  # every pass reads into these
+    prepared = stream_prepare.prepare_stream(source, plan.chunk_rows, buffers)
     saved = checkpoints.make(directory, every, True, prepared, source.n_rows, n_clusters, source.n_features,
                              source.dtype, init, max_iter, tol, seed, weights is not None)
     # tol is relative to the mean per-feature variance, as in scikit-learn.
     scaled_tol = prepared.norm_sum / (source.n_rows * source.n_features) * tol
-    passes = Passes(source, prepared, plan, n_clusters, batch_size, weights)
+    passes = Passes(source, prepared, plan, n_clusters, batch_size, weights, buffers)
 
     def seeded(run_seed):
         run_rng = np.random.RandomState(run_seed)
