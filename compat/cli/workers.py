@@ -11,6 +11,7 @@ its own rows' labels, with its index in the name (``labels.txt`` -> ``labels.wor
 Nothing here imports TensorFlow until the strategy is made. A worker's stderr holds no log
 line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` line.
 """
+import atexit
 import contextlib
 import dataclasses
 import json
@@ -193,8 +194,23 @@ def make_strategy(cluster, timeout):
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except tf.errors.OpError as error:
+        exit_without_teardown()
         raise click.ClickException(f"{peer_named(error, cluster)} did not connect (within --timeout {timeout:g} s: "
                                    f"{type(error).__name__}); worker {cluster.index} stops") from None
+
+
+def exit_without_teardown(code=1):
+    """When the process exits (after the error line and every cleanup), end it at once with ``code``.
+
+    With a peer gone, TensorFlow's runtime can print from its threads or wait while the
+    interpreter tears it down; a worker that already said why it stops skips that teardown.
+    """
+    def now():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    atexit.register(now)
 
 
 def connect_within(timeout, count):
@@ -241,6 +257,7 @@ def peers_answering(cluster, timeout):
     try:
         yield
     except tf.errors.OpError as error:
+        exit_without_teardown()
         raise click.ClickException(f"{peer_named(error, cluster)} stopped answering (within --timeout {timeout:g} s: "
                                    f"{type(error).__name__}); worker {cluster.index} stops too") from None
 
