@@ -12,8 +12,8 @@ Every replica makes the streamed passes of ``compat.engine.streaming`` over its 
 - before the loop, an all-gather of the replicas' row counts, one of their column sums and
   largest cells (the global mean: every worker centres as one process would), and one of
   the centred rows' largest and summed squared norms (the range check and ``tol``); for
-  data that need scaling, one SUM all-reduce of the scaled column sums and one more
-  all-gather of norms;
+  data that need scaling, the same two again over the scaled rows
+  (``stream_prepare.prepare_with`` decides, on these numbers, as for one process);
 - each Lloyd iteration, one SUM all-reduce of ``k * d + 2 * k + 1`` float64 numbers: the
   changes to the clusters' sums, weights and members, and how many labels changed; then
   ``streaming.m_step`` on every worker, on the same numbers, so every worker holds the same
@@ -49,9 +49,8 @@ import numpy as np
 
 from compat._tensorflow import tf
 from compat.engine import checkpoint as checkpoints
-from compat.engine import budget, prepare, seeding, sources, stream_passes, streaming, validation
+from compat.engine import budget, seeding, sources, stream_passes, stream_prepare, streaming, validation
 from compat.engine.kmeans import best_of_runs
-from compat.engine.stream_prepare import StreamPrepared, _cell, _centre, _check_finite, _column_sums, _norms
 
 
 class Replicas:
@@ -222,7 +221,8 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
     plan = budget.plan(starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget),
                        min(options.n_init, 2))
     buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # every pass of every part reads into these
-    prepared = prepare_parts(replicas, parts, starts, plan.chunk_rows, n_rows, buffers)
+    prepared = stream_prepare.prepare_with(ReplicaPasses(replicas, parts, starts, plan.chunk_rows, n_rows,
+                                                         buffers))
     scaled_tol = prepared.norm_sum / (n_rows * n_features) * options.tol
     saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, options.n_clusters, n_features,
                              dtype, options.init, options.max_iter, options.tol, options.seed, weights is not None)
@@ -249,58 +249,36 @@ def agree_on_checkpoint(replicas, path, n_iter):
                          f"(0: none) from {path}; give every worker the same checkpoint folder (a shared one)")
 
 
-def prepare_parts(replicas, parts, starts, chunk_rows, n_rows, buffers):
-    """``stream_prepare.prepare_stream`` over every replica's rows: the same mean, scale and range check everywhere.
+class ReplicaPasses:
+    """The preparing passes over every replica's rows, joined by collectives: what ``stream_prepare.prepare_with``
+    asks of the rows. Each answer is the same on every worker, so every worker takes the same branch."""
 
-    Each step decides on all-reduced or all-gathered numbers, so every worker takes the same
-    branch: the column sums and largest magnitude, the finiteness check (only when the sums are
-    not finite), the centred norms, and, for data that need it, the scaled sums and norms.
+    def __init__(self, replicas, parts, starts, chunk_rows, n_rows, buffers):
+        self.replicas, self.starts, self.n_rows, self.dtype = replicas, starts, n_rows, parts[0].dtype
+        self.parts = [stream_prepare.SourcePasses(part, chunk_rows, buffers) for part in parts]
 
-    ``buffers``: the chunks' buffers (``sources.chunk_buffers``), one part's pass at a time.
-    """
-    dtype = parts[0].dtype
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        # one all-gather of each replica's column sums and largest cell, added up in replica order
-        gathered = replicas.gather([[np.append(*_column_sums(part, 0))] for part in parts])
-        sums, largest = gathered[:, :-1].sum(axis=0), gathered[:, -1].max()
-        if not np.isfinite(sums).all():
-            check_finite_everywhere(replicas, parts, starts, chunk_rows, buffers)
-        else:
-            mean = sums / n_rows
-            norm_max, norm_sum, centred_largest = gathered_norms(replicas, parts, chunk_rows, functools.partial(
-                _centre, mean.astype(dtype)), buffers)
-            if prepare.fits(_cell(centred_largest, dtype), norm_max):
-                return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
-        # Scale by the power of two that brings the largest cell into [0.5, 1), then centre: as one process does.
-        exponent = -int(np.frexp(largest)[1])
-        mean = replicas.sum([_column_sums(part, exponent)[0] for part in parts]) / n_rows
-        scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
-        norm_max, norm_sum, centred_largest = gathered_norms(replicas, parts, chunk_rows, scaled.transform, buffers)
-    if not prepare.fits(_cell(centred_largest, dtype), norm_max):
-        raise ValueError(prepare.out_of_range_message("the spread of these samples"))
-    return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
+    def column_sums(self, scale):
+        """One all-gather of each replica's column sums and largest cell, the sums added up in replica order."""
+        gathered = self.replicas.gather([[np.append(*part.column_sums(scale))] for part in self.parts])
+        return gathered[:, :-1].sum(axis=0), gathered[:, -1].max()
 
+    def norms(self, transform):
+        """The largest and the summed squared norms and the largest cell of every replica's rows, all-gathered."""
+        norms = self.replicas.gather([[part.norms(transform)] for part in self.parts])
+        return norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
 
-def check_finite_everywhere(replicas, parts, starts, chunk_rows, buffers):
-    """Raise ValueError on every worker if any replica's samples hold a NaN or infinity (its worker names the cell).
-
-    ``starts``: each local replica's first row among this worker's rows, which the message counts.
-    """
-    found = None
-    for part, start in zip(parts, starts):
-        try:
-            _check_finite(part, chunk_rows, start, buffers)
-        except ValueError as error:
-            found = found or error
-    if replicas.gather([[[float(found is not None)]]] * replicas.local).any():
-        raise found or ValueError("the samples of another worker are not finite (NaN or infinity); that worker "
-                                  "says where")
-
-
-def gathered_norms(replicas, parts, chunk_rows, transform, buffers):
-    """The largest squared norm, the norms' sum and the largest cell of every replica's rows after ``transform``."""
-    norms = replicas.gather([[_norms(part, chunk_rows, transform, buffers)] for part in parts])
-    return norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
+    def check_finite(self):
+        """Raise ValueError on every worker if any replica's rows hold a NaN or infinity (its worker names the cell,
+        counting rows among the worker's own)."""
+        found = None
+        for part, start in zip(self.parts, self.starts):
+            try:
+                part.check_finite(start)
+            except ValueError as error:
+                found = found or error
+        if self.replicas.sum([[float(found is not None)]] * self.replicas.local).any():
+            raise found or ValueError("the samples of another worker are not finite (NaN or infinity); that worker "
+                                      "says where")
 
 
 def initial_centroids(passes, n_clusters, init, run_seed, n_rows, rounds):

@@ -53,23 +53,51 @@ def prepare_stream(source, chunk_rows, buffers=None):
 
     ``buffers``: the chunks' buffers (``sources.chunk_buffers``), or None for new ones.
     """
-    dtype = source.dtype
+    return prepare_with(SourcePasses(source, chunk_rows, buffers))
+
+
+class SourcePasses:
+    """The preparing passes over one streamed source: what ``prepare_with`` asks of the rows."""
+
+    def __init__(self, source, chunk_rows, buffers=None):
+        self.source, self.chunk_rows, self.buffers = source, chunk_rows, buffers
+        self.n_rows, self.dtype = source.n_rows, source.dtype
+
+    def column_sums(self, scale):
+        """The column sums (float64) and the largest magnitude of the rows times ``2**scale``."""
+        return _column_sums(self.source, scale)
+
+    def norms(self, transform):
+        """The largest and the summed squared norms, and the largest magnitude, of the rows after ``transform``."""
+        return _norms(self.source, self.chunk_rows, transform, self.buffers)
+
+    def check_finite(self, first_row=0):
+        """Raise ValueError naming the first NaN or infinity (its row counted from ``first_row``)."""
+        _check_finite(self.source, self.chunk_rows, first_row, self.buffers)
+
+
+def prepare_with(passes):
+    """The ``StreamPrepared`` of the rows that ``passes`` read (``SourcePasses``, or the replicas' joined ones).
+
+    The column sums; when they are not finite, the check that names the cell; the centred
+    norms; and, for data whose squared distances do not fit their dtype, the same again on the
+    rows scaled by the power of two that brings the largest cell into [0.5, 1).
+    """
+    dtype = passes.dtype
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        sums, largest = _column_sums(source, 0)
+        sums, largest = passes.column_sums(0)
         if not np.isfinite(sums).all():
-            _check_finite(source, chunk_rows, buffers=buffers)
+            passes.check_finite()
         else:
-            mean = sums / source.n_rows
-            norm_max, norm_sum, centred_largest = _norms(source, chunk_rows, functools.partial(
-                _centre, mean.astype(dtype)), buffers)
+            mean = sums / passes.n_rows
+            norm_max, norm_sum, centred_largest = passes.norms(functools.partial(_centre, mean.astype(dtype)))
             if prepare.fits(_cell(centred_largest, dtype), norm_max):
                 return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
-        # Scale by the power of two that brings the largest cell into [0.5, 1), then centre.
         exponent = -int(np.frexp(largest)[1])
-        sums, _ = _column_sums(source, exponent)
-        mean = sums / source.n_rows
+        sums, _ = passes.column_sums(exponent)
+        mean = sums / passes.n_rows
         scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
-        norm_max, norm_sum, centred_largest = _norms(source, chunk_rows, scaled.transform, buffers)
+        norm_max, norm_sum, centred_largest = passes.norms(scaled.transform)
     if not prepare.fits(_cell(centred_largest, dtype), norm_max):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
     return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
