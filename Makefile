@@ -6,11 +6,11 @@ HEADLESS := env -u DISPLAY -u WAYLAND_DISPLAY MPLBACKEND=Agg
 
 .PHONY: demo test test-fast install golden clean bench
 
-$(VENV)/.installed: setup.cfg pyproject.toml compat/native/src/*.c compat/native/src/*.h
+$(VENV)/.installed: setup.cfg pyproject.toml kmeans_tf/native/src/*.c kmeans_tf/native/src/*.h
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	-$(PY) -m compat.native  # without gcc the engine runs on TensorFlow's ops (the kernel's tests skip)
+	-$(PY) -m kmeans_tf.native  # without gcc the engine runs on TensorFlow's ops (the kernel's tests skip)
 	touch $@
 
 install: $(VENV)/.installed

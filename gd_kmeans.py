@@ -19,7 +19,7 @@ init_seed = 5129809
 learning_rate = 0.001
 steps = 100  # the post's loop: for i in range(100 + 1)
 report_every = 10
-# The files written beside --output PATH, named after it (compat.lesson_outputs.derived_path).
+# The files written beside --output PATH, named after it (kmeans_tf.lesson_outputs.derived_path).
 OTHER_OUTPUTS = ("data.png", "trajectory.png")
 
 
@@ -119,8 +119,8 @@ def report_lines(costs, every=report_every):
 
 
 if __name__ == "__main__":
-    from compat.figures import trajectory_figure
-    from compat.lesson_outputs import finish_lesson, lesson_outputs
+    from kmeans_tf.figures import trajectory_figure
+    from kmeans_tf.lesson_outputs import finish_lesson, lesson_outputs
 
     output, data_output, trajectory_output = lesson_outputs(__file__, OTHER_OUTPUTS)
     Xi = make_data()

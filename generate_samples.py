@@ -24,7 +24,7 @@ def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster,
 
 
 if __name__ == "__main__":
-    from compat.lesson_outputs import finish_lesson, lesson_outputs
+    from kmeans_tf.lesson_outputs import finish_lesson, lesson_outputs
 
     (output,) = lesson_outputs(__file__)
     sample_values, centroid_values = main()

@@ -17,7 +17,7 @@ seed = 700
 embiggen_factor = 70
 centroid_seed = 7  # exercise 1: a seed of their own for the initial centroids
 n_iterations = DEFAULT_ITERATIONS
-# The files written beside --output PATH, named after it (compat.lesson_outputs.derived_path).
+# The files written beside --output PATH, named after it (kmeans_tf.lesson_outputs.derived_path).
 OTHER_OUTPUTS = ("initial.png", "trajectory.png", "iterations.gif")
 
 
@@ -61,8 +61,8 @@ def format_iteration(iteration, cost, centroids):
 if __name__ == "__main__":
     from functools import partial
 
-    from compat.figures import save_animation, trajectory_figure
-    from compat.lesson_outputs import finish_lesson, lesson_outputs
+    from kmeans_tf.figures import save_animation, trajectory_figure
+    from kmeans_tf.lesson_outputs import finish_lesson, lesson_outputs
 
     output, initial_output, trajectory_output, animation_output = lesson_outputs(__file__, OTHER_OUTPUTS)
     sample_values, initial_centroid_values, centroid_history, cost_history, label_history = main()

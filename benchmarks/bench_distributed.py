@@ -44,7 +44,7 @@ def worker(index, ports, rows, streamed, pinned):
         import tensorflow as tf
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     from compat import eager
-    from compat.engine.distributed import Replicas
+    from kmeans_tf.distributed.replicas import Replicas
 
     rng = np.random.RandomState(index)
     samples = rng.normal(size=(rows, FEATURES)).astype(np.float32)

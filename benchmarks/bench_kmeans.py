@@ -76,7 +76,7 @@ from benchmarks import report  # noqa: E402
 from benchmarks.methods import (  # noqa: E402
     BLAS_ENV_VARS, CONVERGENCE_MAX_ITER, ENGINE, FAISS, METHOD_MODULES, METHODS, SKLEARN_LLOYD, Size, inertia,
     make_blobs, measure)
-from compat.engine.options import ALGORITHMS, DEFAULT_ALGORITHM  # noqa: E402
+from kmeans_tf.engine.options import ALGORITHMS, DEFAULT_ALGORITHM  # noqa: E402
 
 DEFAULT_SIZES = ("100000x32:64", "1000000x16:100", "200000x128:256")
 QUICK_SIZES = ("20000x16:32",)

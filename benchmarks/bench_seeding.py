@@ -24,14 +24,14 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.methods import Size, make_blobs  # noqa: E402
-from compat.engine.options import (DEFAULT_INIT_ROUNDS, KMEANS_PARALLEL_INIT,  # noqa: E402
+from kmeans_tf.engine.options import (DEFAULT_INIT_ROUNDS, KMEANS_PARALLEL_INIT,  # noqa: E402
                                    KMEANS_PLUSPLUS_INIT)
 
 
 def measure(samples, n_clusters, init, seed, init_rounds):
     """Return seconds to seed, the initial cost, and seconds, iterations and inertia of a whole run."""
     from compat import eager
-    from compat.engine import prepare, seeding
+    from kmeans_tf.engine import prepare, seeding
 
     prepared = prepare.centre_and_scale(samples, prepare.column_sums(samples))
     start = time.perf_counter()

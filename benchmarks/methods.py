@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from compat.engine.options import DEFAULT_ALGORITHM
+from kmeans_tf.engine.options import DEFAULT_ALGORITHM
 
 NUMPY = "numpy"
 SKLEARN_LLOYD = "sklearn-lloyd"
@@ -249,7 +249,7 @@ def method_device(method):
         return "CPU"
     import tensorflow as tf  # already imported, quietly, by compat.eager
 
-    from compat import native
+    from kmeans_tf import native
 
     gpus = tf.config.list_physical_devices("GPU")
     cpu = "CPU, C kernel" if native.kernel() is not None else "CPU, TF ops"

@@ -1,17 +1,15 @@
-"""kmeans-tf's bridge between the TensorFlow 1 lesson and TensorFlow 2, and its k-means engine.
+"""The shim that runs the TensorFlow 1 lesson on TensorFlow 2, and the lesson the TensorFlow 2 way.
 
 - ``v1``: the TF1 graph-mode API plus the legacy spellings the lessons use (``from compat import v1 as tf``);
-  ``_tensorflow``: TensorFlow imported without its start-up chatter (everything else imports it from there).
-- ``eager``: the lesson's functions the TensorFlow 2 way, and the engine's public API
-  (``kmeans``, ``predict``, ``inertia``, ``gd_kmeans``, the ``KMeans`` estimator).
-- ``engine/``: the k-means engine (vocabulary, door checks, data preparation, seeding, loops,
-  TensorFlow-ops passes, the estimator); ``engine/__init__.py`` maps it.
-- ``native/``: the fused C kernel (build, load, the ops' Python wrapper, the C sources).
-- ``cli/``: the ``kmeans-tf`` command line (``python -m compat``).
-- ``data_io/``: data files read (checked) and outputs written (atomically, or into devices and pipes).
-- ``figures``: pictures of a run; ``lesson_outputs``: the lesson scripts' ``--output`` files.
+- ``eager``: the lesson's functions in eager TensorFlow 2, and the engine's public API re-exported
+  from ``kmeans_tf`` (``kmeans``, ``predict``, ``inertia``, ``gd_kmeans``, ``KMeans``, ...);
+- ``_tensorflow``: TensorFlow imported without its start-up chatter (``kmeans_tf._tensorflow``);
+- ``native``: the engine's C kernel under its older name (``python -m compat.native`` builds it);
+- ``python -m compat``: the ``kmeans-tf`` command line.
 
+The k-means engine, its command line and its data I/O are the ``kmeans_tf`` package.
 Importing this package changes no TensorFlow state: it does not disable eager execution.
 """
+from kmeans_tf import __version__
 
-__version__ = "0.2.0"
+__all__ = ["__version__"]

@@ -3,7 +3,7 @@
 The lesson's functions mirror ``functions.py`` name for name and take the same arguments:
 ``create_samples``, ``choose_random_centroids``, ``assign_to_nearest``,
 ``update_centroids``, ``iterate_kmeans``, ``total_squared_distance``. The engine that the
-command line runs on users' data lives in ``compat.engine``; its public face is here:
+command line runs on users' data is the ``kmeans_tf`` package; its public API is re-exported here:
 
 - ``kmeans``: Lloyd's algorithm with scikit-learn's stopping rule, ``n_init`` restarts,
   "random", "k-means++" or "k-means||" initialisation, and scikit-learn's relocation of
@@ -20,17 +20,24 @@ command line runs on users' data lives in ``compat.engine``; its public face is 
 """
 import numpy as np
 
-from compat._tensorflow import tf
-from compat.engine import tf_ops
-from compat.engine.choosing_k import ElbowResult, elbow, kneedle
-from compat.engine.estimator import KMeans
-from compat.engine.gd import gd_kmeans
-from compat.engine.kmeans import KMeansResult, inertia, kmeans, predict
-from compat.engine.minibatch import MiniBatchResult, minibatch_kmeans
-from compat.engine.minibatch_estimator import MiniBatchKMeans
-from compat.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PARALLEL_INIT,
-                                   KMEANS_PLUSPLUS_INIT, LLOYD, RANDOM_INIT)
-from compat.engine.sources import Shards, load_shards
+from kmeans_tf import ElbowResult
+from kmeans_tf import KMeans
+from kmeans_tf import KMeansResult
+from kmeans_tf import MiniBatchKMeans
+from kmeans_tf import MiniBatchResult
+from kmeans_tf import Shards
+from kmeans_tf import elbow
+from kmeans_tf import gd_kmeans
+from kmeans_tf import inertia
+from kmeans_tf import kmeans
+from kmeans_tf import kneedle
+from kmeans_tf import load_shards
+from kmeans_tf import minibatch_kmeans
+from kmeans_tf import predict
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import tf_ops
+from kmeans_tf.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PARALLEL_INIT,
+                                      KMEANS_PLUSPLUS_INIT, LLOYD, RANDOM_INIT)
 from functions import DEFAULT_ITERATIONS
 
 __all__ = [

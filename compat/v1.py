@@ -20,8 +20,8 @@ import warnings
 
 
 def _v1():
-    """Return ``tf.compat.v1``, importing TensorFlow (quietly, see ``compat._tensorflow``) on first use."""
-    from compat._tensorflow import tf
+    """Return ``tf.compat.v1``, importing TensorFlow (quietly, see ``kmeans_tf._tensorflow``) on first use."""
+    from kmeans_tf._tensorflow import tf
 
     return tf.compat.v1
 

@@ -6,7 +6,8 @@ import numpy as np
 from click.testing import CliRunner
 from sklearn import datasets
 
-from compat import cli, native, v1 as tf
+from kmeans_tf import cli, native
+from compat import v1 as tf
 
 SEEDS = range(8)
 SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]

@@ -7,7 +7,7 @@ matplotlib.use("agg")
 
 import pytest  # noqa: E402
 
-from compat import native  # noqa: E402
+from kmeans_tf import native  # noqa: E402
 from tests.cases import native_switched_off, run_in_graph  # noqa: E402
 
 # Set to 1 (as CI does) to make a missing C kernel fail the tests that need it instead of skipping them.

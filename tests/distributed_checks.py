@@ -10,7 +10,7 @@ import sys
 import numpy as np
 from numpy.testing import assert_allclose, assert_array_equal
 
-from compat._tensorflow import tf
+from kmeans_tf._tensorflow import tf
 from tests.cases import native_switched_off, random_case
 
 # Two replicas of 65536 rows: each one chunk of the single process's stream at this budget, and one block of sums.
@@ -102,7 +102,7 @@ def check_weights_zero_on_one_replica(strategy):
 def check_scaled_data(strategy):
     """Cells near the dtype's limits: scaled by the power of two one process uses, and its answer."""
     from compat import eager
-    from compat.engine import sources, stream_prepare
+    from kmeans_tf.stream import prepare as stream_prepare, sources
 
     for dtype, factor, rtol in ((np.float32, 1e20, 1e-5), (np.float32, 1e-20, 1e-5), (np.float64, 1e150, 1e-12)):
         samples, initial = random_case(2, 20001, 5, 7, np.float64)
@@ -160,7 +160,7 @@ def check_resumed_from_a_checkpoint(strategy):
     import tempfile
 
     from compat import eager
-    from compat.engine import checkpoint as checkpoints
+    from kmeans_tf.stream import checkpoint as checkpoints
 
     samples, initial = random_case(1, 20001, 5, 7, np.float64)
     whole = eager.kmeans(samples, 7, init=initial, tol=0, strategy=strategy)

@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 
-from compat import native
-from compat._tensorflow import tf
+from kmeans_tf import native
+from kmeans_tf._tensorflow import tf
 from tests.cases import change_sums, squared_distances
 
 REFUSALS = (tf.errors.InvalidArgumentError, TypeError, ValueError)

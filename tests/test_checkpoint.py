@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from compat import eager
-from compat.engine import checkpoint as checkpoints
+from kmeans_tf.stream import checkpoint as checkpoints
 from tests.cases import DTYPE_IDS, DTYPES, assert_error, random_case, run
 
 

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from compat import cli, eager
+from kmeans_tf import cli
+import kmeans_tf
+from compat import eager
 from tests.cases import assert_error, assert_png, run
 
 # Four blobs, 40 apart, of standard deviation 1.
@@ -144,7 +146,7 @@ def test_elbow_plot_is_a_png_and_claimed_before_any_work(monkeypatch, tmp_path, 
     result = run("elbow", blobs_csv, "--k", "1:6", "--init-seed", 0, "--plot", picture)
     assert result.exit_code == 0, result.output
     assert_png(picture)
-    monkeypatch.setattr(eager, "elbow", lambda *args, **kwargs: pytest.fail("fitted before the check"))
+    monkeypatch.setattr(kmeans_tf, "elbow", lambda *args, **kwargs: pytest.fail("fitted before the check"))
     assert_error(run("elbow", blobs_csv, "--k", "1:6", "--plot", picture), "--plot", "--force replaces it")
     assert_error(run("elbow", blobs_csv, "--k", "1:6", "--plot", tmp_path / "elbow.jpg"), "'--plot'", exit_code=2)
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compat import cli, eager
+import kmeans_tf
+from kmeans_tf import cli
+from compat import eager
 from tests.cases import BLOBS, BLOBS_CSV, assert_error, assert_png, run
 
 
@@ -68,7 +70,7 @@ def test_help_has_an_example(command):
 
 def test_version_and_help_without_tensorflow():
     assert run("--version").output == f"kmeans-tf, version {cli.__version__}\n"
-    code = "import sys, compat.cli; sys.exit(any(name in sys.modules for name in ('tensorflow', 'matplotlib', 'sklearn')))"
+    code = "import sys, kmeans_tf.cli; sys.exit(any(name in sys.modules for name in ('tensorflow', 'matplotlib', 'sklearn')))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -269,7 +271,7 @@ def test_a_bug_is_one_line_unless_verbose(monkeypatch, blobs):
     def broken(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(eager, "kmeans", broken)
+    monkeypatch.setattr(kmeans_tf, "kmeans", broken)
     assert_error(run("fit", blobs, "-k", 2), "internal error: RuntimeError: boom second line")
     assert "Traceback" in run("--verbose", "fit", blobs, "-k", 2).stderr
 
@@ -280,15 +282,15 @@ def test_console_script_and_python_m(tmp_path):
     # Importing TensorFlow here set TF_CPP_MIN_LOG_LEVEL, which would switch off the chatter filter.
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
 
-    def kmeans_tf(*args):
+    def console(*args):
         return subprocess.run([script, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
 
-    generated = kmeans_tf("generate", "--samples-per-cluster", 10, "--out", tmp_path / "s.csv")
+    generated = console("generate", "--samples-per-cluster", 10, "--out", tmp_path / "s.csv")
     assert generated.returncode == 0
     assert generated.stderr == f"30 samples written to {tmp_path / 's.csv'}\n"  # no TensorFlow chatter
-    fitted = kmeans_tf("fit", tmp_path / "s.csv", "-k", 3, "--init-seed", 1, "--json", "--quiet")
+    fitted = console("fit", tmp_path / "s.csv", "-k", 3, "--init-seed", 1, "--json", "--quiet")
     assert json.loads(fitted.stdout)["n_samples"] == 30 and fitted.stderr == ""
-    failed = kmeans_tf("fit", tmp_path / "s.csv", "-k", 31)
+    failed = console("fit", tmp_path / "s.csv", "-k", 31)
     assert failed.returncode == 1 and failed.stderr.splitlines()[-1].startswith("Error: ")
     version = subprocess.run([sys.executable, "-m", "compat", "--version"], capture_output=True, text=True)
     assert version.stdout == f"kmeans-tf, version {cli.__version__}\n"
@@ -315,7 +317,7 @@ def test_json_refuses_a_result_it_cannot_hold_and_writes_nothing(monkeypatch, tm
     def unrepresentable(samples, n_clusters, **options):
         return eager.KMeansResult(np.full((2, 2), np.nan), np.array([0, 0, 0, 1, 1, 1]), float("nan"), 1, True)
 
-    monkeypatch.setattr(eager, "kmeans", unrepresentable)
+    monkeypatch.setattr(kmeans_tf, "kmeans", unrepresentable)
     labels = tmp_path / "labels.txt"
     assert_error(run("fit", blobs, "-k", 2, "--json", "--labels-out", labels), "JSON")
     assert not labels.exists()
@@ -374,7 +376,7 @@ def test_an_unwritable_output_is_found_before_the_fit(monkeypatch, tmp_path, blo
     def never(*args, **kwargs):
         raise AssertionError("the fit ran")
 
-    monkeypatch.setattr(eager, "kmeans", never)
+    monkeypatch.setattr(kmeans_tf, "kmeans", never)
     (tmp_path / "a_file").write_text("")
     result = run("fit", blobs, "-k", 2, "--centroids-out", tmp_path / "a_file" / "c.csv")
     assert_error(result, "--centroids-out", str(tmp_path / "a_file"))

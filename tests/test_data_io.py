@@ -1,4 +1,4 @@
-"""compat.data_io: reading data files with their errors, and atomic writes."""
+"""kmeans_tf.data_io: reading data files with their errors, and atomic writes."""
 import errno
 import io
 import os
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compat import data_io
+from kmeans_tf import data_io
 
 
 def write(tmp_path, name, text):
@@ -466,7 +466,7 @@ def test_dev_null_stays_a_device():
 
 
 def test_stdout_is_written_into_not_replaced():
-    code = ("import sys, numpy; from compat import data_io; print('before', flush=True); "
+    code = ("import sys, numpy; from kmeans_tf import data_io; print('before', flush=True); "
             "data_io.write_table('/dev/stdout', numpy.array([[1.5, 2.0]]), names=('x', 'y'), file_type='.tsv'); "
             "data_io.write_labels('/dev/stdout', numpy.array([3, 1]))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,

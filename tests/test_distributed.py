@@ -12,8 +12,9 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from compat import eager
-from compat.cli import workers
-from compat.engine import distributed, validation
+from kmeans_tf.cli import workers
+from kmeans_tf.distributed import replicas as distributed
+from kmeans_tf.engine import validation
 from tests.cases import assert_error, free_ports, random_case, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,12 +1,12 @@
-"""compat/figures.py and compat/lesson_outputs.py: the pictures of a run, and where the lesson scripts write them."""
+"""kmeans_tf/figures.py and kmeans_tf/lesson_outputs.py: the pictures of a run, and where the lesson scripts write them."""
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from compat.figures import (cost_curve_figure, elbow_figure, iterations_animation, save_animation, save_figure,
+from kmeans_tf.figures import (cost_curve_figure, elbow_figure, iterations_animation, save_animation, save_figure,
                             trajectory_figure)
-from compat.lesson_outputs import derived_path, finish_lesson, lesson_outputs
+from kmeans_tf.lesson_outputs import derived_path, finish_lesson, lesson_outputs
 
 SAMPLES = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]], dtype=np.float32)
 # A start, then two iterations (the second one changes nothing).

@@ -4,8 +4,8 @@ import pytest
 from sklearn import datasets
 
 from compat import eager
-from compat._tensorflow import tf
-from compat.engine import seeding
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import seeding
 from tests.cases import SEEDS, native_switched_off, shipped
 
 PARALLEL = eager.KMEANS_PARALLEL_INIT

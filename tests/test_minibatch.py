@@ -263,7 +263,7 @@ def test_an_init_array_with_n_init_warns_and_runs_once():
 def run_cli(*args):
     from click.testing import CliRunner
 
-    from compat import cli
+    from kmeans_tf import cli
 
     result = CliRunner().invoke(cli.main, [str(arg) for arg in args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output

@@ -1,12 +1,13 @@
-"""The fused C kernel (compat/native) against numpy, and the engine with it against without it.
+"""The fused C kernel (kmeans_tf/native) against numpy, and the engine with it against without it.
 
 Its input checks are in test_native_inputs.py, its build and load in test_native_build.py.
 """
 import numpy as np
 import pytest
 
-from compat import eager, native
-from compat._tensorflow import tf
+from compat import eager
+from kmeans_tf import native
+from kmeans_tf._tensorflow import tf
 from tests.cases import (DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, change_sums, native_switched_off,
                          random_case)
 

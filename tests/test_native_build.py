@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from compat import native
-from compat._tensorflow import tf
-from compat.native import load
-from compat.native.__main__ import main as build_command
-from compat.native.ops import GENERATED_FUNCTIONS
+from kmeans_tf import native
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.native import load
+from kmeans_tf.native.__main__ import main as build_command
+from kmeans_tf.native.ops import GENERATED_FUNCTIONS
 
-# The module, not the function compat.native.build that the package exports.
-builder = importlib.import_module("compat.native.build")
+# The module, not the function kmeans_tf.native.build that the package exports.
+builder = importlib.import_module("kmeans_tf.native.build")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,7 +171,7 @@ def test_the_build_command_fails_with_a_one_line_reason(monkeypatch, cache, caps
 def test_the_build_command_replaces_a_garbage_library_and_reports_it_ready(native_kernel, cache):
     library = native.library_path()
     library.write_bytes(b"not a library")
-    finished = run_python("-m", "compat.native", cache=cache)
+    finished = run_python("-m", "kmeans_tf.native", cache=cache)
     assert finished.returncode == 0, finished.stderr
     assert f"kmeans-tf: fused C kernel ready: {library}" in finished.stdout
     assert builder.verify(library) is None
@@ -181,7 +181,7 @@ def test_the_build_command_replaces_a_garbage_library_and_reports_it_ready(nativ
 def test_a_truncated_library_in_the_cache_is_rebuilt_by_the_engine(native_kernel, built):
     with open(built, "r+b") as library:
         library.truncate(built.stat().st_size // 2)
-    script = ("import numpy as np; from compat import native; kernel = native.kernel(); print(native.description()); "
+    script = ("import numpy as np; from kmeans_tf import native; kernel = native.kernel(); print(native.description()); "
               "print(kernel.nearest_centroid_sums(np.eye(3), np.eye(2, 3))[0].numpy().tolist())")
     finished = run_python("-c", script, cache=built.parent)
     assert finished.returncode == 0, finished.stderr

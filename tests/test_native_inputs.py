@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from compat._tensorflow import tf
+from kmeans_tf._tensorflow import tf
 from tests.cases import random_case
 
 N_SAMPLES, N_FEATURES, N_CLUSTERS = 10, 3, 4

@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import datasets
 
 from compat import eager
-from compat.engine import budget, stream_prepare, streaming
+from kmeans_tf.stream import budget, prepare as stream_prepare, streamed as streaming
 from tests.cases import DTYPE_IDS, DTYPES, random_case
 from tests.cases import assert_error, run
 

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from sklearn import datasets
 from sklearn.cluster import KMeans
 
-from compat import cli, eager
-from compat.engine import seeding
+from kmeans_tf import cli
+from compat import eager
+from kmeans_tf.engine import seeding
 from tests.cases import DTYPE_IDS, DTYPES, random_case, shipped, squared_distances
 
 PATHS = ["native_kernel", "without_native_kernel"]

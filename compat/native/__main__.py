@@ -1,29 +1,7 @@
-"""Build the C kernel ahead of time: ``python -m compat.native [--force]``.
-
-The engine builds it on first use anyway (see ``compat/native/build.py``); building it
-here makes the first call fast. The library reported ready is verified against its build
-record and loaded, with every op present. Exits 1 with a one-line reason when it fails.
-"""
+"""``python -m compat.native [--force]``: the C kernel built ahead of time, as ``python -m kmeans_tf.native``."""
 import sys
 
-from compat.native.build import BuildError, build
-from compat.native.load import open_library
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        path = build(force="--force" in argv)
-    except BuildError as error:
-        print(f"kmeans-tf: {error}", file=sys.stderr)
-        return 1
-    kernel, reason = open_library(path)
-    if kernel is None:
-        print(f"kmeans-tf: {reason}", file=sys.stderr)
-        return 1
-    print(f"kmeans-tf: fused C kernel ready: {path}")
-    return 0
-
+from kmeans_tf.native.__main__ import main
 
 if __name__ == "__main__":
     sys.exit(main())

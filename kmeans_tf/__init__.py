@@ -1,0 +1,64 @@
+"""kmeans-tf: k-means on TensorFlow 2, for data in memory, on disk or across workers, with scikit-learn's API.
+
+Public API (imported from here; everything else is internal)::
+
+    from kmeans_tf import (KMeans, MiniBatchKMeans, kmeans, predict, inertia, minibatch_kmeans, elbow, kneedle,
+                           load_shards, KMeansResult, gd_kmeans)
+
+- ``kmeans``, ``predict``, ``inertia``: Lloyd's k-means and its answers for given centroids; a NumPy array
+  in memory, a memory map or ``load_shards(folder)`` on disk, or this worker's rows with a ``strategy``;
+- ``minibatch_kmeans``: mini-batch k-means; ``elbow`` and ``kneedle``: choosing k;
+- ``KMeans`` and ``MiniBatchKMeans``: the same as scikit-learn estimators;
+- ``gd_kmeans``: k-means by gradient descent (the lesson's post).
+
+The package, by part of the architecture:
+
+- ``engine/``: options and door checks, data preparation, seeding, the Lloyd loops, mini-batch steps, choosing k;
+- ``stream/``: data on disk, a chunk at a time (memory budget, sources, streamed passes, checkpoints);
+- ``distributed/``: k-means on several workers through ``tf.distribute``;
+- ``estimators/``: ``KMeans`` and ``MiniBatchKMeans``;
+- ``native/``: the fused C kernel (``python -m kmeans_tf.native`` builds it);
+- ``cli/``: the ``kmeans-tf`` command line (``python -m kmeans_tf``);
+- ``data_io/``: data files read (checked) and outputs written safely;
+- ``figures``: pictures of a run; ``lesson_outputs``: the lesson scripts' ``--output`` files;
+- ``_tensorflow``: TensorFlow imported without its start-up chatter (every module imports it from there).
+
+TensorFlow is imported on the first use of a public name, not by ``import kmeans_tf``, so that
+``kmeans-tf --help`` answers at once. Importing changes no TensorFlow state.
+"""
+import importlib
+
+__version__ = "0.3.0"
+
+# Each public name -> the module that defines it.
+PUBLIC_NAMES = {
+    "KMeans": "kmeans_tf.estimators.kmeans",
+    "MiniBatchKMeans": "kmeans_tf.estimators.minibatch",
+    "kmeans": "kmeans_tf.engine.kmeans",
+    "predict": "kmeans_tf.engine.kmeans",
+    "inertia": "kmeans_tf.engine.kmeans",
+    "KMeansResult": "kmeans_tf.engine.result",
+    "minibatch_kmeans": "kmeans_tf.engine.minibatch",
+    "MiniBatchResult": "kmeans_tf.engine.minibatch",
+    "elbow": "kmeans_tf.engine.choosing_k",
+    "kneedle": "kmeans_tf.engine.choosing_k",
+    "ElbowResult": "kmeans_tf.engine.choosing_k",
+    "load_shards": "kmeans_tf.stream.sources",
+    "Shards": "kmeans_tf.stream.sources",
+    "gd_kmeans": "kmeans_tf.engine.gd",
+}
+
+__all__ = ["__version__", *PUBLIC_NAMES]
+
+
+def __getattr__(name):
+    """Import the module of a public name on its first use."""
+    if name not in PUBLIC_NAMES:
+        raise AttributeError(f"module 'kmeans_tf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(PUBLIC_NAMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

@@ -1,0 +1,141 @@
+"""The ``elbow`` command: k-means for several k on a data file, a table of scores, and a suggested k.
+
+It runs ``kmeans_tf.elbow``, imported inside the command, so that ``kmeans-tf --help``
+answers without importing TensorFlow or scikit-learn.
+"""
+import json
+import math
+import sys
+
+import click
+
+from kmeans_tf import data_io
+from kmeans_tf.cli.console import Command
+from kmeans_tf.cli.options import (columns_option, data_argument, force_option, header_option, init_rounds_option,
+                                init_seed_option, n_init_option, plot_option, quiet_option)
+from kmeans_tf.cli.outputs import claim_outputs, save_plot
+from kmeans_tf.engine.options import (DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE,
+                                   MIN_K_VALUES)
+
+# The table's columns: heading, the ElbowResult field, and the format of a value.
+COLUMNS = (("k", "k", "d"), ("inertia", "inertia", ".6g"), ("silhouette", "silhouette", ".4f"),
+           ("Calinski-Harabasz", "calinski_harabasz", ".6g"), ("Davies-Bouldin", "davies_bouldin", ".4f"))
+UNDEFINED = "-"
+
+
+class KValues(click.ParamType):
+    """The k values of ``--k``: ``A:B`` (A to B, inclusive) or a comma-separated list, at least MIN_K_VALUES of them."""
+
+    name = "k_values"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            if ":" in value:
+                first, last = (int(part) for part in value.split(":"))
+                values = list(range(first, last + 1))
+            else:
+                values = [int(part) for part in value.split(",")]
+        except ValueError:
+            self.fail(f"{value!r} should be A:B (every k from A to B) or a comma-separated list, e.g. 2:12 or 2,4,8",
+                      param, ctx)
+        if len(values) < MIN_K_VALUES:
+            self.fail(f"{value!r} gives {len(values)} k values; the kneedle rule needs at least {MIN_K_VALUES}",
+                      param, ctx)
+        if min(values) < 1:
+            self.fail(f"{value!r} holds k={min(values)}; every k should be >= 1", param, ctx)
+        if len(set(values)) != len(values):
+            self.fail(f"{value!r} repeats a value", param, ctx)
+        return sorted(values)
+
+
+@click.command(cls=Command)
+@data_argument
+@click.option("--k", "k_values", type=KValues(), required=True, metavar="A:B|K1,K2,...",
+              help=f"the k values to fit: A:B for every k from A to B, or a list; at least {MIN_K_VALUES}")
+@columns_option
+@header_option
+@click.option("--init", type=click.Choice(INIT_STRATEGIES), default=DEFAULT_INIT, show_default=True,
+              help="how to choose the initial centroids (quote k-means|| in a shell)")
+@n_init_option
+@init_rounds_option
+@init_seed_option(None, help="seed of the initial centroids and of the silhouette's sample [default: a new one "
+                             "each time]")
+@click.option("--silhouette-rows", type=click.IntRange(2), default=DEFAULT_SILHOUETTE_ROWS, show_default=True,
+              help="measure the silhouette on this many rows drawn at random (the same rows for every k)")
+@plot_option
+@click.option("--json", "as_json", is_flag=True, help="print the table and the suggested k as JSON on stdout")
+@force_option
+@quiet_option
+@click.pass_obj
+def elbow(console, data, k_values, columns, header, init, n_init, init_rounds, init_seed, silhouette_rows, plot,
+          as_json, force):
+    """Fit k-means for several k and suggest one: the elbow of the inertia curve.
+
+    Runs kmeans_tf.elbow on DATA (read as by fit: .csv, .tsv, .npy, or - for CSV on
+    stdin) and prints, for each k: the inertia (the sum of squared distances to the nearest
+    centroid, which always falls as k grows); the silhouette (-1 to 1, higher is better),
+    measured on --silhouette-rows rows; the Calinski-Harabasz score (higher is better) and
+    the Davies-Bouldin score (0 or more, lower is better). The scores are scikit-learn's;
+    k = 1 has none (-). The suggested k is the knee of the inertia curve by the kneedle rule
+    (Satopää et al. 2011): k and inertia scaled to [0, 1], the k where the curve lies
+    farthest below the straight line from its first point to its last. --plot draws the
+    inertia and the silhouette against k, the suggested k marked.
+
+    \b
+    Example:
+      kmeans-tf elbow blobs.csv --k 1:10 --init-seed 0 --plot elbow.png
+    """
+    claim_outputs({"--plot": plot}, force=force, inputs={"DATA": data})
+    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
+    n_samples, n_features = table.values.shape
+    console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}")
+    if n_samples < k_values[-1]:
+        raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than k={k_values[-1]} "
+                                   f"asked for by --k; k-means needs at least one row per cluster")
+
+    import kmeans_tf
+
+    with console.progress(len(k_values), "k values") as advance:
+        def record(k, result):
+            console.detail(f"k={k}: inertia {result.inertia:.6g} after {result.n_iter} iterations")
+            advance()
+        result = kmeans_tf.elbow(table.values, k_values, init=init, n_init=n_init, init_rounds=init_rounds,
+                             seed=init_seed, silhouette_rows=silhouette_rows, callback=record)
+    if as_json:
+        click.echo(json.dumps({
+            "n_samples": n_samples, "n_features": n_features, "columns": table.names,
+            "silhouette_rows": len(result.silhouette_sample), "rule": KNEEDLE_RULE,
+            "suggested_k": result.suggested_k,
+            "table": [dict(zip([field for _, field, _ in COLUMNS] + ["n_iter"], row)) for row in _rows(result)],
+        }, indent=2, allow_nan=False))
+    else:
+        click.echo(format_table(result), nl=False)
+        click.echo(describe_suggestion(result.suggested_k))
+    if plot is not None:
+        from kmeans_tf.figures import elbow_figure
+
+        save_plot(elbow_figure(result.k, result.inertia, result.silhouette, result.suggested_k), plot, console)
+
+
+def _rows(result):
+    """Each k's row of the table as Python numbers, None where a score is undefined, and the iterations."""
+    columns = [getattr(result, field) for _, field, _ in COLUMNS] + [result.n_iter]
+    return [[None if isinstance(value, float) and math.isnan(value) else value
+             for value in (column[i].item() for column in columns)] for i in range(len(result.k))]
+
+
+def format_table(result):
+    """The table as text: a heading, then a row per k, right-aligned; ``-`` where a score is undefined."""
+    cells = [[heading for heading, _, _ in COLUMNS]]
+    cells += [[UNDEFINED if value is None else format(value, style) for value, (_, _, style) in zip(row, COLUMNS)]
+              for row in _rows(result)]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(COLUMNS))]
+    return "".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) + "\n" for row in cells)
+
+
+def describe_suggestion(suggested_k):
+    if suggested_k is None:
+        return f"Suggested k: none (the inertia curve has no knee by the {KNEEDLE_RULE} rule)"
+    return f"Suggested k: {suggested_k} (the knee of the inertia curve by the {KNEEDLE_RULE} rule)"

@@ -1,0 +1,43 @@
+"""The ``convert`` command: a CSV or TSV file of any size into a ``.npy`` file, which ``fit`` streams from disk."""
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kmeans_tf import data_io
+from kmeans_tf.cli.console import Command
+from kmeans_tf.cli.options import columns_option, force_option, header_option, quiet_option, suffix_check
+from kmeans_tf.cli.outputs import claim_outputs
+
+
+@click.command(cls=Command)
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path), callback=suffix_check(data_io.NPY_SUFFIX))
+@columns_option
+@header_option
+@force_option
+@quiet_option
+@click.pass_obj
+def convert(console, data, out, columns, header, force):
+    """Convert DATA (.csv, .tsv, or - for CSV on stdin) into OUT, a .npy file of float64.
+
+    Reads any size a chunk of rows at a time, checking every cell as fit does (the same
+    messages), so that fit and predict can then stream OUT from disk. OUT is written beside
+    itself under a temporary name and renamed at the end: an error or Ctrl-C leaves nothing.
+
+    \b
+    Example:
+      kmeans-tf convert big.csv big.npy --columns x,y
+      kmeans-tf fit big.npy -k 100 --labels-out labels.npy --memory-budget 2GiB
+    """
+    claim_outputs({"OUT": out}, force=force, inputs={"DATA": data})
+    if data_io.is_special_output(out):
+        raise click.BadParameter(f"{str(out)!r} should be a regular file (its shape is written last)",
+                                 param_hint="'OUT'")
+    total = None if data == data_io.STDIN else os.path.getsize(data)
+    with console.throughput(total, "convert") as update:
+        rows, width, names = data_io.convert_text(data, out, columns=columns, header=header, stream=sys.stdin,
+                                                  overwrite=True, progress=update)
+    console.note(f"{rows} rows x {width} columns written to {out}"
+                 + (f" (header: {', '.join(names)})" if names else " (no header)"))

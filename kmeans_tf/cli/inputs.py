@@ -1,0 +1,66 @@
+"""The data commands' input: a text file read into memory, or ``.npy`` data mapped and streamed from disk.
+
+A ``.npy`` file, or a folder of ``.npy`` shards (rows in file-name order), is mapped, never
+read whole: the engine streams it a chunk at a time (``kmeans_tf.stream.streamed``). A text
+file is read into memory, unless it is larger than the memory budget: then the command
+says so and suggests ``kmeans-tf convert``. Nothing here imports TensorFlow until a file is mapped.
+"""
+import dataclasses
+import os
+import sys
+
+from kmeans_tf import data_io
+from kmeans_tf.data_io.reading import data_suffix
+from kmeans_tf.data_io.tables import NPY_SUFFIX, resolve_columns
+from kmeans_tf.stream.budget import default_memory_budget, describe_size
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    """A command's data: ``values`` (an array in memory, or ``Shards`` streamed from disk), as a ``Table`` has them."""
+
+    values: object
+    names: tuple | None
+    source: str
+    shape: tuple
+    weights: object = None  # the rows' weights from a column of a text file, or None
+
+
+def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=None):
+    """Map DATA (a .npy file or a folder of them) or read it (text; .npy with ``in_memory``), as the docstring says.
+
+    ``weights``: a column of the rows' weights (as ``data_io.read_table`` takes it); a .npy file with one is read
+    into memory (its weights in a file of their own keep it streamed).
+    """
+    if path != data_io.STDIN and os.path.isdir(path):
+        if weights is not None:
+            raise ValueError(f"{path} is a folder of shards: give its weights as a file (--weights FILE.npy), "
+                             f"not as a column")
+        if in_memory:
+            raise ValueError(f"{path} is a folder of shards, streamed from disk; pictures need data read into memory "
+                             f"(give one .npy or text file)")
+        return _mapped(data_io.map_npy_folder(path), columns, header, path)
+    if path != data_io.STDIN and not in_memory and os.path.isfile(path):
+        suffix = data_suffix(path)
+        if suffix == NPY_SUFFIX and weights is None:
+            return _mapped([data_io.map_npy(path)], columns, header, path)
+        budget = memory_budget or default_memory_budget()
+        size = os.path.getsize(path)
+        if size > budget:
+            raise ValueError(f"{path} is {describe_size(size)}, more than the memory budget ({describe_size(budget)}) "
+                             f"to read it into; convert it first (kmeans-tf convert {path} DATA.npy) and give the "
+                             f".npy file, which is streamed from disk")
+    table = data_io.read_table(path, columns=columns, stream=sys.stdin, header=header, weights=weights)
+    return Data(table.values, table.names, table.source, table.values.shape, table.weights)
+
+
+def _mapped(arrays, columns, header, path):
+    """Return mapped arrays as ``Data`` over ``Shards`` with ``columns`` (indices only: .npy data have no header)."""
+    from kmeans_tf.stream.sources import Shards
+
+    if header:
+        raise ValueError(f"{path} is .npy data, which has no header row to read names from")
+    indices = None if columns is None else resolve_columns(columns, None, arrays[0].shape[1], path)
+    shards = Shards(arrays, columns=indices, name=path)
+    return Data(shards, None, path, (sum(len(array) for array in arrays),
+                                     arrays[0].shape[1] if indices is None else len(indices)))

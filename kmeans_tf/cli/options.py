@@ -1,0 +1,173 @@
+"""The options that several commands share, defined once (the registry the commands draw from).
+
+Ranges are carried by click types; defaults come from where their meaning lives (the
+lesson modules, ``kmeans_tf.engine.options``), never from copies. Nothing here imports TensorFlow.
+"""
+import dataclasses
+import math
+from pathlib import Path
+
+import click
+
+from kmeans_tf import data_io
+from kmeans_tf.cli.console import Console
+from kmeans_tf.stream.budget import MIN_MEMORY_BUDGET, SIZE_EXAMPLES, describe_size, parse_size
+from kmeans_tf.engine.options import DEFAULT_INIT_ROUNDS, DEFAULT_N_INIT, KMEANS_PARALLEL_INIT, MAX_SEED
+
+PNG_SUFFIX = ".png"
+GIF_SUFFIX = ".gif"
+SEED_RANGE = click.IntRange(0, MAX_SEED)
+
+
+def suffix_check(*suffixes, dash=False, special=False):
+    """A click callback that accepts a path ending in one of ``suffixes`` (and ``-`` when ``dash``).
+
+    With ``special``, a device, FIFO or ``/dev/stdout`` is accepted whatever its name.
+    """
+    def check(ctx, param, value):
+        if value is None or (dash and str(value) == data_io.STDIN):
+            return value
+        if special and data_io.is_special_output(value):
+            return value
+        if Path(value).suffix.lower() not in suffixes:
+            allowed = " or ".join([*suffixes, "-"] if dash else suffixes)
+            raise click.BadParameter(f"{str(value)!r} should end in {allowed}")
+        return value
+    return check
+
+
+def finite(ctx, param, value):
+    """A click callback that refuses NaN and infinity (click's FloatRange lets NaN through)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def _quiet(ctx, param, value):
+    ctx.ensure_object(Console).quiet = value
+
+
+def _columns(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return data_io.parse_columns(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsSource:
+    """Where ``--weights`` reads the rows' weights: a column of DATA (a name or index) or a file."""
+
+    column: str | int | None = None
+    file: str | None = None
+
+
+def _weights(ctx, param, value):
+    """Read ``--weights``: a .csv/.tsv/.npy path is a file (which must exist), anything else one column of DATA."""
+    if value is None:
+        return None
+    prefixed = value.strip().startswith((data_io.NAME_PREFIX, data_io.INDEX_PREFIX))
+    if Path(value).suffix.lower() in data_io.DATA_SUFFIXES and not prefixed:
+        if not Path(value).is_file():
+            raise click.BadParameter(f"{value!r} is not a file (a column of that name is {data_io.NAME_PREFIX}{value})")
+        return WeightsSource(file=value)
+    try:
+        columns = data_io.parse_columns(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if len(columns) != 1:
+        raise click.BadParameter(f"{value!r} names {len(columns)} columns; the weights are one column")
+    return WeightsSource(column=columns[0])
+
+
+def _memory_budget(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        size = parse_size(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if size < MIN_MEMORY_BUDGET:
+        raise click.BadParameter(f"{value!r} is {size} bytes; the budget should be at least {describe_size(MIN_MEMORY_BUDGET)}")
+    return size
+
+
+def data_seed_option(default):
+    return click.option("--data-seed", type=SEED_RANGE, default=default, show_default=True,
+                        help="seed of the data")
+
+
+def init_seed_option(default, *aliases, help="seed of the choice of initial centroids"):
+    return click.option("--init-seed", *aliases, "init_seed", type=SEED_RANGE, default=default,
+                        show_default=default is not None, help=help)
+
+
+def clusters_option(default, help="number of clusters"):
+    return click.option("-k", "--clusters", type=click.IntRange(1), default=default,
+                        show_default=default is not None, help=help)
+
+
+def lesson_data_options(lesson):
+    """The lesson's ``create_samples`` arguments as options, with the constants of the ``lesson`` module as defaults."""
+    def decorate(function):
+        for option in reversed([
+            clusters_option(lesson.n_clusters),
+            click.option("--samples-per-cluster", type=click.IntRange(1), default=lesson.n_samples_per_cluster,
+                         show_default=True, help="samples drawn around each centroid"),
+            click.option("--features", type=click.IntRange(1), default=lesson.n_features, show_default=True,
+                         help="dimensions of each sample"),
+            click.option("--embiggen-factor", type=click.FloatRange(0), callback=finite,
+                         default=lesson.embiggen_factor, show_default=True, help="spread of the true centroids"),
+            data_seed_option(lesson.seed),
+        ]):
+            function = option(function)
+        return function
+    return decorate
+
+
+columns_option = click.option(
+    "--columns", callback=_columns, metavar="COLUMNS",
+    help="use only these columns, comma-separated, each once: header names or 0-based indices (e.g. x,y or "
+         "0,2); name:2020 is the column named 2020, index:2 the third column; a bare number is an index unless "
+         "the header names a column so (then it is that column if there is no such index, and refused as "
+         "ambiguous otherwise)")
+header_option = click.option(
+    "--header/--no-header", default=None,
+    help="whether the first row of a .csv/.tsv holds column names [default: detected: a header when any cell "
+         "of the first row is text]")
+weights_option = click.option(
+    "--weights", callback=_weights, metavar="COLUMN|FILE",
+    help="weigh the rows (each weight finite and >= 0, not all 0; a row of weight 2 counts as the row twice): "
+         "a column of DATA, picked by name or 0-based index as --columns picks one, which is then excluded from "
+         "the features; or a .csv, .tsv or .npy file of one weight per row, in the rows' order (a .csv of one "
+         "column, header optional)")
+plot_option = click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+                           callback=suffix_check(PNG_SUFFIX), help="draw the result as a PNG picture here")
+trajectory_option = click.option("--trajectory", type=click.Path(dir_okay=False, path_type=Path),
+                                 callback=suffix_check(PNG_SUFFIX),
+                                 help="draw each centroid's path over the iterations, and the cost, as a PNG here")
+animate_option = click.option("--animate", type=click.Path(dir_okay=False, path_type=Path),
+                              callback=suffix_check(GIF_SUFFIX),
+                              help="write the iterations as an animated GIF here, one frame per iteration")
+n_init_option = click.option("--n-init", type=click.IntRange(1), default=DEFAULT_N_INIT, show_default=True,
+                             help="runs from different initial centroids; the lowest inertia wins")
+init_rounds_option = click.option(
+    "--init-rounds", type=click.IntRange(1), default=DEFAULT_INIT_ROUNDS, show_default=True,
+    help=f"sampling rounds of --init {KMEANS_PARALLEL_INIT!r}, one pass over the data each (about 2k candidates a "
+         f"round)")
+force_option = click.option("--force", is_flag=True, help="replace output files that already exist")
+quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet,
+                            help="no progress bar and no notes on stderr")
+data_argument = click.argument("data", type=click.Path(exists=True, allow_dash=True, path_type=str))
+batch_size_option = click.option("--batch-size", type=click.IntRange(1), default=None,
+                                 help="rows per chunk of the distance computation on TensorFlow's ops "
+                                      "(the C kernel needs none) [default: sized to a 4 MiB block]")
+labels_out_option = click.option("--labels-out", type=click.Path(dir_okay=False, path_type=Path),
+                                  help="write the labels here: one per line, or an int32 array if it ends in .npy "
+                                       "(default: stdout, one per line)")
+memory_budget_option = click.option(
+    "--memory-budget", callback=_memory_budget, metavar="SIZE",
+    help=f"memory for the chunks and labels of data streamed from disk, e.g. {SIZE_EXAMPLES}; labels beyond it go "
+         f"to a scratch file, and a text file beyond it is refused [default: a quarter of physical memory]")

@@ -1,0 +1,110 @@
+"""The commands' outputs: claimed before any work (so nothing given is lost), then written."""
+import contextlib
+import os
+from pathlib import Path
+
+import click
+import numpy as np
+
+from kmeans_tf import data_io
+from kmeans_tf.data_io.chunked import LABEL_CHUNK
+
+
+def claim_outputs(outputs, *, force, inputs=None):
+    """Check the output paths before any work, so that nothing given is lost.
+
+    ``outputs`` and ``inputs`` map an option's name to its path (or None). An output must
+    be writable where it is, differ from every input and from the other outputs, and be
+    new unless ``force``. Devices, FIFOs and ``/dev/stdout`` are written into, never replaced.
+    """
+    inputs = {name: path for name, path in (inputs or {}).items() if path not in (None, data_io.STDIN)}
+    claimed = {}
+    for option, path in outputs.items():
+        if path is None or str(path) == data_io.STDIN:
+            continue
+        try:
+            data_io.check_output(path, overwrite=force)
+        except FileExistsError as error:
+            raise click.ClickException(f"{option} {error}; --force replaces it") from None
+        except OSError as error:
+            raise click.ClickException(f"{option}: {error}") from None
+        if not data_io.is_special_output(path):
+            for name, given in {**inputs, **claimed}.items():
+                if _same_file(path, given):
+                    raise click.ClickException(f"{option} {path} is also {name}; write it somewhere else")
+        claimed[option] = path
+
+
+def _same_file(a, b):
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+@contextlib.contextmanager
+def checkpoint_folder(path):
+    """Make the ``--checkpoint`` folder ``path`` (and its parents) where missing, for the body (None: nothing).
+
+    When the body fails, the folders made here are removed again if they are still empty: a
+    failed fit leaves no folder behind, unless it saved a checkpoint there to resume from.
+    """
+    if path is None:
+        yield
+        return
+    made = [folder for folder in (path, *path.parents) if not folder.exists()]  # the deepest first
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(f"--checkpoint {path}: cannot make this folder: {error.strerror or error}") from None
+    try:
+        yield
+    except BaseException:
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (a checkpoint to resume from), or not ours to remove
+                break
+        raise
+
+
+def write_labels(path, labels, console):
+    """Write labels to ``path`` (an int32 array if it ends in .npy), or to stdout when None, a chunk at a time."""
+    if path is None:
+        for start in range(0, len(labels), LABEL_CHUNK):
+            click.echo(data_io.format_labels(labels[start:start + LABEL_CHUNK]), nl=False)
+    else:
+        data_io.write_labels_chunked(path, labels, overwrite=True)
+        console.note(f"Labels written to {path}")
+
+
+def cluster_sizes(labels, n_clusters):
+    """Count the rows of each cluster, a chunk of labels at a time (labels may be a memory map)."""
+    sizes = np.zeros(n_clusters, np.int64)
+    for start in range(0, len(labels), LABEL_CHUNK):
+        sizes += np.bincount(labels[start:start + LABEL_CHUNK], minlength=n_clusters)
+    return sizes
+
+
+def save_plot(figure, path, console):
+    """Save a figure as PNG at ``path`` (claimed before any work) and say so."""
+    from kmeans_tf.figures import save_figure
+
+    save_figure(figure, path, overwrite=True)
+    console.note(f"Picture written to {path}")
+
+
+def save_animation(samples, centroid_history, labels_history, path, console):
+    """Save a run's animation as GIF at ``path`` (claimed before any work) and say so."""
+    from kmeans_tf.figures import save_animation as save
+
+    save(samples, centroid_history, labels_history, path, overwrite=True)
+    console.note(f"Animation written to {path}")
+
+
+def needs_two_columns(pictures, n_columns, what):
+    """Refuse a picture option (name -> path or None) for data narrower than two columns."""
+    for option, path in pictures.items():
+        if path is not None and n_columns < 2:
+            raise click.BadParameter(f"a picture needs at least 2 columns, {what} has {n_columns}",
+                                     param_hint=f"'{option}'")

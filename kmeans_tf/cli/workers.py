@@ -1,0 +1,272 @@
+"""``fit`` on several workers: the ``--workers`` options, each worker's rows and outputs, and a peer that stops.
+
+Every worker runs the same ``kmeans-tf fit`` command with its own ``--worker-index`` (or a
+``TF_CONFIG`` in its environment, as TensorFlow's own multi-worker programs take it). The
+workers join through ``tf.distribute.MultiWorkerMirroredStrategy`` over gRPC. With
+``--split rows`` (the default) every worker reads the same DATA and takes a contiguous
+range of its rows (worker ``i`` of ``N``: rows ``i*n//N`` to ``(i+1)*n//N``); with
+``--split files`` DATA is the worker's own file, taken whole. Worker 0 writes
+``--centroids-out`` and prints ``--json`` (the summary of all the rows); each worker writes
+its own rows' labels, with its index in the name (``labels.txt`` -> ``labels.worker1.txt``).
+Nothing here imports TensorFlow until the strategy is made. A worker's stderr holds no log
+line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` line.
+"""
+import atexit
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from kmeans_tf import data_io
+
+TF_CONFIG = "TF_CONFIG"
+TASK_TYPE = "worker"  # every process is a worker of this job in TF_CONFIG
+SPLIT_ROWS, SPLIT_FILES = "rows", "files"
+SPLITS = (SPLIT_ROWS, SPLIT_FILES)
+DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
+# TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): it says a failure in one line.
+QUIET_LOGGING = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "NONE"}
+PORT_RANGE = (1, 65535)
+TIMED_OUT_TASKS = "timed out task names:"  # in TensorFlow's error of a barrier, before the tasks that did not come
+
+
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    """The workers' addresses (``host:port``, in index order) and this worker's index."""
+
+    workers: tuple
+    index: int
+
+    @property
+    def leader(self):
+        return self.index == 0
+
+
+def worker_options(command):
+    """Add ``--workers``, ``--worker-index``, ``--split`` and ``--timeout`` to ``command``."""
+    options = [
+        click.option("--workers", metavar="HOST:PORT,...",
+                     help=f"fit on several workers, one process each, these addresses in index order (or "
+                          f"{TF_CONFIG} in the environment); every worker runs the same command"),
+        click.option("--worker-index", type=click.IntRange(0), help="this worker's index in --workers (0: the first)"),
+        click.option("--split", type=click.Choice(SPLITS), default=SPLIT_ROWS, show_default=True,
+                     help="rows: each worker takes a contiguous range of the rows of DATA (the same file everywhere); "
+                          "files: DATA is this worker's own rows"),
+        click.option("--timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_TIMEOUT,
+                     show_default=True, metavar="SECONDS",
+                     help="how long a worker waits for the others to connect, and at each exchange, before it "
+                          "stops with an error"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def parse_workers(text):
+    """Return the addresses of a ``--workers`` list; ValueError (one line) for a bad or repeated one."""
+    workers = [item.strip() for item in text.split(",")]
+    for address in workers:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not PORT_RANGE[0] <= int(port) <= PORT_RANGE[1]:
+            raise ValueError(f"--workers: {address!r} should be HOST:PORT with a port in "
+                             f"{PORT_RANGE[0]}-{PORT_RANGE[1]}")
+    repeated = sorted({address for address in workers if workers.count(address) > 1})
+    if repeated:
+        raise ValueError(f"--workers: {repeated[0]} is given twice; each worker needs an address of its own")
+    return tuple(workers)
+
+
+def check_cluster(workers, worker_index, environ=os.environ):
+    """Return the ``Cluster`` of ``--workers``/``--worker-index`` or ``TF_CONFIG``, or None for one process.
+
+    Refused (ValueError, one line) before anything starts: a bad list, an index out of range,
+    an index without a list, and a list or index that disagrees with ``TF_CONFIG``.
+    """
+    from_environment = _from_tf_config(environ.get(TF_CONFIG))
+    if workers is None:
+        if worker_index is not None and from_environment is None:
+            raise ValueError("--worker-index needs --workers (or TF_CONFIG in the environment)")
+        if from_environment is not None and worker_index not in (None, from_environment.index):
+            raise ValueError(f"--worker-index {worker_index} disagrees with {TF_CONFIG}'s task index "
+                             f"{from_environment.index}")
+        return from_environment
+    addresses = parse_workers(workers)
+    if worker_index is None:
+        raise ValueError("--workers needs --worker-index (this worker's place in the list)")
+    if worker_index >= len(addresses):
+        raise ValueError(f"--worker-index {worker_index} is out of range for {len(addresses)} workers "
+                         f"(0 to {len(addresses) - 1})")
+    cluster = Cluster(addresses, worker_index)
+    if from_environment is not None and from_environment != cluster:
+        raise ValueError(f"--workers {workers} --worker-index {worker_index} disagree with {TF_CONFIG} "
+                         f"(workers {','.join(from_environment.workers)}, index {from_environment.index})")
+    return cluster
+
+
+def _from_tf_config(text):
+    if not text:
+        return None
+    try:
+        config = json.loads(text)
+        addresses, task = config["cluster"][TASK_TYPE], config["task"]
+        if task.get("type") != TASK_TYPE:
+            raise ValueError(f"task type {task.get('type')!r}, not 'worker'")
+        index = int(task["index"])
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{TF_CONFIG} should name the cluster's workers and this worker's task: {error}") from None
+    workers = parse_workers(",".join(addresses))
+    if not 0 <= index < len(workers):
+        raise ValueError(f"{TF_CONFIG}'s task index {index} is out of range for {len(workers)} workers")
+    return Cluster(workers, index)
+
+
+def outputs(cluster, labels_out, centroids_out, pictures):
+    """This worker's ``--labels-out`` and ``--centroids-out`` (worker 0's alone); pictures are refused with workers."""
+    if cluster is None:
+        return labels_out, centroids_out
+    for option, path in pictures.items():
+        if path is not None:
+            raise ValueError(f"{option} draws the data of one process; it cannot be given with --workers")
+    return labels_path(labels_out, cluster), centroids_out if cluster.leader else None
+
+
+def labels_path(path, cluster):
+    """This worker's ``--labels-out``: the index in the name (``labels.txt`` -> ``labels.worker1.txt``)."""
+    if cluster is None or path is None or str(path) == data_io.STDIN or data_io.is_special_output(path):
+        return path
+    path = Path(path)
+    return path.with_name(f"{path.stem}.worker{cluster.index}{path.suffix}")
+
+
+def rows_of(values, weights, cluster, split):
+    """Return this worker's rows of ``values`` and ``weights`` (a contiguous range with ``--split rows``)."""
+    if cluster is None or split == SPLIT_FILES:
+        return values, weights
+    from kmeans_tf.distributed.replicas import row_range
+
+    n_rows, count = n_rows_of(values), len(cluster.workers)
+    start, stop = n_rows * cluster.index // count, n_rows * (cluster.index + 1) // count
+    if start == stop:
+        raise ValueError(f"DATA has {n_rows} rows, fewer than the {count} workers; give each at least one row")
+    return row_range(values, start, stop), None if weights is None else weights[start:stop]
+
+
+def n_rows_of(values):
+    """The rows of an array in memory or of ``Shards``."""
+    return len(values) if isinstance(values, np.ndarray) else sum(len(array) for array in values.arrays)
+
+
+def quiet_logging(cluster, environ=os.environ):
+    """Set ``QUIET_LOGGING``'s defaults in ``environ`` on a worker, before TensorFlow's import (which reads them).
+
+    Unless the user set TensorFlow's C++ log level, its Python logger (``WARNING:tensorflow:``
+    lines) says nothing below CRITICAL either.
+    """
+    if cluster is None or "tensorflow" in sys.modules:
+        return
+    if "TF_CPP_MIN_LOG_LEVEL" not in environ:
+        logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
+    for name, value in QUIET_LOGGING.items():
+        environ.setdefault(name, value)
+
+
+def make_strategy(cluster, timeout):
+    """Set ``TF_CONFIG`` for ``cluster`` and return its MultiWorkerMirroredStrategy (None for one process).
+
+    The workers connect first: a worker that has not connected within ``timeout`` seconds
+    stops the others with one line naming it (``click.ClickException``).
+    """
+    if cluster is None:
+        return None
+    from kmeans_tf._tensorflow import tf
+
+    os.environ[TF_CONFIG] = json.dumps({"cluster": {TASK_TYPE: list(cluster.workers)},
+                                        "task": {"type": TASK_TYPE, "index": cluster.index}})
+    connect_within(timeout, len(cluster.workers))
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    except tf.errors.OpError as error:
+        exit_without_teardown()
+        raise click.ClickException(f"{peer_named(error, cluster)} did not connect (within --timeout {timeout:g} s: "
+                                   f"{type(error).__name__}); worker {cluster.index} stops") from None
+
+
+def exit_without_teardown(code=1):
+    """When the process exits (after the error line and every cleanup), end it at once with ``code``.
+
+    With a peer gone, TensorFlow's runtime can print from its threads or wait while the
+    interpreter tears it down; a worker that already said why it stops skips that teardown.
+    """
+    def now():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    atexit.register(now)
+
+
+def connect_within(timeout, count):
+    """Make the strategy's workers wait at most ``timeout`` seconds for each other to connect.
+
+    The strategy configures TensorFlow's coordination service (led by worker 0) only when
+    nothing configured it before; this configures it as the strategy would, plus a deadline
+    on every worker's registration, after which each waiting worker gets an ``OpError``.
+    """
+    from tensorflow.python.eager import context
+
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=f"/job:{TASK_TYPE}/replica:0/task:0",
+        cluster_register_timeout_in_ms=max(1, round(timeout * 1000)))
+    config = context.context().coordination_service
+    if hasattr(config, "cluster_register_with_barrier"):  # a field of newer TensorFlows (2.21 has it)
+        config.cluster_register_with_barrier = True  # registration waits for every worker, within the deadline
+    job = config.coordinated_job_list.add()
+    job.name, job.num_tasks = TASK_TYPE, count
+
+
+def peer_named(error, cluster):
+    """Name the first other worker that a TensorFlow error mentions (``task:I``): ``worker I (HOST:PORT)``.
+
+    A barrier that timed out (the workers' registration) names the tasks that reached it
+    first, then those that did not: the first of these is named.
+    """
+    text = str(error)
+    missing = text.partition(TIMED_OUT_TASKS)[2] or text
+    others = [int(task) for task in re.findall(r"task:(\d+)", missing) if int(task) != cluster.index]
+    if others and others[0] < len(cluster.workers):
+        return f"worker {others[0]} ({cluster.workers[others[0]]})"
+    return "a worker"
+
+
+@contextlib.contextmanager
+def peers_answering(cluster, timeout):
+    """Turn a collective's failure (a worker stopped, or did not answer within ``timeout``) into one line."""
+    if cluster is None:
+        yield
+        return
+    from kmeans_tf._tensorflow import tf
+
+    try:
+        yield
+    except tf.errors.OpError as error:
+        exit_without_teardown()
+        raise click.ClickException(f"{peer_named(error, cluster)} stopped answering (within --timeout {timeout:g} s: "
+                                   f"{type(error).__name__}); worker {cluster.index} stops too") from None
+
+
+def totals(strategy, n_samples, sizes, total_weight):
+    """Return the row count, cluster sizes and total weight of every worker's rows (one all-reduce)."""
+    if strategy is None:
+        return n_samples, sizes, total_weight
+    from kmeans_tf.distributed.replicas import Replicas
+
+    summed = Replicas(strategy).sum([np.concatenate([[n_samples, total_weight], sizes])])
+    return int(summed[0]), summed[2:].astype(np.int64), float(summed[1])

@@ -1,0 +1,192 @@
+"""The engine's public functions: ``kmeans``, ``predict`` and ``inertia``, and what ``kmeans`` returns.
+
+``kmeans`` checks its inputs at the door (``validation``), centres the data once
+(``prepare``), chooses initial centroids (``seeding``) and runs the loop for this
+machine (``loops``) ``n_init`` times, keeping the run with the lowest inertia.
+"""
+import numpy as np
+
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.distributed import replicas as distributed
+from kmeans_tf.engine import loops, prepare, seeding, tf_ops, validation
+from kmeans_tf.engine.result import KMeansResult, best_of_runs
+from kmeans_tf.stream import sources
+from kmeans_tf.stream import streamed as streaming
+from kmeans_tf.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_INIT_ROUNDS, DEFAULT_MAX_ITER,
+                                   DEFAULT_N_INIT, DEFAULT_TOL)
+
+
+def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
+           tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
+           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None,
+           checkpoint=None, checkpoint_every=10):
+    """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
+
+    Parameters
+    ----------
+    samples : array of shape (n_samples, n_features), float32 or float64
+        Integers are converted to float64. The result keeps the float dtype. A memory map
+        (``np.load(path, mmap_mode="r")``) or ``Shards`` is streamed from disk, never copied:
+        ``kmeans_tf.stream.streamed`` says how, and what changes (plain passes, the seeding).
+    n_clusters : int, 1 <= n_clusters <= n_samples
+    init : {"k-means++", "random", "k-means||"} or array of shape (n_clusters, n_features), default="k-means++"
+        "random" picks distinct samples, as the lesson does; "k-means++" is scikit-learn's
+        greedy k-means++; "k-means||" is Bahmani et al.'s scalable k-means++ (VLDB 2012): a
+        few passes over the data oversample about ``2 * n_clusters`` candidates each, and
+        greedy k-means++ on the candidates, weighted by the samples nearest to each, chooses
+        the centroids (k passes over the data become ``init_rounds + 2``); an array gives the
+        initial centroids.
+    n_init : int, default=1
+        Runs from different initialisations; the one with the lowest inertia is kept.
+        Must be 1 when ``init`` is an array.
+    max_iter : int, default=300
+    tol : float, default=1e-4
+        As in scikit-learn: the run stops when the labels stop changing, or when the total
+        squared centroid shift is at most ``tol`` times the mean per-feature variance.
+    seed : int in [0, 2**32 - 1] or None, default=None
+        Makes the whole call reproducible.
+    batch_size : int or None, default=None
+        Rows per chunk of the distance computation when TensorFlow's ops run (the C
+        kernel works a few rows at a time anyway); by default chosen so that one
+        (rows, n_clusters) block takes about 4 MiB.
+    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
+        How each Lloyd iteration is computed; all three give the same labels. "lloyd"
+        measures every sample against every centroid; "hamerly" keeps distance bounds
+        (Hamerly 2010) and measures only the samples whose label may change; "auto" makes
+        "lloyd" passes while many labels change, then "hamerly" ones. Bounds need the fused
+        C kernel (``kmeans_tf.native``), where the answers are bit for bit equal; on
+        TensorFlow's ops every algorithm runs the plain passes.
+    callback : callable or None
+        Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
+    keep_history : bool, default=False
+        Keep each iteration's centroids in ``result.centroid_history`` (to draw the run, say).
+    init_rounds : int >= 1, default=2
+        The sampling rounds of ``init="k-means||"`` (Spark MLlib's default); ignored by the others.
+    sample_weight : array of shape (n_samples,), finite and >= 0, or None, default=None
+        As in scikit-learn: a sample counts as its weight in the cluster means, the inertia,
+        and the initialisation ("random" draws samples, and k-means++ its first centroid and
+        its candidates, with probability proportional to the weight). Integer weights give
+        the answer of repeating each sample that many times, except that ``tol`` stays
+        relative to the variance of the samples as given (unweighted, as in scikit-learn).
+        Zero weights are allowed, but not all of them. None: every weight 1.
+    memory_budget : int or None, default=None
+        Bytes that a streamed fit may hold besides TensorFlow (chunks, labels; at least 1 MiB);
+        None: about a quarter of physical memory. Labels that do not fit go to a scratch file.
+    strategy : tf.distribute.MultiWorkerMirroredStrategy or MirroredStrategy, or None, default=None
+        k-means on several workers (``kmeans_tf.distributed.replicas``): ``samples`` and ``sample_weight``
+        are this worker's rows; every worker gets the same centroids, and its own rows' labels.
+    checkpoint : str or path-like (an existing folder) or None, default=None
+        With a strategy or streamed samples (``kmeans_tf.stream.checkpoint``): every ``checkpoint_every``
+        iterations, worker 0 saves the centroids and iteration count to ``kmeans-checkpoint.npz`` in
+        this folder (every worker's folder, shared); a rerun with the same folder, data and options
+        resumes there and gives the uninterrupted run's answer. Removed when the fit ends. Needs
+        ``n_init=1`` and ``keep_history=False``.
+    checkpoint_every : int >= 1, default=10
+
+    Returns
+    -------
+    KMeansResult
+    """
+    if strategy is not None:
+        return distributed.kmeans(samples, n_clusters, strategy=strategy, init=init, n_init=n_init, max_iter=max_iter,
+                                  tol=tol, seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback,
+                                  keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
+                                  memory_budget=memory_budget, checkpoint=checkpoint,
+                                  checkpoint_every=checkpoint_every)
+    if sources.is_streamed(samples):
+        return streaming.kmeans(samples, n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
+                                batch_size=batch_size, algorithm=algorithm, callback=callback,
+                                keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
+                                memory_budget=memory_budget, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+    if checkpoint is not None:
+        raise ValueError(f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
+                         f"give checkpoint=None for samples in memory")
+    samples, column_sums = validation.check_samples_and_sum(samples)
+    n_samples, n_features = samples.shape
+    options = validation.check_lloyd_options(
+        n_clusters, n_samples, n_features, samples.dtype, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
+        seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
+        init_rounds=init_rounds, sample_weight=sample_weight)
+
+    # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
+    prepared = prepare.centre_and_scale(samples, column_sums)
+    # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
+    scaled_tol = float(prepared.norms.sum()) / samples.size * options.tol
+    largest_norm = float(prepared.norms.max())
+    data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
+    chunk_rows = tf_ops.rows_per_chunk(options.n_clusters, samples.itemsize, options.batch_size)
+    weights = None if options.weights is None else tf.constant(options.weights)
+
+    def seeded(run_seed):
+        return seeding.initial_centroids(prepared.centred, options.n_clusters, options.init,
+                                         np.random.RandomState(run_seed), options.weights, options.init_rounds)
+
+    def run_once(initial):
+        # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
+        norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
+        return _run_once(data, initial, chunk_rows, options.max_iter, scaled_tol, prepared, options.algorithm, norms,
+                         norm_bound, options.keep_history, weights)
+
+    init = options.init if isinstance(options.init, str) else prepared.transformed(options.init)
+    return best_of_runs(options.n_init, options.seed, init, seeded, run_once, options.callback)
+
+
+def predict(samples, centroids, *, batch_size=None, memory_budget=None):
+    """Return the index (int64 array) of the nearest of ``centroids`` for each sample (streamed: see ``kmeans``)."""
+    if sources.is_streamed(samples):
+        return streaming.predict(samples, centroids, batch_size=batch_size, memory_budget=memory_budget)
+    samples = validation.check_samples(samples)
+    centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
+    chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, validation.check_batch_size(batch_size))
+    data, centroids, _ = _about_the_centroids(samples, centroids)
+    return loops.labels_of(data, centroids, chunk_rows).numpy()
+
+
+def inertia(samples, centroids, *, sample_weight=None):
+    """Return the sum of squared distances from each sample to its nearest centroid, as a float.
+
+    With ``sample_weight`` (shape (n_samples,), finite and >= 0), each distance is multiplied by its sample's weight.
+    """
+    if sources.is_streamed(samples):
+        return streaming.inertia(samples, centroids, sample_weight=sample_weight)
+    samples = validation.check_samples(samples)
+    centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
+    sample_weight = validation.check_sample_weight(sample_weight, len(samples))
+    data, centroids, exponent = _about_the_centroids(samples, centroids)
+    chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
+    labels = loops.labels_of(data, centroids, chunk_rows)
+    weights = None if sample_weight is None else tf.constant(sample_weight)
+    total = float(loops.inertia_of(data, centroids, labels, chunk_rows, weights))
+    return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
+
+
+def _about_the_centroids(samples, centroids):
+    """Samples and centroids as tensors, less the centroids' mean and scaled as ``prepare.scale_exponent`` says.
+
+    Distances by matmul lose less to rounding near 0 (float32 rows around 1e4 would be
+    mislabelled); returns the two tensors and the scale's exponent.
+    """
+    exponent = prepare.scale_exponent(samples, centroids)
+    offset = np.ldexp(centroids.mean(axis=0, dtype=np.float64), exponent).astype(samples.dtype)
+    data, centroids = np.ldexp(samples, exponent), np.ldexp(centroids, exponent)
+    data -= offset
+    centroids -= offset
+    return tf.constant(data), tf.constant(centroids), exponent
+
+
+def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history,
+              weights):
+    """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult."""
+    centroids, labels, n_iter, converged, history = loops.run(
+        data, tf.constant(initial), chunk_rows, tf.constant(max_iter), tf.constant(tol, tf.float64), norms,
+        tf.constant(norm_bound, tf.float64), algorithm, keep_history, weights)
+    total = loops.inertia_of(data, centroids, labels, chunk_rows, weights)
+    dtype = data.dtype.as_numpy_dtype
+    return KMeansResult(
+        centroids=prepared.unscaled(centroids.numpy()).astype(dtype),
+        labels=labels.numpy(),
+        inertia=prepared.unscaled_inertia(total),
+        n_iter=int(n_iter),
+        converged=bool(converged),
+        centroid_history=prepared.unscaled(history.numpy()).astype(dtype) if keep_history else None,
+    )

@@ -1,0 +1,149 @@
+"""One step of mini-batch k-means: label a batch by the engine's pass and move the centroids, as scikit-learn does.
+
+With ``count`` the weight a centroid has had so far, and ``sum``, ``batch_count`` the
+batch's (weighted) sum and weight in its cluster, a step makes
+
+    new_centroid = (centroid * count + sum) / (count + batch_count),
+
+the mean of all the rows the centroid has had: its learning rate is ``batch_count / (count +
+batch_count)`` (scikit-learn's ``_minibatch_update_dense``). The fused C kernel
+(``kmeans_tf.native``) gives a batch's labels with its float64 per-cluster sums and counts in
+one sweep, which is all the update needs; TensorFlow's ops do it where the kernel is absent.
+Every ``REASSIGN_EVERY * n_clusters`` rows (and whenever a cluster has had none) the
+clusters whose count is below ``reassignment_ratio`` times the largest move to random rows
+of the batch (``_random_reassign``).
+
+The steps work in the coordinates of a ``prepare.Prepared`` found on a first sample of rows:
+rows minus the sample's mean (the kernel's distances by ``|x|^2 - 2 x.c + |c|^2`` lose less
+to rounding near 0), scaled by a power of two when their squares would leave the dtype's range.
+"""
+import dataclasses
+import functools
+
+import numpy as np
+
+from kmeans_tf import native
+from kmeans_tf._tensorflow import quietly, tf
+from kmeans_tf.engine import prepare, tf_ops
+from kmeans_tf.engine.loops import fused, no_weights
+from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
+
+# Small clusters are looked at once this many rows per cluster have gone by since the last look.
+REASSIGN_EVERY = 10
+# At most this fraction of a batch's rows become reassigned centroids in one step.
+MOST_REASSIGNED = 0.5
+
+
+@dataclasses.dataclass
+class MiniBatchState:
+    """Where a mini-batch run stands; ``step`` moves it on by one batch.
+
+    Attributes
+    ----------
+    centroids : float64 array of shape (n_clusters, n_features), in ``prepared``'s coordinates
+    counts : float64 array of shape (n_clusters,), the weight of the rows each centroid has had
+    prepared : prepare.Prepared, the coordinates (its ``mean`` and ``exponent``; no data)
+    since_reassignment : int, rows seen since small clusters were last looked at
+    """
+
+    centroids: np.ndarray
+    counts: np.ndarray
+    prepared: prepare.Prepared
+    since_reassignment: int = 0
+
+    def centroids_as(self, dtype):
+        """The centroids in the rows' coordinates, as ``dtype``."""
+        return self.prepared.unscaled(self.centroids).astype(dtype)
+
+    def step(self, batch, weights, rng, *, reassignment_ratio, verbose=False):
+        """Label ``batch`` (rows in ``prepared``'s coordinates) and move the centroids; return the batch's inertia and the squared move.
+
+        ``weights`` (float64, one per row, or None) weigh the rows in the sums and counts.
+        The inertia (weighted, in ``prepared``'s units) is the batch's before the move, as
+        scikit-learn's ``_mini_batch_step`` reports it. Reassigned centroids take rows of
+        the batch drawn by ``rng``, each row alike.
+        """
+        reassign = self._due_for_reassignment(len(batch))
+        labels, sums, counts, inertia = assign(batch, self.centroids.astype(batch.dtype), weights)
+        previous = self.centroids.copy()
+        hit = counts > 0
+        total = self.counts[hit] + counts[hit]
+        self.centroids[hit] = (self.centroids[hit] * self.counts[hit, None] + sums[hit]) / total[:, None]
+        self.counts[hit] = total
+        if reassign and reassignment_ratio > 0:
+            self._reassign_small_clusters(batch, rng, reassignment_ratio, verbose)
+        return inertia, float(np.square(self.centroids - previous).sum())
+
+    def _due_for_reassignment(self, n_rows):
+        """scikit-learn's ``_random_reassign``: whether to look at small clusters in this step."""
+        self.since_reassignment += n_rows
+        if (self.counts == 0).any() or self.since_reassignment >= REASSIGN_EVERY * len(self.counts):
+            self.since_reassignment = 0
+            return True
+        return False
+
+    def _reassign_small_clusters(self, batch, rng, ratio, verbose):
+        """Move the clusters of count below ``ratio`` times the largest to random rows of ``batch``, as scikit-learn does."""
+        small = self.counts < ratio * self.counts.max()
+        most = int(MOST_REASSIGNED * len(batch))
+        if small.sum() > MOST_REASSIGNED * len(batch):
+            small[np.argsort(self.counts)[most:]] = False
+        n_small = int(small.sum())
+        if n_small:
+            rows = rng.choice(len(batch), size=n_small, replace=False)
+            if verbose:
+                print(f"[MiniBatchKMeans] Reassigning {n_small} cluster centers.")
+            self.centroids[small] = batch[rows]
+        # Not back to 0, or they would be reassigned again at once (scikit-learn's choice, its learning rates too).
+        if (~small).any():
+            self.counts[small] = self.counts[~small].min()
+
+
+def assign(batch, centroids, weights=None):
+    """Label ``batch`` with its nearest of ``centroids`` (same dtype): labels, float64 sums and counts, and inertia.
+
+    The fused kernel's one sweep gives the labels with each cluster's (weighted) sum and
+    count; TensorFlow's ops compute them where it is absent. ``weights``: float64 of one per
+    row, or None (each 1). Returns numpy arrays and the (weighted) inertia as a float.
+    Assumes checked input.
+    """
+    data, centres = tf.constant(batch), tf.constant(centroids)
+    weight_tensor = unit_weights() if weights is None else tf.constant(weights, tf.float64)
+    if fused():
+        kernel = native.kernel()
+        labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor)
+        inertia = kernel.sum_squared_distances(data, centres, labels, weight_tensor)
+    else:
+        chunk_rows = tf_ops.rows_per_chunk(len(centroids), batch.itemsize, None)
+        with quietly():
+            labels, sums, counts, inertia = batch_sums(data, centres, chunk_rows, weight_tensor,
+                                                       weighted=weights is not None)
+    return labels.numpy(), sums.numpy(), counts.numpy(), float(inertia)
+
+
+@functools.lru_cache(maxsize=1)
+def unit_weights():
+    """``loops.no_weights()``, made once: a step costs a tenth of a millisecond less."""
+    return no_weights()
+
+
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), vector(tf.float64)])
+def batch_sums(samples, centroids, chunk_rows, weights, weighted=False):
+    """``assign``'s answer by TensorFlow's ops: labels, float64 sums and counts, inertia (``weights`` read when ``weighted``)."""
+    labels = tf_ops.labels_chunked(samples, centroids, chunk_rows)
+    row_weights = weights if weighted else None
+    sums, counts = tf_ops.cluster_sums(samples, labels, tf.shape(centroids)[0], tf.float64, row_weights)
+    return labels, sums, counts, tf_ops.sum_squared_distance(samples, centroids, labels, row_weights)
+
+
+def prepared_on(rows):
+    """The coordinates that ``prepare.centre_and_scale`` finds for ``rows``, without the centred copy."""
+    found = prepare.centre_and_scale(rows, prepare.column_sums(rows))
+    return prepare.Prepared(None, None, found.mean, found.exponent)
+
+
+def coordinates(rows, prepared):
+    """``rows`` (a new array, their dtype) in ``prepared``'s coordinates: ``(rows - mean) * 2**exponent``."""
+    offset = np.ldexp(prepared.mean, prepared.exponent).astype(rows.dtype)
+    scaled = rows if prepared.exponent == 0 else np.ldexp(rows, prepared.exponent).astype(rows.dtype)
+    return np.subtract(scaled, offset, dtype=rows.dtype)

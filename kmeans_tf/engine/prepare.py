@@ -1,0 +1,146 @@
+"""The data's way into the engine: column sums, centring, scaling, squared norms, and a tensor over the buffer.
+
+The functions work a chunk of rows at a time, so no temporary the size of the data is made
+besides the one centred copy, and they assume checked input (``kmeans_tf.engine.validation``).
+
+Data whose squared distances would overflow or underflow their dtype (float32 cells of
+1e20 or 1e-20, float64 cells of 1e308) are scaled by a power of two, ``2**exponent``, that
+brings the largest row near 1. A power of two scales every sum and product exactly, so the
+labels are those that exact arithmetic on the data would give as far as the dtype can
+tell, and the centroids and inertia are scaled back exactly.
+"""
+import dataclasses
+import math
+
+import numpy as np
+
+from kmeans_tf._tensorflow import tf
+
+# Rows per chunk of the numpy passes over the data.
+CHUNK_ROWS = 65536
+# TensorFlow requires a tensor's memory to start on a 64-byte boundary (EIGEN_MAX_ALIGN_BYTES).
+TENSOR_ALIGNMENT = 64
+
+
+def column_sums(samples):
+    """Return the column sums in float64, a chunk of rows at a time (no copy of the data).
+
+    einsum, not BLAS: OpenBLAS's threads spin for a while after a call, and on a small
+    machine that takes a core from the k-means loop that follows.
+    """
+    total = np.zeros(samples.shape[1])
+    for start in range(0, len(samples), CHUNK_ROWS):
+        total += np.einsum("ij->j", samples[start:start + CHUNK_ROWS])
+    return total
+
+
+def squared_norms(samples):
+    """Return each row's squared norm (float64), computed a chunk of rows at a time."""
+    norms = np.empty(len(samples))
+    for start in range(0, len(samples), CHUNK_ROWS):
+        chunk = samples[start:start + CHUNK_ROWS]
+        norms[start:start + CHUNK_ROWS] = np.einsum("ij,ij->i", chunk, chunk)
+    return norms
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """The data as the loops see them: ``(samples - mean) * 2**exponent``.
+
+    Attributes
+    ----------
+    centred : array like the samples, aligned for TensorFlow
+    norms : float64 array of shape (n_samples,), each row's squared norm in ``centred``
+    mean : float64 array of shape (n_features,), the samples' mean (unscaled)
+    exponent : int, the scale's power of two (0: not scaled)
+    """
+
+    centred: np.ndarray
+    norms: np.ndarray
+    mean: np.ndarray
+    exponent: int
+
+    def transformed(self, points):
+        """Return points (an array like the samples) in the coordinates of ``centred``."""
+        dtype = self.centred.dtype
+        return np.ldexp(points.astype(dtype), self.exponent) - np.ldexp(self.mean, self.exponent).astype(dtype)
+
+    def unscaled(self, centroids):
+        """Return centroids of ``centred`` in the samples' coordinates, float64."""
+        return np.ldexp(np.asarray(centroids, np.float64), -self.exponent) + self.mean
+
+    def unscaled_inertia(self, inertia):
+        """Return an inertia of ``centred`` in the samples' units; ValueError when float64 cannot hold it."""
+        try:
+            return math.ldexp(float(inertia), -2 * self.exponent)
+        except OverflowError:
+            raise ValueError(out_of_range_message(f"the inertia ({inertia:.6g} * 2**{-2 * self.exponent})")) from None
+
+
+def out_of_range_message(what):
+    return (f"{what} is beyond what float64 can hold: the data's magnitude is too large for squared "
+            f"distances; rescale the data (divide it by a large number) and cluster again")
+
+
+def centre_and_scale(samples, sums):
+    """Return the samples centred (and scaled by a power of two if their squared norms need it), as ``Prepared``.
+
+    ``sums`` are the samples' column sums (float64), from the door's finiteness check.
+    """
+    n_samples = len(samples)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        if np.isfinite(sums).all():
+            mean = sums / n_samples
+            data = np.subtract(samples, mean.astype(samples.dtype), out=aligned_like(samples))
+            norms = squared_norms(data)
+            if fits(data, float(norms.max())):
+                return Prepared(data, norms, mean, 0)
+        # Scale by the power of two that brings the largest cell into [0.5, 1), then centre.
+        exponent = -int(np.frexp(largest_magnitude(samples))[1])
+        data = np.ldexp(samples, exponent, out=aligned_like(samples))
+        mean = column_sums(data) / n_samples
+        np.subtract(data, mean.astype(samples.dtype), out=data)
+        norms = squared_norms(data)
+    if not fits(data, float(norms.max())):
+        raise ValueError(out_of_range_message("the spread of these samples"))
+    return Prepared(data, norms, np.ldexp(mean, -exponent), exponent)
+
+
+def fits(data, largest_squared_norm):
+    """Whether ``data``, whose largest squared row norm is given, has squared distances safe in its dtype.
+
+    Safe: no overflow, and no loss to subnormal numbers. A largest norm of 0 is safe only
+    when every cell is 0 (the squares of tiny cells can round to 0).
+    """
+    if largest_squared_norm == 0:
+        return largest_magnitude(data) == 0
+    info = np.finfo(data.dtype)
+    return math.sqrt(info.tiny) <= largest_squared_norm <= math.sqrt(info.max)
+
+
+def largest_magnitude(samples):
+    """Return the largest absolute value of any cell, a chunk of rows at a time."""
+    return max(float(np.abs(samples[start:start + CHUNK_ROWS]).max()) for start in range(0, len(samples), CHUNK_ROWS))
+
+
+def scale_exponent(*arrays):
+    """Return the power of two that makes the arrays' squared distances safe in their dtype (0 when they are)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        if all(fits(array, float(squared_norms(array).max())) for array in arrays):
+            return 0
+    return -int(np.frexp(max(largest_magnitude(array) for array in arrays))[1])
+
+
+def aligned_like(array):
+    """Return an uninitialised C-contiguous array like ``array`` that starts on a TENSOR_ALIGNMENT boundary."""
+    raw = np.empty(array.nbytes + TENSOR_ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % TENSOR_ALIGNMENT
+    return raw[start:start + array.nbytes].view(array.dtype).reshape(array.shape)
+
+
+def tensor_over(array):
+    """Return a tensor that shares ``array``'s memory, with no copy (``array`` from ``aligned_like``).
+
+    The tensor keeps the array alive; nothing may write to the array afterwards.
+    """
+    return tf.experimental.dlpack.from_dlpack(array.__dlpack__())

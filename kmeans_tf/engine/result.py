@@ -1,0 +1,47 @@
+"""What a k-means fit returns (``KMeansResult``), and the best of ``n_init`` runs, for every way of fitting."""
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class KMeansResult:
+    """What ``kmeans`` found.
+
+    Attributes
+    ----------
+    centroids : array of shape (n_clusters, n_features), the input's dtype
+    labels : array of shape (n_samples,), int64, the nearest centroid of each sample
+    inertia : float, the sum of squared distances of samples to their centroid (times their weights)
+    n_iter : int, Lloyd iterations run
+    converged : bool, whether the labels stopped changing or the centroids moved less than ``tol``
+    centroid_history : array of shape (n_iter + 1, n_clusters, n_features), or None
+        With ``kmeans(..., keep_history=True)``: the initial centroids, then those after each iteration.
+    """
+
+    centroids: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool
+    centroid_history: np.ndarray | None = None
+
+
+def best_of_runs(n_init, seed, init, seeded, run_once, callback):
+    """Run k-means ``n_init`` times and return the ``KMeansResult`` of lowest inertia (the first of equal ones).
+
+    ``init``: a strategy name, or the initial centroids in the loops' coordinates. For a name,
+    each run draws its seed from ``np.random.RandomState(seed)`` (an int in [0, 2**31 - 1)) and
+    starts from ``seeded(run_seed)``. ``run_once(initial)`` runs one k-means from ``initial``;
+    ``callback(run, result)``, if not None, is called after each. Assumes checked options.
+    """
+    rng = np.random.RandomState(seed)
+    best = None
+    for run in range(n_init):
+        initial = seeded(rng.randint(np.iinfo(np.int32).max)) if isinstance(init, str) else init
+        result = run_once(initial)
+        if callback is not None:
+            callback(run, result)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    return best

@@ -1,0 +1,179 @@
+"""The Lloyd iteration's pieces in TensorFlow's own ops; they assume checked input.
+
+Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``chunk_rows`` samples at a time,
+so the full (n_samples, n_clusters) matrix is never held at once. These ops run the
+lesson mirror in ``compat.eager``, and the engine where the fused C kernel does not
+(``kmeans_tf.native``). The loops are written with ``tf.while_loop`` and ``tf.cond`` rather
+than autograph: tracing them then takes a fraction of the time, which every new data shape pays.
+
+Sample weights, where given, are a float64 vector of one finite weight >= 0 per sample
+(``weights``; None: every weight 1). A sample then counts as its weight, as in scikit-learn:
+cluster sums of weight * sample, counts of the weights, inertia of weight * squared distance.
+The graph functions take the weights as a tensor in every trace (an empty one when there
+are none) and the Python option ``weighted`` says whether to use them.
+"""
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine.options import CHUNK_BYTES
+from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
+
+
+def nearest(samples, centroids):
+    """Labels (int64) of the nearest centroid, by the matmul expansion of the squared distance."""
+    return nearest_from(samples, -2 * tf.transpose(centroids), tf.reduce_sum(tf.square(centroids), axis=1))
+
+
+def nearest_from(samples, minus_two_centroids_t, centroid_norms):
+    """argmin over centroids of ``||c||^2 - 2 x.c``; ``||x||^2`` is the same for every centroid."""
+    return tf.argmin(tf.matmul(samples, minus_two_centroids_t) + centroid_norms, axis=1)
+
+
+def sum_squared_distance(samples, centroids, labels, weights=None):
+    """Sum ||x - c[label]||^2 exactly (no expansion), times the weights when given, accumulated in float64."""
+    distances = tf.cast(squared_distance_to_own(samples, centroids, labels), tf.float64)
+    return tf.reduce_sum(distances if weights is None else distances * weights)
+
+
+def squared_distance_to_own(samples, centroids, labels):
+    """Return each sample's squared distance to its labelled centroid, computed directly."""
+    return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
+
+
+def rows_per_chunk(n_clusters, itemsize, batch_size):
+    """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block within CHUNK_BYTES."""
+    if batch_size is None:
+        batch_size = max(1, CHUNK_BYTES // (n_clusters * itemsize))
+    return tf.constant(batch_size, tf.int32)
+
+
+def row_slice(samples, chunk_rows, i):
+    """Return chunk ``i``: rows ``i * chunk_rows`` up to ``(i + 1) * chunk_rows`` (fewer in the last chunk)."""
+    return samples[i * chunk_rows:(i + 1) * chunk_rows]
+
+
+def count_chunks(samples, chunk_rows):
+    """Return how many chunks of ``chunk_rows`` cover the samples."""
+    return (tf.shape(samples)[0] + chunk_rows - 1) // chunk_rows
+
+
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32)])
+def labels_chunked(samples, centroids, chunk_rows):
+    """Labels of the nearest centroid for all samples, ``chunk_rows`` at a time."""
+    minus_two_centroids_t = -2 * tf.transpose(centroids)
+    centroid_norms = tf.reduce_sum(tf.square(centroids), axis=1)
+    n_chunks = count_chunks(samples, chunk_rows)
+
+    def label_chunk(i, labels):
+        chunk_labels = nearest_from(row_slice(samples, chunk_rows, i), minus_two_centroids_t, centroid_norms)
+        return i + 1, labels.write(i, chunk_labels)
+
+    _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
+                              (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
+    return labels.concat()
+
+
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32),
+                                 vector(tf.float64)])
+def inertia_chunked(samples, centroids, labels, chunk_rows, weights, weighted=False):
+    """The exact (weighted) sum of squared distances of samples to their labelled centroid, ``chunk_rows`` at a time."""
+    def add_chunk(i, total):
+        chunk_weights = row_slice(weights, chunk_rows, i) if weighted else None
+        chunk = sum_squared_distance(row_slice(samples, chunk_rows, i), centroids, row_slice(labels, chunk_rows, i),
+                                     chunk_weights)
+        return i + 1, total + chunk
+
+    _, total = tf.while_loop(lambda i, _: i < count_chunks(samples, chunk_rows), add_chunk,
+                             (0, tf.constant(0.0, tf.float64)))
+    return total
+
+
+def relocate_empty_clusters(sums, counts, labels, samples, centroids, weights=None, members=None):
+    """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
+
+    Works on the sums (before dividing by counts): the sample leaves its old cluster's
+    sum and becomes the empty cluster's only member; the j-th empty cluster takes the
+    j-th farthest sample. Nothing moves when every sample sits on its centroid (more
+    clusters than distinct samples). With ``weights``, the sample moves as its weight
+    times its values and its weight (scikit-learn's ``_relocate_empty_clusters_dense``):
+    the distances are not weighted, and a sample of weight 0 leaves the cluster at 0, the
+    data's mean. A cluster is empty when it has no sample of weight > 0: ``members`` counts
+    them (the fused kernel's running count), or without it the counts (fresh sums of
+    weights >= 0 are 0 exactly then). Returns new sums, counts and members (None when
+    ``members`` is None); ``labels`` is unchanged.
+    """
+    empty = (counts if members is None else members) == 0
+
+    def relocate(distances):
+        n_clusters = tf.shape(counts)[0]
+        _, farthest = tf.math.top_k(distances, k=n_clusters)
+        rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
+        chosen = tf.gather(farthest, rank)
+        old = tf.gather(labels, chosen)
+        own_weights = tf.ones_like(counts) if weights is None else tf.cast(tf.gather(weights, chosen), counts.dtype)
+        weight = tf.where(empty, own_weights, 0)
+        moved = tf.cast(tf.gather(samples, chosen), sums.dtype) * weight[:, None]
+        new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
+        new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
+        relocated = (tf.where(empty[:, None], moved, new_sums), tf.where(empty, weight, new_counts))
+        if members is None:
+            return relocated
+        member = tf.cast(weight > 0, members.dtype)
+        new_members = members - tf.math.unsorted_segment_sum(member, old, n_clusters)
+        return relocated + (tf.where(empty, member, new_members),)
+
+    def unchanged():
+        return (sums, counts) if members is None else (sums, counts, members)
+
+    def relocate_if_any_sample_is_off_its_centroid():
+        distances = squared_distance_to_own(samples, centroids, labels)
+        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), unchanged)
+
+    result = tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, unchanged)
+    return tuple(result) + ((None,) if members is None else ())
+
+
+# Up to this many features, a sparse one-hot product sums clusters faster than a scatter-add
+# (docs/performance.md has the measurement).
+SPARSE_SUMS_MAX_FEATURES = 32
+
+
+def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
+    """Per-cluster (weighted) sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``."""
+    values = tf.cast(samples, dtype)
+    row_weights = tf.ones_like(labels, dtype) if weights is None else tf.cast(weights, dtype)
+
+    def sparse_one_hot_product():  # the one-hot matrix holds the weights: weighted sums at no extra cost
+        one_hot = tf.sparse.SparseTensor(tf.stack([tf.range(tf.size(labels, out_type=tf.int64)), labels], 1),
+                                         row_weights, tf.cast([tf.size(labels), n_clusters], tf.int64))
+        return tf.sparse.sparse_dense_matmul(one_hot, values, adjoint_a=True)
+
+    def scatter_add():  # several times faster on CPU than unsorted_segment_sum
+        weighted_values = values if weights is None else values * row_weights[:, None]
+        return tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None],
+                                        weighted_values)
+
+    sums = tf.cond(tf.shape(samples)[1] <= SPARSE_SUMS_MAX_FEATURES, sparse_one_hot_product, scatter_add)
+    counts = tf.math.bincount(tf.cast(labels, tf.int32), weights=None if weights is None else row_weights,
+                              minlength=n_clusters, maxlength=n_clusters)
+    return sums, tf.cast(counts, dtype)
+
+
+def centroids_from_sums(sums, counts, labels, samples, centroids, weights=None, members=None):
+    """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift.
+
+    ``weights`` and ``members`` as in ``relocate_empty_clusters``. A cluster still empty
+    (relocated to a sample of weight 0, or none moved) sits at the mean of the cluster of
+    largest weight, where scikit-learn's ``_average_centers`` puts it.
+    """
+    sums, counts, members = relocate_empty_clusters(sums, counts, labels, samples, centroids, weights, members)
+    occupied = (counts if members is None else members) > 0
+    means = sums / tf.where(occupied, counts, 1)[:, None]
+    means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
+    new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
+    shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
+    return new_centroids, shift
+
+
+def m_step(samples, labels, centroids, weights=None):
+    """The M-step from scratch: sum every cluster (times the ``weights``, if any), then ``centroids_from_sums``."""
+    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype, weights)
+    return centroids_from_sums(sums, counts, labels, samples, centroids, weights)

@@ -1,0 +1,45 @@
+"""Graph functions traced once per dtype, with every dimension left open.
+
+``tf.function`` traces again for each new shape (until ``reduce_retracing`` relaxes it)
+and warns when it does so often; a user who calls the engine on many data sets would pay
+the tracing and see the warnings. ``traced_per_dtype`` gives each dtype (and each value of
+the Python options) one trace with an input signature whose dimensions are all unknown.
+"""
+import functools
+
+from kmeans_tf._tensorflow import tf
+
+
+def matrix(dtype):
+    return tf.TensorSpec([None, None], dtype)
+
+
+def vector(dtype):
+    return tf.TensorSpec([None], dtype)
+
+
+def scalar(dtype):
+    return tf.TensorSpec([], dtype)
+
+
+def traced_per_dtype(signature):
+    """Decorate a graph-building function: one ``tf.function`` per samples' dtype and options, traced once.
+
+    ``signature(dtype)`` returns the input signature for the function's tensor arguments
+    when the first of them (the samples) has ``dtype``. Keyword arguments are Python
+    options, fixed in the trace.
+    """
+    def decorate(function):
+        traced = {}
+
+        @functools.wraps(function)
+        def call(*tensors, **options):
+            key = (tensors[0].dtype, tuple(sorted(options.items())))
+            if key not in traced:
+                traced[key] = tf.function(functools.partial(function, **options),
+                                          input_signature=signature(tensors[0].dtype), autograph=False)
+            return traced[key](*tensors)
+
+        call.python_function = function
+        return call
+    return decorate

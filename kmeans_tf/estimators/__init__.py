@@ -1,0 +1,6 @@
+"""The engine as scikit-learn estimators.
+
+- ``base``: what ``KMeans`` and ``MiniBatchKMeans`` share (parameters, the fit's preamble, fitted methods);
+- ``kmeans``: ``KMeans``, Lloyd's k-means;
+- ``minibatch``: ``MiniBatchKMeans``, mini-batch k-means with ``partial_fit``.
+"""

@@ -1,0 +1,80 @@
+"""The C kernel's ops under the names the engine calls (the Python wrapper of ``src/ops.c``).
+
+TensorFlow generates a Python function per op of a loaded library, named after the op in
+snake case: ``KmeansTf>NearestCentroidSums`` becomes ``kmeans_tf_nearest_centroid_sums``.
+``Kernel`` calls them under the engine's names; ``missing_ops`` says which ops a loaded
+library lacks. The ops check their inputs themselves (see ``src/ops.c``) and raise
+``tf.errors.InvalidArgumentError`` for a bad one.
+"""
+from kmeans_tf._tensorflow import tf
+
+# Each op (src/ops.c) -> the function TensorFlow generates for it.
+GENERATED_FUNCTIONS = {
+    "KmeansTf>NearestCentroidSums": "kmeans_tf_nearest_centroid_sums",
+    "KmeansTf>NearestCentroidChanges": "kmeans_tf_nearest_centroid_changes",
+    "KmeansTf>NearestCentroidChangesBounded": "kmeans_tf_nearest_centroid_changes_bounded",
+    "KmeansTf>SumSquaredDistances": "kmeans_tf_sum_squared_distances",
+}
+
+
+def missing_ops(library):
+    """Return the ops (by name) whose generated function the loaded ``library`` lacks."""
+    return [op for op, function in GENERATED_FUNCTIONS.items() if not callable(getattr(library, function, None))]
+
+
+class Kernel:
+    """The ops of the library loaded from ``path``, as the engine calls them.
+
+    samples and centroids are float32 or float64 matrices with the same columns (at least
+    one centroid); labels are int64, float64 everything else. ``weights`` (n_samples,), each
+    finite and >= 0, weigh the samples (None: every weight 1, the ops' input of shape [0]).
+    The passes' ``members`` (or ``member_changes``) count, per cluster, the samples of weight
+    > 0, exactly: a cluster is empty when it has none. Without weights they are the counts.
+    """
+
+    def __init__(self, library, path):
+        self.library = library
+        self.path = path
+
+    def nearest_centroid_sums(self, samples, centroids, weights=None):
+        """Return each sample's nearest centroid, and each cluster's float64 (weighted) sum, count and members.
+
+        Returns ``labels`` (n_samples,), ``sums`` (n_clusters, n_features), ``counts`` and
+        ``members`` (n_clusters,).
+        """
+        return self.library.kmeans_tf_nearest_centroid_sums(samples, centroids, _weights(weights))
+
+    def nearest_centroid_changes(self, samples, centroids, labels, weights=None):
+        """Return the new labels, and the float64 sums, counts and members of the samples whose label changed.
+
+        ``labels`` (n_samples,) are the old ones, in [-1, n_clusters) (-1: none yet); a changed
+        sample is added to its new cluster and taken from its old one. Returns ``new_labels``,
+        ``sum_changes``, ``count_changes``, ``member_changes`` and ``changed`` (how many labels changed).
+        """
+        return self.library.kmeans_tf_nearest_centroid_changes(samples, centroids, labels, _weights(weights))
+
+    def nearest_centroid_changes_bounded(self, samples, centroids, previous_centroids, labels, upper, lower, norms,
+                                         norm_bound, weights=None):
+        """``nearest_centroid_changes``, measuring only the samples whose distance bounds cannot prove their label.
+
+        ``upper`` and ``lower`` (n_samples,) bound each sample's distance to its centroid and
+        to any other among ``previous_centroids``; an infinite ``upper`` (with a label of -1 or
+        in [0, n_clusters)) has the sample measured. ``norms`` holds the samples' squared norms
+        and the scalar ``norm_bound`` bounds every sample's and centroid's. Returns
+        ``new_labels``, ``new_upper``, ``new_lower``, ``sum_changes``, ``count_changes``,
+        ``member_changes``, ``changed``.
+        """
+        return self.library.kmeans_tf_nearest_centroid_changes_bounded(
+            samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, _weights(weights))
+
+    def sum_squared_distances(self, samples, centroids, labels, weights=None):
+        """Return the float64 sum of the samples' squared distances to their labelled centroids, times their weights.
+
+        ``labels`` (n_samples,) are in [0, n_clusters).
+        """
+        return self.library.kmeans_tf_sum_squared_distances(samples, centroids, labels, _weights(weights))
+
+
+def _weights(weights):
+    """The ops' weights input: ``weights``, or for None the empty vector that means every weight is 1."""
+    return tf.zeros([0], tf.float64) if weights is None else weights

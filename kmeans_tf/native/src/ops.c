@@ -1,0 +1,415 @@
+/* The kernel's door: the four ops TensorFlow sees, registered when TensorFlow loads the
+ * library, and their compute functions, which check every input before the pass
+ * (pass.h) reads it. The ops, namespaced KmeansTf> (in Python: kmeans_tf_<snake_case>,
+ * mapped to the engine's names by kmeans_tf/native/ops.py):
+ *
+ * KmeansTf>NearestCentroidSums: every sample's nearest centroid, and every cluster's
+ *   float64 sum and count of its samples.
+ * KmeansTf>NearestCentroidChanges: the same, but sums only the samples whose label changed
+ *   since the labels given (+ in the new cluster, - in the old one; -1: no label yet),
+ *   which update the k-means loop's running sums.
+ * KmeansTf>NearestCentroidChangesBounded: the same changes, but keeps Hamerly's distance
+ *   bounds per sample and measures only the samples whose label may change, with the same
+ *   arithmetic: the same labels and bit-identical changes.
+ * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
+ *
+ * samples and centroids are float or double matrices with the same columns, and at least
+ * one centroid; labels, bounds and norms have one entry per sample; a label must be the
+ * index of a centroid (or -1, no label yet, where the op says so). Any other input fails
+ * the op with INVALID_ARGUMENT, naming the input; it is never read out of bounds.
+ *
+ * Every op takes the samples' weights last: a float64 vector of one entry per sample, each
+ * finite and >= 0 (checked as the pass reads the rows), or of shape [0], which means every
+ * weight is 1 (the unweighted pass, whose row loop is a separate instantiation without the
+ * weights). A sample then counts as its weight: the sums are of weight * sample, the
+ * counts of the weights, the inertia of weight * squared distance. The passes also give
+ * `members`, per cluster the (exact) number of samples of weight > 0, or the change in it:
+ * a cluster is empty when it has none, whatever rounding did to its running weight. Without
+ * weights the members are the counts.
+ *
+ * Plain C against TensorFlow's C kernel API (tensorflow/c/kernels.h), so that gcc alone
+ * builds it: kmeans_tf/native/build.py. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+/* ops.h names these structs without `struct`, which only C++ accepts. */
+typedef struct TF_DimensionHandle TF_DimensionHandle;
+typedef struct TF_OpDefinitionBuilder TF_OpDefinitionBuilder;
+typedef struct TF_ShapeHandle TF_ShapeHandle;
+typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
+#include "tensorflow/c/kernels.h"
+#include "tensorflow/c/ops.h"
+
+#include "pass.h"
+
+/* Each op's inputs and outputs by index: the order OPS (below) declares them in. */
+enum { SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, SUMS_N_INPUTS };
+enum { SUMS_LABELS_OUT, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, SUMS_N_OUTPUTS };
+
+enum { CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_LABELS, CHANGES_WEIGHTS, CHANGES_N_INPUTS };
+enum {
+    CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT, CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT,
+    CHANGES_N_OUTPUTS
+};
+
+enum {
+    BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_PREVIOUS_CENTROIDS, BOUNDED_LABELS, BOUNDED_UPPER, BOUNDED_LOWER,
+    BOUNDED_NORMS, BOUNDED_NORM_BOUND, BOUNDED_WEIGHTS, BOUNDED_N_INPUTS
+};
+enum {
+    BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT, BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT,
+    BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT, BOUNDED_N_OUTPUTS
+};
+
+enum { INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_LABELS, INERTIA_WEIGHTS, INERTIA_N_INPUTS };
+enum { INERTIA_TOTAL_OUT, INERTIA_N_OUTPUTS };
+
+enum { MAX_INPUTS = BOUNDED_N_INPUTS, MAX_OUTPUTS = BOUNDED_N_OUTPUTS };
+
+/* One call of an op: its context and status, and the tensors it holds (finish deletes them). */
+typedef struct {
+    TF_OpKernelContext *context;
+    TF_Status *status;
+    TF_Tensor *in[MAX_INPUTS], *out[MAX_OUTPUTS];
+} Call;
+
+/* Whether the call's last TensorFlow request succeeded; if not, fail the op. */
+static int ok(Call *call) {
+    if (TF_GetCode(call->status) == TF_OK) return 1;
+    TF_OpKernelContext_Failure(call->context, call->status);
+    return 0;
+}
+
+/* Fail the op with `code` and a printf-style message; return 0. */
+static int fail(Call *call, TF_Code code, const char *format, ...) {
+    char message[512];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(message, sizeof message, format, arguments);
+    va_end(arguments);
+    TF_SetStatus(call->status, code, message);
+    TF_OpKernelContext_Failure(call->context, call->status);
+    return 0;
+}
+
+/* Start a call: get its first n_inputs inputs. */
+static int start(Call *call, TF_OpKernelContext *context, int n_inputs) {
+    *call = (Call){.context = context, .status = TF_NewStatus()};
+    for (int i = 0; i < n_inputs; ++i) {
+        TF_GetInput(context, i, &call->in[i], call->status);
+        if (!ok(call)) return 0;
+    }
+    return 1;
+}
+
+static void finish(Call *call) {
+    for (int i = 0; i < MAX_INPUTS; ++i) TF_DeleteTensor(call->in[i]);
+    for (int i = 0; i < MAX_OUTPUTS; ++i) TF_DeleteTensor(call->out[i]);
+    TF_DeleteStatus(call->status);
+}
+
+/* Allocate output `index` (of `type`, with `rank` dims of `shape`); return its data or NULL. */
+static void *output(Call *call, int index, TF_DataType type, const int64_t *shape, int rank) {
+    int64_t count = 1;
+    for (int i = 0; i < rank; ++i) count *= shape[i];
+    call->out[index] = TF_AllocateOutput(call->context, index, type, shape, rank, count * TF_DataTypeSize(type),
+                                         call->status);
+    return ok(call) ? TF_TensorData(call->out[index]) : NULL;
+}
+
+/* Write input `index`'s shape as "[2, 3]" into `text`; return `text`. */
+static const char *shape_of(const Call *call, int index, char *text, size_t size) {
+    const TF_Tensor *tensor = call->in[index];
+    size_t used = (size_t)snprintf(text, size, "[");
+    for (int d = 0; d < TF_NumDims(tensor) && used < size; ++d)
+        used += (size_t)snprintf(text + used, size - used, d ? ", %" PRId64 : "%" PRId64, TF_Dim(tensor, d));
+    if (used < size) snprintf(text + used, size - used, "]");
+    return text;
+}
+
+/* Check samples and centroids (matrices with the same columns, at least one centroid) and
+ * the weights' shape ([n_samples], or [0]: every weight 1), and describe them in `points`.
+ * The weights' values are checked as the pass reads them. */
+static int read_points(Call *call, int samples_index, int centroids_index, int weights_index, Points *points) {
+    const TF_Tensor *samples = call->in[samples_index], *centroids = call->in[centroids_index];
+    char shape[2][64];
+    if (TF_NumDims(samples) != 2 || TF_NumDims(centroids) != 2 || TF_Dim(samples, 1) != TF_Dim(centroids, 1))
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "samples and centroids must be matrices with the same columns, not of shapes %s and %s",
+                    shape_of(call, samples_index, shape[0], sizeof shape[0]),
+                    shape_of(call, centroids_index, shape[1], sizeof shape[1]));
+    *points = (Points){
+        .samples = TF_TensorData(samples),
+        .centroids = TF_TensorData(centroids),
+        .n_samples = TF_Dim(samples, 0),
+        .n_features = TF_Dim(samples, 1),
+        .n_clusters = TF_Dim(centroids, 0),
+        .is_float = TF_TensorType(samples) == TF_FLOAT,
+    };
+    if (points->n_clusters == 0) return fail(call, TF_INVALID_ARGUMENT, "centroids must have at least one row");
+    if (points->is_float && points->n_clusters > MAX_FLOAT_CENTROIDS)
+        return fail(call, TF_INVALID_ARGUMENT, "float32 centroids must have at most %" PRId64 " rows, not %" PRId64,
+                    MAX_FLOAT_CENTROIDS, points->n_clusters);
+    const TF_Tensor *weights = call->in[weights_index];
+    if (TF_NumDims(weights) != 1 || (TF_Dim(weights, 0) != points->n_samples && TF_Dim(weights, 0) != 0))
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "weights must have one entry per sample, shape [%" PRId64 "], or shape [0] (every weight 1), "
+                    "not %s", points->n_samples, shape_of(call, weights_index, shape[0], sizeof shape[0]));
+    points->weights = TF_Dim(weights, 0) ? TF_TensorData(weights) : NULL;
+    return 1;
+}
+
+/* Check that input `index` (called `name`) is a vector of one entry per sample. */
+static int check_per_sample(Call *call, int index, const char *name, int64_t n_samples) {
+    char shape[64];
+    if (TF_NumDims(call->in[index]) == 1 && TF_Dim(call->in[index], 0) == n_samples) return 1;
+    return fail(call, TF_INVALID_ARGUMENT, "%s must have one entry per sample, shape [%" PRId64 "], not %s", name,
+                n_samples, shape_of(call, index, shape, sizeof shape));
+}
+
+/* Allocate a pass's labels (output `labels`), sums (output `sums`), counts and members (the two
+ * outputs after the sums: each op's enum keeps them in this order). */
+static int allocate_pass_outputs(Call *call, const Points *points, int labels, int sums, PassOutput *out) {
+    const int64_t rows[1] = {points->n_samples}, grid[2] = {points->n_clusters, points->n_features};
+    const int64_t clusters[1] = {points->n_clusters};
+    out->labels = output(call, labels, TF_INT64, rows, 1);
+    out->sums = out->labels ? output(call, sums, TF_DOUBLE, grid, 2) : NULL;
+    out->counts = out->sums ? output(call, sums + 1, TF_DOUBLE, clusters, 1) : NULL;
+    out->members = out->counts ? output(call, sums + 2, TF_DOUBLE, clusters, 1) : NULL;
+    return out->members != NULL;
+}
+
+/* Fail the op if the pass over `points` did not finish; return whether it did. */
+static int finished(Call *call, const Points *points, PassResult result) {
+    switch (result.outcome) {
+    case PASS_DONE:
+        return 1;
+    case PASS_BAD_LABEL:
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "labels[%" PRId64 "] = %" PRId64 " is outside [%" PRId64 ", %" PRId64 ")", result.row, result.label,
+                    result.lowest, points->n_clusters);
+    case PASS_BAD_WEIGHT:
+        return fail(call, TF_INVALID_ARGUMENT, "weights[%" PRId64 "] = %g should be finite and >= 0", result.row,
+                    result.weight);
+    default:
+        return fail(call, TF_RESOURCE_EXHAUSTED, "out of memory");
+    }
+}
+
+/* KmeansTf>NearestCentroidSums. */
+static void compute_sums(void *unused, TF_OpKernelContext *context) {
+    (void)unused;
+    Call call;
+    Points points;
+    PassOutput out;
+    if (start(&call, context, SUMS_N_INPUTS) &&
+        read_points(&call, SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, &points) &&
+        allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, &out))
+        finished(&call, &points, nearest_centroid_pass(&points, NULL, NULL, &out));
+    finish(&call);
+}
+
+/* Begin an op whose inputs are samples, centroids, weights and labels (one per sample): the
+ * labels' values are checked later, as the op's loop reads them. */
+static int start_labelled(Call *call, TF_OpKernelContext *context, int n_inputs, int samples, int centroids,
+                          int weights, int labels, Points *points) {
+    return start(call, context, n_inputs) && read_points(call, samples, centroids, weights, points) &&
+           check_per_sample(call, labels, "labels", points->n_samples);
+}
+
+/* KmeansTf>NearestCentroidChanges: labels in [-1, n_clusters), checked as the pass reads them. */
+static void compute_changes(void *unused, TF_OpKernelContext *context) {
+    (void)unused;
+    Call call;
+    Points points;
+    PassOutput out;
+    int64_t *changed;
+    if (start_labelled(&call, context, CHANGES_N_INPUTS, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS,
+                       CHANGES_LABELS, &points) &&
+        allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, &out) &&
+        (changed = output(&call, CHANGES_CHANGED_OUT, TF_INT64, NULL, 0)) &&
+        finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[CHANGES_LABELS]), NULL, &out)))
+        *changed = out.changed;
+    finish(&call);
+}
+
+/* Check the bounded pass's other inputs (previous centroids of the centroids' shape; labels,
+ * bounds and norms of one entry per sample; a scalar norm bound) and describe them in `bounds`. */
+static int read_bounds(Call *call, const Points *points, Bounds *bounds) {
+    const TF_Tensor *previous = call->in[BOUNDED_PREVIOUS_CENTROIDS], *norm_bound = call->in[BOUNDED_NORM_BOUND];
+    char shape[64];
+    if (TF_NumDims(previous) != 2 || TF_Dim(previous, 0) != points->n_clusters ||
+        TF_Dim(previous, 1) != points->n_features)
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "previous_centroids must have the centroids' shape [%" PRId64 ", %" PRId64 "], not %s",
+                    points->n_clusters, points->n_features,
+                    shape_of(call, BOUNDED_PREVIOUS_CENTROIDS, shape, sizeof shape));
+    if (TF_NumDims(norm_bound) != 0)
+        return fail(call, TF_INVALID_ARGUMENT, "norm_bound must be a scalar, not of shape %s",
+                    shape_of(call, BOUNDED_NORM_BOUND, shape, sizeof shape));
+    if (!check_per_sample(call, BOUNDED_LABELS, "labels", points->n_samples) ||
+        !check_per_sample(call, BOUNDED_UPPER, "upper", points->n_samples) ||
+        !check_per_sample(call, BOUNDED_LOWER, "lower", points->n_samples) ||
+        !check_per_sample(call, BOUNDED_NORMS, "norms", points->n_samples))
+        return 0;
+    *bounds = (Bounds){
+        .previous_centroids = TF_TensorData(previous),
+        .upper = TF_TensorData(call->in[BOUNDED_UPPER]),
+        .lower = TF_TensorData(call->in[BOUNDED_LOWER]),
+        .norms = TF_TensorData(call->in[BOUNDED_NORMS]),
+        .norm_bound = *(const double *)TF_TensorData(norm_bound),
+    };
+    return 1;
+}
+
+/* KmeansTf>NearestCentroidChangesBounded: labels in [0, n_clusters), or -1 where upper is
+ * not finite (a sample to measure), checked as the pass reads them. */
+static void compute_bounded(void *unused, TF_OpKernelContext *context) {
+    (void)unused;
+    Call call;
+    Points points;
+    Bounds bounds;
+    PassOutput out;
+    int64_t *changed;
+    const int64_t *rows = &points.n_samples;
+    if (start(&call, context, BOUNDED_N_INPUTS) &&
+        read_points(&call, BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_WEIGHTS, &points) &&
+        read_bounds(&call, &points, &bounds) &&
+        (bounds.new_upper = output(&call, BOUNDED_UPPER_OUT, TF_DOUBLE, rows, 1)) &&
+        (bounds.new_lower = output(&call, BOUNDED_LOWER_OUT, TF_DOUBLE, rows, 1)) &&
+        allocate_pass_outputs(&call, &points, BOUNDED_LABELS_OUT, BOUNDED_SUMS_OUT, &out) &&
+        (changed = output(&call, BOUNDED_CHANGED_OUT, TF_INT64, NULL, 0)) &&
+        finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[BOUNDED_LABELS]), &bounds, &out)))
+        *changed = out.changed;
+    finish(&call);
+}
+
+/* KmeansTf>SumSquaredDistances: labels in [0, n_clusters), checked as the sum reads them. */
+static void compute_inertia(void *unused, TF_OpKernelContext *context) {
+    (void)unused;
+    Call call;
+    Points points;
+    double *total;
+    if (start_labelled(&call, context, INERTIA_N_INPUTS, INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_WEIGHTS,
+                       INERTIA_LABELS, &points) &&
+        (total = output(&call, INERTIA_TOTAL_OUT, TF_DOUBLE, NULL, 0)))
+        finished(&call, &points, sum_squared_distances(&points, TF_TensorData(call.in[INERTIA_LABELS]), total));
+    finish(&call);
+}
+
+/* Shape functions. A pass's outputs: labels (and bounds) (n_samples,), sums like the
+ * centroids, counts and members (n_clusters,), and changed a scalar. */
+typedef struct {
+    int rows[3], n_rows; /* the outputs of one entry per sample */
+    int sums, counts, members;
+    int changed;         /* -1: none */
+} PassShapes;
+
+static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, const PassShapes *outputs) {
+    TF_ShapeHandle *samples = TF_NewShapeHandle(), *centroids = TF_NewShapeHandle();
+    TF_ShapeHandle *rows = TF_NewShapeHandle(), *clusters = TF_NewShapeHandle();
+    TF_ShapeHandle *scalar = TF_ShapeInferenceContextScalar(context);
+    TF_ShapeInferenceContextGetInput(context, 0, samples, status); /* every op: samples, centroids first */
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextGetInput(context, 1, centroids, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, samples, 2, samples, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, centroids, 2, centroids, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, samples, 0, 1, rows, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, centroids, 0, 1, clusters, status);
+    for (int i = 0; i < outputs->n_rows && TF_GetCode(status) == TF_OK; ++i)
+        TF_ShapeInferenceContextSetOutput(context, outputs->rows[i], rows, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->sums, centroids, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->counts, clusters, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->members, clusters, status);
+    if (TF_GetCode(status) == TF_OK && outputs->changed >= 0)
+        TF_ShapeInferenceContextSetOutput(context, outputs->changed, scalar, status);
+    TF_DeleteShapeHandle(samples);
+    TF_DeleteShapeHandle(centroids);
+    TF_DeleteShapeHandle(rows);
+    TF_DeleteShapeHandle(clusters);
+    TF_DeleteShapeHandle(scalar);
+}
+
+static void infer_sums(TF_ShapeInferenceContext *context, TF_Status *status) {
+    static const PassShapes outputs = {{SUMS_LABELS_OUT}, 1, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, -1};
+    infer_pass(context, status, &outputs);
+}
+
+static void infer_changes(TF_ShapeInferenceContext *context, TF_Status *status) {
+    static const PassShapes outputs = {{CHANGES_LABELS_OUT}, 1, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT,
+                                       CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT};
+    infer_pass(context, status, &outputs);
+}
+
+static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) {
+    static const PassShapes outputs = {{BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT}, 3,
+                                       BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT};
+    infer_pass(context, status, &outputs);
+}
+
+static void infer_scalar(TF_ShapeInferenceContext *context, TF_Status *status) {
+    TF_ShapeHandle *scalar = TF_ShapeInferenceContextScalar(context);
+    TF_ShapeInferenceContextSetOutput(context, 0, scalar, status);
+    TF_DeleteShapeHandle(scalar);
+}
+
+/* An op: its name, its inputs and outputs (T is float or double), its shape function and
+ * its kernel. The lists are indexed by the op's enums above; they end at the first NULL. */
+typedef struct {
+    const char *name, *inputs[MAX_INPUTS + 1], *outputs[MAX_OUTPUTS + 1];
+    void (*infer)(TF_ShapeInferenceContext *, TF_Status *);
+    void (*compute)(void *, TF_OpKernelContext *);
+} OpSpec;
+
+static const OpSpec OPS[] = {
+    {"KmeansTf>NearestCentroidSums",
+     {[SUMS_SAMPLES] = "samples: T", [SUMS_CENTROIDS] = "centroids: T", [SUMS_WEIGHTS] = "weights: double"},
+     {[SUMS_LABELS_OUT] = "labels: int64", [SUMS_SUMS_OUT] = "sums: double", [SUMS_COUNTS_OUT] = "counts: double",
+      [SUMS_MEMBERS_OUT] = "members: double"},
+     infer_sums, compute_sums},
+    {"KmeansTf>NearestCentroidChanges",
+     {[CHANGES_SAMPLES] = "samples: T", [CHANGES_CENTROIDS] = "centroids: T", [CHANGES_LABELS] = "labels: int64",
+      [CHANGES_WEIGHTS] = "weights: double"},
+     {[CHANGES_LABELS_OUT] = "new_labels: int64", [CHANGES_SUMS_OUT] = "sum_changes: double",
+      [CHANGES_COUNTS_OUT] = "count_changes: double", [CHANGES_MEMBERS_OUT] = "member_changes: double",
+      [CHANGES_CHANGED_OUT] = "changed: int64"},
+     infer_changes, compute_changes},
+    {"KmeansTf>NearestCentroidChangesBounded",
+     {[BOUNDED_SAMPLES] = "samples: T", [BOUNDED_CENTROIDS] = "centroids: T",
+      [BOUNDED_PREVIOUS_CENTROIDS] = "previous_centroids: T", [BOUNDED_LABELS] = "labels: int64",
+      [BOUNDED_UPPER] = "upper: double", [BOUNDED_LOWER] = "lower: double", [BOUNDED_NORMS] = "norms: double",
+      [BOUNDED_NORM_BOUND] = "norm_bound: double", [BOUNDED_WEIGHTS] = "weights: double"},
+     {[BOUNDED_LABELS_OUT] = "new_labels: int64", [BOUNDED_UPPER_OUT] = "new_upper: double",
+      [BOUNDED_LOWER_OUT] = "new_lower: double", [BOUNDED_SUMS_OUT] = "sum_changes: double",
+      [BOUNDED_COUNTS_OUT] = "count_changes: double", [BOUNDED_MEMBERS_OUT] = "member_changes: double",
+      [BOUNDED_CHANGED_OUT] = "changed: int64"},
+     infer_bounded, compute_bounded},
+    {"KmeansTf>SumSquaredDistances",
+     {[INERTIA_SAMPLES] = "samples: T", [INERTIA_CENTROIDS] = "centroids: T", [INERTIA_LABELS] = "labels: int64",
+      [INERTIA_WEIGHTS] = "weights: double"},
+     {[INERTIA_TOTAL_OUT] = "total: double"},
+     infer_scalar, compute_inertia},
+};
+
+/* Register one op and its float and double CPU kernels. */
+static void register_op(const OpSpec *spec, TF_Status *status) {
+    static const TF_DataType types[2] = {TF_FLOAT, TF_DOUBLE};
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(spec->name);
+    TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
+    for (int i = 0; spec->inputs[i]; ++i) TF_OpDefinitionBuilderAddInput(op, spec->inputs[i]);
+    for (int i = 0; spec->outputs[i]; ++i) TF_OpDefinitionBuilderAddOutput(op, spec->outputs[i]);
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, spec->infer);
+    TF_RegisterOpDefinition(op, status);
+    for (int t = 0; t < 2 && TF_GetCode(status) == TF_OK; ++t) {
+        TF_KernelBuilder *builder = TF_NewKernelBuilder(spec->name, "CPU", NULL, spec->compute, NULL);
+        TF_KernelBuilder_TypeConstraint(builder, "T", types[t], status);
+        if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder(spec->name, builder, status);
+    }
+}
+
+/* Registers the ops and their CPU kernels when TensorFlow loads this library. */
+__attribute__((constructor)) static void register_ops(void) {
+    TF_Status *status = TF_NewStatus();
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && TF_GetCode(status) == TF_OK; ++i) register_op(&OPS[i], status);
+    TF_DeleteStatus(status);
+}

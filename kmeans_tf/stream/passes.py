@@ -1,0 +1,189 @@
+"""The passes of a streamed fit over its rows, a chunk at a time: Lloyd's, the farthest rows, the final one.
+
+``Passes`` reads the data through ``sources.chunks`` (a reader thread, chunks centred into a
+reused buffer as ``prepare`` centres an array in memory) and measures each chunk with the fused
+C kernel or TensorFlow's ops. ``kmeans_tf.stream.streamed`` runs the loop over them;
+``kmeans_tf.distributed.replicas`` joins one ``Passes`` per replica with the strategy's collectives.
+"""
+import numpy as np
+
+from kmeans_tf import native
+from kmeans_tf._tensorflow import quietly, tf
+from kmeans_tf.engine import loops, prepare, seeding, tf_ops
+from kmeans_tf.stream import sources
+
+
+def transformed_rows(source, prepared, indices):
+    rows = source.take(indices)
+    prepared.transform(rows, rows)
+    return rows
+
+
+class Passes:
+    """The streamed passes of one fit: Lloyd's, the search for the farthest samples, and the final one."""
+
+    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None):
+        self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
+        self.weights = weights
+        self.tf_rows = tf_ops.rows_per_chunk(n_clusters, source.dtype.itemsize, batch_size)
+        # The chunks' buffers, made once for every pass (None: ``sources.chunk_buffers``'s own).
+        self.buffers = sources.chunk_buffers(source, plan.chunk_rows) if buffers is None else buffers
+
+    def weights_at(self, span):
+        """The weights of a chunk's rows (float64), or None without weights."""
+        return None if self.weights is None else np.asarray(self.weights[span.start:span.start + span.rows])
+
+    def chunks(self):
+        """Yield ``(span, chunk, tensor over chunk)``, the chunks centred as the loops see them."""
+        for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform, self.buffers):
+            yield span, chunk, prepare.tensor_over(chunk)
+
+    def costs(self, span, closest):
+        """The rows of ``span``: their squared distances in ``closest``, times their weights (if any)."""
+        distances, weights = closest[span.start:span.start + span.rows], self.weights_at(span)
+        return distances if weights is None else weights * distances
+
+    def nearest_distances(self, centres, closest=None, update=False):
+        """Return the total (weighted) squared distance of the rows to their nearest of ``centres``.
+
+        With ``closest`` (float64, one per row), write the distances there too; with ``update``,
+        each row's is the nearer of ``closest`` and its distance to ``centres``.
+        """
+        centres_t, total = tf.constant(centres), 0.0
+        for span, _, chunk_t in self.chunks():
+            distances = seeding.nearest(chunk_t, centres_t)[1]
+            if closest is not None:
+                here = slice(span.start, span.start + span.rows)
+                closest[here] = np.minimum(closest[here], distances) if update else distances
+                distances = closest[here]
+            weights = self.weights_at(span)
+            total += float(distances.sum() if weights is None else weights @ distances)
+        return total
+
+    def oversample(self, candidates, oversampling, rng):
+        """One round of k-means|| in one pass: the rows ``seeding.oversample`` keeps, each row's cost its (weighted)
+        squared distance to the nearest of ``candidates``.
+
+        The total cost is known only at the end of the pass: a row is held while it would be kept
+        against the running total (never more than the total), and the rows held are filtered
+        against the total at the end: about ``l`` times (1 + log of the chunks) rows held, at most.
+        """
+        candidates_t, running = tf.constant(candidates), 0.0
+        rows, uniforms, costs = [], [], []
+        for span, _, chunk_t in self.chunks():
+            distances, weights = seeding.nearest(chunk_t, candidates_t)[1], self.weights_at(span)
+            cost = distances if weights is None else weights * distances
+            running += float(cost.sum())
+            draws = rng.uniform(size=len(cost))
+            held = np.flatnonzero(seeding.kept(draws, cost, running, oversampling))
+            rows.append(span.start + held)
+            uniforms.append(draws[held])
+            costs.append(cost[held])
+        rows, uniforms, costs = (np.concatenate(each) for each in (rows, uniforms, costs))
+        return rows[seeding.kept(uniforms, costs, running, oversampling)]
+
+    def nearest_weights(self, candidates):
+        """The (weighted) number of rows nearest to each of ``candidates``, float64."""
+        candidates_t, counts = tf.constant(candidates), np.zeros(len(candidates))
+        for span, _, chunk_t in self.chunks():
+            labels = seeding.nearest(chunk_t, candidates_t)[0]
+            counts += np.bincount(labels, weights=self.weights_at(span), minlength=len(candidates))
+        return counts
+
+    def lloyd(self, centroids, labels):
+        """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
+        counts (weights) and members (of weight > 0)."""
+        kernel, centroids_t, unit_weights = native.kernel(), tf.constant(centroids), loops.no_weights()
+        changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(len(centroids)), np.zeros(len(centroids))
+        for span, chunk, chunk_t in self.chunks():
+            old, weights = _labels_at(labels, span), self.weights_at(span)
+            if kernel is not None:
+                new, sum_changes, count_changes, member_changes, chunk_changed = (
+                    value.numpy() for value in kernel.nearest_centroid_changes(
+                        chunk_t, centroids_t, tf.constant(old),
+                        unit_weights if weights is None else tf.constant(weights)))
+            else:
+                with quietly():
+                    new = tf_ops.labels_chunked(chunk_t, centroids_t, self.tf_rows).numpy()
+                sum_changes, count_changes, member_changes, chunk_changed = change_sums(
+                    chunk, new, old, len(centroids), weights)
+            sums += sum_changes
+            counts += count_changes
+            members += member_changes
+            changed += int(chunk_changed)
+            if chunk_changed:
+                labels[span.start:span.start + span.rows] = new
+        return changed, sums, counts, members
+
+    def final(self, centroids, labels):
+        """Label every row for ``centroids`` (``labels`` updated) and return the inertia (float64, loops' coordinates)."""
+        centroids_t, total = tf.constant(centroids), 0.0
+        for span, chunk, chunk_t in self.chunks():
+            new, weights = loops.labels_of(chunk_t, centroids_t, self.tf_rows), self.weights_at(span)
+            total += float(loops.inertia_of(chunk_t, centroids_t, new, self.tf_rows,
+                                            None if weights is None else tf.constant(weights)))
+            labels[span.start:span.start + span.rows] = new.numpy()
+        return total
+
+    def relocate(self, sums, counts, members, centroids, labels):
+        """``tf_ops.relocate_empty_clusters`` over the stream: the j-th empty cluster takes the j-th farthest sample.
+
+        The sample moves as its weight times its values, and its weight (the distances are not weighted).
+        """
+        empty = np.flatnonzero(members == 0)
+        distances, rows = self.farthest(centroids, labels, len(empty))
+        if distances[0] <= 0:  # every sample sits on its centroid
+            return sums, counts, members
+        weight = np.ones(len(rows)) if self.weights is None else np.asarray(self.weights[rows], np.float64)
+        values = transformed_rows(self.source, self.prepared, rows)
+        return move_rows(sums, counts, members, empty, values, weight, np.asarray(labels[rows], np.int64))
+
+    def farthest(self, centroids, labels, count):
+        """Return the ``count`` largest squared distances to the own centroid, and their rows (ties: lower row first)."""
+        centroids_t = tf.constant(centroids)
+        best, rows = np.empty(0, centroids.dtype), np.empty(0, np.int64)
+        for span, chunk, chunk_t in self.chunks():
+            distances = tf_ops.squared_distance_to_own(chunk_t, centroids_t, tf.constant(_labels_at(labels, span)))
+            distances = distances.numpy()
+            if len(distances) > count:  # the candidates: every row at least as far as the count-th farthest
+                threshold = np.partition(distances, len(distances) - count)[len(distances) - count]
+                here = np.flatnonzero(distances >= threshold)
+            else:
+                here = np.arange(len(distances))
+            best, rows = np.concatenate([best, distances[here]]), np.concatenate([rows, span.start + here])
+            order = np.lexsort((rows, -best))[:count]
+            best, rows = best[order], rows[order]
+        return best, rows
+
+
+def move_rows(sums, counts, members, empty, values, weight, old):
+    """Move the rows ``values`` (weights ``weight``) from their clusters ``old`` into the ``empty`` ones, in order."""
+    moved = values.astype(np.float64) * weight[:, None]
+    sums, counts, members = sums.copy(), counts.copy(), members.copy()
+    np.subtract.at(sums, old, moved)
+    np.subtract.at(counts, old, weight)
+    np.subtract.at(members, old, (weight > 0).astype(np.float64))
+    sums[empty], counts[empty], members[empty] = moved, weight, weight > 0
+    return sums, counts, members
+
+
+def change_sums(chunk, new, old, n_clusters, weights=None):
+    """The float64 (weighted) sums, counts and members of the rows whose label changed (+ new cluster, - old one),
+    and how many changed."""
+    moved = np.flatnonzero(new != old)
+    weight = np.ones(len(moved)) if weights is None else weights[moved]
+    rows, new, old = chunk[moved].astype(np.float64) * weight[:, None], new[moved], old[moved]
+    member = (weight > 0).astype(np.float64)
+    sums, counts, members = np.zeros((n_clusters, chunk.shape[1])), np.zeros(n_clusters), np.zeros(n_clusters)
+    np.add.at(sums, new, rows)
+    np.add.at(counts, new, weight)
+    np.add.at(members, new, member)
+    left = old >= 0
+    np.subtract.at(sums, old[left], rows[left])
+    np.subtract.at(counts, old[left], weight[left])
+    np.subtract.at(members, old[left], member[left])
+    return sums, counts, members, len(moved)
+
+
+def _labels_at(labels, span):
+    return np.asarray(labels[span.start:span.start + span.rows], np.int64)

@@ -1,0 +1,265 @@
+"""k-means over data on disk: ``kmeans``, ``predict`` and ``inertia`` when the samples are streamed.
+
+``kmeans_tf.engine.kmeans`` hands its samples here when they are a NumPy memory map
+(``np.load(path, mmap_mode="r")``) or ``sources.Shards`` (a folder of ``.npy`` files). The
+answer is the one the array in memory gives from the same initial centroids: the same
+labels and iterations, centroids and inertia equal up to the order of float64 sums.
+
+What the stream does: each Lloyd iteration is one sequential read of the data, a chunk at a
+time (``sources.chunks``: read ahead by a thread, centred into a reused buffer as
+``prepare`` centres the whole array); each chunk is measured against the centroids, by the
+fused C kernel or TensorFlow's ops, with its old labels, and the float64 sums and counts of
+the labels that changed update the running cluster sums; then the M-step as in memory,
+with scikit-learn's stopping rule. An empty cluster takes the farthest samples, found by
+one more pass (only when a cluster is empty). The final labels and the inertia take one
+pass; preparing the data takes two before the first iteration (the door's finiteness check
+with the column sums, then the centred norms).
+
+What it does not: no centred copy, nothing the size of the data in memory; and no Hamerly
+bounds, which would hold 16 more bytes per row: every pass measures every row (the
+``algorithm`` option is checked and otherwise has no effect here). The labels are held in
+memory (int64) when they fit the memory budget beside two chunks; otherwise in a scratch
+file (int32), an unlinked ``tempfile.TemporaryFile`` in the temporary folder that nothing
+outlives, and the result's ``labels`` are then a read-only memory map of it.
+
+Seeding: an ``init`` array as given; "random" picks distinct rows by index, read from the
+disk (the same rows as in memory up to ``SEEDING_SAMPLE_ROWS`` rows; past that, drawn
+without a permutation of every row, or in proportion to the weights); "k-means++" and
+"k-means||" run on every row up to ``SEEDING_SAMPLE_ROWS`` rows (the same centroids as in
+memory). Past that, "k-means||" still runs on every row, a few passes over the disk
+(``kmeans_parallel``); "k-means++" runs on a seeded uniform sample of ``SEEDING_SAMPLE_ROWS``
+distinct rows, held in memory while it runs: one read of those rows, since on the disk it
+would take a pass per centroid.
+
+Sample weights (an array in memory or a memory map, one per row) are read a chunk at a time
+beside the samples and weigh the sums, the inertia, the relocation and the seeding as in memory.
+"""
+import numpy as np
+
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.stream import checkpoint as checkpoints
+from kmeans_tf.stream import budget, prepare as stream_prepare, sources
+from kmeans_tf.engine import loops, prepare, seeding, tf_ops, validation
+from kmeans_tf.engine.result import KMeansResult, best_of_runs
+from kmeans_tf.stream.passes import Passes, transformed_rows
+from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
+
+# k-means++ on more rows than this runs on a seeded uniform sample of this many rows; k-means|| streams them.
+SEEDING_SAMPLE_ROWS = 100_000
+
+
+def check_memory_budget(memory_budget):
+    """Return the budget in bytes: ``memory_budget``, or about a quarter of physical memory when None."""
+    if memory_budget is None:
+        return budget.default_memory_budget()
+    return validation.check_int("memory_budget", memory_budget, budget.MIN_MEMORY_BUDGET)
+
+
+def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size, algorithm, callback, keep_history,
+           init_rounds, sample_weight, memory_budget, checkpoint=None, checkpoint_every=10):
+    """``kmeans_tf.engine.kmeans.kmeans`` on streamed samples (see the module's docstring); the same arguments."""
+    source = sources.Source(samples)
+    options = validation.check_lloyd_options(
+        n_clusters, source.n_rows, source.n_features, source.dtype, init=init, n_init=n_init, max_iter=max_iter,
+        tol=tol, seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
+        init_rounds=init_rounds, sample_weight=sample_weight)
+    n_clusters, init, n_init, max_iter, tol, seed = (options.n_clusters, options.init, options.n_init,
+                                                     options.max_iter, options.tol, options.seed)
+    keep_history, init_rounds, weights = options.keep_history, options.init_rounds, options.weights
+    batch_size, callback = options.batch_size, options.callback
+    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history)
+    plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget), min(n_init, 2))
+
+    buffers = sources.chunk_buffers(source, plan.chunk_rows)  # every pass reads into these
+    prepared = stream_prepare.prepare_stream(source, plan.chunk_rows, buffers)
+    saved = checkpoints.make(directory, every, True, prepared, source.n_rows, n_clusters, source.n_features,
+                             source.dtype, init, max_iter, tol, seed, weights is not None)
+    # tol is relative to the mean per-feature variance, as in scikit-learn.
+    scaled_tol = prepared.norm_sum / (source.n_rows * source.n_features) * tol
+    passes = Passes(source, prepared, plan, n_clusters, batch_size, weights, buffers)
+
+    def seeded(run_seed):
+        run_rng = np.random.RandomState(run_seed)
+        if init == KMEANS_PARALLEL_INIT and source.n_rows > SEEDING_SAMPLE_ROWS:
+            return kmeans_parallel(passes, n_clusters, run_rng, init_rounds)
+        return initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
+
+    def run(initial):
+        return run_once(passes, initial, max_iter, scaled_tol, keep_history, saved)
+
+    start = init if isinstance(init, str) else prepared.prepared().transformed(init)
+    return best_of_runs(n_init, seed, start, seeded, run, callback)
+
+
+def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):
+    """Choose initial centroids (in the loops' coordinates) among the streamed rows, as the docstring says."""
+    n_rows = source.n_rows
+    if init == RANDOM_INIT and (n_rows <= SEEDING_SAMPLE_ROWS or weights is not None):
+        # the rows seeding.initial_centroids picks, read alone
+        probabilities = None if weights is None else weights / weights.sum()
+        return transformed_rows(source, prepared, rng.choice(n_rows, n_clusters, replace=False, p=probabilities))
+    if init == RANDOM_INIT:
+        return transformed_rows(source, prepared, distinct_rows(n_rows, n_clusters, rng))
+    rows = np.arange(n_rows) if n_rows <= SEEDING_SAMPLE_ROWS else distinct_rows(n_rows, SEEDING_SAMPLE_ROWS, rng)
+    sample_weights = None if weights is None else weights[rows]
+    if sample_weights is not None and not sample_weights.any():  # the sample missed every weighted row
+        rows = np.flatnonzero(weights)[:SEEDING_SAMPLE_ROWS]
+        sample_weights = weights[rows]
+    return seeding.initial_centroids(transformed_rows(source, prepared, rows), n_clusters, init, rng,
+                                     sample_weights, rounds)
+
+
+def kmeans_parallel(passes, n_clusters, rng, rounds):
+    """k-means|| over every streamed row (in the loops' coordinates), as ``seeding.kmeans_parallel`` in memory.
+
+    The first candidate is drawn uniformly (or in proportion to the weights); each of the
+    ``rounds`` keeps every row with probability ``min(1, l w d^2 / phi)`` (``seeding.oversample``);
+    one more pass weighs each candidate by the (weighted) rows nearest to it, and
+    ``seeding.recluster`` chooses the centroids among the candidates. Each row's squared
+    distance to its nearest candidate is kept in memory (float64) when it fits the budget, as
+    the labels do: then each round draws from it, and a pass measures the rows against the new
+    candidates only. Otherwise each round is one pass that measures every row against all the
+    candidates so far (``Passes.oversample``). Either way ``rounds + 1`` passes, and the same
+    draws as in memory.
+    """
+    source, weights, n_rows = passes.source, passes.weights, passes.source.n_rows
+    oversampling = OVERSAMPLING_FACTOR * n_clusters
+    candidates = seeding.first_candidate(n_rows, rng, weights)
+    points = transformed_rows(source, passes.prepared, candidates)
+    closest = np.empty(n_rows) if passes.plan.labels_in_memory else None
+    total = None if closest is None else passes.nearest_distances(points, closest)
+    for round_number in range(1, rounds + 1):
+        if closest is not None:
+            picked = np.concatenate([
+                span.start + seeding.oversample(passes.costs(span, closest), total, oversampling, rng)
+                for span in source.spans(passes.plan.chunk_rows)])
+        else:
+            picked = passes.oversample(points, oversampling, rng)
+        if picked.size == 0:  # every row sits on a candidate
+            break
+        candidates, points = np.concatenate([candidates, picked]), np.concatenate(
+            [points, transformed_rows(source, passes.prepared, picked)])
+        if closest is not None and round_number < rounds:
+            total = passes.nearest_distances(points[-len(picked):], closest, update=True)
+    distinct = seeding.distinct_values(points)
+    candidates, points = candidates[distinct], points[distinct]
+    if len(candidates) <= n_clusters:
+        filling = _other_rows(n_rows, candidates, n_clusters - len(candidates), weights, rng)
+        return np.concatenate([points, transformed_rows(source, passes.prepared, filling)])
+    return points[seeding.recluster(points, passes.nearest_weights(points), n_clusters, rng)]
+
+
+def _other_rows(n_rows, taken, count, weights, rng):
+    """``count`` distinct rows not in ``taken``, drawn uniformly or in proportion to ``weights`` (no array of every row
+    but the weights)."""
+    chosen = np.empty(0, np.int64)
+    probabilities = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
+    while len(chosen) < count:
+        drawn = rng.choice(n_rows, count - len(chosen), p=probabilities)
+        chosen = np.unique(np.concatenate([chosen, np.setdiff1d(drawn, taken)]))
+    return chosen
+
+
+def distinct_rows(n_rows, count, rng):
+    """Return ``count`` distinct row indices in [0, n_rows), drawn uniformly, sorted (no permutation of every row)."""
+    chosen = np.unique(rng.randint(n_rows, size=count))
+    while len(chosen) < count:
+        chosen = np.unique(np.concatenate([chosen, rng.randint(n_rows, size=count - len(chosen))]))
+    return chosen
+
+
+def run_once(passes, initial, max_iter, tol, keep_history, checkpoint=None):
+    """Run one streamed k-means from ``initial`` (in the loops' coordinates) and return a KMeansResult.
+
+    With a ``checkpoint.Checkpoint``: resume from its file if there is one, save to it every few iterations, and
+    remove it at the end.
+    """
+    labels = sources.new_labels(passes.source.n_rows, passes.plan.labels_in_memory)
+    n_clusters, n_features = initial.shape
+    sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
+    centroids, history = initial, [initial]
+    n_iter, converged = 0, False
+    resumed = None if checkpoint is None else checkpoint.load(initial)
+    if resumed is not None:
+        # Resume after iteration n_iter: label the rows for the centroids of iteration n_iter - 1, and sum them from
+        # scratch. The labels depend on the centroids alone, so they are the ones the uninterrupted run held; the
+        # next pass counts the same changed labels (none changed: converged, as there), and the sums equal the
+        # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
+        n_iter, previous, centroids = resumed
+        _, sums, counts, members = passes.lloyd(previous, labels)
+    while n_iter < max_iter and not converged:
+        changed, sum_changes, count_changes, member_changes = passes.lloyd(centroids, labels)
+        # the (weighted) sums of the new labels' clusters, and their members of weight > 0
+        sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
+        new_centroids, shift = m_step(passes, sums, counts, members, centroids, labels)
+        converged = changed == 0 or shift <= tol
+        previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
+        if keep_history:
+            history.append(centroids)
+        if checkpoint is not None and not converged and n_iter < max_iter:
+            checkpoint.save(n_iter, previous, centroids)
+    total = passes.final(centroids, labels)
+    if checkpoint is not None:
+        checkpoint.remove()
+    if isinstance(labels, np.memmap):
+        labels.flags.writeable = False
+    prepared, dtype = passes.prepared.prepared(), initial.dtype
+    return KMeansResult(
+        centroids=prepared.unscaled(centroids).astype(dtype),
+        labels=labels,
+        inertia=prepared.unscaled_inertia(total),
+        n_iter=n_iter,
+        converged=converged,
+        centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
+    )
+
+
+def m_step(passes, sums, counts, members, centroids, labels):
+    """``tf_ops.centroids_from_sums`` in numpy: each cluster's (weighted) mean, empty ones relocated, and the shift.
+
+    A cluster is empty when it has no member of weight > 0; one still empty after the
+    relocation sits at the mean of the cluster of largest weight, as in memory.
+    """
+    if not members.all():
+        sums, counts, members = passes.relocate(sums, counts, members, centroids, labels)
+    occupied = members > 0
+    means = sums / np.where(occupied, counts, 1)[:, None]
+    means = np.where(occupied[:, None], means, means[np.argmax(counts)][None, :])
+    new_centroids = means.astype(centroids.dtype)
+    return new_centroids, float(np.square((new_centroids - centroids).astype(np.float64)).sum())
+
+
+def predict(samples, centroids, *, batch_size, memory_budget):
+    """``kmeans_tf.engine.kmeans.predict`` on streamed samples: labels a chunk at a time (int64, or int32 scratch)."""
+    source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, batch_size, memory_budget)
+    labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
+    centroids_t = tf.constant(np.ldexp(centroids, exponent))
+    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
+        labels[span.start:span.start + span.rows] = loops.labels_of(prepare.tensor_over(chunk), centroids_t,
+                                                                    tf_rows).numpy()
+    if isinstance(labels, np.memmap):
+        labels.flags.writeable = False
+    return labels
+
+
+def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
+    """``kmeans_tf.engine.kmeans.inertia`` on streamed samples: one pass for the scale, one for the distances."""
+    source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, None, memory_budget)
+    weights = validation.check_sample_weight(sample_weight, source.n_rows)
+    centroids_t, total = tf.constant(np.ldexp(centroids, exponent)), 0.0
+    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
+        chunk_t = prepare.tensor_over(chunk)
+        chunk_weights = None if weights is None else tf.constant(weights[span.start:span.start + span.rows])
+        labels = loops.labels_of(chunk_t, centroids_t, tf_rows)
+        total += float(loops.inertia_of(chunk_t, centroids_t, labels, tf_rows, chunk_weights))
+    return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
+
+
+def _for_centroids(samples, centroids, batch_size, memory_budget):
+    """The door of ``predict`` and ``inertia``: the source, checked centroids, the plan, the scale, TF's chunk rows."""
+    source = sources.Source(samples)
+    centroids = validation.check_centroids(centroids, None, source.n_features, source.dtype)
+    batch_size = validation.check_batch_size(batch_size)
+    plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget))
+    exponent = stream_prepare.predict_exponent(source, plan.chunk_rows, centroids)
+    return source, centroids, plan, exponent, tf_ops.rows_per_chunk(len(centroids), source.dtype.itemsize, batch_size)
