@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HEADLESS := env -u DISPLAY -u WAYLAND_DISPLAY MPLBACKEND=Agg
 
-.PHONY: demo test test-fast install golden clean bench
+.PHONY: demo test test-fast lint format install golden clean bench
 
 $(VENV)/.installed: setup.cfg pyproject.toml kmeans_tf/native/src/*.c kmeans_tf/native/src/*.h
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,11 +23,21 @@ demo: install
 	$(HEADLESS) $(PY) gd_kmeans.py --output out/gd_kmeans.png
 	ls -l out/
 
-test: install
+test: lint
 	$(HEADLESS) $(PY) -m pytest
 
-test-fast: install
+# The suite less its end-to-end runs in fresh processes and its many-seed averages (well under a minute).
+test-fast: lint
 	$(HEADLESS) $(PY) -m pytest -m "not slow"
+
+# Format and lint by ruff (pyproject.toml); `make format` rewrites what `make lint` finds.
+lint: install
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 golden: install
 	$(PY) -m tests.golden.regenerate

@@ -5,6 +5,7 @@ Session or runs anything. The script or test that calls them owns the ``tf.Graph
 the ``tf.Session``. Names and argument order are the tutorial's; where the port changes
 the tutorial, a one-line comment says what the tutorial did and why.
 """
+
 import numpy as np
 
 from compat import v1 as tf
@@ -28,9 +29,14 @@ def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_facto
     with tf.name_scope("create_samples"):
         # Create samples for each cluster
         for i in range(n_clusters):
-            samples = tf.random_normal((n_samples_per_cluster, n_features),
-                                       mean=0.0, stddev=5.0, dtype=tf.float32, seed=seed,
-                                       name="cluster_{}".format(i))
+            samples = tf.random_normal(
+                (n_samples_per_cluster, n_features),
+                mean=0.0,
+                stddev=5.0,
+                dtype=tf.float32,
+                seed=seed,
+                name=f"cluster_{i}",
+            )
             current_centroid = (rng.random_sample((1, n_features)) * embiggen_factor) - (embiggen_factor / 2)
             current_centroid = current_centroid.astype(np.float32)
             centroids.append(current_centroid)  # the tutorial never appended: its concat got []
@@ -48,8 +54,12 @@ def choose_random_centroids(samples, n_clusters, seed=None):
         # Step 0: Initialisation: Select `n_clusters` number of random points
         n_samples = tf.shape(samples)[0]
         random_indices = tf.random_shuffle(tf.range(0, n_samples), seed=seed)
-        begin = [0, ]
-        size = [n_clusters, ]
+        begin = [
+            0,
+        ]
+        size = [
+            n_clusters,
+        ]
         centroid_indices = tf.slice(random_indices, begin, size)
         initial_centroids = tf.gather(samples, centroid_indices, name="initial_centroids")
     return initial_centroids
@@ -61,8 +71,7 @@ def assign_to_nearest(samples, centroids):
         # (1, n, d) - (k, 1, d) broadcasts to every sample-centroid difference, shape (k, n, d).
         expanded_vectors = tf.expand_dims(samples, 0)
         expanded_centroids = tf.expand_dims(centroids, 1)
-        distances = tf.reduce_sum(tf.square(
-            tf.subtract(expanded_vectors, expanded_centroids)), 2)
+        distances = tf.reduce_sum(tf.square(tf.subtract(expanded_vectors, expanded_centroids)), 2)
         mins = tf.argmin(distances, 0, name="nearest_indices")
         nearest_indices = mins
     return nearest_indices
@@ -85,8 +94,10 @@ def update_centroids(samples, nearest_indices, n_clusters, previous_centroids=No
             count = tf.shape(partition)[0]
             if previous_centroids is None:
                 not_empty = tf.debugging.assert_positive(
-                    count, message="update_centroids: cluster {} has no samples "
-                                   "(pass previous_centroids to keep its centroid)".format(i))
+                    count,
+                    message=f"update_centroids: cluster {i} has no samples "
+                    "(pass previous_centroids to keep its centroid)",
+                )
                 with tf.control_dependencies([not_empty]):
                     mean = tf.identity(mean)
             else:
@@ -114,8 +125,7 @@ def iterate_kmeans(samples, initial_centroids, n_clusters, n_iterations=DEFAULT_
     with tf.name_scope("iterate_kmeans"):
         for _ in range(n_iterations):
             nearest_indices = assign_to_nearest(samples, centroids)
-            centroids = update_centroids(samples, nearest_indices, n_clusters,
-                                         previous_centroids=centroids)
+            centroids = update_centroids(samples, nearest_indices, n_clusters, previous_centroids=centroids)
             history.append(centroids)
     return history
 
@@ -144,7 +154,7 @@ def plot_clusters(all_samples, centroids, n_samples_per_cluster, *, labels=None,
     for i, centroid in enumerate(centroids):
         # Grab just the samples for the given cluster and plot them out with a new colour
         if labels is None:
-            samples = all_samples[i * n_samples_per_cluster:(i + 1) * n_samples_per_cluster]
+            samples = all_samples[i * n_samples_per_cluster : (i + 1) * n_samples_per_cluster]
         else:
             samples = all_samples[np.asarray(labels) == i]
         ax.scatter(samples[:, 0], samples[:, 1], color=colour[i])

@@ -6,6 +6,7 @@ order ``tf.concat(axis, values)``, gone from TensorFlow 2, runs through the ``co
 shim; ``tf.initialize_all_variables`` and ``tf.arg_min`` still exist in ``tf.compat.v1``,
 and the shim has them warn with their modern spelling too.
 """
+
 import numpy as np
 
 from compat import v1 as tf
@@ -62,9 +63,9 @@ def main(Xi=None, Wi=None, k=k, learning_rate=learning_rate, steps=steps):
     graph = tf.Graph()
     with graph.as_default():
         # Input
-        X = tf.placeholder_with_default(Xi, Xi.shape, name='data')
+        X = tf.placeholder_with_default(Xi, Xi.shape, name="data")
         # Model variables, initiated from data
-        W = tf.Variable(Wi, name='prototypes')
+        W = tf.Variable(Wi, name="prototypes")
 
         # Reshape data and prototypes tensors
         Xc = tf.concat(2, k * [tf.expand_dims(X, 2)])
@@ -82,7 +83,7 @@ def main(Xi=None, Wi=None, k=k, learning_rate=learning_rate, steps=steps):
     W_history = []
     with tf.Session(graph=graph) as sess:
         sess.run(init)
-        for i in range(steps + 1):
+        for i in range(steps + 1):  # noqa: B007 (the post's loop, as written)
             sess.run(optimizer)
             step_cost, step_W = sess.run([cost, W])
             costs.append(step_cost)
@@ -97,7 +98,7 @@ def plot_data(Xi):
     from matplotlib.figure import Figure
 
     ax = Figure().subplots()
-    ax.scatter(*Xi.T, c='k', lw=0)
+    ax.scatter(*Xi.T, c="k", lw=0)
     return ax.figure
 
 
@@ -107,15 +108,15 @@ def plot_prototypes(Xi, W_learned, y, k=k):
     from matplotlib.figure import Figure
 
     ax = Figure().subplots()
-    ax.scatter(*Xi.T, c=y, lw=0, cmap=cm.Greys_r, vmax=k + 0.5, label='data')
-    ax.scatter(*W_learned.T, c='none', s=100, edgecolor='r', lw=2, label='prototypes')
+    ax.scatter(*Xi.T, c=y, lw=0, cmap=cm.Greys_r, vmax=k + 0.5, label="data")
+    ax.scatter(*W_learned.T, c="none", s=100, edgecolor="r", lw=2, label="prototypes")
     ax.legend(scatterpoints=3)
     return ax.figure
 
 
 def report_lines(costs, every=report_every):
     """Return the post's printed table: ``Iteration i, cost c`` every ``every`` iterations, and the last."""
-    return ['Iteration {}, cost {}'.format(i, costs[i]) for i in sorted({*range(0, len(costs), every), len(costs) - 1})]
+    return [f"Iteration {i}, cost {costs[i]}" for i in sorted({*range(0, len(costs), every), len(costs) - 1})]
 
 
 if __name__ == "__main__":
@@ -127,10 +128,13 @@ if __name__ == "__main__":
     Wi = initial_prototypes(Xi)
     costs, W_learned, y, W_history = main(Xi, Wi)
     print("\n".join(report_lines(costs)))
-    finish_lesson({
-        output: plot_prototypes(Xi, W_learned, y),
-        data_output: plot_data(Xi),
-        # The post's "Iteration i" is the cost after step i + 1: the path starts at Wi, the costs at 0.
-        trajectory_output: trajectory_figure(Xi, np.concatenate([Wi[None], W_history]), costs, y,
-                                             log_cost=True, first=0),
-    })
+    finish_lesson(
+        {
+            output: plot_prototypes(Xi, W_learned, y),
+            data_output: plot_data(Xi),
+            # The post's "Iteration i" is the cost after step i + 1: the path starts at Wi, the costs at 0.
+            trajectory_output: trajectory_figure(
+                Xi, np.concatenate([Wi[None], W_history]), costs, y, log_cost=True, first=0
+            ),
+        }
+    )

@@ -1,4 +1,5 @@
 """The lesson's first script: generate the samples and plot them around their true centroids."""
+
 from compat import v1 as tf
 from functions import create_samples, plot_clusters
 
@@ -9,8 +10,13 @@ seed = 700
 embiggen_factor = 70
 
 
-def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster,
-         n_features=n_features, embiggen_factor=embiggen_factor, seed=seed):
+def main(
+    n_clusters=n_clusters,
+    n_samples_per_cluster=n_samples_per_cluster,
+    n_features=n_features,
+    embiggen_factor=embiggen_factor,
+    seed=seed,
+):
     """Build the lesson's graph, run it once, return ``(sample_values, centroid_values)`` as numpy arrays."""
     graph = tf.Graph()
     with graph.as_default():

@@ -4,11 +4,19 @@ Beside the lesson's figure of the final centroids, the script draws the lesson's
 script's figure (the initial centroids, before any iteration), the centroids' paths with
 the cost per iteration, and an animation of the iterations.
 """
+
 import numpy as np
 
 from compat import v1 as tf
-from functions import (DEFAULT_ITERATIONS, assign_to_nearest, choose_random_centroids, create_samples,
-                       iterate_kmeans, plot_clusters, total_squared_distance)
+from functions import (
+    DEFAULT_ITERATIONS,
+    assign_to_nearest,
+    choose_random_centroids,
+    create_samples,
+    iterate_kmeans,
+    plot_clusters,
+    total_squared_distance,
+)
 
 n_features = 2
 n_clusters = 3
@@ -21,9 +29,15 @@ n_iterations = DEFAULT_ITERATIONS
 OTHER_OUTPUTS = ("initial.png", "trajectory.png", "iterations.gif")
 
 
-def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster, n_features=n_features,
-         embiggen_factor=embiggen_factor, seed=seed, centroid_seed=centroid_seed,
-         n_iterations=n_iterations):
+def main(
+    n_clusters=n_clusters,
+    n_samples_per_cluster=n_samples_per_cluster,
+    n_features=n_features,
+    embiggen_factor=embiggen_factor,
+    seed=seed,
+    centroid_seed=centroid_seed,
+    n_iterations=n_iterations,
+):
     """Run the iterated lesson in one session.
 
     Returns
@@ -37,8 +51,7 @@ def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster, n_f
     """
     graph = tf.Graph()
     with graph.as_default():
-        data_centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_features,
-                                                 embiggen_factor, seed)
+        data_centroids, samples = create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_factor, seed)
         initial_centroids = choose_random_centroids(samples, n_clusters, seed=centroid_seed)
         history = iterate_kmeans(samples, initial_centroids, n_clusters, n_iterations)
         costs = [total_squared_distance(samples, centroids) for centroids in history]
@@ -48,7 +61,8 @@ def main(n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster, n_f
         session.run(model)
         # One run, so every tensor sees the same random draws.
         sample_values, initial_centroid_values, centroid_history, cost_history, label_history = session.run(
-            [samples, initial_centroids, tf.stack(history), tf.stack(costs), tf.stack(labels)])
+            [samples, initial_centroids, tf.stack(history), tf.stack(costs), tf.stack(labels)]
+        )
     return sample_values, initial_centroid_values, centroid_history, cost_history, label_history
 
 
@@ -69,9 +83,12 @@ if __name__ == "__main__":
     for iteration, (centroids, cost) in enumerate(zip(centroid_history, cost_history), start=1):
         print(format_iteration(iteration, cost, centroids))
     centroid_path = np.concatenate([initial_centroid_values[None], centroid_history])
-    finish_lesson({
-        output: plot_clusters(sample_values, centroid_history[-1], n_samples_per_cluster),
-        # The lesson's second script: the initial centroids over the data, before any iteration.
-        initial_output: plot_clusters(sample_values, initial_centroid_values, n_samples_per_cluster),
-        trajectory_output: trajectory_figure(sample_values, centroid_path, cost_history, label_history[-1]),
-    }, animations={animation_output: partial(save_animation, sample_values, centroid_path, label_history)})
+    finish_lesson(
+        {
+            output: plot_clusters(sample_values, centroid_history[-1], n_samples_per_cluster),
+            # The lesson's second script: the initial centroids over the data, before any iteration.
+            initial_output: plot_clusters(sample_values, initial_centroid_values, n_samples_per_cluster),
+            trajectory_output: trajectory_figure(sample_values, centroid_path, cost_history, label_history[-1]),
+        },
+        animations={animation_output: partial(save_animation, sample_values, centroid_path, label_history)},
+    )

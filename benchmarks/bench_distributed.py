@@ -15,6 +15,7 @@ which leaves out the preparation and the final pass. Results in docs/performance
 
     python benchmarks/bench_distributed.py [--rows 1000000]
 """
+
 import argparse
 import json
 import os
@@ -39,9 +40,11 @@ def worker(index, ports, rows, streamed, pinned):
         os.sched_setaffinity(0, {index})
     strategy = None
     if ports:
-        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
-                                              "task": {"type": "worker", "index": index}})
+        os.environ["TF_CONFIG"] = json.dumps(
+            {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": index}}
+        )
         import tensorflow as tf
+
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     from compat import eager
     from kmeans_tf.distributed.replicas import Replicas
@@ -53,8 +56,9 @@ def worker(index, ports, rows, streamed, pinned):
     def fit(iterations):
         started = time.perf_counter()
         data = eager.Shards([samples]) if streamed else samples
-        result = eager.kmeans(data, CLUSTERS, init=initial, max_iter=iterations, tol=0, strategy=strategy,
-                              algorithm="lloyd")
+        result = eager.kmeans(
+            data, CLUSTERS, init=initial, max_iter=iterations, tol=0, strategy=strategy, algorithm="lloyd"
+        )
         assert result.n_iter == iterations
         return time.perf_counter() - started
 
@@ -78,11 +82,25 @@ def measure(workers, rows_per_worker, streamed=False, pinned=False, side_by_side
     from tests.cases import free_ports
 
     ports = free_ports(workers) if workers else []
-    command = [sys.executable, __file__, "--rows", str(rows_per_worker), "--ports", ",".join(map(str, ports)),
-               *(["--streamed"] if streamed else []), *(["--pinned"] if pinned else [])]
-    processes = [subprocess.Popen([*command, "--worker", str(index)], stdout=subprocess.PIPE, text=True,
-                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-                 for index in range(max(workers, side_by_side, 1))]
+    command = [
+        sys.executable,
+        __file__,
+        "--rows",
+        str(rows_per_worker),
+        "--ports",
+        ",".join(map(str, ports)),
+        *(["--streamed"] if streamed else []),
+        *(["--pinned"] if pinned else []),
+    ]
+    processes = [
+        subprocess.Popen(
+            [*command, "--worker", str(index)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        for index in range(max(workers, side_by_side, 1))
+    ]
     outputs = []
     for process in processes:
         try:
@@ -107,8 +125,9 @@ def main():
     parser.add_argument("--pinned", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        return worker(args.worker, [int(port) for port in args.ports.split(",") if port], args.rows, args.streamed,
-                      args.pinned)
+        return worker(
+            args.worker, [int(port) for port in args.ports.split(",") if port], args.rows, args.streamed, args.pinned
+        )
     in_memory, one = measure(0, args.rows), measure(0, args.rows, streamed=True)
     alone = measure(1, args.rows)
     same_total = measure(2, args.rows // 2)
@@ -119,21 +138,31 @@ def main():
     print(f"{args.rows} x {FEATURES} float32, k={CLUSTERS}, seconds per iteration (worker 0):")
     print(f"  1 process, no strategy, in memory:      {in_memory['iteration_s']:.4f}")
     print(f"  1 process, no strategy, streamed passes: {one['iteration_s']:.4f}")
-    print(f"  1 worker with a strategy:               {alone['iteration_s']:.4f} "
-          f"({alone['iteration_s'] / one['iteration_s'] - 1:+.1%} on the streamed passes)")
+    print(
+        f"  1 worker with a strategy:               {alone['iteration_s']:.4f} "
+        f"({alone['iteration_s'] / one['iteration_s'] - 1:+.1%} on the streamed passes)"
+    )
     print(f"  2 workers, {args.rows // 2} rows each (same total): {same_total['iteration_s']:.4f}")
-    print(f"  2 workers, {args.rows} rows each (same per worker): {same_each['iteration_s']:.4f} "
-          f"({same_each['iteration_s'] / one['iteration_s'] - 1:+.1%} on the streamed passes)")
-    print(f"  all-reduce of {CLUSTERS * FEATURES + 2 * CLUSTERS + 1} float64 alone: "
-          f"{same_each['all_reduce_s'] * 1000:.2f} ms "
-          f"({same_each['all_reduce_s'] / one['iteration_s']:.1%} of the streamed pass)")
+    print(
+        f"  2 workers, {args.rows} rows each (same per worker): {same_each['iteration_s']:.4f} "
+        f"({same_each['iteration_s'] / one['iteration_s'] - 1:+.1%} on the streamed passes)"
+    )
+    print(
+        f"  all-reduce of {CLUSTERS * FEATURES + 2 * CLUSTERS + 1} float64 alone: "
+        f"{same_each['all_reduce_s'] * 1000:.2f} ms "
+        f"({same_each['all_reduce_s'] / one['iteration_s']:.1%} of the streamed pass)"
+    )
     print("one CPU each (as two one-core machines):")
     print(f"  1 process, no strategy, streamed passes: {pinned_one['iteration_s']:.4f}")
-    print(f"  2 processes side by side, no strategy:   {pinned_apart['iteration_s']:.4f} "
-          f"({pinned_apart['iteration_s'] / pinned_one['iteration_s'] - 1:+.1%}: the two CPUs' shared memory and caches)")
-    print(f"  2 workers, {args.rows} rows each:        {pinned_two['iteration_s']:.4f} "
-          f"(the all-reduce and coordination add {pinned_two['iteration_s'] / pinned_apart['iteration_s'] - 1:+.1%} "
-          f"to the side-by-side pass; target: at most +10%)")
+    print(
+        f"  2 processes side by side, no strategy:   {pinned_apart['iteration_s']:.4f} "
+        f"({pinned_apart['iteration_s'] / pinned_one['iteration_s'] - 1:+.1%}: the two CPUs' shared memory and caches)"
+    )
+    print(
+        f"  2 workers, {args.rows} rows each:        {pinned_two['iteration_s']:.4f} "
+        f"(the all-reduce and coordination add {pinned_two['iteration_s'] / pinned_apart['iteration_s'] - 1:+.1%} "
+        f"to the side-by-side pass; target: at most +10%)"
+    )
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ The children run without ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` (both ar
 removed; this process keeps its environment), so that numpy, scikit-learn and faiss get
 the BLAS kernel OpenBLAS picks for this CPU; each table says which one threadpoolctl saw.
 """
+
 import argparse
 import importlib.util
 import json
@@ -74,8 +75,18 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
 
 from benchmarks import report  # noqa: E402
 from benchmarks.methods import (  # noqa: E402
-    BLAS_ENV_VARS, CONVERGENCE_MAX_ITER, ENGINE, FAISS, METHOD_MODULES, METHODS, SKLEARN_LLOYD, Size, inertia,
-    make_blobs, measure)
+    BLAS_ENV_VARS,
+    CONVERGENCE_MAX_ITER,
+    ENGINE,
+    FAISS,
+    METHOD_MODULES,
+    METHODS,
+    SKLEARN_LLOYD,
+    Size,
+    inertia,
+    make_blobs,
+    measure,
+)
 from kmeans_tf.engine.options import ALGORITHMS, DEFAULT_ALGORITHM  # noqa: E402
 
 DEFAULT_SIZES = ("100000x32:64", "1000000x16:100", "200000x128:256")
@@ -91,6 +102,7 @@ DEFAULT_PLOT = REPO_ROOT / "benchmarks" / "scaling.png"
 # ---------------------------------------------------------------------------
 # The parent: data, children, checks
 # ---------------------------------------------------------------------------
+
 
 def child_environment():
     """Return this environment without the OpenBLAS overrides, with the repository importable."""
@@ -111,9 +123,21 @@ def run_child(method, workdir, args, *, converge_max_iter):
     """Measure ``method`` in a fresh Python process; return its result dict, or None if it crashed."""
     shutil.rmtree(workdir / method, ignore_errors=True)  # no results left from another size
     (workdir / method).mkdir()
-    command = [sys.executable, "-m", "benchmarks.bench_kmeans", "--child", method, "--workdir", str(workdir),
-               "--iters", str(args.iters), "--repeats", str(args.repeats),
-               "--converge-max-iter", str(converge_max_iter)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_kmeans",
+        "--child",
+        method,
+        "--workdir",
+        str(workdir),
+        "--iters",
+        str(args.iters),
+        "--repeats",
+        str(args.repeats),
+        "--converge-max-iter",
+        str(converge_max_iter),
+    ]
     if args.batch_size:
         command += ["--batch-size", str(args.batch_size)]
     command += ["--algorithm", args.algorithm]
@@ -184,8 +208,15 @@ def run_scaling(args, workdir):
         for method, result in results.items():
             timings[method].append((n_samples, result["ms_per_iter"]))
         failures += crashes + report.check_inertias(results)
-    report.print_scaling_report(timings, sample_counts, n_features=SCALING_FEATURES, n_clusters=SCALING_CLUSTERS,
-                                iters=args.iters, repeats=args.repeats, plot=args.plot)
+    report.print_scaling_report(
+        timings,
+        sample_counts,
+        n_features=SCALING_FEATURES,
+        n_clusters=SCALING_CLUSTERS,
+        iters=args.iters,
+        repeats=args.repeats,
+        plot=args.plot,
+    )
     return failures
 
 
@@ -193,27 +224,51 @@ def run_scaling(args, workdir):
 # Command line
 # ---------------------------------------------------------------------------
 
+
 def parse_args(argv=None):
     """Read the command line; fill in the default sizes."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", nargs="+", type=Size.parse, metavar="NxD:K",
-                        help=f"problem sizes (default: {' '.join(DEFAULT_SIZES)})")
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=Size.parse,
+        metavar="NxD:K",
+        help=f"problem sizes (default: {' '.join(DEFAULT_SIZES)})",
+    )
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per method (default: 7)")
     parser.add_argument("--iters", type=int, default=10, help="Lloyd iterations per timed run (default: 10)")
     parser.add_argument("--quick", action="store_true", help=f"small sizes for a smoke run ({' '.join(QUICK_SIZES)})")
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
-                        help=f"methods to run, among {', '.join(METHODS)} (default: all)")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(METHODS),
+        metavar="METHOD",
+        help=f"methods to run, among {', '.join(METHODS)} (default: all)",
+    )
     parser.add_argument("--batch-size", type=int, help="the engine's rows per chunk (default: its own)")
-    parser.add_argument("--algorithm", choices=ALGORITHMS, default=DEFAULT_ALGORITHM,
-                        help=f"the engine's algorithm, among {', '.join(ALGORITHMS)} "
-                             f"(default: {DEFAULT_ALGORITHM}, its own default)")
-    parser.add_argument("--scaling", action="store_true",
-                        help=f"instead of the size tables, time {' and '.join(SCALING_METHODS)} for n in "
-                             f"{', '.join(map(report.short_count, SCALING_SAMPLES))} "
-                             f"(d={SCALING_FEATURES}, k={SCALING_CLUSTERS})")
-    parser.add_argument("--plot", nargs="?", const=DEFAULT_PLOT, type=Path, metavar="PATH",
-                        help="with --scaling, save a log-log plot of ms/iter against n "
-                             f"(default path: {DEFAULT_PLOT.relative_to(REPO_ROOT)})")
+    parser.add_argument(
+        "--algorithm",
+        choices=ALGORITHMS,
+        default=DEFAULT_ALGORITHM,
+        help=f"the engine's algorithm, among {', '.join(ALGORITHMS)} (default: {DEFAULT_ALGORITHM}, its own default)",
+    )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help=f"instead of the size tables, time {' and '.join(SCALING_METHODS)} for n in "
+        f"{', '.join(map(report.short_count, SCALING_SAMPLES))} "
+        f"(d={SCALING_FEATURES}, k={SCALING_CLUSTERS})",
+    )
+    parser.add_argument(
+        "--plot",
+        nargs="?",
+        const=DEFAULT_PLOT,
+        type=Path,
+        metavar="PATH",
+        help="with --scaling, save a log-log plot of ms/iter against n "
+        f"(default path: {DEFAULT_PLOT.relative_to(REPO_ROOT)})",
+    )
     # The child process's options.
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -240,8 +295,15 @@ def main(argv=None):
     """Run the benchmark, or with ``--child`` one method's measurement; return the exit status."""
     args = parse_args(argv)
     if args.child:
-        measure(args.child, args.workdir, iters=args.iters, repeats=args.repeats,
-                converge_max_iter=args.converge_max_iter, batch_size=args.batch_size, algorithm=args.algorithm)
+        measure(
+            args.child,
+            args.workdir,
+            iters=args.iters,
+            repeats=args.repeats,
+            converge_max_iter=args.converge_max_iter,
+            batch_size=args.batch_size,
+            algorithm=args.algorithm,
+        )
         return 0
     print("\n".join(report.machine_info()), flush=True)
     args.methods = [method for method in METHODS if method in available_methods(args.methods)]

@@ -17,6 +17,7 @@ Usage
     python benchmarks/bench_minibatch.py                       # the three sizes, batches of 1024 and 4096
     python benchmarks/bench_minibatch.py --sizes 100000x32:64 --batch-sizes 1024 --seeds 5 --lloyd
 """
+
 import argparse
 import sys
 import time
@@ -59,10 +60,20 @@ def lloyd(samples, init):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=Size.parse, nargs="+", default=[Size.parse(size) for size in SIZES],
-                        help=f"NxD:K sizes [default: {' '.join(SIZES)}]")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES),
-                        help=f"rows per step [default: {' '.join(map(str, BATCH_SIZES))}]")
+    parser.add_argument(
+        "--sizes",
+        type=Size.parse,
+        nargs="+",
+        default=[Size.parse(size) for size in SIZES],
+        help=f"NxD:K sizes [default: {' '.join(SIZES)}]",
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=list(BATCH_SIZES),
+        help=f"rows per step [default: {' '.join(map(str, BATCH_SIZES))}]",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per size and batch size [default: 3]")
     parser.add_argument("--lloyd", action="store_true", help="add a row of Lloyd's k-means by the engine per size")
     args = parser.parse_args(argv)
@@ -70,25 +81,32 @@ def main(argv=None):
     for library in (OURS, THEIRS):  # tracing, kernel loading, OpenMP start-up: untimed
         fit(library, warm_samples, warm_init, 1024, 0)
     print(f"mean over {args.seeds} seeds\n")
-    print("| size | batch | engine s | sklearn s | engine / sklearn | engine steps | sklearn steps "
-          "| engine inertia | sklearn inertia | inertia ratio |")
+    print(
+        "| size | batch | engine s | sklearn s | engine / sklearn | engine steps | sklearn steps "
+        "| engine inertia | sklearn inertia | inertia ratio |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         samples, init = make_blobs(size)
         for batch_size in args.batch_sizes:
-            runs = {library: [fit(library, samples, init, batch_size, seed) for seed in range(args.seeds)]
-                    for library in (OURS, THEIRS)}
+            runs = {
+                library: [fit(library, samples, init, batch_size, seed) for seed in range(args.seeds)]
+                for library in (OURS, THEIRS)
+            }
             seconds = {library: np.mean([run[0] for run in runs[library]]) for library in runs}
             steps = {library: np.mean([run[1] for run in runs[library]]) for library in runs}
             inertias = {library: np.mean([inertia(samples, run[2]) for run in runs[library]]) for library in runs}
-            print(f"| {size} | {batch_size} | {seconds[OURS]:.3f} | {seconds[THEIRS]:.3f} "
-                  f"| {seconds[OURS] / seconds[THEIRS]:.2f}x | {steps[OURS]:.0f} | {steps[THEIRS]:.0f} "
-                  f"| {inertias[OURS]:.6g} | {inertias[THEIRS]:.6g} | {inertias[OURS] / inertias[THEIRS]:.4f} |",
-                  flush=True)
+            print(
+                f"| {size} | {batch_size} | {seconds[OURS]:.3f} | {seconds[THEIRS]:.3f} "
+                f"| {seconds[OURS] / seconds[THEIRS]:.2f}x | {steps[OURS]:.0f} | {steps[THEIRS]:.0f} "
+                f"| {inertias[OURS]:.6g} | {inertias[THEIRS]:.6g} | {inertias[OURS] / inertias[THEIRS]:.4f} |",
+                flush=True,
+            )
         if args.lloyd:
             seconds, n_iter, cost = lloyd(samples, init)
-            print(f"| {size} | Lloyd (engine, {n_iter} iterations) | {seconds:.3f} | | | | | {cost:.6g} | | |",
-                  flush=True)
+            print(
+                f"| {size} | Lloyd (engine, {n_iter} iterations) | {seconds:.3f} | | | | | {cost:.6g} | | |", flush=True
+            )
 
 
 if __name__ == "__main__":

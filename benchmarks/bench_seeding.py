@@ -12,6 +12,7 @@ Usage
     python benchmarks/bench_seeding.py                           # 1M x 16, k=100, 3 seeds
     python benchmarks/bench_seeding.py --size 100000x32:64 --seeds 5 --init-rounds 5
 """
+
 import argparse
 import sys
 import time
@@ -24,8 +25,11 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.methods import Size, make_blobs  # noqa: E402
-from kmeans_tf.engine.options import (DEFAULT_INIT_ROUNDS, KMEANS_PARALLEL_INIT,  # noqa: E402
-                                   KMEANS_PLUSPLUS_INIT)
+from kmeans_tf.engine.options import (  # noqa: E402
+    DEFAULT_INIT_ROUNDS,
+    KMEANS_PARALLEL_INIT,
+    KMEANS_PLUSPLUS_INIT,
+)
 
 
 def measure(samples, n_clusters, init, seed, init_rounds):
@@ -45,11 +49,19 @@ def measure(samples, n_clusters, init, seed, init_rounds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=Size.parse, default=Size.parse("1000000x16:100"),
-                        help="NxD:K, N samples of D features in K clusters [default: 1000000x16:100]")
+    parser.add_argument(
+        "--size",
+        type=Size.parse,
+        default=Size.parse("1000000x16:100"),
+        help="NxD:K, N samples of D features in K clusters [default: 1000000x16:100]",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per method [default: 3]")
-    parser.add_argument("--init-rounds", type=int, default=DEFAULT_INIT_ROUNDS,
-                        help=f"k-means|| rounds [default: {DEFAULT_INIT_ROUNDS}]")
+    parser.add_argument(
+        "--init-rounds",
+        type=int,
+        default=DEFAULT_INIT_ROUNDS,
+        help=f"k-means|| rounds [default: {DEFAULT_INIT_ROUNDS}]",
+    )
     args = parser.parse_args(argv)
     samples, _ = make_blobs(args.size)
     measure(samples[:20000], 8, KMEANS_PARALLEL_INIT, 0, 1)  # tracing and kernel loading, untimed
@@ -57,8 +69,9 @@ def main(argv=None):
     print("| init | seeding s | initial cost | whole run s | iterations | final inertia |")
     print("|---|---|---|---|---|---|")
     for init in (KMEANS_PLUSPLUS_INIT, KMEANS_PARALLEL_INIT):
-        rows = np.array([measure(samples, args.size.n_clusters, init, seed, args.init_rounds)
-                         for seed in range(args.seeds)])
+        rows = np.array(
+            [measure(samples, args.size.n_clusters, init, seed, args.init_rounds) for seed in range(args.seeds)]
+        )
         seeding_s, cost, run_s, n_iter, final = rows.mean(axis=0)
         print(f"| {init} | {seeding_s:.2f} | {cost:.6g} | {run_s:.2f} | {n_iter:.0f} | {final:.6g} |", flush=True)
 

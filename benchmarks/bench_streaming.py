@@ -5,7 +5,8 @@ For each size ``NxD:K`` (float32 blobs written to ``--dir`` once, kept with ``--
 - ``dd``: MB/s of ``dd if=FILE of=/dev/null bs=16M``, warm (page cache) and cold (after
   ``sync; echo 3 > /proc/sys/vm/drop_caches``, which needs root; skipped otherwise);
 - ``streamed``: seconds per Lloyd pass over the memory map, ``(t(11 iterations) - t(1)) / 10``
-  with ``tol=0``, warm, the best of two after a first pair; and the time of the first, cold, one-iteration fit (4 passes);
+  with ``tol=0``, warm, the best of two after a first pair; and the time of the first, cold,
+  one-iteration fit (4 passes);
 - ``in memory``: the same plain passes (``algorithm="lloyd"``) on the first
   ``--in-memory-rows`` rows (what fits), scaled to N;
 - ``peak RssAnon``: the most anonymous memory each streamed fit held above the process's
@@ -20,6 +21,7 @@ Each measurement runs in a child process of its own. Usage:
     python -m benchmarks.bench_streaming 1e6x16:100 64e6x16:100 --dir /tmp/bench --memory-budget 268435456
     python -m benchmarks.bench_streaming 5e8x16:100 --dir /tmp/bench --tile 16e6   # 32 GB, past memory
 """
+
 import argparse
 import json
 import os
@@ -84,10 +86,10 @@ def write_blobs(path, size, tile=None):
     for start in range(0, generated, WRITE_ROWS):
         rows = min(WRITE_ROWS, generated - start)
         noise = rng.normal(0, 3, (rows, size.n_features)).astype(np.float32)
-        out[start:start + rows] = centres[rng.randint(size.n_clusters, size=rows)] + noise
+        out[start : start + rows] = centres[rng.randint(size.n_clusters, size=rows)] + noise
     for start in range(generated, size.n_samples, generated):
         rows = min(generated, size.n_samples - start)
-        out[start:start + rows] = out[:rows]
+        out[start : start + rows] = out[:rows]
         out.flush()  # the written pages leave the page cache as the disk takes them
     out.flush()
     del out
@@ -116,9 +118,21 @@ def memory_bytes():
 
 
 def child(path, size, rows, budget, cold=False):
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(size.n_clusters), str(rows), str(budget),
-                           "cold" if cold else "warm"],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(path),
+            str(size.n_clusters),
+            str(rows),
+            str(budget),
+            "cold" if cold else "warm",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
     return json.loads(done.stdout.splitlines()[-1])
@@ -150,8 +164,11 @@ def measure_past_memory(path, size, budget):
     drop_caches()
     report = {"larger_than_memory_GB": memory_bytes() / 1e9, "dd_cold_MBps": dd_rate(path)}
     cold = child(path, size, 0, budget, cold=True)
-    report.update(streamed_cold_first_fit_s=cold["t1"], streamed_pass_s=cold["pass"],
-                  streamed_peak_anon_MiB=cold["peak_anon"] / 2**20)
+    report.update(
+        streamed_cold_first_fit_s=cold["t1"],
+        streamed_pass_s=cold["pass"],
+        streamed_peak_anon_MiB=cold["peak_anon"] / 2**20,
+    )
     return report
 
 
@@ -166,8 +183,9 @@ def measure_in_page_cache(path, size, budget):
     dd_rate(path)
     report["dd_warm_MBps"] = dd_rate(path)
     warm = child(path, size, 0, budget)
-    report.update(streamed_t1_s=warm["t1"], streamed_pass_s=warm["pass"],
-                  streamed_peak_anon_MiB=warm["peak_anon"] / 2**20)
+    report.update(
+        streamed_t1_s=warm["t1"], streamed_pass_s=warm["pass"], streamed_peak_anon_MiB=warm["peak_anon"] / 2**20
+    )
     return report
 
 

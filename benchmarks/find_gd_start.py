@@ -20,6 +20,7 @@ Run::
 ``--start``/``--limit`` search the triples whose first (smallest) row is in
 ``[start, start + limit)``; the default searches them all (a few minutes on 2 cores).
 """
+
 import argparse
 import multiprocessing
 import os
@@ -44,7 +45,7 @@ class Search:
         self.tolerance = tolerance
         self.target = POST_COSTS[0]
         self.distances = ((self.X[:, None, :] - self.X[None, :, :]) ** 2).sum(axis=2)  # (n, n)
-        self.squared_norms_sum = float((self.X ** 2).sum())
+        self.squared_norms_sum = float((self.X**2).sum())
         self.step = 2 * gd_kmeans.learning_rate  # d/dw of (x - w)^2 is 2 (w - x)
 
     def first_row_matches(self, a):
@@ -72,7 +73,7 @@ class Search:
             # sum_i min_k |x_i - w_k|^2 = sum_i |x_i|^2 + sum_i min_k (|w_k|^2 - 2 x_i . w_k)
             nearest = None
             for w in (new_a, new_b, new_c):
-                term = (w ** 2).sum(axis=0) - 2 * (X @ w)  # (n, C)
+                term = (w**2).sum(axis=0) - 2 * (X @ w)  # (n, C)
                 nearest = term if nearest is None else np.minimum(nearest, term, out=nearest)
             costs = nearest.sum(axis=0) + self.squared_norms_sum
             for c in cs[np.abs(costs - self.target) <= self.tolerance]:
@@ -80,14 +81,14 @@ class Search:
         return found
 
     def table(self, triples):
-        """Run the post's loop in float32 from each triple; return the cost after each step, (len(triples), steps + 1)."""
+        """Run the post's loop in float32 from each triple; return the costs after each step (triples, steps + 1)."""
         X = self.X32
         W = X[np.asarray(triples)].copy()  # (T, k, 2)
         learning_rate = np.float32(gd_kmeans.learning_rate)
         costs = []
         for _ in range(gd_kmeans.steps + 1):
             differences = X[None, :, None, :] - W[:, None, :, :]  # (T, n, k, 2)
-            distances = (differences ** 2).sum(axis=3)
+            distances = (differences**2).sum(axis=3)
             nearest = distances.argmin(axis=2)
             assigned = (nearest[..., None] == np.arange(W.shape[1])).astype(np.float32)  # (T, n, k)
             W = W - learning_rate * np.einsum("tnk,tnkd->tkd", assigned, -2 * differences)
@@ -107,8 +108,7 @@ def _first_row_matches(a):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.find_gd_start",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.find_gd_start", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="worker processes")
     parser.add_argument("--start", type=int, default=0, help="smallest first row searched")
     parser.add_argument("--limit", type=int, default=None, help="how many first rows to search")
@@ -126,27 +126,34 @@ def main(argv=None):
         for _, found in pool.imap_unordered(_first_row_matches, firsts):
             candidates.extend(found)
     candidates.sort()
-    print(f"step 1: {len(candidates)} triples within {FIRST_ROW_TOLERANCE} of the post's first row "
-          f"{POST_COSTS[0]} ({time.perf_counter() - began:.0f} s)")
+    print(
+        f"step 1: {len(candidates)} triples within {FIRST_ROW_TOLERANCE} of the post's first row "
+        f"{POST_COSTS[0]} ({time.perf_counter() - began:.0f} s)"
+    )
 
     winners = []
     if candidates:
-        table = search.table(candidates)[:, ::gd_kmeans.report_every]
+        table = search.table(candidates)[:, :: gd_kmeans.report_every]
         for triple, rows in zip(candidates, table):
             worst = np.max(np.abs(rows - POST_COSTS) / np.array(POST_COSTS))
             verdict = "all 11 rows" if worst <= TABLE_RTOL else "no"
-            print(f"  rows {triple}: iteration 10 cost {rows[1]:.8g}, worst relative difference "
-                  f"{worst:.2e} -> {verdict}")
+            print(
+                f"  rows {triple}: iteration 10 cost {rows[1]:.8g}, worst relative difference {worst:.2e} -> {verdict}"
+            )
             if worst <= TABLE_RTOL:
                 winners.append(triple)
-    print(f"step 2: {len(winners)} triple(s) reproduce the post's table to {TABLE_RTOL} relative: {winners} "
-          f"({time.perf_counter() - began:.0f} s)")
+    print(
+        f"step 2: {len(winners)} triple(s) reproduce the post's table to {TABLE_RTOL} relative: {winners} "
+        f"({time.perf_counter() - began:.0f} s)"
+    )
 
     drawn = np.random.RandomState(gd_kmeans.init_seed).choice(range(search.n), gd_kmeans.k, replace=False)
-    print(f"seed check: np.random.RandomState({gd_kmeans.init_seed}).choice(range({search.n}), {gd_kmeans.k}, "
-          f"replace=False) = {drawn.tolist()}, sorted {sorted(drawn.tolist())}")
+    print(
+        f"seed check: np.random.RandomState({gd_kmeans.init_seed}).choice(range({search.n}), {gd_kmeans.k}, "
+        f"replace=False) = {drawn.tolist()}, sorted {sorted(drawn.tolist())}"
+    )
     for triple in winners:
-        costs = gd_kmeans.main(search.X32, search.X32[list(triple)])[0][::gd_kmeans.report_every]
+        costs = gd_kmeans.main(search.X32, search.X32[list(triple)])[0][:: gd_kmeans.report_every]
         worst = np.max(np.abs(costs - POST_COSTS) / np.array(POST_COSTS))
         print(f"TensorFlow from rows {triple}: worst relative difference to the post {worst:.2e}")
 

@@ -7,6 +7,7 @@ float64, by one formula. ``engine-weighted`` runs the engine with seeded random 
 weights in [0.5, 2): its answer is another problem's, so only its time is compared (with
 the unweighted engine's).
 """
+
 import argparse
 import dataclasses
 import functools
@@ -29,8 +30,14 @@ METHODS = (NUMPY, SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS, ENGINE, ENGINE_WEIGHTED)
 PEERS = (SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS)
 ENGINES = (ENGINE, ENGINE_WEIGHTED)
 # The module each method imports before its memory baseline is taken.
-METHOD_MODULES = {NUMPY: "numpy", SKLEARN_LLOYD: "sklearn.cluster", SKLEARN_ELKAN: "sklearn.cluster",
-                  FAISS: "faiss", ENGINE: "compat.eager", ENGINE_WEIGHTED: "compat.eager"}
+METHOD_MODULES = {
+    NUMPY: "numpy",
+    SKLEARN_LLOYD: "sklearn.cluster",
+    SKLEARN_ELKAN: "sklearn.cluster",
+    FAISS: "faiss",
+    ENGINE: "compat.eager",
+    ENGINE_WEIGHTED: "compat.eager",
+}
 WEIGHTS_RANGE = (0.5, 2.0)  # engine-weighted's sample weights, uniform in this range
 
 CONVERGENCE_TOL = 1e-4
@@ -76,6 +83,7 @@ class Size:
 # Data
 # ---------------------------------------------------------------------------
 
+
 def make_blobs(size, seed=DATA_SEED):
     """Make seeded float32 blobs and initial centroids for one size.
 
@@ -104,6 +112,7 @@ def make_blobs(size, seed=DATA_SEED):
 # The numpy reference, and the inertia every method is judged by
 # ---------------------------------------------------------------------------
 
+
 def nearest(samples, centroids):
     """Return the nearest centroid of each sample and the squared distance to it.
 
@@ -126,14 +135,15 @@ def nearest(samples, centroids):
     labels = np.empty(n_samples, np.int64)
     distances = np.empty(n_samples, np.float64)
     for start in range(0, n_samples, rows):
-        chunk = samples[start:start + rows].astype(centroids.dtype, copy=False)
+        chunk = samples[start : start + rows].astype(centroids.dtype, copy=False)
         partial = chunk @ centroids.T
         partial *= -2
         partial += squared_norms
         chunk_labels = partial.argmin(axis=1)
-        labels[start:start + rows] = chunk_labels
-        distances[start:start + rows] = (partial[np.arange(len(chunk)), chunk_labels]
-                                         + np.einsum("ij,ij->i", chunk, chunk))
+        labels[start : start + rows] = chunk_labels
+        distances[start : start + rows] = partial[np.arange(len(chunk)), chunk_labels] + np.einsum(
+            "ij,ij->i", chunk, chunk
+        )
     return labels, np.maximum(distances, 0)
 
 
@@ -141,8 +151,10 @@ def update_centroids(samples, labels, previous):
     """Return the mean of each cluster's samples (float64); an empty cluster keeps ``previous``."""
     n_clusters = previous.shape[0]
     counts = np.bincount(labels, minlength=n_clusters)
-    sums = np.stack([np.bincount(labels, weights=samples[:, feature], minlength=n_clusters)
-                     for feature in range(samples.shape[1])], axis=1)
+    sums = np.stack(
+        [np.bincount(labels, weights=samples[:, feature], minlength=n_clusters) for feature in range(samples.shape[1])],
+        axis=1,
+    )
     return np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], previous)
 
 
@@ -169,7 +181,7 @@ def numpy_lloyd(samples, init, *, max_iter, tol):
     scaled_tol = tol * float(np.mean(np.var(samples, axis=0, dtype=np.float64)))
     centroids = init.astype(np.float64)
     previous_labels = None
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is read after the loop)
         labels, _ = nearest(samples, centroids.astype(samples.dtype))
         new_centroids = update_centroids(samples, labels, centroids)
         shift = float(np.sum((new_centroids - centroids) ** 2))
@@ -190,12 +202,20 @@ def inertia(samples, centroids):
 # The methods: each returns (centroids, n_iter) after a run from ``init``
 # ---------------------------------------------------------------------------
 
+
 def run_sklearn(samples, init, *, max_iter, tol, algorithm):
     """Run ``sklearn.cluster.KMeans`` with one initialisation, ``init``."""
     from sklearn.cluster import KMeans
 
-    model = KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=max_iter, tol=tol,
-                   algorithm=algorithm, random_state=DATA_SEED).fit(samples)
+    model = KMeans(
+        n_clusters=len(init),
+        init=init,
+        n_init=1,
+        max_iter=max_iter,
+        tol=tol,
+        algorithm=algorithm,
+        random_state=DATA_SEED,
+    ).fit(samples)
     return model.cluster_centers_, int(model.n_iter_)
 
 
@@ -207,8 +227,15 @@ def run_faiss(samples, init, *, max_iter, tol):
     import faiss
 
     n_samples, n_features = samples.shape
-    model = faiss.Kmeans(n_features, len(init), niter=max_iter, seed=DATA_SEED, verbose=False,
-                         max_points_per_centroid=n_samples, min_points_per_centroid=1)
+    model = faiss.Kmeans(
+        n_features,
+        len(init),
+        niter=max_iter,
+        seed=DATA_SEED,
+        verbose=False,
+        max_points_per_centroid=n_samples,
+        min_points_per_centroid=1,
+    )
     model.train(samples, init_centroids=init)
     return model.centroids, len(model.iteration_stats)
 
@@ -218,8 +245,18 @@ def run_engine(samples, init, *, max_iter, tol, batch_size=None, algorithm=DEFAU
     from compat import eager
 
     weights = bench_weights(len(samples)) if weighted else None
-    result = eager.kmeans(samples, len(init), init=init, n_init=1, max_iter=max_iter, tol=tol,
-                          seed=DATA_SEED, batch_size=batch_size, algorithm=algorithm, sample_weight=weights)
+    result = eager.kmeans(
+        samples,
+        len(init),
+        init=init,
+        n_init=1,
+        max_iter=max_iter,
+        tol=tol,
+        seed=DATA_SEED,
+        batch_size=batch_size,
+        algorithm=algorithm,
+        sample_weight=weights,
+    )
     return result.centroids, result.n_iter
 
 
@@ -260,6 +297,7 @@ def method_device(method):
 # The child process: one method, one size
 # ---------------------------------------------------------------------------
 
+
 def memory_mb(field):
     """Return a ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in MiB."""
     with open("/proc/self/status") as status:
@@ -273,9 +311,12 @@ def blas_libraries():
     """Describe the BLAS libraries threadpoolctl finds loaded in this process."""
     from threadpoolctl import threadpool_info
 
-    return [f"{info['internal_api']} {info['version']} ({info['prefix']}, "
-            f"{info.get('architecture')} kernel, {info['num_threads']} threads)"
-            for info in threadpool_info() if info["user_api"] == "blas"]
+    return [
+        f"{info['internal_api']} {info['version']} ({info['prefix']}, "
+        f"{info.get('architecture')} kernel, {info['num_threads']} threads)"
+        for info in threadpool_info()
+        if info["user_api"] == "blas"
+    ]
 
 
 def timed(run, *args, **kwargs):
@@ -302,14 +343,15 @@ def measure(method, workdir, *, iters, repeats, converge_max_iter, batch_size, a
     for _ in range(repeats):
         seconds, (centroids, n_iter) = timed(run, samples, init, max_iter=iters, tol=0.0)
         per_iter_s.append(seconds / n_iter)
-    result = {"first_call_s": first_call_s, "ms_per_iter": 1000 * float(np.median(per_iter_s)),
-              "iters_run": n_iter}
+    result = {"first_call_s": first_call_s, "ms_per_iter": 1000 * float(np.median(per_iter_s)), "iters_run": n_iter}
     if converge_max_iter:
-        converge_s, (converged, converge_n_iter) = timed(run, samples, init, max_iter=converge_max_iter,
-                                                         tol=CONVERGENCE_TOL)
+        converge_s, (converged, converge_n_iter) = timed(
+            run, samples, init, max_iter=converge_max_iter, tol=CONVERGENCE_TOL
+        )
         result.update(converge_s=converge_s, converge_n_iter=converge_n_iter)
         np.save(workdir / method / "converged.npy", converged)
-    result.update(peak_rss_mb=memory_mb("VmHWM"), start_rss_mb=start_rss,
-                  device=method_device(method), blas=blas_libraries())
+    result.update(
+        peak_rss_mb=memory_mb("VmHWM"), start_rss_mb=start_rss, device=method_device(method), blas=blas_libraries()
+    )
     np.save(workdir / method / "centroids.npy", centroids)
     (workdir / method / "result.json").write_text(json.dumps(result))

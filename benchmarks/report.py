@@ -1,6 +1,7 @@
 """The benchmark's report: the tables, the ratios to the fastest peer, the engine's verdicts
 against its targets, the inertia checks, the machine's description and the scaling plot.
 """
+
 import importlib.metadata
 import os
 import platform
@@ -34,8 +35,10 @@ def check_inertias(results):
         result = results[method]
         result["inertia_rel_diff"] = abs(result["inertia"] - expected) / expected
         if result["inertia_rel_diff"] > INERTIA_RTOL:
-            failures.append(f"FAIL {method}: inertia {result['inertia']:.8g} differs from {reference}'s "
-                            f"{expected:.8g} by {result['inertia_rel_diff']:.2e} relative (> {INERTIA_RTOL:g})")
+            failures.append(
+                f"FAIL {method}: inertia {result['inertia']:.8g} differs from {reference}'s "
+                f"{expected:.8g} by {result['inertia_rel_diff']:.2e} relative (> {INERTIA_RTOL:g})"
+            )
     return failures
 
 
@@ -55,8 +58,10 @@ def format_table(headers, rows):
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
 
     def line(cells):
-        return "  ".join(str(cell).ljust(width) if i == 0 else str(cell).rjust(width)
-                         for i, (cell, width) in enumerate(zip(cells, widths)))
+        return "  ".join(
+            str(cell).ljust(width) if i == 0 else str(cell).rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths))
+        )
 
     return "\n".join([line(headers), line(["-" * width for width in widths])] + [line(row) for row in rows])
 
@@ -65,15 +70,40 @@ def size_table(results):
     """Return the table of one size's results, one row per method."""
     best_iter = fastest_peer(results, "ms_per_iter")
     best_converge = fastest_peer(results, "converge_s")
-    headers = ["method", "ms/iter", "vs peer", "1st call s", "converge s", "iters", "vs peer", "conv inertia",
-               "peak RSS MB", "above start", "inertia", "rel. diff", "device"]
+    headers = [
+        "method",
+        "ms/iter",
+        "vs peer",
+        "1st call s",
+        "converge s",
+        "iters",
+        "vs peer",
+        "conv inertia",
+        "peak RSS MB",
+        "above start",
+        "inertia",
+        "rel. diff",
+        "device",
+    ]
     rows = []
     for method, r in results.items():
-        rows.append([method, f"{r['ms_per_iter']:.1f}", ratio(r["ms_per_iter"], best_iter),
-                     f"{r['first_call_s']:.2f}", f"{r['converge_s']:.2f}", str(r["converge_n_iter"]),
-                     ratio(r["converge_s"], best_converge), f"{r['converged_inertia']:.7g}", f"{r['peak_rss_mb']:.0f}",
-                     f"{r['peak_rss_mb'] - r['start_rss_mb']:.0f}", f"{r['inertia']:.7g}",
-                     f"{r['inertia_rel_diff']:.1e}" if "inertia_rel_diff" in r else "-", r["device"]])
+        rows.append(
+            [
+                method,
+                f"{r['ms_per_iter']:.1f}",
+                ratio(r["ms_per_iter"], best_iter),
+                f"{r['first_call_s']:.2f}",
+                f"{r['converge_s']:.2f}",
+                str(r["converge_n_iter"]),
+                ratio(r["converge_s"], best_converge),
+                f"{r['converged_inertia']:.7g}",
+                f"{r['peak_rss_mb']:.0f}",
+                f"{r['peak_rss_mb'] - r['start_rss_mb']:.0f}",
+                f"{r['inertia']:.7g}",
+                f"{r['inertia_rel_diff']:.1e}" if "inertia_rel_diff" in r else "-",
+                r["device"],
+            ]
+        )
     return format_table(headers, rows)
 
 
@@ -83,8 +113,10 @@ def weighted_verdict(results):
         return []
     ratio_ = results[ENGINE_WEIGHTED]["ms_per_iter"] / results[ENGINE]["ms_per_iter"]
     verdict = "met" if ratio_ <= WEIGHTED_ITER_TARGET else "MISSED"
-    return [f"{ENGINE_WEIGHTED} per iteration: {ratio_:.2f}x the unweighted engine "
-            f"(target <= {WEIGHTED_ITER_TARGET:g}): {verdict}"]
+    return [
+        f"{ENGINE_WEIGHTED} per iteration: {ratio_:.2f}x the unweighted engine "
+        f"(target <= {WEIGHTED_ITER_TARGET:g}): {verdict}"
+    ]
 
 
 def engine_verdicts(results):
@@ -94,11 +126,14 @@ def engine_verdicts(results):
     engine = results[ENGINE]
     overhead_s = engine["first_call_s"] - engine["ms_per_iter"] * engine["iters_run"] / 1000
     verdict = "met" if overhead_s < FIRST_CALL_TARGET_S else "MISSED"
-    lines = [f"engine first call: {engine['first_call_s']:.2f} s, about {overhead_s:.2f} s more than "
-             f"a warm call (target < {FIRST_CALL_TARGET_S:g} s): {verdict}"]
-    checks = [("per iteration", engine["ms_per_iter"], fastest_peer(results, "ms_per_iter"), ENGINE_ITER_TARGET),
-              ("to convergence", engine.get("converge_s"), fastest_peer(results, "converge_s"),
-               ENGINE_CONVERGE_TARGET)]
+    lines = [
+        f"engine first call: {engine['first_call_s']:.2f} s, about {overhead_s:.2f} s more than "
+        f"a warm call (target < {FIRST_CALL_TARGET_S:g} s): {verdict}"
+    ]
+    checks = [
+        ("per iteration", engine["ms_per_iter"], fastest_peer(results, "ms_per_iter"), ENGINE_ITER_TARGET),
+        ("to convergence", engine.get("converge_s"), fastest_peer(results, "converge_s"), ENGINE_CONVERGE_TARGET),
+    ]
     for what, value, best, target in checks:
         if value is not None and best:
             verdict = "met" if value / best <= target else "MISSED"
@@ -129,24 +164,31 @@ def machine_info():
         models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
     with open("/proc/meminfo") as meminfo:
         memory_gb = int(meminfo.readline().split()[1]) / 2**20
-    versions = ", ".join(f"{name} {package_version(name)}"
-                         for name in ("numpy", "scikit-learn", "tensorflow", "faiss-cpu", "threadpoolctl"))
-    blas_env = ", ".join(f"{name}={os.environ[name]}" if name in os.environ else f"{name} unset"
-                         for name in BLAS_ENV_VARS)
+    versions = ", ".join(
+        f"{name} {package_version(name)}"
+        for name in ("numpy", "scikit-learn", "tensorflow", "faiss-cpu", "threadpoolctl")
+    )
+    blas_env = ", ".join(
+        f"{name}={os.environ[name]}" if name in os.environ else f"{name} unset" for name in BLAS_ENV_VARS
+    )
     load = os.getloadavg()
     busy = " - BUSY: other work will skew the timings" if load[0] > 0.5 * os.cpu_count() else ""
-    return [f"CPU: {models[0] if models else platform.processor()}, {os.cpu_count()} cores "
-            f"({len(os.sched_getaffinity(0))} usable), {memory_gb:.0f} GB RAM",
-            f"Python {platform.python_version()}; {versions}",
-            f"Environment here: {blas_env}; the children run with both removed",
-            f"Load average (1, 5, 15 min) before the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}{busy}"]
+    return [
+        f"CPU: {models[0] if models else platform.processor()}, {os.cpu_count()} cores "
+        f"({len(os.sched_getaffinity(0))} usable), {memory_gb:.0f} GB RAM",
+        f"Python {platform.python_version()}; {versions}",
+        f"Environment here: {blas_env}; the children run with both removed",
+        f"Load average (1, 5, 15 min) before the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}{busy}",
+    ]
 
 
 def print_size_report(size, results, iters, repeats):
     """Print one size's table, the engine's verdicts and the BLAS libraries; return FAIL lines."""
     failures = check_inertias(results)
-    print(f"\n== {size.n_samples} x {size.n_features} float32 ({size.data_mb:.0f} MB), "
-          f"k={size.n_clusters}: {iters} iterations, median of {repeats} ==")
+    print(
+        f"\n== {size.n_samples} x {size.n_features} float32 ({size.data_mb:.0f} MB), "
+        f"k={size.n_clusters}: {iters} iterations, median of {repeats} =="
+    )
     if results:
         print(size_table(results))
     if FAISS in results:
@@ -172,8 +214,10 @@ def print_scaling_report(timings, sample_counts, *, n_features, n_clusters, iter
         Where to save the log-log plot, if anywhere.
     """
     methods = list(timings)
-    print(f"\n== Scaling in n: d={n_features}, k={n_clusters}, ms per iteration "
-          f"({iters} iterations, median of {repeats}) ==")
+    print(
+        f"\n== Scaling in n: d={n_features}, k={n_clusters}, ms per iteration "
+        f"({iters} iterations, median of {repeats}) =="
+    )
     rows = [[str(n)] + [f"{dict(timings[m]).get(n, float('nan')):.1f}" for m in methods] for n in sample_counts]
     print(format_table(["n"] + methods, rows))
     for method in methods:
@@ -194,9 +238,11 @@ def linear_fit_line(method, timings):
         return f"{method}: too few points to fit"
     counts, ms = (np.array(column, dtype=float) for column in zip(*timings))
     slope, intercept = np.polyfit(counts / 1e6, ms, 1)
-    return (f"{method}: {slope:.1f} ms per iteration per million rows (intercept {intercept:.1f} ms); "
-            f"time(n={short_count(counts[-1])}) / time(n={short_count(counts[0])}) = {ms[-1] / ms[0]:.1f} "
-            f"(linear: {counts[-1] / counts[0]:.0f})")
+    return (
+        f"{method}: {slope:.1f} ms per iteration per million rows (intercept {intercept:.1f} ms); "
+        f"time(n={short_count(counts[-1])}) / time(n={short_count(counts[0])}) = {ms[-1] / ms[0]:.1f} "
+        f"(linear: {counts[-1] / counts[0]:.0f})"
+    )
 
 
 def plot_scaling(timings, path, *, title):
@@ -210,7 +256,7 @@ def plot_scaling(timings, path, *, title):
     for method, points in timings.items():
         if points:
             counts, ms = (np.array(column, dtype=float) for column in zip(*points))
-            line, = axes.loglog(counts, ms, marker="o", label=method)
+            (line,) = axes.loglog(counts, ms, marker="o", label=method)
             axes.loglog(counts, ms[0] * counts / counts[0], ":", color=line.get_color(), alpha=0.6)
     axes.plot([], [], ":", color="grey", label="linear in n, from the first point")
     axes.set_xlabel("n (samples)")

@@ -10,6 +10,7 @@
 The k-means engine, its command line and its data I/O are the ``kmeans_tf`` package.
 Importing this package changes no TensorFlow state: it does not disable eager execution.
 """
+
 from kmeans_tf import __version__
 
 __all__ = ["__version__"]

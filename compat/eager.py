@@ -18,35 +18,68 @@ command line runs on users' data is the ``kmeans_tf`` package; its public API is
 - ``MiniBatchKMeans`` (and ``minibatch_kmeans``, its ``fit``): mini-batch k-means, with
   ``partial_fit`` for data arriving over time.
 """
+
 import numpy as np
 
-from kmeans_tf import ElbowResult
-from kmeans_tf import KMeans
-from kmeans_tf import KMeansResult
-from kmeans_tf import MiniBatchKMeans
-from kmeans_tf import MiniBatchResult
-from kmeans_tf import Shards
-from kmeans_tf import elbow
-from kmeans_tf import gd_kmeans
-from kmeans_tf import inertia
-from kmeans_tf import kmeans
-from kmeans_tf import kneedle
-from kmeans_tf import load_shards
-from kmeans_tf import minibatch_kmeans
-from kmeans_tf import predict
+from functions import DEFAULT_ITERATIONS
+from kmeans_tf import (
+    ElbowResult,
+    KMeans,
+    KMeansResult,
+    MiniBatchKMeans,
+    MiniBatchResult,
+    Shards,
+    elbow,
+    gd_kmeans,
+    inertia,
+    kmeans,
+    kneedle,
+    load_shards,
+    minibatch_kmeans,
+    predict,
+)
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import tf_ops
-from kmeans_tf.engine.options import (ALGORITHMS, AUTO, HAMERLY, INIT_STRATEGIES, KMEANS_PARALLEL_INIT,
-                                      KMEANS_PLUSPLUS_INIT, LLOYD, RANDOM_INIT)
-from functions import DEFAULT_ITERATIONS
+from kmeans_tf.engine.options import (
+    ALGORITHMS,
+    AUTO,
+    HAMERLY,
+    INIT_STRATEGIES,
+    KMEANS_PARALLEL_INIT,
+    KMEANS_PLUSPLUS_INIT,
+    LLOYD,
+    RANDOM_INIT,
+)
 
 __all__ = [
-    "create_samples", "choose_random_centroids", "assign_to_nearest", "update_centroids", "iterate_kmeans",
-    "total_squared_distance", "kmeans", "predict", "inertia", "KMeansResult", "gd_kmeans", "KMeans",
-    "elbow", "kneedle", "ElbowResult", "Shards", "load_shards", "MiniBatchKMeans", "minibatch_kmeans",
+    "create_samples",
+    "choose_random_centroids",
+    "assign_to_nearest",
+    "update_centroids",
+    "iterate_kmeans",
+    "total_squared_distance",
+    "kmeans",
+    "predict",
+    "inertia",
+    "KMeansResult",
+    "gd_kmeans",
+    "KMeans",
+    "elbow",
+    "kneedle",
+    "ElbowResult",
+    "Shards",
+    "load_shards",
+    "MiniBatchKMeans",
+    "minibatch_kmeans",
     "MiniBatchResult",
-    "RANDOM_INIT", "KMEANS_PLUSPLUS_INIT", "KMEANS_PARALLEL_INIT", "INIT_STRATEGIES",
-    "AUTO", "LLOYD", "HAMERLY", "ALGORITHMS",
+    "RANDOM_INIT",
+    "KMEANS_PLUSPLUS_INIT",
+    "KMEANS_PARALLEL_INIT",
+    "INIT_STRATEGIES",
+    "AUTO",
+    "LLOYD",
+    "HAMERLY",
+    "ALGORITHMS",
 ]
 
 
@@ -68,8 +101,9 @@ def create_samples(n_clusters, n_samples_per_cluster, n_features, embiggen_facto
     for i in range(n_clusters):
         centroid = (rng.random_sample((1, n_features)) * embiggen_factor) - (embiggen_factor / 2)
         centroid = tf.constant(centroid, tf.float32)
-        noise = tf.random.stateless_normal((n_samples_per_cluster, n_features), seed=[seed, i],
-                                           stddev=5.0, dtype=tf.float32)
+        noise = tf.random.stateless_normal(
+            (n_samples_per_cluster, n_features), seed=[seed, i], stddev=5.0, dtype=tf.float32
+        )
         centroids.append(centroid)
         slices.append(noise + centroid)
     return tf.concat(centroids, 0), tf.concat(slices, 0)
@@ -105,8 +139,9 @@ def update_centroids(samples, nearest_indices, n_clusters, previous_centroids=No
     if previous_centroids is None:
         empty = np.flatnonzero(counts.numpy()[:, 0] == 0)
         if empty.size:
-            raise ValueError(f"update_centroids: cluster {empty[0]} has no samples "
-                             f"(pass previous_centroids to keep its centroid)")
+            raise ValueError(
+                f"update_centroids: cluster {empty[0]} has no samples (pass previous_centroids to keep its centroid)"
+            )
         return sums / counts
     previous_centroids = tf.cast(previous_centroids, samples.dtype)
     return tf.where(counts > 0, sums / tf.maximum(counts, 1), previous_centroids)

@@ -14,9 +14,9 @@ Nothing here changes global TensorFlow state. Graph code builds in its own
 in one process. TensorFlow itself is imported on the first use of a name, not by
 ``import``: a lesson module can be imported (for its constants, say) at no cost.
 """
+
 import numbers
 import warnings
-
 
 
 def _v1():
@@ -24,6 +24,7 @@ def _v1():
     from kmeans_tf._tensorflow import tf
 
     return tf.compat.v1
+
 
 # Old name -> modern name in tf.compat.v1 (TensorFlow's upgrade scripts keep the same table).
 LEGACY_RENAMES = {
@@ -56,14 +57,9 @@ def concat(*args, **kwargs):
     The old order is recognised when the first argument is an integer and the second
     a list or tuple of tensors; it warns and gives the same result as the modern call.
     """
-    if (
-        len(args) >= 2
-        and isinstance(args[0], numbers.Integral)
-        and isinstance(args[1], (list, tuple))
-    ):
+    if len(args) >= 2 and isinstance(args[0], numbers.Integral) and isinstance(args[1], (list, tuple)):
         warnings.warn(
-            "tf.concat(axis, values) is TensorFlow 0.x's argument order; "
-            "use tf.concat(values, axis)",
+            "tf.concat(axis, values) is TensorFlow 0.x's argument order; use tf.concat(values, axis)",
             DeprecationWarning,
             stacklevel=2,
         )

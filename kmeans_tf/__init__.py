@@ -26,6 +26,7 @@ The package, by part of the architecture:
 TensorFlow is imported on the first use of a public name, not by ``import kmeans_tf``, so that
 ``kmeans-tf --help`` answers at once. Importing changes no TensorFlow state.
 """
+
 import importlib
 
 __version__ = "0.3.0"

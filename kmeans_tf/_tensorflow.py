@@ -10,6 +10,7 @@ written back to stderr. ``quietly()`` does the same for later calls that TensorF
 rewrites comment on (the engine's float64 passes on TensorFlow's ops). Nothing about
 TensorFlow's behaviour changes: eager execution stays on.
 """
+
 import contextlib
 import os
 import sys

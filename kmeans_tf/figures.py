@@ -6,6 +6,7 @@ none uses pyplot's global state or shows a window. Files are written atomically 
 temporary file beside the target, then ``os.replace``), and an existing file is replaced
 only when the caller passes ``overwrite=True``.
 """
+
 import io
 import tempfile
 from pathlib import Path
@@ -33,7 +34,7 @@ def project_2d(samples, *others):
     mean = samples.mean(axis=0)
     _, _, components = np.linalg.svd(samples - mean, full_matrices=False)
     axes = np.zeros((samples.shape[1], 2))
-    axes[:, :len(components[:2])] = components[:2].T  # a single row has one component
+    axes[:, : len(components[:2])] = components[:2].T  # a single row has one component
     return ((samples - mean) @ axes, *((np.asarray(points, np.float64) - mean) @ axes for points in others))
 
 
@@ -51,8 +52,9 @@ def _check_run(samples, centroid_history):
     if samples.ndim != 2 or samples.shape[1] != 2:
         raise ValueError(f"samples should have shape (n_samples, 2), got {samples.shape}")
     if centroid_history.ndim != 3 or centroid_history.shape[2] != 2 or len(centroid_history) == 0:
-        raise ValueError("centroid_history should have shape (n_frames >= 1, n_clusters, 2), "
-                         f"got {centroid_history.shape}")
+        raise ValueError(
+            f"centroid_history should have shape (n_frames >= 1, n_clusters, 2), got {centroid_history.shape}"
+        )
     return samples, centroid_history
 
 
@@ -96,8 +98,7 @@ def cost_curve_figure(costs, *, log=False, first=1, xlabel="iteration", ax=None)
     return ax.figure
 
 
-def trajectory_figure(samples, centroid_history, costs, labels=None, *, log_cost=False, first=1,
-                      xlabel="iteration"):
+def trajectory_figure(samples, centroid_history, costs, labels=None, *, log_cost=False, first=1, xlabel="iteration"):
     """Draw where the centroids went: their paths over the samples, and the cost beside.
 
     Each centroid's path is a line with a dot per iteration, from a white square (the
@@ -130,10 +131,10 @@ def trajectory_figure(samples, centroid_history, costs, labels=None, *, log_cost
         path_ax.scatter(*samples.T, color=colours[labels], lw=0, s=SAMPLE_SIZE, alpha=0.4)
     for cluster, colour in enumerate(colours):
         path_ax.plot(*centroid_history[:, cluster].T, "-o", color="k", lw=1.2, mfc=colour, mec="k", ms=5, zorder=3)
-    path_ax.scatter(*centroid_history[0].T, marker="s", s=80, facecolor="w", edgecolor="k", lw=1.5, zorder=4,
-                    label="start")
-    path_ax.scatter(*centroid_history[-1].T, marker="X", s=220, color="m", edgecolor="k", lw=1.2, zorder=5,
-                    label="end")
+    path_ax.scatter(
+        *centroid_history[0].T, marker="s", s=80, facecolor="w", edgecolor="k", lw=1.5, zorder=4, label="start"
+    )
+    path_ax.scatter(*centroid_history[-1].T, marker="X", s=220, color="m", edgecolor="k", lw=1.2, zorder=5, label="end")
     path_ax.legend(loc="best")
     cost_curve_figure(costs, log=log_cost, first=first, xlabel=xlabel, ax=cost_ax)
     return figure
@@ -170,7 +171,7 @@ def iterations_animation(samples, centroid_history, labels_history, *, interval_
     def draw(frame):
         scatter.set_color(colours[labels_history[frame]])
         for cluster, path in enumerate(paths):
-            path.set_data(*centroid_history[:frame + 1, cluster].T)
+            path.set_data(*centroid_history[: frame + 1, cluster].T)
         centroids.set_offsets(centroid_history[frame])
         ax.set_title("start" if frame == 0 else f"iteration {frame}")
         return [scatter, centroids, *paths]
@@ -205,8 +206,14 @@ def elbow_figure(k, inertia, silhouette, suggested_k=None):
     if suggested_k is not None:
         for ax in (inertia_ax, silhouette_ax):
             ax.axvline(suggested_k, color="m", ls="--", lw=1.2)
-        inertia_ax.annotate(f"suggested k = {suggested_k} (kneedle)", (suggested_k, 1), color="m",
-                            xycoords=("data", "axes fraction"), xytext=(4, -14), textcoords="offset points")
+        inertia_ax.annotate(
+            f"suggested k = {suggested_k} (kneedle)",
+            (suggested_k, 1),
+            color="m",
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -14),
+            textcoords="offset points",
+        )
     return figure
 
 
@@ -218,8 +225,9 @@ def save_figure(figure, path, *, overwrite=False):
     return Path(path)
 
 
-def save_animation(samples, centroid_history, labels_history, path, *, overwrite=False,
-                   fps=FRAMES_PER_SECOND, dpi=GIF_DPI):
+def save_animation(
+    samples, centroid_history, labels_history, path, *, overwrite=False, fps=FRAMES_PER_SECOND, dpi=GIF_DPI
+):
     """Write ``iterations_animation(samples, centroid_history, labels_history)`` as a GIF at ``path``.
 
     Parameters

@@ -5,6 +5,7 @@
 script's ``--help`` lists its files. A run replaces the files it lists, as the tutorial's
 ``savefig`` would, and no other. With a display, the figures are also shown.
 """
+
 import argparse
 import os
 import sys
@@ -15,7 +16,7 @@ from kmeans_tf.figures import save_figure
 
 
 def derived_path(output, name):
-    """Name a script's other file after its main figure: ``out/km.png`` and ``"trajectory.png"`` give ``out/km_trajectory.png``."""
+    """Name a script's other file after its figure: ``out/km.png``, ``"trajectory.png"``: ``out/km_trajectory.png``."""
     output = Path(output)
     return output.with_name(f"{output.stem}_{name}")
 
@@ -39,11 +40,14 @@ def lesson_outputs(script_file, others=(), argv=None):
     default = Path(script_file).with_suffix(".png").name
     beside = ", ".join(f"STEM_{name}" for name in others)
     parser = argparse.ArgumentParser(prog=Path(script_file).name)
-    parser.add_argument("--output", default=default, metavar="PATH",
-                        help=f"where to write the main figure, as PNG (default: {default})"
-                             + (f"; also writes {beside} in its folder, STEM being its name without .png"
-                                if others else "")
-                             + ". A run replaces these files.")
+    parser.add_argument(
+        "--output",
+        default=default,
+        metavar="PATH",
+        help=f"where to write the main figure, as PNG (default: {default})"
+        + (f"; also writes {beside} in its folder, STEM being its name without .png" if others else "")
+        + ". A run replaces these files.",
+    )
     output = Path(parser.parse_args(argv).output)
     if output.suffix.lower() != ".png":
         parser.error(f"--output {output} should end in .png")

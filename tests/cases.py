@@ -1,4 +1,5 @@
 """Cases and helpers that several test modules (and ``benchmarks/parity_report.py``) share."""
+
 import contextlib
 import socket
 
@@ -6,8 +7,8 @@ import numpy as np
 from click.testing import CliRunner
 from sklearn import datasets
 
-from kmeans_tf import cli, native
 from compat import v1 as tf
+from kmeans_tf import cli, native
 
 SEEDS = range(8)
 SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]
@@ -15,9 +16,19 @@ SHAPE_IDS = ["n200-d2-k3", "n500-d5-k7", "n64-d16-k1", "n300-d3-k12"]
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]
 # The post's printed table, "Iteration 0, 10, ..., 100", copied from the post.
-POST_COSTS = (21533.69140625, 950.78369140625, 940.453369140625, 940.4503784179688, 940.450439453125,
-              940.450439453125, 940.450439453125, 940.450439453125, 940.450439453125, 940.450439453125,
-              940.450439453125)
+POST_COSTS = (
+    21533.69140625,
+    950.78369140625,
+    940.453369140625,
+    940.4503784179688,
+    940.450439453125,
+    940.450439453125,
+    940.450439453125,
+    940.450439453125,
+    940.450439453125,
+    940.450439453125,
+    940.450439453125,
+)
 
 
 def random_case(seed, n_samples, n_features, n_clusters, dtype=np.float32):
@@ -31,8 +42,12 @@ def random_case(seed, n_samples, n_features, n_clusters, dtype=np.float32):
 
 def shipped(name):
     """Return one of the data sets scikit-learn ships, as float64."""
-    loader = {"iris": datasets.load_iris, "wine": datasets.load_wine,
-              "breast_cancer": datasets.load_breast_cancer, "diabetes": datasets.load_diabetes}[name]
+    loader = {
+        "iris": datasets.load_iris,
+        "wine": datasets.load_wine,
+        "breast_cancer": datasets.load_breast_cancer,
+        "diabetes": datasets.load_diabetes,
+    }[name]
     return loader().data.astype(np.float64)
 
 

@@ -1,4 +1,5 @@
 """Shared test set-up: headless matplotlib, running graph-mode code in its own graph, and the C kernel's fixtures."""
+
 import os
 
 import matplotlib

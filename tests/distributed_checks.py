@@ -4,6 +4,7 @@ A MirroredStrategy needs two logical CPU devices, which TensorFlow makes only be
 starts its devices: the test suite's process has started them, so these checks run here,
 and the test reads the exit status and the last line ("ok").
 """
+
 import os
 import sys
 
@@ -41,16 +42,23 @@ def check_equal_to_one_process(strategy):
             weights = np.random.RandomState(seed).uniform(0.5, 2, len(samples)) if seed else None
             options = dict(max_iter=100, sample_weight=weights)
             single = eager.kmeans(eager.Shards([samples]), 7, init=initial, **options)
-            assert_single_process_answer(eager.kmeans(samples, 7, init=initial, strategy=strategy, **options),
-                                         single, rtol)
+            assert_single_process_answer(
+                eager.kmeans(samples, 7, init=initial, strategy=strategy, **options), single, rtol
+            )
             seeded = dict(init="k-means++", seed=seed, **options)
-            assert_single_process_answer(eager.kmeans(samples, 7, strategy=strategy, **seeded),
-                                         eager.kmeans(eager.Shards([samples]), 7, **seeded), rtol)
+            assert_single_process_answer(
+                eager.kmeans(samples, 7, strategy=strategy, **seeded),
+                eager.kmeans(eager.Shards([samples]), 7, **seeded),
+                rtol,
+            )
     # an empty cluster at the first iteration: relocated to the farthest sample, as one process does
     samples, initial = random_case(3, 5000, 3, 4, np.float64)
     initial[0] = 1e3
-    assert_single_process_answer(eager.kmeans(samples, 4, init=initial, strategy=strategy),
-                                 eager.kmeans(eager.Shards([samples]), 4, init=initial), 1e-12)
+    assert_single_process_answer(
+        eager.kmeans(samples, 4, init=initial, strategy=strategy),
+        eager.kmeans(eager.Shards([samples]), 4, init=initial),
+        1e-12,
+    )
 
 
 def check_n_init_and_history(strategy):
@@ -58,17 +66,23 @@ def check_n_init_and_history(strategy):
     process gives them (at most ``SEEDING_SAMPLE_ROWS`` rows: the same candidates and draws)."""
     from compat import eager
 
-    cases = [(np.float64, "random", False, 1e-12), (np.float64, "k-means++", True, 1e-12),
-             (np.float64, "k-means||", False, 1e-12), (np.float32, "random", True, 1e-5)]
+    cases = [
+        (np.float64, "random", False, 1e-12),
+        (np.float64, "k-means++", True, 1e-12),
+        (np.float64, "k-means||", False, 1e-12),
+        (np.float32, "random", True, 1e-5),
+    ]
     for dtype, init, weighted, rtol in cases:
         samples, _ = random_case(4, 20001, 5, 7, dtype)
         weights = np.random.RandomState(1).uniform(0.5, 2, len(samples)) if weighted else None
         options = dict(init=init, n_init=3, seed=5, keep_history=True, max_iter=100, sample_weight=weights)
         single_runs, distributed_runs = [], []
-        single = eager.kmeans(eager.Shards([samples]), 7, callback=lambda run, result: single_runs.append(result),
-                              **options)
-        distributed = eager.kmeans(samples, 7, strategy=strategy,
-                                   callback=lambda run, result: distributed_runs.append(result), **options)
+        single = eager.kmeans(
+            eager.Shards([samples]), 7, callback=lambda run, result: single_runs.append(result), **options
+        )
+        distributed = eager.kmeans(
+            samples, 7, strategy=strategy, callback=lambda run, result: distributed_runs.append(result), **options
+        )
         assert len(distributed_runs) == len(single_runs) == 3
         for distributed_run, single_run in zip(distributed_runs, single_runs):
             assert_single_process_answer(distributed_run, single_run, rtol)
@@ -85,12 +99,17 @@ def check_weights_zero_on_one_replica(strategy):
     weights = np.random.RandomState(5).uniform(0.5, 2, len(samples))
     weights[:10000] = 0  # the first replica's rows
     for options in (dict(init=initial), dict(init="k-means++", seed=3)):
-        assert_single_process_answer(eager.kmeans(samples, 7, sample_weight=weights, strategy=strategy, **options),
-                                     eager.kmeans(eager.Shards([samples]), 7, sample_weight=weights, **options), 1e-12)
+        assert_single_process_answer(
+            eager.kmeans(samples, 7, sample_weight=weights, strategy=strategy, **options),
+            eager.kmeans(eager.Shards([samples]), 7, sample_weight=weights, **options),
+            1e-12,
+        )
     weights[10000:-3] = 0  # 3 weights > 0, on the second replica
     messages = []
-    for fit in (lambda: eager.kmeans(eager.Shards([samples]), 7, init="random", sample_weight=weights),
-                lambda: eager.kmeans(samples, 7, init="random", sample_weight=weights, strategy=strategy)):
+    for fit in (
+        lambda: eager.kmeans(eager.Shards([samples]), 7, init="random", sample_weight=weights),
+        lambda: eager.kmeans(samples, 7, init="random", sample_weight=weights, strategy=strategy),
+    ):
         try:
             fit()
             raise AssertionError("too few weights > 0 for init='random' were not refused")
@@ -102,15 +121,17 @@ def check_weights_zero_on_one_replica(strategy):
 def check_scaled_data(strategy):
     """Cells near the dtype's limits: scaled by the power of two one process uses, and its answer."""
     from compat import eager
-    from kmeans_tf.stream import prepare as stream_prepare, sources
+    from kmeans_tf.stream import prepare as stream_prepare
+    from kmeans_tf.stream import sources
 
     for dtype, factor, rtol in ((np.float32, 1e20, 1e-5), (np.float32, 1e-20, 1e-5), (np.float64, 1e150, 1e-12)):
         samples, initial = random_case(2, 20001, 5, 7, np.float64)
         samples, initial = (samples * factor).astype(dtype), (initial * factor).astype(dtype)
         assert stream_prepare.prepare_stream(sources.Source(samples), 4096).exponent != 0  # the case needs the scale
         single = eager.kmeans(eager.Shards([samples]), 7, init=initial, max_iter=100)
-        assert_single_process_answer(eager.kmeans(samples, 7, init=initial, max_iter=100, strategy=strategy),
-                                     single, rtol)
+        assert_single_process_answer(
+            eager.kmeans(samples, 7, init=initial, max_iter=100, strategy=strategy), single, rtol
+        )
 
 
 def check_column_sums_beyond_float64(strategy):
@@ -123,8 +144,10 @@ def check_column_sums_beyond_float64(strategy):
     with np.errstate(over="ignore"):
         assert not np.isfinite(samples.sum(axis=0)).all()
     messages = []
-    for fit in (lambda: eager.kmeans(eager.Shards([samples]), 7, init=initial),
-                lambda: eager.kmeans(samples, 7, init=initial, strategy=strategy)):
+    for fit in (
+        lambda: eager.kmeans(eager.Shards([samples]), 7, init=initial),
+        lambda: eager.kmeans(samples, 7, init=initial, strategy=strategy),
+    ):
         try:
             fit()
             raise AssertionError("an inertia beyond float64 was not refused")
@@ -181,8 +204,9 @@ def check_resumed_from_a_checkpoint(strategy):
             pass
         finally:
             checkpoints.Checkpoint.save = save
-        resumed = eager.kmeans(samples, 7, init=initial, tol=0, strategy=strategy, checkpoint=folder,
-                               checkpoint_every=3)
+        resumed = eager.kmeans(
+            samples, 7, init=initial, tol=0, strategy=strategy, checkpoint=folder, checkpoint_every=3
+        )
         assert_single_process_answer(resumed, whole, 1e-12)
         assert not os.listdir(folder)
 

@@ -6,6 +6,7 @@ checked here against numpy, or raises InvalidArgumentError (or TypeError/ValueEr
 TensorFlow's own type checks); a wrong answer exits 1 with the case, a crash kills the child.
 Half the cases give sample weights: valid ones (some 0), or of a wrong length, negative, NaN or infinite.
 """
+
 import argparse
 import sys
 
@@ -16,8 +17,7 @@ from kmeans_tf._tensorflow import tf
 from tests.cases import change_sums, squared_distances
 
 REFUSALS = (tf.errors.InvalidArgumentError, TypeError, ValueError)
-OPS = ("nearest_centroid_sums", "nearest_centroid_changes", "nearest_centroid_changes_bounded",
-       "sum_squared_distances")
+OPS = ("nearest_centroid_sums", "nearest_centroid_changes", "nearest_centroid_changes_bounded", "sum_squared_distances")
 
 
 def random_case(rng):
@@ -40,9 +40,9 @@ def random_case(rng):
         labels[(rng.rand(n_samples) < 0.3) & ~np.isfinite(upper)] = -1
     if rng.rand() < 0.3 and n_samples:
         bad = rng.randint(n_samples, size=rng.randint(1, 4))
-        labels[bad] = rng.randint(-10**12, 10**12, size=len(bad), dtype=np.int64)
+        labels[bad] = rng.randint(-(10**12), 10**12, size=len(bad), dtype=np.int64)
     if rng.rand() < 0.05:
-        labels = labels[:max(n_samples - 1, 0)] if rng.rand() < 0.5 else np.append(labels, 0)
+        labels = labels[: max(n_samples - 1, 0)] if rng.rand() < 0.5 else np.append(labels, 0)
     inputs = {"samples": samples, "centroids": centroids}
     if op in ("nearest_centroid_changes", "sum_squared_distances"):
         inputs["labels"] = labels
@@ -51,12 +51,16 @@ def random_case(rng):
         bounds = {"upper": upper, "lower": rng.uniform(0, 20, n_samples), "norms": norms}
         for name in bounds:
             if rng.rand() < 0.05:
-                bounds[name] = bounds[name][:rng.randint(0, len(bounds[name]) + 1)]
+                bounds[name] = bounds[name][: rng.randint(0, len(bounds[name]) + 1)]
         norm_bound = float(norms.max(initial=0)) + 100.0
         shape = [(), (), (), (0,), (1,), (5,)][rng.randint(6)]
         previous = centroids if rng.rand() < 0.9 else rng.normal(0, 5, (max(n_clusters - 1, 0), n_features))
-        inputs.update(previous_centroids=previous, labels=labels, **bounds,
-                      norm_bound=np.full(shape, norm_bound) if shape else tf.constant(norm_bound, tf.float64))
+        inputs.update(
+            previous_centroids=previous,
+            labels=labels,
+            **bounds,
+            norm_bound=np.full(shape, norm_bound) if shape else tf.constant(norm_bound, tf.float64),
+        )
     if rng.rand() < 0.5:
         inputs["weights"] = random_weights(rng, n_samples)
     return op, inputs
@@ -69,7 +73,7 @@ def random_weights(rng, n_samples):
     if draw < 0.1:
         return np.zeros(0)
     if draw < 0.2:
-        return weights[:rng.randint(0, n_samples + 1)] if rng.rand() < 0.5 else np.append(weights, 1.0)
+        return weights[: rng.randint(0, n_samples + 1)] if rng.rand() < 0.5 else np.append(weights, 1.0)
     if draw < 0.3 and n_samples:
         weights[rng.randint(n_samples)] = [-1.0, -1e-300, np.nan, np.inf, -np.inf][rng.randint(5)]
     if draw < 0.32:
@@ -93,14 +97,19 @@ def check(op, inputs, outputs):
     if op != "nearest_centroid_changes_bounded":  # random bounds may hold a sample's label: any label is fair there
         distances = squared_distances(samples, centroids)
         nearest = distances.min(axis=1, initial=np.inf) if len(centroids) else distances
-        scale = 1e-4 * (1 + (samples.astype(np.float64) ** 2).sum(axis=1) + (centroids.astype(np.float64) ** 2).sum(1).max())
+        scale = 1e-4 * (
+            1 + (samples.astype(np.float64) ** 2).sum(axis=1) + (centroids.astype(np.float64) ** 2).sum(1).max()
+        )
         if len(samples) and not np.all(distances[np.arange(len(samples)), labels] <= nearest + scale):
             return "a label is not the nearest centroid"
     old = inputs.get("labels", -np.ones(len(samples), np.int64))
     sums, counts, members = change_sums(samples, labels, old, n_clusters, weights)
     got_sums, got_counts, got_members = outputs[-4:-1] if op != "nearest_centroid_sums" else outputs[1:]
-    if not (np.allclose(got_sums, sums, rtol=1e-9, atol=1e-6) and np.allclose(got_counts, counts, rtol=1e-9, atol=1e-9)
-            and np.array_equal(got_members, members)):
+    if not (
+        np.allclose(got_sums, sums, rtol=1e-9, atol=1e-6)
+        and np.allclose(got_counts, counts, rtol=1e-9, atol=1e-9)
+        and np.array_equal(got_members, members)
+    ):
         return "sums, counts or members differ from numpy"
     if op != "nearest_centroid_sums" and outputs[-1] != np.count_nonzero(labels != old):
         return f"changed {outputs[-1]} != {np.count_nonzero(labels != old)}"

@@ -1,4 +1,5 @@
-"""Checkpoints of a streamed or distributed k-means (``kmeans(..., checkpoint=DIR)``, ``kmeans-tf fit --checkpoint``)."""
+"""Checkpoints of a streamed or distributed fit (``kmeans(..., checkpoint=DIR)``, ``fit --checkpoint``)."""
+
 import json
 import os
 
@@ -91,12 +92,16 @@ def test_a_failed_write_leaves_no_partial_file(monkeypatch, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(checkpoint_every=0), "checkpoint_every=0 should be an integer >= 1"),
-    (dict(checkpoint="no such folder"), "checkpoint='no such folder' should be an existing folder, or None"),
-    (dict(n_init=2, init="random"), "n_init=2 should be 1 with a checkpoint"),
-    (dict(keep_history=True), "keep_history=True should be False with a checkpoint"),
-], ids=["every 0", "no folder", "n_init 2", "history"])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(checkpoint_every=0), "checkpoint_every=0 should be an integer >= 1"),
+        (dict(checkpoint="no such folder"), "checkpoint='no such folder' should be an existing folder, or None"),
+        (dict(n_init=2, init="random"), "n_init=2 should be 1 with a checkpoint"),
+        (dict(keep_history=True), "keep_history=True should be False with a checkpoint"),
+    ],
+    ids=["every 0", "no folder", "n_init 2", "history"],
+)
 def test_bad_checkpoint_options_are_refused_at_the_door(tmp_path, options, message):
     options = {"checkpoint": tmp_path, **options}
     with pytest.raises(ValueError, match=message):
@@ -132,21 +137,38 @@ def test_fit_resumes_from_its_checkpoint_folder(monkeypatch, tmp_path):
 def test_fit_refuses_a_checkpoint_for_data_in_memory(tmp_path):
     (tmp_path / "data.csv").write_text("1,2\n3,4\n5,6\n")
     result = run("fit", tmp_path / "data.csv", "-k", 2, "--checkpoint", tmp_path / "saved")
-    assert_error(result, f"--checkpoint needs .npy data streamed from disk, or --workers; {tmp_path / 'data.csv'} "
-                         f"is read into memory here")
+    assert_error(
+        result,
+        f"--checkpoint needs .npy data streamed from disk, or --workers; {tmp_path / 'data.csv'} "
+        f"is read into memory here",
+    )
     np.save(tmp_path / "data.npy", np.zeros((3, 2)))
-    result = run("fit", tmp_path / "data.npy", "-k", 2, "--checkpoint", tmp_path / "saved", "--plot",
-                 tmp_path / "fit.png")
+    result = run(
+        "fit", tmp_path / "data.npy", "-k", 2, "--checkpoint", tmp_path / "saved", "--plot", tmp_path / "fit.png"
+    )
     assert_error(result, "is read into memory here")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.csv", "data.npy"]  # no folder made
-    assert_error(run("fit", tmp_path / "data.csv", "-k", 2, "--mini-batch", 2, "--checkpoint", tmp_path / "saved"),
-                 "--checkpoint does not apply to --mini-batch", exit_code=2)
+    assert_error(
+        run("fit", tmp_path / "data.csv", "-k", 2, "--mini-batch", 2, "--checkpoint", tmp_path / "saved"),
+        "--checkpoint does not apply to --mini-batch",
+        exit_code=2,
+    )
 
 
 def test_a_failed_fit_removes_the_checkpoint_folders_it_made(tmp_path):
     np.save(tmp_path / "data.npy", np.zeros((3, 2)))
-    result = run("fit", tmp_path / "data.npy", "-k", 2, "--init", "random", "--n-init", 2,
-                 "--checkpoint", tmp_path / "new" / "saved")
+    result = run(
+        "fit",
+        tmp_path / "data.npy",
+        "-k",
+        2,
+        "--init",
+        "random",
+        "--n-init",
+        2,
+        "--checkpoint",
+        tmp_path / "new" / "saved",
+    )
     assert_error(result, "n_init=2 should be 1 with a checkpoint")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
     (tmp_path / "mine").mkdir()

@@ -1,13 +1,14 @@
 """Choosing k: the kneedle rule by hand, ``eager.elbow`` against scikit-learn's scores, and ``kmeans-tf elbow``."""
+
 import json
 
 import numpy as np
 import pytest
 from sklearn import metrics
 
-from kmeans_tf import cli
 import kmeans_tf
 from compat import eager
+from kmeans_tf import cli
 from tests.cases import assert_error, assert_png, run
 
 # Four blobs, 40 apart, of standard deviation 1.
@@ -35,8 +36,9 @@ def test_kneedle_by_hand():
     assert eager.kneedle([2, 4, 6, 8, 10, 12], [1e6, 4e5, 1.2e5, 1e5, 9e4, 8e4]) == 6
 
 
-@pytest.mark.parametrize("inertia", [[5, 4, 3, 2, 1], [5, 5, 5, 5, 5], [5, 4.9, 4.5, 3, 1]],
-                         ids=["straight", "flat", "concave"])
+@pytest.mark.parametrize(
+    "inertia", [[5, 4, 3, 2, 1], [5, 5, 5, 5, 5], [5, 4.9, 4.5, 3, 1]], ids=["straight", "flat", "concave"]
+)
 def test_kneedle_finds_no_knee_on_a_curve_that_never_bends_below_its_chord(inertia):
     assert eager.kneedle([1, 2, 3, 4, 5], inertia) is None
 
@@ -60,12 +62,15 @@ def test_elbow_scores_are_sklearns_and_the_silhouette_uses_one_sample_for_every_
     for i, k in enumerate(result.k[1:], start=1):
         fitted = eager.kmeans(samples, int(k), seed=7)
         assert result.inertia[i] == fitted.inertia and result.n_iter[i] == fitted.n_iter
-        assert result.silhouette[i] == pytest.approx(metrics.silhouette_score(samples[rows], fitted.labels[rows]),
-                                                     rel=1e-12)
-        assert result.calinski_harabasz[i] == pytest.approx(metrics.calinski_harabasz_score(samples, fitted.labels),
-                                                            rel=1e-12)
-        assert result.davies_bouldin[i] == pytest.approx(metrics.davies_bouldin_score(samples, fitted.labels),
-                                                         rel=1e-12)
+        assert result.silhouette[i] == pytest.approx(
+            metrics.silhouette_score(samples[rows], fitted.labels[rows]), rel=1e-12
+        )
+        assert result.calinski_harabasz[i] == pytest.approx(
+            metrics.calinski_harabasz_score(samples, fitted.labels), rel=1e-12
+        )
+        assert result.davies_bouldin[i] == pytest.approx(
+            metrics.davies_bouldin_score(samples, fitted.labels), rel=1e-12
+        )
 
 
 def test_elbow_same_seed_same_result_and_k_in_any_order():
@@ -82,16 +87,20 @@ def test_elbow_undefined_scores_are_nan_when_every_row_is_a_cluster():
     assert result.inertia[2] == 0
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda x: eager.elbow(x, [0, 1, 2]), r"k_values: k=0 should be an integer in \[1, 400\]"),
-    (lambda x: eager.elbow(x, [2, 3, 401]), r"k=401 should be an integer in \[1, 400\] \(n_samples=400\)"),
-    (lambda x: eager.elbow(x, [2, 3, 3]), r"k_values=\[2, 3, 3\] should not repeat a value"),
-    (lambda x: eager.elbow(x, [2, 3]), r"k_values=\[2, 3\] should hold at least 3 values"),
-    (lambda x: eager.elbow(x, [2, 3, 4.5]), r"k=4.5 should be an integer"),
-    (lambda x: eager.elbow(x, 5), r"k_values=5 should be a sequence of integers"),
-    (lambda x: eager.elbow(x, [1, 2, 3], silhouette_rows=1), r"silhouette_rows=1 should be an integer >= 2"),
-    (lambda x: eager.elbow(x, [1, 2, 3], seed=-1), r"seed=-1 should be an integer"),
-], ids=["k<1", "k>n", "repeated", "two", "float", "not-a-sequence", "silhouette_rows", "seed"])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x: eager.elbow(x, [0, 1, 2]), r"k_values: k=0 should be an integer in \[1, 400\]"),
+        (lambda x: eager.elbow(x, [2, 3, 401]), r"k=401 should be an integer in \[1, 400\] \(n_samples=400\)"),
+        (lambda x: eager.elbow(x, [2, 3, 3]), r"k_values=\[2, 3, 3\] should not repeat a value"),
+        (lambda x: eager.elbow(x, [2, 3]), r"k_values=\[2, 3\] should hold at least 3 values"),
+        (lambda x: eager.elbow(x, [2, 3, 4.5]), r"k=4.5 should be an integer"),
+        (lambda x: eager.elbow(x, 5), r"k_values=5 should be a sequence of integers"),
+        (lambda x: eager.elbow(x, [1, 2, 3], silhouette_rows=1), r"silhouette_rows=1 should be an integer >= 2"),
+        (lambda x: eager.elbow(x, [1, 2, 3], seed=-1), r"seed=-1 should be an integer"),
+    ],
+    ids=["k<1", "k>n", "repeated", "two", "float", "not-a-sequence", "silhouette_rows", "seed"],
+)
 def test_elbow_checks_its_inputs_at_the_door(call, message):
     with pytest.raises(ValueError, match=message):
         call(four_blobs(0))
@@ -120,16 +129,20 @@ def test_elbow_table_matches_the_function(blobs_csv):
     assert [row["silhouette"] for row in summary["table"]] == pytest.approx(expected.silhouette.tolist(), rel=1e-12)
 
 
-@pytest.mark.parametrize("k, fragment", [
-    ("2", "gives 1 k values; the kneedle rule needs at least 3"),
-    ("2:3", "gives 2 k values"),
-    ("5:2", "gives 0 k values"),
-    ("0:5", "holds k=0; every k should be >= 1"),
-    ("a:b", "should be A:B (every k from A to B) or a comma-separated list"),
-    ("1:2:3", "should be A:B"),
-    ("2,,4", "should be A:B"),
-    ("2,3,3", "repeats a value"),
-], ids=["one", "two", "reversed", "zero", "letters", "three-parts", "empty-item", "repeated"])
+@pytest.mark.parametrize(
+    "k, fragment",
+    [
+        ("2", "gives 1 k values; the kneedle rule needs at least 3"),
+        ("2:3", "gives 2 k values"),
+        ("5:2", "gives 0 k values"),
+        ("0:5", "holds k=0; every k should be >= 1"),
+        ("a:b", "should be A:B (every k from A to B) or a comma-separated list"),
+        ("1:2:3", "should be A:B"),
+        ("2,,4", "should be A:B"),
+        ("2,3,3", "repeats a value"),
+    ],
+    ids=["one", "two", "reversed", "zero", "letters", "three-parts", "empty-item", "repeated"],
+)
 def test_bad_k_values_are_one_line_usage_errors(blobs_csv, k, fragment):
     assert_error(run("elbow", blobs_csv, "--k", k), "'--k'", fragment, exit_code=2)
 

@@ -1,4 +1,5 @@
 """The kmeans-tf command line: every command through CliRunner, every bad input, the console script."""
+
 import inspect
 import json
 import os
@@ -12,8 +13,8 @@ import numpy as np
 import pytest
 
 import kmeans_tf
-from kmeans_tf import cli
 from compat import eager
+from kmeans_tf import cli
 from tests.cases import BLOBS, BLOBS_CSV, assert_error, assert_png, run
 
 
@@ -34,15 +35,28 @@ def test_lesson_commands_default_to_the_lessons_constants():
     import kmeans_iterate
 
     for command, lesson in [(cli.lessons.generate, generate_samples), (cli.lessons.iterate, kmeans_iterate)]:
-        assert {name: defaults(command)[name] for name in
-                ("clusters", "samples_per_cluster", "features", "embiggen_factor", "data_seed")} == {
-            "clusters": lesson.n_clusters, "samples_per_cluster": lesson.n_samples_per_cluster,
-            "features": lesson.n_features, "embiggen_factor": lesson.embiggen_factor, "data_seed": lesson.seed}
+        assert {
+            name: defaults(command)[name]
+            for name in ("clusters", "samples_per_cluster", "features", "embiggen_factor", "data_seed")
+        } == {
+            "clusters": lesson.n_clusters,
+            "samples_per_cluster": lesson.n_samples_per_cluster,
+            "features": lesson.n_features,
+            "embiggen_factor": lesson.embiggen_factor,
+            "data_seed": lesson.seed,
+        }
     assert (defaults(cli.lessons.iterate)["init_seed"], defaults(cli.lessons.iterate)["iterations"]) == (
-        kmeans_iterate.centroid_seed, kmeans_iterate.n_iterations)
+        kmeans_iterate.centroid_seed,
+        kmeans_iterate.n_iterations,
+    )
     gd = defaults(cli.lessons.gd)
     assert (gd["clusters"], gd["learning_rate"], gd["steps"], gd["data_seed"], gd["init_seed"]) == (
-        gd_kmeans.k, gd_kmeans.learning_rate, gd_kmeans.steps, gd_kmeans.data_seed, gd_kmeans.init_seed)
+        gd_kmeans.k,
+        gd_kmeans.learning_rate,
+        gd_kmeans.steps,
+        gd_kmeans.data_seed,
+        gd_kmeans.init_seed,
+    )
 
 
 def test_fit_defaults_are_the_engines():
@@ -70,13 +84,25 @@ def test_help_has_an_example(command):
 
 def test_version_and_help_without_tensorflow():
     assert run("--version").output == f"kmeans-tf, version {cli.__version__}\n"
-    code = "import sys, kmeans_tf.cli; sys.exit(any(name in sys.modules for name in ('tensorflow', 'matplotlib', 'sklearn')))"
+    heavy = "('tensorflow', 'matplotlib', 'sklearn')"
+    code = f"import sys, kmeans_tf.cli; sys.exit(any(name in sys.modules for name in {heavy}))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_generate_writes_samples_and_picture(tmp_path):
-    result = run("generate", "--clusters", 2, "--samples-per-cluster", 20, "--features", 3,
-                 "--out", tmp_path / "s.npy", "--plot", tmp_path / "s.png")
+    result = run(
+        "generate",
+        "--clusters",
+        2,
+        "--samples-per-cluster",
+        20,
+        "--features",
+        3,
+        "--out",
+        tmp_path / "s.npy",
+        "--plot",
+        tmp_path / "s.png",
+    )
     assert result.exit_code == 0, result.output
     assert np.load(tmp_path / "s.npy").shape == (40, 3)
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
@@ -118,8 +144,21 @@ def test_fit_writes_labels_to_stdout(blobs):
 
 
 def test_fit_json_files_and_predict(tmp_path, blobs):
-    result = run("fit", blobs, "-k", 2, "--init-seed", 0, "--json", "--labels-out", tmp_path / "labels.txt",
-                 "--centroids-out", tmp_path / "centroids.csv", "--plot", tmp_path / "fit.png")
+    result = run(
+        "fit",
+        blobs,
+        "-k",
+        2,
+        "--init-seed",
+        0,
+        "--json",
+        "--labels-out",
+        tmp_path / "labels.txt",
+        "--centroids-out",
+        tmp_path / "centroids.csv",
+        "--plot",
+        tmp_path / "fit.png",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["k"] == 2 and summary["n_samples"] == 6 and summary["n_features"] == 2
@@ -150,14 +189,12 @@ def test_fit_iris_from_an_init_file_matches_sklearn(tmp_path):
     from sklearn.datasets import load_iris
 
     iris = load_iris()
-    rows = [",".join([*map(str, sample), iris.target_names[target]])
-            for sample, target in zip(iris.data, iris.target)]
+    rows = [",".join([*map(str, sample), iris.target_names[target]]) for sample, target in zip(iris.data, iris.target)]
     (tmp_path / "iris.csv").write_text("\n".join([",".join([*iris.feature_names, "species"]), *rows]) + "\n")
     init = iris.data[[0, 50, 100]]
     np.savetxt(tmp_path / "init.csv", init, delimiter=",")
 
-    result = run("fit", tmp_path / "iris.csv", "--columns", "0,1,2,3", "--init", tmp_path / "init.csv",
-                 "--json")
+    result = run("fit", tmp_path / "iris.csv", "--columns", "0,1,2,3", "--init", tmp_path / "init.csv", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     expected = KMeans(n_clusters=3, init=init, n_init=1, algorithm="lloyd").fit(iris.data)
@@ -176,34 +213,44 @@ def test_existing_output_needs_force(tmp_path, blobs):
 
 def test_outputs_never_replace_inputs(tmp_path, blobs):
     assert_error(run("fit", blobs, "-k", 2, "--labels-out", blobs, "--force"), "is also DATA")
-    assert_error(run("fit", blobs, "-k", 2, "--labels-out", tmp_path / "o.csv",
-                     "--centroids-out", tmp_path / "o.csv"), "is also --labels-out")
+    assert_error(
+        run("fit", blobs, "-k", 2, "--labels-out", tmp_path / "o.csv", "--centroids-out", tmp_path / "o.csv"),
+        "is also --labels-out",
+    )
     assert blobs.read_text() == BLOBS_CSV
 
 
-@pytest.mark.parametrize("text, fragments", [
-    ("", ["is empty"]),
-    ("x,y\n1,2\n3,abc\n", ["row 3, column 2 ('y')", "'abc' is not a number"]),
-    ("1,2\n3,4\n5\n", ["row 3 has 1 columns, but row 1 has 2"]),
-    ("1,2\nnan,4\n5,6\n", ["row 2, column 1", "'nan' is not finite"]),
-    ("1,2\n3,inf\n5,6\n", ["row 2, column 2", "'inf' is not finite"]),
-    ("1,2\n3,4\n", ["has 2 rows, fewer than the 3 clusters"]),
-], ids=["empty", "non-numeric", "ragged", "nan", "inf", "too-few-rows"])
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        ("", ["is empty"]),
+        ("x,y\n1,2\n3,abc\n", ["row 3, column 2 ('y')", "'abc' is not a number"]),
+        ("1,2\n3,4\n5\n", ["row 3 has 1 columns, but row 1 has 2"]),
+        ("1,2\nnan,4\n5,6\n", ["row 2, column 1", "'nan' is not finite"]),
+        ("1,2\n3,inf\n5,6\n", ["row 2, column 2", "'inf' is not finite"]),
+        ("1,2\n3,4\n", ["has 2 rows, fewer than the 3 clusters"]),
+    ],
+    ids=["empty", "non-numeric", "ragged", "nan", "inf", "too-few-rows"],
+)
 def test_fit_bad_data(tmp_path, text, fragments):
     path = tmp_path / "data.csv"
     path.write_text(text)
     assert_error(run("fit", path, "-k", 3), str(path), *fragments)
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["-k", 0], ["Invalid value for '-k' / '--clusters'", "0 is not in the range x>=1"]),
-    (["-k", 2, "--tol", -1], ["'--tol'", "x>=0"]),
-    (["-k", 2, "--init", "kmeans"], ["'--init'", "'kmeans' is neither random nor k-means++ nor k-means||"]),
-    (["-k", 2, "--init-rounds", 0], ["'--init-rounds'", "x>=1"]),
-    (["-k", 2, "--plot", "fit.jpg"], ["'--plot'", "should end in .png"]),
-    (["-k", 2, "--columns", "1,,2"], ["'--columns'", "empty column"]),
-    ([], ["Missing option '-k' / '--clusters'"]),
-], ids=["k<1", "tol<0", "init-name", "init-rounds", "plot-suffix", "columns", "no-k"])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["-k", 0], ["Invalid value for '-k' / '--clusters'", "0 is not in the range x>=1"]),
+        (["-k", 2, "--tol", -1], ["'--tol'", "x>=0"]),
+        (["-k", 2, "--init", "kmeans"], ["'--init'", "'kmeans' is neither random nor k-means++ nor k-means||"]),
+        (["-k", 2, "--init-rounds", 0], ["'--init-rounds'", "x>=1"]),
+        (["-k", 2, "--plot", "fit.jpg"], ["'--plot'", "should end in .png"]),
+        (["-k", 2, "--columns", "1,,2"], ["'--columns'", "empty column"]),
+        ([], ["Missing option '-k' / '--clusters'"]),
+    ],
+    ids=["k<1", "tol<0", "init-name", "init-rounds", "plot-suffix", "columns", "no-k"],
+)
 def test_fit_bad_options(blobs, args, fragments):
     assert_error(run("fit", blobs, *args), *fragments, exit_code=2)
 
@@ -244,8 +291,12 @@ def test_output_folder_must_exist(tmp_path, blobs):
 
 
 def test_plot_needs_two_columns(blobs):
-    assert_error(run("fit", blobs, "-k", 2, "--columns", "x", "--plot", "one.png"),
-                 "'--plot'", "needs at least 2 columns", exit_code=2)
+    assert_error(
+        run("fit", blobs, "-k", 2, "--columns", "x", "--plot", "one.png"),
+        "'--plot'",
+        "needs at least 2 columns",
+        exit_code=2,
+    )
     assert_error(run("generate", "--features", 1, "--plot", "one.png"), "'--plot'", exit_code=2)
 
 
@@ -341,8 +392,13 @@ def test_quiet_is_quiet_on_tensorflows_ops_with_float64_data(tmp_path):
     np.save(tmp_path / "blobs.npy", BLOBS)
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     env["KMEANS_TF_NATIVE"] = "0"
-    finished = subprocess.run([sys.executable, "-m", "compat", "fit", tmp_path / "blobs.npy", "-k", "2",
-                               "--quiet", "--json"], capture_output=True, text=True, env=env, timeout=300)
+    finished = subprocess.run(
+        [sys.executable, "-m", "compat", "fit", tmp_path / "blobs.npy", "-k", "2", "--quiet", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert finished.returncode == 0 and finished.stderr == "", finished.stderr
     assert json.loads(finished.stdout)["k"] == 2
 
@@ -350,8 +406,19 @@ def test_quiet_is_quiet_on_tensorflows_ops_with_float64_data(tmp_path):
 def test_iterate_draws_the_trajectory_and_animates_every_iteration(tmp_path):
     from PIL import Image
 
-    result = run("iterate", "--samples-per-cluster", 20, "--iterations", 4, "--features", 3,
-                 "--trajectory", tmp_path / "paths.png", "--animate", tmp_path / "run.gif")
+    result = run(
+        "iterate",
+        "--samples-per-cluster",
+        20,
+        "--iterations",
+        4,
+        "--features",
+        3,
+        "--trajectory",
+        tmp_path / "paths.png",
+        "--animate",
+        tmp_path / "run.gif",
+    )
     assert result.exit_code == 0, result.output
     assert_png(tmp_path / "paths.png")
     with Image.open(tmp_path / "run.gif") as gif:
@@ -399,9 +466,25 @@ def test_a_fifo_output_is_written_into_without_force(tmp_path, blobs):
 @pytest.mark.slow
 def test_dev_stdout_gets_the_labels_and_stays_what_it_was(tmp_path, blobs):
     kind = os.lstat("/dev/stdout").st_mode
-    finished = subprocess.run([sys.executable, "-m", "compat", "fit", str(blobs), "-k", "2", "--quiet",
-                               "--labels-out", "/dev/stdout", "--centroids-out", "/dev/stdout"],
-                              capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compat",
+            "fit",
+            str(blobs),
+            "-k",
+            "2",
+            "--quiet",
+            "--labels-out",
+            "/dev/stdout",
+            "--centroids-out",
+            "/dev/stdout",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert finished.returncode == 0, finished.stderr
     assert len(finished.stdout.splitlines()) == 6 + 3  # six labels, then a header and two centroids
     assert os.lstat("/dev/stdout").st_mode == kind

@@ -1,10 +1,11 @@
 """kmeans_tf.data_io: reading data files with their errors, and atomic writes."""
+
 import errno
 import io
 import os
 import pickle
-import shutil
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -25,17 +26,22 @@ def write(tmp_path, name, text):
     return path
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("x,y", ("x", "y")),
-    ("0, 2", (0, 2)),
-    ("a,1", ("a", 1)),
-], ids=["names", "indices", "mixed"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("x,y", ("x", "y")),
+        ("0, 2", (0, 2)),
+        ("a,1", ("a", 1)),
+    ],
+    ids=["names", "indices", "mixed"],
+)
 def test_parse_columns(text, expected):
     assert data_io.parse_columns(text) == expected
 
 
-@pytest.mark.parametrize("text, message", [("x,,y", "empty column"), ("-1", "should be >= 0")],
-                         ids=["empty", "negative"])
+@pytest.mark.parametrize(
+    "text, message", [("x,,y", "empty column"), ("-1", "should be >= 0")], ids=["empty", "negative"]
+)
 def test_parse_columns_rejects(text, message):
     with pytest.raises(ValueError, match=message):
         data_io.parse_columns(text)
@@ -74,29 +80,37 @@ def test_npy_keeps_float32_and_picks_columns(tmp_path):
     np.testing.assert_array_equal(table.values, [[1], [3], [5]])
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("d.csv", "", "is empty"),
-    ("d.csv", "\n \n", "is empty"),
-    ("d.csv", "x,y\n", "header (row 1) but no rows of data"),
-    ("d.csv", "x,y\n1,2\n\n3,oops\n", "row 4, column 2 ('y'): 'oops' is not a number"),
-    ("d.csv", "1,2\n3,\n", "row 2, column 2: '' is not a number"),
-    ("d.csv", "1,2\n3,4,5\n", "row 2 has 3 columns, but row 1 has 2"),
-    ("d.csv", "1,2\nnan,4\n", "row 2, column 1: 'nan' is not finite"),
-    ("d.tsv", "1\t-inf\n", "row 1, column 2: '-inf' is not finite"),
-    ("d.txt", "1,2\n", "unknown file type '.txt'"),
-], ids=["empty", "blank", "header-only", "non-numeric", "empty-cell", "ragged", "nan", "inf", "suffix"])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("d.csv", "", "is empty"),
+        ("d.csv", "\n \n", "is empty"),
+        ("d.csv", "x,y\n", "header (row 1) but no rows of data"),
+        ("d.csv", "x,y\n1,2\n\n3,oops\n", "row 4, column 2 ('y'): 'oops' is not a number"),
+        ("d.csv", "1,2\n3,\n", "row 2, column 2: '' is not a number"),
+        ("d.csv", "1,2\n3,4,5\n", "row 2 has 3 columns, but row 1 has 2"),
+        ("d.csv", "1,2\nnan,4\n", "row 2, column 1: 'nan' is not finite"),
+        ("d.tsv", "1\t-inf\n", "row 1, column 2: '-inf' is not finite"),
+        ("d.txt", "1,2\n", "unknown file type '.txt'"),
+    ],
+    ids=["empty", "blank", "header-only", "non-numeric", "empty-cell", "ragged", "nan", "inf", "suffix"],
+)
 def test_bad_text_files(tmp_path, name, text, message):
     with pytest.raises(ValueError, match=re.escape(message)) as error:
         data_io.read_table(write(tmp_path, name, text))
     assert str(tmp_path / name) in str(error.value)
 
 
-@pytest.mark.parametrize("array, message", [
-    (np.zeros(3), r"shape \(3,\); it should be 2-D"),
-    (np.array([["a"]]), "holds <U1 values"),
-    (np.zeros((0, 2)), "is empty"),
-    (np.array([[1.0, 2.0], [3.0, np.inf]]), "row 2, column 2: inf is not finite"),
-], ids=["1-D", "strings", "no-rows", "inf"])
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.zeros(3), r"shape \(3,\); it should be 2-D"),
+        (np.array([["a"]]), "holds <U1 values"),
+        (np.zeros((0, 2)), "is empty"),
+        (np.array([[1.0, 2.0], [3.0, np.inf]]), "row 2, column 2: inf is not finite"),
+    ],
+    ids=["1-D", "strings", "no-rows", "inf"],
+)
 def test_bad_npy_arrays(tmp_path, array, message):
     np.save(tmp_path / "d.npy", array)
     with pytest.raises(ValueError, match=message):
@@ -114,10 +128,14 @@ def test_unreadable_files(tmp_path):
         data_io.read_table(tmp_path / "missing.csv")
 
 
-@pytest.mark.parametrize("columns, message", [
-    (("z",), "no column named 'z' \\(its columns: 'x', 'y'\\)"),
-    ((2,), "has 2 columns \\(indices 0 to 1\\), so it has no column index 2"),
-], ids=["name", "index"])
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        (("z",), "no column named 'z' \\(its columns: 'x', 'y'\\)"),
+        ((2,), "has 2 columns \\(indices 0 to 1\\), so it has no column index 2"),
+    ],
+    ids=["name", "index"],
+)
 def test_unknown_columns(tmp_path, columns, message):
     with pytest.raises(ValueError, match=message):
         data_io.read_table(write(tmp_path, "d.csv", "x,y\n1,2\n"), columns=columns)
@@ -166,6 +184,7 @@ def _umask():
 # The header row, and choosing columns
 # ---------------------------------------------------------------------------
 
+
 def test_header_is_decided_from_the_whole_first_row(tmp_path):
     path = write(tmp_path, "d.csv", "name,2020,2021\nann,1,2\nbob,3,4\n")
     table = data_io.read_table(path, columns=(1, 2))
@@ -204,13 +223,17 @@ def test_a_row_of_numbers_python_reads_is_no_header(tmp_path):
     assert data_io.read_table(write(tmp_path, "f.csv", ",a,b\n0,1,2\n"), columns=("a", "b")).names == ("a", "b")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("1", "ambiguous: index 1 is column 2 ('b') but column 3 is named '1'; write name:1 or index:1"),
-    ("name:1", [[9]]),
-    ("index:1", [[8]]),
-    ("2", [[9]]),
-    ("b", [[8]]),
-], ids=["bare-ambiguous", "name", "index", "bare-same-column", "plain-name"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1", "ambiguous: index 1 is column 2 ('b') but column 3 is named '1'; write name:1 or index:1"),
+        ("name:1", [[9]]),
+        ("index:1", [[8]]),
+        ("2", [[9]]),
+        ("b", [[8]]),
+    ],
+    ids=["bare-ambiguous", "name", "index", "bare-same-column", "plain-name"],
+)
 def test_digits_that_are_also_a_header_name(tmp_path, text, expected):
     path = write(tmp_path, "d.csv", "a,b,1\n7,8,9\n")
     if isinstance(expected, str):
@@ -220,19 +243,27 @@ def test_digits_that_are_also_a_header_name(tmp_path, text, expected):
         np.testing.assert_array_equal(data_io.read_table(path, columns=data_io.parse_columns(text)).values, expected)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("name:2020, index:3, time:s, 1.5, +2", ("2020", 3, "time:s", "1.5", 2)),
-    ("name: x ", ("x",)),
-], ids=["prefixes", "spaces"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("name:2020, index:3, time:s, 1.5, +2", ("2020", 3, "time:s", "1.5", 2)),
+        ("name: x ", ("x",)),
+    ],
+    ids=["prefixes", "spaces"],
+)
 def test_parse_columns_prefixes(text, expected):
     assert data_io.parse_columns(text) == expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("name:", "no name after 'name:'"),
-    ("index:x", "should be index: followed by a 0-based index"),
-    ("index:-1", "should be index: followed by a 0-based index"),
-], ids=["empty-name", "index-text", "index-negative"])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name:", "no name after 'name:'"),
+        ("index:x", "should be index: followed by a 0-based index"),
+        ("index:-1", "should be index: followed by a 0-based index"),
+    ],
+    ids=["empty-name", "index-text", "index-negative"],
+)
 def test_parse_columns_rejects_bad_prefixes(text, message):
     with pytest.raises(ValueError, match=message):
         data_io.parse_columns(text)
@@ -242,11 +273,15 @@ def test_parse_columns_reads_only_ascii_digits_as_indices():
     assert data_io.parse_columns("١") == ("١",)
 
 
-@pytest.mark.parametrize("columns, message", [
-    ((0, 0), "column 1 ('x') is chosen twice (as 0 and 0); choose each column once"),
-    (("x", 0), "column 1 ('x') is chosen twice (as 'x' and 0)"),
-    (("y", "name:y"), None),
-], ids=["index-twice", "name-and-index", "parsed"])
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        ((0, 0), "column 1 ('x') is chosen twice (as 0 and 0); choose each column once"),
+        (("x", 0), "column 1 ('x') is chosen twice (as 'x' and 0)"),
+        (("y", "name:y"), None),
+    ],
+    ids=["index-twice", "name-and-index", "parsed"],
+)
 def test_a_column_chosen_twice_is_refused(tmp_path, columns, message):
     path = write(tmp_path, "d.csv", "x,y\n1,2\n")
     if message is None:
@@ -270,16 +305,21 @@ def test_a_duplicated_header_name_is_refused_only_when_chosen_by_it(tmp_path):
 # What a number is
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cell, message", [
-    ("1_000", "is not a number"),
-    ("١٢", "is not a number"),  # Arabic-Indic digits: float() reads them, a data file means none
-    ("１２", "is not a number"),  # fullwidth digits
-    ("0x10", "is not a number"),
-    ("1,5", "is not a number"),  # a decimal comma (quoted in CSV)
-    ("1e999", "is too large for a 64-bit float"),
-    ("-Infinity", "is not finite"),
-    ("NaN", "is not finite"),
-], ids=["underscore", "arabic-indic", "fullwidth", "hex", "decimal-comma", "overflow", "infinity", "nan"])
+
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        ("1_000", "is not a number"),
+        ("١٢", "is not a number"),  # Arabic-Indic digits: float() reads them, a data file means none
+        ("１２", "is not a number"),  # fullwidth digits
+        ("0x10", "is not a number"),
+        ("1,5", "is not a number"),  # a decimal comma (quoted in CSV)
+        ("1e999", "is too large for a 64-bit float"),
+        ("-Infinity", "is not finite"),
+        ("NaN", "is not finite"),
+    ],
+    ids=["underscore", "arabic-indic", "fullwidth", "hex", "decimal-comma", "overflow", "infinity", "nan"],
+)
 def test_cells_python_reads_but_a_data_file_does_not_mean(tmp_path, cell, message):
     path = write(tmp_path, "d.csv", f'x,y\n1,2\n3,"{cell}"\n')
     with pytest.raises(ValueError, match=re.escape(f"d.csv: row 3, column 2 ('y'): {cell!r} {message}")):
@@ -295,6 +335,7 @@ def test_numbers_in_their_ascii_spellings(tmp_path):
 # Odd text files
 # ---------------------------------------------------------------------------
 
+
 def test_crlf_cr_and_byte_order_marks(tmp_path):
     (tmp_path / "crlf.csv").write_bytes(b"x,y\r\n1,2\r\n3,4\r\n")
     (tmp_path / "cr.csv").write_bytes(b"\xef\xbb\xbfx,y\r1,2\r3,4\r")
@@ -306,13 +347,17 @@ def test_crlf_cr_and_byte_order_marks(tmp_path):
     assert data_io.read_table("-", stream=io.StringIO("\ufeff1,2\n3,4\n")).values.shape == (2, 2)
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("d.csv", "x,y\n1,2\x00\n", r"row 2, column 2 \('y'\): '2\\x00' is not a number"),
-    ("d.csv", "x;y\n1;2\n", r"row 2, column 1 \('x;y'\): '1;2' is not a number"),
-    ("d.csv", "x\ty\n1\t2\n", r"row 2, column 1 \('x\\ty'\): '1\\t2' is not a number"),
-    ("d.tsv", "1,2\t3\n4,5\t6\n", r"row 2, column 1 \('1,2'\): '4,5' is not a number"),
-    ("d.csv", "1," + "9" * 200_000 + "\n", "row 1: field larger than field limit"),
-], ids=["nul", "semicolons", "tabs-in-csv", "commas-in-tsv", "huge-cell"])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("d.csv", "x,y\n1,2\x00\n", r"row 2, column 2 \('y'\): '2\\x00' is not a number"),
+        ("d.csv", "x;y\n1;2\n", r"row 2, column 1 \('x;y'\): '1;2' is not a number"),
+        ("d.csv", "x\ty\n1\t2\n", r"row 2, column 1 \('x\\ty'\): '1\\t2' is not a number"),
+        ("d.tsv", "1,2\t3\n4,5\t6\n", r"row 2, column 1 \('1,2'\): '4,5' is not a number"),
+        ("d.csv", "1," + "9" * 200_000 + "\n", "row 1: field larger than field limit"),
+    ],
+    ids=["nul", "semicolons", "tabs-in-csv", "commas-in-tsv", "huge-cell"],
+)
 def test_odd_text_files_fail_in_one_line(tmp_path, name, text, message):
     with pytest.raises(ValueError, match=message) as error:
         data_io.read_table(write(tmp_path, name, text))
@@ -329,6 +374,7 @@ def test_a_windows_path_is_a_file_name_like_any_other(tmp_path, monkeypatch):
 # .npy files: the header is checked before the data are read
 # ---------------------------------------------------------------------------
 
+
 def _npy_header(path, shape, dtype="<f8", data=b""):
     with open(path, "wb") as handle:
         np.lib.format.write_array_header_1_0(handle, {"descr": dtype, "fortran_order": False, "shape": shape})
@@ -338,8 +384,10 @@ def _npy_header(path, shape, dtype="<f8", data=b""):
 
 def test_npy_object_arrays_and_pickles_are_refused_as_code(tmp_path):
     np.save(tmp_path / "o.npy", np.array([[1, None]], dtype=object), allow_pickle=True)
-    with pytest.raises(ValueError, match="holds Python objects .dtype object.; object arrays are refused "
-                                         "because loading them could run code"):
+    with pytest.raises(
+        ValueError,
+        match="holds Python objects .dtype object.; object arrays are refused because loading them could run code",
+    ):
         data_io.read_table(tmp_path / "o.npy")
     (tmp_path / "p.npy").write_bytes(pickle.dumps([[1.0, 2.0]]))
     with pytest.raises(ValueError, match="is a Python pickle, not a .npy array; pickles are refused"):
@@ -352,9 +400,13 @@ def test_npy_object_arrays_and_pickles_are_refused_as_code(tmp_path):
 
 def test_npy_header_claiming_more_than_the_file_holds(tmp_path):
     path = _npy_header(tmp_path / "d.npy", (10**12, 3))
-    with pytest.raises(ValueError, match=re.escape(
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
             "d.npy is truncated: its header says 1000000000000 rows x 3 columns (24000000000000 bytes), "
-            "but the file holds 0 bytes (0 rows)")):
+            "but the file holds 0 bytes (0 rows)"
+        ),
+    ):
         data_io.read_table(path)
 
 
@@ -362,8 +414,12 @@ def test_npy_truncated_and_trailing_bytes(tmp_path):
     np.save(tmp_path / "d.npy", np.zeros((4, 2)))
     whole = (tmp_path / "d.npy").read_bytes()
     (tmp_path / "d.npy").write_bytes(whole[:-8])
-    with pytest.raises(ValueError, match=re.escape(
-            "is truncated: its header says 4 rows x 2 columns (64 bytes), but the file holds 56 bytes (3 rows)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "is truncated: its header says 4 rows x 2 columns (64 bytes), but the file holds 56 bytes (3 rows)"
+        ),
+    ):
         data_io.read_table(tmp_path / "d.npy")
     (tmp_path / "d.npy").write_bytes(whole + b"junk")
     with pytest.raises(ValueError, match="has 4 bytes after the array its header describes"):
@@ -373,39 +429,53 @@ def test_npy_truncated_and_trailing_bytes(tmp_path):
 def test_npy_larger_than_free_memory(tmp_path, monkeypatch):
     np.save(tmp_path / "d.npy", np.zeros((4, 2)))
     monkeypatch.setattr(data_io.reading, "_available_memory", lambda: 100)
-    with pytest.raises(ValueError, match=re.escape(
-            "d.npy claims 4 rows x 2 columns (64 bytes), more than this machine's free memory (100 bytes) holds")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "d.npy claims 4 rows x 2 columns (64 bytes), more than this machine's free memory (100 bytes) holds"
+        ),
+    ):
         data_io.read_table(tmp_path / "d.npy")
 
 
 def test_npy_that_shrinks_while_read(tmp_path, monkeypatch):
     np.save(tmp_path / "d.npy", np.zeros((4, 2)))
     monkeypatch.setattr(np, "fromfile", lambda *args, **kwargs: np.zeros(3))
-    with pytest.raises(ValueError, match="is truncated: its header says 4 rows x 2 columns .64 bytes., "
-                                         "but only 3 values were read"):
+    with pytest.raises(
+        ValueError, match="is truncated: its header says 4 rows x 2 columns .64 bytes., but only 3 values were read"
+    ):
         data_io.read_table(tmp_path / "d.npy")
+
 
 def test_free_memory_is_known_on_linux():
     assert data_io.reading._available_memory() > 0
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda path: _npy_header(path, (2, 2), dtype="<c16"), "holds complex128 values; it should hold numbers"),
-    (lambda path: path.write_bytes(b"\x93NUMPY\x03\x00" + b"\x00" * 8), r"of format 1.0 or 2.0 \(it says 3.0\)"),
-    (lambda path: path.write_bytes(b"\x93NUMPY\x01\x00\x04\x00{'a'"), "its header cannot be read"),
-    (lambda path: _npy_header(path, (2, 3, 1)), r"shape \(2, 3, 1\); it should be 2-D"),
-], ids=["complex", "version-3", "bad-header", "3-D"])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda path: _npy_header(path, (2, 2), dtype="<c16"), "holds complex128 values; it should hold numbers"),
+        (lambda path: path.write_bytes(b"\x93NUMPY\x03\x00" + b"\x00" * 8), r"of format 1.0 or 2.0 \(it says 3.0\)"),
+        (lambda path: path.write_bytes(b"\x93NUMPY\x01\x00\x04\x00{'a'"), "its header cannot be read"),
+        (lambda path: _npy_header(path, (2, 3, 1)), r"shape \(2, 3, 1\); it should be 2-D"),
+    ],
+    ids=["complex", "version-3", "bad-header", "3-D"],
+)
 def test_npy_headers_refused(tmp_path, make, message):
     make(tmp_path / "d.npy")
     with pytest.raises(ValueError, match=message):
         data_io.read_table(tmp_path / "d.npy")
 
 
-@pytest.mark.parametrize("array", [
-    np.asfortranarray(np.arange(6.0).reshape(2, 3)),
-    np.arange(6, dtype=">i4").reshape(2, 3),
-    np.arange(6, dtype=np.uint8).reshape(2, 3),
-], ids=["fortran-order", "big-endian", "uint8"])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        np.arange(6, dtype=">i4").reshape(2, 3),
+        np.arange(6, dtype=np.uint8).reshape(2, 3),
+    ],
+    ids=["fortran-order", "big-endian", "uint8"],
+)
 def test_npy_layouts(tmp_path, array):
     np.save(tmp_path / "d.npy", array)
     np.testing.assert_array_equal(data_io.read_table(tmp_path / "d.npy").values, [[0, 1, 2], [3, 4, 5]])
@@ -418,7 +488,7 @@ def test_npy_from_a_fifo(tmp_path, cut):
     buffer = io.BytesIO()
     np.save(buffer, np.arange(4.0).reshape(2, 2))
     data = buffer.getvalue()
-    writer = threading.Thread(target=path.write_bytes, args=(data[:len(data) - cut],), daemon=True)
+    writer = threading.Thread(target=path.write_bytes, args=(data[: len(data) - cut],), daemon=True)
     writer.start()
     try:
         if cut:
@@ -435,15 +505,18 @@ def test_npy_that_memory_cannot_hold(tmp_path, monkeypatch):
 
     def no_memory(*args, **kwargs):
         raise MemoryError
+
     monkeypatch.setattr(np, "fromfile", no_memory)
-    with pytest.raises(ValueError, match=re.escape("claims 4 rows x 2 columns (64 bytes), more than this "
-                                                   "machine's free memory holds")):
+    with pytest.raises(
+        ValueError, match=re.escape("claims 4 rows x 2 columns (64 bytes), more than this machine's free memory holds")
+    ):
         data_io.read_table(tmp_path / "d.npy")
 
 
 # ---------------------------------------------------------------------------
 # Outputs: special files are written into, links written through, folders checked first
 # ---------------------------------------------------------------------------
+
 
 def test_a_fifo_is_written_into(tmp_path):
     path = tmp_path / "labels.fifo"
@@ -466,11 +539,18 @@ def test_dev_null_stays_a_device():
 
 
 def test_stdout_is_written_into_not_replaced():
-    code = ("import sys, numpy; from kmeans_tf import data_io; print('before', flush=True); "
-            "data_io.write_table('/dev/stdout', numpy.array([[1.5, 2.0]]), names=('x', 'y'), file_type='.tsv'); "
-            "data_io.write_labels('/dev/stdout', numpy.array([3, 1]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
-                            cwd=Path(data_io.__file__).parents[2], timeout=120)
+    code = (
+        "import sys, numpy; from kmeans_tf import data_io; print('before', flush=True); "
+        "data_io.write_table('/dev/stdout', numpy.array([[1.5, 2.0]]), names=('x', 'y'), file_type='.tsv'); "
+        "data_io.write_labels('/dev/stdout', numpy.array([3, 1]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        check=True,
+        cwd=Path(data_io.__file__).parents[2],
+        timeout=120,
+    )
     assert result.stdout == b"before\nx\ty\n1.5\t2.0\n3\n1\n"
     assert os.path.islink("/dev/stdout")
 
@@ -481,8 +561,10 @@ def test_file_descriptors_are_written_into(tmp_path):
         data_io.write_labels(f"/dev/fd/{write_end}", np.array([4, 2]))
         data_io.write_labels(f"/proc/self/fd/{write_end}", np.array([7]))
         assert os.read(read_end, 100) == b"4\n2\n7\n"
-        with pytest.raises(PermissionError, match=f"cannot write /dev/fd/{read_end}: file descriptor "
-                                                  f"{read_end} is open for reading only"):
+        with pytest.raises(
+            PermissionError,
+            match=f"cannot write /dev/fd/{read_end}: file descriptor {read_end} is open for reading only",
+        ):
             data_io.check_output(f"/dev/fd/{read_end}")
     finally:
         os.close(read_end)
@@ -537,8 +619,11 @@ def test_a_dangling_link_creates_the_file_it_names(tmp_path):
     assert link.is_symlink() and (tmp_path / "out" / "new.txt").read_text() == "2\n"
     nowhere = tmp_path / "nowhere.txt"
     os.symlink(tmp_path / "gone" / "new.txt", nowhere)
-    with pytest.raises(FileNotFoundError, match=r"cannot write .*nowhere.txt: folder .*gone "
-                                                r"\(where its link points\) does not exist"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"cannot write .*nowhere.txt: folder .*gone "
+        r"\(where its link points\) does not exist",
+    ):
         data_io.check_output(nowhere)
     loop = tmp_path / "loop.txt"
     os.symlink("loop.txt", loop)
@@ -565,11 +650,14 @@ def test_check_output_tries_the_folder_when_access_says_yes(tmp_path, monkeypatc
     # As root, access() says yes even on a read-only mount: a file is tried in the folder.
     def read_only(dir, prefix, **_):
         raise OSError(errno.EROFS, "Read-only file system", os.path.join(dir, prefix + "abc123"))
+
     monkeypatch.setattr(data_io.writing.tempfile, "mkstemp", read_only)
     with pytest.raises(PermissionError) as error:
         data_io.check_output(tmp_path / "labels.txt")
-    assert str(error.value) == f"cannot write {tmp_path / 'labels.txt'}: folder {tmp_path} is not writable " \
-                               f"(Read-only file system)"
+    assert (
+        str(error.value) == f"cannot write {tmp_path / 'labels.txt'}: folder {tmp_path} is not writable "
+        f"(Read-only file system)"
+    )
 
 
 def test_check_output_in_a_read_only_folder():
@@ -604,6 +692,7 @@ def test_check_output_in_a_read_only_folder():
 def test_a_failed_write_names_no_temporary_file(tmp_path, monkeypatch):
     def full(source, destination):
         raise OSError(errno.ENOSPC, "No space left on device", source, None, destination)
+
     monkeypatch.setattr(os, "replace", full)
     with pytest.raises(OSError) as error:
         data_io.write_labels(tmp_path / "labels.txt", np.array([1]))
@@ -623,8 +712,10 @@ def test_a_folder_that_turns_unwritable_after_the_check(tmp_path, monkeypatch):
 
     def denied(dir, prefix, suffix=""):
         raise PermissionError(errno.EACCES, "Permission denied", os.path.join(dir, prefix + "x" + suffix))
+
     monkeypatch.setattr(data_io.writing.tempfile, "mkstemp", denied)
     with pytest.raises(PermissionError) as error:
         data_io.write_labels(tmp_path / "labels.txt", np.array([1]))
-    assert str(error.value) == (f"cannot write {tmp_path / 'labels.txt'}: cannot create a file in folder "
-                                f"{tmp_path} (Permission denied)")
+    assert str(error.value) == (
+        f"cannot write {tmp_path / 'labels.txt'}: cannot create a file in folder {tmp_path} (Permission denied)"
+    )

@@ -1,4 +1,5 @@
 """k-means on several workers (``kmeans(..., strategy=...)``, ``kmeans-tf fit --workers``)."""
+
 import json
 import logging
 import os
@@ -24,8 +25,14 @@ SUBPROCESS_TIMEOUT = 300
 
 def run_python(*args, timeout=SUBPROCESS_TIMEOUT, env=None):
     """Run ``python ARGS`` from the repository's root, with this interpreter, and return the completed process."""
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": ROOT, **(env or {})},
+    )
 
 
 def test_mirrored_strategy_gives_the_single_process_answer():
@@ -73,12 +80,29 @@ def start_workers(data, *options, count=2, verbose=False, started=None):
     ``started``: the indices of the workers to start (default: every one of the ``count``).
     """
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(count))
-    return [subprocess.Popen([sys.executable, "-m", "compat", *(["--verbose"] if verbose else []), "fit", str(data),
-                              "--workers", workers,
-                              "--worker-index", str(index), *map(str, options)],
-                             cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-            for index in (range(count) if started is None else started)]
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "compat",
+                *(["--verbose"] if verbose else []),
+                "fit",
+                str(data),
+                "--workers",
+                workers,
+                "--worker-index",
+                str(index),
+                *map(str, options),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": ROOT},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in (range(count) if started is None else started)
+    ]
 
 
 def finish(processes, timeout=WORKERS_TIMEOUT):
@@ -99,9 +123,18 @@ def test_two_worker_processes_give_the_single_process_answer(tmp_path):
     samples, initial = random_case(0, 30001, 4, 5, np.float64)
     np.save(tmp_path / "data.npy", samples)
     np.save(tmp_path / "init.npy", initial)
-    processes = start_workers(tmp_path / "data.npy", "--init", tmp_path / "init.npy", "--json",
-                              "--labels-out", tmp_path / "labels.txt", "--centroids-out", tmp_path / "centroids.npy",
-                              "--timeout", 60)
+    processes = start_workers(
+        tmp_path / "data.npy",
+        "--init",
+        tmp_path / "init.npy",
+        "--json",
+        "--labels-out",
+        tmp_path / "labels.txt",
+        "--centroids-out",
+        tmp_path / "centroids.npy",
+        "--timeout",
+        60,
+    )
     results = finish(processes)
     assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
     single = eager.kmeans(np.load(tmp_path / "data.npy", mmap_mode="r"), 5, init=initial)
@@ -121,8 +154,9 @@ def test_two_worker_processes_give_the_single_process_answer(tmp_path):
 def test_two_workers_keep_the_best_of_n_init_runs_and_say_nothing_else(tmp_path):
     samples, _ = random_case(1, 30001, 4, 5, np.float64)
     np.save(tmp_path / "data.npy", samples)
-    processes = start_workers(tmp_path / "data.npy", "-k", 5, "--init", "random", "--n-init", 3, "--init-seed", 1,
-                              "--json", "--timeout", 60)
+    processes = start_workers(
+        tmp_path / "data.npy", "-k", 5, "--init", "random", "--n-init", 3, "--init-seed", 1, "--json", "--timeout", 60
+    )
     results = finish(processes)
     assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
     single = eager.kmeans(np.load(tmp_path / "data.npy", mmap_mode="r"), 5, init="random", n_init=3, seed=1)
@@ -140,9 +174,23 @@ def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
     samples = np.random.RandomState(0).uniform(size=(1_000_000, 2)).astype(np.float32)
     np.save(tmp_path / "data.npy", samples)
     timeout = 30
-    processes = start_workers(tmp_path / "data.npy", "-k", 1024, "--init-seed", 0, "--tol", 0, "--json",
-                              "--labels-out", tmp_path / "labels.txt", "--centroids-out", tmp_path / "centroids.npy",
-                              "--timeout", timeout, verbose=True)
+    processes = start_workers(
+        tmp_path / "data.npy",
+        "-k",
+        1024,
+        "--init-seed",
+        0,
+        "--tol",
+        0,
+        "--json",
+        "--labels-out",
+        tmp_path / "labels.txt",
+        "--centroids-out",
+        tmp_path / "centroids.npy",
+        "--timeout",
+        timeout,
+        verbose=True,
+    )
     seen = [read_until(process, "Kernel:") for process in processes]  # both have read the data
     time.sleep(6)
     assert processes[0].poll() is None, "the fit ended before a worker was stopped; make it longer"
@@ -164,17 +212,31 @@ def test_a_worker_that_never_starts_stops_the_others_within_the_timeout(tmp_path
     np.save(tmp_path / "data.npy", np.random.RandomState(0).uniform(size=(100, 2)))
     timeout = 5
     started = time.monotonic()
-    processes = start_workers(tmp_path / "data.npy", "-k", 3, "--json", "--labels-out", tmp_path / "labels.txt",
-                              "--centroids-out", tmp_path / "centroids.npy", "--checkpoint", tmp_path / "saved",
-                              "--timeout", timeout, started=[present])
+    processes = start_workers(
+        tmp_path / "data.npy",
+        "-k",
+        3,
+        "--json",
+        "--labels-out",
+        tmp_path / "labels.txt",
+        "--centroids-out",
+        tmp_path / "centroids.npy",
+        "--checkpoint",
+        tmp_path / "saved",
+        "--timeout",
+        timeout,
+        started=[present],
+    )
     [(code, out, err)] = finish(processes, timeout=timeout + 60)
     # the timeout, TensorFlow's start-up and a few seconds' grace of its registration with worker 0
     assert time.monotonic() - started < timeout + 25
     assert code == 1 and out == "", err[-3000:]
     address = workers.parse_workers(processes[0].args[processes[0].args.index("--workers") + 1])[missing]
     # TensorFlow's and gRPC's logging are off: stderr holds the one line
-    assert err.splitlines() == [f"Error: worker {missing} ({address}) did not connect (within --timeout 5 s: "
-                                f"DeadlineExceededError); worker {present} stops"], err[-3000:]
+    assert err.splitlines() == [
+        f"Error: worker {missing} ({address}) did not connect (within --timeout 5 s: "
+        f"DeadlineExceededError); worker {present} stops"
+    ], err[-3000:]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
 
 
@@ -188,38 +250,50 @@ def read_until(process, marker):
     return read
 
 
-@pytest.mark.parametrize("workers, index, message", [
-    ("127.0.0.1:0,127.0.0.1:2", 0, "'127.0.0.1:0' should be HOST:PORT with a port in 1-65535"),
-    ("127.0.0.1:70000", 0, "port in 1-65535"),
-    ("localhost", 0, "'localhost' should be HOST:PORT"),
-    ("127.0.0.1:5000,127.0.0.1:5000", 1, "127.0.0.1:5000 is given twice"),
-    ("127.0.0.1:5000,127.0.0.1:5001", 2, "--worker-index 2 is out of range for 2 workers (0 to 1)"),
-    ("127.0.0.1:5000,127.0.0.1:5001", None, "--workers needs --worker-index"),
-], ids=["port 0", "port too large", "no port", "twice", "index out of range", "no index"])
+@pytest.mark.parametrize(
+    "workers, index, message",
+    [
+        ("127.0.0.1:0,127.0.0.1:2", 0, "'127.0.0.1:0' should be HOST:PORT with a port in 1-65535"),
+        ("127.0.0.1:70000", 0, "port in 1-65535"),
+        ("localhost", 0, "'localhost' should be HOST:PORT"),
+        ("127.0.0.1:5000,127.0.0.1:5000", 1, "127.0.0.1:5000 is given twice"),
+        ("127.0.0.1:5000,127.0.0.1:5001", 2, "--worker-index 2 is out of range for 2 workers (0 to 1)"),
+        ("127.0.0.1:5000,127.0.0.1:5001", None, "--workers needs --worker-index"),
+    ],
+    ids=["port 0", "port too large", "no port", "twice", "index out of range", "no index"],
+)
 def test_bad_workers_are_refused_before_anything_starts(tmp_path, workers, index, message):
     np.save(tmp_path / "data.npy", np.zeros((4, 2)))
     options = [] if index is None else ["--worker-index", index]
-    result = run("fit", tmp_path / "data.npy", "-k", 2, "--workers", workers, *options,
-                 "--labels-out", tmp_path / "labels.txt")
+    result = run(
+        "fit", tmp_path / "data.npy", "-k", 2, "--workers", workers, *options, "--labels-out", tmp_path / "labels.txt"
+    )
     assert_error(result, message)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
 
 
 def test_workers_that_disagree_with_tf_config_are_refused(tmp_path, monkeypatch):
     np.save(tmp_path / "data.npy", np.zeros((4, 2)))
-    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["127.0.0.1:5000", "127.0.0.1:5001"]},
-                                                "task": {"type": "worker", "index": 1}}))
-    result = run("fit", tmp_path / "data.npy", "-k", 2, "--workers", "127.0.0.1:5000,127.0.0.1:5001",
-                 "--worker-index", 0)
+    monkeypatch.setenv(
+        "TF_CONFIG",
+        json.dumps(
+            {"cluster": {"worker": ["127.0.0.1:5000", "127.0.0.1:5001"]}, "task": {"type": "worker", "index": 1}}
+        ),
+    )
+    result = run(
+        "fit", tmp_path / "data.npy", "-k", 2, "--workers", "127.0.0.1:5000,127.0.0.1:5001", "--worker-index", 0
+    )
     assert_error(result, "disagree with TF_CONFIG")
     assert_error(run("fit", tmp_path / "data.npy", "-k", 2, "--worker-index", 0), "disagrees with TF_CONFIG")
 
 
 def test_the_worker_named_is_one_that_did_not_come():
     cluster = workers.Cluster(("a:1", "b:2", "c:3"), 1)
-    barrier = ("Barrier timed out. # of tasks that reached the barrier: 2/3. The first task at the barrier: "
-               "/job:worker/replica:0/task:0. Some timed out task names:\n/job:worker/replica:0/task:2\n\n"
-               "Additional GRPC error information from remote target /job:worker/replica:0/task:0")
+    barrier = (
+        "Barrier timed out. # of tasks that reached the barrier: 2/3. The first task at the barrier: "
+        "/job:worker/replica:0/task:0. Some timed out task names:\n/job:worker/replica:0/task:2\n\n"
+        "Additional GRPC error information from remote target /job:worker/replica:0/task:0"
+    )
     assert workers.peer_named(barrier, cluster) == "worker 2 (c:3)"
     reset = "Connection reset: remote target /job:worker/replica:0/task:0"
     assert workers.peer_named(reset, cluster) == "worker 0 (a:1)"
@@ -257,6 +331,16 @@ def test_a_worker_turns_tensorflows_logging_off_unless_the_user_set_it(monkeypat
 
 def test_pictures_are_refused_with_workers(tmp_path):
     np.save(tmp_path / "data.npy", np.zeros((4, 2)))
-    result = run("fit", tmp_path / "data.npy", "-k", 2, "--workers", "127.0.0.1:5000", "--worker-index", 0,
-                 "--plot", tmp_path / "fit.png")
+    result = run(
+        "fit",
+        tmp_path / "data.npy",
+        "-k",
+        2,
+        "--workers",
+        "127.0.0.1:5000",
+        "--worker-index",
+        0,
+        "--plot",
+        tmp_path / "fit.png",
+    )
     assert_error(result, "--plot draws the data of one process")

@@ -1,4 +1,5 @@
 """compat.eager on its own: tiny cases by hand, validation at the door, dtypes, seeding, properties."""
+
 import logging
 import subprocess
 import sys
@@ -91,8 +92,9 @@ def test_same_seed_same_result(seed, init):
 def test_n_init_keeps_the_lowest_inertia_and_reports_each_run():
     X = blobs(5, centers=8)
     runs = []
-    best = eager.kmeans(X, 8, init=eager.RANDOM_INIT, n_init=5, seed=1,
-                        callback=lambda run, result: runs.append((run, result.inertia)))
+    best = eager.kmeans(
+        X, 8, init=eager.RANDOM_INIT, n_init=5, seed=1, callback=lambda run, result: runs.append((run, result.inertia))
+    )
     assert [run for run, _ in runs] == [0, 1, 2, 3, 4]
     assert best.inertia == min(inertia for _, inertia in runs)
 
@@ -106,8 +108,7 @@ def test_batch_size_never_changes_the_answer(batch_size):
     np.testing.assert_array_equal(chunked.labels, reference.labels)
     np.testing.assert_allclose(chunked.centroids, reference.centroids, rtol=1e-12, atol=1e-12)
     assert chunked.n_iter == reference.n_iter
-    np.testing.assert_array_equal(eager.predict(X, reference.centroids, batch_size=batch_size),
-                                  reference.labels)
+    np.testing.assert_array_equal(eager.predict(X, reference.centroids, batch_size=batch_size), reference.labels)
 
 
 def test_duplicate_points_more_clusters_than_distinct_samples_never_nan():
@@ -135,25 +136,53 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
         (lambda: eager.kmeans([[1.0, np.nan]], 1), r"finite, got nan at row 0, column 1"),
         (lambda: eager.kmeans([[1.0, 2.0], [np.inf, 0]], 1), r"finite, got inf at row 1, column 0"),
         (lambda: eager.kmeans([["a", "b"]], 1), r"should hold numbers"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=0), r"max_iter=0 should be an integer in \[1, 2147483647\]"),
+        (
+            lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=0),
+            r"max_iter=0 should be an integer in \[1, 2147483647\]",
+        ),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, n_init=0), r"n_init=0 should be an integer >= 1"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=-1), r"tol=-1 should be a finite number >= 0"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, init="kmeans"), r"init='kmeans' should be one of"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((2, 3))),
-         r"init should have n_features=2 columns .* got shape \(2, 3\)"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((3, 2))),
-         r"init should have n_clusters=2 rows, got shape \(3, 2\)"),
+        (
+            lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((2, 3))),
+            r"init should have n_features=2 columns .* got shape \(2, 3\)",
+        ),
+        (
+            lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((3, 2))),
+            r"init should have n_clusters=2 rows, got shape \(3, 2\)",
+        ),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, init=np.zeros((2, 2)), n_init=2), r"n_init=2 should be 1"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, batch_size=0), r"batch_size=0 should be an integer >= 1"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, algorithm="elkan"), r"algorithm='elkan' should be one of"),
         (lambda: eager.predict(np.zeros((5, 2)), np.zeros((2, 3))), r"centroids should have n_features=2"),
         (lambda: eager.inertia(np.zeros((5, 2)), [[np.nan, 0]]), r"centroids should be finite"),
-        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=0),
-         r"learning_rate=0 should be a finite number > 0"),
+        (
+            lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=0),
+            r"learning_rate=0 should be a finite number > 0",
+        ),
     ],
-    ids=["k>n", "k<1", "k-float", "1-D", "empty", "nan", "inf", "strings", "max_iter", "n_init", "tol",
-         "init-name", "init-width", "init-rows", "init-array-n_init", "batch_size", "algorithm", "predict-width",
-         "inertia-nan", "gd-rate"],
+    ids=[
+        "k>n",
+        "k<1",
+        "k-float",
+        "1-D",
+        "empty",
+        "nan",
+        "inf",
+        "strings",
+        "max_iter",
+        "n_init",
+        "tol",
+        "init-name",
+        "init-width",
+        "init-rows",
+        "init-array-n_init",
+        "batch_size",
+        "algorithm",
+        "predict-width",
+        "inertia-nan",
+        "gd-rate",
+    ],
 )
 def test_bad_input_raises_value_error_naming_it(call, message):
     with pytest.raises(ValueError, match=message):
@@ -170,14 +199,28 @@ def test_bad_input_raises_value_error_naming_it(call, message):
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, callback=5), r"callback=5 should be callable"),
         (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=np.nan), r"tol=nan should be a finite number"),
         (lambda: eager.kmeans(np.zeros((5, 2)), True), r"n_clusters=True should be an integer"),
-        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate="0.1"),
-         r"learning_rate='0.1' should be a finite number > 0"),
-        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=np.inf),
-         r"learning_rate=inf should be a finite number > 0"),
+        (
+            lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate="0.1"),
+            r"learning_rate='0.1' should be a finite number > 0",
+        ),
+        (
+            lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=np.inf),
+            r"learning_rate=inf should be a finite number > 0",
+        ),
         (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), steps=-1), r"steps=-1 should be an integer >= 0"),
     ],
-    ids=["max_iter-huge", "seed-float", "seed-str", "seed-negative", "callback", "tol-nan", "k-bool", "gd-rate-str",
-         "gd-rate-inf", "gd-steps"],
+    ids=[
+        "max_iter-huge",
+        "seed-float",
+        "seed-str",
+        "seed-negative",
+        "callback",
+        "tol-nan",
+        "k-bool",
+        "gd-rate-str",
+        "gd-rate-inf",
+        "gd-steps",
+    ],
 )
 def test_bad_options_are_value_errors_before_any_work(call, message):
     with pytest.raises(ValueError, match=message):
@@ -201,9 +244,11 @@ def test_one_cluster_is_the_mean(init):
     np.testing.assert_array_equal(result.labels, np.zeros(len(X)))
 
 
-@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e20), (np.float32, 1e-20), (np.float32, 1e-30),
-                                          (np.float64, 1e150), (np.float64, 1e-150)],
-                         ids=["f32-1e20", "f32-1e-20", "f32-1e-30", "f64-1e150", "f64-1e-150"])
+@pytest.mark.parametrize(
+    "dtype, scale",
+    [(np.float32, 1e20), (np.float32, 1e-20), (np.float32, 1e-30), (np.float64, 1e150), (np.float64, 1e-150)],
+    ids=["f32-1e20", "f32-1e-20", "f32-1e-30", "f64-1e150", "f64-1e-150"],
+)
 def test_data_at_the_edges_of_the_dtype_give_the_scaled_answer(dtype, scale):
     samples, initial = random_case(0, 500, 3, 4, dtype=np.float64)
     reference = eager.kmeans(samples.astype(dtype), 4, init=initial.astype(dtype))
@@ -262,8 +307,13 @@ def test_gd_kmeans_memory_does_not_grow_with_samples_times_clusters():
         eager.gd_kmeans(samples, samples[:64], steps=1)
         print(peak_mb() - before)
     """
-    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                              cwd=Path(__file__).resolve().parent.parent)
+    finished = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert finished.returncode == 0, finished.stderr
     assert float(finished.stdout) < 200, finished.stdout
 
@@ -288,5 +338,4 @@ def test_predict_and_inertia_keep_float32_rows_far_from_the_origin_apart(either_
     centroids = eager.kmeans(samples64, 3, seed=0).centroids
     distances = ((samples64[:, None, :] - centroids[None]) ** 2).sum(axis=2)
     np.testing.assert_array_equal(eager.predict(samples, centroids.astype(np.float32)), distances.argmin(axis=1))
-    assert eager.inertia(samples, centroids.astype(np.float32)) == pytest.approx(distances.min(axis=1).sum(),
-                                                                                  rel=1e-3)
+    assert eager.inertia(samples, centroids.astype(np.float32)) == pytest.approx(distances.min(axis=1).sum(), rel=1e-3)

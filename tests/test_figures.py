@@ -1,11 +1,18 @@
-"""kmeans_tf/figures.py and kmeans_tf/lesson_outputs.py: the pictures of a run, and where the lesson scripts write them."""
+"""kmeans_tf.figures and kmeans_tf.lesson_outputs: the pictures of a run, and where the lesson scripts write them."""
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from kmeans_tf.figures import (cost_curve_figure, elbow_figure, iterations_animation, save_animation, save_figure,
-                            trajectory_figure)
+from kmeans_tf.figures import (
+    cost_curve_figure,
+    elbow_figure,
+    iterations_animation,
+    save_animation,
+    save_figure,
+    trajectory_figure,
+)
 from kmeans_tf.lesson_outputs import derived_path, finish_lesson, lesson_outputs
 
 SAMPLES = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]], dtype=np.float32)
@@ -50,13 +57,17 @@ def test_trajectory_figure_draws_each_path_and_the_costs():
     np.testing.assert_array_equal(cost_ax.lines[0].get_xdata(), [1, 2])
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: trajectory_figure(SAMPLES[:, :1], CENTROIDS, COSTS), r"samples should have shape \(n_samples, 2\)"),
-    (lambda: trajectory_figure(SAMPLES, CENTROIDS[0], COSTS), "centroid_history should have shape"),
-    (lambda: trajectory_figure(SAMPLES, CENTROIDS, COSTS, [0, 1, 2, 0]), r"labels should be in 0..1, got 0..2"),
-    (lambda: iterations_animation(SAMPLES, CENTROIDS, LABELS[:2]), r"labels should have shape \(3, 4\)"),
-    (lambda: cost_curve_figure([]), "costs should have shape"),
-], ids=["one-column", "no-frames-axis", "label-out-of-range", "frames-mismatch", "no-costs"])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: trajectory_figure(SAMPLES[:, :1], CENTROIDS, COSTS), r"samples should have shape \(n_samples, 2\)"),
+        (lambda: trajectory_figure(SAMPLES, CENTROIDS[0], COSTS), "centroid_history should have shape"),
+        (lambda: trajectory_figure(SAMPLES, CENTROIDS, COSTS, [0, 1, 2, 0]), r"labels should be in 0..1, got 0..2"),
+        (lambda: iterations_animation(SAMPLES, CENTROIDS, LABELS[:2]), r"labels should have shape \(3, 4\)"),
+        (lambda: cost_curve_figure([]), "costs should have shape"),
+    ],
+    ids=["one-column", "no-frames-axis", "label-out-of-range", "frames-mismatch", "no-costs"],
+)
 def test_bad_runs_are_refused_with_the_bad_shape(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -74,10 +85,14 @@ def test_save_animation_needs_a_gif_name(tmp_path):
         save_animation(SAMPLES, CENTROIDS, LABELS, tmp_path / "run.mp4")
 
 
-@pytest.mark.parametrize("save", [
-    lambda path, **options: save_figure(cost_curve_figure(COSTS), path.with_suffix(".png"), **options),
-    lambda path, **options: save_animation(SAMPLES, CENTROIDS, LABELS, path.with_suffix(".gif"), **options),
-], ids=["figure", "animation"])
+@pytest.mark.parametrize(
+    "save",
+    [
+        lambda path, **options: save_figure(cost_curve_figure(COSTS), path.with_suffix(".png"), **options),
+        lambda path, **options: save_animation(SAMPLES, CENTROIDS, LABELS, path.with_suffix(".gif"), **options),
+    ],
+    ids=["figure", "animation"],
+)
 def test_an_existing_file_is_replaced_only_when_asked(tmp_path, save):
     for suffix in (".png", ".gif"):
         (tmp_path / f"mine{suffix}").write_bytes(b"keep")
@@ -91,8 +106,9 @@ def test_an_existing_file_is_replaced_only_when_asked(tmp_path, save):
 
 def test_derived_paths_follow_the_main_figure(tmp_path):
     assert derived_path(tmp_path / "km.png", "trajectory.png") == tmp_path / "km_trajectory.png"
-    paths = lesson_outputs("kmeans_iterate.py", ("initial.png", "iterations.gif"),
-                           argv=["--output", str(tmp_path / "km.png")])
+    paths = lesson_outputs(
+        "kmeans_iterate.py", ("initial.png", "iterations.gif"), argv=["--output", str(tmp_path / "km.png")]
+    )
     assert paths == [tmp_path / "km.png", tmp_path / "km_initial.png", tmp_path / "km_iterations.gif"]
     assert lesson_outputs("gd_kmeans.py", argv=[])[0].name == "gd_kmeans.png"
 
@@ -115,10 +131,15 @@ def test_finish_lesson_writes_and_names_every_file(tmp_path, capsys, monkeypatch
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     figure_path, animation_path = tmp_path / "a.png", tmp_path / "a_run.gif"
     figure_path.write_bytes(b"an earlier run")
-    finish_lesson({figure_path: cost_curve_figure(COSTS)},
-                  animations={animation_path: lambda path, **options: save_animation(
-                      SAMPLES, CENTROIDS, LABELS, path, **options)})
-    assert capsys.readouterr().out.splitlines() == [f"Figure saved to {figure_path}",
-                                                    f"Animation saved to {animation_path}"]
+    finish_lesson(
+        {figure_path: cost_curve_figure(COSTS)},
+        animations={
+            animation_path: lambda path, **options: save_animation(SAMPLES, CENTROIDS, LABELS, path, **options)
+        },
+    )
+    assert capsys.readouterr().out.splitlines() == [
+        f"Figure saved to {figure_path}",
+        f"Animation saved to {animation_path}",
+    ]
     with Image.open(figure_path) as png, Image.open(animation_path) as gif:
         assert png.format == "PNG" and gif.n_frames == 3

@@ -1,11 +1,19 @@
 """functions.py: each lesson function on tiny cases worked out by hand, shapes, dtypes, seeding."""
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 from compat import v1 as tf
-from functions import (assign_to_nearest, choose_random_centroids, create_samples,
-                       iterate_kmeans, plot_clusters, total_squared_distance, update_centroids)
+from functions import (
+    assign_to_nearest,
+    choose_random_centroids,
+    create_samples,
+    iterate_kmeans,
+    plot_clusters,
+    total_squared_distance,
+    update_centroids,
+)
 
 # Four points, two obvious pairs; worked out by hand below.
 POINTS = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]], dtype=np.float32)
@@ -67,7 +75,7 @@ def test_create_samples_shapes_names_and_blobs(graph_run):
     centroid_values, sample_values = graph_run(lambda: create_samples(3, 200, 2, 70, 700))
     assert np.all(np.abs(centroid_values) <= 35)
     for i, centroid in enumerate(centroid_values):
-        blob = sample_values[i * 200:(i + 1) * 200]
+        blob = sample_values[i * 200 : (i + 1) * 200]
         # stddev 5 over 200 points: the blob's mean is within ~0.35 of its centroid.
         np.testing.assert_allclose(blob.mean(axis=0), centroid, atol=1.5)
         assert 3.5 < blob.std(axis=0).mean() < 6.5
@@ -96,8 +104,7 @@ def test_choose_random_centroids_distinct_samples_and_seeded(graph_run, seed):
     samples = np.arange(200, dtype=np.float32).reshape(100, 2)
     chosen = graph_run(lambda: choose_random_centroids(samples, 5, seed=seed))
     again = graph_run(lambda: choose_random_centroids(samples, 5, seed=seed))
-    others = [graph_run(lambda s=s: choose_random_centroids(samples, 5, seed=s))
-              for s in (seed + 1, seed + 2)]
+    others = [graph_run(lambda s=s: choose_random_centroids(samples, 5, seed=s)) for s in (seed + 1, seed + 2)]
     assert chosen.shape == (5, 2) and chosen.dtype == np.float32
     rows = {tuple(row) for row in chosen}
     assert len(rows) == 5 and rows <= {tuple(row) for row in samples}

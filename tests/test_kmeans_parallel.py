@@ -1,4 +1,5 @@
 """k-means|| seeding (``init="k-means||"``): a case by hand, its candidates, its quality against k-means++, the door."""
+
 import numpy as np
 import pytest
 from sklearn import datasets
@@ -25,8 +26,10 @@ def test_weighted_kmeans_plusplus_by_hand_never_picks_a_weightless_point(seed):
     chosen, cost = seeding.weighted_kmeans_plusplus(points, np.array([1.0, 0.0, 1.0]), 2, np.random.RandomState(seed))
     assert sorted(chosen) == [0, 2] and cost == 0.0
     # Three points of weight 1 at 0, 1 and 10, two chosen: the cost of the best pair {0 or 1, 10} is 1.
-    _, cost = min((seeding.weighted_kmeans_plusplus(points, np.ones(3), 2, np.random.RandomState(seed))
-                   for _ in range(5)), key=lambda each: each[1])
+    _, cost = min(
+        (seeding.weighted_kmeans_plusplus(points, np.ones(3), 2, np.random.RandomState(seed)) for _ in range(5)),
+        key=lambda each: each[1],
+    )
     assert cost == 1.0
 
 
@@ -42,8 +45,9 @@ def test_one_round_past_an_outlier_leaves_fewer_candidates_than_k_and_still_k_di
 
 def test_each_round_adds_about_l_candidates():
     samples, _ = datasets.make_blobs(5000, n_features=3, centers=20, random_state=1)
-    counts = [len(seeding.parallel_candidates(tf.constant(samples), 20, np.random.RandomState(seed), 3))
-              for seed in range(10)]
+    counts = [
+        len(seeding.parallel_candidates(tf.constant(samples), 20, np.random.RandomState(seed), 3)) for seed in range(10)
+    ]
     # 1 + 3 rounds of at most l = 2k = 40 each on average (fewer when a probability is capped at 1); a
     # round's count varies by about sqrt(40), so the mean of 10 runs by about 3.5.
     assert 60 < np.mean(counts) < 121 + 4 * 3.5
@@ -76,11 +80,14 @@ def test_more_rounds_change_the_candidates_not_the_door():
         assert eager.kmeans(samples, 3, init=PARALLEL, init_rounds=rounds, seed=0).centroids.shape == (3, 2)
 
 
-@pytest.mark.parametrize("value, message", [
-    (0, r"init_rounds=0 should be an integer >= 1"),
-    (1.5, r"init_rounds=1.5 should be an integer >= 1"),
-    (True, r"init_rounds=True should be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (0, r"init_rounds=0 should be an integer >= 1"),
+        (1.5, r"init_rounds=1.5 should be an integer >= 1"),
+        (True, r"init_rounds=True should be an integer >= 1"),
+    ],
+)
 def test_init_rounds_is_checked_at_the_door(value, message):
     with pytest.raises(ValueError, match=message):
         eager.kmeans(np.zeros((5, 2)), 2, init=PARALLEL, init_rounds=value)

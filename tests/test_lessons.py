@@ -1,4 +1,5 @@
 """The lesson scripts: main() on small sizes, the pinned results, and each script run headless."""
+
 import json
 import os
 import subprocess
@@ -32,7 +33,8 @@ def nearest(samples, centroids):
 
 def test_kmeans_iterate_main_small():
     samples, initial, history, costs, label_history = kmeans_iterate.main(
-        n_clusters=4, n_samples_per_cluster=25, n_iterations=5)
+        n_clusters=4, n_samples_per_cluster=25, n_iterations=5
+    )
     assert samples.shape == (100, 2) and initial.shape == (4, 2)
     assert history.shape == (5, 4, 2) and costs.shape == (5,)
     assert label_history.shape == (6, 100)
@@ -61,7 +63,7 @@ def test_gd_kmeans_one_step_by_hand():
     start = np.array([[1.0, 0.0], [10.0, 0.0]], dtype=np.float32)
     costs, prototypes, labels, history = gd_kmeans.main(data, start, k=2, learning_rate=0.1, steps=0)
     np.testing.assert_allclose(history, [[[1.4, 0.0], [10.0, 0.0]]], rtol=1e-6)
-    np.testing.assert_allclose(costs, [1.4 ** 2 + 2.6 ** 2], rtol=1e-6)
+    np.testing.assert_allclose(costs, [1.4**2 + 2.6**2], rtol=1e-6)
     np.testing.assert_array_equal(labels, [0, 0])
 
 
@@ -87,8 +89,7 @@ def test_results_match_golden(results, lesson):
         actual = results[lesson][key]
         if isinstance(expected, dict):
             for field, value in expected.items():
-                np.testing.assert_allclose(actual[field], value, **FLOAT32_TOLERANCE,
-                                           err_msg=f"{lesson}.{key}.{field}")
+                np.testing.assert_allclose(actual[field], value, **FLOAT32_TOLERANCE, err_msg=f"{lesson}.{key}.{field}")
         else:
             np.testing.assert_allclose(actual, expected, **FLOAT32_TOLERANCE, err_msg=f"{lesson}.{key}")
 
@@ -98,19 +99,26 @@ def test_gd_reproduces_every_row_of_the_posts_table(results):
 
 
 def run_script(name, *args, cwd):
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("DISPLAY", "WAYLAND_DISPLAY", "TF_CPP_MIN_LOG_LEVEL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DISPLAY", "WAYLAND_DISPLAY", "TF_CPP_MIN_LOG_LEVEL")
+    }
     env["MPLBACKEND"] = "Agg"
-    return subprocess.run([sys.executable, str(ROOT / name), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / name), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 # Each script's files with the default --output, and the frames of each GIF.
 SCRIPT_FILES = {
     "generate_samples.py": {"generate_samples.png": 1},
-    "kmeans_iterate.py": {"kmeans_iterate.png": 1, "kmeans_iterate_initial.png": 1,
-                          "kmeans_iterate_trajectory.png": 1,
-                          "kmeans_iterate_iterations.gif": kmeans_iterate.n_iterations + 1},
+    "kmeans_iterate.py": {
+        "kmeans_iterate.png": 1,
+        "kmeans_iterate_initial.png": 1,
+        "kmeans_iterate_trajectory.png": 1,
+        "kmeans_iterate_iterations.gif": kmeans_iterate.n_iterations + 1,
+    },
     "gd_kmeans.py": {"gd_kmeans.png": 1, "gd_kmeans_data.png": 1, "gd_kmeans_trajectory.png": 1},
 }
 

@@ -2,14 +2,14 @@
 
 Its input checks are in test_native_inputs.py, its build and load in test_native_build.py.
 """
+
 import numpy as np
 import pytest
 
 from compat import eager
 from kmeans_tf import native
 from kmeans_tf._tensorflow import tf
-from tests.cases import (DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, change_sums, native_switched_off,
-                         random_case)
+from tests.cases import DTYPE_IDS, DTYPES, SEEDS, SHAPE_IDS, SHAPES, change_sums, native_switched_off, random_case
 
 # Shapes that leave remainders: rows not a multiple of the kernel's 6, clusters not a
 # multiple of its panel (16 floats or 8 doubles), one feature, one cluster, several blocks of
@@ -68,8 +68,9 @@ def test_labels_sums_and_counts_equal_numpy(op, shape, dtype):
     nearest = distances.argmin(axis=1)
     differ = np.flatnonzero(labels != nearest)
     # Only a near tie may go the other way: both distances equal to the dtype's rounding.
-    np.testing.assert_allclose(distances[differ, labels[differ]], distances[differ, nearest[differ]],
-                               rtol=100 * np.finfo(dtype).eps)
+    np.testing.assert_allclose(
+        distances[differ, labels[differ]], distances[differ, nearest[differ]], rtol=100 * np.finfo(dtype).eps
+    )
     expected_sums = np.zeros((n_clusters, n_features))
     np.add.at(expected_sums, labels, samples.astype(np.float64))
     np.testing.assert_allclose(sums, expected_sums, rtol=1e-12, atol=1e-12)
@@ -129,8 +130,10 @@ def test_the_engine_says_which_kernel_runs(without_native_kernel):
 def test_bounds_give_the_plain_answer_bit_for_bit(op, shape, seed, dtype, weighted):
     samples, initial = random_case(seed, *shape, dtype=dtype)
     weights = some_weights(len(samples), seed) if weighted else None
-    runs = [eager.kmeans(samples, shape[2], init=initial, algorithm=algorithm, sample_weight=weights)
-            for algorithm in eager.ALGORITHMS]
+    runs = [
+        eager.kmeans(samples, shape[2], init=initial, algorithm=algorithm, sample_weight=weights)
+        for algorithm in eager.ALGORITHMS
+    ]
     for run in runs[1:]:
         np.testing.assert_array_equal(run.labels, runs[0].labels)
         np.testing.assert_array_equal(run.centroids, runs[0].centroids)
@@ -147,7 +150,8 @@ def test_the_changes_pass_sums_the_changed_samples(op, native_kernel, shape, dty
     labels, _, _ = run(op, samples, centroids)
     old_labels = np.where(rng.rand(n_samples) < 0.5, labels, rng.randint(-1, n_clusters, n_samples))
     new_labels, sum_changes, count_changes, member_changes, changed = (
-        t.numpy() for t in native_kernel.nearest_centroid_changes(samples, centroids, old_labels))
+        t.numpy() for t in native_kernel.nearest_centroid_changes(samples, centroids, old_labels)
+    )
     np.testing.assert_array_equal(new_labels, labels)
     expected_sums, expected_counts, _ = change_sums(samples, labels, old_labels, n_clusters)
     np.testing.assert_allclose(sum_changes, expected_sums, rtol=1e-12, atol=1e-9)
@@ -161,7 +165,8 @@ def test_from_no_labels_the_changes_are_the_sums(op, native_kernel, dtype):
     samples, centroids = random_case(2, 9000, 4, 20, dtype=dtype)
     labels, sums, counts = run(op, samples, centroids)
     _, sum_changes, count_changes, _, changed = native_kernel.nearest_centroid_changes(
-        samples, centroids, -np.ones(len(samples), np.int64))
+        samples, centroids, -np.ones(len(samples), np.int64)
+    )
     np.testing.assert_array_equal(sum_changes.numpy(), sums)  # bit for bit: the same rows in the same order
     np.testing.assert_array_equal(count_changes.numpy(), counts)
     assert changed.numpy() == len(samples)
@@ -179,14 +184,18 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(native_kernel, dt
     norms = (samples.astype(np.float64) ** 2).sum(axis=1)
     norm_bound = tf.constant(max(norms.max(), (centroids.astype(np.float64) ** 2).sum(axis=1).max()), tf.float64)
     unknown = (-np.ones(len(samples), np.int64), np.full(len(samples), np.inf), np.zeros(len(samples)))
-    state = kernel.nearest_centroid_changes_bounded(samples, centroids, centroids, *unknown, norms, norm_bound,
-                                                    weights)[:3]
+    state = kernel.nearest_centroid_changes_bounded(
+        samples, centroids, centroids, *unknown, norms, norm_bound, weights
+    )[:3]
     rng = np.random.RandomState(0)
     for step in range(4):  # move the centroids a little, as iterations do, and compare each pass
         moved = (centroids + rng.normal(0, 0.3 / (step + 1), centroids.shape)).astype(dtype)
         labels, upper, lower, sum_changes, count_changes, member_changes, changed = (
-            t.numpy() for t in kernel.nearest_centroid_changes_bounded(samples, moved, centroids, *state, norms,
-                                                                        norm_bound, weights))
+            t.numpy()
+            for t in kernel.nearest_centroid_changes_bounded(
+                samples, moved, centroids, *state, norms, norm_bound, weights
+            )
+        )
         plain = [t.numpy() for t in kernel.nearest_centroid_changes(samples, moved, state[0], weights)]
         for got, expected in zip((labels, sum_changes, count_changes, member_changes, changed), plain):
             np.testing.assert_array_equal(got, expected)
@@ -218,7 +227,8 @@ def test_weighted_sums_counts_and_members_equal_numpy(native_kernel, shape, dtyp
     centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
     weights = some_weights(n_samples, n_features)
     labels, sums, counts, members = (
-        t.numpy() for t in native_kernel.nearest_centroid_sums(samples, centroids, weights))
+        t.numpy() for t in native_kernel.nearest_centroid_sums(samples, centroids, weights)
+    )
     np.testing.assert_array_equal(labels, run(native_kernel.nearest_centroid_sums, samples, centroids)[0])
     expected = change_sums(samples, labels, -np.ones(n_samples, np.int64), n_clusters, weights)
     np.testing.assert_allclose(sums, expected[0], rtol=1e-12, atol=1e-9)
@@ -226,8 +236,9 @@ def test_weighted_sums_counts_and_members_equal_numpy(native_kernel, shape, dtyp
     np.testing.assert_array_equal(members, expected[2])  # samples of weight > 0, exactly
 
     old_labels = np.where(rng.rand(n_samples) < 0.5, labels, rng.randint(-1, n_clusters, n_samples))
-    new_labels, *changes = (t.numpy() for t in native_kernel.nearest_centroid_changes(samples, centroids, old_labels,
-                                                                                       weights))
+    new_labels, *changes = (
+        t.numpy() for t in native_kernel.nearest_centroid_changes(samples, centroids, old_labels, weights)
+    )
     expected = change_sums(samples, labels, old_labels, n_clusters, weights)
     np.testing.assert_array_equal(new_labels, labels)
     np.testing.assert_allclose(changes[0], expected[0], rtol=1e-12, atol=1e-9)
@@ -244,8 +255,10 @@ def test_weights_of_one_give_the_unweighted_pass_bit_for_bit(native_kernel, dtyp
     for got, expected in zip(ones, plain):
         np.testing.assert_array_equal(got.numpy(), expected.numpy())
     labels = plain[0]
-    assert (native_kernel.sum_squared_distances(samples, centroids, labels, np.ones(len(samples))).numpy()
-            == native_kernel.sum_squared_distances(samples, centroids, labels).numpy())
+    assert (
+        native_kernel.sum_squared_distances(samples, centroids, labels, np.ones(len(samples))).numpy()
+        == native_kernel.sum_squared_distances(samples, centroids, labels).numpy()
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

@@ -1,4 +1,5 @@
 """Building, verifying and loading the C kernel, and the switches that turn it off."""
+
 import importlib
 import os
 import shutil
@@ -55,8 +56,9 @@ def run_python(*arguments, cache):
     environment = dict(os.environ, PYTHONPATH=str(ROOT), **{builder.CACHE_VARIABLE: str(cache)})
     environment.pop(builder.COMPILER_VARIABLE, None)
     environment.pop(load.SWITCH_VARIABLE, None)
-    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, cwd=ROOT, env=environment,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, cwd=ROOT, env=environment, timeout=300
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "false", "no", "off", "OFF", "False", " Off "])
@@ -87,8 +89,10 @@ def test_a_failed_build_says_why_and_leaves_no_library(monkeypatch, cache):
     assert list(cache.iterdir()) == []
 
 
-@pytest.mark.parametrize("compiler, reason", [("/bin/false", "/bin/false exited 1 with no output"),
-                                              ("/bin/true", "/bin/true exited 0 but wrote no library")])
+@pytest.mark.parametrize(
+    "compiler, reason",
+    [("/bin/false", "/bin/false exited 1 with no output"), ("/bin/true", "/bin/true exited 0 but wrote no library")],
+)
 def test_a_compiler_that_fails_silently_gives_a_reason(monkeypatch, cache, compiler, reason):
     monkeypatch.setenv(builder.COMPILER_VARIABLE, compiler)
     with pytest.raises(native.BuildError, match=f"^{reason}$"):
@@ -163,8 +167,10 @@ def test_a_library_without_the_ops_is_not_used(native_kernel, cache, tmp_path_fa
 def test_the_build_command_fails_with_a_one_line_reason(monkeypatch, cache, capsys):
     monkeypatch.setenv(builder.COMPILER_VARIABLE, "no-such-compiler-kmeans-tf")
     assert build_command(["--force"]) == 1
-    assert capsys.readouterr().err == "kmeans-tf: cannot run the C compiler 'no-such-compiler-kmeans-tf': " \
-                                      "No such file or directory\n"
+    assert (
+        capsys.readouterr().err == "kmeans-tf: cannot run the C compiler 'no-such-compiler-kmeans-tf': "
+        "No such file or directory\n"
+    )
 
 
 @pytest.mark.slow
@@ -181,8 +187,10 @@ def test_the_build_command_replaces_a_garbage_library_and_reports_it_ready(nativ
 def test_a_truncated_library_in_the_cache_is_rebuilt_by_the_engine(native_kernel, built):
     with open(built, "r+b") as library:
         library.truncate(built.stat().st_size // 2)
-    script = ("import numpy as np; from kmeans_tf import native; kernel = native.kernel(); print(native.description()); "
-              "print(kernel.nearest_centroid_sums(np.eye(3), np.eye(2, 3))[0].numpy().tolist())")
+    script = (
+        "import numpy as np; from kmeans_tf import native; kernel = native.kernel(); print(native.description()); "
+        "print(kernel.nearest_centroid_sums(np.eye(3), np.eye(2, 3))[0].numpy().tolist())"
+    )
     finished = run_python("-c", script, cache=built.parent)
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.splitlines() == [f"fused C kernel ({built})", "[0, 1, 0]"]

@@ -1,4 +1,5 @@
 """The C kernel's ops refuse bad input with InvalidArgumentError naming it, never read or write out of bounds."""
+
 import numpy as np
 import pytest
 
@@ -6,7 +7,7 @@ from kmeans_tf._tensorflow import tf
 from tests.cases import random_case
 
 N_SAMPLES, N_FEATURES, N_CLUSTERS = 10, 3, 4
-BAD_LABELS = [N_CLUSTERS, 10**9, 10**12, -2, -10**12]
+BAD_LABELS = [N_CLUSTERS, 10**9, 10**12, -2, -(10**12)]
 
 
 @pytest.fixture
@@ -15,9 +16,14 @@ def case():
     samples, centroids = random_case(0, N_SAMPLES, N_FEATURES, N_CLUSTERS, dtype=np.float64)
     norms = (samples**2).sum(axis=1)
     return {
-        "samples": samples, "centroids": centroids, "previous_centroids": centroids,
-        "labels": -np.ones(N_SAMPLES, np.int64), "upper": np.full(N_SAMPLES, np.inf), "lower": np.zeros(N_SAMPLES),
-        "norms": norms, "norm_bound": tf.constant(max(norms.max(), (centroids**2).sum(axis=1).max()), tf.float64),
+        "samples": samples,
+        "centroids": centroids,
+        "previous_centroids": centroids,
+        "labels": -np.ones(N_SAMPLES, np.int64),
+        "upper": np.full(N_SAMPLES, np.inf),
+        "lower": np.zeros(N_SAMPLES),
+        "norms": norms,
+        "norm_bound": tf.constant(max(norms.max(), (centroids**2).sum(axis=1).max()), tf.float64),
     }
 
 
@@ -32,8 +38,11 @@ def a_bounded_state(kernel, case):
     return dict(case, labels=labels, upper=upper, lower=lower)
 
 
-@pytest.mark.parametrize("op, lowest, label", [("nearest_centroid_changes", -1, label) for label in BAD_LABELS] +
-                         [("sum_squared_distances", 0, label) for label in BAD_LABELS + [-1]])
+@pytest.mark.parametrize(
+    "op, lowest, label",
+    [("nearest_centroid_changes", -1, label) for label in BAD_LABELS]
+    + [("sum_squared_distances", 0, label) for label in BAD_LABELS + [-1]],
+)
 def test_a_label_out_of_range_is_named_with_its_row(native_kernel, case, op, lowest, label):
     labels = np.zeros(N_SAMPLES, np.int64)
     labels[3] = label
@@ -79,21 +88,27 @@ def test_every_per_sample_input_of_the_bounded_pass_has_one_entry_per_sample(nat
         bounded(native_kernel, case)
 
 
-@pytest.mark.parametrize("shape", [(N_CLUSTERS - 1, N_FEATURES), (N_CLUSTERS, N_FEATURES + 1), (N_CLUSTERS * N_FEATURES,)])
+@pytest.mark.parametrize(
+    "shape", [(N_CLUSTERS - 1, N_FEATURES), (N_CLUSTERS, N_FEATURES + 1), (N_CLUSTERS * N_FEATURES,)]
+)
 def test_the_previous_centroids_have_the_centroids_shape(native_kernel, case, shape):
     case["previous_centroids"] = np.zeros(shape)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"previous_centroids must have the centroids' shape"):
         bounded(native_kernel, case)
 
 
-@pytest.mark.parametrize("op", ["nearest_centroid_sums", "nearest_centroid_changes",
-                                "nearest_centroid_changes_bounded", "sum_squared_distances"])
+@pytest.mark.parametrize(
+    "op",
+    ["nearest_centroid_sums", "nearest_centroid_changes", "nearest_centroid_changes_bounded", "sum_squared_distances"],
+)
 def test_every_op_needs_a_centroid(native_kernel, case, op):
     case["centroids"] = case["previous_centroids"] = np.zeros((0, N_FEATURES))
     case["labels"] = np.zeros(N_SAMPLES, np.int64) if op == "sum_squared_distances" else case["labels"]
-    arguments = {"nearest_centroid_sums": ["samples", "centroids"],
-                 "nearest_centroid_changes": ["samples", "centroids", "labels"],
-                 "sum_squared_distances": ["samples", "centroids", "labels"]}.get(op, list(case))
+    arguments = {
+        "nearest_centroid_sums": ["samples", "centroids"],
+        "nearest_centroid_changes": ["samples", "centroids", "labels"],
+        "sum_squared_distances": ["samples", "centroids", "labels"],
+    }.get(op, list(case))
     with pytest.raises(tf.errors.InvalidArgumentError, match="centroids must have at least one row"):
         getattr(native_kernel, op)(*(case[name] for name in arguments))
 
@@ -109,8 +124,12 @@ def test_float32_centroids_are_at_most_2_to_the_24(native_kernel):
         native_kernel.nearest_centroid_sums(tf.zeros([1, 1]), tf.zeros([2**24 + 1, 1]))
 
 
-PASS_OPS = ["nearest_centroid_sums", "nearest_centroid_changes", "nearest_centroid_changes_bounded",
-            "sum_squared_distances"]
+PASS_OPS = [
+    "nearest_centroid_sums",
+    "nearest_centroid_changes",
+    "nearest_centroid_changes_bounded",
+    "sum_squared_distances",
+]
 
 
 def call_with_weights(kernel, op, case, weights):
@@ -134,8 +153,9 @@ def test_a_bad_weight_is_named_with_its_row(native_kernel, case, op, weight):
 @pytest.mark.parametrize("op", PASS_OPS)
 @pytest.mark.parametrize("shape", [(N_SAMPLES - 1,), (N_SAMPLES + 1,), (1,), (1, N_SAMPLES), ()])
 def test_the_weights_have_one_entry_per_sample_or_none(native_kernel, case, op, shape):
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"weights must have one entry per sample, shape \[10\], or shape \[0\]"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"weights must have one entry per sample, shape \[10\], or shape \[0\]"
+    ):
         call_with_weights(native_kernel, op, case, np.ones(shape))
 
 

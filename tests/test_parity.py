@@ -3,6 +3,7 @@
 Both sides always start from the same explicit inputs (initial centroids, labels), never
 from "the same seed": graph and eager random streams are not meant to match.
 """
+
 import numpy as np
 import pytest
 from sklearn import datasets
@@ -12,6 +13,7 @@ import functions
 import gd_kmeans
 from compat import eager
 from tests.cases import SEEDS, SHAPE_IDS, SHAPES, random_case, run_in_graph, shipped, squared_distances
+
 
 def assert_same_labels_except_ties(labels, other, samples, centroids, rtol=1e-5):
     """Labels agree, except where both centroids are (to float32 rounding) equally near."""
@@ -26,14 +28,16 @@ def assert_same_labels_except_ties(labels, other, samples, centroids, rtol=1e-5)
 def test_assign_and_update_graph_equals_eager(seed, shape):
     samples, centroids = random_case(seed, *shape)
     n_clusters = shape[2]
-    graph_labels, graph_cost = run_in_graph(lambda: (functions.assign_to_nearest(samples, centroids),
-                                                     functions.total_squared_distance(samples, centroids)))
+    graph_labels, graph_cost = run_in_graph(
+        lambda: (functions.assign_to_nearest(samples, centroids), functions.total_squared_distance(samples, centroids))
+    )
     eager_labels = eager.assign_to_nearest(samples, centroids).numpy()
     assert_same_labels_except_ties(graph_labels, eager_labels, samples, centroids)
     np.testing.assert_allclose(eager.total_squared_distance(samples, centroids), graph_cost, rtol=1e-5)
 
-    graph_centroids = run_in_graph(lambda: functions.update_centroids(
-        samples, graph_labels, n_clusters, previous_centroids=centroids))
+    graph_centroids = run_in_graph(
+        lambda: functions.update_centroids(samples, graph_labels, n_clusters, previous_centroids=centroids)
+    )
     eager_centroids = eager.update_centroids(samples, graph_labels, n_clusters, previous_centroids=centroids)
     np.testing.assert_allclose(eager_centroids, graph_centroids, rtol=1e-5, atol=1e-5)
 
@@ -73,8 +77,7 @@ def test_gd_eager_equals_graph_at_every_step(lesson_gd):
 
 
 def sklearn_lloyd(samples, initial, tol=1e-4, max_iter=300):
-    return KMeans(len(initial), init=initial, n_init=1, algorithm="lloyd", tol=tol,
-                  max_iter=max_iter).fit(samples)
+    return KMeans(len(initial), init=initial, n_init=1, algorithm="lloyd", tol=tol, max_iter=max_iter).fit(samples)
 
 
 def assert_matches_sklearn(samples, initial, tol=1e-4, inertia_rtol=1e-5):
@@ -136,8 +139,7 @@ def test_kmeans_plusplus_as_good_as_sklearns_on_average():
     samples, _ = datasets.make_blobs(1000, n_features=2, centers=15, cluster_std=1.5, random_state=4)
     seeds = range(20)
     ours = np.mean([eager.kmeans(samples, 15, seed=s).inertia for s in seeds])
-    theirs = np.mean([KMeans(15, n_init=1, random_state=s, algorithm="lloyd").fit(samples).inertia_
-                      for s in seeds])
+    theirs = np.mean([KMeans(15, n_init=1, random_state=s, algorithm="lloyd").fit(samples).inertia_ for s in seeds])
     # Both are random: a mean over 20 seeds varies by a few percent, so allow 3%.
     assert ours <= theirs * 1.03
 

@@ -1,4 +1,5 @@
 """compat.v1: legacy spellings give the modern result and a DeprecationWarning; no global state changes."""
+
 import numpy as np
 import pytest
 import tensorflow
@@ -60,8 +61,7 @@ def test_concat_legacy_axis_first_order_warns_and_matches(graph_run):
 def test_concat_modern_order_does_not_warn(graph_run, recwarn):
     modern = graph_run(lambda: tf.concat([A, B], 0, name="joined"))
     np.testing.assert_array_equal(modern, np.concatenate([A, B], axis=0))
-    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)
-                and "concat" in str(w.message)]
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning) and "concat" in str(w.message)]
 
 
 def test_seed_002_concat_builds_the_k_copies(graph_run):

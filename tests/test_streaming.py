@@ -1,4 +1,5 @@
 """Data larger than memory: memory maps and shards streamed by the engine, the budget, scratch labels, convert."""
+
 import dataclasses
 import os
 import signal
@@ -14,9 +15,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import datasets
 
 from compat import eager
-from kmeans_tf.stream import budget, prepare as stream_prepare, streamed as streaming
-from tests.cases import DTYPE_IDS, DTYPES, random_case
-from tests.cases import assert_error, run
+from kmeans_tf.stream import budget
+from kmeans_tf.stream import prepare as stream_prepare
+from kmeans_tf.stream import streamed as streaming
+from tests.cases import DTYPE_IDS, DTYPES, assert_error, random_case, run
 
 SMALLEST_BUDGET = budget.MIN_MEMORY_BUDGET  # 1 MiB: chunks of a few thousand rows
 
@@ -107,7 +109,9 @@ def test_a_folder_of_shards_equals_the_file_they_were_cut_from(tmp_path):
     shards = eager.kmeans(eager.load_shards(folder), 5, init=initial, memory_budget=SMALLEST_BUDGET)
     assert_array_equal(np.asarray(shards.labels), np.asarray(whole.labels))
     assert_allclose(shards.centroids, whole.centroids, rtol=1e-6)
-    assert_array_equal(eager.predict(eager.load_shards(folder), whole.centroids), eager.predict(samples, whole.centroids))
+    assert_array_equal(
+        eager.predict(eager.load_shards(folder), whole.centroids), eager.predict(samples, whole.centroids)
+    )
 
 
 def test_bad_streams_are_refused_at_the_door(tmp_path):
@@ -140,6 +144,7 @@ def test_labels_beyond_the_budget_go_to_a_scratch_file_that_nothing_outlives(mon
 
     def fail(run, result):
         raise RuntimeError("stopped by the callback")
+
     with pytest.raises(RuntimeError, match="stopped"):
         eager.kmeans(data, 3, init=initial, memory_budget=SMALLEST_BUDGET, callback=fail)
     assert list(scratch.iterdir()) == []
@@ -184,8 +189,18 @@ def test_fit_streams_npy_data_and_writes_npy_labels(tmp_path):
     np.save(tmp_path / "data.npy", samples)
     np.save(tmp_path / "init.npy", initial)
     labels = tmp_path / "labels.npy"
-    result = run("fit", tmp_path / "data.npy", "--init", tmp_path / "init.npy", "--labels-out", labels,
-                 "--memory-budget", "1MiB", "--columns", "0,1,2")
+    result = run(
+        "fit",
+        tmp_path / "data.npy",
+        "--init",
+        tmp_path / "init.npy",
+        "--labels-out",
+        labels,
+        "--memory-budget",
+        "1MiB",
+        "--columns",
+        "0,1,2",
+    )
     assert result.exit_code == 0, result.output
     expected = eager.kmeans(samples, 4, init=initial)
     written = np.load(labels)
@@ -204,15 +219,19 @@ def test_fit_streams_npy_data_and_writes_npy_labels(tmp_path):
 
 def test_memory_budget_option_errors_are_one_line(tmp_path):
     np.save(tmp_path / "data.npy", np.ones((4, 2)))
-    assert_error(run("fit", tmp_path / "data.npy", "-k", 1, "--memory-budget", "lots"),
-                 "'lots' is not a size", "512MB", exit_code=2)
-    assert_error(run("fit", tmp_path / "data.npy", "-k", 1, "--memory-budget", "1000"),
-                 "at least 1.0 MiB", exit_code=2)
+    assert_error(
+        run("fit", tmp_path / "data.npy", "-k", 1, "--memory-budget", "lots"),
+        "'lots' is not a size",
+        "512MB",
+        exit_code=2,
+    )
+    assert_error(run("fit", tmp_path / "data.npy", "-k", 1, "--memory-budget", "1000"), "at least 1.0 MiB", exit_code=2)
     assert_error(run("fit", tmp_path / "data.npy", "-k", 1, "--columns", "x"), "no header row", "'x'")
     big = tmp_path / "big.csv"
     big.write_text("1.0,2.0\n" * 140_000)  # 1.1 MB
-    assert_error(run("fit", big, "-k", 2, "--memory-budget", "1MiB"), "more than the memory budget",
-                 "kmeans-tf convert")
+    assert_error(
+        run("fit", big, "-k", 2, "--memory-budget", "1MiB"), "more than the memory budget", "kmeans-tf convert"
+    )
 
 
 def test_convert_round_trips_a_csv_and_refuses_what_fit_refuses(tmp_path):
@@ -229,7 +248,7 @@ def test_convert_round_trips_a_csv_and_refuses_what_fit_refuses(tmp_path):
         bad = tmp_path / f"{name}.csv"
         bad.write_text(text)
         fit_error = run("fit", bad, "-k", 1).stderr.splitlines()[-1]
-        assert_error(run("convert", bad, tmp_path / f"{name}.npy"), fit_error[len("Error: "):])
+        assert_error(run("convert", bad, tmp_path / f"{name}.npy"), fit_error[len("Error: ") :])
         assert not (tmp_path / f"{name}.npy").exists()
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
     assert_error(run("convert", source, tmp_path / "x.csv"), "should end in .npy", exit_code=2)
@@ -273,16 +292,26 @@ def test_peak_anonymous_memory_does_not_grow_with_the_rows_and_ctrl_c_leaves_no_
     script = textwrap.dedent(SCRIPT)
     growth = {}
     for name in ("small", "big"):
-        done = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"{name}.npy"), "3"], env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / f"{name}.npy"), "3"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         growth[name] = int(done.stdout.split()[-1])
     # Ten times the rows: 58 MB more data and 14 MB more labels; the peak stays within a few MB.
     assert growth["big"] - growth["small"] < 6 * 2**20, growth
     assert list(scratch.iterdir()) == []
 
-    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "big.npy"), "1000"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "big.npy"), "1000"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout.readline().strip() == "started"
     child.send_signal(signal.SIGINT)
     _, errors = child.communicate(timeout=120)
@@ -300,9 +329,11 @@ def test_a_weighted_memory_map_fit_equals_the_weighted_fit_in_memory(tmp_path, e
     assert_same_fit(streamed, in_memory, engine_path, dtype)
     # In memory the distances are measured about the centroids' mean, streamed about the origin: in float32 the
     # squared distances round differently (relative 1e-7 each), in float64 only their sums' order differs.
-    assert eager.inertia(mapped(tmp_path, samples, "again.npy"), in_memory.centroids, sample_weight=weights) == \
-        pytest.approx(eager.inertia(samples, in_memory.centroids, sample_weight=weights),
-                      rel=1e-6 if dtype == np.float32 else 1e-9)
+    assert eager.inertia(
+        mapped(tmp_path, samples, "again.npy"), in_memory.centroids, sample_weight=weights
+    ) == pytest.approx(
+        eager.inertia(samples, in_memory.centroids, sample_weight=weights), rel=1e-6 if dtype == np.float32 else 1e-9
+    )
 
 
 @pytest.mark.parametrize("init", ["random", "k-means++", "k-means||"])
@@ -321,8 +352,9 @@ def distances(request, monkeypatch):
     monkeypatch.setattr(streaming, "SEEDING_SAMPLE_ROWS", 500)  # a few thousand rows count as large
     if request.param == "distances-recomputed":
         plan = budget.plan
-        monkeypatch.setattr(streaming.budget, "plan",
-                            lambda *args: dataclasses.replace(plan(*args), labels_in_memory=False))
+        monkeypatch.setattr(
+            streaming.budget, "plan", lambda *args: dataclasses.replace(plan(*args), labels_in_memory=False)
+        )
     return request.param
 
 
@@ -345,6 +377,7 @@ def streamed_seeds(monkeypatch):
         seeds.append(kmeans_parallel(*args))
         passes.append(all_passes[0] - before)
         return seeds[-1]
+
     monkeypatch.setattr(streaming.Passes, "chunks", counted)
     monkeypatch.setattr(streaming, "kmeans_parallel", recorded)
     return seeds, passes
@@ -354,8 +387,9 @@ def streamed_seeds(monkeypatch):
 def test_streamed_kmeans_parallel_picks_k_distinct_rows_never_a_weightless_one(tmp_path, monkeypatch, distances, seed):
     samples = blobs()
     weights = np.random.RandomState(seed).randint(0, 3, len(samples)).astype(np.float64)
-    result = eager.kmeans(mapped(tmp_path, samples), 20, init="k-means||", seed=seed, sample_weight=weights,
-                          keep_history=True, max_iter=1)
+    result = eager.kmeans(
+        mapped(tmp_path, samples), 20, init="k-means||", seed=seed, sample_weight=weights, keep_history=True, max_iter=1
+    )
     initial = result.centroid_history[0]
     assert len(np.unique(initial, axis=0)) == 20
     gaps = np.square(initial[:, None, :] - samples[None, :, :]).sum(axis=2)
@@ -373,8 +407,7 @@ def test_streamed_kmeans_parallel_same_seed_same_centroids(tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("rounds", [1, 3])
-def test_streamed_kmeans_parallel_takes_rounds_plus_one_passes(
-        tmp_path, monkeypatch, distances, rounds):
+def test_streamed_kmeans_parallel_takes_rounds_plus_one_passes(tmp_path, monkeypatch, distances, rounds):
     _, passes = streamed_seeds(monkeypatch)
     eager.kmeans(mapped(tmp_path, blobs()), 20, init="k-means||", seed=0, init_rounds=rounds, max_iter=1)
     # kept: a pass for the first distances, one after each round but the last; recomputed: one a round;

@@ -2,6 +2,7 @@
 
 The kernel's own weighted tests are in test_native.py and test_native_inputs.py.
 """
+
 import json
 
 import numpy as np
@@ -10,8 +11,8 @@ from click.testing import CliRunner
 from sklearn import datasets
 from sklearn.cluster import KMeans
 
-from kmeans_tf import cli
 from compat import eager
+from kmeans_tf import cli
 from kmeans_tf.engine import seeding
 from tests.cases import DTYPE_IDS, DTYPES, random_case, shipped, squared_distances
 
@@ -38,6 +39,7 @@ def random_weights(n_samples, seed, zeros=0.0):
 # ---------------------------------------------------------------------------
 # Integer weights are repeated rows
 # ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("seed", range(4), ids=lambda s: f"seed{s}")
@@ -84,10 +86,12 @@ def test_weights_of_one_give_the_unweighted_answer_bit_for_bit(path):
 # The same answer as scikit-learn's weighted k-means
 # ---------------------------------------------------------------------------
 
+
 def assert_matches_sklearn(samples, initial, weights, tol=1e-4, same_path=True):
     ours = eager.kmeans(samples, len(initial), init=initial, tol=tol, sample_weight=weights)
-    theirs = KMeans(len(initial), init=initial, n_init=1, algorithm="lloyd", tol=tol).fit(samples,
-                                                                                          sample_weight=weights)
+    theirs = KMeans(len(initial), init=initial, n_init=1, algorithm="lloyd", tol=tol).fit(
+        samples, sample_weight=weights
+    )
     np.testing.assert_array_equal(ours.labels, theirs.labels_)
     assert ours.n_iter == theirs.n_iter_ or not same_path
     assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-5)
@@ -153,6 +157,7 @@ def test_weighted_inertia_equals_sklearns_score(path, dtype):
 # Weighted initialisation
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("init", [eager.RANDOM_INIT, eager.KMEANS_PLUSPLUS_INIT])
 @pytest.mark.parametrize("seed", range(5), ids=lambda s: f"seed{s}")
 def test_initial_centroids_are_samples_of_weight_above_0(init, seed):
@@ -168,8 +173,12 @@ def test_weighted_kmeans_plusplus_as_good_as_sklearns_on_average():
     weights = random_weights(len(samples), 4)
     seeds = range(20)
     ours = np.mean([eager.kmeans(samples, 15, seed=s, sample_weight=weights).inertia for s in seeds])
-    theirs = np.mean([KMeans(15, n_init=1, random_state=s, algorithm="lloyd").fit(samples, sample_weight=weights)
-                      .inertia_ for s in seeds])
+    theirs = np.mean(
+        [
+            KMeans(15, n_init=1, random_state=s, algorithm="lloyd").fit(samples, sample_weight=weights).inertia_
+            for s in seeds
+        ]
+    )
     # Both are random: a mean over 20 seeds varies by a few percent, so allow 3%.
     assert ours <= theirs * 1.03
 
@@ -187,16 +196,21 @@ def test_n_init_keeps_the_lowest_weighted_inertia():
 # The door
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("weights, message", [
-    ([1, 2, 3, -1.0, 1, 1], r"sample_weight\[3\] = -1.0 should be >= 0 and finite"),
-    ([1, 2, np.nan, 1, 1, 1], r"sample_weight\[2\] = nan should be >= 0 and finite"),
-    ([1, 2, 1, 1, 1, np.inf], r"sample_weight\[5\] = inf should be >= 0 and finite"),
-    ([0, 0, 0, 0, 0, 0], r"should have a weight > 0: all 6 are 0"),
-    ([1, 1, 1], r"should have shape \(n_samples,\) = \(6,\), got shape \(3,\)"),
-    ([[1, 1, 1, 1, 1, 1]], r"should have shape \(n_samples,\) = \(6,\), got shape \(1, 6\)"),
-    (["a"] * 6, r"sample_weight should hold real numbers, got dtype <U1"),
-    ([1e308] * 6, r"sample_weight sums to inf"),
-], ids=["negative", "nan", "inf", "all-zero", "short", "2-D", "text", "overflowing-sum"])
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ([1, 2, 3, -1.0, 1, 1], r"sample_weight\[3\] = -1.0 should be >= 0 and finite"),
+        ([1, 2, np.nan, 1, 1, 1], r"sample_weight\[2\] = nan should be >= 0 and finite"),
+        ([1, 2, 1, 1, 1, np.inf], r"sample_weight\[5\] = inf should be >= 0 and finite"),
+        ([0, 0, 0, 0, 0, 0], r"should have a weight > 0: all 6 are 0"),
+        ([1, 1, 1], r"should have shape \(n_samples,\) = \(6,\), got shape \(3,\)"),
+        ([[1, 1, 1, 1, 1, 1]], r"should have shape \(n_samples,\) = \(6,\), got shape \(1, 6\)"),
+        (["a"] * 6, r"sample_weight should hold real numbers, got dtype <U1"),
+        ([1e308] * 6, r"sample_weight sums to inf"),
+    ],
+    ids=["negative", "nan", "inf", "all-zero", "short", "2-D", "text", "overflowing-sum"],
+)
 def test_bad_weights_are_named_at_the_door(weights, message):
     samples = np.arange(12.0).reshape(6, 2)
     with pytest.raises(ValueError, match=message):
@@ -208,8 +222,11 @@ def test_bad_weights_are_named_at_the_door(weights, message):
 def test_random_init_needs_n_clusters_samples_of_weight_above_0():
     samples = np.arange(12.0).reshape(6, 2)
     weights = [0, 1, 0, 2, 0, 0]
-    with pytest.raises(ValueError, match=r"init='random' draws n_clusters=3 distinct samples of weight > 0, "
-                                         r"but sample_weight has 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"init='random' draws n_clusters=3 distinct samples of weight > 0, "
+        r"but sample_weight has 2",
+    ):
         eager.kmeans(samples, 3, init="random", sample_weight=weights)
     assert eager.kmeans(samples, 3, sample_weight=weights, seed=0).inertia == 0  # k-means++ may repeat a sample
 
@@ -278,11 +295,14 @@ def test_fit_without_weights_says_so(weighted_csv):
     assert summary["weighted"] is False and summary["total_weight"] == 6
 
 
-@pytest.mark.parametrize("text, fragments", [
-    ("x,w,y\n0,1,0\n1,-2,1\n5,1,5\n", ["points.csv: row 3, column 2 ('w')", "weight -2.0 should be >= 0"]),
-    ("x,w,y\n0,1,0\n1,nan,1\n5,1,5\n", ["points.csv: row 3, column 2 ('w')", "'nan'", "not finite"]),
-    ("x,w,y\n0,0,0\n1,0,1\n5,0,5\n", ["points.csv", "column 2 ('w')", "every weight is 0"]),
-])
+@pytest.mark.parametrize(
+    "text, fragments",
+    [
+        ("x,w,y\n0,1,0\n1,-2,1\n5,1,5\n", ["points.csv: row 3, column 2 ('w')", "weight -2.0 should be >= 0"]),
+        ("x,w,y\n0,1,0\n1,nan,1\n5,1,5\n", ["points.csv: row 3, column 2 ('w')", "'nan'", "not finite"]),
+        ("x,w,y\n0,0,0\n1,0,1\n5,0,5\n", ["points.csv", "column 2 ('w')", "every weight is 0"]),
+    ],
+)
 def test_fit_bad_weights_in_a_column_are_one_line_naming_file_row_and_value(tmp_path, text, fragments):
     path = tmp_path / "points.csv"
     path.write_text(text)
@@ -332,7 +352,8 @@ def test_weighted_k_means_parallel_never_seeds_on_a_zero_weight_sample():
     weights = np.ones(len(samples))
     weights[:150] = 0
     for seed in range(5):
-        initial = eager.kmeans(samples, 4, init="k-means||", seed=seed, max_iter=1, keep_history=True,
-                               sample_weight=weights).centroid_history[0]
+        initial = eager.kmeans(
+            samples, 4, init="k-means||", seed=seed, max_iter=1, keep_history=True, sample_weight=weights
+        ).centroid_history[0]
         rows = squared_distances(samples, initial).argmin(axis=0)  # the sample each centroid sits on
         assert (rows >= 150).all(), rows

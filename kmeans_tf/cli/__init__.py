@@ -14,6 +14,7 @@ One job a module:
 
 TensorFlow is imported inside the commands that need it, so ``kmeans-tf --help`` answers at once.
 """
+
 import click
 
 from kmeans_tf import __version__
@@ -37,6 +38,13 @@ def main(ctx, verbose):
     ctx.ensure_object(Console).verbose = verbose
 
 
-for command in (lessons.generate, lessons.iterate, lessons.gd, clustering.fit, clustering.predict, choosing_k.elbow,
-                conversion.convert):
+for command in (
+    lessons.generate,
+    lessons.iterate,
+    lessons.gd,
+    clustering.fit,
+    clustering.predict,
+    choosing_k.elbow,
+    conversion.convert,
+):
     main.add_command(command)

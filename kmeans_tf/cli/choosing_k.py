@@ -3,6 +3,7 @@
 It runs ``kmeans_tf.elbow``, imported inside the command, so that ``kmeans-tf --help``
 answers without importing TensorFlow or scikit-learn.
 """
+
 import json
 import math
 import sys
@@ -11,15 +12,28 @@ import click
 
 from kmeans_tf import data_io
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.options import (columns_option, data_argument, force_option, header_option, init_rounds_option,
-                                init_seed_option, n_init_option, plot_option, quiet_option)
+from kmeans_tf.cli.options import (
+    columns_option,
+    data_argument,
+    force_option,
+    header_option,
+    init_rounds_option,
+    init_seed_option,
+    n_init_option,
+    plot_option,
+    quiet_option,
+)
 from kmeans_tf.cli.outputs import claim_outputs, save_plot
-from kmeans_tf.engine.options import (DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE,
-                                   MIN_K_VALUES)
+from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
 
 # The table's columns: heading, the ElbowResult field, and the format of a value.
-COLUMNS = (("k", "k", "d"), ("inertia", "inertia", ".6g"), ("silhouette", "silhouette", ".4f"),
-           ("Calinski-Harabasz", "calinski_harabasz", ".6g"), ("Davies-Bouldin", "davies_bouldin", ".4f"))
+COLUMNS = (
+    ("k", "k", "d"),
+    ("inertia", "inertia", ".6g"),
+    ("silhouette", "silhouette", ".4f"),
+    ("Calinski-Harabasz", "calinski_harabasz", ".6g"),
+    ("Davies-Bouldin", "davies_bouldin", ".4f"),
+)
 UNDEFINED = "-"
 
 
@@ -38,11 +52,15 @@ class KValues(click.ParamType):
             else:
                 values = [int(part) for part in value.split(",")]
         except ValueError:
-            self.fail(f"{value!r} should be A:B (every k from A to B) or a comma-separated list, e.g. 2:12 or 2,4,8",
-                      param, ctx)
+            self.fail(
+                f"{value!r} should be A:B (every k from A to B) or a comma-separated list, e.g. 2:12 or 2,4,8",
+                param,
+                ctx,
+            )
         if len(values) < MIN_K_VALUES:
-            self.fail(f"{value!r} gives {len(values)} k values; the kneedle rule needs at least {MIN_K_VALUES}",
-                      param, ctx)
+            self.fail(
+                f"{value!r} gives {len(values)} k values; the kneedle rule needs at least {MIN_K_VALUES}", param, ctx
+            )
         if min(values) < 1:
             self.fail(f"{value!r} holds k={min(values)}; every k should be >= 1", param, ctx)
         if len(set(values)) != len(values):
@@ -52,25 +70,55 @@ class KValues(click.ParamType):
 
 @click.command(cls=Command)
 @data_argument
-@click.option("--k", "k_values", type=KValues(), required=True, metavar="A:B|K1,K2,...",
-              help=f"the k values to fit: A:B for every k from A to B, or a list; at least {MIN_K_VALUES}")
+@click.option(
+    "--k",
+    "k_values",
+    type=KValues(),
+    required=True,
+    metavar="A:B|K1,K2,...",
+    help=f"the k values to fit: A:B for every k from A to B, or a list; at least {MIN_K_VALUES}",
+)
 @columns_option
 @header_option
-@click.option("--init", type=click.Choice(INIT_STRATEGIES), default=DEFAULT_INIT, show_default=True,
-              help="how to choose the initial centroids (quote k-means|| in a shell)")
+@click.option(
+    "--init",
+    type=click.Choice(INIT_STRATEGIES),
+    default=DEFAULT_INIT,
+    show_default=True,
+    help="how to choose the initial centroids (quote k-means|| in a shell)",
+)
 @n_init_option
 @init_rounds_option
-@init_seed_option(None, help="seed of the initial centroids and of the silhouette's sample [default: a new one "
-                             "each time]")
-@click.option("--silhouette-rows", type=click.IntRange(2), default=DEFAULT_SILHOUETTE_ROWS, show_default=True,
-              help="measure the silhouette on this many rows drawn at random (the same rows for every k)")
+@init_seed_option(
+    None, help="seed of the initial centroids and of the silhouette's sample [default: a new one each time]"
+)
+@click.option(
+    "--silhouette-rows",
+    type=click.IntRange(2),
+    default=DEFAULT_SILHOUETTE_ROWS,
+    show_default=True,
+    help="measure the silhouette on this many rows drawn at random (the same rows for every k)",
+)
 @plot_option
 @click.option("--json", "as_json", is_flag=True, help="print the table and the suggested k as JSON on stdout")
 @force_option
 @quiet_option
 @click.pass_obj
-def elbow(console, data, k_values, columns, header, init, n_init, init_rounds, init_seed, silhouette_rows, plot,
-          as_json, force):
+def elbow(
+    console,
+    data,
+    k_values,
+    columns,
+    header,
+    init,
+    n_init,
+    init_rounds,
+    init_seed,
+    silhouette_rows,
+    plot,
+    as_json,
+    force,
+):
     """Fit k-means for several k and suggest one: the elbow of the inertia curve.
 
     Runs kmeans_tf.elbow on DATA (read as by fit: .csv, .tsv, .npy, or - for CSV on
@@ -92,24 +140,45 @@ def elbow(console, data, k_values, columns, header, init, n_init, init_rounds, i
     n_samples, n_features = table.values.shape
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}")
     if n_samples < k_values[-1]:
-        raise click.ClickException(f"{table.source} has {n_samples} rows, fewer than k={k_values[-1]} "
-                                   f"asked for by --k; k-means needs at least one row per cluster")
+        raise click.ClickException(
+            f"{table.source} has {n_samples} rows, fewer than k={k_values[-1]} "
+            f"asked for by --k; k-means needs at least one row per cluster"
+        )
 
     import kmeans_tf
 
     with console.progress(len(k_values), "k values") as advance:
+
         def record(k, result):
             console.detail(f"k={k}: inertia {result.inertia:.6g} after {result.n_iter} iterations")
             advance()
-        result = kmeans_tf.elbow(table.values, k_values, init=init, n_init=n_init, init_rounds=init_rounds,
-                             seed=init_seed, silhouette_rows=silhouette_rows, callback=record)
+
+        result = kmeans_tf.elbow(
+            table.values,
+            k_values,
+            init=init,
+            n_init=n_init,
+            init_rounds=init_rounds,
+            seed=init_seed,
+            silhouette_rows=silhouette_rows,
+            callback=record,
+        )
     if as_json:
-        click.echo(json.dumps({
-            "n_samples": n_samples, "n_features": n_features, "columns": table.names,
-            "silhouette_rows": len(result.silhouette_sample), "rule": KNEEDLE_RULE,
-            "suggested_k": result.suggested_k,
-            "table": [dict(zip([field for _, field, _ in COLUMNS] + ["n_iter"], row)) for row in _rows(result)],
-        }, indent=2, allow_nan=False))
+        click.echo(
+            json.dumps(
+                {
+                    "n_samples": n_samples,
+                    "n_features": n_features,
+                    "columns": table.names,
+                    "silhouette_rows": len(result.silhouette_sample),
+                    "rule": KNEEDLE_RULE,
+                    "suggested_k": result.suggested_k,
+                    "table": [dict(zip([field for _, field, _ in COLUMNS] + ["n_iter"], row)) for row in _rows(result)],
+                },
+                indent=2,
+                allow_nan=False,
+            )
+        )
     else:
         click.echo(format_table(result), nl=False)
         click.echo(describe_suggestion(result.suggested_k))
@@ -122,15 +191,22 @@ def elbow(console, data, k_values, columns, header, init, n_init, init_rounds, i
 def _rows(result):
     """Each k's row of the table as Python numbers, None where a score is undefined, and the iterations."""
     columns = [getattr(result, field) for _, field, _ in COLUMNS] + [result.n_iter]
-    return [[None if isinstance(value, float) and math.isnan(value) else value
-             for value in (column[i].item() for column in columns)] for i in range(len(result.k))]
+    return [
+        [
+            None if isinstance(value, float) and math.isnan(value) else value
+            for value in (column[i].item() for column in columns)
+        ]
+        for i in range(len(result.k))
+    ]
 
 
 def format_table(result):
     """The table as text: a heading, then a row per k, right-aligned; ``-`` where a score is undefined."""
     cells = [[heading for heading, _, _ in COLUMNS]]
-    cells += [[UNDEFINED if value is None else format(value, style) for value, (_, _, style) in zip(row, COLUMNS)]
-              for row in _rows(result)]
+    cells += [
+        [UNDEFINED if value is None else format(value, style) for value, (_, _, style) in zip(row, COLUMNS)]
+        for row in _rows(result)
+    ]
     widths = [max(len(row[column]) for row in cells) for column in range(len(COLUMNS))]
     return "".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) + "\n" for row in cells)
 

@@ -1,4 +1,5 @@
 """Where a command's messages go, and the funnel that turns every failure into one ``Error:`` line."""
+
 import contextlib
 import dataclasses
 import sys
@@ -34,7 +35,6 @@ class Console:
         with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
             yield lambda: bar.update(1)
 
-
     @contextlib.contextmanager
     def throughput(self, total_bytes, label):
         """Yield ``update(rows, bytes_done)``: a bar of bytes read, with rows and MB/s, when stderr is a terminal.
@@ -45,11 +45,15 @@ class Console:
             yield lambda rows, done: None
             return
         start = time.monotonic()
-        with click.progressbar(length=total_bytes, label=label, file=sys.stderr, item_show_func=lambda text: text) as bar:
+        with click.progressbar(
+            length=total_bytes, label=label, file=sys.stderr, item_show_func=lambda text: text
+        ) as bar:
+
             def update(rows, done):
                 if done is not None:
                     rate = done / max(time.monotonic() - start, 1e-9) / 1e6
                     bar.update(done - bar.pos, f"{rows} rows, {rate:.0f} MB/s")
+
             yield update
 
 
@@ -75,8 +79,9 @@ class Command(click.Command):
         except Exception as error:  # a bug, not bad input: still one line, unless --verbose
             if ctx.ensure_object(Console).verbose:
                 traceback.print_exc()
-            raise click.ClickException(f"internal error: {type(error).__name__}: {one_line(error)} "
-                                       f"(--verbose shows the traceback)") from None
+            raise click.ClickException(
+                f"internal error: {type(error).__name__}: {one_line(error)} (--verbose shows the traceback)"
+            ) from None
 
 
 class Group(click.Group):

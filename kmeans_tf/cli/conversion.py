@@ -1,4 +1,5 @@
 """The ``convert`` command: a CSV or TSV file of any size into a ``.npy`` file, which ``fit`` streams from disk."""
+
 import os
 import sys
 from pathlib import Path
@@ -33,11 +34,15 @@ def convert(console, data, out, columns, header, force):
     """
     claim_outputs({"OUT": out}, force=force, inputs={"DATA": data})
     if data_io.is_special_output(out):
-        raise click.BadParameter(f"{str(out)!r} should be a regular file (its shape is written last)",
-                                 param_hint="'OUT'")
+        raise click.BadParameter(
+            f"{str(out)!r} should be a regular file (its shape is written last)", param_hint="'OUT'"
+        )
     total = None if data == data_io.STDIN else os.path.getsize(data)
     with console.throughput(total, "convert") as update:
-        rows, width, names = data_io.convert_text(data, out, columns=columns, header=header, stream=sys.stdin,
-                                                  overwrite=True, progress=update)
-    console.note(f"{rows} rows x {width} columns written to {out}"
-                 + (f" (header: {', '.join(names)})" if names else " (no header)"))
+        rows, width, names = data_io.convert_text(
+            data, out, columns=columns, header=header, stream=sys.stdin, overwrite=True, progress=update
+        )
+    console.note(
+        f"{rows} rows x {width} columns written to {out}"
+        + (f" (header: {', '.join(names)})" if names else " (no header)")
+    )

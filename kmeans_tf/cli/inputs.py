@@ -5,6 +5,7 @@ read whole: the engine streams it a chunk at a time (``kmeans_tf.stream.streamed
 file is read into memory, unless it is larger than the memory budget: then the command
 says so and suggests ``kmeans-tf convert``. Nothing here imports TensorFlow until a file is mapped.
 """
+
 import dataclasses
 import os
 import sys
@@ -34,11 +35,14 @@ def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=
     """
     if path != data_io.STDIN and os.path.isdir(path):
         if weights is not None:
-            raise ValueError(f"{path} is a folder of shards: give its weights as a file (--weights FILE.npy), "
-                             f"not as a column")
+            raise ValueError(
+                f"{path} is a folder of shards: give its weights as a file (--weights FILE.npy), not as a column"
+            )
         if in_memory:
-            raise ValueError(f"{path} is a folder of shards, streamed from disk; pictures need data read into memory "
-                             f"(give one .npy or text file)")
+            raise ValueError(
+                f"{path} is a folder of shards, streamed from disk; pictures need data read into memory "
+                f"(give one .npy or text file)"
+            )
         return _mapped(data_io.map_npy_folder(path), columns, header, path)
     if path != data_io.STDIN and not in_memory and os.path.isfile(path):
         suffix = data_suffix(path)
@@ -47,9 +51,11 @@ def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=
         budget = memory_budget or default_memory_budget()
         size = os.path.getsize(path)
         if size > budget:
-            raise ValueError(f"{path} is {describe_size(size)}, more than the memory budget ({describe_size(budget)}) "
-                             f"to read it into; convert it first (kmeans-tf convert {path} DATA.npy) and give the "
-                             f".npy file, which is streamed from disk")
+            raise ValueError(
+                f"{path} is {describe_size(size)}, more than the memory budget ({describe_size(budget)}) "
+                f"to read it into; convert it first (kmeans-tf convert {path} DATA.npy) and give the "
+                f".npy file, which is streamed from disk"
+            )
     table = data_io.read_table(path, columns=columns, stream=sys.stdin, header=header, weights=weights)
     return Data(table.values, table.names, table.source, table.values.shape, table.weights)
 
@@ -62,5 +68,9 @@ def _mapped(arrays, columns, header, path):
         raise ValueError(f"{path} is .npy data, which has no header row to read names from")
     indices = None if columns is None else resolve_columns(columns, None, arrays[0].shape[1], path)
     shards = Shards(arrays, columns=indices, name=path)
-    return Data(shards, None, path, (sum(len(array) for array in arrays),
-                                     arrays[0].shape[1] if indices is None else len(indices)))
+    return Data(
+        shards,
+        None,
+        path,
+        (sum(len(array) for array in arrays), arrays[0].shape[1] if indices is None else len(indices)),
+    )

@@ -4,6 +4,7 @@ Their options are the lessons' constants, with the lesson modules' values as def
 ``--data-seed`` seeds the data and ``--init-seed`` the choice of initial centroids, in
 every lesson command.
 """
+
 import click
 import numpy as np
 
@@ -12,17 +13,30 @@ import generate_samples
 import kmeans_iterate
 from kmeans_tf import data_io
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.options import (animate_option, clusters_option, data_seed_option, finite, force_option,
-                                init_seed_option, lesson_data_options, plot_option, quiet_option, suffix_check,
-                                trajectory_option)
+from kmeans_tf.cli.options import (
+    animate_option,
+    clusters_option,
+    data_seed_option,
+    finite,
+    force_option,
+    init_seed_option,
+    lesson_data_options,
+    plot_option,
+    quiet_option,
+    suffix_check,
+    trajectory_option,
+)
 from kmeans_tf.cli.outputs import claim_outputs, needs_two_columns, save_animation, save_plot
 
 
 @click.command(cls=Command)
 @lesson_data_options(generate_samples)
-@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
-              callback=suffix_check(".csv", data_io.NPY_SUFFIX, dash=True),
-              help="write the samples here (.csv or .npy; default: CSV on stdout)")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
+    callback=suffix_check(".csv", data_io.NPY_SUFFIX, dash=True),
+    help="write the samples here (.csv or .npy; default: CSV on stdout)",
+)
 @plot_option
 @force_option
 @quiet_option
@@ -44,8 +58,12 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
 
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
         samples, centroids = generate_samples.main(
-            n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
-            embiggen_factor=embiggen_factor, seed=data_seed)
+            n_clusters=clusters,
+            n_samples_per_cluster=samples_per_cluster,
+            n_features=features,
+            embiggen_factor=embiggen_factor,
+            seed=data_seed,
+        )
     _check_finite(samples, embiggen_factor)
     console.detail(f"True centroids:\n{data_io.format_table(centroids)}".rstrip())
     if out is None or out == data_io.STDIN:
@@ -59,8 +77,13 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
 
 @click.command(cls=Command)
 @lesson_data_options(kmeans_iterate)
-@click.option("--iterations", type=click.IntRange(1), default=kmeans_iterate.n_iterations, show_default=True,
-              help="k-means iterations (exercise 2)")
+@click.option(
+    "--iterations",
+    type=click.IntRange(1),
+    default=kmeans_iterate.n_iterations,
+    show_default=True,
+    help="k-means iterations (exercise 2)",
+)
 @init_seed_option(kmeans_iterate.centroid_seed, help="seed of the choice of initial centroids (exercise 1)")
 @plot_option
 @trajectory_option
@@ -68,8 +91,20 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
 @force_option
 @quiet_option
 @click.pass_obj
-def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, data_seed, iterations, init_seed,
-            plot, trajectory, animate, force):
+def iterate(
+    console,
+    clusters,
+    samples_per_cluster,
+    features,
+    embiggen_factor,
+    data_seed,
+    iterations,
+    init_seed,
+    plot,
+    trajectory,
+    animate,
+    force,
+):
     """Run the lesson's k-means iterations (exercises 1 and 2).
 
     Runs kmeans_iterate.main() in TensorFlow 1 graph mode and prints, for each
@@ -88,8 +123,14 @@ def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, d
 
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
         samples, initial, history, costs, label_history = kmeans_iterate.main(
-            n_clusters=clusters, n_samples_per_cluster=samples_per_cluster, n_features=features,
-            embiggen_factor=embiggen_factor, seed=data_seed, centroid_seed=init_seed, n_iterations=iterations)
+            n_clusters=clusters,
+            n_samples_per_cluster=samples_per_cluster,
+            n_features=features,
+            embiggen_factor=embiggen_factor,
+            seed=data_seed,
+            centroid_seed=init_seed,
+            n_iterations=iterations,
+        )
     _check_finite(samples, embiggen_factor)
     console.detail(f"Initial centroids:\n{data_io.format_table(initial)}".rstrip())
     for iteration, (centroids, cost) in enumerate(zip(history, costs), start=1):
@@ -108,10 +149,21 @@ def iterate(console, clusters, samples_per_cluster, features, embiggen_factor, d
 
 @click.command(cls=Command)
 @clusters_option(gd_kmeans.k, help="number of prototypes")
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), callback=finite,
-              default=gd_kmeans.learning_rate, show_default=True, help="gradient descent step size")
-@click.option("--steps", type=click.IntRange(0), default=gd_kmeans.steps, show_default=True,
-              help="the post's loop 'for i in range(STEPS + 1)': STEPS + 1 optimizer steps, the cost after each")
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(0, min_open=True),
+    callback=finite,
+    default=gd_kmeans.learning_rate,
+    show_default=True,
+    help="gradient descent step size",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(0),
+    default=gd_kmeans.steps,
+    show_default=True,
+    help="the post's loop 'for i in range(STEPS + 1)': STEPS + 1 optimizer steps, the cost after each",
+)
 @data_seed_option(gd_kmeans.data_seed)
 @init_seed_option(gd_kmeans.init_seed, help="seed of the choice of initial prototypes (the default is the post's)")
 @plot_option
@@ -132,8 +184,9 @@ def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, traj
     claim_outputs({"--plot": plot, "--trajectory": trajectory}, force=force)
     data = gd_kmeans.make_data(data_seed=data_seed)
     initial = gd_kmeans.initial_prototypes(data, clusters, init_seed=init_seed)
-    costs, prototypes, labels, history = gd_kmeans.main(data, initial, k=clusters, learning_rate=learning_rate,
-                                                        steps=steps)
+    costs, prototypes, labels, history = gd_kmeans.main(
+        data, initial, k=clusters, learning_rate=learning_rate, steps=steps
+    )
     click.echo("\n".join(gd_kmeans.report_lines(costs)))
     console.detail(f"Prototypes:\n{data_io.format_table(prototypes)}".rstrip())
     if plot is not None:
@@ -142,13 +195,16 @@ def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, traj
         from kmeans_tf.figures import trajectory_figure
 
         # costs[i] is the cost after optimizer step i + 1: the path starts at the initial prototypes.
-        figure = trajectory_figure(data, np.concatenate([initial[None], history]), costs, labels, log_cost=True,
-                                   first=0)
+        figure = trajectory_figure(
+            data, np.concatenate([initial[None], history]), costs, labels, log_cost=True, first=0
+        )
         save_plot(figure, trajectory, console)
 
 
 def _check_finite(samples, embiggen_factor):
     """Refuse samples that overflowed float32 (a huge ``--embiggen-factor``)."""
     if not np.isfinite(samples).all():
-        raise click.BadParameter(f"{embiggen_factor:g} makes samples too large for float32 "
-                                 f"(largest {np.finfo(np.float32).max:.3g})", param_hint="'--embiggen-factor'")
+        raise click.BadParameter(
+            f"{embiggen_factor:g} makes samples too large for float32 (largest {np.finfo(np.float32).max:.3g})",
+            param_hint="'--embiggen-factor'",
+        )

@@ -3,6 +3,7 @@
 Ranges are carried by click types; defaults come from where their meaning lives (the
 lesson modules, ``kmeans_tf.engine.options``), never from copies. Nothing here imports TensorFlow.
 """
+
 import dataclasses
 import math
 from pathlib import Path
@@ -11,8 +12,8 @@ import click
 
 from kmeans_tf import data_io
 from kmeans_tf.cli.console import Console
-from kmeans_tf.stream.budget import MIN_MEMORY_BUDGET, SIZE_EXAMPLES, describe_size, parse_size
 from kmeans_tf.engine.options import DEFAULT_INIT_ROUNDS, DEFAULT_N_INIT, KMEANS_PARALLEL_INIT, MAX_SEED
+from kmeans_tf.stream.budget import MIN_MEMORY_BUDGET, SIZE_EXAMPLES, describe_size, parse_size
 
 PNG_SUFFIX = ".png"
 GIF_SUFFIX = ".gif"
@@ -24,6 +25,7 @@ def suffix_check(*suffixes, dash=False, special=False):
 
     With ``special``, a device, FIFO or ``/dev/stdout`` is accepted whatever its name.
     """
+
     def check(ctx, param, value):
         if value is None or (dash and str(value) == data_io.STDIN):
             return value
@@ -33,6 +35,7 @@ def suffix_check(*suffixes, dash=False, special=False):
             allowed = " or ".join([*suffixes, "-"] if dash else suffixes)
             raise click.BadParameter(f"{str(value)!r} should end in {allowed}")
         return value
+
     return check
 
 
@@ -90,84 +93,150 @@ def _memory_budget(ctx, param, value):
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
     if size < MIN_MEMORY_BUDGET:
-        raise click.BadParameter(f"{value!r} is {size} bytes; the budget should be at least {describe_size(MIN_MEMORY_BUDGET)}")
+        raise click.BadParameter(
+            f"{value!r} is {size} bytes; the budget should be at least {describe_size(MIN_MEMORY_BUDGET)}"
+        )
     return size
 
 
 def data_seed_option(default):
-    return click.option("--data-seed", type=SEED_RANGE, default=default, show_default=True,
-                        help="seed of the data")
+    return click.option("--data-seed", type=SEED_RANGE, default=default, show_default=True, help="seed of the data")
 
 
 def init_seed_option(default, *aliases, help="seed of the choice of initial centroids"):
-    return click.option("--init-seed", *aliases, "init_seed", type=SEED_RANGE, default=default,
-                        show_default=default is not None, help=help)
+    return click.option(
+        "--init-seed",
+        *aliases,
+        "init_seed",
+        type=SEED_RANGE,
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
 
 
 def clusters_option(default, help="number of clusters"):
-    return click.option("-k", "--clusters", type=click.IntRange(1), default=default,
-                        show_default=default is not None, help=help)
+    return click.option(
+        "-k", "--clusters", type=click.IntRange(1), default=default, show_default=default is not None, help=help
+    )
 
 
 def lesson_data_options(lesson):
     """The lesson's ``create_samples`` arguments as options, with the constants of the ``lesson`` module as defaults."""
+
     def decorate(function):
-        for option in reversed([
-            clusters_option(lesson.n_clusters),
-            click.option("--samples-per-cluster", type=click.IntRange(1), default=lesson.n_samples_per_cluster,
-                         show_default=True, help="samples drawn around each centroid"),
-            click.option("--features", type=click.IntRange(1), default=lesson.n_features, show_default=True,
-                         help="dimensions of each sample"),
-            click.option("--embiggen-factor", type=click.FloatRange(0), callback=finite,
-                         default=lesson.embiggen_factor, show_default=True, help="spread of the true centroids"),
-            data_seed_option(lesson.seed),
-        ]):
+        for option in reversed(
+            [
+                clusters_option(lesson.n_clusters),
+                click.option(
+                    "--samples-per-cluster",
+                    type=click.IntRange(1),
+                    default=lesson.n_samples_per_cluster,
+                    show_default=True,
+                    help="samples drawn around each centroid",
+                ),
+                click.option(
+                    "--features",
+                    type=click.IntRange(1),
+                    default=lesson.n_features,
+                    show_default=True,
+                    help="dimensions of each sample",
+                ),
+                click.option(
+                    "--embiggen-factor",
+                    type=click.FloatRange(0),
+                    callback=finite,
+                    default=lesson.embiggen_factor,
+                    show_default=True,
+                    help="spread of the true centroids",
+                ),
+                data_seed_option(lesson.seed),
+            ]
+        ):
             function = option(function)
         return function
+
     return decorate
 
 
 columns_option = click.option(
-    "--columns", callback=_columns, metavar="COLUMNS",
+    "--columns",
+    callback=_columns,
+    metavar="COLUMNS",
     help="use only these columns, comma-separated, each once: header names or 0-based indices (e.g. x,y or "
-         "0,2); name:2020 is the column named 2020, index:2 the third column; a bare number is an index unless "
-         "the header names a column so (then it is that column if there is no such index, and refused as "
-         "ambiguous otherwise)")
+    "0,2); name:2020 is the column named 2020, index:2 the third column; a bare number is an index unless "
+    "the header names a column so (then it is that column if there is no such index, and refused as "
+    "ambiguous otherwise)",
+)
 header_option = click.option(
-    "--header/--no-header", default=None,
+    "--header/--no-header",
+    default=None,
     help="whether the first row of a .csv/.tsv holds column names [default: detected: a header when any cell "
-         "of the first row is text]")
+    "of the first row is text]",
+)
 weights_option = click.option(
-    "--weights", callback=_weights, metavar="COLUMN|FILE",
+    "--weights",
+    callback=_weights,
+    metavar="COLUMN|FILE",
     help="weigh the rows (each weight finite and >= 0, not all 0; a row of weight 2 counts as the row twice): "
-         "a column of DATA, picked by name or 0-based index as --columns picks one, which is then excluded from "
-         "the features; or a .csv, .tsv or .npy file of one weight per row, in the rows' order (a .csv of one "
-         "column, header optional)")
-plot_option = click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-                           callback=suffix_check(PNG_SUFFIX), help="draw the result as a PNG picture here")
-trajectory_option = click.option("--trajectory", type=click.Path(dir_okay=False, path_type=Path),
-                                 callback=suffix_check(PNG_SUFFIX),
-                                 help="draw each centroid's path over the iterations, and the cost, as a PNG here")
-animate_option = click.option("--animate", type=click.Path(dir_okay=False, path_type=Path),
-                              callback=suffix_check(GIF_SUFFIX),
-                              help="write the iterations as an animated GIF here, one frame per iteration")
-n_init_option = click.option("--n-init", type=click.IntRange(1), default=DEFAULT_N_INIT, show_default=True,
-                             help="runs from different initial centroids; the lowest inertia wins")
+    "a column of DATA, picked by name or 0-based index as --columns picks one, which is then excluded from "
+    "the features; or a .csv, .tsv or .npy file of one weight per row, in the rows' order (a .csv of one "
+    "column, header optional)",
+)
+plot_option = click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=suffix_check(PNG_SUFFIX),
+    help="draw the result as a PNG picture here",
+)
+trajectory_option = click.option(
+    "--trajectory",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=suffix_check(PNG_SUFFIX),
+    help="draw each centroid's path over the iterations, and the cost, as a PNG here",
+)
+animate_option = click.option(
+    "--animate",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=suffix_check(GIF_SUFFIX),
+    help="write the iterations as an animated GIF here, one frame per iteration",
+)
+n_init_option = click.option(
+    "--n-init",
+    type=click.IntRange(1),
+    default=DEFAULT_N_INIT,
+    show_default=True,
+    help="runs from different initial centroids; the lowest inertia wins",
+)
 init_rounds_option = click.option(
-    "--init-rounds", type=click.IntRange(1), default=DEFAULT_INIT_ROUNDS, show_default=True,
+    "--init-rounds",
+    type=click.IntRange(1),
+    default=DEFAULT_INIT_ROUNDS,
+    show_default=True,
     help=f"sampling rounds of --init {KMEANS_PARALLEL_INIT!r}, one pass over the data each (about 2k candidates a "
-         f"round)")
+    f"round)",
+)
 force_option = click.option("--force", is_flag=True, help="replace output files that already exist")
-quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet,
-                            help="no progress bar and no notes on stderr")
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet, help="no progress bar and no notes on stderr"
+)
 data_argument = click.argument("data", type=click.Path(exists=True, allow_dash=True, path_type=str))
-batch_size_option = click.option("--batch-size", type=click.IntRange(1), default=None,
-                                 help="rows per chunk of the distance computation on TensorFlow's ops "
-                                      "(the C kernel needs none) [default: sized to a 4 MiB block]")
-labels_out_option = click.option("--labels-out", type=click.Path(dir_okay=False, path_type=Path),
-                                  help="write the labels here: one per line, or an int32 array if it ends in .npy "
-                                       "(default: stdout, one per line)")
+batch_size_option = click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=None,
+    help="rows per chunk of the distance computation on TensorFlow's ops "
+    "(the C kernel needs none) [default: sized to a 4 MiB block]",
+)
+labels_out_option = click.option(
+    "--labels-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write the labels here: one per line, or an int32 array if it ends in .npy (default: stdout, one per line)",
+)
 memory_budget_option = click.option(
-    "--memory-budget", callback=_memory_budget, metavar="SIZE",
+    "--memory-budget",
+    callback=_memory_budget,
+    metavar="SIZE",
     help=f"memory for the chunks and labels of data streamed from disk, e.g. {SIZE_EXAMPLES}; labels beyond it go "
-         f"to a scratch file, and a text file beyond it is refused [default: a quarter of physical memory]")
+    f"to a scratch file, and a text file beyond it is refused [default: a quarter of physical memory]",
+)

@@ -1,4 +1,5 @@
 """The commands' outputs: claimed before any work (so nothing given is lost), then written."""
+
 import contextlib
 import os
 from pathlib import Path
@@ -72,7 +73,7 @@ def write_labels(path, labels, console):
     """Write labels to ``path`` (an int32 array if it ends in .npy), or to stdout when None, a chunk at a time."""
     if path is None:
         for start in range(0, len(labels), LABEL_CHUNK):
-            click.echo(data_io.format_labels(labels[start:start + LABEL_CHUNK]), nl=False)
+            click.echo(data_io.format_labels(labels[start : start + LABEL_CHUNK]), nl=False)
     else:
         data_io.write_labels_chunked(path, labels, overwrite=True)
         console.note(f"Labels written to {path}")
@@ -82,7 +83,7 @@ def cluster_sizes(labels, n_clusters):
     """Count the rows of each cluster, a chunk of labels at a time (labels may be a memory map)."""
     sizes = np.zeros(n_clusters, np.int64)
     for start in range(0, len(labels), LABEL_CHUNK):
-        sizes += np.bincount(labels[start:start + LABEL_CHUNK], minlength=n_clusters)
+        sizes += np.bincount(labels[start : start + LABEL_CHUNK], minlength=n_clusters)
     return sizes
 
 
@@ -106,5 +107,6 @@ def needs_two_columns(pictures, n_columns, what):
     """Refuse a picture option (name -> path or None) for data narrower than two columns."""
     for option, path in pictures.items():
         if path is not None and n_columns < 2:
-            raise click.BadParameter(f"a picture needs at least 2 columns, {what} has {n_columns}",
-                                     param_hint=f"'{option}'")
+            raise click.BadParameter(
+                f"a picture needs at least 2 columns, {what} has {n_columns}", param_hint=f"'{option}'"
+            )

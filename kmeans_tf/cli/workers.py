@@ -11,6 +11,7 @@ its own rows' labels, with its index in the name (``labels.txt`` -> ``labels.wor
 Nothing here imports TensorFlow until the strategy is made. A worker's stderr holds no log
 line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` line.
 """
+
 import atexit
 import contextlib
 import dataclasses
@@ -52,17 +53,30 @@ class Cluster:
 def worker_options(command):
     """Add ``--workers``, ``--worker-index``, ``--split`` and ``--timeout`` to ``command``."""
     options = [
-        click.option("--workers", metavar="HOST:PORT,...",
-                     help=f"fit on several workers, one process each, these addresses in index order (or "
-                          f"{TF_CONFIG} in the environment); every worker runs the same command"),
+        click.option(
+            "--workers",
+            metavar="HOST:PORT,...",
+            help=f"fit on several workers, one process each, these addresses in index order (or "
+            f"{TF_CONFIG} in the environment); every worker runs the same command",
+        ),
         click.option("--worker-index", type=click.IntRange(0), help="this worker's index in --workers (0: the first)"),
-        click.option("--split", type=click.Choice(SPLITS), default=SPLIT_ROWS, show_default=True,
-                     help="rows: each worker takes a contiguous range of the rows of DATA (the same file everywhere); "
-                          "files: DATA is this worker's own rows"),
-        click.option("--timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_TIMEOUT,
-                     show_default=True, metavar="SECONDS",
-                     help="how long a worker waits for the others to connect, and at each exchange, before it "
-                          "stops with an error"),
+        click.option(
+            "--split",
+            type=click.Choice(SPLITS),
+            default=SPLIT_ROWS,
+            show_default=True,
+            help="rows: each worker takes a contiguous range of the rows of DATA (the same file everywhere); "
+            "files: DATA is this worker's own rows",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0, min_open=True),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help="how long a worker waits for the others to connect, and at each exchange, before it "
+            "stops with an error",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -75,8 +89,9 @@ def parse_workers(text):
     for address in workers:
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit() or not PORT_RANGE[0] <= int(port) <= PORT_RANGE[1]:
-            raise ValueError(f"--workers: {address!r} should be HOST:PORT with a port in "
-                             f"{PORT_RANGE[0]}-{PORT_RANGE[1]}")
+            raise ValueError(
+                f"--workers: {address!r} should be HOST:PORT with a port in {PORT_RANGE[0]}-{PORT_RANGE[1]}"
+            )
     repeated = sorted({address for address in workers if workers.count(address) > 1})
     if repeated:
         raise ValueError(f"--workers: {repeated[0]} is given twice; each worker needs an address of its own")
@@ -94,19 +109,23 @@ def check_cluster(workers, worker_index, environ=os.environ):
         if worker_index is not None and from_environment is None:
             raise ValueError("--worker-index needs --workers (or TF_CONFIG in the environment)")
         if from_environment is not None and worker_index not in (None, from_environment.index):
-            raise ValueError(f"--worker-index {worker_index} disagrees with {TF_CONFIG}'s task index "
-                             f"{from_environment.index}")
+            raise ValueError(
+                f"--worker-index {worker_index} disagrees with {TF_CONFIG}'s task index {from_environment.index}"
+            )
         return from_environment
     addresses = parse_workers(workers)
     if worker_index is None:
         raise ValueError("--workers needs --worker-index (this worker's place in the list)")
     if worker_index >= len(addresses):
-        raise ValueError(f"--worker-index {worker_index} is out of range for {len(addresses)} workers "
-                         f"(0 to {len(addresses) - 1})")
+        raise ValueError(
+            f"--worker-index {worker_index} is out of range for {len(addresses)} workers (0 to {len(addresses) - 1})"
+        )
     cluster = Cluster(addresses, worker_index)
     if from_environment is not None and from_environment != cluster:
-        raise ValueError(f"--workers {workers} --worker-index {worker_index} disagree with {TF_CONFIG} "
-                         f"(workers {','.join(from_environment.workers)}, index {from_environment.index})")
+        raise ValueError(
+            f"--workers {workers} --worker-index {worker_index} disagree with {TF_CONFIG} "
+            f"(workers {','.join(from_environment.workers)}, index {from_environment.index})"
+        )
     return cluster
 
 
@@ -187,16 +206,19 @@ def make_strategy(cluster, timeout):
         return None
     from kmeans_tf._tensorflow import tf
 
-    os.environ[TF_CONFIG] = json.dumps({"cluster": {TASK_TYPE: list(cluster.workers)},
-                                        "task": {"type": TASK_TYPE, "index": cluster.index}})
+    os.environ[TF_CONFIG] = json.dumps(
+        {"cluster": {TASK_TYPE: list(cluster.workers)}, "task": {"type": TASK_TYPE, "index": cluster.index}}
+    )
     connect_within(timeout, len(cluster.workers))
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except tf.errors.OpError as error:
         exit_without_teardown()
-        raise click.ClickException(f"{peer_named(error, cluster)} did not connect (within --timeout {timeout:g} s: "
-                                   f"{type(error).__name__}); worker {cluster.index} stops") from None
+        raise click.ClickException(
+            f"{peer_named(error, cluster)} did not connect (within --timeout {timeout:g} s: "
+            f"{type(error).__name__}); worker {cluster.index} stops"
+        ) from None
 
 
 def exit_without_teardown(code=1):
@@ -205,6 +227,7 @@ def exit_without_teardown(code=1):
     With a peer gone, TensorFlow's runtime can print from its threads or wait while the
     interpreter tears it down; a worker that already said why it stops skips that teardown.
     """
+
     def now():
         sys.stdout.flush()
         sys.stderr.flush()
@@ -223,8 +246,10 @@ def connect_within(timeout, count):
     from tensorflow.python.eager import context
 
     context.context().configure_coordination_service(
-        service_type="standalone", service_leader=f"/job:{TASK_TYPE}/replica:0/task:0",
-        cluster_register_timeout_in_ms=max(1, round(timeout * 1000)))
+        service_type="standalone",
+        service_leader=f"/job:{TASK_TYPE}/replica:0/task:0",
+        cluster_register_timeout_in_ms=max(1, round(timeout * 1000)),
+    )
     config = context.context().coordination_service
     if hasattr(config, "cluster_register_with_barrier"):  # a field of newer TensorFlows (2.21 has it)
         config.cluster_register_with_barrier = True  # registration waits for every worker, within the deadline
@@ -258,8 +283,10 @@ def peers_answering(cluster, timeout):
         yield
     except tf.errors.OpError as error:
         exit_without_teardown()
-        raise click.ClickException(f"{peer_named(error, cluster)} stopped answering (within --timeout {timeout:g} s: "
-                                   f"{type(error).__name__}); worker {cluster.index} stops too") from None
+        raise click.ClickException(
+            f"{peer_named(error, cluster)} stopped answering (within --timeout {timeout:g} s: "
+            f"{type(error).__name__}); worker {cluster.index} stops too"
+        ) from None
 
 
 def totals(strategy, n_samples, sizes, total_weight):

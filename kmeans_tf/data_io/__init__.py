@@ -24,16 +24,54 @@ Data larger than memory: ``map_npy`` and ``map_npy_folder`` map ``.npy`` files (
 checked as above) instead of reading them; ``convert_text`` turns a CSV of any size into a
 ``.npy`` file a chunk of rows at a time; ``write_labels_chunked`` writes labels of any length.
 """
+
 from kmeans_tf.data_io.chunked import write_labels_chunked
 from kmeans_tf.data_io.converting import convert_text
 from kmeans_tf.data_io.mapping import map_npy, map_npy_folder, shard_paths
 from kmeans_tf.data_io.reading import read_table, read_weights
-from kmeans_tf.data_io.tables import (DATA_SUFFIXES, DELIMITERS, INDEX_PREFIX, NAME_PREFIX, NPY_SUFFIX, STDIN, Table,
-                                   parse_columns)
-from kmeans_tf.data_io.writing import (check_output, format_labels, format_table, is_special_output, write_atomically,
-                                    write_labels, write_output, write_table)
+from kmeans_tf.data_io.tables import (
+    DATA_SUFFIXES,
+    DELIMITERS,
+    INDEX_PREFIX,
+    NAME_PREFIX,
+    NPY_SUFFIX,
+    STDIN,
+    Table,
+    parse_columns,
+)
+from kmeans_tf.data_io.writing import (
+    check_output,
+    format_labels,
+    format_table,
+    is_special_output,
+    write_atomically,
+    write_labels,
+    write_output,
+    write_table,
+)
 
-__all__ = ["INDEX_PREFIX", "NAME_PREFIX", "Table", "parse_columns", "DATA_SUFFIXES", "DELIMITERS", "NPY_SUFFIX",
-           "STDIN", "read_table", "read_weights", "check_output", "format_labels", "format_table",
-           "is_special_output", "write_atomically", "write_labels", "write_output", "write_table",
-           "write_labels_chunked", "convert_text", "map_npy", "map_npy_folder", "shard_paths"]
+__all__ = [
+    "INDEX_PREFIX",
+    "NAME_PREFIX",
+    "Table",
+    "parse_columns",
+    "DATA_SUFFIXES",
+    "DELIMITERS",
+    "NPY_SUFFIX",
+    "STDIN",
+    "read_table",
+    "read_weights",
+    "check_output",
+    "format_labels",
+    "format_table",
+    "is_special_output",
+    "write_atomically",
+    "write_labels",
+    "write_output",
+    "write_table",
+    "write_labels_chunked",
+    "convert_text",
+    "map_npy",
+    "map_npy_folder",
+    "shard_paths",
+]

@@ -4,6 +4,7 @@ The output rules are ``write_output``'s: a regular file is written to a temporar
 beside it, renamed over it at the end, and removed if anything (an error, Ctrl-C) stops the
 writing first; a device, FIFO or file descriptor is written into directly.
 """
+
 import contextlib
 import os
 import struct
@@ -56,16 +57,24 @@ def write_labels_chunked(path, labels, *, overwrite=False):
 def write_labels_to(file, labels, *, npy):
     """Write labels into an open binary file: as an int32 ``.npy`` array, or one per line."""
     if npy:
-        np.lib.format.write_array_header_1_0(file, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int32)),
-                                                    "fortran_order": False, "shape": (len(labels),)})
+        np.lib.format.write_array_header_1_0(
+            file,
+            {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(np.int32)),
+                "fortran_order": False,
+                "shape": (len(labels),),
+            },
+        )
     for start in range(0, len(labels), LABEL_CHUNK):
-        chunk = np.asarray(labels[start:start + LABEL_CHUNK])
+        chunk = np.asarray(labels[start : start + LABEL_CHUNK])
         file.write(chunk.astype("<i4").tobytes() if npy else format_labels(chunk).encode())
 
 
 def npy_header(dtype, shape):
     """Return a version 1.0 ``.npy`` header of exactly NPY_HEADER_BYTES bytes, for a C-order array."""
-    text = f"{{'descr': {np.lib.format.dtype_to_descr(np.dtype(dtype))!r}, 'fortran_order': False, 'shape': {shape!r}, }}"
+    text = (
+        f"{{'descr': {np.lib.format.dtype_to_descr(np.dtype(dtype))!r}, 'fortran_order': False, 'shape': {shape!r}, }}"
+    )
     length = NPY_HEADER_BYTES - len(NPY_MAGIC) - 2
     return NPY_MAGIC + struct.pack("<H", length) + text.ljust(length - 1).encode("latin1") + b"\n"
 

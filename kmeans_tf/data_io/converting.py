@@ -5,6 +5,7 @@ ragged row gets the same message; only a chunk of rows is held at once. The ``.n
 is written by the output rules (a temporary file beside it, renamed at the end; nothing is
 left if the conversion stops), and must be a regular file: its shape is written last.
 """
+
 import itertools
 
 import numpy as np

@@ -3,6 +3,7 @@
 The header and the file's size are checked as ``read_table`` checks them; the numbers are
 not read here (the engine streams them, and checks them on the way).
 """
+
 import os
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def shard_paths(folder):
     """Return the ``.npy`` files of ``folder`` in file-name order (hidden files left out); ValueError when none."""
     folder = Path(folder)
     try:
-        names = sorted(name for name in os.listdir(folder)
-                       if name.lower().endswith(NPY_SUFFIX) and not name.startswith("."))
+        names = sorted(
+            name for name in os.listdir(folder) if name.lower().endswith(NPY_SUFFIX) and not name.startswith(".")
+        )
     except OSError as error:
         raise ValueError(f"cannot read folder {folder}: {error.strerror or error}") from None
     if not names:
@@ -49,6 +51,8 @@ def map_npy_folder(folder):
     width = arrays[0].shape[1]
     for path, array in zip(paths, arrays):
         if array.shape[1] != width:
-            raise ValueError(f"{path} has {array.shape[1]} columns but {paths[0]} has {width}; "
-                             f"the shards of folder {folder} should have the same width")
+            raise ValueError(
+                f"{path} has {array.shape[1]} columns but {paths[0]} has {width}; "
+                f"the shards of folder {folder} should have the same width"
+            )
     return arrays

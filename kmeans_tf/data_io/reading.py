@@ -4,6 +4,7 @@ Sample weights come from a column of the data file (``read_table(..., weights=CO
 from a file of their own (``read_weights``): each finite and >= 0, and not all 0; a bad
 one is named by file, row and column.
 """
+
 import contextlib
 import csv
 import io
@@ -82,8 +83,10 @@ def _suffix(path, what, also=""):
     """Return ``path``'s suffix (lower case), one of DATA_SUFFIXES; else ValueError: ``cannot read {what}{path}``."""
     suffix = path.suffix.lower()
     if suffix not in DATA_SUFFIXES:
-        raise ValueError(f"cannot read {what}{path}: unknown file type {suffix or '(no extension)'!r}; "
-                         f"use {', '.join(DATA_SUFFIXES)}{also}")
+        raise ValueError(
+            f"cannot read {what}{path}: unknown file type {suffix or '(no extension)'!r}; "
+            f"use {', '.join(DATA_SUFFIXES)}{also}"
+        )
     return suffix
 
 
@@ -209,8 +212,9 @@ def text_rows(handle, source, delimiter):
 def check_width(line, cells, first_row, source):
     """Refuse a row whose width differs from the first row's (``first_row`` is ``(line, cells)``)."""
     if len(cells) != len(first_row[1]):
-        raise ValueError(f"{source}: row {line} has {len(cells)} columns, "
-                         f"but row {first_row[0]} has {len(first_row[1])}")
+        raise ValueError(
+            f"{source}: row {line} has {len(cells)} columns, but row {first_row[0]} has {len(first_row[1])}"
+        )
 
 
 def text_header(first_row, columns, header, source):
@@ -279,8 +283,10 @@ def _check_finite(values, path, indices=None):
     if not finite.all():
         row, column = np.argwhere(~finite)[0]
         index = column if indices is None else indices[column]
-        raise ValueError(f"{path}: row {row + 1}, column {index + 1}: {values[row, column]} "
-                         f"is not finite (NaN and infinity are not allowed)")
+        raise ValueError(
+            f"{path}: row {row + 1}, column {index + 1}: {values[row, column]} "
+            f"is not finite (NaN and infinity are not allowed)"
+        )
 
 
 def _read_npy_header(handle, path, dims=(2,)):
@@ -289,22 +295,27 @@ def _read_npy_header(handle, path, dims=(2,)):
     if start.startswith(_ZIP_START):
         raise ValueError(f"cannot read {path}: it holds several arrays (.npz); give one .npy array")
     if start.startswith(_PICKLE_START):
-        raise ValueError(f"cannot read {path}: it is a Python pickle, not a .npy array; "
-                         f"pickles are refused because loading them could run code")
+        raise ValueError(
+            f"cannot read {path}: it is a Python pickle, not a .npy array; "
+            f"pickles are refused because loading them could run code"
+        )
     try:
         version = np.lib.format.read_magic(io.BytesIO(start))
     except (ValueError, EOFError):
         raise ValueError(f"cannot read {path}: it is not a NumPy .npy file") from None
     if version not in _NPY_HEADER_READERS:
-        raise ValueError(f"cannot read {path}: it is not a NumPy .npy file of format 1.0 or 2.0 "
-                         f"(it says {version[0]}.{version[1]})")
+        raise ValueError(
+            f"cannot read {path}: it is not a NumPy .npy file of format 1.0 or 2.0 (it says {version[0]}.{version[1]})"
+        )
     try:
         shape, fortran_order, dtype = _NPY_HEADER_READERS[version](handle)
     except (ValueError, EOFError, SyntaxError, RecursionError, tokenize.TokenError):  # what numpy's parser raises
         raise ValueError(f"cannot read {path}: it is not a NumPy .npy file (its header cannot be read)") from None
     if dtype.hasobject:
-        raise ValueError(f"cannot read {path}: it holds Python objects (dtype {dtype}); object arrays are "
-                         f"refused because loading them could run code")
+        raise ValueError(
+            f"cannot read {path}: it holds Python objects (dtype {dtype}); object arrays are "
+            f"refused because loading them could run code"
+        )
     if dtype.kind not in "iuf":
         raise ValueError(f"{path} holds {dtype} values; it should hold numbers")
     if len(shape) not in dims:
@@ -324,8 +335,7 @@ def _read_npy_data(handle, path, dtype, shape, fortran_order):
     available = _available_memory()
     # The array read, and the float copy that read_table returns.
     if available is not None and needed + rows * width * 8 > available:
-        raise ValueError(f"{path} claims {claim}, more than this machine's free memory "
-                         f"({available} bytes) holds")
+        raise ValueError(f"{path} claims {claim}, more than this machine's free memory ({available} bytes) holds")
     try:
         if regular:
             flat = np.fromfile(handle, dtype=dtype, count=rows * width)
@@ -344,7 +354,7 @@ def _read_npy_data(handle, path, dtype, shape, fortran_order):
 
 
 def check_npy_size(handle, path, dtype, shape):
-    """Check that a regular file holds, after its header, exactly the bytes the header claims; return whether it is regular."""
+    """Check that a regular file holds exactly the bytes its header claims; return whether it is regular."""
     rows, width = shape[0], (shape[1] if len(shape) > 1 else 1)
     needed = rows * width * dtype.itemsize
     if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
@@ -352,11 +362,15 @@ def check_npy_size(handle, path, dtype, shape):
     held = os.fstat(handle.fileno()).st_size - handle.tell()
     claim = f"{rows} rows x {width} columns ({needed} bytes)"
     if held < needed:
-        raise ValueError(f"{path} is truncated: its header says {claim}, but the file holds "
-                         f"{held} bytes ({held // (width * dtype.itemsize)} rows)")
+        raise ValueError(
+            f"{path} is truncated: its header says {claim}, but the file holds "
+            f"{held} bytes ({held // (width * dtype.itemsize)} rows)"
+        )
     if held > needed:
-        raise ValueError(f"{path} has {held - needed} bytes after the array its header describes "
-                         f"({claim}); it is not a plain .npy file")
+        raise ValueError(
+            f"{path} has {held - needed} bytes after the array its header describes "
+            f"({claim}); it is not a plain .npy file"
+        )
     return True
 
 

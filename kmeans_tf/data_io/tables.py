@@ -1,4 +1,5 @@
 """Data files' tables: the file types, the ``Table`` read from a file, and ``--columns`` by name or 0-based index."""
+
 import dataclasses
 import re
 
@@ -32,7 +33,7 @@ class Table:
 
 
 class _BareIndex(int):
-    """A ``--columns`` item written as bare digits: an index, unless the header says otherwise (see ``parse_columns``)."""
+    """A ``--columns`` item of bare digits: an index, unless the header says otherwise (``parse_columns``)."""
 
 
 def parse_columns(text):
@@ -63,12 +64,12 @@ def parse_columns(text):
         if not item:
             raise ValueError(f"{text!r} has an empty column; give names or 0-based indices separated by commas")
         if item.startswith(NAME_PREFIX):
-            name = item[len(NAME_PREFIX):].strip()
+            name = item[len(NAME_PREFIX) :].strip()
             if not name:
                 raise ValueError(f"{item!r} has no name after {NAME_PREFIX!r}")
             picked.append(name)
         elif item.startswith(INDEX_PREFIX):
-            digits = item[len(INDEX_PREFIX):].strip()
+            digits = item[len(INDEX_PREFIX) :].strip()
             if not re.fullmatch(r"[0-9]+", digits):
                 raise ValueError(f"{item!r} should be {INDEX_PREFIX} followed by a 0-based index, e.g. index:2")
             picked.append(int(digits))
@@ -90,8 +91,10 @@ def resolve_columns(columns, names, width, source, no_header_why=""):
     for column in columns:
         if isinstance(column, str):
             if names is None:
-                raise ValueError(f"{source} has no header row{no_header_why}, so it has no column named "
-                                 f"{column!r}: pick its columns by 0-based index")
+                raise ValueError(
+                    f"{source} has no header row{no_header_why}, so it has no column named "
+                    f"{column!r}: pick its columns by 0-based index"
+                )
             index = _index_of_name(column, names, source)
         else:
             index = int(column)
@@ -100,17 +103,22 @@ def resolve_columns(columns, names, width, source, no_header_why=""):
                 if index >= width:
                     index = _index_of_name(str(column), names, source)
                 elif name_index != index:
-                    raise ValueError(f"{source}: column {index} is ambiguous: index {index} is column "
-                                     f"{index + 1} ({names[index]!r}) but column {name_index + 1} is named "
-                                     f"{str(index)!r}; write {NAME_PREFIX}{index} or {INDEX_PREFIX}{index}")
+                    raise ValueError(
+                        f"{source}: column {index} is ambiguous: index {index} is column "
+                        f"{index + 1} ({names[index]!r}) but column {name_index + 1} is named "
+                        f"{str(index)!r}; write {NAME_PREFIX}{index} or {INDEX_PREFIX}{index}"
+                    )
             if not 0 <= index < width:
-                raise ValueError(f"{source} has {width} columns (indices 0 to {width - 1}), "
-                                 f"so it has no column index {index}")
+                raise ValueError(
+                    f"{source} has {width} columns (indices 0 to {width - 1}), so it has no column index {index}"
+                )
         if index in indices:
             first = columns[indices.index(index)]
             called = f" ({names[index]!r})" if names is not None else ""
-            raise ValueError(f"{source}: column {index + 1}{called} is chosen twice (as {first!r} and "
-                             f"{column!r}); choose each column once")
+            raise ValueError(
+                f"{source}: column {index + 1}{called} is chosen twice (as {first!r} and "
+                f"{column!r}); choose each column once"
+            )
         indices.append(index)
     return indices
 
@@ -119,9 +127,10 @@ def _index_of_name(name, names, source):
     """Return the 0-based index of the header cell ``name``, which must be there once."""
     found = [index for index, each in enumerate(names) if each == name]
     if not found:
-        raise ValueError(f"{source} has no column named {name!r} "
-                         f"(its columns: {', '.join(map(repr, names))})")
+        raise ValueError(f"{source} has no column named {name!r} (its columns: {', '.join(map(repr, names))})")
     if len(found) > 1:
-        raise ValueError(f"{source}: the header names {name!r} {len(found)} times (columns "
-                         f"{', '.join(str(index + 1) for index in found)}); pick one by 0-based index")
+        raise ValueError(
+            f"{source}: the header names {name!r} {len(found)} times (columns "
+            f"{', '.join(str(index + 1) for index in found)}); pick one by 0-based index"
+        )
     return found[0]

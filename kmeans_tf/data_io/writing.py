@@ -1,4 +1,5 @@
 """Write the command line's outputs: atomically for files, directly into devices, FIFOs and file descriptors."""
+
 import contextlib
 import dataclasses
 import errno
@@ -17,8 +18,10 @@ import numpy as np
 from kmeans_tf.data_io.tables import DATA_SUFFIXES, DELIMITERS, NPY_SUFFIX
 
 # /dev/stdout, /dev/stderr, /dev/stdin, /dev/fd/N and /proc/self/fd/N name this process's file descriptors.
-_FD_PATH = re.compile(r"/dev/(?:fd/(?P<fd>[0-9]+)|(?P<std>stdin|stdout|stderr))"
-                      r"|/proc/(?P<pid>self|thread-self|[0-9]+)/fd/(?P<proc_fd>[0-9]+)")
+_FD_PATH = re.compile(
+    r"/dev/(?:fd/(?P<fd>[0-9]+)|(?P<std>stdin|stdout|stderr))"
+    r"|/proc/(?P<pid>self|thread-self|[0-9]+)/fd/(?P<proc_fd>[0-9]+)"
+)
 _STANDARD_FDS = {"stdin": 0, "stdout": 1, "stderr": 2}
 _MAX_LINKS = 40  # as the kernel's limit on symbolic links followed in one path
 
@@ -65,8 +68,7 @@ def _locate_output(path):
         mode = None  # a new file: _check_file says what is missing
     except OSError as error:
         raise OSError(f"cannot write {path}: {error.strerror}") from None
-    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)
-                             or stat.S_ISSOCK(mode)):
+    if mode is not None and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
         return _Output(special=Path(path))
     return _Output(target=Path(os.path.realpath(path)) if os.path.islink(path) else Path(path))
 
@@ -167,7 +169,7 @@ def _check_file(path, target, overwrite):
 
 
 def _write_error(path, error, what=None):
-    """Return an ``OSError`` of ``error``'s kind saying ``cannot write PATH: [WHAT ](reason)``, no temporary name in it."""
+    """Return an ``OSError`` of ``error``'s kind saying ``cannot write PATH: [WHAT ](reason)`` (no temporary name)."""
     kind = PermissionError if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else OSError
     reason = error.strerror or str(error)
     return kind(f"cannot write {path}: " + (f"{what} ({reason})" if what else reason))
@@ -248,7 +250,7 @@ def _write_fd(fd, data):
             pass
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _write_special(path, data):

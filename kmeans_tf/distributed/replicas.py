@@ -41,6 +41,7 @@ limits) are scaled as one process scales them (``stream_prepare``): the power of
 from the all-gathered largest cell, so it is the same on every worker and the same as one
 process's, and the mean and the range check from all-reduced sums and all-gathered norms.
 """
+
 import functools
 import math
 import types
@@ -48,10 +49,13 @@ import types
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.stream import checkpoint as checkpoints
-from kmeans_tf.stream import budget, passes as stream_passes, prepare as stream_prepare, sources, streamed as streaming
 from kmeans_tf.engine import seeding, validation
 from kmeans_tf.engine.result import best_of_runs
+from kmeans_tf.stream import budget, sources
+from kmeans_tf.stream import checkpoint as checkpoints
+from kmeans_tf.stream import passes as stream_passes
+from kmeans_tf.stream import prepare as stream_prepare
+from kmeans_tf.stream import streamed as streaming
 
 
 class Replicas:
@@ -60,8 +64,9 @@ class Replicas:
     def __init__(self, strategy):
         extended = getattr(strategy, "extended", None)
         if not isinstance(strategy, tf.distribute.Strategy) or not hasattr(extended, "worker_devices"):
-            raise ValueError(f"strategy should be a tf.distribute.MirroredStrategy or MultiWorkerMirroredStrategy, "
-                             f"got {strategy!r}")
+            raise ValueError(
+                f"strategy should be a tf.distribute.MirroredStrategy or MultiWorkerMirroredStrategy, got {strategy!r}"
+            )
         self.strategy = strategy
         self.local = len(extended.worker_devices)
         self.first = first_replica(strategy)  # the global index of this process's first replica
@@ -109,7 +114,7 @@ class Replicas:
         for index, array in enumerate(arrays):
             matrix = np.zeros((offsets[-1], width))
             first = offsets[self.first + index]
-            matrix[first:first + len(array)] = array
+            matrix[first : first + len(array)] = array
             filled.append(matrix)
         return self.sum(filled)
 
@@ -118,6 +123,7 @@ class Replicas:
         matrix = np.zeros((self.total, len(values)))
         matrix[self.first + index] = values
         return matrix
+
 
 def first_replica(strategy):
     """The global index of this process's first replica: its worker's index times its local replicas."""
@@ -131,8 +137,10 @@ def split(samples, parts, name="samples"):
     source = sources.Source(samples, name)
     starts = [source.n_rows * part // parts for part in range(parts + 1)]
     if any(stop <= start for start, stop in zip(starts, starts[1:])):
-        raise ValueError(f"{source.name} has {source.n_rows} rows, fewer than the {parts} replicas on this worker; "
-                         f"give each replica at least one row")
+        raise ValueError(
+            f"{source.name} has {source.n_rows} rows, fewer than the {parts} replicas on this worker; "
+            f"give each replica at least one row"
+        )
     if parts == 1:
         return [source], starts
     return [sources.Source(row_range(samples, start, stop), name) for start, stop in zip(starts, starts[1:])], starts
@@ -143,8 +151,11 @@ def row_range(samples, start, stop):
     if not isinstance(samples, sources.Shards):
         return samples[start:stop]
     firsts = np.cumsum([0] + [len(array) for array in samples.arrays])
-    arrays = [array[max(start - first, 0):stop - first] for array, first in zip(samples.arrays, firsts)
-              if first < stop and first + len(array) > start]
+    arrays = [
+        array[max(start - first, 0) : stop - first]
+        for array, first in zip(samples.arrays, firsts)
+        if first < stop and first + len(array) > start
+    ]
     return sources.Shards(arrays, columns=samples.columns, name=samples.name)
 
 
@@ -156,12 +167,15 @@ class DistributedPasses:
         self.source = types.SimpleNamespace(n_rows=starts[-1])  # the local rows, labelled by streaming.run_once
         self.starts, self.offsets = starts, offsets  # local first rows; global first rows of the local replicas
         # The parts' passes run one at a time, into the same chunk buffers.
-        self.parts = [stream_passes.Passes(part, prepared, plan, n_clusters, batch_size,
-                                           None if weights is None else weights[start:stop], buffers)
-                      for part, start, stop in zip(parts, starts, starts[1:])]
+        self.parts = [
+            stream_passes.Passes(
+                part, prepared, plan, n_clusters, batch_size, None if weights is None else weights[start:stop], buffers
+            )
+            for part, start, stop in zip(parts, starts, starts[1:])
+        ]
 
     def _labels(self, labels, index):
-        return labels[self.starts[index]:self.starts[index + 1]]
+        return labels[self.starts[index] : self.starts[index + 1]]
 
     def lloyd(self, centroids, labels):
         """``streaming.Passes.lloyd`` over every replica's rows: one all-reduce of the changes."""
@@ -171,8 +185,12 @@ class DistributedPasses:
             changed, sums, counts, members = part.lloyd(centroids, self._labels(labels, index))
             local.append(np.concatenate([sums.ravel(), counts, members, [changed]]))
         total = self.replicas.sum(local)
-        return (int(round(total[-1])), total[:k * d].reshape(k, d), total[k * d:k * d + k],
-                total[k * d + k:k * d + 2 * k])
+        return (
+            int(round(total[-1])),
+            total[: k * d].reshape(k, d),
+            total[k * d : k * d + k],
+            total[k * d + k : k * d + 2 * k],
+        )
 
     def final(self, centroids, labels):
         """``streaming.Passes.final`` over every replica's rows; the inertia all-reduced."""
@@ -189,18 +207,38 @@ class DistributedPasses:
             weight = np.ones(len(rows)) if part.weights is None else np.asarray(part.weights[rows], np.float64)
             values = stream_passes.transformed_rows(part.source, self.prepared, rows).astype(np.float64)
             old = np.asarray(part_labels[rows], np.float64)
-            proposals.append(np.column_stack([distances.astype(np.float64), self.offsets[index] + rows, weight, old,
-                                              values]))
+            proposals.append(
+                np.column_stack([distances.astype(np.float64), self.offsets[index] + rows, weight, old, values])
+            )
         gathered = self.replicas.gather(proposals)
-        chosen = gathered[np.lexsort((gathered[:, 1], -gathered[:, 0]))[:len(empty)]]
+        chosen = gathered[np.lexsort((gathered[:, 1], -gathered[:, 0]))[: len(empty)]]
         if chosen[0, 0] <= 0:  # every sample sits on its centroid
             return sums, counts, members
-        return stream_passes.move_rows(sums, counts, members, empty, chosen[:, 4:], chosen[:, 2],
-                                   chosen[:, 3].astype(np.int64))
+        return stream_passes.move_rows(
+            sums, counts, members, empty, chosen[:, 4:], chosen[:, 2], chosen[:, 3].astype(np.int64)
+        )
 
 
-def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, batch_size, algorithm, callback,
-           keep_history, init_rounds, sample_weight, memory_budget, checkpoint=None, checkpoint_every=10):
+def kmeans(
+    samples,
+    n_clusters,
+    *,
+    strategy,
+    init,
+    n_init,
+    max_iter,
+    tol,
+    seed,
+    batch_size,
+    algorithm,
+    callback,
+    keep_history,
+    init_rounds,
+    sample_weight,
+    memory_budget,
+    checkpoint=None,
+    checkpoint_every=10,
+):
     """``kmeans_tf.engine.kmeans.kmeans`` with a strategy (the module's docstring); ``samples``: this worker's rows."""
     replicas = Replicas(strategy)
     parts, starts = split(samples, replicas.local)
@@ -208,29 +246,69 @@ def kmeans(samples, n_clusters, *, strategy, init, n_init, max_iter, tol, seed, 
     # this worker's weights, each finite and >= 0; whether enough are > 0 is a question about every worker's
     weights = validation.check_sample_weight(sample_weight, starts[-1], part=True)
     # one all-gather of the replicas' row counts and weights > 0: the global first row of each, the data set's size
-    counts = replicas.gather([[[float(stop - start), 0.0 if weights is None else np.count_nonzero(weights[start:stop])]]
-                              for start, stop in zip(starts, starts[1:])])
+    counts = replicas.gather(
+        [
+            [[float(stop - start), 0.0 if weights is None else np.count_nonzero(weights[start:stop])]]
+            for start, stop in zip(starts, starts[1:])
+        ]
+    )
     offsets = np.concatenate([[0], np.cumsum(counts[:, 0])]).astype(np.int64)
     n_rows = int(offsets[-1])
     options = validation.check_lloyd_options(
-        n_clusters, n_rows, n_features, dtype, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
-        batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
-        init_rounds=init_rounds, sample_weight=None)
+        n_clusters,
+        n_rows,
+        n_features,
+        dtype,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        seed=seed,
+        batch_size=batch_size,
+        algorithm=algorithm,
+        callback=callback,
+        keep_history=keep_history,
+        init_rounds=init_rounds,
+        sample_weight=None,
+    )
     if weights is not None:
         validation.check_positive_weights(int(counts[:, 1].sum()), n_rows, options.n_clusters, options.init)
     directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options.n_init, options.keep_history)
-    plan = budget.plan(starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget),
-                       min(options.n_init, 2))
+    plan = budget.plan(
+        starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget), min(options.n_init, 2)
+    )
     buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # every pass of every part reads into these
-    prepared = stream_prepare.prepare_with(ReplicaPasses(replicas, parts, starts, plan.chunk_rows, n_rows,
-                                                         buffers))
+    prepared = stream_prepare.prepare_with(ReplicaPasses(replicas, parts, starts, plan.chunk_rows, n_rows, buffers))
     scaled_tol = prepared.norm_sum / (n_rows * n_features) * options.tol
-    saved = checkpoints.make(directory, every, replicas.first == 0, prepared, n_rows, options.n_clusters, n_features,
-                             dtype, options.init, options.max_iter, options.tol, options.seed, weights is not None)
+    saved = checkpoints.make(
+        directory,
+        every,
+        replicas.first == 0,
+        prepared,
+        n_rows,
+        options.n_clusters,
+        n_features,
+        dtype,
+        options.init,
+        options.max_iter,
+        options.tol,
+        options.seed,
+        weights is not None,
+    )
     if saved is not None:
         saved.agree = functools.partial(agree_on_checkpoint, replicas, saved.path)
-    passes = DistributedPasses(replicas, parts, starts, prepared, plan, options.n_clusters, options.batch_size,
-                               weights, offsets[replicas.first:replicas.first + replicas.local], buffers)
+    passes = DistributedPasses(
+        replicas,
+        parts,
+        starts,
+        prepared,
+        plan,
+        options.n_clusters,
+        options.batch_size,
+        weights,
+        offsets[replicas.first : replicas.first + replicas.local],
+        buffers,
+    )
 
     def seeded(run_seed):
         return initial_centroids(passes, options.n_clusters, options.init, run_seed, n_rows, options.init_rounds)
@@ -246,8 +324,10 @@ def agree_on_checkpoint(replicas, path, n_iter):
     """Check that every worker read the same iteration count from its checkpoint (0: none): one folder for all."""
     counts = replicas.gather([[[float(n_iter)]]] * replicas.local)[:, 0]
     if (counts != n_iter).any():
-        raise ValueError(f"the workers read checkpoints of {sorted(set(counts.astype(int).tolist()))} iterations "
-                         f"(0: none) from {path}; give every worker the same checkpoint folder (a shared one)")
+        raise ValueError(
+            f"the workers read checkpoints of {sorted(set(counts.astype(int).tolist()))} iterations "
+            f"(0: none) from {path}; give every worker the same checkpoint folder (a shared one)"
+        )
 
 
 class ReplicaPasses:
@@ -278,8 +358,9 @@ class ReplicaPasses:
             except ValueError as error:
                 found = found or error
         if self.replicas.sum([[float(found is not None)]] * self.replicas.local).any():
-            raise found or ValueError("the samples of another worker are not finite (NaN or infinity); that worker "
-                                      "says where")
+            raise found or ValueError(
+                "the samples of another worker are not finite (NaN or infinity); that worker says where"
+            )
 
 
 def initial_centroids(passes, n_clusters, init, run_seed, n_rows, rounds):

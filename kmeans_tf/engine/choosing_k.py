@@ -2,14 +2,23 @@
 
 The scores are scikit-learn's (``sklearn.metrics``), imported inside ``elbow``.
 """
+
 import dataclasses
 
 import numpy as np
 
 from kmeans_tf.engine import validation
 from kmeans_tf.engine.kmeans import kmeans
-from kmeans_tf.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_INIT_ROUNDS, DEFAULT_MAX_ITER,
-                                   DEFAULT_N_INIT, DEFAULT_SILHOUETTE_ROWS, DEFAULT_TOL, MIN_K_VALUES)
+from kmeans_tf.engine.options import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_INIT,
+    DEFAULT_INIT_ROUNDS,
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_SILHOUETTE_ROWS,
+    DEFAULT_TOL,
+    MIN_K_VALUES,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,9 +52,20 @@ class ElbowResult:
     silhouette_sample: np.ndarray
 
 
-def elbow(samples, k_values, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
-          seed=None, algorithm=DEFAULT_ALGORITHM, init_rounds=DEFAULT_INIT_ROUNDS,
-          silhouette_rows=DEFAULT_SILHOUETTE_ROWS, callback=None):
+def elbow(
+    samples,
+    k_values,
+    *,
+    init=DEFAULT_INIT,
+    n_init=DEFAULT_N_INIT,
+    max_iter=DEFAULT_MAX_ITER,
+    tol=DEFAULT_TOL,
+    seed=None,
+    algorithm=DEFAULT_ALGORITHM,
+    init_rounds=DEFAULT_INIT_ROUNDS,
+    silhouette_rows=DEFAULT_SILHOUETTE_ROWS,
+    callback=None,
+):
     """Fit k-means for each k of ``k_values``, score each fit, and suggest a k by the kneedle rule.
 
     Parameters
@@ -82,19 +102,39 @@ def elbow(samples, k_values, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_it
     rows.sort()
     measured = []
     for k in k_values:
-        result = kmeans(samples, k, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
-                        algorithm=algorithm, init_rounds=init_rounds)
+        result = kmeans(
+            samples,
+            k,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            algorithm=algorithm,
+            init_rounds=init_rounds,
+        )
         if callback is not None:
             callback(k, result)
-        measured.append((result.inertia,
-                         _score(metrics.silhouette_score, samples[rows], result.labels[rows]),
-                         _score(metrics.calinski_harabasz_score, samples, result.labels),
-                         _score(metrics.davies_bouldin_score, samples, result.labels),
-                         result.n_iter))
+        measured.append(
+            (
+                result.inertia,
+                _score(metrics.silhouette_score, samples[rows], result.labels[rows]),
+                _score(metrics.calinski_harabasz_score, samples, result.labels),
+                _score(metrics.davies_bouldin_score, samples, result.labels),
+                result.n_iter,
+            )
+        )
     inertia, silhouette, calinski_harabasz, davies_bouldin, n_iter = (np.array(column) for column in zip(*measured))
-    return ElbowResult(k=k_values, inertia=inertia, silhouette=silhouette, calinski_harabasz=calinski_harabasz,
-                       davies_bouldin=davies_bouldin, n_iter=n_iter.astype(np.int64),
-                       suggested_k=kneedle(k_values, inertia), silhouette_sample=rows)
+    return ElbowResult(
+        k=k_values,
+        inertia=inertia,
+        silhouette=silhouette,
+        calinski_harabasz=calinski_harabasz,
+        davies_bouldin=davies_bouldin,
+        n_iter=n_iter.astype(np.int64),
+        suggested_k=kneedle(k_values, inertia),
+        silhouette_sample=rows,
+    )
 
 
 def kneedle(k, inertia):
@@ -131,8 +171,10 @@ def check_k_values(k_values, n_samples):
     if len(set(values)) != len(values):
         raise ValueError(f"k_values={values} should not repeat a value")
     if len(values) < MIN_K_VALUES:
-        raise ValueError(f"k_values={values} should hold at least {MIN_K_VALUES} values: "
-                         f"the kneedle rule needs a point between the first and the last")
+        raise ValueError(
+            f"k_values={values} should hold at least {MIN_K_VALUES} values: "
+            f"the kneedle rule needs a point between the first and the last"
+        )
     return np.array(sorted(values), np.int64)
 
 

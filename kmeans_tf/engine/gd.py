@@ -5,6 +5,7 @@ GradientDescentOptimizer's update ``w -= learning_rate * dE/dw``. The gradient i
 ``dE/dw_k = 2 (n_k w_k - sum of the samples nearest to w_k)``, summed a chunk of rows at a
 time, so the (n_samples, k, n_features) differences of the post's broadcast are never held at once.
 """
+
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import validation
 from kmeans_tf.engine.options import CHUNK_BYTES
@@ -35,8 +36,9 @@ def gd_kmeans(samples, initial_prototypes, *, learning_rate=DEFAULT_LEARNING_RAT
     costs : float64 tensor of shape (steps + 1,), ``costs[i]`` after optimizer step ``i + 1``
     """
     samples = validation.check_samples(samples)
-    initial_prototypes = validation.check_centroids(initial_prototypes, None, samples.shape[1], samples.dtype,
-                                                    name="initial_prototypes")
+    initial_prototypes = validation.check_centroids(
+        initial_prototypes, None, samples.shape[1], samples.dtype, name="initial_prototypes"
+    )
     steps = validation.check_int("steps", steps, 0)
     learning_rate = validation.check_float("learning_rate", learning_rate, minimum=0, open_minimum=True)
     n_clusters, n_features = initial_prototypes.shape
@@ -68,6 +70,8 @@ def _cost_and_gradient(data, prototypes, chunk_rows):
         return i + 1, cost, sums, counts
 
     _, cost, sums, counts = tf.while_loop(
-        lambda i, *_: i < count_chunks(data, chunk_rows), add_chunk,
-        (0, tf.constant(0.0, tf.float64), tf.zeros_like(prototypes), tf.zeros_like(prototypes[:, 0])))
+        lambda i, *_: i < count_chunks(data, chunk_rows),
+        add_chunk,
+        (0, tf.constant(0.0, tf.float64), tf.zeros_like(prototypes), tf.zeros_like(prototypes[:, 0])),
+    )
     return cost, 2 * (counts[:, None] * prototypes - sums)

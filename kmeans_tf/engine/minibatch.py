@@ -1,4 +1,4 @@
-"""Mini-batch k-means (Sculley, "Web-scale k-means clustering", WWW 2010), as scikit-learn's ``MiniBatchKMeans`` runs it.
+"""Mini-batch k-means (Sculley, "Web-scale k-means clustering", WWW 2010), as scikit-learn runs it.
 
 ``minibatch_kmeans`` seeds on a sample of rows, then makes steps (``minibatch_step``) on
 batches drawn at random until a rule of scikit-learn's ``fit`` stops it: an exponentially
@@ -7,6 +7,7 @@ a step moved the centroids by a squared distance of at most ``tol`` (relative to
 variance), or ``max_iter`` passes' worth of steps are made. ``start`` seeds a run to feed
 batches as they come (``MiniBatchKMeans.partial_fit``).
 """
+
 import dataclasses
 import warnings
 
@@ -51,11 +52,25 @@ class MiniBatchResult:
     state: MiniBatchState
 
 
-def minibatch_kmeans(samples, n_clusters, *, batch_size=DEFAULT_BATCH_SIZE, init=DEFAULT_INIT, n_init=1,
-                     max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL, max_no_improvement=DEFAULT_MAX_NO_IMPROVEMENT,
-                     init_size=None, reassignment_ratio=DEFAULT_REASSIGNMENT_RATIO, compute_labels=True, seed=None,
-                     sample_weight=None, init_rounds=DEFAULT_INIT_ROUNDS, verbose=False):
-    """Cluster ``samples`` into ``n_clusters`` groups with mini-batch k-means, as scikit-learn's ``MiniBatchKMeans.fit``.
+def minibatch_kmeans(
+    samples,
+    n_clusters,
+    *,
+    batch_size=DEFAULT_BATCH_SIZE,
+    init=DEFAULT_INIT,
+    n_init=1,
+    max_iter=DEFAULT_MAX_ITER,
+    tol=DEFAULT_TOL,
+    max_no_improvement=DEFAULT_MAX_NO_IMPROVEMENT,
+    init_size=None,
+    reassignment_ratio=DEFAULT_REASSIGNMENT_RATIO,
+    compute_labels=True,
+    seed=None,
+    sample_weight=None,
+    init_rounds=DEFAULT_INIT_ROUNDS,
+    verbose=False,
+):
+    """Cluster ``samples`` into ``n_clusters`` groups with mini-batch k-means, as ``MiniBatchKMeans.fit`` does.
 
     Parameters
     ----------
@@ -64,7 +79,7 @@ def minibatch_kmeans(samples, n_clusters, *, batch_size=DEFAULT_BATCH_SIZE, init
     batch_size : int >= 1, default=1024
         Rows per step (at most n_samples), drawn with replacement: in proportion to
         ``sample_weight`` when given, then each counted once.
-    init : {"k-means++", "random", "k-means||"}, callable or array of shape (n_clusters, n_features), default="k-means++"
+    init : {"k-means++", "random", "k-means||"}, callable or array (n_clusters, n_features), default="k-means++"
         A strategy runs on ``init_size`` rows drawn at random (``kmeans_tf.engine.seeding``); a
         callable is called as ``init(rows, n_clusters, random_state)`` on them.
     n_init : int >= 1, default=1
@@ -98,7 +113,8 @@ def minibatch_kmeans(samples, n_clusters, *, batch_size=DEFAULT_BATCH_SIZE, init
     n_samples = len(samples)
     n_init = validation.check_int("n_init", n_init, 1)
     n_clusters, batch_size, init, init_size, weights, init_rounds = check_seeding(
-        samples, n_clusters, batch_size, init, init_size, n_init, sample_weight, init_rounds)
+        samples, n_clusters, batch_size, init, init_size, n_init, sample_weight, init_rounds
+    )
     sample_weight = None if sample_weight is None else weights
     max_iter = validation.check_max_iter(max_iter)
     tol = validation.check_float("tol", tol, minimum=0)
@@ -131,8 +147,9 @@ def minibatch_kmeans(samples, n_clusters, *, batch_size=DEFAULT_BATCH_SIZE, init
         if cumulative is None:
             rows = rng.randint(0, n_samples, batch_size)
         else:
-            rows = np.minimum(np.searchsorted(cumulative, rng.random_sample(batch_size) * cumulative[-1],
-                                              side="right"), n_samples - 1)
+            rows = np.minimum(
+                np.searchsorted(cumulative, rng.random_sample(batch_size) * cumulative[-1], side="right"), n_samples - 1
+            )
         batch = coordinates(samples[rows], prepared)
         inertia, shift = state.step(batch, None, rng, reassignment_ratio=reassignment_ratio, verbose=verbose)
         converged = stopping(step, n_steps, shift, prepared.unscaled_inertia(inertia))
@@ -144,8 +161,15 @@ def minibatch_kmeans(samples, n_clusters, *, batch_size=DEFAULT_BATCH_SIZE, init
         inertia = kmeans.inertia(samples, centroids, sample_weight=sample_weight)
     else:
         labels, inertia = None, stopping.average * float(weights.sum())
-    return MiniBatchResult(centroids, labels, inertia, n_iter=-(-step * batch_size // n_samples), n_steps=step,
-                           converged=converged, state=state)
+    return MiniBatchResult(
+        centroids,
+        labels,
+        inertia,
+        n_iter=-(-step * batch_size // n_samples),
+        n_steps=step,
+        converged=converged,
+        state=state,
+    )
 
 
 class Stopping:
@@ -162,7 +186,7 @@ class Stopping:
         self.no_improvement = 0
 
     def __call__(self, step, n_steps, shift, batch_inertia):
-        """Whether to stop after ``step`` (from 0), which moved the centroids by ``shift`` and measured ``batch_inertia``."""
+        """Whether to stop after ``step`` (from 0), which moved the centroids by ``shift``, of ``batch_inertia``."""
         batch_inertia /= self.batch_size
         step += 1
         if step == 1:  # the inertia of the initial centroids: not yet a trend
@@ -170,8 +194,9 @@ class Stopping:
             self._report(f"Minibatch step {step}/{n_steps}: mean batch inertia: {batch_inertia}")
             return False
         self.average = batch_inertia if step == 2 else self.average * (1 - self.alpha) + batch_inertia * self.alpha
-        self._report(f"Minibatch step {step}/{n_steps}: mean batch inertia: {batch_inertia}, "
-                     f"ewa inertia: {self.average}")
+        self._report(
+            f"Minibatch step {step}/{n_steps}: mean batch inertia: {batch_inertia}, ewa inertia: {self.average}"
+        )
         if self.tol > 0 and shift <= self.tol:
             self._report(f"Converged (small centers change) at step {step}/{n_steps}")
             return True
@@ -189,9 +214,18 @@ class Stopping:
             print(message)
 
 
-def start(samples, n_clusters, *, rng, batch_size=DEFAULT_BATCH_SIZE, init=DEFAULT_INIT, init_size=None,
-          sample_weight=None, init_rounds=DEFAULT_INIT_ROUNDS):
-    """A run to feed batches as they come (``MiniBatchState.step``): coordinates and centroids found on ``samples``, the first.
+def start(
+    samples,
+    n_clusters,
+    *,
+    rng,
+    batch_size=DEFAULT_BATCH_SIZE,
+    init=DEFAULT_INIT,
+    init_size=None,
+    sample_weight=None,
+    init_rounds=DEFAULT_INIT_ROUNDS,
+):
+    """A run to feed batches as they come (``MiniBatchState.step``): coordinates and centroids from ``samples``.
 
     The parameters are ``minibatch_kmeans``'s; ``rng`` is a ``numpy.random.RandomState``.
     Seeding sees ``init_size`` rows drawn from ``samples`` (by default three times
@@ -199,7 +233,8 @@ def start(samples, n_clusters, *, rng, batch_size=DEFAULT_BATCH_SIZE, init=DEFAU
     """
     samples = validation.check_samples(samples)
     n_clusters, _, init, init_size, weights, init_rounds = check_seeding(
-        samples, n_clusters, batch_size, init, init_size, 1, sample_weight, init_rounds)
+        samples, n_clusters, batch_size, init, init_size, 1, sample_weight, init_rounds
+    )
     prepared = prepared_on(samples)
     initial = initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepared, init_rounds)
     return MiniBatchState(initial, np.zeros(n_clusters), prepared)
@@ -234,8 +269,9 @@ def initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepar
     if isinstance(init, np.ndarray):
         return coordinates(init, prepared).astype(np.float64)
     if callable(init):
-        initial = validation.check_centroids(init(samples, n_clusters, rng), n_clusters, samples.shape[1],
-                                             samples.dtype, name="the centroids of init")
+        initial = validation.check_centroids(
+            init(samples, n_clusters, rng), n_clusters, samples.shape[1], samples.dtype, name="the centroids of init"
+        )
         return coordinates(initial, prepared).astype(np.float64)
     weighted = weights if weights.sum() > 0 and not np.all(weights == weights[0]) else None
     if init == seeding.RANDOM_INIT:
@@ -245,10 +281,12 @@ def initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepar
 
 
 def variance_mean(samples, column_sums):
-    """The mean per-feature variance of ``samples`` (unweighted, as scikit-learn's ``_tolerance``), a chunk at a time."""
+    """The mean per-feature variance of ``samples`` (unweighted, as scikit-learn's ``_tolerance``), by chunks."""
     mean = column_sums / len(samples)
-    total = sum(float(prepare.squared_norms(samples[start:start + prepare.CHUNK_ROWS] - mean).sum())
-                for start in range(0, len(samples), prepare.CHUNK_ROWS))
+    total = sum(
+        float(prepare.squared_norms(samples[start : start + prepare.CHUNK_ROWS] - mean).sum())
+        for start in range(0, len(samples), prepare.CHUNK_ROWS)
+    )
     return total / samples.size
 
 
@@ -262,7 +300,11 @@ def check_init_size(init_size, n_clusters, batch_size, n_samples):
         if init_size < n_clusters:
             init_size = INIT_SIZE_BATCHES * n_clusters
     elif validation.check_int("init_size", init_size, 1) < n_clusters:
-        warnings.warn(f"init_size={init_size} should be larger than n_clusters={n_clusters}. Setting it to "
-                      f"min(3*n_clusters, n_samples)", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"init_size={init_size} should be larger than n_clusters={n_clusters}. Setting it to "
+            f"min(3*n_clusters, n_samples)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         init_size = INIT_SIZE_BATCHES * n_clusters
     return min(init_size, n_samples)

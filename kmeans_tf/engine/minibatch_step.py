@@ -17,6 +17,7 @@ The steps work in the coordinates of a ``prepare.Prepared`` found on a first sam
 rows minus the sample's mean (the kernel's distances by ``|x|^2 - 2 x.c + |c|^2`` lose less
 to rounding near 0), scaled by a power of two when their squares would leave the dtype's range.
 """
+
 import dataclasses
 import functools
 
@@ -56,7 +57,7 @@ class MiniBatchState:
         return self.prepared.unscaled(self.centroids).astype(dtype)
 
     def step(self, batch, weights, rng, *, reassignment_ratio, verbose=False):
-        """Label ``batch`` (rows in ``prepared``'s coordinates) and move the centroids; return the batch's inertia and the squared move.
+        """Label ``batch`` (in ``prepared``'s coordinates), move the centroids; return its inertia and the squared move.
 
         ``weights`` (float64, one per row, or None) weigh the rows in the sums and counts.
         The inertia (weighted, in ``prepared``'s units) is the batch's before the move, as
@@ -83,7 +84,7 @@ class MiniBatchState:
         return False
 
     def _reassign_small_clusters(self, batch, rng, ratio, verbose):
-        """Move the clusters of count below ``ratio`` times the largest to random rows of ``batch``, as scikit-learn does."""
+        """Move clusters of count below ``ratio`` times the largest to random rows of ``batch`` (as scikit-learn)."""
         small = self.counts < ratio * self.counts.max()
         most = int(MOST_REASSIGNED * len(batch))
         if small.sum() > MOST_REASSIGNED * len(batch):
@@ -116,8 +117,9 @@ def assign(batch, centroids, weights=None):
     else:
         chunk_rows = tf_ops.rows_per_chunk(len(centroids), batch.itemsize, None)
         with quietly():
-            labels, sums, counts, inertia = batch_sums(data, centres, chunk_rows, weight_tensor,
-                                                       weighted=weights is not None)
+            labels, sums, counts, inertia = batch_sums(
+                data, centres, chunk_rows, weight_tensor, weighted=weights is not None
+            )
     return labels.numpy(), sums.numpy(), counts.numpy(), float(inertia)
 
 
@@ -129,7 +131,7 @@ def unit_weights():
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), vector(tf.float64)])
 def batch_sums(samples, centroids, chunk_rows, weights, weighted=False):
-    """``assign``'s answer by TensorFlow's ops: labels, float64 sums and counts, inertia (``weights`` read when ``weighted``)."""
+    """``assign`` by TensorFlow's ops: labels, float64 sums and counts, inertia (``weights`` read when ``weighted``)."""
     labels = tf_ops.labels_chunked(samples, centroids, chunk_rows)
     row_weights = weights if weighted else None
     sums, counts = tf_ops.cluster_sums(samples, labels, tf.shape(centroids)[0], tf.float64, row_weights)

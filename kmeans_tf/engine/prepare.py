@@ -9,6 +9,7 @@ brings the largest row near 1. A power of two scales every sum and product exact
 labels are those that exact arithmetic on the data would give as far as the dtype can
 tell, and the centroids and inertia are scaled back exactly.
 """
+
 import dataclasses
 import math
 
@@ -30,7 +31,7 @@ def column_sums(samples):
     """
     total = np.zeros(samples.shape[1])
     for start in range(0, len(samples), CHUNK_ROWS):
-        total += np.einsum("ij->j", samples[start:start + CHUNK_ROWS])
+        total += np.einsum("ij->j", samples[start : start + CHUNK_ROWS])
     return total
 
 
@@ -38,8 +39,8 @@ def squared_norms(samples):
     """Return each row's squared norm (float64), computed a chunk of rows at a time."""
     norms = np.empty(len(samples))
     for start in range(0, len(samples), CHUNK_ROWS):
-        chunk = samples[start:start + CHUNK_ROWS]
-        norms[start:start + CHUNK_ROWS] = np.einsum("ij,ij->i", chunk, chunk)
+        chunk = samples[start : start + CHUNK_ROWS]
+        norms[start : start + CHUNK_ROWS] = np.einsum("ij,ij->i", chunk, chunk)
     return norms
 
 
@@ -78,8 +79,10 @@ class Prepared:
 
 
 def out_of_range_message(what):
-    return (f"{what} is beyond what float64 can hold: the data's magnitude is too large for squared "
-            f"distances; rescale the data (divide it by a large number) and cluster again")
+    return (
+        f"{what} is beyond what float64 can hold: the data's magnitude is too large for squared "
+        f"distances; rescale the data (divide it by a large number) and cluster again"
+    )
 
 
 def centre_and_scale(samples, sums):
@@ -120,7 +123,7 @@ def fits(data, largest_squared_norm):
 
 def largest_magnitude(samples):
     """Return the largest absolute value of any cell, a chunk of rows at a time."""
-    return max(float(np.abs(samples[start:start + CHUNK_ROWS]).max()) for start in range(0, len(samples), CHUNK_ROWS))
+    return max(float(np.abs(samples[start : start + CHUNK_ROWS]).max()) for start in range(0, len(samples), CHUNK_ROWS))
 
 
 def scale_exponent(*arrays):
@@ -135,7 +138,7 @@ def aligned_like(array):
     """Return an uninitialised C-contiguous array like ``array`` that starts on a TENSOR_ALIGNMENT boundary."""
     raw = np.empty(array.nbytes + TENSOR_ALIGNMENT, np.uint8)
     start = -raw.ctypes.data % TENSOR_ALIGNMENT
-    return raw[start:start + array.nbytes].view(array.dtype).reshape(array.shape)
+    return raw[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
 
 
 def tensor_over(array):

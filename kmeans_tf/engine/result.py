@@ -1,4 +1,5 @@
 """What a k-means fit returns (``KMeansResult``), and the best of ``n_init`` runs, for every way of fitting."""
+
 import dataclasses
 
 import numpy as np

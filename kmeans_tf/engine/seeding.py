@@ -5,16 +5,22 @@ optionally sample weights (float64, >= 0, not all 0), which they use as scikit-l
 ``_init_centroids`` does: "random" draws with probability proportional to the weights, and
 k-means++ draws its first centroid so, and weighs each sample's squared distance by its weight.
 """
+
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import loops, tf_ops
-from kmeans_tf.engine.options import (DEFAULT_INIT_ROUNDS, KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT,
-                                   RECLUSTER_TRIES)
+from kmeans_tf.engine.options import (
+    DEFAULT_INIT_ROUNDS,
+    KMEANS_PARALLEL_INIT,
+    OVERSAMPLING_FACTOR,
+    RANDOM_INIT,
+    RECLUSTER_TRIES,
+)
 
 
 def initial_centroids(samples, n_clusters, init, rng, weights=None, rounds=DEFAULT_INIT_ROUNDS):
-    """Choose initial centroids among ``samples`` with the strategy ``init``, the sample ``weights`` (if any) and ``rounds`` (k-means||'s)."""
+    """Choose initial centroids among ``samples`` by ``init``, with ``weights`` (if any) and ``rounds`` (k-means||)."""
     if init == RANDOM_INIT:
         probabilities = None if weights is None else weights / weights.sum()
         return samples[rng.choice(samples.shape[0], n_clusters, replace=False, p=probabilities)]
@@ -57,9 +63,12 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None):
 def squared_distances_to(data, squared_norms, indices):
     """Squared distances, shape (len(indices), n_samples), from the samples at ``indices`` to all."""
     centres = tf.gather(data, indices)
-    return tf.maximum(tf.gather(squared_norms, indices)[:, None]
-                      - 2 * tf.matmul(centres, data, transpose_b=True)
-                      + squared_norms[None, :], 0)
+    return tf.maximum(
+        tf.gather(squared_norms, indices)[:, None]
+        - 2 * tf.matmul(centres, data, transpose_b=True)
+        + squared_norms[None, :],
+        0,
+    )
 
 
 def kmeans_parallel(samples, n_clusters, rng, rounds, weights=None):
@@ -80,8 +89,12 @@ def kmeans_parallel(samples, n_clusters, rng, rounds, weights=None):
     candidates = candidates[distinct_values(samples[candidates])]
     if len(candidates) <= n_clusters:
         others = np.setdiff1d(np.arange(len(samples)), candidates)
-        filling = rng.choice(others, n_clusters - len(candidates), replace=False,
-                             p=weights[others] / weights[others].sum() if weights[others].sum() > 0 else None)
+        filling = rng.choice(
+            others,
+            n_clusters - len(candidates),
+            replace=False,
+            p=weights[others] / weights[others].sum() if weights[others].sum() > 0 else None,
+        )
         return samples[np.concatenate([candidates, filling])]
     points = samples[candidates]
     labels, _ = nearest(data, tf.constant(points))
@@ -105,7 +118,7 @@ def recluster(points, weights, n_clusters, rng):
 
 
 def parallel_candidates(data, n_clusters, rng, rounds, weights=None):
-    """Row indices of k-means||'s candidates: one pick (in proportion to ``weights``, if any), then ``rounds`` of oversampling.
+    """Row indices of k-means||'s candidates: one pick (in proportion to ``weights``), then ``rounds`` of oversampling.
 
     Each round keeps every sample independently with probability ``min(1, l w d^2 / phi)``,
     where ``w`` is its weight, ``d^2`` its squared distance to the nearest candidate so far,

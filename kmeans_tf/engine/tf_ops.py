@@ -12,6 +12,7 @@ cluster sums of weight * sample, counts of the weights, inertia of weight * squa
 The graph functions take the weights as a tensor in every trace (an empty one when there
 are none) and the Python option ``weighted`` says whether to use them.
 """
+
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine.options import CHUNK_BYTES
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
@@ -47,7 +48,7 @@ def rows_per_chunk(n_clusters, itemsize, batch_size):
 
 def row_slice(samples, chunk_rows, i):
     """Return chunk ``i``: rows ``i * chunk_rows`` up to ``(i + 1) * chunk_rows`` (fewer in the last chunk)."""
-    return samples[i * chunk_rows:(i + 1) * chunk_rows]
+    return samples[i * chunk_rows : (i + 1) * chunk_rows]
 
 
 def count_chunks(samples, chunk_rows):
@@ -66,23 +67,26 @@ def labels_chunked(samples, centroids, chunk_rows):
         chunk_labels = nearest_from(row_slice(samples, chunk_rows, i), minus_two_centroids_t, centroid_norms)
         return i + 1, labels.write(i, chunk_labels)
 
-    _, labels = tf.while_loop(lambda i, _: i < n_chunks, label_chunk,
-                              (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False)))
+    _, labels = tf.while_loop(
+        lambda i, _: i < n_chunks, label_chunk, (0, tf.TensorArray(tf.int64, size=n_chunks, infer_shape=False))
+    )
     return labels.concat()
 
 
-@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32),
-                                 vector(tf.float64)])
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32), vector(tf.float64)])
 def inertia_chunked(samples, centroids, labels, chunk_rows, weights, weighted=False):
     """The exact (weighted) sum of squared distances of samples to their labelled centroid, ``chunk_rows`` at a time."""
+
     def add_chunk(i, total):
         chunk_weights = row_slice(weights, chunk_rows, i) if weighted else None
-        chunk = sum_squared_distance(row_slice(samples, chunk_rows, i), centroids, row_slice(labels, chunk_rows, i),
-                                     chunk_weights)
+        chunk = sum_squared_distance(
+            row_slice(samples, chunk_rows, i), centroids, row_slice(labels, chunk_rows, i), chunk_weights
+        )
         return i + 1, total + chunk
 
-    _, total = tf.while_loop(lambda i, _: i < count_chunks(samples, chunk_rows), add_chunk,
-                             (0, tf.constant(0.0, tf.float64)))
+    _, total = tf.while_loop(
+        lambda i, _: i < count_chunks(samples, chunk_rows), add_chunk, (0, tf.constant(0.0, tf.float64))
+    )
     return total
 
 
@@ -142,18 +146,26 @@ def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
     row_weights = tf.ones_like(labels, dtype) if weights is None else tf.cast(weights, dtype)
 
     def sparse_one_hot_product():  # the one-hot matrix holds the weights: weighted sums at no extra cost
-        one_hot = tf.sparse.SparseTensor(tf.stack([tf.range(tf.size(labels, out_type=tf.int64)), labels], 1),
-                                         row_weights, tf.cast([tf.size(labels), n_clusters], tf.int64))
+        one_hot = tf.sparse.SparseTensor(
+            tf.stack([tf.range(tf.size(labels, out_type=tf.int64)), labels], 1),
+            row_weights,
+            tf.cast([tf.size(labels), n_clusters], tf.int64),
+        )
         return tf.sparse.sparse_dense_matmul(one_hot, values, adjoint_a=True)
 
     def scatter_add():  # several times faster on CPU than unsorted_segment_sum
         weighted_values = values if weights is None else values * row_weights[:, None]
-        return tf.tensor_scatter_nd_add(tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None],
-                                        weighted_values)
+        return tf.tensor_scatter_nd_add(
+            tf.zeros([n_clusters, tf.shape(samples)[1]], dtype), labels[:, None], weighted_values
+        )
 
     sums = tf.cond(tf.shape(samples)[1] <= SPARSE_SUMS_MAX_FEATURES, sparse_one_hot_product, scatter_add)
-    counts = tf.math.bincount(tf.cast(labels, tf.int32), weights=None if weights is None else row_weights,
-                              minlength=n_clusters, maxlength=n_clusters)
+    counts = tf.math.bincount(
+        tf.cast(labels, tf.int32),
+        weights=None if weights is None else row_weights,
+        minlength=n_clusters,
+        maxlength=n_clusters,
+    )
     return sums, tf.cast(counts, dtype)
 
 

@@ -5,6 +5,7 @@ and warns when it does so often; a user who calls the engine on many data sets w
 the tracing and see the warnings. ``traced_per_dtype`` gives each dtype (and each value of
 the Python options) one trace with an input signature whose dimensions are all unknown.
 """
+
 import functools
 
 from kmeans_tf._tensorflow import tf
@@ -29,6 +30,7 @@ def traced_per_dtype(signature):
     when the first of them (the samples) has ``dtype``. Keyword arguments are Python
     options, fixed in the trace.
     """
+
     def decorate(function):
         traced = {}
 
@@ -36,10 +38,12 @@ def traced_per_dtype(signature):
         def call(*tensors, **options):
             key = (tensors[0].dtype, tuple(sorted(options.items())))
             if key not in traced:
-                traced[key] = tf.function(functools.partial(function, **options),
-                                          input_signature=signature(tensors[0].dtype), autograph=False)
+                traced[key] = tf.function(
+                    functools.partial(function, **options), input_signature=signature(tensors[0].dtype), autograph=False
+                )
             return traced[key](*tensors)
 
         call.python_function = function
         return call
+
     return decorate

@@ -4,6 +4,7 @@ Every check raises ``ValueError`` whose message shows the bad value and what is 
 (``n_samples=10 should be >= n_clusters=11``). Python and NumPy scalars are accepted alike.
 Code past the door assumes checked input and does not check again.
 """
+
 import dataclasses
 import numbers
 import os
@@ -89,8 +90,10 @@ def check_positive_weights(positive, n_samples, n_clusters, init):
     if positive == 0:
         raise ValueError(_no_positive_weight(n_samples))
     if isinstance(init, str) and init == RANDOM_INIT and positive < n_clusters:
-        raise ValueError(f"init={RANDOM_INIT!r} draws n_clusters={n_clusters} distinct samples of weight > 0, "
-                         f"but sample_weight has {positive}; give more weights > 0, or use another init")
+        raise ValueError(
+            f"init={RANDOM_INIT!r} draws n_clusters={n_clusters} distinct samples of weight > 0, "
+            f"but sample_weight has {positive}; give more weights > 0, or use another init"
+        )
 
 
 def _as_array(value, name, allowed):
@@ -115,8 +118,9 @@ def check_centroids(centroids, n_clusters, n_features, dtype, name="centroids"):
     """Return ``centroids`` checked against the samples' width (and ``n_clusters`` rows if given)."""
     centroids = check_samples(centroids, name)
     if centroids.shape[1] != n_features:
-        raise ValueError(f"{name} should have n_features={n_features} columns like the samples, "
-                         f"got shape {centroids.shape}")
+        raise ValueError(
+            f"{name} should have n_features={n_features} columns like the samples, got shape {centroids.shape}"
+        )
     if n_clusters is not None and centroids.shape[0] != n_clusters:
         raise ValueError(f"{name} should have n_clusters={n_clusters} rows, got shape {centroids.shape}")
     return centroids.astype(dtype, copy=False)
@@ -169,8 +173,10 @@ def check_init(init, n_clusters, n_features, dtype, n_init):
     """Return ``init``: a strategy name, or an array of initial centroids (then ``n_init`` must be 1)."""
     if isinstance(init, str):
         if init not in INIT_STRATEGIES:
-            raise ValueError(f"init={init!r} should be one of {', '.join(map(repr, INIT_STRATEGIES))} "
-                             f"or an array of shape (n_clusters, n_features)")
+            raise ValueError(
+                f"init={init!r} should be one of {', '.join(map(repr, INIT_STRATEGIES))} "
+                f"or an array of shape (n_clusters, n_features)"
+            )
         return init
     init = check_centroids(init, n_clusters, n_features, dtype, name="init")
     if n_init != 1:
@@ -222,16 +228,40 @@ class LloydOptions:
     weights: np.ndarray | None  # float64, one per sample
 
 
-def check_lloyd_options(n_clusters, n_samples, n_features, dtype, *, init, n_init, max_iter, tol, seed, batch_size,
-                        algorithm, callback, keep_history, init_rounds, sample_weight):
+def check_lloyd_options(
+    n_clusters,
+    n_samples,
+    n_features,
+    dtype,
+    *,
+    init,
+    n_init,
+    max_iter,
+    tol,
+    seed,
+    batch_size,
+    algorithm,
+    callback,
+    keep_history,
+    init_rounds,
+    sample_weight,
+):
     """The door of a Lloyd fit of ``n_samples`` rows of ``n_features`` columns (``kmeans``, in memory or streamed)."""
     n_clusters = check_n_clusters(n_clusters, n_samples)
     n_init = check_int("n_init", n_init, 1)
-    options = dict(max_iter=check_max_iter(max_iter), tol=check_float("tol", tol, minimum=0), seed=check_seed(seed),
-                   batch_size=check_batch_size(batch_size), algorithm=check_algorithm(algorithm))
+    options = dict(
+        max_iter=check_max_iter(max_iter),
+        tol=check_float("tol", tol, minimum=0),
+        seed=check_seed(seed),
+        batch_size=check_batch_size(batch_size),
+        algorithm=check_algorithm(algorithm),
+    )
     init = check_init(init, n_clusters, n_features, dtype, n_init)
-    options.update(callback=check_callback(callback), keep_history=check_flag("keep_history", keep_history),
-                   init_rounds=check_int("init_rounds", init_rounds, 1))
+    options.update(
+        callback=check_callback(callback),
+        keep_history=check_flag("keep_history", keep_history),
+        init_rounds=check_int("init_rounds", init_rounds, 1),
+    )
     weights = check_sample_weight(sample_weight, n_samples)
     check_weights_for_init(weights, n_clusters, init)
     return LloydOptions(n_clusters=n_clusters, init=init, n_init=n_init, weights=weights, **options)

@@ -19,6 +19,7 @@ The package:
 Public API: ``kernel()``, ``description()``, ``use_native(enabled)``, ``build(force=False)``,
 ``BuildError``, ``library_path()``, ``cache_dir()``.
 """
+
 from kmeans_tf.native.build import BuildError, build, cache_dir, library_path
 from kmeans_tf.native.load import description, kernel, use_native
 

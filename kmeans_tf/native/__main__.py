@@ -4,6 +4,7 @@ The engine builds it on first use anyway (see ``kmeans_tf/native/build.py``); bu
 here makes the first call fast. The library reported ready is verified against its build
 record and loaded, with every op present. Exits 1 with a one-line reason when it fails.
 """
+
 import sys
 
 from kmeans_tf.native.build import BuildError, build

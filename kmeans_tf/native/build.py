@@ -8,6 +8,7 @@ stale build is never loaded. Beside it, a record (``<library>.json``: its size a
 written after the library lets ``verify`` refuse a library that changed since, such as a
 truncated or replaced file; ``build`` then builds it again.
 """
+
 import hashlib
 import json
 import os
@@ -54,8 +55,17 @@ def compile_command(output):
     # TensorFlow's flags are for C++ extensions: its C++ standard does not apply to C.
     tf_flags = [flag for flag in tf.sysconfig.get_compile_flags() if not flag.startswith(("-std=", "--std="))]
     sources = [str(path) for path in _sources() if path.suffix == ".c"]
-    return [compiler(), *FLAGS, *tf_flags, *sources, "-o", str(output), *tf.sysconfig.get_link_flags(),
-            "-lpthread", "-lm"]
+    return [
+        compiler(),
+        *FLAGS,
+        *tf_flags,
+        *sources,
+        "-o",
+        str(output),
+        *tf.sysconfig.get_link_flags(),
+        "-lpthread",
+        "-lm",
+    ]
 
 
 def library_path():

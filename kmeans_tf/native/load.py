@@ -6,6 +6,7 @@ off, TensorFlow sees a GPU (its ops run there), or the library did not build, ve
 load (no compiler, say). The answers are the same either way; ``description()`` says which
 path runs and why.
 """
+
 import os
 
 from kmeans_tf._tensorflow import tf

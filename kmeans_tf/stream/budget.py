@@ -6,13 +6,28 @@ buffers and the labels. When the labels of every row do not fit beside the chunk
 live in a scratch file (``kmeans_tf.stream.streamed``); the chunks take most of the room the
 labels leave.
 """
+
 import dataclasses
 import os
 import re
 
 # Sizes as the command line writes them: decimal (kB, MB, GB, TB) and binary (KiB, MiB, GiB, TiB) units.
-UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12,
-         "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 SIZE_EXAMPLES = "512MB, 2GiB or 1000000 (bytes)"
 # The smallest budget: it holds two chunks of a few thousand rows.
 MIN_MEMORY_BUDGET = 2**20
@@ -78,7 +93,7 @@ class Plan:
 
 
 def plan(n_rows, row_bytes, budget, label_sets=1):
-    """Split ``budget`` bytes into chunks of rows (``row_bytes`` each) and, if they fit, ``label_sets`` labels of ``n_rows``.
+    """Split ``budget`` bytes into chunks of rows (``row_bytes`` each) and, if they fit, ``label_sets`` labels.
 
     A fit of several runs holds two sets of labels: the best run's and the current one's.
     The labels fit when they do beside two chunks of ``CHUNK_BUDGET_FRACTION`` of the budget;

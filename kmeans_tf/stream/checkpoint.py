@@ -9,6 +9,7 @@ never part of one. A rerun with the same DIR, data and options resumes where the
 (``streaming.run_once`` says how, and why the answer is the uninterrupted one); a checkpoint written
 for other data or options is refused. The file is removed when the fit ends.
 """
+
 import json
 import os
 import tempfile
@@ -44,27 +45,40 @@ class Checkpoint:
             raise ValueError(f"checkpoint {self.path} cannot be read ({error}); remove it to start over") from None
         for name, value in self.options.items():
             if options.get(name) != value:
-                raise ValueError(f"checkpoint {self.path} was written for {name}={options.get(name)!r}, this run has "
-                                 f"{name}={value!r}; remove it to start over")
+                raise ValueError(
+                    f"checkpoint {self.path} was written for {name}={options.get(name)!r}, this run has "
+                    f"{name}={value!r}; remove it to start over"
+                )
         if mean.shape != self.mean.shape or not np.allclose(mean, self.mean, rtol=1e-9, atol=0):
-            raise ValueError(f"checkpoint {self.path} was written for other data (their column means differ); "
-                             f"remove it to start over")
+            raise ValueError(
+                f"checkpoint {self.path} was written for other data (their column means differ); "
+                f"remove it to start over"
+            )
         for name, array in (("centroids", centroids), ("previous", previous)):
             if array.shape != initial.shape or array.dtype != initial.dtype:
-                raise ValueError(f"checkpoint {self.path} holds {name} of shape {array.shape} and dtype {array.dtype}, "
-                                 f"this run's are {initial.shape} and {initial.dtype}; remove it to start over")
+                raise ValueError(
+                    f"checkpoint {self.path} holds {name} of shape {array.shape} and dtype {array.dtype}, "
+                    f"this run's are {initial.shape} and {initial.dtype}; remove it to start over"
+                )
         return n_iter, previous, centroids
 
     def save(self, n_iter, previous, centroids):
         """Write the state after ``n_iter`` iterations if the chief and ``n_iter`` is a multiple of ``every``."""
         if not self.chief or n_iter % self.every:
             return
-        handle = tempfile.NamedTemporaryFile(prefix=".kmeans-checkpoint-", suffix=".tmp",
-                                             dir=os.path.dirname(self.path), delete=False)
+        handle = tempfile.NamedTemporaryFile(
+            prefix=".kmeans-checkpoint-", suffix=".tmp", dir=os.path.dirname(self.path), delete=False
+        )
         try:
             with handle:
-                np.savez(handle, n_iter=n_iter, previous=previous, centroids=centroids, mean=self.mean,
-                         options=np.array(json.dumps(self.options)))
+                np.savez(
+                    handle,
+                    n_iter=n_iter,
+                    previous=previous,
+                    centroids=centroids,
+                    mean=self.mean,
+                    options=np.array(json.dumps(self.options)),
+                )
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(handle.name, self.path)
@@ -78,14 +92,21 @@ class Checkpoint:
             os.remove(self.path)
 
 
-def make(directory, every, chief, prepared, n_rows, n_clusters, n_features, dtype, init, max_iter, tol, seed,
-         weighted):
+def make(directory, every, chief, prepared, n_rows, n_clusters, n_features, dtype, init, max_iter, tol, seed, weighted):
     """The ``Checkpoint`` of a fit (None without ``directory``): the options a rerun must repeat, and the data's
     mean and scale (``prepared``, a ``StreamPrepared``)."""
     if directory is None:
         return None
-    options = {"n_rows": int(n_rows), "n_clusters": int(n_clusters), "n_features": int(n_features),
-            "dtype": str(np.dtype(dtype)), "init": init if isinstance(init, str) else "array", "max_iter": int(max_iter),
-            "tol": float(tol), "seed": seed, "weighted": bool(weighted),
-               "exponent": int(prepared.exponent)}
+    options = {
+        "n_rows": int(n_rows),
+        "n_clusters": int(n_clusters),
+        "n_features": int(n_features),
+        "dtype": str(np.dtype(dtype)),
+        "init": init if isinstance(init, str) else "array",
+        "max_iter": int(max_iter),
+        "tol": float(tol),
+        "seed": seed,
+        "weighted": bool(weighted),
+        "exponent": int(prepared.exponent),
+    }
     return Checkpoint(directory, every, chief, options, prepared.mean)

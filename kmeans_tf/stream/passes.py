@@ -5,6 +5,7 @@ reused buffer as ``prepare`` centres an array in memory) and measures each chunk
 C kernel or TensorFlow's ops. ``kmeans_tf.stream.streamed`` runs the loop over them;
 ``kmeans_tf.distributed.replicas`` joins one ``Passes`` per replica with the strategy's collectives.
 """
+
 import numpy as np
 
 from kmeans_tf import native
@@ -31,7 +32,7 @@ class Passes:
 
     def weights_at(self, span):
         """The weights of a chunk's rows (float64), or None without weights."""
-        return None if self.weights is None else np.asarray(self.weights[span.start:span.start + span.rows])
+        return None if self.weights is None else np.asarray(self.weights[span.start : span.start + span.rows])
 
     def chunks(self):
         """Yield ``(span, chunk, tensor over chunk)``, the chunks centred as the loops see them."""
@@ -40,7 +41,7 @@ class Passes:
 
     def costs(self, span, closest):
         """The rows of ``span``: their squared distances in ``closest``, times their weights (if any)."""
-        distances, weights = closest[span.start:span.start + span.rows], self.weights_at(span)
+        distances, weights = closest[span.start : span.start + span.rows], self.weights_at(span)
         return distances if weights is None else weights * distances
 
     def nearest_distances(self, centres, closest=None, update=False):
@@ -94,35 +95,49 @@ class Passes:
         """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
         counts (weights) and members (of weight > 0)."""
         kernel, centroids_t, unit_weights = native.kernel(), tf.constant(centroids), loops.no_weights()
-        changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(len(centroids)), np.zeros(len(centroids))
+        changed, sums, counts, members = (
+            0,
+            np.zeros(centroids.shape),
+            np.zeros(len(centroids)),
+            np.zeros(len(centroids)),
+        )
         for span, chunk, chunk_t in self.chunks():
             old, weights = _labels_at(labels, span), self.weights_at(span)
             if kernel is not None:
                 new, sum_changes, count_changes, member_changes, chunk_changed = (
-                    value.numpy() for value in kernel.nearest_centroid_changes(
-                        chunk_t, centroids_t, tf.constant(old),
-                        unit_weights if weights is None else tf.constant(weights)))
+                    value.numpy()
+                    for value in kernel.nearest_centroid_changes(
+                        chunk_t,
+                        centroids_t,
+                        tf.constant(old),
+                        unit_weights if weights is None else tf.constant(weights),
+                    )
+                )
             else:
                 with quietly():
                     new = tf_ops.labels_chunked(chunk_t, centroids_t, self.tf_rows).numpy()
                 sum_changes, count_changes, member_changes, chunk_changed = change_sums(
-                    chunk, new, old, len(centroids), weights)
+                    chunk, new, old, len(centroids), weights
+                )
             sums += sum_changes
             counts += count_changes
             members += member_changes
             changed += int(chunk_changed)
             if chunk_changed:
-                labels[span.start:span.start + span.rows] = new
+                labels[span.start : span.start + span.rows] = new
         return changed, sums, counts, members
 
     def final(self, centroids, labels):
-        """Label every row for ``centroids`` (``labels`` updated) and return the inertia (float64, loops' coordinates)."""
+        """Label every row for ``centroids`` (``labels`` updated); return the inertia (float64, loops' coordinates)."""
         centroids_t, total = tf.constant(centroids), 0.0
-        for span, chunk, chunk_t in self.chunks():
+        for span, _chunk, chunk_t in self.chunks():
             new, weights = loops.labels_of(chunk_t, centroids_t, self.tf_rows), self.weights_at(span)
-            total += float(loops.inertia_of(chunk_t, centroids_t, new, self.tf_rows,
-                                            None if weights is None else tf.constant(weights)))
-            labels[span.start:span.start + span.rows] = new.numpy()
+            total += float(
+                loops.inertia_of(
+                    chunk_t, centroids_t, new, self.tf_rows, None if weights is None else tf.constant(weights)
+                )
+            )
+            labels[span.start : span.start + span.rows] = new.numpy()
         return total
 
     def relocate(self, sums, counts, members, centroids, labels):
@@ -139,10 +154,10 @@ class Passes:
         return move_rows(sums, counts, members, empty, values, weight, np.asarray(labels[rows], np.int64))
 
     def farthest(self, centroids, labels, count):
-        """Return the ``count`` largest squared distances to the own centroid, and their rows (ties: lower row first)."""
+        """Return the ``count`` largest squared distances to the own centroid and their rows (ties: lower row first)."""
         centroids_t = tf.constant(centroids)
         best, rows = np.empty(0, centroids.dtype), np.empty(0, np.int64)
-        for span, chunk, chunk_t in self.chunks():
+        for span, _chunk, chunk_t in self.chunks():
             distances = tf_ops.squared_distance_to_own(chunk_t, centroids_t, tf.constant(_labels_at(labels, span)))
             distances = distances.numpy()
             if len(distances) > count:  # the candidates: every row at least as far as the count-th farthest
@@ -186,4 +201,4 @@ def change_sums(chunk, new, old, n_clusters, weights=None):
 
 
 def _labels_at(labels, span):
-    return np.asarray(labels[span.start:span.start + span.rows], np.int64)
+    return np.asarray(labels[span.start : span.start + span.rows], np.int64)

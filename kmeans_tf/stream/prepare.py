@@ -7,6 +7,7 @@ for bit, for one array), a chunk is centred by the same
 subtraction, and data at the edges of the dtype are scaled by the same power of two. Nothing
 the size of the data is made: each pass keeps a few numbers per column.
 """
+
 import dataclasses
 import functools
 
@@ -107,8 +108,9 @@ def predict_exponent(source, chunk_rows, centroids):
     """``prepare.scale_exponent(samples, centroids)`` for streamed samples (one pass)."""
     norm_max, _, largest = _norms(source, chunk_rows, None)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        if (prepare.fits(_cell(largest, source.dtype), norm_max)
-                and prepare.fits(centroids, float(prepare.squared_norms(centroids).max()))):
+        if prepare.fits(_cell(largest, source.dtype), norm_max) and prepare.fits(
+            centroids, float(prepare.squared_norms(centroids).max())
+        ):
             return 0
     return -int(np.frexp(max(largest, prepare.largest_magnitude(centroids)))[1])
 
@@ -123,8 +125,7 @@ def _centre(offset, rows, out):
     whole = len(rows) - len(rows) % ROWS_PER_RUN
     if whole and rows.flags.c_contiguous and out.flags.c_contiguous:
         width = ROWS_PER_RUN * len(offset)
-        np.subtract(rows[:whole].reshape(-1, width), np.tile(offset, ROWS_PER_RUN),
-                    out=out[:whole].reshape(-1, width))
+        np.subtract(rows[:whole].reshape(-1, width), np.tile(offset, ROWS_PER_RUN), out=out[:whole].reshape(-1, width))
         rows, out = rows[whole:], out[whole:]
     np.subtract(rows, offset, out=out)
 
@@ -169,5 +170,7 @@ def _check_finite(source, chunk_rows, first_row=0, buffers=None):
         finite = np.isfinite(chunk)
         if not finite.all():
             row, column = np.argwhere(~finite)[0]
-            raise ValueError(f"{source.name} should be finite, got {chunk[row, column]} at row "
-                             f"{first_row + span.start + row}, column {column}")
+            raise ValueError(
+                f"{source.name} should be finite, got {chunk[row, column]} at row "
+                f"{first_row + span.start + row}, column {column}"
+            )

@@ -5,6 +5,7 @@ the rows of several arrays (the ``.npy`` files of a folder, say) read one after 
 one data set. The engine reads it a chunk of rows at a time, in order: a reader thread fills
 one of two aligned buffers (and centres it) while the other is computed.
 """
+
 import concurrent.futures
 import dataclasses
 import tempfile
@@ -80,8 +81,9 @@ class Source:
             width = len(self.columns)
         self.n_rows, self.n_features = sum(len(array) for array in self.arrays), width
         if self.n_rows == 0 or self.n_features == 0:
-            raise ValueError(f"{self.name} should have at least one row and one column, "
-                             f"got shape {(self.n_rows, self.n_features)}")
+            raise ValueError(
+                f"{self.name} should have at least one row and one column, got shape {(self.n_rows, self.n_features)}"
+            )
         # As the engine converts an array in memory: float32 stays float32, anything else is float64.
         all_float32 = all(array.dtype == np.float32 for array in self.arrays)
         self.dtype = np.dtype(np.float32 if all_float32 else np.float64)
@@ -93,8 +95,11 @@ class Source:
 
     def spans(self, chunk_rows):
         """Return the chunks of at most ``chunk_rows`` rows that cover the data set; none crosses two arrays."""
-        return [Span(int(self.starts[block]) + offset, min(chunk_rows, len(array) - offset), block, offset)
-                for block, array in enumerate(self.arrays) for offset in range(0, len(array), chunk_rows)]
+        return [
+            Span(int(self.starts[block]) + offset, min(chunk_rows, len(array) - offset), block, offset)
+            for block, array in enumerate(self.arrays)
+            for offset in range(0, len(array), chunk_rows)
+        ]
 
     def read(self, span, out, transform=None):
         """Write the rows of ``span`` (its columns, in the engine's dtype) into ``out``, through ``transform``.
@@ -102,7 +107,7 @@ class Source:
         ``transform(rows, out)`` writes its result into ``out``; rows of another dtype are
         converted first, as the engine converts an array in memory.
         """
-        rows = self.arrays[span.block][span.offset:span.offset + span.rows]
+        rows = self.arrays[span.block][span.offset : span.offset + span.rows]
         if self.columns is not None:
             rows = rows[:, self.columns]
         if transform is None or rows.dtype != out.dtype:
@@ -112,9 +117,9 @@ class Source:
             transform(rows, out)
 
     def blocks(self, rows):
-        """Yield the data set in blocks of at most ``rows`` rows, each a view of its array where it can be (no thread)."""
+        """Yield the data set in blocks of at most ``rows`` rows, each a view of its array where it can be."""
         for span in self.spans(rows):
-            block = self.arrays[span.block][span.offset:span.offset + span.rows]
+            block = self.arrays[span.block][span.offset : span.offset + span.rows]
             yield np.asarray(block if self.columns is None else block[:, self.columns], self.dtype)
 
     def take(self, indices):
@@ -158,7 +163,7 @@ def chunks(source, chunk_rows, transform=None, buffers=None):
     buffers = chunk_buffers(source, chunk_rows) if buffers is None else buffers
 
     def load(index):
-        chunk = buffers[index % 2][:spans[index].rows]
+        chunk = buffers[index % 2][: spans[index].rows]
         source.read(spans[index], chunk, transform)
         return chunk
 
@@ -184,5 +189,5 @@ def new_labels(n_rows, in_memory, scratch_dir=None):
         scratch.truncate(n_rows * np.dtype(np.int32).itemsize)
         labels = np.memmap(scratch, dtype=np.int32, mode="r+", shape=(n_rows,))
     for start in range(0, n_rows, prepare.CHUNK_ROWS):
-        labels[start:start + prepare.CHUNK_ROWS] = -1
+        labels[start : start + prepare.CHUNK_ROWS] = -1
     return labels

@@ -34,15 +34,17 @@ would take a pass per centroid.
 Sample weights (an array in memory or a memory map, one per row) are read a chunk at a time
 beside the samples and weigh the sums, the inertia, the relocation and the seeding as in memory.
 """
+
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.stream import checkpoint as checkpoints
-from kmeans_tf.stream import budget, prepare as stream_prepare, sources
 from kmeans_tf.engine import loops, prepare, seeding, tf_ops, validation
-from kmeans_tf.engine.result import KMeansResult, best_of_runs
-from kmeans_tf.stream.passes import Passes, transformed_rows
 from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
+from kmeans_tf.engine.result import KMeansResult, best_of_runs
+from kmeans_tf.stream import budget, sources
+from kmeans_tf.stream import checkpoint as checkpoints
+from kmeans_tf.stream import prepare as stream_prepare
+from kmeans_tf.stream.passes import Passes, transformed_rows
 
 # k-means++ on more rows than this runs on a seeded uniform sample of this many rows; k-means|| streams them.
 SEEDING_SAMPLE_ROWS = 100_000
@@ -55,16 +57,52 @@ def check_memory_budget(memory_budget):
     return validation.check_int("memory_budget", memory_budget, budget.MIN_MEMORY_BUDGET)
 
 
-def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size, algorithm, callback, keep_history,
-           init_rounds, sample_weight, memory_budget, checkpoint=None, checkpoint_every=10):
+def kmeans(
+    samples,
+    n_clusters,
+    *,
+    init,
+    n_init,
+    max_iter,
+    tol,
+    seed,
+    batch_size,
+    algorithm,
+    callback,
+    keep_history,
+    init_rounds,
+    sample_weight,
+    memory_budget,
+    checkpoint=None,
+    checkpoint_every=10,
+):
     """``kmeans_tf.engine.kmeans.kmeans`` on streamed samples (see the module's docstring); the same arguments."""
     source = sources.Source(samples)
     options = validation.check_lloyd_options(
-        n_clusters, source.n_rows, source.n_features, source.dtype, init=init, n_init=n_init, max_iter=max_iter,
-        tol=tol, seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
-        init_rounds=init_rounds, sample_weight=sample_weight)
-    n_clusters, init, n_init, max_iter, tol, seed = (options.n_clusters, options.init, options.n_init,
-                                                     options.max_iter, options.tol, options.seed)
+        n_clusters,
+        source.n_rows,
+        source.n_features,
+        source.dtype,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        seed=seed,
+        batch_size=batch_size,
+        algorithm=algorithm,
+        callback=callback,
+        keep_history=keep_history,
+        init_rounds=init_rounds,
+        sample_weight=sample_weight,
+    )
+    n_clusters, init, n_init, max_iter, tol, seed = (
+        options.n_clusters,
+        options.init,
+        options.n_init,
+        options.max_iter,
+        options.tol,
+        options.seed,
+    )
     keep_history, init_rounds, weights = options.keep_history, options.init_rounds, options.weights
     batch_size, callback = options.batch_size, options.callback
     directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history)
@@ -72,8 +110,21 @@ def kmeans(samples, n_clusters, *, init, n_init, max_iter, tol, seed, batch_size
 
     buffers = sources.chunk_buffers(source, plan.chunk_rows)  # every pass reads into these
     prepared = stream_prepare.prepare_stream(source, plan.chunk_rows, buffers)
-    saved = checkpoints.make(directory, every, True, prepared, source.n_rows, n_clusters, source.n_features,
-                             source.dtype, init, max_iter, tol, seed, weights is not None)
+    saved = checkpoints.make(
+        directory,
+        every,
+        True,
+        prepared,
+        source.n_rows,
+        n_clusters,
+        source.n_features,
+        source.dtype,
+        init,
+        max_iter,
+        tol,
+        seed,
+        weights is not None,
+    )
     # tol is relative to the mean per-feature variance, as in scikit-learn.
     scaled_tol = prepared.norm_sum / (source.n_rows * source.n_features) * tol
     passes = Passes(source, prepared, plan, n_clusters, batch_size, weights, buffers)
@@ -105,8 +156,9 @@ def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):
     if sample_weights is not None and not sample_weights.any():  # the sample missed every weighted row
         rows = np.flatnonzero(weights)[:SEEDING_SAMPLE_ROWS]
         sample_weights = weights[rows]
-    return seeding.initial_centroids(transformed_rows(source, prepared, rows), n_clusters, init, rng,
-                                     sample_weights, rounds)
+    return seeding.initial_centroids(
+        transformed_rows(source, prepared, rows), n_clusters, init, rng, sample_weights, rounds
+    )
 
 
 def kmeans_parallel(passes, n_clusters, rng, rounds):
@@ -130,17 +182,22 @@ def kmeans_parallel(passes, n_clusters, rng, rounds):
     total = None if closest is None else passes.nearest_distances(points, closest)
     for round_number in range(1, rounds + 1):
         if closest is not None:
-            picked = np.concatenate([
-                span.start + seeding.oversample(passes.costs(span, closest), total, oversampling, rng)
-                for span in source.spans(passes.plan.chunk_rows)])
+            picked = np.concatenate(
+                [
+                    span.start + seeding.oversample(passes.costs(span, closest), total, oversampling, rng)
+                    for span in source.spans(passes.plan.chunk_rows)
+                ]
+            )
         else:
             picked = passes.oversample(points, oversampling, rng)
         if picked.size == 0:  # every row sits on a candidate
             break
-        candidates, points = np.concatenate([candidates, picked]), np.concatenate(
-            [points, transformed_rows(source, passes.prepared, picked)])
+        candidates, points = (
+            np.concatenate([candidates, picked]),
+            np.concatenate([points, transformed_rows(source, passes.prepared, picked)]),
+        )
         if closest is not None and round_number < rounds:
-            total = passes.nearest_distances(points[-len(picked):], closest, update=True)
+            total = passes.nearest_distances(points[-len(picked) :], closest, update=True)
     distinct = seeding.distinct_values(points)
     candidates, points = candidates[distinct], points[distinct]
     if len(candidates) <= n_clusters:
@@ -235,8 +292,9 @@ def predict(samples, centroids, *, batch_size, memory_budget):
     labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
     centroids_t = tf.constant(np.ldexp(centroids, exponent))
     for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
-        labels[span.start:span.start + span.rows] = loops.labels_of(prepare.tensor_over(chunk), centroids_t,
-                                                                    tf_rows).numpy()
+        labels[span.start : span.start + span.rows] = loops.labels_of(
+            prepare.tensor_over(chunk), centroids_t, tf_rows
+        ).numpy()
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
     return labels
@@ -249,7 +307,7 @@ def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
     centroids_t, total = tf.constant(np.ldexp(centroids, exponent)), 0.0
     for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
         chunk_t = prepare.tensor_over(chunk)
-        chunk_weights = None if weights is None else tf.constant(weights[span.start:span.start + span.rows])
+        chunk_weights = None if weights is None else tf.constant(weights[span.start : span.start + span.rows])
         labels = loops.labels_of(chunk_t, centroids_t, tf_rows)
         total += float(loops.inertia_of(chunk_t, centroids_t, labels, tf_rows, chunk_weights))
     return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)

@@ -3,6 +3,7 @@
 Run after a change that is meant to alter the lessons' numbers (``make golden``, or
 ``python -m tests.golden.regenerate``), and commit the JSON with a note saying why.
 """
+
 import json
 from pathlib import Path
 
@@ -31,13 +32,16 @@ def current_results():
     _, initial, centroid_history, cost_history, _ = kmeans_iterate.main()
     costs, prototypes, _, _ = gd_kmeans.main()
     return {
-        "generate_samples": {"centroids": centroid_values.tolist(),
-                             "samples": sample_summary(sample_values)},
-        "kmeans_iterate": {"initial_centroids": initial.tolist(),
-                           "centroids": centroid_history.tolist(),
-                           "costs": cost_history.tolist()},
-        "gd_kmeans": {"costs_every_10_steps": costs[::gd_kmeans.report_every].tolist(),
-                      "prototypes": prototypes.tolist()},
+        "generate_samples": {"centroids": centroid_values.tolist(), "samples": sample_summary(sample_values)},
+        "kmeans_iterate": {
+            "initial_centroids": initial.tolist(),
+            "centroids": centroid_history.tolist(),
+            "costs": cost_history.tolist(),
+        },
+        "gd_kmeans": {
+            "costs_every_10_steps": costs[:: gd_kmeans.report_every].tolist(),
+            "prototypes": prototypes.tolist(),
+        },
     }
 
 
