@@ -1,4 +1,5 @@
-"""compat.eager.KMeans: scikit-learn's own estimator checks, parity with sklearn.cluster.KMeans, and its use in pipelines."""
+"""kmeans_tf.KMeans: scikit-learn's estimator checks, parity with sklearn.cluster.KMeans, use in pipelines."""
+
 import pickle
 
 import numpy as np
@@ -16,14 +17,16 @@ from tests.cases import DTYPE_IDS, DTYPES, SEEDS, random_case, shipped
 
 # Each entry: a check that cannot pass, and why (scikit-learn's own KMeans lists the same one).
 EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data":
-        "the seeding draws rows at random, so repeated rows draw other initial centroids; from the same initial "
-        "centroids integer weights equal repeated rows (tests/test_weights.py)",
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the seeding draws rows at random, so repeated rows draw other initial centroids; "
+        "from the same initial centroids integer weights equal repeated rows (tests/test_weights.py)"
+    ),
 }
 
 
-@parametrize_with_checks([KMeans(n_clusters=2, n_init=2, max_iter=5)],
-                         expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks(
+    [KMeans(n_clusters=2, n_init=2, max_iter=5)], expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS
+)
 def test_scikit_learns_estimator_checks(estimator, check):
     check(estimator)
 
@@ -55,7 +58,8 @@ def test_same_answer_as_scikit_learn_with_weights(seed):
     assert ours.n_iter_ == theirs.n_iter_
     assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-5)
     assert ours.score(samples, sample_weight=weights) == pytest.approx(
-        theirs.score(samples, sample_weight=weights), rel=1e-5)
+        theirs.score(samples, sample_weight=weights), rel=1e-5
+    )
 
 
 def test_in_a_pipeline_and_a_search_over_n_clusters():
@@ -84,3 +88,67 @@ def test_the_same_random_state_gives_the_same_fit():
     first, second = (KMeans(5, n_init=3, random_state=7).fit(samples) for _ in range(2))
     np.testing.assert_array_equal(first.labels_, second.labels_)
     assert first.inertia_ == second.inertia_
+
+
+# ---------------------------------------------------------------------------
+# n_init and init
+# ---------------------------------------------------------------------------
+
+
+def counted_init(calls):
+    """An init callable that draws distinct rows by the random_state it is given, and keeps what it returned."""
+
+    def init(X, n_clusters, random_state):
+        calls.append(X[random_state.choice(len(X), n_clusters, replace=False)])
+        return calls[-1]
+
+    return init
+
+
+def init_of_kind(kind, initial):
+    return {"array": initial, "callable": counted_init([])}.get(kind, kind)
+
+
+@pytest.mark.parametrize(
+    "kind, runs",
+    [("k-means++", 1), ("k-means||", 1), ("array", 1), ("random", 10), ("callable", 10)],
+    ids=["kmeans++", "kmeans-parallel", "array", "random", "callable"],
+)
+def test_n_init_auto_resolves_as_scikit_learns(kind, runs):
+    samples, initial = random_case(0, 200, 2, 3, dtype=np.float64)
+    ours = KMeans(3, init=init_of_kind(kind, initial), random_state=0).fit(samples)
+    assert ours.n_init == "auto" and ours._n_init == runs
+    if kind != "k-means||":  # scikit-learn has no k-means||
+        theirs = SklearnKMeans(3, init=init_of_kind(kind, initial), random_state=0).fit(samples)
+        assert theirs._n_init == runs
+
+
+def test_the_default_n_init_is_auto():
+    assert KMeans().get_params()["n_init"] == SklearnKMeans().get_params()["n_init"] == "auto"
+
+
+@pytest.mark.parametrize("n_init", ["auto", 4], ids=["auto", "n_init4"])
+def test_a_callable_init_is_called_once_a_run_and_the_lowest_inertia_wins(n_init):
+    samples, _ = make_blobs(300, centers=4, random_state=5)
+    calls = []
+    model = KMeans(4, init=counted_init(calls), n_init=n_init, random_state=0).fit(samples)
+    assert len(calls) == model._n_init == (10 if n_init == "auto" else n_init)
+    assert len({start.tobytes() for start in calls}) > 1  # each run draws with its own random state
+    runs = [KMeans(4, init=start, n_init=1).fit(samples) for start in calls]
+    best = min(runs, key=lambda run: run.inertia_)
+    assert model.inertia_ == best.inertia_
+    np.testing.assert_array_equal(model.labels_, best.labels_)
+
+
+def test_an_init_array_with_n_init_warns_and_runs_once():
+    samples, initial = random_case(1, 200, 2, 3, dtype=np.float64)
+    with pytest.warns(RuntimeWarning, match="performing only one init in KMeans instead of n_init=3"):
+        model = KMeans(3, init=initial, n_init=3).fit(samples)
+    assert model._n_init == 1
+
+
+@pytest.mark.parametrize("n_init", [0, "many", 2.5], ids=["zero", "word", "float"])
+def test_a_bad_n_init_is_refused_at_the_door(n_init):
+    samples, _ = random_case(2, 50, 2, 3, dtype=np.float64)
+    with pytest.raises(ValueError, match=f"n_init={n_init!r} should be 'auto' or an integer >= 1"):
+        KMeans(3, n_init=n_init).fit(samples)

@@ -1,4 +1,5 @@
-"""compat.eager.MiniBatchKMeans: scikit-learn's estimator checks, steps worked by hand, its quality beside scikit-learn's, and its door."""
+"""kmeans_tf.MiniBatchKMeans: scikit-learn's estimator checks, steps by hand, quality beside scikit-learn's, door."""
+
 import json
 import pickle
 
@@ -15,10 +16,11 @@ from tests.cases import DTYPE_IDS, DTYPES, native_switched_off, shipped
 
 # Each entry: a check that cannot pass, and why (scikit-learn's own MiniBatchKMeans lists the same one).
 EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data":
+    "check_sample_weight_equivalence_on_dense_data": (
         "fit draws its batches and seeding rows at random, so a data set with repeated rows draws other batches "
         "than the weighted one; where nothing is drawn (partial_fit from an init array) integer weights equal "
-        "repeated rows (test_integer_weights_are_repeated_rows_in_partial_fit)",
+        "repeated rows (test_integer_weights_are_repeated_rows_in_partial_fit)"
+    ),
 }
 
 SHIPPED = [("iris", 3), ("wine", 3), ("breast_cancer", 2), ("diabetes", 6)]
@@ -33,8 +35,10 @@ def blobs(n_samples=4000, n_features=6, centers=12, seed=0):
     return make_blobs(n_samples, n_features=n_features, centers=centers, cluster_std=2.0, random_state=seed)[0]
 
 
-@parametrize_with_checks([MiniBatchKMeans(n_clusters=2, n_init=2, max_iter=5, batch_size=10)],
-                         expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS)
+@parametrize_with_checks(
+    [MiniBatchKMeans(n_clusters=2, n_init=2, max_iter=5, batch_size=10)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
 def test_scikit_learns_estimator_checks(estimator, check):
     check(estimator)
 
@@ -42,6 +46,7 @@ def test_scikit_learns_estimator_checks(estimator, check):
 # ---------------------------------------------------------------------------
 # Steps worked by hand
 # ---------------------------------------------------------------------------
+
 
 def test_each_step_moves_a_centroid_to_the_weighted_mean_of_all_its_rows(either_path):
     model = MiniBatchKMeans(2, init=np.array([[0.0, 0.0], [10.0, 10.0]]), reassignment_ratio=0)
@@ -52,7 +57,7 @@ def test_each_step_moves_a_centroid_to_the_weighted_mean_of_all_its_rows(either_
     model.partial_fit(np.array([[2.0, 2.0]]), sample_weight=[2])
     np.testing.assert_allclose(model.cluster_centers_, [[1.25, 1.25], [9.0, 10.0]])
     np.testing.assert_array_equal(model.labels_, [0])
-    assert model.inertia_ == pytest.approx(2 * 2 * 0.75 ** 2)  # of the rows just given
+    assert model.inertia_ == pytest.approx(2 * 2 * 0.75**2)  # of the rows just given
     assert model.n_steps_ == 2
 
 
@@ -104,16 +109,24 @@ def test_the_kernel_and_tensorflows_ops_make_the_same_steps(native_kernel, dtype
 # Quality beside scikit-learn's MiniBatchKMeans
 # ---------------------------------------------------------------------------
 
+
 def mean_inertias(samples, n_clusters, batch_size, sample_weight=None, **options):
     """Mean final inertia of ours and scikit-learn's fit over QUALITY_SEEDS, from the same k-means++ centroids."""
     initial = kmeans_plusplus(samples, n_clusters, random_state=0)[0]
     ours, theirs = [], []
     for seed in QUALITY_SEEDS:
-        ours.append(MiniBatchKMeans(n_clusters, init=initial, batch_size=batch_size, random_state=seed, **options)
-                    .fit(samples, sample_weight=sample_weight).inertia_)
-        theirs.append(SklearnMiniBatchKMeans(n_clusters, init=initial, n_init=1, batch_size=batch_size,
-                                             random_state=seed, **options)
-                      .fit(samples, sample_weight=sample_weight).inertia_)
+        ours.append(
+            MiniBatchKMeans(n_clusters, init=initial, batch_size=batch_size, random_state=seed, **options)
+            .fit(samples, sample_weight=sample_weight)
+            .inertia_
+        )
+        theirs.append(
+            SklearnMiniBatchKMeans(
+                n_clusters, init=initial, n_init=1, batch_size=batch_size, random_state=seed, **options
+            )
+            .fit(samples, sample_weight=sample_weight)
+            .inertia_
+        )
     return np.mean(ours), np.mean(theirs)
 
 
@@ -152,21 +165,28 @@ def test_partial_fit_over_chunks_reaches_scikit_learns_inertia(name, k):
     assert np.mean(ours) == pytest.approx(np.mean(theirs), rel=QUALITY_RTOL)
 
 
-@pytest.mark.parametrize("init, theirs_init", [("k-means++", "k-means++"), ("random", "random"),
-                                               ("k-means||", "k-means++")])
+@pytest.mark.parametrize(
+    "init, theirs_init", [("k-means++", "k-means++"), ("random", "random"), ("k-means||", "k-means++")]
+)
 def test_fit_seeded_by_the_engine_reaches_scikit_learns_inertia(init, theirs_init):
     # Seeding draws differ too here, so the runs spread more: means over 5 seeds, within 10%.
     samples = blobs(20000, n_features=8, centers=20)
-    ours = np.mean([MiniBatchKMeans(20, init=init, n_init=3, random_state=seed).fit(samples).inertia_
-                    for seed in range(5)])
-    theirs = np.mean([SklearnMiniBatchKMeans(20, init=theirs_init, n_init=3, random_state=seed).fit(samples).inertia_
-                      for seed in range(5)])
+    ours = np.mean(
+        [MiniBatchKMeans(20, init=init, n_init=3, random_state=seed).fit(samples).inertia_ for seed in range(5)]
+    )
+    theirs = np.mean(
+        [
+            SklearnMiniBatchKMeans(20, init=theirs_init, n_init=3, random_state=seed).fit(samples).inertia_
+            for seed in range(5)
+        ]
+    )
     assert ours < 1.1 * theirs
 
 
 # ---------------------------------------------------------------------------
 # The estimator's behaviour
 # ---------------------------------------------------------------------------
+
 
 def test_the_same_random_state_gives_the_same_fit_and_the_fit_pickles():
     samples = blobs()
@@ -226,22 +246,35 @@ def test_float32_data_give_float32_centroids_far_from_the_origin():
     initial = kmeans_plusplus(samples.astype(np.float64), 3, random_state=0)[0]
     model = MiniBatchKMeans(3, init=initial, batch_size=256, random_state=0).fit(samples)
     reference = SklearnMiniBatchKMeans(3, init=initial, n_init=1, batch_size=256, random_state=0).fit(
-        samples.astype(np.float64))
+        samples.astype(np.float64)
+    )
     assert model.cluster_centers_.dtype == np.float32
     assert model.inertia_ == pytest.approx(reference.inertia_, rel=QUALITY_RTOL)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"batch_size": 0}, "batch_size=0 should be an integer >= 1"),
-    ({"max_iter": 0}, "max_iter=0 should be"),
-    ({"tol": -1.0}, "tol=-1.0 should be"),
-    ({"reassignment_ratio": -0.5}, "reassignment_ratio=-0.5 should be"),
-    ({"max_no_improvement": -1}, "max_no_improvement=-1 should be"),
-    ({"init": "kmeans"}, "init='kmeans' should be one of"),
-    ({"init_size": 0}, "init_size=0 should be"),
-    ({"n_clusters": 50}, "n_samples=40 should be >= n_clusters=50"),
-], ids=["batch_size", "max_iter", "tol", "reassignment_ratio", "max_no_improvement", "init", "init_size",
-        "n_clusters"])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"batch_size": 0}, "batch_size=0 should be an integer >= 1"),
+        ({"max_iter": 0}, "max_iter=0 should be"),
+        ({"tol": -1.0}, "tol=-1.0 should be"),
+        ({"reassignment_ratio": -0.5}, "reassignment_ratio=-0.5 should be"),
+        ({"max_no_improvement": -1}, "max_no_improvement=-1 should be"),
+        ({"init": "kmeans"}, "init='kmeans' should be one of"),
+        ({"init_size": 0}, "init_size=0 should be"),
+        ({"n_clusters": 50}, "n_samples=40 should be >= n_clusters=50"),
+    ],
+    ids=[
+        "batch_size",
+        "max_iter",
+        "tol",
+        "reassignment_ratio",
+        "max_no_improvement",
+        "init",
+        "init_size",
+        "n_clusters",
+    ],
+)
 def test_bad_options_are_refused_at_the_door(options, message):
     samples = blobs(40, n_features=2, centers=3)
     with pytest.raises(ValueError, match=message):
@@ -256,9 +289,63 @@ def test_an_init_array_with_n_init_warns_and_runs_once():
         MiniBatchKMeans(3, init_size=2).fit(samples)
 
 
+def counted_init(calls):
+    """An init callable that draws distinct rows by the random_state it is given, and counts its calls."""
+
+    def init(rows, n_clusters, random_state):
+        calls.append(random_state)
+        return rows[random_state.choice(len(rows), n_clusters, replace=False)]
+
+    return init
+
+
+@pytest.mark.parametrize(
+    "kind, runs",
+    [("k-means++", 1), ("k-means||", 1), ("array", 1), ("random", 3), ("callable", 3)],
+    ids=["kmeans++", "kmeans-parallel", "array", "random", "callable"],
+)
+def test_n_init_auto_resolves_as_scikit_learns(kind, runs):
+    samples = blobs(300, n_features=2, centers=3)
+
+    def init():
+        return {"array": samples[:3], "callable": counted_init([])}.get(kind, kind)
+
+    ours = MiniBatchKMeans(3, init=init(), batch_size=64, random_state=0).fit(samples)
+    assert ours.n_init == "auto" and ours._n_init == runs
+    if kind != "k-means||":  # scikit-learn has no k-means||
+        theirs = SklearnMiniBatchKMeans(3, init=init(), batch_size=64, random_state=0).fit(samples)
+        assert theirs._n_init == runs
+
+
+def test_the_default_n_init_is_auto():
+    assert MiniBatchKMeans().get_params()["n_init"] == SklearnMiniBatchKMeans().get_params()["n_init"] == "auto"
+
+
+@pytest.mark.parametrize("n_init", ["auto", 4], ids=["auto", "n_init4"])
+def test_a_callable_init_is_called_once_a_run(n_init):
+    samples = blobs(300, n_features=2, centers=3)
+    calls = []
+    model = MiniBatchKMeans(3, init=counted_init(calls), n_init=n_init, batch_size=64, random_state=0).fit(samples)
+    assert len(calls) == model._n_init == (3 if n_init == "auto" else n_init)
+
+
+def test_partial_fit_resolves_n_init_and_warns_for_an_init_array():
+    samples = blobs(200, n_features=2, centers=3)
+    assert MiniBatchKMeans(3, init=samples[:3]).partial_fit(samples)._n_init == 1
+    with pytest.warns(RuntimeWarning, match="performing only one init in MiniBatchKMeans instead of n_init=2"):
+        MiniBatchKMeans(3, init=samples[:3], n_init=2).partial_fit(samples)
+
+
+@pytest.mark.parametrize("n_init", [0, "many"], ids=["zero", "word"])
+def test_a_bad_n_init_is_refused_at_the_door(n_init):
+    with pytest.raises(ValueError, match=f"n_init={n_init!r} should be 'auto' or an integer >= 1"):
+        MiniBatchKMeans(3, n_init=n_init).fit(blobs(40, n_features=2, centers=3))
+
+
 # ---------------------------------------------------------------------------
 # kmeans-tf fit --mini-batch
 # ---------------------------------------------------------------------------
+
 
 def run_cli(*args):
     from click.testing import CliRunner
@@ -275,13 +362,30 @@ def test_fit_mini_batch_runs_minibatch_kmeans_with_fits_options(tmp_path):
     np.save(tmp_path / "blobs.npy", samples)
     weights = np.random.RandomState(0).uniform(0.5, 2, len(samples))
     np.save(tmp_path / "weights.npy", weights)
-    result = run_cli("fit", tmp_path / "blobs.npy", "-k", 5, "--mini-batch", 256, "--init-seed", 4, "--max-iter", 20,
-                     "--weights", tmp_path / "weights.npy", "--json", "--labels-out", tmp_path / "labels.txt",
-                     "--centroids-out", tmp_path / "centroids.npy")
+    result = run_cli(
+        "fit",
+        tmp_path / "blobs.npy",
+        "-k",
+        5,
+        "--mini-batch",
+        256,
+        "--init-seed",
+        4,
+        "--max-iter",
+        20,
+        "--weights",
+        tmp_path / "weights.npy",
+        "--json",
+        "--labels-out",
+        tmp_path / "labels.txt",
+        "--centroids-out",
+        tmp_path / "centroids.npy",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    expected = minibatch_kmeans(samples, 5, batch_size=256, seed=4, max_iter=20, max_no_improvement=10,
-                                sample_weight=weights)
+    expected = minibatch_kmeans(
+        samples, 5, batch_size=256, seed=4, max_iter=20, max_no_improvement=10, sample_weight=weights
+    )
     assert summary["inertia"] == pytest.approx(expected.inertia, rel=1e-12) and summary["weighted"] is True
     np.testing.assert_array_equal(np.load(tmp_path / "centroids.npy"), expected.centroids)
     np.testing.assert_array_equal(np.loadtxt(tmp_path / "labels.txt", dtype=int), expected.labels)
@@ -290,8 +394,12 @@ def test_fit_mini_batch_runs_minibatch_kmeans_with_fits_options(tmp_path):
 
 def test_fit_mini_batch_refuses_the_options_of_lloyds_iterations(tmp_path):
     np.save(tmp_path / "blobs.npy", blobs(100, n_features=2, centers=2))
-    for option, value in [("--tol", "0.1"), ("--algorithm", "hamerly"), ("--batch-size", "10"),
-                          ("--trajectory", tmp_path / "path.png")]:
+    for option, value in [
+        ("--tol", "0.1"),
+        ("--algorithm", "hamerly"),
+        ("--batch-size", "10"),
+        ("--trajectory", tmp_path / "path.png"),
+    ]:
         result = run_cli("fit", tmp_path / "blobs.npy", "-k", 2, "--mini-batch", 32, option, value)
         assert result.exit_code == 2 and f"{option} does not apply to --mini-batch" in result.stderr
     assert "for an inertia a little higher" in " ".join(run_cli("fit", "--help").stdout.split())

@@ -1,31 +1,27 @@
-"""``MiniBatchKMeans``: mini-batch k-means by the engine as a scikit-learn estimator, for data too large to pass over often, or arriving over time.
+"""``MiniBatchKMeans``: mini-batch k-means as a scikit-learn estimator, for data too large to pass over often.
+
+Or for data arriving over time (``partial_fit``).
 
 Parameters, methods and fitted attributes have scikit-learn's names and meanings
 (``sklearn.cluster.MiniBatchKMeans``); ``fit`` runs ``kmeans_tf.engine.minibatch.minibatch_kmeans``
 and ``partial_fit`` makes one step (``minibatch_step``) on the rows it is given. Fitted
 attributes are numpy arrays, so the estimator pickles and clones.
 """
-import numbers
-import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from kmeans_tf.engine import minibatch, validation
-from kmeans_tf.estimators.kmeans import FittedCentroids
 from kmeans_tf.engine.kmeans import inertia, predict
 from kmeans_tf.engine.minibatch_step import coordinates
-from kmeans_tf.engine.options import DEFAULT_INIT, KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT, MAX_SEED
+from kmeans_tf.engine.options import DEFAULT_INIT
+from kmeans_tf.estimators.base import AUTO_N_INIT, BaseKMeans
 
-# n_init="auto", as in scikit-learn: one initialisation for k-means++ (and k-means||) or an array, else this many.
-AUTO_N_INIT = "auto"
+# Runs that n_init="auto" makes for init="random" or a callable, as in scikit-learn.
 AUTO_N_INIT_RUNS = 3
 
 
-class MiniBatchKMeans(FittedCentroids, ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
-                      BaseEstimator):
+class MiniBatchKMeans(BaseKMeans):
     """Mini-batch k-means by the engine, with scikit-learn's API.
 
     Each step labels a batch of rows by the engine's pass and moves each centroid to the
@@ -36,7 +32,7 @@ class MiniBatchKMeans(FittedCentroids, ClassNamePrefixFeaturesOutMixin, Transfor
     Parameters
     ----------
     n_clusters : int, default=8
-    init : {"k-means++", "random", "k-means||"}, callable or array of shape (n_clusters, n_features), default="k-means++"
+    init : {"k-means++", "random", "k-means||"}, callable or array (n_clusters, n_features), default="k-means++"
         Seeding runs on ``init_size`` rows drawn at random. A callable is called as
         ``init(rows, n_clusters, random_state)`` and returns the initial centroids.
     max_iter : int, default=100
@@ -55,10 +51,11 @@ class MiniBatchKMeans(FittedCentroids, ClassNamePrefixFeaturesOutMixin, Transfor
         Stop after this many steps without a new lowest average batch inertia; None: never.
     init_size : int or None, default=None
         Rows the seeding sees: by default ``3 * batch_size``, at least ``3 * n_clusters``.
-    n_init : int or "auto", default=1
-        Initialisations tried, each judged by its inertia on ``init_size`` rows drawn once;
-        "auto": 1 for k-means++, k-means|| or an array, 3 otherwise. With an explicit
-        ``init`` array one is made (and a warning says so, as scikit-learn does).
+    n_init : int or "auto", default="auto"
+        Initialisations tried (a callable ``init`` is called once each), each judged by its
+        inertia on ``init_size`` rows drawn once; "auto": 1 for "k-means++", "k-means||" or an
+        array, 3 for "random" or a callable. With an explicit ``init`` array one is made (and a
+        warning says so, as scikit-learn does).
     reassignment_ratio : float, default=0.01
         Clusters that have had fewer rows than this fraction of the largest move to random
         rows of a batch, now and then.
@@ -76,81 +73,90 @@ class MiniBatchKMeans(FittedCentroids, ClassNamePrefixFeaturesOutMixin, Transfor
     feature_names_in_ : array of str, when ``X`` has column names (a pandas DataFrame)
     """
 
-    def __init__(self, n_clusters=8, *, init=DEFAULT_INIT, max_iter=minibatch.DEFAULT_MAX_ITER,
-                 batch_size=minibatch.DEFAULT_BATCH_SIZE, verbose=0, compute_labels=True, random_state=None,
-                 tol=minibatch.DEFAULT_TOL, max_no_improvement=minibatch.DEFAULT_MAX_NO_IMPROVEMENT, init_size=None,
-                 n_init=1, reassignment_ratio=minibatch.DEFAULT_REASSIGNMENT_RATIO):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.max_iter = max_iter
+    _auto_n_init_runs = AUTO_N_INIT_RUNS
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init=DEFAULT_INIT,
+        max_iter=minibatch.DEFAULT_MAX_ITER,
+        batch_size=minibatch.DEFAULT_BATCH_SIZE,
+        verbose=0,
+        compute_labels=True,
+        random_state=None,
+        tol=minibatch.DEFAULT_TOL,
+        max_no_improvement=minibatch.DEFAULT_MAX_NO_IMPROVEMENT,
+        init_size=None,
+        n_init=AUTO_N_INIT,
+        reassignment_ratio=minibatch.DEFAULT_REASSIGNMENT_RATIO,
+    ):
+        super().__init__(
+            n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, verbose=verbose, random_state=random_state
+        )
         self.batch_size = batch_size
-        self.verbose = verbose
         self.compute_labels = compute_labels
-        self.random_state = random_state
-        self.tol = tol
         self.max_no_improvement = max_no_improvement
         self.init_size = init_size
-        self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
 
     def fit(self, X, y=None, sample_weight=None):
-        """Cluster ``X`` (array of shape (n_samples, n_features)) by batches of its rows, each drawn in proportion to ``sample_weight``."""
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        random_state = check_random_state(self.random_state)
-        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else random_state.randint(MAX_SEED)
-        init = self._init(X)
+        """Cluster ``X`` (n_samples, n_features) by batches of its rows, drawn in proportion to ``sample_weight``."""
+        X, sample_weight, init, seed = self._fit_preamble(X, sample_weight)
         result = minibatch.minibatch_kmeans(
-            X, self.n_clusters, batch_size=self.batch_size, init=init, n_init=self._n_init(init),
-            max_iter=self.max_iter, tol=self.tol, max_no_improvement=self.max_no_improvement,
-            init_size=self.init_size, reassignment_ratio=self.reassignment_ratio,
-            compute_labels=self.compute_labels, seed=seed, sample_weight=sample_weight, verbose=bool(self.verbose))
+            X,
+            self.n_clusters,
+            batch_size=self.batch_size,
+            init=init,
+            n_init=self._n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            max_no_improvement=self.max_no_improvement,
+            init_size=self.init_size,
+            reassignment_ratio=self.reassignment_ratio,
+            compute_labels=self.compute_labels,
+            seed=seed,
+            sample_weight=sample_weight,
+            verbose=bool(self.verbose),
+        )
         self._state = result.state
-        self.cluster_centers_ = result.centroids
-        if result.labels is not None:
-            self.labels_ = result.labels.astype(np.int32)
-        self.inertia_ = result.inertia
-        self.n_iter_ = result.n_iter
+        self._set_fitted(result)
         self.n_steps_ = result.n_steps
-        self._n_features_out = self.cluster_centers_.shape[0]
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
-        """Make one step on the rows of ``X``, each weighted by ``sample_weight``; the first call seeds the centroids on them."""
+        """Make one step on the rows of ``X``, weighted by ``sample_weight``; the first seeds the centroids."""
         started = hasattr(self, "cluster_centers_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=not started)
+        X, sample_weight = self._check_data(X, sample_weight, reset=not started)
         self._random_state = getattr(self, "_random_state", check_random_state(self.random_state))
-        sample_weight = validation.check_sample_weight(_check_sample_weight(sample_weight, X, dtype=X.dtype), len(X))
+        sample_weight = validation.check_sample_weight(sample_weight, len(X))
         reassignment_ratio = minibatch.check_reassignment_ratio(self.reassignment_ratio)
         compute_labels = validation.check_flag("compute_labels", self.compute_labels)
         if not started:
-            self._state = minibatch.start(X, self.n_clusters, rng=self._random_state, batch_size=self.batch_size,
-                                          init=self._init(X), init_size=self.init_size, sample_weight=sample_weight)
-            self.n_steps_ = 0
-        self._state.step(coordinates(X, self._state.prepared), sample_weight, self._random_state,
-                         reassignment_ratio=reassignment_ratio, verbose=bool(self.verbose))
-        self.cluster_centers_ = self._state.centroids_as(X.dtype)
+            self._start(X, sample_weight)
+        self._state.step(
+            coordinates(X, self._state.prepared),
+            sample_weight,
+            self._random_state,
+            reassignment_ratio=reassignment_ratio,
+            verbose=bool(self.verbose),
+        )
+        self._set_centroids(self._state.centroids_as(X.dtype))
         if compute_labels:
             self.labels_ = predict(X, self.cluster_centers_).astype(np.int32)
             self.inertia_ = inertia(X, self.cluster_centers_, sample_weight=sample_weight)
         self.n_steps_ += 1
-        self._n_features_out = self.cluster_centers_.shape[0]
         return self
 
-    def _init(self, X):
-        """The ``init`` to seed with: a strategy name or a callable as given, an array in ``X``'s dtype."""
-        if isinstance(self.init, str) or callable(self.init):
-            return self.init
-        return validation.check_centroids(self.init, self.n_clusters, X.shape[1], X.dtype, name="init")
-
-    def _n_init(self, init):
-        """``n_init``, "auto" resolved as scikit-learn does; 1 (with its warning) for an array ``init``."""
-        n_init = self.n_init
-        if isinstance(n_init, str) and n_init == AUTO_N_INIT:
-            n_init = 1 if not callable(init) and (not isinstance(init, str) or init in (
-                KMEANS_PLUSPLUS_INIT, KMEANS_PARALLEL_INIT)) else AUTO_N_INIT_RUNS
-        if isinstance(init, np.ndarray) and n_init != 1:
-            warnings.warn(f"Explicit initial center position passed: performing only one init in "
-                          f"{type(self).__name__} instead of n_init={n_init}.", RuntimeWarning, stacklevel=3)
-            n_init = 1
-        return n_init
+    def _start(self, X, sample_weight):
+        """Seed the run that ``partial_fit`` goes on with, on the rows of its first call."""
+        self._state = minibatch.start(
+            X,
+            self.n_clusters,
+            rng=self._random_state,
+            batch_size=self.batch_size,
+            init=self._resolve_init(X),
+            init_size=self.init_size,
+            sample_weight=sample_weight,
+        )
+        self.n_steps_ = 0

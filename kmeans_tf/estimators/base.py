@@ -1,0 +1,150 @@
+"""``BaseKMeans``: what ``KMeans`` and ``MiniBatchKMeans`` share, as scikit-learn's ``_BaseKMeans``.
+
+The common parameters, the fit's preamble (data, weights, seed, ``init`` and ``n_init``
+checked and resolved), the fitted attributes, and the methods of a fitted model
+(``predict``, ``transform``, ``score``, ...). Each estimator keeps its own ``__init__``
+signature (scikit-learn's ``get_params`` reads it) and its own ``fit``.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.metrics import euclidean_distances
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from kmeans_tf.engine import validation
+from kmeans_tf.engine.kmeans import inertia, predict
+from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT, MAX_SEED
+
+# n_init="auto", as in scikit-learn: one run for these strategies or an array of centroids; for
+# "random" or a callable, the estimator's ``_auto_n_init_runs``.
+AUTO_N_INIT = "auto"
+ONE_RUN_INITS = (KMEANS_PLUSPLUS_INIT, KMEANS_PARALLEL_INIT)
+
+
+class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """The parameters, fit preamble and fitted methods that ``KMeans`` and ``MiniBatchKMeans`` share.
+
+    Parameters
+    ----------
+    n_clusters : int
+    init : {"k-means++", "random", "k-means||"}, callable or array of shape (n_clusters, n_features)
+    n_init : int or "auto"
+    max_iter : int
+    tol : float
+    verbose : int
+    random_state : int, RandomState instance or None
+
+    Each estimator sets ``_auto_n_init_runs``, the runs that ``n_init="auto"`` makes for
+    "random" or a callable ``init``, and its fit sets these attributes.
+
+    Attributes
+    ----------
+    cluster_centers_ : array of shape (n_clusters, n_features)
+    labels_ : int32 array of shape (n_samples,)
+    inertia_ : float
+    n_iter_ : int
+    _n_init : int, the runs ``n_init`` resolved to
+    """
+
+    _auto_n_init_runs = None
+    # Rows per chunk of the distance computation on TensorFlow's ops (None: sized by the engine).
+    _predict_chunk_rows = None
+
+    def __init__(self, n_clusters, *, init, n_init, max_iter, tol, verbose, random_state):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, and return the cluster of each row of ``X``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict(self, X):
+        """Return the index (int32) of the nearest centroid of each row of ``X``."""
+        X = self._check_test_data(X)
+        return predict(X, self.cluster_centers_, batch_size=self._predict_chunk_rows).astype(np.int32)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, and return the distances of each row of ``X`` to every centroid."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def transform(self, X):
+        """Return the distances, shape (n_samples, n_clusters), of each row of ``X`` to every centroid."""
+        return euclidean_distances(self._check_test_data(X), self.cluster_centers_)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Return minus the (weighted) inertia of ``X`` with the fitted centroids: higher is better."""
+        X = self._check_test_data(X)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        return -inertia(X, self.cluster_centers_, sample_weight=sample_weight)
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
+
+    def _check_data(self, X, sample_weight, *, reset=True):
+        """Return ``X`` (float64 or float32, C order) and ``sample_weight`` (an array in ``X``'s dtype) checked."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=reset)
+        return X, _check_sample_weight(sample_weight, X, dtype=X.dtype)
+
+    def _fit_preamble(self, X, sample_weight):
+        """Check a fit's inputs; return ``X``, ``sample_weight``, the ``init`` to seed with, and the seed.
+
+        The seed is ``random_state`` when it is an integer, else drawn from it; ``_n_init`` is set.
+        """
+        X, sample_weight = self._check_data(X, sample_weight)
+        random_state = check_random_state(self.random_state)
+        seed = self.random_state if isinstance(self.random_state, numbers.Integral) else random_state.randint(MAX_SEED)
+        return X, sample_weight, self._resolve_init(X), seed
+
+    def _resolve_init(self, X):
+        """Return the ``init`` to seed ``X`` with (a name or a callable as given, an array checked); set ``_n_init``.
+
+        ``n_init="auto"`` resolves as scikit-learn's does; with an array, one run is made, and
+        an ``n_init`` other than 1 is warned about (from the caller of ``fit`` or ``partial_fit``).
+        """
+        init = self.init
+        if not isinstance(init, str) and not callable(init):
+            init = validation.check_centroids(init, self.n_clusters, X.shape[1], X.dtype, name="init")
+        if isinstance(self.n_init, str) and self.n_init == AUTO_N_INIT:
+            one_run = isinstance(init, np.ndarray) or (isinstance(init, str) and init in ONE_RUN_INITS)
+            self._n_init = 1 if one_run else self._auto_n_init_runs
+        else:
+            self._n_init = _check_n_init(self.n_init)
+        if isinstance(init, np.ndarray) and self._n_init != 1:
+            warnings.warn(
+                f"Explicit initial center position passed: performing only one init in {type(self).__name__} "
+                f"instead of n_init={self._n_init}.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            self._n_init = 1
+        return init
+
+    def _set_centroids(self, centroids):
+        self.cluster_centers_ = centroids
+        self._n_features_out = centroids.shape[0]
+
+    def _set_fitted(self, result):
+        """Set the fitted attributes from the engine's result (``labels_`` only where it has labels)."""
+        self._set_centroids(result.centroids)
+        if result.labels is not None:
+            self.labels_ = result.labels.astype(np.int32)
+        self.inertia_ = result.inertia
+        self.n_iter_ = result.n_iter
+
+
+def _check_n_init(n_init):
+    """Return ``n_init`` (not "auto") as an int >= 1."""
+    try:
+        return validation.check_int("n_init", n_init, 1)
+    except ValueError:
+        raise ValueError(f"n_init={n_init!r} should be {AUTO_N_INIT!r} or an integer >= 1") from None
