@@ -4,22 +4,45 @@
 (``prepare``), chooses initial centroids (``seeding``) and runs the loop for this
 machine (``loops``) ``n_init`` times, keeping the run with the lowest inertia.
 """
+
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.distributed import replicas as distributed
-from kmeans_tf.engine import loops, prepare, seeding, tf_ops, validation
+from kmeans_tf.engine import kernels, loops, prepare, seeding, validation
+from kmeans_tf.engine.options import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_INIT,
+    DEFAULT_INIT_ROUNDS,
+    DEFAULT_MAX_ITER,
+    DEFAULT_N_INIT,
+    DEFAULT_TOL,
+)
 from kmeans_tf.engine.result import KMeansResult, best_of_runs
 from kmeans_tf.stream import sources
 from kmeans_tf.stream import streamed as streaming
-from kmeans_tf.engine.options import (DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_INIT_ROUNDS, DEFAULT_MAX_ITER,
-                                   DEFAULT_N_INIT, DEFAULT_TOL)
 
 
-def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
-           tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None,
-           keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None,
-           checkpoint=None, checkpoint_every=10):
+def kmeans(
+    samples,
+    n_clusters,
+    *,
+    init=DEFAULT_INIT,
+    n_init=DEFAULT_N_INIT,
+    max_iter=DEFAULT_MAX_ITER,
+    tol=DEFAULT_TOL,
+    seed=None,
+    batch_size=None,
+    algorithm=DEFAULT_ALGORITHM,
+    callback=None,
+    keep_history=False,
+    init_rounds=DEFAULT_INIT_ROUNDS,
+    sample_weight=None,
+    memory_budget=None,
+    strategy=None,
+    checkpoint=None,
+    checkpoint_every=10,
+):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters
@@ -88,25 +111,68 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     KMeansResult
     """
     if strategy is not None:
-        return distributed.kmeans(samples, n_clusters, strategy=strategy, init=init, n_init=n_init, max_iter=max_iter,
-                                  tol=tol, seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback,
-                                  keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
-                                  memory_budget=memory_budget, checkpoint=checkpoint,
-                                  checkpoint_every=checkpoint_every)
+        return distributed.kmeans(
+            samples,
+            n_clusters,
+            strategy=strategy,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            batch_size=batch_size,
+            algorithm=algorithm,
+            callback=callback,
+            keep_history=keep_history,
+            init_rounds=init_rounds,
+            sample_weight=sample_weight,
+            memory_budget=memory_budget,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+        )
     if sources.is_streamed(samples):
-        return streaming.kmeans(samples, n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, seed=seed,
-                                batch_size=batch_size, algorithm=algorithm, callback=callback,
-                                keep_history=keep_history, init_rounds=init_rounds, sample_weight=sample_weight,
-                                memory_budget=memory_budget, checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+        return streaming.kmeans(
+            samples,
+            n_clusters,
+            init=init,
+            n_init=n_init,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            batch_size=batch_size,
+            algorithm=algorithm,
+            callback=callback,
+            keep_history=keep_history,
+            init_rounds=init_rounds,
+            sample_weight=sample_weight,
+            memory_budget=memory_budget,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+        )
     if checkpoint is not None:
-        raise ValueError(f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
-                         f"give checkpoint=None for samples in memory")
+        raise ValueError(
+            f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
+            f"give checkpoint=None for samples in memory"
+        )
     samples, column_sums = validation.check_samples_and_sum(samples)
     n_samples, n_features = samples.shape
     options = validation.check_lloyd_options(
-        n_clusters, n_samples, n_features, samples.dtype, init=init, n_init=n_init, max_iter=max_iter, tol=tol,
-        seed=seed, batch_size=batch_size, algorithm=algorithm, callback=callback, keep_history=keep_history,
-        init_rounds=init_rounds, sample_weight=sample_weight)
+        n_clusters,
+        n_samples,
+        n_features,
+        samples.dtype,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        seed=seed,
+        batch_size=batch_size,
+        algorithm=algorithm,
+        callback=callback,
+        keep_history=keep_history,
+        init_rounds=init_rounds,
+        sample_weight=sample_weight,
+    )
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     prepared = prepare.centre_and_scale(samples, column_sums)
@@ -114,18 +180,35 @@ def kmeans(samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max
     scaled_tol = float(prepared.norms.sum()) / samples.size * options.tol
     largest_norm = float(prepared.norms.max())
     data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
-    chunk_rows = tf_ops.rows_per_chunk(options.n_clusters, samples.itemsize, options.batch_size)
+    kernel = kernels.kernel(options.batch_size)
     weights = None if options.weights is None else tf.constant(options.weights)
 
     def seeded(run_seed):
-        return seeding.initial_centroids(prepared.centred, options.n_clusters, options.init,
-                                         np.random.RandomState(run_seed), options.weights, options.init_rounds)
+        return seeding.initial_centroids(
+            prepared.centred,
+            options.n_clusters,
+            options.init,
+            np.random.RandomState(run_seed),
+            options.weights,
+            options.init_rounds,
+        )
 
     def run_once(initial):
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
-        return _run_once(data, initial, chunk_rows, options.max_iter, scaled_tol, prepared, options.algorithm, norms,
-                         norm_bound, options.keep_history, weights)
+        return _run_once(
+            data,
+            initial,
+            kernel,
+            options.max_iter,
+            scaled_tol,
+            prepared,
+            options.algorithm,
+            norms,
+            norm_bound,
+            options.keep_history,
+            weights,
+        )
 
     init = options.init if isinstance(options.init, str) else prepared.transformed(options.init)
     return best_of_runs(options.n_init, options.seed, init, seeded, run_once, options.callback)
@@ -137,9 +220,9 @@ def predict(samples, centroids, *, batch_size=None, memory_budget=None):
         return streaming.predict(samples, centroids, batch_size=batch_size, memory_budget=memory_budget)
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
-    chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, validation.check_batch_size(batch_size))
+    kernel = kernels.kernel(validation.check_batch_size(batch_size))
     data, centroids, _ = _about_the_centroids(samples, centroids)
-    return loops.labels_of(data, centroids, chunk_rows).numpy()
+    return loops.labels_of(data, centroids, kernel).numpy()
 
 
 def inertia(samples, centroids, *, sample_weight=None):
@@ -153,10 +236,10 @@ def inertia(samples, centroids, *, sample_weight=None):
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     sample_weight = validation.check_sample_weight(sample_weight, len(samples))
     data, centroids, exponent = _about_the_centroids(samples, centroids)
-    chunk_rows = tf_ops.rows_per_chunk(centroids.shape[0], samples.itemsize, None)
-    labels = loops.labels_of(data, centroids, chunk_rows)
+    kernel = kernels.kernel()
+    labels = loops.labels_of(data, centroids, kernel)
     weights = None if sample_weight is None else tf.constant(sample_weight)
-    total = float(loops.inertia_of(data, centroids, labels, chunk_rows, weights))
+    total = float(loops.inertia_of(data, centroids, labels, kernel, weights))
     return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
 
 
@@ -174,13 +257,21 @@ def _about_the_centroids(samples, centroids):
     return tf.constant(data), tf.constant(centroids), exponent
 
 
-def _run_once(data, initial, chunk_rows, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history,
-              weights):
+def _run_once(data, initial, kernel, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history, weights):
     """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult."""
     centroids, labels, n_iter, converged, history = loops.run(
-        data, tf.constant(initial), chunk_rows, tf.constant(max_iter), tf.constant(tol, tf.float64), norms,
-        tf.constant(norm_bound, tf.float64), algorithm, keep_history, weights)
-    total = loops.inertia_of(data, centroids, labels, chunk_rows, weights)
+        data,
+        tf.constant(initial),
+        tf.constant(max_iter),
+        tf.constant(tol, tf.float64),
+        norms,
+        tf.constant(norm_bound, tf.float64),
+        algorithm,
+        keep_history,
+        kernel,
+        weights,
+    )
+    total = loops.inertia_of(data, centroids, labels, kernel, weights)
     dtype = data.dtype.as_numpy_dtype
     return KMeansResult(
         centroids=prepared.unscaled(centroids.numpy()).astype(dtype),

@@ -1,20 +1,21 @@
-"""The k-means loops: Lloyd's iterations inside one ``tf.function``, on the C kernel or TensorFlow's ops.
+"""Lloyd's iterations for data in memory, inside one ``tf.function``, over the kernel (``kernels``).
 
-``fused_loop`` makes each pass with the fused C kernel (``kmeans_tf.native``): one sweep over
-the data per iteration, optionally with Hamerly's distance bounds. ``lloyd_loop`` makes
-each pass with TensorFlow's ops (``kmeans_tf.engine.tf_ops``), where the kernel is not
-available. Both stop by scikit-learn's rule and return the same labels. ``labels_of`` and
-``inertia_of`` choose the kernel the same way for one pass. All assume checked input.
+``loop`` makes each pass with the kernel's ``nearest_centroid_changes`` (or its bounded
+pass): the new labels and the float64 sums of the samples whose label changed, which update
+the running cluster sums; then the M-step (``tf_ops.centroids_from_sums``) and
+scikit-learn's stopping rule. ``labels_of`` and ``inertia_of`` make one pass. All assume
+checked input.
 
 Sample weights travel as a float64 tensor of one weight per sample, or an empty one for
-none (the C kernel's own convention, ``no_weights()``); the Python option ``weighted`` says
-which, so that the unweighted loops are traced, and run, without them.
+none (``kernels.no_weights()``); the Python option ``weighted`` says which, so that the
+unweighted loops are traced, and run, without them.
 """
+
 import numpy as np
 
-from kmeans_tf import native
 from kmeans_tf._tensorflow import quietly, tf
 from kmeans_tf.engine import tf_ops
+from kmeans_tf.engine.kernels import no_weights
 from kmeans_tf.engine.options import HAMERLY, LLOYD
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
@@ -22,60 +23,14 @@ from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 BOUNDS_AFTER_CHANGED_FRACTION = 0.02
 
 
-def fused():
-    """Whether passes run in the fused C kernel on this machine (else TensorFlow's ops)."""
-    return native.kernel() is not None
+def labels_of(samples, centroids, kernel):
+    """Labels (int64) of the nearest centroid, by ``kernel``."""
+    return kernel.nearest_centroid_sums(samples, centroids)[0]
 
 
-def no_weights():
-    """The weights tensor that means every weight is 1: an empty float64 vector."""
-    return tf.zeros([0], tf.float64)
-
-
-def labels_of(samples, centroids, chunk_rows):
-    """Labels of the nearest centroid, by the fused kernel or ``chunk_rows`` at a time by TensorFlow's ops."""
-    if fused():
-        return native.kernel().nearest_centroid_sums(samples, centroids)[0]
-    with quietly():
-        return tf_ops.labels_chunked(samples, centroids, chunk_rows)
-
-
-def inertia_of(samples, centroids, labels, chunk_rows, weights=None):
-    """The exact (weighted) sum of squared distances to the labelled centroids (float64), by the kernel or TF's ops."""
-    if fused():
-        return native.kernel().sum_squared_distances(samples, centroids, labels, weights)
-    with quietly():
-        return tf_ops.inertia_chunked(samples, centroids, labels, chunk_rows,
-                                      no_weights() if weights is None else weights, weighted=weights is not None)
-
-
-@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), scalar(tf.int32),
-                                 scalar(tf.float64), vector(tf.float64)])
-def lloyd_loop(samples, initial, chunk_rows, max_iter, tol, weights, keep_history=False, weighted=False):
-    """Lloyd iterations with scikit-learn's stopping rule, all inside one graph, by TensorFlow's ops.
-
-    With ``weighted``, each sample counts as its entry of ``weights`` (else they are not
-    read). Returns the final centroids, the labels for them, the iterations run, whether the
-    labels stopped changing (strict convergence) or the total squared shift fell to ``tol``,
-    and the centroids at the start and after each iteration (with ``keep_history``; else
-    the start alone).
-    """
-    sample_weights = weights if weighted else None
-
-    def iterate(iteration, centroids, labels_old, converged, history):
-        labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), labels_old.shape)
-        new_centroids, shift = tf_ops.m_step(samples, labels, centroids, sample_weights)
-        converged = tf.reduce_all(tf.equal(labels, labels_old)) | (shift <= tol)
-        return iteration + 1, new_centroids, labels, converged, _record(history, iteration + 1, new_centroids)
-
-    def keep_going(iteration, centroids, labels_old, converged, history):
-        return (iteration < max_iter) & ~converged
-
-    start = (tf.constant(0), initial, -tf.ones([tf.shape(samples)[0]], tf.int64), tf.constant(False),
-             _history(initial, keep_history))
-    iteration, centroids, _, converged, history = tf.while_loop(keep_going, iterate, start)
-    # The final E-step: labels that match the returned centroids.
-    return centroids, tf_ops.labels_chunked(samples, centroids, chunk_rows), iteration, converged, history.stack()
+def inertia_of(samples, centroids, labels, kernel, weights=None):
+    """The exact (weighted) sum of squared distances to the labelled centroids (float64), by ``kernel``."""
+    return kernel.sum_squared_distances(samples, centroids, labels, weights)
 
 
 def _history(initial, keep_history):
@@ -89,11 +44,21 @@ def _record(history, index, centroids):
     return history.write(index, centroids) if history.dynamic_size else history
 
 
-@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), scalar(tf.float64),
-                                 vector(tf.float64), scalar(tf.float64), vector(tf.float64)])
-def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, weights, algorithm, keep_history=False,
-               weighted=False):
-    """``lloyd_loop``'s iterations by the fused C kernel, with Hamerly's bounds as ``algorithm`` says: the same labels.
+@traced_per_dtype(
+    lambda dtype: [
+        matrix(dtype),
+        matrix(dtype),
+        scalar(tf.int32),
+        scalar(tf.float64),
+        vector(tf.float64),
+        scalar(tf.float64),
+        vector(tf.float64),
+    ]
+)
+def loop(
+    samples, initial, max_iter, tol, norms, norm_bound, weights, kernel, algorithm, keep_history=False, weighted=False
+):
+    """Lloyd's iterations by ``kernel``, with Hamerly's bounds as ``algorithm`` says: the same labels either way.
 
     Each pass (``nearest_centroid_changes``) gives the new labels and the float64 sums and
     counts of the samples whose label changed, which update the running cluster sums: late
@@ -110,12 +75,18 @@ def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, weights, algo
     bit for bit. ``weights`` go to the kernel as they are (empty: every weight 1); with
     ``weighted`` the relocation of empty clusters reads them too. The running ``members``
     (samples of weight > 0 per cluster, exact) say which clusters are empty: running sums
-    of weights need not come back to 0 exactly. Returns what ``lloyd_loop`` returns.
+    of weights need not come back to 0 exactly. A kernel without bounds (``keeps_bounds``
+    False) makes plain passes whatever ``algorithm`` says.
+
+    Returns the final centroids, the labels for them, the iterations run, whether the labels
+    stopped changing (strict convergence) or the total squared shift fell to ``tol``, and the
+    centroids at the start and after each iteration (with ``keep_history``; else the start alone).
     """
-    kernel = native.kernel()
     n_samples, n_clusters = tf.shape(samples)[0], tf.shape(initial)[0]
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
     no_lower = tf.zeros([n_samples], tf.float64)
+    if not kernel.keeps_bounds:
+        algorithm = LLOYD
     if algorithm == LLOYD:
         switch_at = tf.constant(-1, tf.int64)
     else:
@@ -129,51 +100,83 @@ def fused_loop(samples, initial, max_iter, tol, norms, norm_bound, weights, algo
             return (new_labels, no_upper, no_lower, *changes)
 
         def with_bounds():
-            return tuple(kernel.nearest_centroid_changes_bounded(samples, centroids, previous, labels, upper, lower,
-                                                                 norms, norm_bound, weights))
+            return tuple(
+                kernel.nearest_centroid_changes_bounded(
+                    samples, centroids, previous, labels, upper, lower, norms, norm_bound, weights
+                )
+            )
 
         if algorithm == LLOYD:
             return plain()
         return tf.cond(bounded, with_bounds, plain)
 
-    def iterate(iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged,
-                history):
+    def iterate(
+        iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, history
+    ):
         new_labels, upper, lower, sum_changes, count_changes, member_changes, changed = measure(
-            bounded, centroids, previous, labels, upper, lower)
+            bounded, centroids, previous, labels, upper, lower
+        )
         # The sums of the new labels' clusters.
         sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
-        new_centroids, shift = tf_ops.centroids_from_sums(sums, counts, new_labels, samples, centroids,
-                                                          sample_weights, members)
+        new_centroids, shift = tf_ops.centroids_from_sums(
+            sums, counts, new_labels, samples, centroids, sample_weights, members
+        )
         converged = tf.equal(changed, 0) | (shift <= tol)
         bounded = bounded | (changed < switch_at)
-        return (iteration + 1, new_centroids, centroids, new_labels, upper, lower, sums, counts, members, bounded,
-                converged, _record(history, iteration + 1, new_centroids))
+        return (
+            iteration + 1,
+            new_centroids,
+            centroids,
+            new_labels,
+            upper,
+            lower,
+            sums,
+            counts,
+            members,
+            bounded,
+            converged,
+            _record(history, iteration + 1, new_centroids),
+        )
 
     def keep_going(iteration, *state):
         return (iteration < max_iter) & ~state[-2]
 
-    start = (tf.constant(0), initial, initial, -tf.ones([n_samples], tf.int64), no_upper, no_lower,
-             tf.zeros([n_clusters, tf.shape(samples)[1]], tf.float64), tf.zeros([n_clusters], tf.float64),
-             tf.zeros([n_clusters], tf.float64), tf.constant(algorithm == HAMERLY), tf.constant(False),
-             _history(initial, keep_history))
+    start = (
+        tf.constant(0),
+        initial,
+        initial,
+        -tf.ones([n_samples], tf.int64),
+        no_upper,
+        no_lower,
+        tf.zeros([n_clusters, tf.shape(samples)[1]], tf.float64),
+        tf.zeros([n_clusters], tf.float64),
+        tf.zeros([n_clusters], tf.float64),
+        tf.constant(algorithm == HAMERLY),
+        tf.constant(False),
+        _history(initial, keep_history),
+    )
     iteration, centroids, previous, labels, upper, lower, _, _, _, bounded, converged, history = tf.while_loop(
-        keep_going, iterate, start)
+        keep_going, iterate, start
+    )
     # The final E-step: labels that match the returned centroids.
     final_labels = measure(bounded, centroids, previous, labels, upper, lower)[0]
     return centroids, final_labels, iteration, converged, history.stack()
 
 
-def run(samples, initial, chunk_rows, max_iter, tol, norms, norm_bound, algorithm, keep_history, weights=None):
-    """Run the loop for this machine: ``fused_loop`` on the C kernel, else ``lloyd_loop`` (every algorithm).
-
-    ``weights``: a float64 tensor of one weight per sample, or None (every weight 1).
-    """
+def run(samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, weights=None):
+    """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1)."""
     weighted = weights is not None
-    weights = weights if weighted else no_weights()
-    if fused():
-        return fused_loop(samples, initial, max_iter, tol, norms, norm_bound, weights, algorithm=algorithm,
-                          keep_history=keep_history, weighted=weighted)
-    with quietly():
-        return lloyd_loop(samples, initial, chunk_rows, max_iter, tol, weights, keep_history=keep_history,
-                          weighted=weighted)
-
+    with quietly():  # TensorFlow's graph rewrites comment on float64 ops
+        return loop(
+            samples,
+            initial,
+            max_iter,
+            tol,
+            norms,
+            norm_bound,
+            weights if weighted else no_weights(),
+            kernel=kernel,
+            algorithm=algorithm,
+            keep_history=keep_history,
+            weighted=weighted,
+        )

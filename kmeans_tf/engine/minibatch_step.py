@@ -6,9 +6,9 @@ batch's (weighted) sum and weight in its cluster, a step makes
     new_centroid = (centroid * count + sum) / (count + batch_count),
 
 the mean of all the rows the centroid has had: its learning rate is ``batch_count / (count +
-batch_count)`` (scikit-learn's ``_minibatch_update_dense``). The fused C kernel
-(``kmeans_tf.native``) gives a batch's labels with its float64 per-cluster sums and counts in
-one sweep, which is all the update needs; TensorFlow's ops do it where the kernel is absent.
+batch_count)`` (scikit-learn's ``_minibatch_update_dense``). The kernel
+(``kernels``) gives a batch's labels with its float64 per-cluster sums and counts in one
+pass, which is all the update needs.
 Every ``REASSIGN_EVERY * n_clusters`` rows (and whenever a cluster has had none) the
 clusters whose count is below ``reassignment_ratio`` times the largest move to random rows
 of the batch (``_random_reassign``).
@@ -19,15 +19,11 @@ to rounding near 0), scaled by a power of two when their squares would leave the
 """
 
 import dataclasses
-import functools
 
 import numpy as np
 
-from kmeans_tf import native
-from kmeans_tf._tensorflow import quietly, tf
-from kmeans_tf.engine import prepare, tf_ops
-from kmeans_tf.engine.loops import fused, no_weights
-from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import kernels, prepare
 
 # Small clusters are looked at once this many rows per cluster have gone by since the last look.
 REASSIGN_EVERY = 10
@@ -103,39 +99,16 @@ class MiniBatchState:
 def assign(batch, centroids, weights=None):
     """Label ``batch`` with its nearest of ``centroids`` (same dtype): labels, float64 sums and counts, and inertia.
 
-    The fused kernel's one sweep gives the labels with each cluster's (weighted) sum and
-    count; TensorFlow's ops compute them where it is absent. ``weights``: float64 of one per
-    row, or None (each 1). Returns numpy arrays and the (weighted) inertia as a float.
-    Assumes checked input.
+    The kernel's one pass gives the labels with each cluster's (weighted) sum and count.
+    ``weights``: float64 of one per row, or None (each 1). Returns numpy arrays and the
+    (weighted) inertia as a float. Assumes checked input.
     """
+    kernel = kernels.kernel()
     data, centres = tf.constant(batch), tf.constant(centroids)
-    weight_tensor = unit_weights() if weights is None else tf.constant(weights, tf.float64)
-    if fused():
-        kernel = native.kernel()
-        labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor)
-        inertia = kernel.sum_squared_distances(data, centres, labels, weight_tensor)
-    else:
-        chunk_rows = tf_ops.rows_per_chunk(len(centroids), batch.itemsize, None)
-        with quietly():
-            labels, sums, counts, inertia = batch_sums(
-                data, centres, chunk_rows, weight_tensor, weighted=weights is not None
-            )
+    weight_tensor = kernels.no_weights() if weights is None else tf.constant(weights, tf.float64)
+    labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor)
+    inertia = kernel.sum_squared_distances(data, centres, labels, weight_tensor)
     return labels.numpy(), sums.numpy(), counts.numpy(), float(inertia)
-
-
-@functools.lru_cache(maxsize=1)
-def unit_weights():
-    """``loops.no_weights()``, made once: a step costs a tenth of a millisecond less."""
-    return no_weights()
-
-
-@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), vector(tf.float64)])
-def batch_sums(samples, centroids, chunk_rows, weights, weighted=False):
-    """``assign`` by TensorFlow's ops: labels, float64 sums and counts, inertia (``weights`` read when ``weighted``)."""
-    labels = tf_ops.labels_chunked(samples, centroids, chunk_rows)
-    row_weights = weights if weighted else None
-    sums, counts = tf_ops.cluster_sums(samples, labels, tf.shape(centroids)[0], tf.float64, row_weights)
-    return labels, sums, counts, tf_ops.sum_squared_distance(samples, centroids, labels, row_weights)
 
 
 def prepared_on(rows):

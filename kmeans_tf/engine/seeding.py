@@ -9,7 +9,7 @@ k-means++ draws its first centroid so, and weighs each sample's squared distance
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import loops, tf_ops
+from kmeans_tf.engine import kernels, loops, tf_ops
 from kmeans_tf.engine.options import (
     DEFAULT_INIT_ROUNDS,
     KMEANS_PARALLEL_INIT,
@@ -196,7 +196,7 @@ def _squared_distances(a, b):
 
 
 def nearest(data, centres):
-    """Each sample's nearest of ``centres`` (int64 labels, by ``loops.labels_of``) and squared distance (float64)."""
-    labels = loops.labels_of(data, centres, tf_ops.rows_per_chunk(int(centres.shape[0]), data.dtype.size, None))
+    """Each sample's nearest of ``centres`` (int64 labels, by the kernel) and squared distance (float64)."""
+    labels = loops.labels_of(data, centres, kernels.kernel())
     distances = tf.cast(tf_ops.squared_distance_to_own(data, centres, labels), tf.float64)
     return labels.numpy(), distances.numpy()

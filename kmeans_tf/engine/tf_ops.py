@@ -2,8 +2,8 @@
 
 Distances are ``||x||^2 - 2 x.c + ||c||^2`` by matmul, ``chunk_rows`` samples at a time,
 so the full (n_samples, n_clusters) matrix is never held at once. These ops run the
-lesson mirror in ``compat.eager``, and the engine where the fused C kernel does not
-(``kmeans_tf.native``). The loops are written with ``tf.while_loop`` and ``tf.cond`` rather
+lesson mirror in ``compat.eager`` and the engine's TensorFlow kernel (``kernels.TensorFlowKernel``),
+and the M-step of every kernel. The loops are written with ``tf.while_loop`` and ``tf.cond`` rather
 than autograph: tracing them then takes a fraction of the time, which every new data shape pays.
 
 Sample weights, where given, are a float64 vector of one finite weight >= 0 per sample
@@ -14,7 +14,6 @@ are none) and the Python option ``weighted`` says whether to use them.
 """
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine.options import CHUNK_BYTES
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 
@@ -37,13 +36,6 @@ def sum_squared_distance(samples, centroids, labels, weights=None):
 def squared_distance_to_own(samples, centroids, labels):
     """Return each sample's squared distance to its labelled centroid, computed directly."""
     return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
-
-
-def rows_per_chunk(n_clusters, itemsize, batch_size):
-    """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block within CHUNK_BYTES."""
-    if batch_size is None:
-        batch_size = max(1, CHUNK_BYTES // (n_clusters * itemsize))
-    return tf.constant(batch_size, tf.int32)
 
 
 def row_slice(samples, chunk_rows, i):

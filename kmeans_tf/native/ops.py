@@ -6,6 +6,7 @@ snake case: ``KmeansTf>NearestCentroidSums`` becomes ``kmeans_tf_nearest_centroi
 library lacks. The ops check their inputs themselves (see ``src/ops.c``) and raise
 ``tf.errors.InvalidArgumentError`` for a bad one.
 """
+
 from kmeans_tf._tensorflow import tf
 
 # Each op (src/ops.c) -> the function TensorFlow generates for it.
@@ -32,6 +33,8 @@ class Kernel:
     > 0, exactly: a cluster is empty when it has none. Without weights they are the counts.
     """
 
+    keeps_bounds = True  # the bounded pass measures only the samples whose bounds cannot prove their label
+
     def __init__(self, library, path):
         self.library = library
         self.path = path
@@ -53,8 +56,9 @@ class Kernel:
         """
         return self.library.kmeans_tf_nearest_centroid_changes(samples, centroids, labels, _weights(weights))
 
-    def nearest_centroid_changes_bounded(self, samples, centroids, previous_centroids, labels, upper, lower, norms,
-                                         norm_bound, weights=None):
+    def nearest_centroid_changes_bounded(
+        self, samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, weights=None
+    ):
         """``nearest_centroid_changes``, measuring only the samples whose distance bounds cannot prove their label.
 
         ``upper`` and ``lower`` (n_samples,) bound each sample's distance to its centroid and
@@ -65,7 +69,8 @@ class Kernel:
         ``member_changes``, ``changed``.
         """
         return self.library.kmeans_tf_nearest_centroid_changes_bounded(
-            samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, _weights(weights))
+            samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, _weights(weights)
+        )
 
     def sum_squared_distances(self, samples, centroids, labels, weights=None):
         """Return the float64 sum of the samples' squared distances to their labelled centroids, times their weights.

@@ -8,9 +8,8 @@ C kernel or TensorFlow's ops. ``kmeans_tf.stream.streamed`` runs the loop over t
 
 import numpy as np
 
-from kmeans_tf import native
-from kmeans_tf._tensorflow import quietly, tf
-from kmeans_tf.engine import loops, prepare, seeding, tf_ops
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import kernels, loops, prepare, seeding, tf_ops
 from kmeans_tf.stream import sources
 
 
@@ -26,13 +25,18 @@ class Passes:
     def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None):
         self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
         self.weights = weights
-        self.tf_rows = tf_ops.rows_per_chunk(n_clusters, source.dtype.itemsize, batch_size)
+        self.kernel = kernels.kernel(batch_size)
         # The chunks' buffers, made once for every pass (None: ``sources.chunk_buffers``'s own).
         self.buffers = sources.chunk_buffers(source, plan.chunk_rows) if buffers is None else buffers
 
     def weights_at(self, span):
         """The weights of a chunk's rows (float64), or None without weights."""
         return None if self.weights is None else np.asarray(self.weights[span.start : span.start + span.rows])
+
+    def weight_tensor(self, span):
+        """The weights of a chunk's rows as the kernel takes them (``kernels.no_weights()`` without weights)."""
+        weights = self.weights_at(span)
+        return kernels.no_weights() if weights is None else tf.constant(weights)
 
     def chunks(self):
         """Yield ``(span, chunk, tensor over chunk)``, the chunks centred as the loops see them."""
@@ -94,31 +98,15 @@ class Passes:
     def lloyd(self, centroids, labels):
         """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
         counts (weights) and members (of weight > 0)."""
-        kernel, centroids_t, unit_weights = native.kernel(), tf.constant(centroids), loops.no_weights()
-        changed, sums, counts, members = (
-            0,
-            np.zeros(centroids.shape),
-            np.zeros(len(centroids)),
-            np.zeros(len(centroids)),
-        )
-        for span, chunk, chunk_t in self.chunks():
-            old, weights = _labels_at(labels, span), self.weights_at(span)
-            if kernel is not None:
-                new, sum_changes, count_changes, member_changes, chunk_changed = (
-                    value.numpy()
-                    for value in kernel.nearest_centroid_changes(
-                        chunk_t,
-                        centroids_t,
-                        tf.constant(old),
-                        unit_weights if weights is None else tf.constant(weights),
-                    )
+        centroids_t, n_clusters = tf.constant(centroids), len(centroids)
+        changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(n_clusters), np.zeros(n_clusters)
+        for span, _chunk, chunk_t in self.chunks():
+            new, sum_changes, count_changes, member_changes, chunk_changed = (
+                value.numpy()
+                for value in self.kernel.nearest_centroid_changes(
+                    chunk_t, centroids_t, tf.constant(_labels_at(labels, span)), self.weight_tensor(span)
                 )
-            else:
-                with quietly():
-                    new = tf_ops.labels_chunked(chunk_t, centroids_t, self.tf_rows).numpy()
-                sum_changes, count_changes, member_changes, chunk_changed = change_sums(
-                    chunk, new, old, len(centroids), weights
-                )
+            )
             sums += sum_changes
             counts += count_changes
             members += member_changes
@@ -131,12 +119,8 @@ class Passes:
         """Label every row for ``centroids`` (``labels`` updated); return the inertia (float64, loops' coordinates)."""
         centroids_t, total = tf.constant(centroids), 0.0
         for span, _chunk, chunk_t in self.chunks():
-            new, weights = loops.labels_of(chunk_t, centroids_t, self.tf_rows), self.weights_at(span)
-            total += float(
-                loops.inertia_of(
-                    chunk_t, centroids_t, new, self.tf_rows, None if weights is None else tf.constant(weights)
-                )
-            )
+            new = loops.labels_of(chunk_t, centroids_t, self.kernel)
+            total += float(loops.inertia_of(chunk_t, centroids_t, new, self.kernel, self.weight_tensor(span)))
             labels[span.start : span.start + span.rows] = new.numpy()
         return total
 
@@ -180,24 +164,6 @@ def move_rows(sums, counts, members, empty, values, weight, old):
     np.subtract.at(members, old, (weight > 0).astype(np.float64))
     sums[empty], counts[empty], members[empty] = moved, weight, weight > 0
     return sums, counts, members
-
-
-def change_sums(chunk, new, old, n_clusters, weights=None):
-    """The float64 (weighted) sums, counts and members of the rows whose label changed (+ new cluster, - old one),
-    and how many changed."""
-    moved = np.flatnonzero(new != old)
-    weight = np.ones(len(moved)) if weights is None else weights[moved]
-    rows, new, old = chunk[moved].astype(np.float64) * weight[:, None], new[moved], old[moved]
-    member = (weight > 0).astype(np.float64)
-    sums, counts, members = np.zeros((n_clusters, chunk.shape[1])), np.zeros(n_clusters), np.zeros(n_clusters)
-    np.add.at(sums, new, rows)
-    np.add.at(counts, new, weight)
-    np.add.at(members, new, member)
-    left = old >= 0
-    np.subtract.at(sums, old[left], rows[left])
-    np.subtract.at(counts, old[left], weight[left])
-    np.subtract.at(members, old[left], member[left])
-    return sums, counts, members, len(moved)
 
 
 def _labels_at(labels, span):

@@ -38,7 +38,7 @@ beside the samples and weigh the sums, the inertia, the relocation and the seedi
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import loops, prepare, seeding, tf_ops, validation
+from kmeans_tf.engine import kernels, loops, prepare, seeding, validation
 from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
 from kmeans_tf.engine.result import KMeansResult, best_of_runs
 from kmeans_tf.stream import budget, sources
@@ -288,12 +288,12 @@ def m_step(passes, sums, counts, members, centroids, labels):
 
 def predict(samples, centroids, *, batch_size, memory_budget):
     """``kmeans_tf.engine.kmeans.predict`` on streamed samples: labels a chunk at a time (int64, or int32 scratch)."""
-    source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, batch_size, memory_budget)
+    source, centroids, plan, exponent, kernel = _for_centroids(samples, centroids, batch_size, memory_budget)
     labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
     centroids_t = tf.constant(np.ldexp(centroids, exponent))
     for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
         labels[span.start : span.start + span.rows] = loops.labels_of(
-            prepare.tensor_over(chunk), centroids_t, tf_rows
+            prepare.tensor_over(chunk), centroids_t, kernel
         ).numpy()
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
@@ -302,22 +302,22 @@ def predict(samples, centroids, *, batch_size, memory_budget):
 
 def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
     """``kmeans_tf.engine.kmeans.inertia`` on streamed samples: one pass for the scale, one for the distances."""
-    source, centroids, plan, exponent, tf_rows = _for_centroids(samples, centroids, None, memory_budget)
+    source, centroids, plan, exponent, kernel = _for_centroids(samples, centroids, None, memory_budget)
     weights = validation.check_sample_weight(sample_weight, source.n_rows)
     centroids_t, total = tf.constant(np.ldexp(centroids, exponent)), 0.0
     for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
         chunk_t = prepare.tensor_over(chunk)
         chunk_weights = None if weights is None else tf.constant(weights[span.start : span.start + span.rows])
-        labels = loops.labels_of(chunk_t, centroids_t, tf_rows)
-        total += float(loops.inertia_of(chunk_t, centroids_t, labels, tf_rows, chunk_weights))
+        labels = loops.labels_of(chunk_t, centroids_t, kernel)
+        total += float(loops.inertia_of(chunk_t, centroids_t, labels, kernel, chunk_weights))
     return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
 
 
 def _for_centroids(samples, centroids, batch_size, memory_budget):
-    """The door of ``predict`` and ``inertia``: the source, checked centroids, the plan, the scale, TF's chunk rows."""
+    """The door of ``predict`` and ``inertia``: the source, checked centroids, the plan, the scale, the kernel."""
     source = sources.Source(samples)
     centroids = validation.check_centroids(centroids, None, source.n_features, source.dtype)
     batch_size = validation.check_batch_size(batch_size)
     plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget))
     exponent = stream_prepare.predict_exponent(source, plan.chunk_rows, centroids)
-    return source, centroids, plan, exponent, tf_ops.rows_per_chunk(len(centroids), source.dtype.itemsize, batch_size)
+    return source, centroids, plan, exponent, kernels.kernel(batch_size)

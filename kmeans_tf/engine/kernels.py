@@ -1,0 +1,151 @@
+"""The kernel: one interface for the passes over the data, two implementations, chosen here and nowhere else.
+
+Every pass of the engine (Lloyd's, in memory, streamed or on several workers; a mini-batch
+step; the final labels and inertia) calls one of these operations on a kernel:
+
+- ``nearest_centroid_sums(samples, centroids, weights)``: each sample's nearest centroid
+  (int64 labels) and each cluster's float64 (weighted) sum, count and members;
+- ``nearest_centroid_changes(samples, centroids, labels, weights)``: the new labels, the
+  float64 sums, counts and members of the samples whose label changed (added to the new
+  cluster, taken from the old one; an old label of -1 means none yet), and how many changed;
+- ``nearest_centroid_changes_bounded(samples, centroids, previous_centroids, labels, upper,
+  lower, norms, norm_bound, weights)``: the same, measuring only the samples whose distance
+  bounds cannot prove their label; it also returns the new bounds;
+- ``sum_squared_distances(samples, centroids, labels, weights)``: the exact float64
+  (weighted) sum of squared distances to the labelled centroids.
+
+Samples and centroids are float32 or float64 tensors of the same columns; ``weights`` is a
+float64 vector of one weight per sample, or the empty vector ``no_weights()`` (every weight 1).
+``members`` count the samples of weight > 0 exactly: a cluster is empty when it has none.
+Both implementations give the same labels; the sums agree to float64 rounding. They assume
+checked input (the C kernel's ops check theirs anyway).
+
+- the fused C kernel (``kmeans_tf.native``): one sweep over the data per pass, Hamerly's
+  bounds in the bounded pass;
+- ``TensorFlowKernel``: TensorFlow's own ops (distances by matmul, a chunk of rows at a
+  time), usable inside a ``tf.function`` and on a GPU. Its bounded pass measures every
+  sample (infinite bounds): on the devices where TensorFlow's ops run, bounds do not pay.
+
+``kernel(batch_size)`` picks one: the C kernel when ``kmeans_tf.native`` loads it (it says
+why not: ``use_native(False)``, ``KMEANS_TF_NATIVE=0``, a visible GPU, no compiler), else
+TensorFlow's ops.
+"""
+
+import dataclasses
+import functools
+
+import numpy as np
+
+from kmeans_tf import native
+from kmeans_tf._tensorflow import quietly, tf
+from kmeans_tf.engine import tf_ops
+from kmeans_tf.engine.options import CHUNK_BYTES
+from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
+
+
+def kernel(batch_size=None):
+    """Return the kernel for this process: the fused C kernel, or ``TensorFlowKernel(batch_size)``.
+
+    ``batch_size``: rows per chunk of TensorFlow's distance blocks (None: blocks of about
+    ``CHUNK_BYTES``); the C kernel works a few rows at a time anyway.
+    """
+    loaded = native.kernel()
+    return loaded if loaded is not None else TensorFlowKernel(batch_size)
+
+
+def no_weights():
+    """The weights tensor that means every weight is 1: an empty float64 vector (made once, outside a graph).
+
+    A pass over a chunk costs tens of microseconds less than with a new one.
+    """
+    if not tf.executing_eagerly():
+        return tf.zeros([0], tf.float64)
+    return _eager_no_weights()
+
+
+@functools.lru_cache(maxsize=1)
+def _eager_no_weights():
+    return tf.zeros([0], tf.float64)
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorFlowKernel:
+    """The kernel's operations in TensorFlow's ops (see the module's docstring), ``batch_size`` rows at a time.
+
+    Equal for equal ``batch_size``: the loops' traces are kept per kernel.
+    """
+
+    batch_size: int | None = None
+    keeps_bounds = False  # the bounded pass measures every sample
+
+    def chunk_rows(self, samples, centroids):
+        """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block within CHUNK_BYTES."""
+        if self.batch_size is not None:
+            return tf.constant(self.batch_size, tf.int32)
+        return tf.maximum(1, CHUNK_BYTES // (tf.shape(centroids)[0] * samples.dtype.size))
+
+    def nearest_centroid_sums(self, samples, centroids, weights=None):
+        with quietly():
+            return _sums(samples, centroids, self.chunk_rows(samples, centroids), _given(weights))
+
+    def nearest_centroid_changes(self, samples, centroids, labels, weights=None):
+        with quietly():
+            return _changes(samples, centroids, labels, self.chunk_rows(samples, centroids), _given(weights))
+
+    def nearest_centroid_changes_bounded(
+        self, samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, weights=None
+    ):
+        new_labels, *changes = self.nearest_centroid_changes(samples, centroids, labels, weights)
+        n_samples = tf.shape(samples)[0]
+        no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))
+        return (new_labels, no_upper, tf.zeros([n_samples], tf.float64), *changes)
+
+    def sum_squared_distances(self, samples, centroids, labels, weights=None):
+        with quietly():
+            return _inertia(samples, centroids, labels, self.chunk_rows(samples, centroids), _given(weights))
+
+
+def _given(weights):
+    return no_weights() if weights is None else weights
+
+
+def _row_weights(weights, n_samples):
+    """One float64 weight per sample: ``weights``, or ones where it is empty."""
+    return tf.cond(tf.size(weights) > 0, lambda: weights, lambda: tf.ones([n_samples], tf.float64))
+
+
+def _sums_of(samples, labels, weights, n_clusters):
+    """Float64 (weighted) sums, counts and members (samples of weight > 0) of ``samples`` per cluster of ``labels``."""
+    sums, counts = tf_ops.cluster_sums(samples, labels, n_clusters, tf.float64, weights)
+    member = tf.cast(weights > 0, tf.float64)
+    members = tf.math.unsorted_segment_sum(member, labels, n_clusters)
+    return sums, counts, members
+
+
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), vector(tf.float64)])
+def _sums(samples, centroids, chunk_rows, weights):
+    labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), [None])
+    weights = _row_weights(weights, tf.shape(samples)[0])
+    return (labels, *_sums_of(samples, labels, weights, tf.shape(centroids)[0]))
+
+
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32), vector(tf.float64)])
+def _changes(samples, centroids, labels, chunk_rows, weights):
+    new_labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), [None])
+    weights = _row_weights(weights, tf.shape(samples)[0])
+    n_clusters = tf.shape(centroids)[0]
+    moved = tf.where(tf.not_equal(new_labels, labels))[:, 0]
+    rows, moved_weights = tf.gather(samples, moved), tf.gather(weights, moved)
+    added = _sums_of(rows, tf.gather(new_labels, moved), moved_weights, n_clusters)
+    # A sample leaves its old cluster unless it had none (-1): those go to a cluster past the last, dropped.
+    old = tf.gather(labels, moved)
+    old = tf.where(old >= 0, old, tf.cast(n_clusters, tf.int64))
+    taken = _sums_of(rows, old, moved_weights, n_clusters + 1)
+    changes = [plus - minus[:n_clusters] for plus, minus in zip(added, taken)]
+    return (new_labels, *changes, tf.size(moved, out_type=tf.int64))
+
+
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32), vector(tf.float64)])
+def _inertia(samples, centroids, labels, chunk_rows, weights):
+    weights = _row_weights(weights, tf.shape(samples)[0])
+    return tf_ops.inertia_chunked(samples, centroids, labels, chunk_rows, weights, weighted=True)
