@@ -44,12 +44,11 @@ process's, and the mean and the range check from all-reduced sums and all-gather
 
 import functools
 import math
-import types
 
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import seeding, validation
+from kmeans_tf.engine import lloyd, m_step, seeding, validation
 from kmeans_tf.engine.result import best_of_runs
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import checkpoint as checkpoints
@@ -160,11 +159,10 @@ def row_range(samples, start, stop):
 
 
 class DistributedPasses:
-    """``streaming.Passes`` of every local replica joined by the strategy: what ``streaming.run_once`` asks of them."""
+    """``lloyd.Passes`` over every local replica's rows, joined with every other replica by the strategy."""
 
     def __init__(self, replicas, parts, starts, prepared, plan, n_clusters, batch_size, weights, offsets, buffers):
         self.replicas, self.prepared, self.plan = replicas, prepared, plan
-        self.source = types.SimpleNamespace(n_rows=starts[-1])  # the local rows, labelled by streaming.run_once
         self.starts, self.offsets = starts, offsets  # local first rows; global first rows of the local replicas
         # The parts' passes run one at a time, into the same chunk buffers.
         self.parts = [
@@ -197,26 +195,29 @@ class DistributedPasses:
         totals = [[part.final(centroids, self._labels(labels, index))] for index, part in enumerate(self.parts)]
         return float(self.replicas.sum(totals)[0])
 
-    def relocate(self, sums, counts, members, centroids, labels):
-        """``streaming.Passes.relocate`` over every replica: farthest rows all-gathered, the same choice everywhere."""
-        empty = np.flatnonzero(members == 0)
+    def farthest(self, centroids, labels, count):
+        """``lloyd.Passes.farthest`` over every replica: each proposes its farthest rows, all-gathered; every worker
+        takes the same ``count``, farthest first, ties to the lower global row (the choice one process makes)."""
         proposals = []
         for index, part in enumerate(self.parts):
             part_labels = self._labels(labels, index)
-            distances, rows = part.farthest(centroids, part_labels, len(empty))
-            weight = np.ones(len(rows)) if part.weights is None else np.asarray(part.weights[rows], np.float64)
-            values = stream_passes.transformed_rows(part.source, self.prepared, rows).astype(np.float64)
-            old = np.asarray(part_labels[rows], np.float64)
+            distances, rows = part.farthest_rows(centroids, part_labels, count)
+            found = part.as_farthest(distances, rows, part_labels)
             proposals.append(
-                np.column_stack([distances.astype(np.float64), self.offsets[index] + rows, weight, old, values])
+                np.column_stack(
+                    [found.distances, self.offsets[index] + rows, found.weights, found.labels, found.values]
+                )
             )
         gathered = self.replicas.gather(proposals)
-        chosen = gathered[np.lexsort((gathered[:, 1], -gathered[:, 0]))[: len(empty)]]
-        if chosen[0, 0] <= 0:  # every sample sits on its centroid
-            return sums, counts, members
-        return stream_passes.move_rows(
-            sums, counts, members, empty, chosen[:, 4:], chosen[:, 2], chosen[:, 3].astype(np.int64)
-        )
+        chosen = gathered[np.lexsort((gathered[:, 1], -gathered[:, 0]))[:count]]
+        return m_step.Farthest(chosen[:, 0], chosen[:, 4:], chosen[:, 2], chosen[:, 3].astype(np.int64))
+
+    def new_labels(self):
+        """One label per local row (every local replica's, in order)."""
+        return sources.new_labels(self.starts[-1], self.plan.labels_in_memory)
+
+    def coordinates(self):
+        return self.prepared.prepared()
 
 
 def kmeans(
@@ -279,7 +280,7 @@ def kmeans(
     )
     buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # every pass of every part reads into these
     prepared = stream_prepare.prepare_with(ReplicaPasses(replicas, parts, starts, plan.chunk_rows, n_rows, buffers))
-    scaled_tol = prepared.norm_sum / (n_rows * n_features) * options.tol
+    scaled_tol = m_step.tolerance(options.tol, prepared.norm_sum, n_rows * n_features)
     saved = checkpoints.make(
         directory,
         every,
@@ -314,7 +315,7 @@ def kmeans(
         return initial_centroids(passes, options.n_clusters, options.init, run_seed, n_rows, options.init_rounds)
 
     def run_once(initial):
-        return streaming.run_once(passes, initial, options.max_iter, scaled_tol, options.keep_history, saved)
+        return lloyd.run(passes, initial, options.max_iter, scaled_tol, options.keep_history, saved)
 
     start = options.init if isinstance(options.init, str) else prepared.prepared().transformed(options.init)
     return best_of_runs(options.n_init, options.seed, start, seeded, run_once, options.callback)

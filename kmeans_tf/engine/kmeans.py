@@ -9,7 +9,7 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.distributed import replicas as distributed
-from kmeans_tf.engine import kernels, loops, prepare, seeding, validation
+from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, validation
 from kmeans_tf.engine.options import (
     DEFAULT_ALGORITHM,
     DEFAULT_INIT,
@@ -177,7 +177,7 @@ def kmeans(
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     prepared = prepare.centre_and_scale(samples, column_sums)
     # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
-    scaled_tol = float(prepared.norms.sum()) / samples.size * options.tol
+    scaled_tol = m_step.tolerance(options.tol, float(prepared.norms.sum()), samples.size)
     largest_norm = float(prepared.norms.max())
     data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
     kernel = kernels.kernel(options.batch_size)

@@ -2,9 +2,10 @@
 
 ``loop`` makes each pass with the kernel's ``nearest_centroid_changes`` (or its bounded
 pass): the new labels and the float64 sums of the samples whose label changed, which update
-the running cluster sums; then the M-step (``tf_ops.centroids_from_sums``) and
-scikit-learn's stopping rule. ``labels_of`` and ``inertia_of`` make one pass. All assume
-checked input.
+the running cluster sums; then the M-step and scikit-learn's stopping rule, by the rules of
+``m_step`` that every fit follows (``lloyd`` runs them over passes over data on disk or on
+several workers; in memory, one graph keeps the whole loop fast). ``labels_of`` and
+``inertia_of`` make one pass. All assume checked input.
 
 Sample weights travel as a float64 tensor of one weight per sample, or an empty one for
 none (``kernels.no_weights()``); the Python option ``weighted`` says which, so that the
@@ -14,7 +15,7 @@ unweighted loops are traced, and run, without them.
 import numpy as np
 
 from kmeans_tf._tensorflow import quietly, tf
-from kmeans_tf.engine import tf_ops
+from kmeans_tf.engine import m_step
 from kmeans_tf.engine.kernels import no_weights
 from kmeans_tf.engine.options import HAMERLY, LLOYD
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
@@ -118,10 +119,14 @@ def loop(
         )
         # The sums of the new labels' clusters.
         sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
-        new_centroids, shift = tf_ops.centroids_from_sums(
-            sums, counts, new_labels, samples, centroids, sample_weights, members
+        new_centroids, shift = m_step.centroids_from_sums(
+            sums,
+            counts,
+            members,
+            centroids,
+            lambda: m_step.farthest_rows(samples, centroids, new_labels, sample_weights),
         )
-        converged = tf.equal(changed, 0) | (shift <= tol)
+        converged = m_step.converged(changed, shift, tol)
         bounded = bounded | (changed < switch_at)
         return (
             iteration + 1,

@@ -82,51 +82,6 @@ def inertia_chunked(samples, centroids, labels, chunk_rows, weights, weighted=Fa
     return total
 
 
-def relocate_empty_clusters(sums, counts, labels, samples, centroids, weights=None, members=None):
-    """Give each empty cluster the sample farthest from its centroid, as scikit-learn does.
-
-    Works on the sums (before dividing by counts): the sample leaves its old cluster's
-    sum and becomes the empty cluster's only member; the j-th empty cluster takes the
-    j-th farthest sample. Nothing moves when every sample sits on its centroid (more
-    clusters than distinct samples). With ``weights``, the sample moves as its weight
-    times its values and its weight (scikit-learn's ``_relocate_empty_clusters_dense``):
-    the distances are not weighted, and a sample of weight 0 leaves the cluster at 0, the
-    data's mean. A cluster is empty when it has no sample of weight > 0: ``members`` counts
-    them (the fused kernel's running count), or without it the counts (fresh sums of
-    weights >= 0 are 0 exactly then). Returns new sums, counts and members (None when
-    ``members`` is None); ``labels`` is unchanged.
-    """
-    empty = (counts if members is None else members) == 0
-
-    def relocate(distances):
-        n_clusters = tf.shape(counts)[0]
-        _, farthest = tf.math.top_k(distances, k=n_clusters)
-        rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
-        chosen = tf.gather(farthest, rank)
-        old = tf.gather(labels, chosen)
-        own_weights = tf.ones_like(counts) if weights is None else tf.cast(tf.gather(weights, chosen), counts.dtype)
-        weight = tf.where(empty, own_weights, 0)
-        moved = tf.cast(tf.gather(samples, chosen), sums.dtype) * weight[:, None]
-        new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
-        new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
-        relocated = (tf.where(empty[:, None], moved, new_sums), tf.where(empty, weight, new_counts))
-        if members is None:
-            return relocated
-        member = tf.cast(weight > 0, members.dtype)
-        new_members = members - tf.math.unsorted_segment_sum(member, old, n_clusters)
-        return relocated + (tf.where(empty, member, new_members),)
-
-    def unchanged():
-        return (sums, counts) if members is None else (sums, counts, members)
-
-    def relocate_if_any_sample_is_off_its_centroid():
-        distances = squared_distance_to_own(samples, centroids, labels)
-        return tf.cond(tf.reduce_max(distances) > 0, lambda: relocate(distances), unchanged)
-
-    result = tf.cond(tf.reduce_any(empty), relocate_if_any_sample_is_off_its_centroid, unchanged)
-    return tuple(result) + ((None,) if members is None else ())
-
-
 # Up to this many features, a sparse one-hot product sums clusters faster than a scatter-add
 # (docs/performance.md has the measurement).
 SPARSE_SUMS_MAX_FEATURES = 32
@@ -159,25 +114,3 @@ def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
         maxlength=n_clusters,
     )
     return sums, tf.cast(counts, dtype)
-
-
-def centroids_from_sums(sums, counts, labels, samples, centroids, weights=None, members=None):
-    """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift.
-
-    ``weights`` and ``members`` as in ``relocate_empty_clusters``. A cluster still empty
-    (relocated to a sample of weight 0, or none moved) sits at the mean of the cluster of
-    largest weight, where scikit-learn's ``_average_centers`` puts it.
-    """
-    sums, counts, members = relocate_empty_clusters(sums, counts, labels, samples, centroids, weights, members)
-    occupied = (counts if members is None else members) > 0
-    means = sums / tf.where(occupied, counts, 1)[:, None]
-    means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
-    new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
-    shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
-    return new_centroids, shift
-
-
-def m_step(samples, labels, centroids, weights=None):
-    """The M-step from scratch: sum every cluster (times the ``weights``, if any), then ``centroids_from_sums``."""
-    sums, counts = cluster_sums(samples, labels, tf.shape(centroids)[0], samples.dtype, weights)
-    return centroids_from_sums(sums, counts, labels, samples, centroids, weights)

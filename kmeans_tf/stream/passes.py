@@ -9,7 +9,7 @@ C kernel or TensorFlow's ops. ``kmeans_tf.stream.streamed`` runs the loop over t
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, loops, prepare, seeding, tf_ops
+from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, tf_ops
 from kmeans_tf.stream import sources
 
 
@@ -20,7 +20,7 @@ def transformed_rows(source, prepared, indices):
 
 
 class Passes:
-    """The streamed passes of one fit: Lloyd's, the search for the farthest samples, and the final one."""
+    """The streamed passes of one fit (``lloyd.Passes``): Lloyd's, the search for the farthest rows, the final one."""
 
     def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None):
         self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
@@ -28,6 +28,14 @@ class Passes:
         self.kernel = kernels.kernel(batch_size)
         # The chunks' buffers, made once for every pass (None: ``sources.chunk_buffers``'s own).
         self.buffers = sources.chunk_buffers(source, plan.chunk_rows) if buffers is None else buffers
+
+    def new_labels(self):
+        """One label per row: in memory when the plan has room for them, else in a scratch file."""
+        return sources.new_labels(self.source.n_rows, self.plan.labels_in_memory)
+
+    def coordinates(self):
+        """The coordinates the passes measure in (``prepare.Prepared``)."""
+        return self.prepared.prepared()
 
     def weights_at(self, span):
         """The weights of a chunk's rows (float64), or None without weights."""
@@ -124,20 +132,17 @@ class Passes:
             labels[span.start : span.start + span.rows] = new.numpy()
         return total
 
-    def relocate(self, sums, counts, members, centroids, labels):
-        """``tf_ops.relocate_empty_clusters`` over the stream: the j-th empty cluster takes the j-th farthest sample.
-
-        The sample moves as its weight times its values, and its weight (the distances are not weighted).
-        """
-        empty = np.flatnonzero(members == 0)
-        distances, rows = self.farthest(centroids, labels, len(empty))
-        if distances[0] <= 0:  # every sample sits on its centroid
-            return sums, counts, members
-        weight = np.ones(len(rows)) if self.weights is None else np.asarray(self.weights[rows], np.float64)
-        values = transformed_rows(self.source, self.prepared, rows)
-        return move_rows(sums, counts, members, empty, values, weight, np.asarray(labels[rows], np.int64))
-
     def farthest(self, centroids, labels, count):
+        """``m_step.Farthest``: the ``count`` rows farthest from their labelled centroid (ties: lower row first)."""
+        return self.as_farthest(*self.farthest_rows(centroids, labels, count), labels)
+
+    def as_farthest(self, distances, rows, labels):
+        """``m_step.Farthest`` of the ``rows`` at ``distances``: their values, weights and labels read."""
+        weights = np.ones(len(rows)) if self.weights is None else np.asarray(self.weights[rows], np.float64)
+        values = transformed_rows(self.source, self.prepared, rows).astype(np.float64)
+        return m_step.Farthest(distances.astype(np.float64), values, weights, np.asarray(labels[rows], np.int64))
+
+    def farthest_rows(self, centroids, labels, count):
         """Return the ``count`` largest squared distances to the own centroid and their rows (ties: lower row first)."""
         centroids_t = tf.constant(centroids)
         best, rows = np.empty(0, centroids.dtype), np.empty(0, np.int64)
@@ -153,17 +158,6 @@ class Passes:
             order = np.lexsort((rows, -best))[:count]
             best, rows = best[order], rows[order]
         return best, rows
-
-
-def move_rows(sums, counts, members, empty, values, weight, old):
-    """Move the rows ``values`` (weights ``weight``) from their clusters ``old`` into the ``empty`` ones, in order."""
-    moved = values.astype(np.float64) * weight[:, None]
-    sums, counts, members = sums.copy(), counts.copy(), members.copy()
-    np.subtract.at(sums, old, moved)
-    np.subtract.at(counts, old, weight)
-    np.subtract.at(members, old, (weight > 0).astype(np.float64))
-    sums[empty], counts[empty], members[empty] = moved, weight, weight > 0
-    return sums, counts, members
 
 
 def _labels_at(labels, span):

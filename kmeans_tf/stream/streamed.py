@@ -38,9 +38,9 @@ beside the samples and weigh the sums, the inertia, the relocation and the seedi
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, loops, prepare, seeding, validation
+from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, seeding, validation
 from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
-from kmeans_tf.engine.result import KMeansResult, best_of_runs
+from kmeans_tf.engine.result import best_of_runs
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import checkpoint as checkpoints
 from kmeans_tf.stream import prepare as stream_prepare
@@ -126,7 +126,7 @@ def kmeans(
         weights is not None,
     )
     # tol is relative to the mean per-feature variance, as in scikit-learn.
-    scaled_tol = prepared.norm_sum / (source.n_rows * source.n_features) * tol
+    scaled_tol = m_step.tolerance(tol, prepared.norm_sum, source.n_rows * source.n_features)
     passes = Passes(source, prepared, plan, n_clusters, batch_size, weights, buffers)
 
     def seeded(run_seed):
@@ -136,7 +136,7 @@ def kmeans(
         return initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
 
     def run(initial):
-        return run_once(passes, initial, max_iter, scaled_tol, keep_history, saved)
+        return lloyd.run(passes, initial, max_iter, scaled_tol, keep_history, saved)
 
     start = init if isinstance(init, str) else prepared.prepared().transformed(init)
     return best_of_runs(n_init, seed, start, seeded, run, callback)
@@ -223,67 +223,6 @@ def distinct_rows(n_rows, count, rng):
     while len(chosen) < count:
         chosen = np.unique(np.concatenate([chosen, rng.randint(n_rows, size=count - len(chosen))]))
     return chosen
-
-
-def run_once(passes, initial, max_iter, tol, keep_history, checkpoint=None):
-    """Run one streamed k-means from ``initial`` (in the loops' coordinates) and return a KMeansResult.
-
-    With a ``checkpoint.Checkpoint``: resume from its file if there is one, save to it every few iterations, and
-    remove it at the end.
-    """
-    labels = sources.new_labels(passes.source.n_rows, passes.plan.labels_in_memory)
-    n_clusters, n_features = initial.shape
-    sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
-    centroids, history = initial, [initial]
-    n_iter, converged = 0, False
-    resumed = None if checkpoint is None else checkpoint.load(initial)
-    if resumed is not None:
-        # Resume after iteration n_iter: label the rows for the centroids of iteration n_iter - 1, and sum them from
-        # scratch. The labels depend on the centroids alone, so they are the ones the uninterrupted run held; the
-        # next pass counts the same changed labels (none changed: converged, as there), and the sums equal the
-        # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
-        n_iter, previous, centroids = resumed
-        _, sums, counts, members = passes.lloyd(previous, labels)
-    while n_iter < max_iter and not converged:
-        changed, sum_changes, count_changes, member_changes = passes.lloyd(centroids, labels)
-        # the (weighted) sums of the new labels' clusters, and their members of weight > 0
-        sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
-        new_centroids, shift = m_step(passes, sums, counts, members, centroids, labels)
-        converged = changed == 0 or shift <= tol
-        previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
-        if keep_history:
-            history.append(centroids)
-        if checkpoint is not None and not converged and n_iter < max_iter:
-            checkpoint.save(n_iter, previous, centroids)
-    total = passes.final(centroids, labels)
-    if checkpoint is not None:
-        checkpoint.remove()
-    if isinstance(labels, np.memmap):
-        labels.flags.writeable = False
-    prepared, dtype = passes.prepared.prepared(), initial.dtype
-    return KMeansResult(
-        centroids=prepared.unscaled(centroids).astype(dtype),
-        labels=labels,
-        inertia=prepared.unscaled_inertia(total),
-        n_iter=n_iter,
-        converged=converged,
-        centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
-    )
-
-
-def m_step(passes, sums, counts, members, centroids, labels):
-    """``tf_ops.centroids_from_sums`` in numpy: each cluster's (weighted) mean, empty ones relocated, and the shift.
-
-    A cluster is empty when it has no member of weight > 0; one still empty after the
-    relocation sits at the mean of the cluster of largest weight, as in memory.
-    """
-    if not members.all():
-        sums, counts, members = passes.relocate(sums, counts, members, centroids, labels)
-    occupied = members > 0
-    means = sums / np.where(occupied, counts, 1)[:, None]
-    means = np.where(occupied[:, None], means, means[np.argmax(counts)][None, :])
-    new_centroids = means.astype(centroids.dtype)
-    return new_centroids, float(np.square((new_centroids - centroids).astype(np.float64)).sum())
 
 
 def predict(samples, centroids, *, batch_size, memory_budget):

@@ -1,0 +1,91 @@
+"""Lloyd's k-means over passes: the one driver of a fit whose rows are read a pass at a time, and its interface.
+
+``run`` makes the iterations: a pass (``Passes.lloyd``) labels every row and returns the
+float64 sums of the rows whose label changed, which update the running cluster sums; then
+the M-step and the stopping rule of ``m_step`` (the rules every fit follows); last, one pass
+for the final labels and the inertia. The rows are wherever ``Passes`` reads them: a file
+or a folder of shards streamed from disk (``kmeans_tf.stream.passes.Passes``), or every
+worker's rows joined by a ``tf.distribute`` strategy (``kmeans_tf.distributed``). Data in
+memory run the same rules inside one ``tf.function`` (``loops``).
+"""
+
+import typing
+
+import numpy as np
+
+from kmeans_tf.engine import m_step
+from kmeans_tf.engine.result import KMeansResult
+
+
+class Passes(typing.Protocol):
+    """What ``run`` asks of the rows it fits. Rows and centroids are in the loops' coordinates (``coordinates()``)."""
+
+    def new_labels(self):
+        """Return a writable int array of one label per row labelled here (in memory, or a scratch file's map)."""
+
+    def lloyd(self, centroids, labels):
+        """Label every row for ``centroids``, updating ``labels`` (-1: none yet) in place.
+
+        Return how many labels changed (an int, over every worker) and the float64 changes
+        of the clusters' sums (n_clusters, n_features), counts (weights) and members (rows of
+        weight > 0): each changed row added to its new cluster and taken from its old one.
+        """
+
+    def farthest(self, centroids, labels, count):
+        """Return ``m_step.Farthest``: the ``count`` rows (of every worker) farthest from their labelled centroid."""
+
+    def final(self, centroids, labels):
+        """Label every row for ``centroids`` (``labels`` updated); return the (weighted) inertia, a float64."""
+
+    def coordinates(self):
+        """Return the ``prepare.Prepared`` whose ``unscaled`` maps the loops' coordinates back to the data's."""
+
+
+def run(passes, initial, max_iter, tol, keep_history, checkpoint=None):
+    """Run one k-means over ``passes`` from ``initial`` (in the loops' coordinates) and return a ``KMeansResult``.
+
+    ``tol``: the squared shift that stops the run (``m_step.tolerance``). With a
+    ``checkpoint.Checkpoint``: resume from its file if there is one, save to it every few
+    iterations, and remove it at the end.
+    """
+    labels = passes.new_labels()
+    n_clusters, n_features = initial.shape
+    sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
+    centroids, history = initial, [initial]
+    n_iter, converged = 0, False
+    resumed = None if checkpoint is None else checkpoint.load(initial)
+    if resumed is not None:
+        # Resume after iteration n_iter: label the rows for the centroids of iteration n_iter - 1, and sum them from
+        # scratch. The labels depend on the centroids alone, so they are the ones the uninterrupted run held; the
+        # next pass counts the same changed labels (none changed: converged, as there), and the sums equal the
+        # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
+        n_iter, previous, centroids = resumed
+        _, sums, counts, members = passes.lloyd(previous, labels)
+    while n_iter < max_iter and not converged:
+        changed, sum_changes, count_changes, member_changes = passes.lloyd(centroids, labels)
+        # the (weighted) sums of the new labels' clusters, and their members of weight > 0
+        sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
+        new_centroids, shift = m_step.centroids_from_sums(
+            sums, counts, members, centroids, lambda: passes.farthest(centroids, labels, n_clusters)
+        )
+        new_centroids, shift = new_centroids.numpy(), float(shift)
+        converged = bool(m_step.converged(changed, shift, tol))
+        previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
+        if keep_history:
+            history.append(centroids)
+        if checkpoint is not None and not converged and n_iter < max_iter:
+            checkpoint.save(n_iter, previous, centroids)
+    total = passes.final(centroids, labels)
+    if checkpoint is not None:
+        checkpoint.remove()
+    if isinstance(labels, np.memmap):
+        labels.flags.writeable = False
+    prepared, dtype = passes.coordinates(), initial.dtype
+    return KMeansResult(
+        centroids=prepared.unscaled(centroids).astype(dtype),
+        labels=labels,
+        inertia=prepared.unscaled_inertia(total),
+        n_iter=n_iter,
+        converged=converged,
+        centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
+    )

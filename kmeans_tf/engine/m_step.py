@@ -1,0 +1,113 @@
+"""The rules of a Lloyd iteration after its pass, written once for every fit: the M-step and when to stop.
+
+- ``tolerance``: scikit-learn's ``tol`` as a total squared shift of the centroids;
+- ``converged``: the stopping rule (no label changed, or the shift is within the tolerance);
+- ``relocate_empty_clusters``: an empty cluster takes the row farthest from its centroid;
+- ``centroids_from_sums``: each cluster's (weighted) mean from its running sums, and the shift.
+
+They are written in TensorFlow's ops on small (n_clusters, n_features) arrays: the loop in
+memory (``loops``) runs them inside its ``tf.function``, the loop over passes (``lloyd``)
+runs them eagerly. Where the farthest rows come from is the caller's: ``farthest_rows`` for
+rows in memory, a pass over the disk or the workers' gathered proposals otherwise.
+"""
+
+import typing
+
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import tf_ops
+
+
+def tolerance(tol, squared_norm_sum, n_values):
+    """``tol`` times the mean per-feature variance, as scikit-learn scales it (unweighted).
+
+    ``squared_norm_sum``: the sum of the centred rows' squared norms; ``n_values``: rows times columns.
+    """
+    return squared_norm_sum / n_values * tol
+
+
+def converged(changed, shift, tol):
+    """Whether a run stops: no label changed in the pass, or the total squared ``shift`` is within ``tol``."""
+    return (changed == 0) | (shift <= tol)
+
+
+class Farthest(typing.NamedTuple):
+    """Rows farthest from their own centroid, the farthest first (ties: the lower row first).
+
+    At least as many as the clusters that may be empty; float64 ``distances`` (squared),
+    ``values`` (in the loops' coordinates) and ``weights``, and the rows' int64 ``labels``.
+    """
+
+    distances: object
+    values: object
+    weights: object
+    labels: object
+
+
+def farthest_rows(samples, centroids, labels, weights=None):
+    """``Farthest`` of rows in memory: the ``n_clusters`` rows farthest from their labelled centroid."""
+    distances = tf_ops.squared_distance_to_own(samples, centroids, labels)
+    top, rows = tf.math.top_k(distances, k=tf.shape(centroids)[0])
+    row_weights = tf.ones_like(top, tf.float64) if weights is None else tf.gather(weights, rows)
+    values = tf.cast(tf.gather(samples, rows), tf.float64)
+    return Farthest(tf.cast(top, tf.float64), values, row_weights, tf.gather(labels, rows))
+
+
+def relocate_empty_clusters(sums, counts, members, farthest):
+    """Give each empty cluster a row farthest from its centroid, as scikit-learn does.
+
+    A cluster is empty when it has no member of weight > 0 (``members``: exact counts of
+    them; running sums of weights need not come back to 0 exactly). ``farthest()`` returns
+    the ``Farthest`` rows; it is called only when a cluster is empty. The j-th empty cluster
+    takes the j-th farthest row; the row leaves its old cluster's sums as its weight times
+    its values and its weight (scikit-learn's ``_relocate_empty_clusters_dense``: the
+    distances are not weighted; a row of weight 0 leaves the cluster empty). Nothing moves
+    when every row sits on its centroid (more clusters than distinct rows). Works on the
+    float64 sums, before dividing by the counts; returns new sums, counts and members.
+    """
+    sums, counts, members = (tf.convert_to_tensor(value, tf.float64) for value in (sums, counts, members))
+    empty = members == 0
+
+    def unchanged():
+        return sums, counts, members
+
+    def relocate():
+        rows = Farthest(*(tf.convert_to_tensor(value) for value in farthest()))
+
+        def move():
+            n_clusters = tf.shape(counts)[0]
+            rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
+            weight = tf.where(empty, tf.gather(rows.weights, rank), 0)
+            moved = tf.gather(rows.values, rank) * weight[:, None]
+            member = tf.cast(weight > 0, tf.float64)
+            old = tf.gather(rows.labels, rank)
+            new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
+            new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
+            new_members = members - tf.math.unsorted_segment_sum(member, old, n_clusters)
+            return (
+                tf.where(empty[:, None], moved, new_sums),
+                tf.where(empty, weight, new_counts),
+                tf.where(empty, member, new_members),
+            )
+
+        return tf.cond(rows.distances[0] > 0, move, unchanged)
+
+    return tf.cond(tf.reduce_any(empty), relocate, unchanged)
+
+
+def centroids_from_sums(sums, counts, members, centroids, farthest):
+    """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift (float64).
+
+    ``sums`` (n_clusters, n_features), ``counts`` and ``members`` (n_clusters,) are float64
+    running sums; ``farthest`` as in ``relocate_empty_clusters``. A cluster still empty
+    (relocated to a row of weight 0, or none moved) sits at the mean of the cluster of
+    largest weight, where scikit-learn's ``_average_centers`` puts it. The new centroids
+    have the dtype of ``centroids``.
+    """
+    sums, counts, members = relocate_empty_clusters(sums, counts, members, farthest)
+    centroids = tf.convert_to_tensor(centroids)
+    occupied = members > 0
+    means = sums / tf.where(occupied, counts, 1)[:, None]
+    means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
+    new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
+    shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
+    return new_centroids, shift
