@@ -220,27 +220,11 @@ class DistributedPasses:
         return self.prepared.prepared()
 
 
-def kmeans(
-    samples,
-    n_clusters,
-    *,
-    strategy,
-    init,
-    n_init,
-    max_iter,
-    tol,
-    seed,
-    batch_size,
-    algorithm,
-    callback,
-    keep_history,
-    init_rounds,
-    sample_weight,
-    memory_budget,
-    checkpoint=None,
-    checkpoint_every=10,
-):
-    """``kmeans_tf.engine.kmeans.kmeans`` with a strategy (the module's docstring); ``samples``: this worker's rows."""
+def kmeans(samples, n_clusters, sample_weight, strategy, options):
+    """``kmeans_tf.engine.kmeans.kmeans`` with a strategy (the module's docstring) and checked ``FitOptions``.
+
+    ``samples`` and ``sample_weight``: this worker's rows and their weights.
+    """
     replicas = Replicas(strategy)
     parts, starts = split(samples, replicas.local)
     dtype, n_features = parts[0].dtype, parts[0].n_features
@@ -255,28 +239,12 @@ def kmeans(
     )
     offsets = np.concatenate([[0], np.cumsum(counts[:, 0])]).astype(np.int64)
     n_rows = int(offsets[-1])
-    options = validation.check_lloyd_options(
-        n_clusters,
-        n_rows,
-        n_features,
-        dtype,
-        init=init,
-        n_init=n_init,
-        max_iter=max_iter,
-        tol=tol,
-        seed=seed,
-        batch_size=batch_size,
-        algorithm=algorithm,
-        callback=callback,
-        keep_history=keep_history,
-        init_rounds=init_rounds,
-        sample_weight=None,
-    )
+    options = validation.check_lloyd_options(n_clusters, n_rows, n_features, dtype, options, None)
     if weights is not None:
         validation.check_positive_weights(int(counts[:, 1].sum()), n_rows, options.n_clusters, options.init)
-    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, options.n_init, options.keep_history)
+    directory, every = validation.check_checkpoint(options), options.checkpoint_every
     plan = budget.plan(
-        starts[-1], parts[0].row_bytes, streaming.check_memory_budget(memory_budget), min(options.n_init, 2)
+        starts[-1], parts[0].row_bytes, streaming.budget_bytes(options.memory_budget), min(options.n_init, 2)
     )
     buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # every pass of every part reads into these
     prepared = stream_prepare.prepare_with(ReplicaPasses(replicas, parts, starts, plan.chunk_rows, n_rows, buffers))

@@ -18,6 +18,7 @@ from kmeans_tf.engine.options import (
     DEFAULT_SILHOUETTE_ROWS,
     DEFAULT_TOL,
     MIN_K_VALUES,
+    CallableOrNone,
 )
 
 
@@ -95,7 +96,7 @@ def elbow(
     k_values = check_k_values(k_values, len(samples))
     seed = validation.check_seed(seed)
     silhouette_rows = validation.check_int("silhouette_rows", silhouette_rows, 2)
-    callback = validation.check_callback(callback)
+    callback = CallableOrNone("callback(k, result)").check("callback", callback)
     from sklearn import metrics
 
     rows = np.random.RandomState(seed).permutation(len(samples))[:silhouette_rows]

@@ -12,11 +12,13 @@ from kmeans_tf.distributed import replicas as distributed
 from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, validation
 from kmeans_tf.engine.options import (
     DEFAULT_ALGORITHM,
+    DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_INIT,
     DEFAULT_INIT_ROUNDS,
     DEFAULT_MAX_ITER,
     DEFAULT_N_INIT,
     DEFAULT_TOL,
+    check_options,
 )
 from kmeans_tf.engine.result import KMeansResult, best_of_runs
 from kmeans_tf.stream import sources
@@ -41,7 +43,7 @@ def kmeans(
     memory_budget=None,
     strategy=None,
     checkpoint=None,
-    checkpoint_every=10,
+    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
 ):
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
@@ -110,57 +112,7 @@ def kmeans(
     -------
     KMeansResult
     """
-    if strategy is not None:
-        return distributed.kmeans(
-            samples,
-            n_clusters,
-            strategy=strategy,
-            init=init,
-            n_init=n_init,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-            batch_size=batch_size,
-            algorithm=algorithm,
-            callback=callback,
-            keep_history=keep_history,
-            init_rounds=init_rounds,
-            sample_weight=sample_weight,
-            memory_budget=memory_budget,
-            checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every,
-        )
-    if sources.is_streamed(samples):
-        return streaming.kmeans(
-            samples,
-            n_clusters,
-            init=init,
-            n_init=n_init,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-            batch_size=batch_size,
-            algorithm=algorithm,
-            callback=callback,
-            keep_history=keep_history,
-            init_rounds=init_rounds,
-            sample_weight=sample_weight,
-            memory_budget=memory_budget,
-            checkpoint=checkpoint,
-            checkpoint_every=checkpoint_every,
-        )
-    if checkpoint is not None:
-        raise ValueError(
-            f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
-            f"give checkpoint=None for samples in memory"
-        )
-    samples, column_sums = validation.check_samples_and_sum(samples)
-    n_samples, n_features = samples.shape
-    options = validation.check_lloyd_options(
-        n_clusters,
-        n_samples,
-        n_features,
-        samples.dtype,
+    options = check_options(
         init=init,
         n_init=n_init,
         max_iter=max_iter,
@@ -171,8 +123,22 @@ def kmeans(
         callback=callback,
         keep_history=keep_history,
         init_rounds=init_rounds,
-        sample_weight=sample_weight,
+        memory_budget=memory_budget,
+        checkpoint=checkpoint,
+        checkpoint_every=checkpoint_every,
     )
+    if strategy is not None:
+        return distributed.kmeans(samples, n_clusters, sample_weight, strategy, options)
+    if sources.is_streamed(samples):
+        return streaming.kmeans(samples, n_clusters, sample_weight, options)
+    if checkpoint is not None:
+        raise ValueError(
+            f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
+            f"give checkpoint=None for samples in memory"
+        )
+    samples, column_sums = validation.check_samples_and_sum(samples)
+    n_samples, n_features = samples.shape
+    options = validation.check_lloyd_options(n_clusters, n_samples, n_features, samples.dtype, options, sample_weight)
 
     # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
     prepared = prepare.centre_and_scale(samples, column_sums)

@@ -2,7 +2,16 @@
 
 This module imports no TensorFlow, so that the command line's ``--help`` and the
 benchmark can read it at no cost. Everything else imports these names; nothing copies them.
+``LLOYD_OPTIONS`` is the table of a Lloyd fit's options: name, default and rule (the values
+allowed), as scikit-learn's ``_parameter_constraints``; ``check_options`` checks them once.
 """
+
+import numbers
+import typing
+
+import numpy as np
+
+from kmeans_tf.stream.budget import MIN_MEMORY_BUDGET
 
 # How the initial centroids are chosen (``init=``).
 RANDOM_INIT = "random"  # distinct samples, as the lesson picks them
@@ -41,3 +50,131 @@ MAX_SEED = 2**32 - 1
 DEFAULT_SILHOUETTE_ROWS = 10000
 KNEEDLE_RULE = "kneedle"
 MIN_K_VALUES = 3
+
+# Saves of a long fit (``checkpoint=``): every this many iterations.
+DEFAULT_CHECKPOINT_EVERY = 10
+
+
+class Integer(typing.NamedTuple):
+    """An int in [minimum, maximum] (no maximum: None); bools are not integers here."""
+
+    minimum: int
+    maximum: int | None = None
+
+    def check(self, name, value):
+        allowed = (
+            f"an integer >= {self.minimum}"
+            if self.maximum is None
+            else f"an integer in [{self.minimum}, {self.maximum}]"
+        )
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"{name}={value!r} should be {allowed}")
+        if value < self.minimum or (self.maximum is not None and value > self.maximum):
+            raise ValueError(f"{name}={value!r} should be {allowed}")
+        return int(value)
+
+
+class Real(typing.NamedTuple):
+    """A finite float >= minimum (> with ``open_minimum``)."""
+
+    minimum: float
+    open_minimum: bool = False
+
+    def check(self, name, value):
+        relation = ">" if self.open_minimum else ">="
+        message = f"{name}={value!r} should be a finite number {relation} {self.minimum}"
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise ValueError(message)
+        if not np.isfinite(value) or value < self.minimum or (self.open_minimum and value == self.minimum):
+            raise ValueError(message)
+        return float(value)
+
+
+class OneOf(typing.NamedTuple):
+    """One of the strings ``choices``."""
+
+    choices: tuple
+
+    def check(self, name, value):
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValueError(f"{name}={value!r} should be one of {', '.join(map(repr, self.choices))}")
+        return value
+
+
+class Flag(typing.NamedTuple):
+    """True or False."""
+
+    def check(self, name, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name}={value!r} should be True or False")
+        return bool(value)
+
+
+class CallableOrNone(typing.NamedTuple):
+    """A callable called as ``call``, or None."""
+
+    call: str
+
+    def check(self, name, value):
+        if value is not None and not callable(value):
+            raise ValueError(f"{name}={value!r} should be callable, as {self.call}, or None")
+        return value
+
+
+class OrNone(typing.NamedTuple):
+    """None, or a value of ``rule``."""
+
+    rule: object
+
+    def check(self, name, value):
+        return None if value is None else self.rule.check(name, value)
+
+
+class WithData(typing.NamedTuple):
+    """A value checked against the data (its shape or dtype), or a path, where the fit begins: ``what`` it is."""
+
+    what: str
+
+    def check(self, name, value):
+        return value
+
+
+class Option(typing.NamedTuple):
+    """One option of a fit: its name, its default, and the rule its values follow."""
+
+    name: str
+    default: object
+    rule: object
+
+
+# Every option of a Lloyd fit (``kmeans``, in memory, streamed or on several workers), checked once at its door
+# (``check_options``) into one ``FitOptions``; the functions, the estimators and the command line take their
+# defaults from here.
+LLOYD_OPTIONS = (
+    Option("init", DEFAULT_INIT, WithData("a strategy name, or an array of shape (n_clusters, n_features)")),
+    Option("n_init", DEFAULT_N_INIT, Integer(1)),
+    Option("max_iter", DEFAULT_MAX_ITER, Integer(1, MAX_ITER_LIMIT)),
+    Option("tol", DEFAULT_TOL, Real(0)),
+    Option("seed", None, OrNone(Integer(0, MAX_SEED))),
+    Option("batch_size", None, OrNone(Integer(1))),
+    Option("algorithm", DEFAULT_ALGORITHM, OneOf(ALGORITHMS)),
+    Option("callback", None, CallableOrNone("callback(run_index, result)")),
+    Option("keep_history", False, Flag()),
+    Option("init_rounds", DEFAULT_INIT_ROUNDS, Integer(1)),
+    Option("memory_budget", None, OrNone(Integer(MIN_MEMORY_BUDGET))),
+    Option("checkpoint", None, WithData("an existing folder, or None")),
+    Option("checkpoint_every", DEFAULT_CHECKPOINT_EVERY, Integer(1)),
+)
+LLOYD_DEFAULTS = {option.name: option.default for option in LLOYD_OPTIONS}
+
+FitOptions = typing.NamedTuple("FitOptions", [(option.name, object) for option in LLOYD_OPTIONS])
+FitOptions.__doc__ = "The options of a Lloyd fit, each checked by its rule in ``LLOYD_OPTIONS``."
+
+
+def check_options(**values):
+    """Return ``FitOptions``: each of ``LLOYD_OPTIONS`` checked by its rule (its default where not given)."""
+    unknown = set(values) - set(LLOYD_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
+    given = {**LLOYD_DEFAULTS, **values}
+    return FitOptions(**{option.name: option.rule.check(option.name, given[option.name]) for option in LLOYD_OPTIONS})

@@ -6,14 +6,13 @@ Code past the door assumes checked input and does not check again.
 """
 
 import dataclasses
-import numbers
 import os
 
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import prepare
-from kmeans_tf.engine.options import ALGORITHMS, INIT_STRATEGIES, MAX_ITER_LIMIT, MAX_SEED, RANDOM_INIT
+from kmeans_tf.engine.options import INIT_STRATEGIES, LLOYD_OPTIONS, RANDOM_INIT, FitOptions, Flag, Integer, OneOf, Real
 
 
 def check_samples(samples, name="samples"):
@@ -128,45 +127,38 @@ def check_centroids(centroids, n_clusters, n_features, dtype, name="centroids"):
 
 def check_int(name, value, minimum, maximum=None):
     """Return ``value`` as an int in [minimum, maximum]; bools are not integers here."""
-    allowed = f"an integer >= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name}={value!r} should be {allowed}")
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ValueError(f"{name}={value!r} should be {allowed}")
-    return int(value)
+    return Integer(minimum, maximum).check(name, value)
 
 
 def check_float(name, value, *, minimum, open_minimum=False):
     """Return ``value`` as a finite float >= ``minimum`` (> with ``open_minimum``)."""
-    relation = ">" if open_minimum else ">="
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name}={value!r} should be a finite number {relation} {minimum}")
-    if not np.isfinite(value) or value < minimum or (open_minimum and value == minimum):
-        raise ValueError(f"{name}={value!r} should be a finite number {relation} {minimum}")
-    return float(value)
+    return Real(minimum, open_minimum).check(name, value)
 
 
 def check_max_iter(max_iter):
-    return check_int("max_iter", max_iter, 1, MAX_ITER_LIMIT)
+    return _lloyd_rule("max_iter").check("max_iter", max_iter)
 
 
 def check_seed(seed):
     """Return ``seed`` (None, or an int in [0, 2**32 - 1])."""
-    return None if seed is None else check_int("seed", seed, 0, MAX_SEED)
+    return _lloyd_rule("seed").check("seed", seed)
 
 
 def check_batch_size(batch_size):
-    return None if batch_size is None else check_int("batch_size", batch_size, 1)
+    return _lloyd_rule("batch_size").check("batch_size", batch_size)
+
+
+def check_memory_budget(memory_budget):
+    """Return ``memory_budget``: None, or an int of bytes >= ``MIN_MEMORY_BUDGET``."""
+    return _lloyd_rule("memory_budget").check("memory_budget", memory_budget)
 
 
 def check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}={value!r} should be one of {', '.join(map(repr, choices))}")
-    return value
+    return OneOf(tuple(choices)).check(name, value)
 
 
-def check_algorithm(algorithm):
-    return check_choice("algorithm", algorithm, ALGORITHMS)
+def _lloyd_rule(name):
+    return next(option.rule for option in LLOYD_OPTIONS if option.name == name)
 
 
 def check_init(init, n_clusters, n_features, dtype, n_init):
@@ -185,83 +177,44 @@ def check_init(init, n_clusters, n_features, dtype, n_init):
 
 
 def check_flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}={value!r} should be True or False")
-    return bool(value)
+    return Flag().check(name, value)
 
 
-def check_callback(callback):
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback={callback!r} should be callable, as callback(run_index, result), or None")
-    return callback
-
-
-def check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history):
-    """Return the checkpoint's folder (a str, or None) and ``checkpoint_every``, an int >= 1."""
-    checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
+def check_checkpoint(options):
+    """Return the checkpoint's folder (a str, or None) of ``FitOptions``: an existing folder, for one run."""
+    checkpoint = options.checkpoint
     if checkpoint is None:
-        return None, checkpoint_every
+        return None
     if not isinstance(checkpoint, (str, os.PathLike)) or not os.path.isdir(checkpoint):
         raise ValueError(f"checkpoint={checkpoint!r} should be an existing folder, or None")
-    if n_init != 1:
-        raise ValueError(f"n_init={n_init} should be 1 with a checkpoint (it saves one run)")
-    if keep_history:
+    if options.n_init != 1:
+        raise ValueError(f"n_init={options.n_init} should be 1 with a checkpoint (it saves one run)")
+    if options.keep_history:
         raise ValueError("keep_history=True should be False with a checkpoint (a resumed run has no earlier history)")
-    return os.fspath(checkpoint), checkpoint_every
+    return os.fspath(checkpoint)
 
 
 @dataclasses.dataclass(frozen=True)
 class LloydOptions:
-    """The options of a Lloyd fit, checked: what ``check_lloyd_options`` returns."""
+    """The options of a Lloyd fit checked against its data: what ``check_lloyd_options`` returns.
 
+    ``options`` holds every option of ``LLOYD_OPTIONS`` as checked at the door; the others
+    depend on the data.
+    """
+
+    options: FitOptions
     n_clusters: int
     init: object  # a strategy name, or an array of initial centroids in the samples' dtype
-    n_init: int
-    max_iter: int
-    tol: float
-    seed: int | None
-    batch_size: int | None
-    algorithm: str
-    callback: object
-    keep_history: bool
-    init_rounds: int
     weights: np.ndarray | None  # float64, one per sample
 
+    def __getattr__(self, name):
+        return getattr(self.options, name)
 
-def check_lloyd_options(
-    n_clusters,
-    n_samples,
-    n_features,
-    dtype,
-    *,
-    init,
-    n_init,
-    max_iter,
-    tol,
-    seed,
-    batch_size,
-    algorithm,
-    callback,
-    keep_history,
-    init_rounds,
-    sample_weight,
-):
-    """The door of a Lloyd fit of ``n_samples`` rows of ``n_features`` columns (``kmeans``, in memory or streamed)."""
+
+def check_lloyd_options(n_clusters, n_samples, n_features, dtype, options, sample_weight):
+    """The data's half of a Lloyd fit's door: ``n_samples`` rows of ``n_features`` columns, checked ``options``."""
     n_clusters = check_n_clusters(n_clusters, n_samples)
-    n_init = check_int("n_init", n_init, 1)
-    options = dict(
-        max_iter=check_max_iter(max_iter),
-        tol=check_float("tol", tol, minimum=0),
-        seed=check_seed(seed),
-        batch_size=check_batch_size(batch_size),
-        algorithm=check_algorithm(algorithm),
-    )
-    init = check_init(init, n_clusters, n_features, dtype, n_init)
-    options.update(
-        callback=check_callback(callback),
-        keep_history=check_flag("keep_history", keep_history),
-        init_rounds=check_int("init_rounds", init_rounds, 1),
-    )
+    init = check_init(options.init, n_clusters, n_features, dtype, options.n_init)
     weights = check_sample_weight(sample_weight, n_samples)
     check_weights_for_init(weights, n_clusters, init)
-    return LloydOptions(n_clusters=n_clusters, init=init, n_init=n_init, weights=weights, **options)
+    return LloydOptions(options=options, n_clusters=n_clusters, init=init, weights=weights)

@@ -50,50 +50,16 @@ from kmeans_tf.stream.passes import Passes, transformed_rows
 SEEDING_SAMPLE_ROWS = 100_000
 
 
-def check_memory_budget(memory_budget):
-    """Return the budget in bytes: ``memory_budget``, or about a quarter of physical memory when None."""
-    if memory_budget is None:
-        return budget.default_memory_budget()
-    return validation.check_int("memory_budget", memory_budget, budget.MIN_MEMORY_BUDGET)
+def budget_bytes(memory_budget):
+    """The budget in bytes: ``memory_budget`` (checked), or about a quarter of physical memory when None."""
+    return budget.default_memory_budget() if memory_budget is None else memory_budget
 
 
-def kmeans(
-    samples,
-    n_clusters,
-    *,
-    init,
-    n_init,
-    max_iter,
-    tol,
-    seed,
-    batch_size,
-    algorithm,
-    callback,
-    keep_history,
-    init_rounds,
-    sample_weight,
-    memory_budget,
-    checkpoint=None,
-    checkpoint_every=10,
-):
-    """``kmeans_tf.engine.kmeans.kmeans`` on streamed samples (see the module's docstring); the same arguments."""
+def kmeans(samples, n_clusters, sample_weight, options):
+    """``kmeans_tf.engine.kmeans.kmeans`` on streamed samples (the module's docstring), with checked ``FitOptions``."""
     source = sources.Source(samples)
     options = validation.check_lloyd_options(
-        n_clusters,
-        source.n_rows,
-        source.n_features,
-        source.dtype,
-        init=init,
-        n_init=n_init,
-        max_iter=max_iter,
-        tol=tol,
-        seed=seed,
-        batch_size=batch_size,
-        algorithm=algorithm,
-        callback=callback,
-        keep_history=keep_history,
-        init_rounds=init_rounds,
-        sample_weight=sample_weight,
+        n_clusters, source.n_rows, source.n_features, source.dtype, options, sample_weight
     )
     n_clusters, init, n_init, max_iter, tol, seed = (
         options.n_clusters,
@@ -105,8 +71,8 @@ def kmeans(
     )
     keep_history, init_rounds, weights = options.keep_history, options.init_rounds, options.weights
     batch_size, callback = options.batch_size, options.callback
-    directory, every = validation.check_checkpoint(checkpoint, checkpoint_every, n_init, keep_history)
-    plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget), min(n_init, 2))
+    directory, every = validation.check_checkpoint(options), options.checkpoint_every
+    plan = budget.plan(source.n_rows, source.row_bytes, budget_bytes(options.memory_budget), min(n_init, 2))
 
     buffers = sources.chunk_buffers(source, plan.chunk_rows)  # every pass reads into these
     prepared = stream_prepare.prepare_stream(source, plan.chunk_rows, buffers)
@@ -257,6 +223,7 @@ def _for_centroids(samples, centroids, batch_size, memory_budget):
     source = sources.Source(samples)
     centroids = validation.check_centroids(centroids, None, source.n_features, source.dtype)
     batch_size = validation.check_batch_size(batch_size)
-    plan = budget.plan(source.n_rows, source.row_bytes, check_memory_budget(memory_budget))
+    memory_budget = validation.check_memory_budget(memory_budget)
+    plan = budget.plan(source.n_rows, source.row_bytes, budget_bytes(memory_budget))
     exponent = stream_prepare.predict_exponent(source, plan.chunk_rows, centroids)
     return source, centroids, plan, exponent, kernels.kernel(batch_size)
