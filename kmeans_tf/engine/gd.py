@@ -6,17 +6,15 @@ GradientDescentOptimizer's update ``w -= learning_rate * dE/dw``. The gradient i
 time, so the (n_samples, k, n_features) differences of the post's broadcast are never held at once.
 """
 
+import gd_kmeans as post  # the lesson's constants: GradientDescentOptimizer(0.001), 100 steps
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import validation
 from kmeans_tf.engine.options import CHUNK_BYTES
 from kmeans_tf.engine.tf_ops import count_chunks, row_slice
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype
 
-DEFAULT_LEARNING_RATE = 0.001  # the post's GradientDescentOptimizer(0.001)
-DEFAULT_STEPS = 100  # the post's loop: for i in range(100 + 1)
 
-
-def gd_kmeans(samples, initial_prototypes, *, learning_rate=DEFAULT_LEARNING_RATE, steps=DEFAULT_STEPS):
+def gd_kmeans(samples, initial_prototypes, *, learning_rate=post.learning_rate, steps=post.steps):
     """Learn prototypes by gradient descent on ``sum_i min_k ||x_i - w_k||^2``, as the post does.
 
     Like the post's loop ``for i in range(steps + 1)``, this takes ``steps + 1`` optimizer
