@@ -49,7 +49,7 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import lloyd, m_step, seeding, validation
-from kmeans_tf.engine.result import best_of_runs
+from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import checkpoint as checkpoints
 from kmeans_tf.stream import passes as stream_passes
@@ -285,8 +285,9 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
     def run_once(initial):
         return lloyd.run(passes, initial, options.max_iter, scaled_tol, options.keep_history, saved)
 
-    start = options.init if isinstance(options.init, str) else prepared.prepared().transformed(options.init)
-    return best_of_runs(options.n_init, options.seed, start, seeded, run_once, options.callback)
+    if not isinstance(options.init, str):
+        seeded = functools.partial(given_start, prepared.prepared().transformed(options.init))
+    return best_of_runs(options.n_init, options.seed, seeded, run_once, options.callback)
 
 
 def agree_on_checkpoint(replicas, path, n_iter):

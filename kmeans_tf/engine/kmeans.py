@@ -5,6 +5,8 @@
 machine (``loops``) ``n_init`` times, keeping the run with the lowest inertia.
 """
 
+import functools
+
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
@@ -20,7 +22,7 @@ from kmeans_tf.engine.options import (
     DEFAULT_TOL,
     check_options,
 )
-from kmeans_tf.engine.result import KMeansResult, best_of_runs
+from kmeans_tf.engine.result import KMeansResult, best_of_runs, given_start
 from kmeans_tf.stream import sources
 from kmeans_tf.stream import streamed as streaming
 
@@ -176,8 +178,9 @@ def kmeans(
             weights,
         )
 
-    init = options.init if isinstance(options.init, str) else prepared.transformed(options.init)
-    return best_of_runs(options.n_init, options.seed, init, seeded, run_once, options.callback)
+    if not isinstance(options.init, str):
+        seeded = functools.partial(given_start, prepared.transformed(options.init))
+    return best_of_runs(options.n_init, options.seed, seeded, run_once, options.callback)
 
 
 def predict(samples, centroids, *, batch_size=None, memory_budget=None):

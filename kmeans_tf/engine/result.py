@@ -28,21 +28,25 @@ class KMeansResult:
     centroid_history: np.ndarray | None = None
 
 
-def best_of_runs(n_init, seed, init, seeded, run_once, callback):
+def best_of_runs(n_init, seed, seeded, run_once, callback):
     """Run k-means ``n_init`` times and return the ``KMeansResult`` of lowest inertia (the first of equal ones).
 
-    ``init``: a strategy name, or the initial centroids in the loops' coordinates. For a name,
-    each run draws its seed from ``np.random.RandomState(seed)`` (an int in [0, 2**31 - 1)) and
-    starts from ``seeded(run_seed)``. ``run_once(initial)`` runs one k-means from ``initial``;
-    ``callback(run, result)``, if not None, is called after each. Assumes checked options.
+    Each run draws its seed from ``np.random.RandomState(seed)`` (an int in [0, 2**31 - 1))
+    and starts from ``seeded(run_seed)``, its initial centroids; ``run_once(initial)`` runs
+    one k-means from them; ``callback(run, result)``, if not None, is called after each.
+    Assumes checked options.
     """
     rng = np.random.RandomState(seed)
     best = None
     for run in range(n_init):
-        initial = seeded(rng.randint(np.iinfo(np.int32).max)) if isinstance(init, str) else init
-        result = run_once(initial)
+        result = run_once(seeded(rng.randint(np.iinfo(np.int32).max)))
         if callback is not None:
             callback(run, result)
         if best is None or result.inertia < best.inertia:
             best = result
     return best
+
+
+def given_start(initial, run_seed):
+    """The seeding of an ``init`` array: ``initial`` itself, whatever the run's seed."""
+    return initial

@@ -18,8 +18,6 @@ from kmeans_tf.estimators.base import AUTO_N_INIT, BaseKMeans
 
 # Runs that n_init="auto" makes for init="random" or a callable, as in scikit-learn.
 AUTO_N_INIT_RUNS = 10
-# What ``best_of_runs`` is told the init is for a callable: a name, so that it seeds each run afresh.
-CALLABLE_INIT = "callable"
 
 
 class KMeans(BaseKMeans):
@@ -99,7 +97,6 @@ class KMeans(BaseKMeans):
             result = best_of_runs(
                 self._n_init,
                 seed,
-                CALLABLE_INIT,
                 lambda run_seed: init(X, self.n_clusters, np.random.RandomState(run_seed)),
                 lambda initial: fit_from(init=initial, n_init=1),
                 report,

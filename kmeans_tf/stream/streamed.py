@@ -35,12 +35,14 @@ Sample weights (an array in memory or a memory map, one per row) are read a chun
 beside the samples and weigh the sums, the inertia, the relocation and the seeding as in memory.
 """
 
+import functools
+
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, seeding, validation
 from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
-from kmeans_tf.engine.result import best_of_runs
+from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import checkpoint as checkpoints
 from kmeans_tf.stream import prepare as stream_prepare
@@ -104,8 +106,9 @@ def kmeans(samples, n_clusters, sample_weight, options):
     def run(initial):
         return lloyd.run(passes, initial, max_iter, scaled_tol, keep_history, saved)
 
-    start = init if isinstance(init, str) else prepared.prepared().transformed(init)
-    return best_of_runs(n_init, seed, start, seeded, run, callback)
+    if not isinstance(init, str):
+        seeded = functools.partial(given_start, prepared.prepared().transformed(init))
+    return best_of_runs(n_init, seed, seeded, run, callback)
 
 
 def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):
