@@ -1,4 +1,4 @@
-"""Benchmark ``compat.eager.kmeans`` against scikit-learn, faiss and a numpy Lloyd reference.
+"""Benchmark ``kmeans_tf.kmeans`` against scikit-learn, faiss and a numpy Lloyd reference.
 
 The engine's targets: at most 0.8x the fastest peer's time per iteration and at most 1x
 its time to convergence (peers: scikit-learn's "lloyd" and "elkan", faiss), measured in

@@ -40,7 +40,7 @@ THEIRS = "sklearn"
 def fit(library, samples, init, batch_size, seed):
     """Fit one library's mini-batch k-means; return seconds, steps and the centroids."""
     if library == OURS:
-        from compat.eager import MiniBatchKMeans
+        from kmeans_tf import MiniBatchKMeans
     else:
         from sklearn.cluster import MiniBatchKMeans
     model = MiniBatchKMeans(len(init), init=init, n_init=1, batch_size=batch_size, random_state=seed)

@@ -2,7 +2,7 @@
 
 For each ``--init`` and each of ``--seeds`` seeds: the seconds the seeding alone takes (on
 the centred data, as ``kmeans`` seeds), the cost of the initial centroids, and a whole
-``compat.eager.kmeans`` run from that seed to convergence (seconds, iterations, final
+``kmeans_tf.kmeans`` run from that seed to convergence (seconds, iterations, final
 inertia). The table gives the mean over the seeds. Results, dated, go in docs/performance.md.
 
 Usage

@@ -35,8 +35,8 @@ METHOD_MODULES = {
     SKLEARN_LLOYD: "sklearn.cluster",
     SKLEARN_ELKAN: "sklearn.cluster",
     FAISS: "faiss",
-    ENGINE: "compat.eager",
-    ENGINE_WEIGHTED: "compat.eager",
+    ENGINE: "kmeans_tf.engine.kmeans",
+    ENGINE_WEIGHTED: "kmeans_tf.engine.kmeans",
 }
 WEIGHTS_RANGE = (0.5, 2.0)  # engine-weighted's sample weights, uniform in this range
 
@@ -241,11 +241,11 @@ def run_faiss(samples, init, *, max_iter, tol):
 
 
 def run_engine(samples, init, *, max_iter, tol, batch_size=None, algorithm=DEFAULT_ALGORITHM, weighted=False):
-    """Run ``compat.eager.kmeans`` from ``init`` (with ``weighted``, with ``bench_weights``)."""
-    from compat import eager
+    """Run ``kmeans_tf.kmeans`` from ``init`` (with ``weighted``, with ``bench_weights``)."""
+    import kmeans_tf
 
     weights = bench_weights(len(samples)) if weighted else None
-    result = eager.kmeans(
+    result = kmeans_tf.kmeans(
         samples,
         len(init),
         init=init,
@@ -284,7 +284,7 @@ def method_device(method):
     (with the engine's kernel: its fused C kernel, or TensorFlow's ops)."""
     if method not in ENGINES:
         return "CPU"
-    import tensorflow as tf  # already imported, quietly, by compat.eager
+    import tensorflow as tf  # already imported, quietly, by kmeans_tf's engine
 
     from kmeans_tf import native
 

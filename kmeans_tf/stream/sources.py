@@ -20,7 +20,7 @@ from kmeans_tf.engine import prepare
 class Shards:
     """The rows of several 2-D arrays of one width, read one after another as one data set.
 
-    ``compat.eager.kmeans`` and ``predict`` stream it from disk, as they do a memory map.
+    ``kmeans_tf.kmeans`` and ``predict`` stream it from disk, as they do a memory map.
 
     Parameters
     ----------
