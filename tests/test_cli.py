@@ -82,6 +82,7 @@ def test_help_has_an_example(command):
     assert "Example:" in result.output and f"kmeans-tf {command} " in result.output
 
 
+@pytest.mark.slow
 def test_version_and_help_without_tensorflow():
     assert run("--version").output == f"kmeans-tf, version {cli.__version__}\n"
     heavy = "('tensorflow', 'matplotlib', 'sklearn')"

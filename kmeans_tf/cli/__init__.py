@@ -4,11 +4,14 @@ One job a module:
 
 - ``console``: where messages go (``--quiet``, ``--verbose``, a progress bar), and the funnel
   that turns every failure into one ``Error:`` line and a non-zero exit (2 for usage errors);
-- ``options``: the options several commands share, defined once;
+- ``options``: the options several commands share (and ``fit``'s workers' options), defined once;
 - ``outputs``: output paths claimed before any work, then written;
 - ``lessons``: ``generate``, ``iterate``, ``gd``, the lesson scripts with options;
-- ``inputs``: a data file read into memory, or ``.npy`` data mapped and streamed from disk;
-- ``clustering``: ``fit`` and ``predict`` on a data file, by the eager engine;
+- ``inputs``: a data file read into memory, or ``.npy`` data mapped and streamed from disk, and the
+  centroids and weights files checked against it;
+- ``requests``: ``fit``'s options checked together, once, into one request (and against the data);
+- ``clustering``: ``fit`` and ``predict`` on a data file, by the engine's public functions;
+- ``workers``: ``fit`` as one of several workers (``--workers``): the cluster, each worker's rows, the strategy;
 - ``choosing_k``: ``elbow``, k-means for several k on a data file and the k it suggests;
 - ``conversion``: ``convert``, a CSV of any size into a ``.npy`` file.
 

@@ -1,19 +1,24 @@
 """The data commands: ``fit`` clusters the rows of a data file, ``predict`` labels rows with given centroids.
 
-Both run the eager engine (``kmeans_tf``), imported inside the command, so that
-``kmeans-tf --help`` answers without importing TensorFlow.
+``fit`` reads its request (``kmeans_tf.cli.requests``: every option checked there), opens the
+data, runs the method its ``METHODS`` table names, and writes the outputs. It runs in this
+process alone (``SingleProcess``) or as one of several workers (``kmeans_tf.cli.workers``,
+imported only then). The engine is reached through its public names (``kmeans_tf.kmeans``, ...),
+whose first use imports TensorFlow, so that ``kmeans-tf --help`` answers without it.
 """
 
+import contextlib
+import dataclasses
 import json
 from pathlib import Path
 
 import click
 import numpy as np
 
+import kmeans_tf
 from kmeans_tf import data_io
-from kmeans_tf.cli import workers as several
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.inputs import open_data
+from kmeans_tf.cli.inputs import open_data, read_centroids, read_weights
 from kmeans_tf.cli.options import (
     batch_size_option,
     clusters_option,
@@ -31,15 +36,10 @@ from kmeans_tf.cli.options import (
     suffix_check,
     trajectory_option,
     weights_option,
+    worker_options,
 )
-from kmeans_tf.cli.outputs import (
-    checkpoint_folder,
-    claim_outputs,
-    cluster_sizes,
-    needs_two_columns,
-    save_plot,
-    write_labels,
-)
+from kmeans_tf.cli.outputs import checkpoint_folder, claim_outputs, cluster_sizes, save_plot, write_labels
+from kmeans_tf.cli.requests import LLOYD, MINI_BATCH, fit_request, given_on_command_line, with_data
 from kmeans_tf.engine.options import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
@@ -118,7 +118,7 @@ SIZES_LISTED = 8
 @trajectory_option
 @force_option
 @quiet_option
-@several.worker_options
+@worker_options
 @click.option(
     "--checkpoint",
     type=click.Path(file_okay=False, path_type=Path),
@@ -136,36 +136,7 @@ SIZES_LISTED = 8
     help="iterations between two checkpoints",
 )
 @click.pass_obj
-def fit(
-    console,
-    data,
-    clusters,
-    columns,
-    weights,
-    header,
-    init,
-    n_init,
-    init_rounds,
-    max_iter,
-    tol,
-    init_seed,
-    labels_out,
-    centroids_out,
-    as_json,
-    algorithm,
-    batch_size,
-    mini_batch,
-    memory_budget,
-    plot,
-    trajectory,
-    force,
-    workers,
-    worker_index,
-    split,
-    timeout,
-    checkpoint,
-    checkpoint_every,
-):
+def fit(console, **options):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (kmeans_tf.kmeans). DATA is a .csv file (a
@@ -185,164 +156,61 @@ def fit(
       kmeans-tf fit iris.csv --columns 0,1,2,3 -k 3 --init-seed 0 \\
           --labels-out labels.txt --centroids-out centroids.csv --plot iris.png
     """
-    if mini_batch is not None:
-        refuse_with_mini_batch(
-            "tol", "algorithm", "batch_size", "trajectory", "workers", "worker_index", "checkpoint", "checkpoint_every"
-        )
-    init_file = None if init in INIT_STRATEGIES else init
-    if init_file is not None and not Path(init_file).is_file():
-        raise click.BadParameter(
-            f"{init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file", param_hint="'--init'"
-        )
-    pictures = {"--plot": plot, "--trajectory": trajectory}
-    cluster = several.check_cluster(workers, worker_index)
-    several.quiet_logging(cluster)
-    labels_out, centroids_out = several.outputs(cluster, labels_out, centroids_out, pictures)
-    weights_file = weights.file if weights is not None else None
-    claim_outputs(
-        {"--labels-out": labels_out, "--centroids-out": centroids_out, **pictures},
-        force=force,
-        inputs={"DATA": data, "--init": init_file, "--weights": weights_file},
-    )
+    request = fit_request(given_on_command_line(), **options)
+    processes = _processes(request)
+    claim_outputs(request.outputs, force=request.force, inputs=request.inputs)
     table = open_data(
-        data,
-        columns=columns,
-        header=header,
-        memory_budget=memory_budget,
-        in_memory=plot is not None or trajectory is not None or mini_batch is not None,
-        weights=weights.column if weights is not None else None,
+        request.data,
+        columns=request.columns,
+        header=request.header,
+        memory_budget=request.memory_budget,
+        in_memory=request.in_memory,
+        weights=request.weights_column,
     )
-    n_samples, n_features = table.shape
-    sample_weight = table.weights if weights_file is None else _read_weights(weights_file, n_samples, table)
-    values, sample_weight = several.rows_of(table.values, sample_weight, cluster, split)
-    n_samples = several.n_rows_of(values)
+    sample_weight = table.weights if request.weights_file is None else read_weights(request.weights_file, table)
+    values, sample_weight, n_samples = processes.share(table.values, sample_weight, table.shape[0])
     console.detail(
-        f"Read {n_samples} rows x {n_features} columns from {table.source}"
+        f"Read {n_samples} rows x {table.shape[1]} columns from {table.source}"
         + (f" (header: {', '.join(table.names)})" if table.names else " (no header)")
     )
-    needs_two_columns(pictures, n_features, table.source)
-    if init_file is not None:
-        init = _read_centroids(init_file, n_features, table, "--init")
-        if clusters is None:
-            clusters = len(init)
-        elif clusters != len(init):
-            raise click.ClickException(
-                f"--init {init_file} has {len(init)} rows (centroids) "
-                f"but -k/--clusters is {clusters}; they should match"
-            )
-    elif clusters is None:
-        raise click.UsageError("Missing option '-k' / '--clusters' (needed unless --init is a file).")
-    if cluster is None and n_samples < clusters:
-        raise click.ClickException(
-            f"{table.source} has {n_samples} rows, fewer than the {clusters} clusters "
-            f"asked for; k-means needs at least one row per cluster"
-        )
-
-    if checkpoint is not None and cluster is None and isinstance(table.values, np.ndarray):
-        raise click.ClickException(
-            f"--checkpoint needs .npy data streamed from disk, or --workers; {table.source} is read into memory here"
-        )
-    import kmeans_tf
-    from kmeans_tf import native
-    from kmeans_tf.figures import project_2d, trajectory_figure
+    request = with_data(request, table, n_samples)
+    from kmeans_tf import native  # the kernel's description: no public name says which kernel runs
 
     console.detail(f"Kernel: {native.description()}")
+    method = METHODS[request.method]
     runs = []
     with (
-        checkpoint_folder(checkpoint),
-        console.progress(n_init, "k-means") as advance,
-        several.peers_answering(cluster, timeout),
+        checkpoint_folder(request.checkpoint),
+        console.progress(request.n_init, "k-means") as advance,
+        processes.answering(),
     ):
-        strategy = several.make_strategy(cluster, timeout)
+        strategy = processes.connect()
 
         def record(run, result):
             runs.append(result)
             advance()
 
-        if mini_batch is None:
-            result = kmeans_tf.kmeans(
-                values,
-                clusters,
-                init=init,
-                n_init=n_init,
-                max_iter=max_iter,
-                tol=tol,
-                seed=init_seed,
-                algorithm=algorithm,
-                batch_size=batch_size,
-                callback=record,
-                keep_history=trajectory is not None,
-                init_rounds=init_rounds,
-                sample_weight=sample_weight,
-                memory_budget=memory_budget,
-                strategy=strategy,
-                checkpoint=checkpoint,
-                checkpoint_every=checkpoint_every,
-            )
-        else:
-            result = kmeans_tf.minibatch_kmeans(
-                values,
-                clusters,
-                batch_size=mini_batch,
-                init=init,
-                n_init=n_init,
-                max_iter=max_iter,
-                seed=init_seed,
-                init_rounds=init_rounds,
-                sample_weight=sample_weight,
-            )
-            console.detail(f"Mini-batch k-means: {result.n_steps} steps of {min(mini_batch, n_samples)} rows")
+        result = method.run(request, values, sample_weight, strategy, record, console)
     for run, each in enumerate(runs, start=1):
         console.detail(
-            f"Run {run}/{n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
+            f"Run {run}/{request.n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
             f"{'converged' if each.converged else 'not converged'}"
         )
-
-    sizes = cluster_sizes(result.labels, clusters)
+    sizes = cluster_sizes(result.labels, request.clusters)
     total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
-    with several.peers_answering(cluster, timeout):
-        n_samples, sizes, total_weight = several.totals(strategy, n_samples, sizes, total_weight)
+    n_samples, sizes, total_weight = processes.totals(n_samples, sizes, total_weight)
     rows = f"{n_samples} rows" + ("" if sample_weight is None else f" of total weight {total_weight:.6g}")
     console.note(
-        f"k-means: {rows}, {n_features} columns, k={clusters}: inertia {result.inertia:.6g} "
-        f"after {result.n_iter} {'iterations' if mini_batch is None else 'passes'}; {describe_sizes(sizes)}"
+        f"k-means: {rows}, {table.shape[1]} columns, k={request.clusters}: inertia {result.inertia:.6g} "
+        f"after {result.n_iter} {method.counts}; {describe_sizes(sizes)}"
     )
     if not result.converged:
-        click.echo(f"Warning: not converged after --max-iter {max_iter} iterations", err=True)
+        click.echo(f"Warning: not converged after --max-iter {request.max_iter} iterations", err=True)
     summary = None
-    if as_json:  # made first: a result JSON cannot hold stops before any file is written
-        summary = json.dumps(
-            {
-                "n_samples": n_samples,
-                "n_features": n_features,
-                "columns": table.names,
-                "k": clusters,
-                "n_iter": result.n_iter,
-                "converged": result.converged,
-                "inertia": result.inertia,
-                "centroids": _shortest(result.centroids),
-                "cluster_sizes": sizes.tolist(),
-                "weighted": sample_weight is not None,
-                "total_weight": total_weight,
-            },
-            indent=2,
-            allow_nan=False,
-        )
-    if labels_out is not None or not as_json:
-        write_labels(labels_out, result.labels, console)
-    if centroids_out is not None:
-        data_io.write_table(centroids_out, result.centroids, names=table.names, overwrite=True)
-        console.note(f"Centroids written to {centroids_out}")
-    if plot is not None:
-        save_plot(_fit_figure(table, result), plot, console)
-    if trajectory is not None:
-        costs = [
-            kmeans_tf.inertia(table.values, centroids, sample_weight=sample_weight)
-            for centroids in result.centroid_history[1:]
-        ]
-        points, path = project_2d(table.values, result.centroid_history)
-        save_plot(trajectory_figure(points, path, costs, result.labels), trajectory, console)
-    if summary is not None and (cluster is None or cluster.leader):
+    if request.as_json:  # made first: a result JSON cannot hold stops before any file is written
+        summary = _summary(request, table, result, n_samples, sizes, total_weight, weighted=sample_weight is not None)
+    _write_outputs(request, table, result, sample_weight, console)
+    if summary is not None and processes.leader:
         click.echo(summary)
 
 
@@ -375,25 +243,118 @@ def predict(console, data, centroids_file, columns, header, labels_out, batch_si
     """
     claim_outputs({"--labels-out": labels_out}, force=force, inputs={"DATA": data, "--centroids": centroids_file})
     table = open_data(data, columns=columns, header=header, memory_budget=memory_budget)
-    centroids = _read_centroids(centroids_file, table.shape[1], table, "--centroids")
-
-    import kmeans_tf
-
+    centroids = read_centroids(centroids_file, table, "--centroids")
     labels = kmeans_tf.predict(table.values, centroids, batch_size=batch_size, memory_budget=memory_budget)
     console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids")
     write_labels(labels_out, labels, console)
 
 
-def refuse_with_mini_batch(*names):
-    """Raise a usage error naming the options among ``names`` that the command line gave along with --mini-batch."""
-    context = click.get_current_context()
-    given = [
-        f"--{name.replace('_', '-')}"
-        for name in names
-        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-    ]
-    if given:
-        raise click.UsageError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to --mini-batch")
+class SingleProcess:
+    """A fit in this process alone: all the rows, no strategy, nothing to exchange.
+
+    ``kmeans_tf.cli.workers.Workers`` has the same methods for one worker of several.
+    """
+
+    leader = True  # writes --centroids-out and prints --json
+
+    def share(self, values, weights, n_rows):
+        """Return the rows to fit (all ``n_rows`` of ``values``), their weights and how many they are."""
+        return values, weights, n_rows
+
+    def connect(self):
+        """Return the strategy to run on: none."""
+        return None
+
+    def answering(self):
+        """Wrap a step that would wait for other workers: nothing to wait for."""
+        return contextlib.nullcontext()
+
+    def totals(self, n_samples, sizes, total_weight):
+        """Return the row count, cluster sizes and total weight of every process's rows: this one's."""
+        return n_samples, sizes, total_weight
+
+
+def _processes(request):
+    """Return this process alone, or this worker's part of a fit on several (the workers' code imported only then)."""
+    if request.cluster is None:
+        return SingleProcess()
+    from kmeans_tf.cli import workers
+
+    workers.quiet_logging(request.cluster)  # before anything imports TensorFlow
+    return workers.Workers(request.cluster, request.split, request.timeout)
+
+
+def _lloyd(request, values, sample_weight, strategy, callback, console):
+    """Run Lloyd's k-means (``kmeans_tf.kmeans``): in memory, streamed from disk, or on this worker's rows."""
+    return kmeans_tf.kmeans(
+        values,
+        request.clusters,
+        **_both_methods(request, sample_weight),
+        tol=request.tol,
+        algorithm=request.algorithm,
+        batch_size=request.batch_size,
+        callback=callback,
+        keep_history=request.trajectory is not None,
+        memory_budget=request.memory_budget,
+        strategy=strategy,
+        checkpoint=request.checkpoint,
+        checkpoint_every=request.checkpoint_every,
+    )
+
+
+def _mini_batch(request, values, sample_weight, strategy, callback, console):
+    """Run mini-batch k-means (``kmeans_tf.minibatch_kmeans``) on data in memory, in this process alone."""
+    result = kmeans_tf.minibatch_kmeans(
+        values, request.clusters, **_both_methods(request, sample_weight), batch_size=request.mini_batch
+    )
+    console.detail(f"Mini-batch k-means: {result.n_steps} steps of {min(request.mini_batch, len(values))} rows")
+    return result
+
+
+def _both_methods(request, sample_weight):
+    """Return the engine's keywords that both methods take from the request alike."""
+    return {
+        "init": request.init,
+        "n_init": request.n_init,
+        "max_iter": request.max_iter,
+        "seed": request.init_seed,
+        "init_rounds": request.init_rounds,
+        "sample_weight": sample_weight,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """A method of ``fit``: the function that runs it, and what its result's ``n_iter`` counts.
+
+    ``run(request, values, sample_weight, strategy, callback, console)`` returns the engine's result.
+    """
+
+    run: object
+    counts: str
+
+
+METHODS = {LLOYD: Method(_lloyd, "iterations"), MINI_BATCH: Method(_mini_batch, "passes")}
+
+
+def _write_outputs(request, table, result, sample_weight, console):
+    """Write the labels, the centroids and the pictures that ``request`` asks for."""
+    if request.labels_out is not None or not request.as_json:
+        write_labels(request.labels_out, result.labels, console)
+    if request.centroids_out is not None:
+        data_io.write_table(request.centroids_out, result.centroids, names=table.names, overwrite=True)
+        console.note(f"Centroids written to {request.centroids_out}")
+    if request.plot is not None:
+        save_plot(_fit_figure(table, result), request.plot, console)
+    if request.trajectory is not None:
+        from kmeans_tf.figures import project_2d, trajectory_figure
+
+        costs = [
+            kmeans_tf.inertia(table.values, centroids, sample_weight=sample_weight)
+            for centroids in result.centroid_history[1:]
+        ]
+        points, path = project_2d(table.values, result.centroid_history)
+        save_plot(trajectory_figure(points, path, costs, result.labels), request.trajectory, console)
 
 
 def describe_sizes(sizes):
@@ -406,27 +367,25 @@ def describe_sizes(sizes):
     )
 
 
-def _read_weights(path, n_samples, table):
-    """Read a --weights file and check that it has one weight per row of the data."""
-    weights = data_io.read_weights(path)
-    if len(weights) != n_samples:
-        raise click.ClickException(
-            f"--weights {path} has {len(weights)} weights but {table.source} has "
-            f"{n_samples} rows; give one weight per row"
-        )
-    return weights
-
-
-def _read_centroids(path, n_features, table, option):
-    """Read an init or centroids file and check its width against the data's."""
-    centroids = data_io.read_table(path)
-    width = centroids.values.shape[1]
-    if width != n_features:
-        raise click.ClickException(
-            f"{option} {path} has {width} columns but the data ({table.source}, "
-            f"columns used) have {n_features}; they should match"
-        )
-    return centroids.values
+def _summary(request, table, result, n_samples, sizes, total_weight, *, weighted):
+    """Return the ``--json`` summary of a fit (of every worker's rows); ValueError if the result has NaN."""
+    return json.dumps(
+        {
+            "n_samples": n_samples,
+            "n_features": table.shape[1],
+            "columns": table.names,
+            "k": request.clusters,
+            "n_iter": result.n_iter,
+            "converged": result.converged,
+            "inertia": result.inertia,
+            "centroids": _shortest(result.centroids),
+            "cluster_sizes": sizes.tolist(),
+            "weighted": weighted,
+            "total_weight": total_weight,
+        },
+        indent=2,
+        allow_nan=False,
+    )
 
 
 def _shortest(values):

@@ -3,13 +3,17 @@
 A ``.npy`` file, or a folder of ``.npy`` shards (rows in file-name order), is mapped, never
 read whole: the engine streams it a chunk at a time (``kmeans_tf.stream.streamed``). A text
 file is read into memory, unless it is larger than the memory budget: then the command
-says so and suggests ``kmeans-tf convert``. Nothing here imports TensorFlow until a file is mapped.
+says so and suggests ``kmeans-tf convert``. The files that go with the data (centroids, weights)
+are read here too, checked against it. Nothing here imports TensorFlow until a file is mapped.
 """
 
 import dataclasses
 import os
 import sys
 
+import click
+
+import kmeans_tf
 from kmeans_tf import data_io
 from kmeans_tf.data_io.reading import data_suffix
 from kmeans_tf.data_io.tables import NPY_SUFFIX, resolve_columns
@@ -62,15 +66,36 @@ def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=
 
 def _mapped(arrays, columns, header, path):
     """Return mapped arrays as ``Data`` over ``Shards`` with ``columns`` (indices only: .npy data have no header)."""
-    from kmeans_tf.stream.sources import Shards
-
     if header:
         raise ValueError(f"{path} is .npy data, which has no header row to read names from")
     indices = None if columns is None else resolve_columns(columns, None, arrays[0].shape[1], path)
-    shards = Shards(arrays, columns=indices, name=path)
+    shards = kmeans_tf.Shards(arrays, columns=indices, name=path)
     return Data(
         shards,
         None,
         path,
         (sum(len(array) for array in arrays), arrays[0].shape[1] if indices is None else len(indices)),
     )
+
+
+def read_centroids(path, data, option):
+    """Read an init or centroids file and check its width against the data's."""
+    centroids = data_io.read_table(path)
+    width, n_features = centroids.values.shape[1], data.shape[1]
+    if width != n_features:
+        raise click.ClickException(
+            f"{option} {path} has {width} columns but the data ({data.source}, "
+            f"columns used) have {n_features}; they should match"
+        )
+    return centroids.values
+
+
+def read_weights(path, data):
+    """Read a --weights file and check that it has one weight per row of the data."""
+    weights = data_io.read_weights(path)
+    if len(weights) != data.shape[0]:
+        raise click.ClickException(
+            f"--weights {path} has {len(weights)} weights but {data.source} has "
+            f"{data.shape[0]} rows; give one weight per row"
+        )
+    return weights

@@ -18,6 +18,10 @@ from kmeans_tf.stream.budget import MIN_MEMORY_BUDGET, SIZE_EXAMPLES, describe_s
 PNG_SUFFIX = ".png"
 GIF_SUFFIX = ".gif"
 SEED_RANGE = click.IntRange(0, MAX_SEED)
+TF_CONFIG = "TF_CONFIG"  # the environment variable that names a worker's cluster and task, as TensorFlow reads it
+SPLIT_ROWS, SPLIT_FILES = "rows", "files"
+SPLITS = (SPLIT_ROWS, SPLIT_FILES)
+DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
 
 
 def suffix_check(*suffixes, dash=False, special=False):
@@ -240,3 +244,36 @@ memory_budget_option = click.option(
     help=f"memory for the chunks and labels of data streamed from disk, e.g. {SIZE_EXAMPLES}; labels beyond it go "
     f"to a scratch file, and a text file beyond it is refused [default: a quarter of physical memory]",
 )
+
+
+def worker_options(command):
+    """Add ``--workers``, ``--worker-index``, ``--split`` and ``--timeout`` (``kmeans_tf.cli.workers`` reads them)."""
+    options = [
+        click.option(
+            "--workers",
+            metavar="HOST:PORT,...",
+            help=f"fit on several workers, one process each, these addresses in index order (or "
+            f"{TF_CONFIG} in the environment); every worker runs the same command",
+        ),
+        click.option("--worker-index", type=click.IntRange(0), help="this worker's index in --workers (0: the first)"),
+        click.option(
+            "--split",
+            type=click.Choice(SPLITS),
+            default=SPLIT_ROWS,
+            show_default=True,
+            help="rows: each worker takes a contiguous range of the rows of DATA (the same file everywhere); "
+            "files: DATA is this worker's own rows",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0, min_open=True),
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            metavar="SECONDS",
+            help="how long a worker waits for the others to connect, and at each exchange, before it "
+            "stops with an error",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

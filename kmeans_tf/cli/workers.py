@@ -1,4 +1,4 @@
-"""``fit`` on several workers: the ``--workers`` options, each worker's rows and outputs, and a peer that stops.
+"""``fit`` on several workers: the cluster, each worker's rows and outputs, the strategy, and a peer that stops.
 
 Every worker runs the same ``kmeans-tf fit`` command with its own ``--worker-index`` (or a
 ``TF_CONFIG`` in its environment, as TensorFlow's own multi-worker programs take it). The
@@ -8,6 +8,8 @@ range of its rows (worker ``i`` of ``N``: rows ``i*n//N`` to ``(i+1)*n//N``); wi
 ``--split files`` DATA is the worker's own file, taken whole. Worker 0 writes
 ``--centroids-out`` and prints ``--json`` (the summary of all the rows); each worker writes
 its own rows' labels, with its index in the name (``labels.txt`` -> ``labels.worker1.txt``).
+The options are declared in ``kmeans_tf.cli.options`` and checked into the request by
+``kmeans_tf.cli.requests``, which imports this module only for a fit on several workers.
 Nothing here imports TensorFlow until the strategy is made. A worker's stderr holds no log
 line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` line.
 """
@@ -26,12 +28,9 @@ import click
 import numpy as np
 
 from kmeans_tf import data_io
+from kmeans_tf.cli.options import SPLIT_ROWS, TF_CONFIG
 
-TF_CONFIG = "TF_CONFIG"
 TASK_TYPE = "worker"  # every process is a worker of this job in TF_CONFIG
-SPLIT_ROWS, SPLIT_FILES = "rows", "files"
-SPLITS = (SPLIT_ROWS, SPLIT_FILES)
-DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
 # TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): it says a failure in one line.
 QUIET_LOGGING = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "NONE"}
 PORT_RANGE = (1, 65535)
@@ -48,39 +47,6 @@ class Cluster:
     @property
     def leader(self):
         return self.index == 0
-
-
-def worker_options(command):
-    """Add ``--workers``, ``--worker-index``, ``--split`` and ``--timeout`` to ``command``."""
-    options = [
-        click.option(
-            "--workers",
-            metavar="HOST:PORT,...",
-            help=f"fit on several workers, one process each, these addresses in index order (or "
-            f"{TF_CONFIG} in the environment); every worker runs the same command",
-        ),
-        click.option("--worker-index", type=click.IntRange(0), help="this worker's index in --workers (0: the first)"),
-        click.option(
-            "--split",
-            type=click.Choice(SPLITS),
-            default=SPLIT_ROWS,
-            show_default=True,
-            help="rows: each worker takes a contiguous range of the rows of DATA (the same file everywhere); "
-            "files: DATA is this worker's own rows",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(0, min_open=True),
-            default=DEFAULT_TIMEOUT,
-            show_default=True,
-            metavar="SECONDS",
-            help="how long a worker waits for the others to connect, and at each exchange, before it "
-            "stops with an error",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 def parse_workers(text):
@@ -146,40 +112,87 @@ def _from_tf_config(text):
     return Cluster(workers, index)
 
 
-def outputs(cluster, labels_out, centroids_out, pictures):
-    """This worker's ``--labels-out`` and ``--centroids-out`` (worker 0's alone); pictures are refused with workers."""
-    if cluster is None:
-        return labels_out, centroids_out
-    for option, path in pictures.items():
-        if path is not None:
-            raise ValueError(f"{option} draws the data of one process; it cannot be given with --workers")
-    return labels_path(labels_out, cluster), centroids_out if cluster.leader else None
-
-
 def labels_path(path, cluster):
     """This worker's ``--labels-out``: the index in the name (``labels.txt`` -> ``labels.worker1.txt``)."""
-    if cluster is None or path is None or str(path) == data_io.STDIN or data_io.is_special_output(path):
+    if path is None or str(path) == data_io.STDIN or data_io.is_special_output(path):
         return path
     path = Path(path)
     return path.with_name(f"{path.stem}.worker{cluster.index}{path.suffix}")
 
 
-def rows_of(values, weights, cluster, split):
-    """Return this worker's rows of ``values`` and ``weights`` (a contiguous range with ``--split rows``)."""
-    if cluster is None or split == SPLIT_FILES:
-        return values, weights
-    from kmeans_tf.distributed.replicas import row_range
+class Workers:
+    """This worker's part of a fit on several workers: its rows, the strategy that joins it to the others, the totals.
 
-    n_rows, count = n_rows_of(values), len(cluster.workers)
-    start, stop = n_rows * cluster.index // count, n_rows * (cluster.index + 1) // count
-    if start == stop:
-        raise ValueError(f"DATA has {n_rows} rows, fewer than the {count} workers; give each at least one row")
-    return row_range(values, start, stop), None if weights is None else weights[start:stop]
+    A fit in one process has the same methods (``kmeans_tf.cli.clustering.SingleProcess``), so
+    that ``fit`` reads the same either way. Nothing here imports TensorFlow until ``connect``.
+    """
 
+    def __init__(self, cluster, split, timeout):
+        self.cluster, self.split, self.timeout = cluster, split, timeout
+        self.leader = cluster.leader  # worker 0 writes --centroids-out and prints --json
+        self.strategy = None
 
-def n_rows_of(values):
-    """The rows of an array in memory or of ``Shards``."""
-    return len(values) if isinstance(values, np.ndarray) else sum(len(array) for array in values.arrays)
+    def share(self, values, weights, n_rows):
+        """Return this worker's rows of ``values`` (``n_rows`` rows) and ``weights``, and how many they are.
+
+        With ``--split rows``, worker ``i`` of ``N`` takes rows ``i*n//N`` to ``(i+1)*n//N``; with
+        ``--split files``, all of them (DATA is its own file).
+        """
+        if self.split != SPLIT_ROWS:
+            return values, weights, n_rows
+        from kmeans_tf.distributed.replicas import row_range  # the rows of an array or of Shards, as the same kind
+
+        count, index = len(self.cluster.workers), self.cluster.index
+        start, stop = n_rows * index // count, n_rows * (index + 1) // count
+        if start == stop:
+            raise ValueError(f"DATA has {n_rows} rows, fewer than the {count} workers; give each at least one row")
+        return row_range(values, start, stop), None if weights is None else weights[start:stop], stop - start
+
+    def connect(self):
+        """Set ``TF_CONFIG`` for the cluster and return its MultiWorkerMirroredStrategy.
+
+        The workers connect first: a worker that has not connected within the timeout
+        stops the others with one line naming it (``click.ClickException``).
+        """
+        from kmeans_tf._tensorflow import tf
+
+        cluster = self.cluster
+        os.environ[TF_CONFIG] = json.dumps(
+            {"cluster": {TASK_TYPE: list(cluster.workers)}, "task": {"type": TASK_TYPE, "index": cluster.index}}
+        )
+        connect_within(self.timeout, len(cluster.workers))
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=self.timeout)
+        try:
+            self.strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        except tf.errors.OpError as error:
+            raise self._stop(error, "did not connect", "stops") from None
+        return self.strategy
+
+    @contextlib.contextmanager
+    def answering(self):
+        """Turn a collective's failure (a worker stopped, or did not answer within the timeout) into one line."""
+        from kmeans_tf._tensorflow import tf
+
+        try:
+            yield
+        except tf.errors.OpError as error:
+            raise self._stop(error, "stopped answering", "stops too") from None
+
+    def _stop(self, error, happened, ending):
+        """Return the one line that stops this worker after a peer's ``error``; end the process at once after it."""
+        exit_without_teardown()
+        return click.ClickException(
+            f"{peer_named(error, self.cluster)} {happened} (within --timeout {self.timeout:g} s: "
+            f"{type(error).__name__}); worker {self.cluster.index} {ending}"
+        )
+
+    def totals(self, n_samples, sizes, total_weight):
+        """Return the row count, cluster sizes and total weight of every worker's rows (one all-reduce)."""
+        from kmeans_tf.distributed.replicas import Replicas  # the strategy's sum over every worker
+
+        with self.answering():
+            summed = Replicas(self.strategy).sum([np.concatenate([[n_samples, total_weight], sizes])])
+        return int(summed[0]), summed[2:].astype(np.int64), float(summed[1])
 
 
 def quiet_logging(cluster, environ=os.environ):
@@ -194,31 +207,6 @@ def quiet_logging(cluster, environ=os.environ):
         logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     for name, value in QUIET_LOGGING.items():
         environ.setdefault(name, value)
-
-
-def make_strategy(cluster, timeout):
-    """Set ``TF_CONFIG`` for ``cluster`` and return its MultiWorkerMirroredStrategy (None for one process).
-
-    The workers connect first: a worker that has not connected within ``timeout`` seconds
-    stops the others with one line naming it (``click.ClickException``).
-    """
-    if cluster is None:
-        return None
-    from kmeans_tf._tensorflow import tf
-
-    os.environ[TF_CONFIG] = json.dumps(
-        {"cluster": {TASK_TYPE: list(cluster.workers)}, "task": {"type": TASK_TYPE, "index": cluster.index}}
-    )
-    connect_within(timeout, len(cluster.workers))
-    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
-    try:
-        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    except tf.errors.OpError as error:
-        exit_without_teardown()
-        raise click.ClickException(
-            f"{peer_named(error, cluster)} did not connect (within --timeout {timeout:g} s: "
-            f"{type(error).__name__}); worker {cluster.index} stops"
-        ) from None
 
 
 def exit_without_teardown(code=1):
@@ -269,31 +257,3 @@ def peer_named(error, cluster):
     if others and others[0] < len(cluster.workers):
         return f"worker {others[0]} ({cluster.workers[others[0]]})"
     return "a worker"
-
-
-@contextlib.contextmanager
-def peers_answering(cluster, timeout):
-    """Turn a collective's failure (a worker stopped, or did not answer within ``timeout``) into one line."""
-    if cluster is None:
-        yield
-        return
-    from kmeans_tf._tensorflow import tf
-
-    try:
-        yield
-    except tf.errors.OpError as error:
-        exit_without_teardown()
-        raise click.ClickException(
-            f"{peer_named(error, cluster)} stopped answering (within --timeout {timeout:g} s: "
-            f"{type(error).__name__}); worker {cluster.index} stops too"
-        ) from None
-
-
-def totals(strategy, n_samples, sizes, total_weight):
-    """Return the row count, cluster sizes and total weight of every worker's rows (one all-reduce)."""
-    if strategy is None:
-        return n_samples, sizes, total_weight
-    from kmeans_tf.distributed.replicas import Replicas
-
-    summed = Replicas(strategy).sum([np.concatenate([[n_samples, total_weight], sizes])])
-    return int(summed[0]), summed[2:].astype(np.int64), float(summed[1])
