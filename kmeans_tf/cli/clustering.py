@@ -43,6 +43,7 @@ from kmeans_tf.cli.requests import LLOYD, MINI_BATCH, fit_request, given_on_comm
 from kmeans_tf.engine.options import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
+    DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_INIT,
     DEFAULT_MAX_ITER,
     DEFAULT_TOL,
@@ -130,7 +131,7 @@ SIZES_LISTED = 8
 @click.option(
     "--checkpoint-every",
     type=click.IntRange(1),
-    default=10,
+    default=DEFAULT_CHECKPOINT_EVERY,
     show_default=True,
     metavar="N",
     help="iterations between two checkpoints",

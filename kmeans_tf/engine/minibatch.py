@@ -15,14 +15,16 @@ import numpy as np
 
 from kmeans_tf.engine import kmeans, prepare, seeding, validation
 from kmeans_tf.engine.minibatch_step import MiniBatchState, assign, coordinates, prepared_on
-from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_INIT_ROUNDS
+from kmeans_tf.engine.options import (
+    DEFAULT_INIT,
+    DEFAULT_INIT_ROUNDS,
+    MINIBATCH_BATCH_SIZE,
+    MINIBATCH_MAX_ITER,
+    MINIBATCH_MAX_NO_IMPROVEMENT,
+    MINIBATCH_REASSIGNMENT_RATIO,
+    MINIBATCH_TOL,
+)
 
-# scikit-learn's MiniBatchKMeans defaults.
-DEFAULT_BATCH_SIZE = 1024
-DEFAULT_MAX_ITER = 100  # passes over the data, at the most
-DEFAULT_TOL = 0.0  # off: the inertia's average stops the run
-DEFAULT_MAX_NO_IMPROVEMENT = 10
-DEFAULT_REASSIGNMENT_RATIO = 0.01
 # Without init_size the seeding sees this many batches' rows (at least this many rows a cluster).
 INIT_SIZE_BATCHES = 3
 
@@ -56,14 +58,14 @@ def minibatch_kmeans(
     samples,
     n_clusters,
     *,
-    batch_size=DEFAULT_BATCH_SIZE,
+    batch_size=MINIBATCH_BATCH_SIZE,
     init=DEFAULT_INIT,
     n_init=1,
-    max_iter=DEFAULT_MAX_ITER,
-    tol=DEFAULT_TOL,
-    max_no_improvement=DEFAULT_MAX_NO_IMPROVEMENT,
+    max_iter=MINIBATCH_MAX_ITER,
+    tol=MINIBATCH_TOL,
+    max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT,
     init_size=None,
-    reassignment_ratio=DEFAULT_REASSIGNMENT_RATIO,
+    reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO,
     compute_labels=True,
     seed=None,
     sample_weight=None,
@@ -219,7 +221,7 @@ def start(
     n_clusters,
     *,
     rng,
-    batch_size=DEFAULT_BATCH_SIZE,
+    batch_size=MINIBATCH_BATCH_SIZE,
     init=DEFAULT_INIT,
     init_size=None,
     sample_weight=None,

@@ -51,6 +51,13 @@ DEFAULT_SILHOUETTE_ROWS = 10000
 KNEEDLE_RULE = "kneedle"
 MIN_K_VALUES = 3
 
+# Mini-batch k-means (``minibatch_kmeans``, ``MiniBatchKMeans``): scikit-learn's MiniBatchKMeans defaults.
+MINIBATCH_BATCH_SIZE = 1024
+MINIBATCH_MAX_ITER = 100  # passes over the data, at the most
+MINIBATCH_TOL = 0.0  # off: the inertia's average stops the run
+MINIBATCH_MAX_NO_IMPROVEMENT = 10
+MINIBATCH_REASSIGNMENT_RATIO = 0.01
+
 # Saves of a long fit (``checkpoint=``): every this many iterations.
 DEFAULT_CHECKPOINT_EVERY = 10
 

@@ -14,7 +14,14 @@ from sklearn.utils import check_random_state
 from kmeans_tf.engine import minibatch, validation
 from kmeans_tf.engine.kmeans import inertia, predict
 from kmeans_tf.engine.minibatch_step import coordinates
-from kmeans_tf.engine.options import DEFAULT_INIT
+from kmeans_tf.engine.options import (
+    DEFAULT_INIT,
+    MINIBATCH_BATCH_SIZE,
+    MINIBATCH_MAX_ITER,
+    MINIBATCH_MAX_NO_IMPROVEMENT,
+    MINIBATCH_REASSIGNMENT_RATIO,
+    MINIBATCH_TOL,
+)
 from kmeans_tf.estimators.base import AUTO_N_INIT, BaseKMeans
 
 # Runs that n_init="auto" makes for init="random" or a callable, as in scikit-learn.
@@ -80,16 +87,16 @@ class MiniBatchKMeans(BaseKMeans):
         n_clusters=8,
         *,
         init=DEFAULT_INIT,
-        max_iter=minibatch.DEFAULT_MAX_ITER,
-        batch_size=minibatch.DEFAULT_BATCH_SIZE,
+        max_iter=MINIBATCH_MAX_ITER,
+        batch_size=MINIBATCH_BATCH_SIZE,
         verbose=0,
         compute_labels=True,
         random_state=None,
-        tol=minibatch.DEFAULT_TOL,
-        max_no_improvement=minibatch.DEFAULT_MAX_NO_IMPROVEMENT,
+        tol=MINIBATCH_TOL,
+        max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT,
         init_size=None,
         n_init=AUTO_N_INIT,
-        reassignment_ratio=minibatch.DEFAULT_REASSIGNMENT_RATIO,
+        reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO,
     ):
         super().__init__(
             n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, verbose=verbose, random_state=random_state
