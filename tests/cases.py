@@ -4,6 +4,7 @@ import contextlib
 import socket
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from sklearn import datasets
 
@@ -29,6 +30,12 @@ POST_COSTS = (
     940.450439453125,
     940.450439453125,
 )
+
+
+def first_fast(values):
+    """``values`` as parametrize cases: the first runs in ``make test-fast``, the others are marked slow."""
+    first, *others = values
+    return [first, *(pytest.param(value, marks=pytest.mark.slow) for value in others)]
 
 
 def random_case(seed, n_samples, n_features, n_clusters, dtype=np.float32):

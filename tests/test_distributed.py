@@ -13,10 +13,12 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from compat import eager
+from kmeans_tf._tensorflow import tf
 from kmeans_tf.cli import workers
 from kmeans_tf.distributed import replicas as distributed
 from kmeans_tf.engine import validation
 from tests.cases import assert_error, free_ports, random_case, run
+from tests.distributed_checks import assert_single_process_answer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Seconds a check in a process of its own may take before it fails.
@@ -35,10 +37,30 @@ def run_python(*args, timeout=SUBPROCESS_TIMEOUT, env=None):
     )
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_gives_the_single_process_answer():
     # on the C kernel where it is built, and on TensorFlow's ops: labels, iterations, centroids, relocation, seeding
     done = run_python("-m", "tests.distributed_checks", "--with-tf-ops")
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "ok", done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("init", ["given", "k-means++ weighted"])
+def test_a_one_device_mirrored_strategy_gives_the_single_process_answer(either_path, init):
+    """In this process, on one replica: labels, iterations, centroids and inertia as one process gives them.
+
+    Two replicas need two logical devices, made before TensorFlow starts its devices: the test above runs them.
+    """
+    samples, initial = random_case(0, 5001, 5, 7, np.float64)
+    if init == "given":
+        options = dict(init=initial)
+    else:
+        options = dict(init="k-means++", seed=1, sample_weight=np.random.RandomState(1).uniform(0.5, 2, len(samples)))
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    assert_single_process_answer(
+        eager.kmeans(samples, 7, strategy=strategy, **options),
+        eager.kmeans(eager.Shards([samples]), 7, **options),
+        1e-12,
+    )
 
 
 def test_a_strategy_must_be_a_mirrored_one():

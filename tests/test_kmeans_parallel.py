@@ -94,9 +94,11 @@ def test_init_rounds_is_checked_at_the_door(value, message):
 
 
 QUALITY_CASES = [("iris", 3), ("wine", 3), ("breast_cancer", 2), ("diabetes", 6), ("blobs", 15)]
+# 40 fits a data set: iris in make test-fast, the others slow
+QUALITY_PARAMS = [QUALITY_CASES[0], *(pytest.param(*case, marks=pytest.mark.slow) for case in QUALITY_CASES[1:])]
 
 
-@pytest.mark.parametrize("name, k", QUALITY_CASES, ids=[name for name, _ in QUALITY_CASES])
+@pytest.mark.parametrize("name, k", QUALITY_PARAMS, ids=[name for name, _ in QUALITY_CASES])
 def test_kmeans_parallel_as_good_as_kmeans_plusplus_on_average(name, k):
     if name == "blobs":  # test_parity's k-means++ case
         samples, _ = datasets.make_blobs(1000, n_features=2, centers=15, cluster_std=1.5, random_state=4)

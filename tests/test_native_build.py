@@ -14,6 +14,7 @@ from kmeans_tf._tensorflow import tf
 from kmeans_tf.native import load
 from kmeans_tf.native.__main__ import main as build_command
 from kmeans_tf.native.ops import GENERATED_FUNCTIONS
+from tests.cases import first_fast
 
 # The module, not the function kmeans_tf.native.build that the package exports.
 builder = importlib.import_module("kmeans_tf.native.build")
@@ -135,7 +136,8 @@ def test_a_build_records_the_size_and_digest_of_the_library(built):
     assert builder.verify(built) is None
 
 
-@pytest.mark.parametrize("damage", ["truncated", "replaced", "record lost"])
+# each rebuild runs the C compiler (seconds): one damage in make test-fast, the others slow
+@pytest.mark.parametrize("damage", first_fast(["truncated", "replaced", "record lost"]))
 def test_a_changed_library_is_rebuilt_not_loaded(built, damage):
     original = built.read_bytes()
     if damage == "truncated":

@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 N_CASES = 400
 
 
+@pytest.mark.slow
 def test_random_inputs_get_an_answer_or_an_error_never_a_crash(native_kernel):
     # One child process runs every case (tests/native_fuzz.py): a crash kills it, not this run.
     environment = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -12,7 +12,7 @@ from sklearn.cluster import KMeans
 import functions
 import gd_kmeans
 from compat import eager
-from tests.cases import SEEDS, SHAPE_IDS, SHAPES, random_case, run_in_graph, shipped, squared_distances
+from tests.cases import SEEDS, SHAPE_IDS, SHAPES, first_fast, random_case, run_in_graph, shipped, squared_distances
 
 
 def assert_same_labels_except_ties(labels, other, samples, centroids, rtol=1e-5):
@@ -23,7 +23,7 @@ def assert_same_labels_except_ties(labels, other, samples, centroids, rtol=1e-5)
     assert len(rows) <= max(1, len(labels) // 100)
 
 
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("seed", first_fast(SEEDS), ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_assign_and_update_graph_equals_eager(seed, shape):
     samples, centroids = random_case(seed, *shape)
@@ -42,7 +42,7 @@ def test_assign_and_update_graph_equals_eager(seed, shape):
     np.testing.assert_allclose(eager_centroids, graph_centroids, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("seed", first_fast(SEEDS), ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_ten_iterations_graph_equals_eager(seed, shape):
     samples, initial = random_case(seed, *shape)
@@ -145,7 +145,7 @@ def test_kmeans_plusplus_as_good_as_sklearns_on_average():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("seed", first_fast(SEEDS), ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 def test_hamerly_bounds_never_change_the_lloyd_answer(dtype, seed, shape):
     samples, initial = random_case(seed, *shape, dtype=dtype)
