@@ -55,7 +55,7 @@ def graph_vs_eager():
             )
     data = gd_kmeans.make_data()
     initial = gd_kmeans.initial_prototypes(data)
-    graph_costs, _, _ = gd_kmeans.main(data, initial, steps=gd_kmeans.steps)
+    graph_costs, *_ = gd_kmeans.main(data, initial, steps=gd_kmeans.steps)
     _, eager_costs = eager.gd_kmeans(data, initial, steps=gd_kmeans.steps)  # both: steps + 1 costs
     worst["gd cost per step (rel)"] = relative(eager_costs, graph_costs)
     worst["gd final cost graph / eager"] = f"{graph_costs[-1]:.4f} / {float(eager_costs[-1]):.4f}"
