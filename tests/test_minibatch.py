@@ -130,6 +130,7 @@ def mean_inertias(samples, n_clusters, batch_size, sample_weight=None, **options
     return np.mean(ours), np.mean(theirs)
 
 
+@pytest.mark.slow
 def test_fit_reaches_scikit_learns_inertia_on_blobs(either_path):
     ours, theirs = mean_inertias(blobs(), 12, batch_size=256)
     assert ours == pytest.approx(theirs, rel=QUALITY_RTOL)
@@ -148,7 +149,13 @@ def test_weighted_fit_reaches_scikit_learns_weighted_inertia():
     assert ours == pytest.approx(theirs, rel=QUALITY_RTOL)
 
 
-@pytest.mark.parametrize("name, k", [("blobs", 12), *SHIPPED], ids=["blobs", *[name for name, _ in SHIPPED]])
+@pytest.mark.parametrize(
+    "name, k",
+    [
+        pytest.param(name, k, id=name, marks=[] if name == "iris" else pytest.mark.slow)
+        for name, k in [("blobs", 12), *SHIPPED]
+    ],
+)
 def test_partial_fit_over_chunks_reaches_scikit_learns_inertia(name, k):
     samples = blobs() if name == "blobs" else shipped(name)
     initial = kmeans_plusplus(samples, k, random_state=0)[0]
@@ -165,6 +172,7 @@ def test_partial_fit_over_chunks_reaches_scikit_learns_inertia(name, k):
     assert np.mean(ours) == pytest.approx(np.mean(theirs), rel=QUALITY_RTOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "init, theirs_init", [("k-means++", "k-means++"), ("random", "random"), ("k-means||", "k-means++")]
 )
