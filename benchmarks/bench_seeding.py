@@ -39,7 +39,9 @@ def measure(samples, n_clusters, init, seed, init_rounds):
 
     prepared = prepare.centre_and_scale(samples, prepare.column_sums(samples))
     start = time.perf_counter()
-    initial = seeding.initial_centroids(prepared.centred, n_clusters, init, np.random.RandomState(seed), init_rounds)
+    initial = seeding.initial_centroids(
+        prepared.centred, n_clusters, init, np.random.RandomState(seed), rounds=init_rounds
+    )
     seeding_s = time.perf_counter() - start
     initial_cost = eager.inertia(samples, prepared.unscaled(initial).astype(samples.dtype))
     start = time.perf_counter()

@@ -5,8 +5,8 @@ import pytest
 from sklearn import datasets
 
 from compat import eager
-from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import seeding
+from kmeans_tf.stream import streamed as streaming
 from tests.cases import SEEDS, native_switched_off, shipped
 
 PARALLEL = eager.KMEANS_PARALLEL_INIT
@@ -36,7 +36,7 @@ def test_weighted_kmeans_plusplus_by_hand_never_picks_a_weightless_point(seed):
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 def test_one_round_past_an_outlier_leaves_fewer_candidates_than_k_and_still_k_distinct_centroids(seed):
     samples = outlier_case()
-    candidates = seeding.parallel_candidates(tf.constant(samples), 5, np.random.RandomState(seed), 1)
+    candidates, _ = seeding.parallel_candidates(seeding.RowsInMemory(samples), 5, np.random.RandomState(seed), 1)
     if candidates[0] != 0:  # the first pick is not the outlier: the round finds the outlier alone
         assert sorted(candidates) == sorted([candidates[0], 0])
     result = eager.kmeans(samples, 5, init=PARALLEL, init_rounds=1, seed=seed, keep_history=True)
@@ -45,12 +45,44 @@ def test_one_round_past_an_outlier_leaves_fewer_candidates_than_k_and_still_k_di
 
 def test_each_round_adds_about_l_candidates():
     samples, _ = datasets.make_blobs(5000, n_features=3, centers=20, random_state=1)
-    counts = [
-        len(seeding.parallel_candidates(tf.constant(samples), 20, np.random.RandomState(seed), 3)) for seed in range(10)
-    ]
+    rows = seeding.RowsInMemory(samples)
+    counts = [len(seeding.parallel_candidates(rows, 20, np.random.RandomState(seed), 3)[0]) for seed in range(10)]
     # 1 + 3 rounds of at most l = 2k = 40 each on average (fewer when a probability is capped at 1); a
     # round's count varies by about sqrt(40), so the mean of 10 runs by about 3.5.
     assert 60 < np.mean(counts) < 121 + 4 * 3.5
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+def test_a_round_keeps_the_same_rows_whether_the_distances_are_kept_or_measured_in_its_pass(seed):
+    samples, _ = datasets.make_blobs(3000, n_features=3, centers=10, random_state=seed)
+    weights = np.random.RandomState(seed).uniform(0, 2, len(samples))
+    rows = seeding.RowsInMemory(samples, weights)
+    candidates = samples[[seed, 10 * seed + 1]]
+    closest = rows.new_distances()
+    total = rows.nearest_distances(candidates, closest)
+    kept = rows.oversample(candidates, 20, np.random.RandomState([seed, 1]), closest, total)
+    measured = rows.oversample(candidates, 20, np.random.RandomState([seed, 1]))
+    assert 0 < len(kept) < len(samples)
+    np.testing.assert_array_equal(kept, measured)
+
+
+@pytest.mark.parametrize("where", ["in memory", "streamed"])
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
+def test_fewer_weighted_rows_than_clusters_are_all_seeded_and_distinct_rows_of_weight_0_fill_up(
+    tmp_path, monkeypatch, where, seed
+):
+    samples = np.arange(10.0)[:, None]
+    weights = np.zeros(len(samples))
+    weights[[3, 7]] = [1.0, 2.0]
+    if where == "streamed":
+        monkeypatch.setattr(streaming, "SEEDING_SAMPLE_ROWS", 5)  # 10 rows count as large: k-means|| over passes
+        np.save(tmp_path / "data.npy", samples)
+        samples = np.load(tmp_path / "data.npy", mmap_mode="r")
+    result = eager.kmeans(samples, 4, init=PARALLEL, seed=seed, sample_weight=weights, max_iter=1, keep_history=True)
+    # the first pick is row 3 or 7 and the first round keeps the other for sure (l = 8 > 1); then every cost is 0
+    rows = np.rint(result.centroid_history[0][:, 0]).astype(int)
+    assert len(set(rows)) == 4 and {3, 7} <= set(rows)
+    np.testing.assert_allclose(result.centroid_history[0][:, 0], rows, atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"seed{s}")

@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import datasets
 
 from compat import eager
+from kmeans_tf.engine import seeding
 from kmeans_tf.stream import budget
 from kmeans_tf.stream import prepare as stream_prepare
 from kmeans_tf.stream import streamed as streaming
@@ -366,7 +367,7 @@ def blobs(n_samples=4000, centers=20):
 def streamed_seeds(monkeypatch):
     """Record what each streamed k-means|| returns, and the passes over the data it took."""
     seeds, passes, all_passes = [], [], [0]
-    chunks, kmeans_parallel = streaming.Passes.chunks, streaming.kmeans_parallel
+    chunks, kmeans_parallel = streaming.Passes.chunks, seeding.kmeans_parallel
 
     def counted(self):
         all_passes[0] += 1
@@ -379,7 +380,7 @@ def streamed_seeds(monkeypatch):
         return seeds[-1]
 
     monkeypatch.setattr(streaming.Passes, "chunks", counted)
-    monkeypatch.setattr(streaming, "kmeans_parallel", recorded)
+    monkeypatch.setattr(seeding, "kmeans_parallel", recorded)
     return seeds, passes
 
 

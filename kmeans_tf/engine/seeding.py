@@ -4,7 +4,12 @@ The functions take centred, checked samples and a ``numpy.random.RandomState``, 
 optionally sample weights (float64, >= 0, not all 0), which they use as scikit-learn's
 ``_init_centroids`` does: "random" draws with probability proportional to the weights, and
 k-means++ draws its first centroid so, and weighs each sample's squared distance by its weight.
+
+k-means|| (``kmeans_parallel``) is written once, over the passes that ``SeedingPasses`` declares:
+``RowsInMemory`` for samples in memory, ``kmeans_tf.stream.passes.Passes`` for streamed rows.
 """
+
+import typing
 
 import numpy as np
 
@@ -25,7 +30,7 @@ def initial_centroids(samples, n_clusters, init, rng, weights=None, rounds=DEFAU
         probabilities = None if weights is None else weights / weights.sum()
         return samples[rng.choice(samples.shape[0], n_clusters, replace=False, p=probabilities)]
     if init == KMEANS_PARALLEL_INIT:
-        return kmeans_parallel(samples, n_clusters, rng, rounds, weights)
+        return kmeans_parallel(RowsInMemory(samples, weights), n_clusters, rng, rounds)
     return kmeans_plusplus(samples, n_clusters, rng, weights)
 
 
@@ -71,72 +76,146 @@ def squared_distances_to(data, squared_norms, indices):
     )
 
 
-def kmeans_parallel(samples, n_clusters, rng, rounds, weights=None):
+class SeedingPasses(typing.Protocol):
+    """What ``kmeans_parallel`` asks of the rows it seeds on, in the loops' coordinates.
+
+    A row's cost is its weight (1 without weights) times its squared distance to the nearest
+    candidate; a pass measures every row against some centres.
+
+    Attributes
+    ----------
+    n_rows : int
+        How many rows.
+    weights : array of shape (n_rows,) or None
+        The rows' weights (float64, >= 0, not all 0), or None: every row weighs 1.
+    """
+
+    n_rows: int
+    weights: np.ndarray | None
+
+    def rows(self, indices):
+        """Return the rows at ``indices`` (ints), an array of shape (len(indices), n_features)."""
+
+    def new_distances(self):
+        """Return a float64 array of one (unset) entry per row, or None where the rows have no room for one."""
+
+    def nearest_distances(self, centres, closest, update=False):
+        """Write each row's squared distance to its nearest of ``centres`` into ``closest`` (with ``update``: the
+        nearer of that and the one there), in one pass; return the rows' total cost."""
+
+    def oversample(self, candidates, oversampling, rng, closest=None, total=None):
+        """Return the rows (ascending) that one round of k-means|| keeps: ``oversample(cost, total, oversampling,
+        rng)`` on every row's cost, one ``rng.uniform`` per row in row order.
+
+        With ``closest`` and its ``total`` (``nearest_distances``) the costs come from them, without
+        a pass; without, from each row's distance to its nearest of ``candidates``, in one pass.
+        """
+
+    def nearest_weights(self, points):
+        """Return the total weight (float64) of the rows nearest to each of ``points``, in one pass."""
+
+
+class RowsInMemory:
+    """``SeedingPasses`` over ``samples`` in memory (centred, checked), with ``weights`` (or None)."""
+
+    def __init__(self, samples, weights=None):
+        self.samples, self.weights, self.n_rows = samples, weights, len(samples)
+        self.data = tf.constant(samples)
+
+    def rows(self, indices):
+        return self.samples[indices]
+
+    def new_distances(self):
+        return np.empty(self.n_rows)
+
+    def nearest_distances(self, centres, closest, update=False):
+        distances = nearest(self.data, tf.constant(centres))[1]
+        if update:
+            np.minimum(closest, distances, out=closest)
+        else:
+            closest[:] = distances
+        return float(self._costs(closest).sum())
+
+    def oversample(self, candidates, oversampling, rng, closest=None, total=None):
+        if closest is None:
+            closest = self.new_distances()
+            total = self.nearest_distances(candidates, closest)
+        return oversample(self._costs(closest), total, oversampling, rng)
+
+    def nearest_weights(self, points):
+        labels = loops.labels_of(self.data, tf.constant(points), kernels.kernel()).numpy()
+        return np.bincount(labels, weights=self.weights, minlength=len(points)).astype(np.float64)
+
+    def _costs(self, closest):
+        return closest if self.weights is None else self.weights * closest
+
+
+def kmeans_parallel(passes, n_clusters, rng, rounds):
     """k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012), as Spark MLlib's ``initKMeansParallel``.
 
-    ``parallel_candidates`` oversamples candidates in ``rounds`` passes over the data; each
-    candidate is weighted by the number of samples nearest to it (one more pass), and
-    greedy k-means++ on the weighted candidates chooses the ``n_clusters`` centroids: the
-    best of ``RECLUSTER_TRIES`` runs by weighted cost, since the candidates are few and
-    a bad pick among them costs more than the runs. Candidates of equal value count once;
-    when there are no more of them than clusters, they are all kept and distinct random
-    samples fill up the rest. With sample ``weights``, a sample counts as its weight: in
-    the first pick, in the oversampling, and in its candidate's weight.
+    Parameters
+    ----------
+    passes : SeedingPasses
+        The rows: ``RowsInMemory``, or streamed ``Passes``.
+    n_clusters : int
+        How many centroids to choose.
+    rng : numpy.random.RandomState
+        Every draw's source.
+    rounds : int
+        The oversampling rounds (>= 1).
+
+    Returns
+    -------
+    centroids : array of shape (n_clusters, n_features)
+        Rows of ``passes``, distinct ones.
+
+    Notes
+    -----
+    ``parallel_candidates`` oversamples candidates in ``rounds`` passes over the rows; each
+    candidate is weighted by the rows nearest to it (one more pass), and greedy k-means++ on
+    the weighted candidates chooses the ``n_clusters`` centroids: the best of
+    ``RECLUSTER_TRIES`` runs by weighted cost, since the candidates are few and a bad pick
+    among them costs more than the runs. Candidates of equal value count once; when there
+    are no more of them than clusters, they are all kept and ``other_rows`` fills up the
+    rest, for rows in memory and streamed alike: distinct other rows, drawn with replacement
+    in proportion to the weights (uniformly without) and repeats set aside, which holds no
+    array of every row; where no more rows of weight > 0 are left than it needs, all of them,
+    and the rest uniformly. With weights, a row counts as its weight: in the first pick, in
+    the oversampling, and in its candidate's weight. At most ``rounds + 1`` passes, whether
+    ``passes`` keeps the distances (``new_distances``) or not. Assumes validated input.
     """
-    data = tf.constant(samples)
-    candidates = parallel_candidates(data, n_clusters, rng, rounds, weights)
-    weights = np.ones(len(samples)) if weights is None else weights
-    candidates = candidates[distinct_values(samples[candidates])]
+    candidates, points = parallel_candidates(passes, n_clusters, rng, rounds)
+    distinct = distinct_values(points)
+    candidates, points = candidates[distinct], points[distinct]
     if len(candidates) <= n_clusters:
-        others = np.setdiff1d(np.arange(len(samples)), candidates)
-        filling = rng.choice(
-            others,
-            n_clusters - len(candidates),
-            replace=False,
-            p=weights[others] / weights[others].sum() if weights[others].sum() > 0 else None,
-        )
-        return samples[np.concatenate([candidates, filling])]
-    points = samples[candidates]
-    labels, _ = nearest(data, tf.constant(points))
-    candidate_weights = np.bincount(labels, weights=weights, minlength=len(candidates))
-    return points[recluster(points, candidate_weights, n_clusters, rng)]
+        filling = other_rows(passes.n_rows, candidates, n_clusters - len(candidates), passes.weights, rng)
+        return np.concatenate([points, passes.rows(filling)])
+    return points[recluster(points, passes.nearest_weights(points), n_clusters, rng)]
 
 
-def distinct_values(points):
-    """Sorted indices of the first of each distinct row of ``points``: candidates of equal value count once."""
-    _, first = np.unique(points, axis=0, return_index=True)
-    return np.sort(first)
+def parallel_candidates(passes, n_clusters, rng, rounds):
+    """k-means||'s candidates among the rows of ``passes``: their row indices and their rows.
 
-
-def recluster(points, weights, n_clusters, rng):
-    """Indices of the ``n_clusters`` of the weighted candidate ``points`` that the best of ``RECLUSTER_TRIES``
-    ``weighted_kmeans_plusplus`` runs (by weighted cost, in float64) chooses."""
-    exact = points.astype(np.float64)
-    tries = [weighted_kmeans_plusplus(exact, weights, n_clusters, rng) for _ in range(RECLUSTER_TRIES)]
-    chosen, _ = min(tries, key=lambda each: each[1])
-    return chosen
-
-
-def parallel_candidates(data, n_clusters, rng, rounds, weights=None):
-    """Row indices of k-means||'s candidates: one pick (in proportion to ``weights``), then ``rounds`` of oversampling.
-
-    Each round keeps every sample independently with probability ``min(1, l w d^2 / phi)``,
-    where ``w`` is its weight, ``d^2`` its squared distance to the nearest candidate so far,
-    ``phi`` the sum of ``w d^2`` and ``l = OVERSAMPLING_FACTOR * n_clusters``: about ``l`` new
-    candidates a round.
+    One pick (in proportion to the weights), then ``rounds`` of oversampling. Each round keeps
+    every row independently with probability ``min(1, l w d^2 / phi)``, where ``w`` is its
+    weight, ``d^2`` its squared distance to the nearest candidate so far, ``phi`` the sum of
+    ``w d^2`` and ``l = OVERSAMPLING_FACTOR * n_clusters``: about ``l`` new candidates a round.
+    Each row's distance is kept where ``passes`` has room (a pass measures the rows against the
+    new candidates, after each round but the last), else measured in each round's pass.
     """
-    n_samples = int(data.shape[0])
     oversampling = OVERSAMPLING_FACTOR * n_clusters
-    candidates = first_candidate(n_samples, rng, weights)
-    closest = nearest(data, tf.gather(data, candidates))[1]
-    for _ in range(rounds):
-        cost = closest if weights is None else weights * closest
-        picked = oversample(cost, cost.sum(), oversampling, rng)
-        if picked.size == 0:  # every sample sits on a candidate
+    candidates = first_candidate(passes.n_rows, rng, passes.weights)
+    points = passes.rows(candidates)
+    closest = passes.new_distances()
+    total = None if closest is None else passes.nearest_distances(points, closest)
+    for round_number in range(1, rounds + 1):
+        picked = passes.oversample(points, oversampling, rng, closest, total)
+        if picked.size == 0:  # every row sits on a candidate
             break
-        candidates = np.concatenate([candidates, picked])
-        closest = np.minimum(closest, nearest(data, tf.gather(data, picked))[1])
-    return candidates
+        candidates, points = np.concatenate([candidates, picked]), np.concatenate([points, passes.rows(picked)])
+        if closest is not None and round_number < rounds:
+            total = passes.nearest_distances(points[-len(picked) :], closest, update=True)
+    return candidates, points
 
 
 def first_candidate(n_samples, rng, weights=None):
@@ -158,6 +237,40 @@ def oversample(cost, total, oversampling, rng):
 def kept(uniforms, cost, total, oversampling):
     """Whether each sample of uniform draw ``uniforms`` is kept: ``uniforms * total < oversampling * cost``."""
     return uniforms * total < oversampling * cost
+
+
+def other_rows(n_rows, taken, count, weights, rng):
+    """Return ``count`` distinct rows of ``n_rows`` not in ``taken``, drawn in proportion to ``weights`` (or uniformly).
+
+    Draws with replacement, setting aside the rows taken or drawn already, until there are
+    ``count``; when no more than ``count`` rows of weight > 0 are left, all of them, and the
+    rest uniformly among the others. Holds no array of every row (but the weights).
+    """
+    if weights is not None and np.count_nonzero(weights) - np.count_nonzero(weights[taken]) <= count:
+        positive = np.setdiff1d(np.flatnonzero(weights), taken)
+        rest = other_rows(n_rows, np.concatenate([taken, positive]), count - len(positive), None, rng)
+        return np.concatenate([positive, rest])
+    chosen = np.empty(0, np.int64)
+    probabilities = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
+    while len(chosen) < count:
+        drawn = rng.choice(n_rows, count - len(chosen), p=probabilities)
+        chosen = np.unique(np.concatenate([chosen, np.setdiff1d(drawn, taken)]))
+    return chosen
+
+
+def distinct_values(points):
+    """Sorted indices of the first of each distinct row of ``points``: candidates of equal value count once."""
+    _, first = np.unique(points, axis=0, return_index=True)
+    return np.sort(first)
+
+
+def recluster(points, weights, n_clusters, rng):
+    """Indices of the ``n_clusters`` of the weighted candidate ``points`` that the best of ``RECLUSTER_TRIES``
+    ``weighted_kmeans_plusplus`` runs (by weighted cost, in float64) chooses."""
+    exact = points.astype(np.float64)
+    tries = [weighted_kmeans_plusplus(exact, weights, n_clusters, rng) for _ in range(RECLUSTER_TRIES)]
+    chosen, _ = min(tries, key=lambda each: each[1])
+    return chosen
 
 
 def weighted_kmeans_plusplus(points, weights, n_clusters, rng):

@@ -4,6 +4,7 @@
 reused buffer as ``prepare`` centres an array in memory) and measures each chunk with the fused
 C kernel or TensorFlow's ops. ``kmeans_tf.stream.streamed`` runs the loop over them;
 ``kmeans_tf.distributed.replicas`` joins one ``Passes`` per replica with the strategy's collectives.
+The same passes serve k-means|| seeding (``seeding.SeedingPasses``), which ``seeding.kmeans_parallel`` runs.
 """
 
 import numpy as np
@@ -20,14 +21,23 @@ def transformed_rows(source, prepared, indices):
 
 
 class Passes:
-    """The streamed passes of one fit (``lloyd.Passes``): Lloyd's, the search for the farthest rows, the final one."""
+    """The streamed passes of one fit (``lloyd.Passes``): Lloyd's, the search for the farthest rows, the final one;
+    and k-means||'s (``seeding.SeedingPasses``)."""
 
     def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None):
         self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
-        self.weights = weights
+        self.weights, self.n_rows = weights, source.n_rows
         self.kernel = kernels.kernel(batch_size)
         # The chunks' buffers, made once for every pass (None: ``sources.chunk_buffers``'s own).
         self.buffers = sources.chunk_buffers(source, plan.chunk_rows) if buffers is None else buffers
+
+    def rows(self, indices):
+        """The rows at ``indices``, read from the source, in the loops' coordinates."""
+        return transformed_rows(self.source, self.prepared, indices)
+
+    def new_distances(self):
+        """One float64 per row, in memory when the plan has room for the labels there; else None."""
+        return np.empty(self.n_rows) if self.plan.labels_in_memory else None
 
     def new_labels(self):
         """One label per row: in memory when the plan has room for them, else in a scratch file."""
@@ -56,31 +66,34 @@ class Passes:
         distances, weights = closest[span.start : span.start + span.rows], self.weights_at(span)
         return distances if weights is None else weights * distances
 
-    def nearest_distances(self, centres, closest=None, update=False):
-        """Return the total (weighted) squared distance of the rows to their nearest of ``centres``.
-
-        With ``closest`` (float64, one per row), write the distances there too; with ``update``,
-        each row's is the nearer of ``closest`` and its distance to ``centres``.
-        """
+    def nearest_distances(self, centres, closest, update=False):
+        """Write each row's squared distance to its nearest of ``centres`` into ``closest`` (float64, one per row;
+        with ``update``, the nearer of that and the one there); return the total (weighted) distance."""
         centres_t, total = tf.constant(centres), 0.0
         for span, _, chunk_t in self.chunks():
             distances = seeding.nearest(chunk_t, centres_t)[1]
-            if closest is not None:
-                here = slice(span.start, span.start + span.rows)
-                closest[here] = np.minimum(closest[here], distances) if update else distances
-                distances = closest[here]
+            here = slice(span.start, span.start + span.rows)
+            closest[here] = np.minimum(closest[here], distances) if update else distances
             weights = self.weights_at(span)
-            total += float(distances.sum() if weights is None else weights @ distances)
+            total += float(closest[here].sum() if weights is None else weights @ closest[here])
         return total
 
-    def oversample(self, candidates, oversampling, rng):
-        """One round of k-means|| in one pass: the rows ``seeding.oversample`` keeps, each row's cost its (weighted)
-        squared distance to the nearest of ``candidates``.
+    def oversample(self, candidates, oversampling, rng, closest=None, total=None):
+        """One round of k-means||: the rows ``seeding.oversample`` keeps, each row's cost its (weighted) squared
+        distance to the nearest of ``candidates``, or in ``closest`` (with its ``total``: no pass).
 
-        The total cost is known only at the end of the pass: a row is held while it would be kept
-        against the running total (never more than the total), and the rows held are filtered
-        against the total at the end: about ``l`` times (1 + log of the chunks) rows held, at most.
+        Without ``closest``, one pass, and the total cost is known only at its end: a row is held
+        while it would be kept against the running total (never more than the total), and the rows
+        held are filtered against the total at the end: about ``l`` times (1 + log of the chunks)
+        rows held, at most.
         """
+        if closest is not None:
+            return np.concatenate(
+                [
+                    span.start + seeding.oversample(self.costs(span, closest), total, oversampling, rng)
+                    for span in self.source.spans(self.plan.chunk_rows)
+                ]
+            )
         candidates_t, running = tf.constant(candidates), 0.0
         rows, uniforms, costs = [], [], []
         for span, _, chunk_t in self.chunks():
@@ -139,7 +152,7 @@ class Passes:
     def as_farthest(self, distances, rows, labels):
         """``m_step.Farthest`` of the ``rows`` at ``distances``: their values, weights and labels read."""
         weights = np.ones(len(rows)) if self.weights is None else np.asarray(self.weights[rows], np.float64)
-        values = transformed_rows(self.source, self.prepared, rows).astype(np.float64)
+        values = self.rows(rows).astype(np.float64)
         return m_step.Farthest(distances.astype(np.float64), values, weights, np.asarray(labels[rows], np.int64))
 
     def farthest_rows(self, centroids, labels, count):

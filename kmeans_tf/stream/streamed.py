@@ -27,9 +27,9 @@ disk (the same rows as in memory up to ``SEEDING_SAMPLE_ROWS`` rows; past that, 
 without a permutation of every row, or in proportion to the weights); "k-means++" and
 "k-means||" run on every row up to ``SEEDING_SAMPLE_ROWS`` rows (the same centroids as in
 memory). Past that, "k-means||" still runs on every row, a few passes over the disk
-(``kmeans_parallel``); "k-means++" runs on a seeded uniform sample of ``SEEDING_SAMPLE_ROWS``
-distinct rows, held in memory while it runs: one read of those rows, since on the disk it
-would take a pass per centroid.
+(``seeding.kmeans_parallel`` over the ``Passes``, the function that seeds in memory);
+"k-means++" runs on a seeded uniform sample of ``SEEDING_SAMPLE_ROWS`` distinct rows, held in
+memory while it runs: one read of those rows, since on the disk it would take a pass per centroid.
 
 Sample weights (an array in memory or a memory map, one per row) are read a chunk at a time
 beside the samples and weigh the sums, the inertia, the relocation and the seeding as in memory.
@@ -41,7 +41,7 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, seeding, validation
-from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, OVERSAMPLING_FACTOR, RANDOM_INIT
+from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, RANDOM_INIT
 from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import checkpoint as checkpoints
@@ -100,7 +100,7 @@ def kmeans(samples, n_clusters, sample_weight, options):
     def seeded(run_seed):
         run_rng = np.random.RandomState(run_seed)
         if init == KMEANS_PARALLEL_INIT and source.n_rows > SEEDING_SAMPLE_ROWS:
-            return kmeans_parallel(passes, n_clusters, run_rng, init_rounds)
+            return seeding.kmeans_parallel(passes, n_clusters, run_rng, init_rounds)
         return initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
 
     def run(initial):
@@ -128,62 +128,6 @@ def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):
     return seeding.initial_centroids(
         transformed_rows(source, prepared, rows), n_clusters, init, rng, sample_weights, rounds
     )
-
-
-def kmeans_parallel(passes, n_clusters, rng, rounds):
-    """k-means|| over every streamed row (in the loops' coordinates), as ``seeding.kmeans_parallel`` in memory.
-
-    The first candidate is drawn uniformly (or in proportion to the weights); each of the
-    ``rounds`` keeps every row with probability ``min(1, l w d^2 / phi)`` (``seeding.oversample``);
-    one more pass weighs each candidate by the (weighted) rows nearest to it, and
-    ``seeding.recluster`` chooses the centroids among the candidates. Each row's squared
-    distance to its nearest candidate is kept in memory (float64) when it fits the budget, as
-    the labels do: then each round draws from it, and a pass measures the rows against the new
-    candidates only. Otherwise each round is one pass that measures every row against all the
-    candidates so far (``Passes.oversample``). Either way ``rounds + 1`` passes, and the same
-    draws as in memory.
-    """
-    source, weights, n_rows = passes.source, passes.weights, passes.source.n_rows
-    oversampling = OVERSAMPLING_FACTOR * n_clusters
-    candidates = seeding.first_candidate(n_rows, rng, weights)
-    points = transformed_rows(source, passes.prepared, candidates)
-    closest = np.empty(n_rows) if passes.plan.labels_in_memory else None
-    total = None if closest is None else passes.nearest_distances(points, closest)
-    for round_number in range(1, rounds + 1):
-        if closest is not None:
-            picked = np.concatenate(
-                [
-                    span.start + seeding.oversample(passes.costs(span, closest), total, oversampling, rng)
-                    for span in source.spans(passes.plan.chunk_rows)
-                ]
-            )
-        else:
-            picked = passes.oversample(points, oversampling, rng)
-        if picked.size == 0:  # every row sits on a candidate
-            break
-        candidates, points = (
-            np.concatenate([candidates, picked]),
-            np.concatenate([points, transformed_rows(source, passes.prepared, picked)]),
-        )
-        if closest is not None and round_number < rounds:
-            total = passes.nearest_distances(points[-len(picked) :], closest, update=True)
-    distinct = seeding.distinct_values(points)
-    candidates, points = candidates[distinct], points[distinct]
-    if len(candidates) <= n_clusters:
-        filling = _other_rows(n_rows, candidates, n_clusters - len(candidates), weights, rng)
-        return np.concatenate([points, transformed_rows(source, passes.prepared, filling)])
-    return points[seeding.recluster(points, passes.nearest_weights(points), n_clusters, rng)]
-
-
-def _other_rows(n_rows, taken, count, weights, rng):
-    """``count`` distinct rows not in ``taken``, drawn uniformly or in proportion to ``weights`` (no array of every row
-    but the weights)."""
-    chosen = np.empty(0, np.int64)
-    probabilities = None if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
-    while len(chosen) < count:
-        drawn = rng.choice(n_rows, count - len(chosen), p=probabilities)
-        chosen = np.unique(np.concatenate([chosen, np.setdiff1d(drawn, taken)]))
-    return chosen
 
 
 def distinct_rows(n_rows, count, rng):
