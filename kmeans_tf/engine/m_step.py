@@ -15,6 +15,7 @@ import typing
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import tf_ops
+from kmeans_tf.engine.tracing import matrix, traced_per_dtype, vector
 
 
 def tolerance(tol, squared_norm_sum, n_values):
@@ -104,10 +105,13 @@ def centroids_from_sums(sums, counts, members, centroids, farthest):
     have the dtype of ``centroids``.
     """
     sums, counts, members = relocate_empty_clusters(sums, counts, members, farthest)
-    centroids = tf.convert_to_tensor(centroids)
+    return _means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members)
+
+
+@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(tf.float64), vector(tf.float64), vector(tf.float64)])
+def _means_and_shift(centroids, sums, counts, members):
     occupied = members > 0
     means = sums / tf.where(occupied, counts, 1)[:, None]
     means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
-    new_centroids = tf.ensure_shape(tf.cast(means, centroids.dtype), centroids.shape)
-    shift = tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
-    return new_centroids, shift
+    new_centroids = tf.cast(means, centroids.dtype)
+    return new_centroids, tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
