@@ -27,13 +27,13 @@ EXPECTED_FAILED_CHECKS = {
 @parametrize_with_checks(
     [KMeans(n_clusters=2, n_init=2, max_iter=5)], expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS
 )
-def test_scikit_learns_estimator_checks(estimator, check):
+def test_scikit_learns_estimator_checks(estimator, check, either_path):
     check(estimator)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("name, k", [("iris", 3), ("wine", 3), ("breast_cancer", 2), ("diabetes", 6)])
-def test_same_answer_as_scikit_learn_from_the_same_init(name, k, dtype):
+def test_same_answer_as_scikit_learn_from_the_same_init(name, k, dtype, either_path):
     samples = shipped(name).astype(dtype)
     initial = samples[np.random.RandomState(k).choice(len(samples), k, replace=False)]
     ours = KMeans(k, init=initial, n_init=1).fit(samples)
@@ -48,7 +48,7 @@ def test_same_answer_as_scikit_learn_from_the_same_init(name, k, dtype):
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
-def test_same_answer_as_scikit_learn_with_weights(seed):
+def test_same_answer_as_scikit_learn_with_weights(seed, either_path):
     samples, initial = random_case(seed, 400, 4, 6, dtype=np.float64)
     weights = np.random.RandomState(seed).uniform(0, 3, len(samples))
     weights[::7] = 0

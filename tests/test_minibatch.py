@@ -39,7 +39,7 @@ def blobs(n_samples=4000, n_features=6, centers=12, seed=0):
     [MiniBatchKMeans(n_clusters=2, n_init=2, max_iter=5, batch_size=10)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
-def test_scikit_learns_estimator_checks(estimator, check):
+def test_scikit_learns_estimator_checks(estimator, check, either_path):
     check(estimator)
 
 

@@ -94,7 +94,7 @@ def assert_matches_sklearn(samples, initial, tol=1e-4, inertia_rtol=1e-5):
 # and which one wins then depends on summation order, in sklearn as here.
 @pytest.mark.parametrize("name, k", [("iris", 3), ("wine", 3), ("breast_cancer", 2), ("diabetes", 6)])
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"init{s}")
-def test_kmeans_equals_sklearn_on_shipped_data(name, k, seed):
+def test_kmeans_equals_sklearn_on_shipped_data(name, k, seed, either_path):
     samples = shipped(name)
     initial = samples[np.random.RandomState(seed).choice(len(samples), k, replace=False)]
     assert_matches_sklearn(samples, initial)
@@ -103,12 +103,12 @@ def test_kmeans_equals_sklearn_on_shipped_data(name, k, seed):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("tol", [0.0, 1e-4, 1e-2], ids=["tol0", "tol1e-4", "tol1e-2"])
-def test_kmeans_equals_sklearn_on_random_blobs(dtype, seed, tol):
+def test_kmeans_equals_sklearn_on_random_blobs(dtype, seed, tol, either_path):
     samples, initial = random_case(seed, 400, 4, 6, dtype=dtype)
     assert_matches_sklearn(samples, initial, tol=tol)
 
 
-def test_kmeans_relocates_an_empty_cluster_as_sklearn_does():
+def test_kmeans_relocates_an_empty_cluster_as_sklearn_does(either_path):
     samples = shipped("iris")
     # The third centroid is far from everything: it is empty after the first E-step.
     initial = np.vstack([samples[[0, 60]], np.full((1, 4), 100.0)])
