@@ -54,19 +54,10 @@ class ElbowResult:
 
 
 def elbow(
-    samples,
-    k_values,
-    *,
-    init=DEFAULT_INIT,
-    n_init=DEFAULT_N_INIT,
-    max_iter=DEFAULT_MAX_ITER,
-    tol=DEFAULT_TOL,
-    seed=None,
-    algorithm=DEFAULT_ALGORITHM,
-    init_rounds=DEFAULT_INIT_ROUNDS,
-    silhouette_rows=DEFAULT_SILHOUETTE_ROWS,
+    samples, k_values, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
+    seed=None, algorithm=DEFAULT_ALGORITHM, init_rounds=DEFAULT_INIT_ROUNDS, silhouette_rows=DEFAULT_SILHOUETTE_ROWS,
     callback=None,
-):
+):  # fmt: skip
     """Fit k-means for each k of ``k_values``, score each fit, and suggest a k by the kneedle rule.
 
     Parameters
