@@ -92,19 +92,19 @@ def elbow(
 
     rows = np.random.RandomState(seed).permutation(len(samples))[:silhouette_rows]
     rows.sort()
+    # Every k is fitted alike: only n_clusters changes.
+    fit_options = {
+        "init": init,
+        "n_init": n_init,
+        "max_iter": max_iter,
+        "tol": tol,
+        "seed": seed,
+        "algorithm": algorithm,
+        "init_rounds": init_rounds,
+    }
     measured = []
     for k in k_values:
-        result = kmeans(
-            samples,
-            k,
-            init=init,
-            n_init=n_init,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-            algorithm=algorithm,
-            init_rounds=init_rounds,
-        )
+        result = kmeans(samples, k, **fit_options)
         if callback is not None:
             callback(k, result)
         measured.append(
