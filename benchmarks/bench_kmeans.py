@@ -295,15 +295,7 @@ def main(argv=None):
     """Run the benchmark, or with ``--child`` one method's measurement; return the exit status."""
     args = parse_args(argv)
     if args.child:
-        measure(
-            args.child,
-            args.workdir,
-            iters=args.iters,
-            repeats=args.repeats,
-            converge_max_iter=args.converge_max_iter,
-            batch_size=args.batch_size,
-            algorithm=args.algorithm,
-        )
+        measure(args.child, args.workdir, args)
         return 0
     print("\n".join(report.machine_info()), flush=True)
     args.methods = [method for method in METHODS if method in available_methods(args.methods)]

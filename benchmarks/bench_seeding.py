@@ -25,11 +25,7 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.methods import Size, make_blobs  # noqa: E402
-from kmeans_tf.engine.options import (  # noqa: E402
-    DEFAULT_INIT_ROUNDS,
-    KMEANS_PARALLEL_INIT,
-    KMEANS_PLUSPLUS_INIT,
-)
+from kmeans_tf.engine.options import DEFAULT_INIT_ROUNDS, KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT  # noqa: E402
 
 
 def measure(samples, n_clusters, init, seed, init_rounds):

@@ -203,39 +203,28 @@ def inertia(samples, centroids):
 # ---------------------------------------------------------------------------
 
 
+def one_run(init, max_iter, tol):
+    """The keywords of one run from ``init`` that scikit-learn's ``KMeans`` and ``kmeans_tf.kmeans`` share."""
+    return {"init": init, "n_init": 1, "max_iter": max_iter, "tol": tol}
+
+
 def run_sklearn(samples, init, *, max_iter, tol, algorithm):
     """Run ``sklearn.cluster.KMeans`` with one initialisation, ``init``."""
     from sklearn.cluster import KMeans
 
-    model = KMeans(
-        n_clusters=len(init),
-        init=init,
-        n_init=1,
-        max_iter=max_iter,
-        tol=tol,
-        algorithm=algorithm,
-        random_state=DATA_SEED,
-    ).fit(samples)
+    model = KMeans(n_clusters=len(init), **one_run(init, max_iter, tol), algorithm=algorithm, random_state=DATA_SEED)
+    model.fit(samples)
     return model.cluster_centers_, int(model.n_iter_)
 
 
 def run_faiss(samples, init, *, max_iter, tol):
-    """Run ``faiss.Kmeans`` for ``max_iter`` iterations on all samples (``tol`` is ignored).
-
-    faiss subsamples to 256 points per centroid by default; here it trains on every sample.
-    """
+    """Run ``faiss.Kmeans`` for ``max_iter`` iterations on all samples (``tol`` is ignored)."""
     import faiss
 
     n_samples, n_features = samples.shape
-    model = faiss.Kmeans(
-        n_features,
-        len(init),
-        niter=max_iter,
-        seed=DATA_SEED,
-        verbose=False,
-        max_points_per_centroid=n_samples,
-        min_points_per_centroid=1,
-    )
+    # faiss subsamples to 256 points per centroid by default; here it trains on every sample.
+    every_sample = {"max_points_per_centroid": n_samples, "min_points_per_centroid": 1}
+    model = faiss.Kmeans(n_features, len(init), niter=max_iter, seed=DATA_SEED, verbose=False, **every_sample)
     model.train(samples, init_centroids=init)
     return model.centroids, len(model.iteration_stats)
 
@@ -248,10 +237,7 @@ def run_engine(samples, init, *, max_iter, tol, batch_size=None, algorithm=DEFAU
     result = kmeans_tf.kmeans(
         samples,
         len(init),
-        init=init,
-        n_init=1,
-        max_iter=max_iter,
-        tol=tol,
+        **one_run(init, max_iter, tol),
         seed=DATA_SEED,
         batch_size=batch_size,
         algorithm=algorithm,
@@ -326,27 +312,29 @@ def timed(run, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def measure(method, workdir, *, iters, repeats, converge_max_iter, batch_size, algorithm):
+def measure(method, workdir, settings):
     """Measure one method on the data in ``workdir``; write its results in ``workdir / method``.
 
-    result.json holds the timings and memory; centroids.npy the centroids after ``iters``
-    iterations, and converged.npy those of the convergence run (when ``converge_max_iter``).
+    ``settings``: the child's command line (``iters``, ``repeats``, ``converge_max_iter``,
+    ``batch_size``, ``algorithm``). result.json holds the timings and memory; centroids.npy the
+    centroids after ``iters`` iterations, and converged.npy those of the convergence run (when
+    ``converge_max_iter``).
     """
     samples = np.load(workdir / "samples.npy")
     init = np.load(workdir / "init.npy")
     importlib.import_module(METHOD_MODULES[method])
-    run = method_runner(method, batch_size, algorithm)
+    run = method_runner(method, settings.batch_size, settings.algorithm)
     start_rss = memory_mb("VmRSS")
 
-    first_call_s, _ = timed(run, samples, init, max_iter=iters, tol=0.0)
+    first_call_s, _ = timed(run, samples, init, max_iter=settings.iters, tol=0.0)
     per_iter_s = []
-    for _ in range(repeats):
-        seconds, (centroids, n_iter) = timed(run, samples, init, max_iter=iters, tol=0.0)
+    for _ in range(settings.repeats):
+        seconds, (centroids, n_iter) = timed(run, samples, init, max_iter=settings.iters, tol=0.0)
         per_iter_s.append(seconds / n_iter)
     result = {"first_call_s": first_call_s, "ms_per_iter": 1000 * float(np.median(per_iter_s)), "iters_run": n_iter}
-    if converge_max_iter:
+    if settings.converge_max_iter:
         converge_s, (converged, converge_n_iter) = timed(
-            run, samples, init, max_iter=converge_max_iter, tol=CONVERGENCE_TOL
+            run, samples, init, max_iter=settings.converge_max_iter, tol=CONVERGENCE_TOL
         )
         result.update(converge_s=converge_s, converge_n_iter=converge_n_iter)
         np.save(workdir / method / "converged.npy", converged)

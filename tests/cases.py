@@ -2,6 +2,9 @@
 
 import contextlib
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from sklearn import datasets
 from compat import v1 as tf
 from kmeans_tf import cli, native
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SEEDS = range(8)
 SHAPES = [(200, 2, 3), (500, 5, 7), (64, 16, 1), (300, 3, 12)]
 SHAPE_IDS = ["n200-d2-k3", "n500-d5-k7", "n64-d16-k1", "n300-d3-k12"]
@@ -112,6 +116,16 @@ def run(*args, input=None):
     result = CliRunner().invoke(cli.main, [str(arg) for arg in args], input=input)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result
+
+
+def fit_outputs(folder, centroids="centroids.npy"):
+    """``fit``'s options for every output: the ``--json`` summary, and labels.txt and ``centroids`` in ``folder``."""
+    return ["--json", "--labels-out", folder / "labels.txt", "--centroids-out", folder / centroids]
+
+
+def run_python(code, *, text=True, **options):
+    """Run ``python -c CODE`` in a fresh process at the repository's root, its output captured."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=text, cwd=REPO_ROOT, **options)
 
 
 def assert_error(result, *fragments, exit_code=1):

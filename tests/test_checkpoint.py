@@ -156,23 +156,13 @@ def test_fit_refuses_a_checkpoint_for_data_in_memory(tmp_path):
 
 
 def test_a_failed_fit_removes_the_checkpoint_folders_it_made(tmp_path):
-    np.save(tmp_path / "data.npy", np.zeros((3, 2)))
-    result = run(
-        "fit",
-        tmp_path / "data.npy",
-        "-k",
-        2,
-        "--init",
-        "random",
-        "--n-init",
-        2,
-        "--checkpoint",
-        tmp_path / "new" / "saved",
-    )
+    data = tmp_path / "data.npy"
+    np.save(data, np.zeros((3, 2)))
+    result = run("fit", data, "-k", 2, "--init", "random", "--n-init", 2, "--checkpoint", tmp_path / "new" / "saved")
     assert_error(result, "n_init=2 should be 1 with a checkpoint")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
     (tmp_path / "mine").mkdir()
-    result = run("fit", tmp_path / "data.npy", "-k", 2, "--n-init", 2, "--checkpoint", tmp_path / "mine" / "saved")
+    result = run("fit", data, "-k", 2, "--n-init", 2, "--checkpoint", tmp_path / "mine" / "saved")
     assert_error(result, "n_init=2 should be 1 with a checkpoint")
     assert [path.name for path in (tmp_path / "mine").iterdir()] == []  # the folder given stays, without the new one
 

@@ -15,7 +15,7 @@ import pytest
 import kmeans_tf
 from compat import eager
 from kmeans_tf import cli
-from tests.cases import BLOBS, BLOBS_CSV, assert_error, assert_png, run
+from tests.cases import BLOBS, BLOBS_CSV, assert_error, assert_png, fit_outputs, run
 
 
 @pytest.fixture
@@ -146,19 +146,7 @@ def test_fit_writes_labels_to_stdout(blobs):
 
 def test_fit_json_files_and_predict(tmp_path, blobs):
     result = run(
-        "fit",
-        blobs,
-        "-k",
-        2,
-        "--init-seed",
-        0,
-        "--json",
-        "--labels-out",
-        tmp_path / "labels.txt",
-        "--centroids-out",
-        tmp_path / "centroids.csv",
-        "--plot",
-        tmp_path / "fit.png",
+        "fit", blobs, "-k", 2, "--init-seed", 0, *fit_outputs(tmp_path, "centroids.csv"), "--plot", tmp_path / "fit.png"
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)

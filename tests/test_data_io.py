@@ -8,8 +8,6 @@ import re
 import shutil
 import socket
 import stat
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 import pytest
 
 from kmeans_tf import data_io
+from tests.cases import run_python
 
 
 def write(tmp_path, name, text):
@@ -544,13 +543,7 @@ def test_stdout_is_written_into_not_replaced():
         "data_io.write_table('/dev/stdout', numpy.array([[1.5, 2.0]]), names=('x', 'y'), file_type='.tsv'); "
         "data_io.write_labels('/dev/stdout', numpy.array([3, 1]))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        check=True,
-        cwd=Path(data_io.__file__).parents[2],
-        timeout=120,
-    )
+    result = run_python(code, text=False, check=True, timeout=120)
     assert result.stdout == b"before\nx\ty\n1.5\t2.0\n3\n1\n"
     assert os.path.islink("/dev/stdout")
 

@@ -17,7 +17,7 @@ from kmeans_tf._tensorflow import tf
 from kmeans_tf.cli import workers
 from kmeans_tf.distributed import replicas as distributed
 from kmeans_tf.engine import validation
-from tests.cases import assert_error, free_ports, random_case, run
+from tests.cases import assert_error, fit_outputs, free_ports, random_case, run
 from tests.distributed_checks import assert_single_process_answer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -146,16 +146,7 @@ def test_two_worker_processes_give_the_single_process_answer(tmp_path):
     np.save(tmp_path / "data.npy", samples)
     np.save(tmp_path / "init.npy", initial)
     processes = start_workers(
-        tmp_path / "data.npy",
-        "--init",
-        tmp_path / "init.npy",
-        "--json",
-        "--labels-out",
-        tmp_path / "labels.txt",
-        "--centroids-out",
-        tmp_path / "centroids.npy",
-        "--timeout",
-        60,
+        tmp_path / "data.npy", "--init", tmp_path / "init.npy", *fit_outputs(tmp_path), "--timeout", 60
     )
     results = finish(processes)
     assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
@@ -204,11 +195,7 @@ def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
         0,
         "--tol",
         0,
-        "--json",
-        "--labels-out",
-        tmp_path / "labels.txt",
-        "--centroids-out",
-        tmp_path / "centroids.npy",
+        *fit_outputs(tmp_path),
         "--timeout",
         timeout,
         verbose=True,
@@ -238,11 +225,7 @@ def test_a_worker_that_never_starts_stops_the_others_within_the_timeout(tmp_path
         tmp_path / "data.npy",
         "-k",
         3,
-        "--json",
-        "--labels-out",
-        tmp_path / "labels.txt",
-        "--centroids-out",
-        tmp_path / "centroids.npy",
+        *fit_outputs(tmp_path),
         "--checkpoint",
         tmp_path / "saved",
         "--timeout",
@@ -352,17 +335,9 @@ def test_a_worker_turns_tensorflows_logging_off_unless_the_user_set_it(monkeypat
 
 
 def test_pictures_are_refused_with_workers(tmp_path):
-    np.save(tmp_path / "data.npy", np.zeros((4, 2)))
+    data = tmp_path / "data.npy"
+    np.save(data, np.zeros((4, 2)))
     result = run(
-        "fit",
-        tmp_path / "data.npy",
-        "-k",
-        2,
-        "--workers",
-        "127.0.0.1:5000",
-        "--worker-index",
-        0,
-        "--plot",
-        tmp_path / "fit.png",
+        "fit", data, "-k", 2, "--workers", "127.0.0.1:5000", "--worker-index", 0, "--plot", tmp_path / "fit.png"
     )
     assert_error(result, "--plot draws the data of one process")

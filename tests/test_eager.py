@@ -1,15 +1,12 @@
 """compat.eager on its own: tiny cases by hand, validation at the door, dtypes, seeding, properties."""
 
 import logging
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from compat import eager
-from tests.cases import random_case
+from tests.cases import random_case, run_python
 
 POINTS = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 10.0], [11.0, 10.0]])
 START = np.array([[0.0, 0.0], [10.0, 10.0]])
@@ -160,6 +157,22 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
             lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=0),
             r"learning_rate=0 should be a finite number > 0",
         ),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=10**12), r"max_iter=1000000000000 should be an integer in"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed=1.5), r"seed=1.5 should be an integer in \[0, 4294967295\]"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed="a"), r"seed='a' should be an integer"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed=-1), r"seed=-1 should be an integer in"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, callback=5), r"callback=5 should be callable"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=np.nan), r"tol=nan should be a finite number"),
+        (lambda: eager.kmeans(np.zeros((5, 2)), True), r"n_clusters=True should be an integer"),
+        (
+            lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate="0.1"),
+            r"learning_rate='0.1' should be a finite number > 0",
+        ),
+        (
+            lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=np.inf),
+            r"learning_rate=inf should be a finite number > 0",
+        ),
+        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), steps=-1), r"steps=-1 should be an integer >= 0"),
     ],
     ids=[
         "k>n",
@@ -182,34 +195,6 @@ def test_gd_kmeans_decreases_cost_and_keeps_shapes():
         "predict-width",
         "inertia-nan",
         "gd-rate",
-    ],
-)
-def test_bad_input_raises_value_error_naming_it(call, message):
-    with pytest.raises(ValueError, match=message):
-        call()
-
-
-@pytest.mark.parametrize(
-    "call, message",
-    [
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, max_iter=10**12), r"max_iter=1000000000000 should be an integer in"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed=1.5), r"seed=1.5 should be an integer in \[0, 4294967295\]"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed="a"), r"seed='a' should be an integer"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, seed=-1), r"seed=-1 should be an integer in"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, callback=5), r"callback=5 should be callable"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), 2, tol=np.nan), r"tol=nan should be a finite number"),
-        (lambda: eager.kmeans(np.zeros((5, 2)), True), r"n_clusters=True should be an integer"),
-        (
-            lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate="0.1"),
-            r"learning_rate='0.1' should be a finite number > 0",
-        ),
-        (
-            lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), learning_rate=np.inf),
-            r"learning_rate=inf should be a finite number > 0",
-        ),
-        (lambda: eager.gd_kmeans(np.zeros((5, 2)), np.zeros((2, 2)), steps=-1), r"steps=-1 should be an integer >= 0"),
-    ],
-    ids=[
         "max_iter-huge",
         "seed-float",
         "seed-str",
@@ -222,7 +207,7 @@ def test_bad_input_raises_value_error_naming_it(call, message):
         "gd-steps",
     ],
 )
-def test_bad_options_are_value_errors_before_any_work(call, message):
+def test_bad_input_raises_value_error_naming_it_before_any_work(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
@@ -307,13 +292,7 @@ def test_gd_kmeans_memory_does_not_grow_with_samples_times_clusters():
         eager.gd_kmeans(samples, samples[:64], steps=1)
         print(peak_mb() - before)
     """
-    finished = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
+    finished = run_python(code, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert float(finished.stdout) < 200, finished.stdout
 

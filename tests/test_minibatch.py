@@ -12,7 +12,7 @@ from sklearn.datasets import make_blobs
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from compat.eager import MiniBatchKMeans, minibatch_kmeans
-from tests.cases import DTYPE_IDS, DTYPES, native_switched_off, shipped
+from tests.cases import DTYPE_IDS, DTYPES, fit_outputs, native_switched_off, run, shipped
 
 # Each entry: a check that cannot pass, and why (scikit-learn's own MiniBatchKMeans lists the same one).
 EXPECTED_FAILED_CHECKS = {
@@ -355,22 +355,12 @@ def test_a_bad_n_init_is_refused_at_the_door(n_init):
 # ---------------------------------------------------------------------------
 
 
-def run_cli(*args):
-    from click.testing import CliRunner
-
-    from kmeans_tf import cli
-
-    result = CliRunner().invoke(cli.main, [str(arg) for arg in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
 def test_fit_mini_batch_runs_minibatch_kmeans_with_fits_options(tmp_path):
     samples = blobs(3000, n_features=3, centers=5)
     np.save(tmp_path / "blobs.npy", samples)
     weights = np.random.RandomState(0).uniform(0.5, 2, len(samples))
     np.save(tmp_path / "weights.npy", weights)
-    result = run_cli(
+    result = run(
         "fit",
         tmp_path / "blobs.npy",
         "-k",
@@ -383,11 +373,7 @@ def test_fit_mini_batch_runs_minibatch_kmeans_with_fits_options(tmp_path):
         20,
         "--weights",
         tmp_path / "weights.npy",
-        "--json",
-        "--labels-out",
-        tmp_path / "labels.txt",
-        "--centroids-out",
-        tmp_path / "centroids.npy",
+        *fit_outputs(tmp_path),
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -408,6 +394,6 @@ def test_fit_mini_batch_refuses_the_options_of_lloyds_iterations(tmp_path):
         ("--batch-size", "10"),
         ("--trajectory", tmp_path / "path.png"),
     ]:
-        result = run_cli("fit", tmp_path / "blobs.npy", "-k", 2, "--mini-batch", 32, option, value)
+        result = run("fit", tmp_path / "blobs.npy", "-k", 2, "--mini-batch", 32, option, value)
         assert result.exit_code == 2 and f"{option} does not apply to --mini-batch" in result.stderr
-    assert "for an inertia a little higher" in " ".join(run_cli("fit", "--help").stdout.split())
+    assert "for an inertia a little higher" in " ".join(run("fit", "--help").stdout.split())

@@ -25,7 +25,10 @@ from kmeans_tf.cli import choosing_k, clustering, conversion, lessons
 from kmeans_tf.cli.console import Console, Group
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Every option's help shows its default (those of None: none).
+@click.group(
+    cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True}
+)
 @click.version_option(__version__, "--version", prog_name="kmeans-tf")
 @click.option("-v", "--verbose", is_flag=True, help="say more on stderr (and show tracebacks of bugs)")
 @click.pass_context

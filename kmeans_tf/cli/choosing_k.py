@@ -11,18 +11,8 @@ import sys
 import click
 
 from kmeans_tf import data_io
+from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.options import (
-    columns_option,
-    data_argument,
-    force_option,
-    header_option,
-    init_rounds_option,
-    init_seed_option,
-    n_init_option,
-    plot_option,
-    quiet_option,
-)
 from kmeans_tf.cli.outputs import claim_outputs, save_plot
 from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
 
@@ -69,7 +59,7 @@ class KValues(click.ParamType):
 
 
 @click.command(cls=Command)
-@data_argument
+@options.data_argument
 @click.option(
     "--k",
     "k_values",
@@ -78,31 +68,29 @@ class KValues(click.ParamType):
     metavar="A:B|K1,K2,...",
     help=f"the k values to fit: A:B for every k from A to B, or a list; at least {MIN_K_VALUES}",
 )
-@columns_option
-@header_option
+@options.columns_option
+@options.header_option
 @click.option(
     "--init",
     type=click.Choice(INIT_STRATEGIES),
     default=DEFAULT_INIT,
-    show_default=True,
     help="how to choose the initial centroids (quote k-means|| in a shell)",
 )
-@n_init_option
-@init_rounds_option
-@init_seed_option(
+@options.n_init_option
+@options.init_rounds_option
+@options.init_seed_option(
     None, help="seed of the initial centroids and of the silhouette's sample [default: a new one each time]"
 )
 @click.option(
     "--silhouette-rows",
     type=click.IntRange(2),
     default=DEFAULT_SILHOUETTE_ROWS,
-    show_default=True,
     help="measure the silhouette on this many rows drawn at random (the same rows for every k)",
 )
-@plot_option
+@options.plot_option
 @click.option("--json", "as_json", is_flag=True, help="print the table and the suggested k as JSON on stdout")
-@force_option
-@quiet_option
+@options.force_option
+@options.quiet_option
 @click.pass_obj
 def elbow(
     console,

@@ -17,27 +17,9 @@ import numpy as np
 
 import kmeans_tf
 from kmeans_tf import data_io
+from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import open_data, read_centroids, read_weights
-from kmeans_tf.cli.options import (
-    batch_size_option,
-    clusters_option,
-    columns_option,
-    data_argument,
-    force_option,
-    header_option,
-    init_rounds_option,
-    init_seed_option,
-    labels_out_option,
-    memory_budget_option,
-    n_init_option,
-    plot_option,
-    quiet_option,
-    suffix_check,
-    trajectory_option,
-    weights_option,
-    worker_options,
-)
 from kmeans_tf.cli.outputs import checkpoint_folder, claim_outputs, cluster_sizes, save_plot, write_labels
 from kmeans_tf.cli.requests import LLOYD, MINI_BATCH, fit_request, given_on_command_line, with_data
 from kmeans_tf.engine.options import (
@@ -56,41 +38,35 @@ SIZES_LISTED = 8
 
 
 @click.command(cls=Command)
-@data_argument
-@clusters_option(None, help="number of clusters [required unless --init is a file]")
-@columns_option
-@weights_option
-@header_option
+@options.data_argument
+@options.clusters_option(None, help="number of clusters [required unless --init is a file]")
+@options.columns_option
+@options.weights_option
+@options.header_option
 @click.option(
     "--init",
     default=DEFAULT_INIT,
-    show_default=True,
     metavar="NAME|PATH",
     help=f"how to choose the initial centroids, {' or '.join(INIT_STRATEGIES)} (quote k-means|| in a "
     f"shell), or a file of them (.csv, .tsv, .npy)",
 )
-@n_init_option
-@init_rounds_option
+@options.n_init_option
+@options.init_rounds_option
 @click.option(
-    "--max-iter",
-    type=click.IntRange(1, MAX_ITER_LIMIT),
-    default=DEFAULT_MAX_ITER,
-    show_default=True,
-    help="most iterations per run",
+    "--max-iter", type=click.IntRange(1, MAX_ITER_LIMIT), default=DEFAULT_MAX_ITER, help="most iterations per run"
 )
 @click.option(
     "--tol",
     type=click.FloatRange(0),
     default=DEFAULT_TOL,
-    show_default=True,
     help="stop when the centroids move less than this (relative to the data's variance)",
 )
-@init_seed_option(None, "--seed", help="seed of the initial centroids [default: a new one each time]")
-@labels_out_option
+@options.init_seed_option(None, "--seed", help="seed of the initial centroids [default: a new one each time]")
+@options.labels_out_option
 @click.option(
     "--centroids-out",
     type=click.Path(dir_okay=False, path_type=Path),
-    callback=suffix_check(*data_io.DATA_SUFFIXES, special=True),
+    callback=options.suffix_check(*data_io.DATA_SUFFIXES, special=True),
     help="write the centroids here (.csv, .tsv or .npy; CSV into a device or pipe)",
 )
 @click.option(
@@ -100,12 +76,11 @@ SIZES_LISTED = 8
     "--algorithm",
     type=click.Choice(ALGORITHMS),
     default=DEFAULT_ALGORITHM,
-    show_default=True,
     help="lloyd computes every distance; hamerly skips those that bounds prove useless; "
     "auto starts as lloyd and turns to hamerly once few labels change (same answer)",
 )
-@batch_size_option
-@memory_budget_option
+@options.batch_size_option
+@options.memory_budget_option
 @click.option(
     "--mini-batch",
     type=click.IntRange(1),
@@ -115,11 +90,11 @@ SIZES_LISTED = 8
     "iteration, for an inertia a little higher. --max-iter then counts passes; --tol, --algorithm, "
     "--batch-size and --trajectory do not apply, and .npy data are read into memory",
 )
-@plot_option
-@trajectory_option
-@force_option
-@quiet_option
-@worker_options
+@options.plot_option
+@options.trajectory_option
+@options.force_option
+@options.quiet_option
+@options.worker_options
 @click.option(
     "--checkpoint",
     type=click.Path(file_okay=False, path_type=Path),
@@ -132,12 +107,11 @@ SIZES_LISTED = 8
     "--checkpoint-every",
     type=click.IntRange(1),
     default=DEFAULT_CHECKPOINT_EVERY,
-    show_default=True,
     metavar="N",
     help="iterations between two checkpoints",
 )
 @click.pass_obj
-def fit(console, **options):
+def fit(console, **arguments):
     """Cluster the rows of DATA with k-means.
 
     Runs the eager TensorFlow 2 engine (kmeans_tf.kmeans). DATA is a .csv file (a
@@ -157,7 +131,7 @@ def fit(console, **options):
       kmeans-tf fit iris.csv --columns 0,1,2,3 -k 3 --init-seed 0 \\
           --labels-out labels.txt --centroids-out centroids.csv --plot iris.png
     """
-    request = fit_request(given_on_command_line(), **options)
+    request = fit_request(given_on_command_line(), **arguments)
     processes = _processes(request)
     claim_outputs(request.outputs, force=request.force, inputs=request.inputs)
     table = open_data(
@@ -216,7 +190,7 @@ def fit(console, **options):
 
 
 @click.command(cls=Command)
-@data_argument
+@options.data_argument
 @click.option(
     "--centroids",
     "centroids_file",
@@ -224,13 +198,13 @@ def fit(console, **options):
     type=click.Path(exists=True, dir_okay=False, path_type=str),
     help="the centroids (.csv, .tsv or .npy), e.g. from fit --centroids-out",
 )
-@columns_option
-@header_option
-@labels_out_option
-@batch_size_option
-@memory_budget_option
-@force_option
-@quiet_option
+@options.columns_option
+@options.header_option
+@options.labels_out_option
+@options.batch_size_option
+@options.memory_budget_option
+@options.force_option
+@options.quiet_option
 @click.pass_obj
 def predict(console, data, centroids_file, columns, header, labels_out, batch_size, memory_budget, force):
     """Label each row of DATA with its nearest centroid.

@@ -7,18 +7,20 @@ from pathlib import Path
 import click
 
 from kmeans_tf import data_io
+from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.options import columns_option, force_option, header_option, quiet_option, suffix_check
 from kmeans_tf.cli.outputs import claim_outputs
 
 
 @click.command(cls=Command)
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path), callback=suffix_check(data_io.NPY_SUFFIX))
-@columns_option
-@header_option
-@force_option
-@quiet_option
+@click.argument(
+    "out", type=click.Path(dir_okay=False, path_type=Path), callback=options.suffix_check(data_io.NPY_SUFFIX)
+)
+@options.columns_option
+@options.header_option
+@options.force_option
+@options.quiet_option
 @click.pass_obj
 def convert(console, data, out, columns, header, force):
     """Convert DATA (.csv, .tsv, or - for CSV on stdin) into OUT, a .npy file of float64.

@@ -12,34 +12,22 @@ import gd_kmeans
 import generate_samples
 import kmeans_iterate
 from kmeans_tf import data_io
+from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.options import (
-    animate_option,
-    clusters_option,
-    data_seed_option,
-    finite,
-    force_option,
-    init_seed_option,
-    lesson_data_options,
-    plot_option,
-    quiet_option,
-    suffix_check,
-    trajectory_option,
-)
 from kmeans_tf.cli.outputs import claim_outputs, needs_two_columns, save_animation, save_plot
 
 
 @click.command(cls=Command)
-@lesson_data_options(generate_samples)
+@options.lesson_data_options(generate_samples)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
-    callback=suffix_check(".csv", data_io.NPY_SUFFIX, dash=True),
+    callback=options.suffix_check(".csv", data_io.NPY_SUFFIX, dash=True),
     help="write the samples here (.csv or .npy; default: CSV on stdout)",
 )
-@plot_option
-@force_option
-@quiet_option
+@options.plot_option
+@options.force_option
+@options.quiet_option
 @click.pass_obj
 def generate(console, clusters, samples_per_cluster, features, embiggen_factor, data_seed, out, plot, force):
     """Generate the lesson's samples around random centroids.
@@ -56,15 +44,9 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
     claim_outputs({"--out": out, "--plot": plot}, force=force)
     from functions import plot_clusters
 
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
-        samples, centroids = generate_samples.main(
-            n_clusters=clusters,
-            n_samples_per_cluster=samples_per_cluster,
-            n_features=features,
-            embiggen_factor=embiggen_factor,
-            seed=data_seed,
-        )
-    _check_finite(samples, embiggen_factor)
+    samples, centroids = _run_lesson(
+        generate_samples.main, clusters, samples_per_cluster, features, embiggen_factor, data_seed
+    )
     console.detail(f"True centroids:\n{data_io.format_table(centroids)}".rstrip())
     if out is None or out == data_io.STDIN:
         click.echo(data_io.format_table(samples), nl=False)
@@ -76,20 +58,16 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
 
 
 @click.command(cls=Command)
-@lesson_data_options(kmeans_iterate)
+@options.lesson_data_options(kmeans_iterate)
 @click.option(
-    "--iterations",
-    type=click.IntRange(1),
-    default=kmeans_iterate.n_iterations,
-    show_default=True,
-    help="k-means iterations (exercise 2)",
+    "--iterations", type=click.IntRange(1), default=kmeans_iterate.n_iterations, help="k-means iterations (exercise 2)"
 )
-@init_seed_option(kmeans_iterate.centroid_seed, help="seed of the choice of initial centroids (exercise 1)")
-@plot_option
-@trajectory_option
-@animate_option
-@force_option
-@quiet_option
+@options.init_seed_option(kmeans_iterate.centroid_seed, help="seed of the choice of initial centroids (exercise 1)")
+@options.plot_option
+@options.trajectory_option
+@options.animate_option
+@options.force_option
+@options.quiet_option
 @click.pass_obj
 def iterate(
     console,
@@ -121,17 +99,16 @@ def iterate(
     claim_outputs(pictures, force=force)
     from functions import plot_clusters
 
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
-        samples, initial, history, costs, label_history = kmeans_iterate.main(
-            n_clusters=clusters,
-            n_samples_per_cluster=samples_per_cluster,
-            n_features=features,
-            embiggen_factor=embiggen_factor,
-            seed=data_seed,
-            centroid_seed=init_seed,
-            n_iterations=iterations,
-        )
-    _check_finite(samples, embiggen_factor)
+    samples, initial, history, costs, label_history = _run_lesson(
+        kmeans_iterate.main,
+        clusters,
+        samples_per_cluster,
+        features,
+        embiggen_factor,
+        data_seed,
+        centroid_seed=init_seed,
+        n_iterations=iterations,
+    )
     console.detail(f"Initial centroids:\n{data_io.format_table(initial)}".rstrip())
     for iteration, (centroids, cost) in enumerate(zip(history, costs), start=1):
         click.echo(kmeans_iterate.format_iteration(iteration, cost, centroids))
@@ -148,28 +125,28 @@ def iterate(
 
 
 @click.command(cls=Command)
-@clusters_option(gd_kmeans.k, help="number of prototypes")
+@options.clusters_option(gd_kmeans.k, help="number of prototypes")
 @click.option(
     "--learning-rate",
     type=click.FloatRange(0, min_open=True),
-    callback=finite,
+    callback=options.finite,
     default=gd_kmeans.learning_rate,
-    show_default=True,
     help="gradient descent step size",
 )
 @click.option(
     "--steps",
     type=click.IntRange(0),
     default=gd_kmeans.steps,
-    show_default=True,
     help="the post's loop 'for i in range(STEPS + 1)': STEPS + 1 optimizer steps, the cost after each",
 )
-@data_seed_option(gd_kmeans.data_seed)
-@init_seed_option(gd_kmeans.init_seed, help="seed of the choice of initial prototypes (the default is the post's)")
-@plot_option
-@trajectory_option
-@force_option
-@quiet_option
+@options.data_seed_option(gd_kmeans.data_seed)
+@options.init_seed_option(
+    gd_kmeans.init_seed, help="seed of the choice of initial prototypes (the default is the post's)"
+)
+@options.plot_option
+@options.trajectory_option
+@options.force_option
+@options.quiet_option
 @click.pass_obj
 def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, trajectory, force):
     """Run the post "k-means by gradient descent".
@@ -201,10 +178,18 @@ def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, traj
         save_plot(figure, trajectory, console)
 
 
-def _check_finite(samples, embiggen_factor):
-    """Refuse samples that overflowed float32 (a huge ``--embiggen-factor``)."""
+def _run_lesson(main, clusters, samples_per_cluster, features, embiggen_factor, data_seed, **more):
+    """Run a lesson's ``main`` on the samples that ``options.lesson_data_options`` describe; return what it returns.
+
+    A lesson's ``main`` takes ``create_samples``' arguments first, in their order. Samples that
+    overflowed float32 (a huge ``--embiggen-factor``) are refused.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+        outputs = main(clusters, samples_per_cluster, features, embiggen_factor, data_seed, **more)
+    samples = outputs[0]
     if not np.isfinite(samples).all():
         raise click.BadParameter(
             f"{embiggen_factor:g} makes samples too large for float32 (largest {np.finfo(np.float32).max:.3g})",
             param_hint="'--embiggen-factor'",
         )
+    return outputs

@@ -104,63 +104,57 @@ def _memory_budget(ctx, param, value):
 
 
 def data_seed_option(default):
-    return click.option("--data-seed", type=SEED_RANGE, default=default, show_default=True, help="seed of the data")
+    return click.option("--data-seed", type=SEED_RANGE, default=default, help="seed of the data")
 
 
 def init_seed_option(default, *aliases, help="seed of the choice of initial centroids"):
-    return click.option(
-        "--init-seed",
-        *aliases,
-        "init_seed",
-        type=SEED_RANGE,
-        default=default,
-        show_default=default is not None,
-        help=help,
-    )
+    return click.option("--init-seed", *aliases, "init_seed", type=SEED_RANGE, default=default, help=help)
 
 
 def clusters_option(default, help="number of clusters"):
-    return click.option(
-        "-k", "--clusters", type=click.IntRange(1), default=default, show_default=default is not None, help=help
-    )
+    return click.option("-k", "--clusters", type=click.IntRange(1), default=default, help=help)
 
 
 def lesson_data_options(lesson):
     """The lesson's ``create_samples`` arguments as options, with the constants of the ``lesson`` module as defaults."""
+    return _stacked(
+        [
+            clusters_option(lesson.n_clusters),
+            click.option(
+                "--samples-per-cluster",
+                type=click.IntRange(1),
+                default=lesson.n_samples_per_cluster,
+                help="samples drawn around each centroid",
+            ),
+            click.option(
+                "--features", type=click.IntRange(1), default=lesson.n_features, help="dimensions of each sample"
+            ),
+            click.option(
+                "--embiggen-factor",
+                type=click.FloatRange(0),
+                callback=finite,
+                default=lesson.embiggen_factor,
+                help="spread of the true centroids",
+            ),
+            data_seed_option(lesson.seed),
+        ]
+    )
 
-    def decorate(function):
-        for option in reversed(
-            [
-                clusters_option(lesson.n_clusters),
-                click.option(
-                    "--samples-per-cluster",
-                    type=click.IntRange(1),
-                    default=lesson.n_samples_per_cluster,
-                    show_default=True,
-                    help="samples drawn around each centroid",
-                ),
-                click.option(
-                    "--features",
-                    type=click.IntRange(1),
-                    default=lesson.n_features,
-                    show_default=True,
-                    help="dimensions of each sample",
-                ),
-                click.option(
-                    "--embiggen-factor",
-                    type=click.FloatRange(0),
-                    callback=finite,
-                    default=lesson.embiggen_factor,
-                    show_default=True,
-                    help="spread of the true centroids",
-                ),
-                data_seed_option(lesson.seed),
-            ]
-        ):
-            function = option(function)
-        return function
+
+def _stacked(options):
+    """A decorator that adds ``options`` to a command, in this order in its help."""
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
 
     return decorate
+
+
+def _picture_option(name, suffix, help):
+    """An option naming a picture file to write, which should end in ``suffix``."""
+    return click.option(name, type=click.Path(dir_okay=False, path_type=Path), callback=suffix_check(suffix), help=help)
 
 
 columns_option = click.option(
@@ -187,36 +181,23 @@ weights_option = click.option(
     "the features; or a .csv, .tsv or .npy file of one weight per row, in the rows' order (a .csv of one "
     "column, header optional)",
 )
-plot_option = click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=suffix_check(PNG_SUFFIX),
-    help="draw the result as a PNG picture here",
+plot_option = _picture_option("--plot", PNG_SUFFIX, "draw the result as a PNG picture here")
+trajectory_option = _picture_option(
+    "--trajectory", PNG_SUFFIX, "draw each centroid's path over the iterations, and the cost, as a PNG here"
 )
-trajectory_option = click.option(
-    "--trajectory",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=suffix_check(PNG_SUFFIX),
-    help="draw each centroid's path over the iterations, and the cost, as a PNG here",
-)
-animate_option = click.option(
-    "--animate",
-    type=click.Path(dir_okay=False, path_type=Path),
-    callback=suffix_check(GIF_SUFFIX),
-    help="write the iterations as an animated GIF here, one frame per iteration",
+animate_option = _picture_option(
+    "--animate", GIF_SUFFIX, "write the iterations as an animated GIF here, one frame per iteration"
 )
 n_init_option = click.option(
     "--n-init",
     type=click.IntRange(1),
     default=DEFAULT_N_INIT,
-    show_default=True,
     help="runs from different initial centroids; the lowest inertia wins",
 )
 init_rounds_option = click.option(
     "--init-rounds",
     type=click.IntRange(1),
     default=DEFAULT_INIT_ROUNDS,
-    show_default=True,
     help=f"sampling rounds of --init {KMEANS_PARALLEL_INIT!r}, one pass over the data each (about 2k candidates a "
     f"round)",
 )
@@ -246,9 +227,9 @@ memory_budget_option = click.option(
 )
 
 
-def worker_options(command):
-    """Add ``--workers``, ``--worker-index``, ``--split`` and ``--timeout`` (``kmeans_tf.cli.workers`` reads them)."""
-    options = [
+# --workers, --worker-index, --split and --timeout (kmeans_tf.cli.workers reads them).
+worker_options = _stacked(
+    [
         click.option(
             "--workers",
             metavar="HOST:PORT,...",
@@ -260,7 +241,6 @@ def worker_options(command):
             "--split",
             type=click.Choice(SPLITS),
             default=SPLIT_ROWS,
-            show_default=True,
             help="rows: each worker takes a contiguous range of the rows of DATA (the same file everywhere); "
             "files: DATA is this worker's own rows",
         ),
@@ -268,12 +248,9 @@ def worker_options(command):
             "--timeout",
             type=click.FloatRange(0, min_open=True),
             default=DEFAULT_TIMEOUT,
-            show_default=True,
             metavar="SECONDS",
             help="how long a worker waits for the others to connect, and at each exchange, before it "
             "stops with an error",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+)

@@ -54,19 +54,10 @@ class ElbowResult:
 
 
 def elbow(
-    samples,
-    k_values,
-    *,
-    init=DEFAULT_INIT,
-    n_init=DEFAULT_N_INIT,
-    max_iter=DEFAULT_MAX_ITER,
-    tol=DEFAULT_TOL,
-    seed=None,
-    algorithm=DEFAULT_ALGORITHM,
-    init_rounds=DEFAULT_INIT_ROUNDS,
-    silhouette_rows=DEFAULT_SILHOUETTE_ROWS,
+    samples, k_values, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
+    seed=None, algorithm=DEFAULT_ALGORITHM, init_rounds=DEFAULT_INIT_ROUNDS, silhouette_rows=DEFAULT_SILHOUETTE_ROWS,
     callback=None,
-):
+):  # fmt: skip
     """Fit k-means for each k of ``k_values``, score each fit, and suggest a k by the kneedle rule.
 
     Parameters
@@ -101,19 +92,19 @@ def elbow(
 
     rows = np.random.RandomState(seed).permutation(len(samples))[:silhouette_rows]
     rows.sort()
+    # Every k is fitted alike: only n_clusters changes.
+    fit_options = {
+        "init": init,
+        "n_init": n_init,
+        "max_iter": max_iter,
+        "tol": tol,
+        "seed": seed,
+        "algorithm": algorithm,
+        "init_rounds": init_rounds,
+    }
     measured = []
     for k in k_values:
-        result = kmeans(
-            samples,
-            k,
-            init=init,
-            n_init=n_init,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-            algorithm=algorithm,
-            init_rounds=init_rounds,
-        )
+        result = kmeans(samples, k, **fit_options)
         if callback is not None:
             callback(k, result)
         measured.append(

@@ -28,25 +28,11 @@ from kmeans_tf.stream import streamed as streaming
 
 
 def kmeans(
-    samples,
-    n_clusters,
-    *,
-    init=DEFAULT_INIT,
-    n_init=DEFAULT_N_INIT,
-    max_iter=DEFAULT_MAX_ITER,
-    tol=DEFAULT_TOL,
-    seed=None,
-    batch_size=None,
-    algorithm=DEFAULT_ALGORITHM,
-    callback=None,
-    keep_history=False,
-    init_rounds=DEFAULT_INIT_ROUNDS,
-    sample_weight=None,
-    memory_budget=None,
-    strategy=None,
-    checkpoint=None,
+    samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
+    seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None, keep_history=False,
+    init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None, checkpoint=None,
     checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
-):
+):  # fmt: skip
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
     Parameters

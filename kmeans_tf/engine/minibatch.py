@@ -55,23 +55,11 @@ class MiniBatchResult:
 
 
 def minibatch_kmeans(
-    samples,
-    n_clusters,
-    *,
-    batch_size=MINIBATCH_BATCH_SIZE,
-    init=DEFAULT_INIT,
-    n_init=1,
-    max_iter=MINIBATCH_MAX_ITER,
-    tol=MINIBATCH_TOL,
-    max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT,
-    init_size=None,
-    reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO,
-    compute_labels=True,
-    seed=None,
-    sample_weight=None,
-    init_rounds=DEFAULT_INIT_ROUNDS,
-    verbose=False,
-):
+    samples, n_clusters, *, batch_size=MINIBATCH_BATCH_SIZE, init=DEFAULT_INIT, n_init=1, max_iter=MINIBATCH_MAX_ITER,
+    tol=MINIBATCH_TOL, max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT, init_size=None,
+    reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO, compute_labels=True, seed=None, sample_weight=None,
+    init_rounds=DEFAULT_INIT_ROUNDS, verbose=False,
+):  # fmt: skip
     """Cluster ``samples`` into ``n_clusters`` groups with mini-batch k-means, as ``MiniBatchKMeans.fit`` does.
 
     Parameters

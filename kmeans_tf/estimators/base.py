@@ -38,8 +38,9 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
     verbose : int
     random_state : int, RandomState instance or None
 
-    Each estimator sets ``_auto_n_init_runs``, the runs that ``n_init="auto"`` makes for
-    "random" or a callable ``init``, and its fit sets these attributes.
+    Each estimator's ``__init__`` takes these parameters among its own and keeps them all by
+    ``_store_params``. Each sets ``_auto_n_init_runs``, the runs that ``n_init="auto"`` makes
+    for "random" or a callable ``init``, and its fit sets these attributes.
 
     Attributes
     ----------
@@ -54,14 +55,14 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
     # Rows per chunk of the distance computation on TensorFlow's ops (None: sized by the engine).
     _predict_chunk_rows = None
 
-    def __init__(self, n_clusters, *, init, n_init, max_iter, tol, verbose, random_state):
-        self.n_clusters = n_clusters
-        self.init = init
-        self.n_init = n_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.random_state = random_state
+    def _store_params(self, arguments):
+        """Keep each parameter of the estimator's ``__init__`` as given, under its own name.
+
+        ``arguments``: that ``__init__``'s ``locals()``. Nothing is checked here (``fit`` checks):
+        scikit-learn's ``get_params``, ``set_params`` and ``clone`` read the parameters back unchanged.
+        """
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, and return the cluster of each row of ``X``."""

@@ -59,25 +59,10 @@ class KMeans(BaseKMeans):
     _auto_n_init_runs = AUTO_N_INIT_RUNS
 
     def __init__(
-        self,
-        n_clusters=8,
-        *,
-        init=DEFAULT_INIT,
-        n_init=AUTO_N_INIT,
-        max_iter=DEFAULT_MAX_ITER,
-        tol=DEFAULT_TOL,
-        algorithm=DEFAULT_ALGORITHM,
-        random_state=None,
-        copy_x=True,
-        batch_size=None,
-        verbose=0,
-    ):
-        super().__init__(
-            n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, verbose=verbose, random_state=random_state
-        )
-        self.algorithm = algorithm
-        self.copy_x = copy_x
-        self.batch_size = batch_size
+        self, n_clusters=8, *, init=DEFAULT_INIT, n_init=AUTO_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
+        algorithm=DEFAULT_ALGORITHM, random_state=None, copy_x=True, batch_size=None, verbose=0,
+    ):  # fmt: skip
+        self._store_params(locals())
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (array of shape (n_samples, n_features)), each row weighted by ``sample_weight``."""

@@ -83,29 +83,12 @@ class MiniBatchKMeans(BaseKMeans):
     _auto_n_init_runs = AUTO_N_INIT_RUNS
 
     def __init__(
-        self,
-        n_clusters=8,
-        *,
-        init=DEFAULT_INIT,
-        max_iter=MINIBATCH_MAX_ITER,
-        batch_size=MINIBATCH_BATCH_SIZE,
-        verbose=0,
-        compute_labels=True,
-        random_state=None,
-        tol=MINIBATCH_TOL,
-        max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT,
-        init_size=None,
-        n_init=AUTO_N_INIT,
+        self, n_clusters=8, *, init=DEFAULT_INIT, max_iter=MINIBATCH_MAX_ITER, batch_size=MINIBATCH_BATCH_SIZE,
+        verbose=0, compute_labels=True, random_state=None, tol=MINIBATCH_TOL,
+        max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT, init_size=None, n_init=AUTO_N_INIT,
         reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO,
-    ):
-        super().__init__(
-            n_clusters, init=init, n_init=n_init, max_iter=max_iter, tol=tol, verbose=verbose, random_state=random_state
-        )
-        self.batch_size = batch_size
-        self.compute_labels = compute_labels
-        self.max_no_improvement = max_no_improvement
-        self.init_size = init_size
-        self.reassignment_ratio = reassignment_ratio
+    ):  # fmt: skip
+        self._store_params(locals())
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (n_samples, n_features) by batches of its rows, drawn in proportion to ``sample_weight``."""
