@@ -11,12 +11,9 @@ embiggen_factor = 70
 
 
 def main(
-    n_clusters=n_clusters,
-    n_samples_per_cluster=n_samples_per_cluster,
-    n_features=n_features,
-    embiggen_factor=embiggen_factor,
-    seed=seed,
-):
+    n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster, n_features=n_features,
+    embiggen_factor=embiggen_factor, seed=seed,
+):  # fmt: skip
     """Build the lesson's graph, run it once, return ``(sample_values, centroid_values)`` as numpy arrays."""
     graph = tf.Graph()
     with graph.as_default():

@@ -30,14 +30,9 @@ OTHER_OUTPUTS = ("initial.png", "trajectory.png", "iterations.gif")
 
 
 def main(
-    n_clusters=n_clusters,
-    n_samples_per_cluster=n_samples_per_cluster,
-    n_features=n_features,
-    embiggen_factor=embiggen_factor,
-    seed=seed,
-    centroid_seed=centroid_seed,
-    n_iterations=n_iterations,
-):
+    n_clusters=n_clusters, n_samples_per_cluster=n_samples_per_cluster, n_features=n_features,
+    embiggen_factor=embiggen_factor, seed=seed, centroid_seed=centroid_seed, n_iterations=n_iterations,
+):  # fmt: skip
     """Run the iterated lesson in one session.
 
     Returns
