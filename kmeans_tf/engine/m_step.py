@@ -105,7 +105,9 @@ def centroids_from_sums(sums, counts, members, centroids, farthest):
     have the dtype of ``centroids``.
     """
     sums, counts, members = relocate_empty_clusters(sums, counts, members, farthest)
-    return _means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members)
+    # Eagerly, one traced call; inside a graph (the loop in memory), the ops themselves.
+    means_and_shift = _means_and_shift if tf.executing_eagerly() else _means_and_shift.python_function
+    return means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members)
 
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(tf.float64), vector(tf.float64), vector(tf.float64)])
