@@ -208,6 +208,8 @@ class LloydOptions:
     weights: np.ndarray | None  # float64, one per sample
 
     def __getattr__(self, name):
+        if name.startswith("__") or name == "options":  # copy and pickle look for these before ``options`` is set
+            raise AttributeError(name)
         return getattr(self.options, name)
 
 
