@@ -1,5 +1,6 @@
 """kmeans_tf.data_io: reading data files with their errors, and atomic writes."""
 
+import contextlib
 import errno
 import io
 import os
@@ -712,3 +713,63 @@ def test_a_folder_that_turns_unwritable_after_the_check(tmp_path, monkeypatch):
     assert str(error.value) == (
         f"cannot write {tmp_path / 'labels.txt'}: cannot create a file in folder {tmp_path} (Permission denied)"
     )
+
+
+# ---------------------------------------------------------------------------
+# Shard folders, odd headers and conversion
+# ---------------------------------------------------------------------------
+
+
+def within(seconds, fifo, function, *args):
+    """Return what ``function(*args)`` returns or raises; fail the test if it blocks on ``fifo`` past ``seconds``."""
+    outcome = []
+
+    def call():
+        try:
+            outcome.append(function(*args))
+        except BaseException as error:  # noqa: BLE001 (handed to the test)
+            outcome.append(error)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        with contextlib.suppress(OSError):  # a writer lets a reader blocked on the FIFO go
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(seconds)
+        pytest.fail(f"blocked on {fifo}")
+    return outcome[0]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_shard_folder_refuses_what_is_not_a_regular_file_at_once(tmp_path, kind):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.ones((3, 2)))
+    odd = folder / "b.npy"
+    os.mkfifo(odd) if kind == "fifo" else odd.mkdir()
+    for reader in (data_io.map_npy_folder, data_io.shard_paths):
+        error = within(30, odd, reader, folder)
+        assert isinstance(error, ValueError), error
+        assert str(odd) in str(error) and "not a regular file" in str(error)
+    error = within(30, odd, data_io.map_npy, odd)
+    assert isinstance(error, ValueError) and str(odd) in str(error)
+
+
+def test_links_to_regular_files_are_shards(tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(tmp_path / "elsewhere.npy", np.ones((3, 2)))
+    (folder / "a.npy").symlink_to(tmp_path / "elsewhere.npy")
+    np.save(folder / "b.npy", np.zeros((2, 2)))
+    assert [len(array) for array in data_io.map_npy_folder(folder)] == [3, 2]
+
+
+@pytest.mark.parametrize("shape", [(-2, -2), (-4,)], ids=["2-D", "1-D"])
+def test_a_negative_dimension_is_refused_naming_the_file(tmp_path, shape):
+    path = _npy_header(tmp_path / "d.npy", shape, data=np.zeros(4).tobytes())
+    readers = [data_io.read_table, data_io.map_npy, data_io.read_weights]
+    for reader in readers if len(shape) == 2 else [data_io.read_weights]:
+        with pytest.raises(ValueError) as error:
+            reader(path)
+        assert str(error.value) == f"{path} holds an array of shape {shape}; a dimension cannot be negative"

@@ -321,6 +321,8 @@ def _read_npy_header(handle, path, dims=(2,)):
     if len(shape) not in dims:
         wanted = "2-D (rows, columns)" if dims == (2,) else "1-D (rows,) or 2-D (rows, columns)"
         raise ValueError(f"{path} holds an array of shape {shape}; it should be {wanted}")
+    if any(dim < 0 for dim in shape):
+        raise ValueError(f"{path} holds an array of shape {shape}; a dimension cannot be negative")
     if 0 in shape:
         raise ValueError(f"{path} is empty: its array has shape {shape}")
     return dtype, shape, fortran_order
