@@ -11,6 +11,7 @@ import socket
 import stat
 import tempfile
 import threading
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -773,3 +774,68 @@ def test_a_negative_dimension_is_refused_naming_the_file(tmp_path, shape):
         with pytest.raises(ValueError) as error:
             reader(path)
         assert str(error.value) == f"{path} holds an array of shape {shape}; a dimension cannot be negative"
+
+
+def test_convert_holds_a_chunk_of_bytes_not_of_rows(tmp_path):
+    source = tmp_path / "wide.csv"
+    source.write_text("".join(",".join([str(row + 0.5)] * 50_000) + "\n" for row in range(2)))
+    tracemalloc.start()
+    try:
+        rows, width, names = data_io.convert_text(source, tmp_path / "wide.npy")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (rows, width, names) == (2, 50_000, None)
+    np.testing.assert_array_equal(np.load(tmp_path / "wide.npy"), [[0.5] * 50_000, [1.5] * 50_000])
+    assert peak < 64 * 2**20, peak
+
+
+def test_convert_writes_chunk_after_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_io.converting, "CHUNK_BYTES", 3 * 2 * 8)  # 3 rows of 2 float64 a chunk
+    rows = np.arange(20.0).reshape(10, 2)
+    source = write(tmp_path, "data.csv", "".join(f"{x},{y}\n" for x, y in rows))
+    written = []
+    result = data_io.convert_text(source, tmp_path / "out.npy", progress=lambda done, read: written.append(done))
+    assert result == (10, 2, None) and written == [3, 6, 9]
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), rows)
+
+
+def test_convert_onto_a_full_disk_names_the_output_not_the_input(tmp_path, monkeypatch):
+    source = write(tmp_path, "data.csv", "x,y\n1,2\n3,4\n")
+    out = tmp_path / "out.npy"
+
+    def full(self, rows):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(data_io.chunked.RowsWriter, "append", full)
+    with pytest.raises(OSError) as error:
+        data_io.convert_text(source, out)
+    assert str(error.value) == f"cannot write {out}: No space left on device"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv"]
+
+
+def test_convert_names_the_input_when_reading_it_fails(tmp_path, monkeypatch):
+    class FailingText:
+        """Two lines of CSV, then a read that fails."""
+
+        lines = iter(["x,y\n", "1,2\n"])
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            line = next(self.lines, None)
+            if line is None:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return line
+
+    @contextlib.contextmanager
+    def failing_text(path):
+        yield FailingText()
+
+    source = write(tmp_path, "data.csv", "x,y\n1,2\n3,4\n")
+    monkeypatch.setattr(data_io.converting, "open_text", failing_text)
+    with pytest.raises(ValueError) as error:
+        data_io.convert_text(source, tmp_path / "out.npy")
+    assert str(error.value) == f"cannot read {source}: Input/output error"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv"]
