@@ -1,17 +1,97 @@
 """The command line's outputs: never an input, all of a run's or none, and nothing left behind by a signal."""
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
-from tests.cases import REPO_ROOT
+from kmeans_tf import cli
+from tests.cases import BLOBS, BLOBS_CSV, REPO_ROOT, assert_error, run
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    path = tmp_path / "blobs.csv"
+    path.write_text(BLOBS_CSV)
+    return path
+
+
+@pytest.fixture
+def shards(tmp_path):
+    """A folder of two .npy shards of the blobs, and the centroids file of a fit of them."""
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(folder / "a.npy", BLOBS[:3])
+    np.save(folder / "b.npy", BLOBS[3:])
+    np.save(tmp_path / "centroids.npy", BLOBS[[0, 3]])
+    return folder
+
+
+def contents(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
 
 def hidden(folder):
     return [path.name for path in folder.iterdir() if path.name.startswith(".")]
+
+
+def test_no_output_replaces_a_shard_of_a_data_folder_even_with_force(tmp_path, shards):
+    before = contents(shards)
+    link = tmp_path / "link.npy"
+    link.symlink_to(shards / "b.npy")
+    for out in (shards / "b.npy", link):
+        fitted = run("fit", shards, "-k", 2, "--labels-out", out, "--force")
+        assert_error(fitted, f"--labels-out {out} is also DATA ({shards / 'b.npy'})")
+        predicted = run("predict", shards, "--centroids", tmp_path / "centroids.npy", "--labels-out", out, "--force")
+        assert_error(predicted, f"--labels-out {out} is also DATA ({shards / 'b.npy'})")
+    assert contents(shards) == before
+
+
+def test_a_new_npy_file_in_a_data_folder_is_refused_as_it_would_be_read_as_a_shard(tmp_path, shards):
+    (tmp_path / "folder-link").symlink_to(shards)
+    (tmp_path / "dangling.npy").symlink_to(shards / "new.npy")
+    for out in (
+        shards / "labels.npy",
+        shards / "LABELS.NPY",
+        tmp_path / "folder-link" / "labels.npy",
+        tmp_path / "dangling.npy",
+    ):
+        for option in ("--labels-out", "--centroids-out"):
+            assert_error(run("fit", shards, "-k", 2, option, out), f"{option} {out}", "would be a shard of DATA")
+    assert sorted(os.listdir(shards)) == ["a.npy", "b.npy"]
+    for name in ("labels.txt", ".labels.npy"):  # neither is a shard
+        assert run("fit", shards, "-k", 2, "--labels-out", shards / name).exit_code == 0
+    assert run("fit", shards, "-k", 2).exit_code == 0
+
+
+def test_no_output_replaces_the_weights_or_the_centroids_file_through_a_link(tmp_path, blobs):
+    weights = tmp_path / "weights.csv"
+    weights.write_text("1\n1\n1\n2\n2\n2\n")
+    (tmp_path / "weights-link.csv").symlink_to(weights)
+    result = run(
+        "fit", blobs, "-k", 2, "--weights", weights, "--centroids-out", tmp_path / "weights-link.csv", "--force"
+    )
+    assert_error(result, "is also --weights")
+    centroids = tmp_path / "centroids.csv"
+    centroids.write_text("0,0\n10,10\n")
+    (tmp_path / "centroids-link.txt").symlink_to(centroids)
+    result = run("predict", blobs, "--centroids", centroids, "--labels-out", tmp_path / "centroids-link.txt", "--force")
+    assert_error(result, "is also --centroids")
+    assert weights.read_text() == "1\n1\n1\n2\n2\n2\n" and centroids.read_text() == "0,0\n10,10\n"
+
+
+def test_a_checkpoint_that_cannot_be_a_folder_is_refused_before_the_data_are_read(monkeypatch, tmp_path, shards):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(cli.clustering, "open_data", lambda *args, **kwargs: pytest.fail("the data were read"))
+    for path, fragment in [
+        ("/dev/null", "--checkpoint /dev/null is not a folder"),
+        (tmp_path / "a-file" / "sub", f"cannot make this folder: Not a directory ({tmp_path / 'a-file'} is a file)"),
+    ]:
+        assert_error(run("fit", shards, "-k", 2, "--checkpoint", path), fragment)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

@@ -20,7 +20,14 @@ from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import open_data, read_centroids, read_weights
-from kmeans_tf.cli.outputs import checkpoint_folder, claim_outputs, cluster_sizes, save_plot, write_labels
+from kmeans_tf.cli.outputs import (
+    check_checkpoint,
+    checkpoint_folder,
+    claim_outputs,
+    cluster_sizes,
+    save_plot,
+    write_labels,
+)
 from kmeans_tf.cli.requests import LLOYD, MINI_BATCH, fit_request, given_on_command_line, with_data
 from kmeans_tf.engine.options import (
     ALGORITHMS,
@@ -134,6 +141,7 @@ def fit(console, **arguments):
     request = fit_request(given_on_command_line(), **arguments)
     processes = _processes(request)
     claim_outputs(request.outputs, force=request.force, inputs=request.inputs)
+    check_checkpoint(request.checkpoint)
     table = open_data(
         request.data,
         columns=request.columns,

@@ -1,6 +1,7 @@
 """The commands' outputs: claimed before any work (so nothing given is lost), then written."""
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -15,10 +16,16 @@ def claim_outputs(outputs, *, force, inputs=None):
     """Check the output paths before any work, so that nothing given is lost.
 
     ``outputs`` and ``inputs`` map an option's name to its path (or None). An output must
-    be writable where it is, differ from every input and from the other outputs, and be
-    new unless ``force``. Devices, FIFOs and ``/dev/stdout`` are written into, never replaced.
+    be writable where it is, differ from every input file and from the other outputs (links
+    followed), and be new unless ``force``. An input that is a folder of shards stands for
+    each of its shards, and an output there that would be read as one of them is refused too.
+    Devices, FIFOs and ``/dev/stdout`` are written into, never replaced.
     """
     inputs = {name: path for name, path in (inputs or {}).items() if path not in (None, data_io.STDIN)}
+    folders = {name: path for name, path in inputs.items() if os.path.isdir(path)}
+    input_files = [(name, path) for name, path in inputs.items() if name not in folders]
+    for name, folder in folders.items():
+        input_files += [(f"{name} ({shard})", shard) for shard in _shards(folder)]
     claimed = {}
     for option, path in outputs.items():
         if path is None or str(path) == data_io.STDIN:
@@ -30,10 +37,32 @@ def claim_outputs(outputs, *, force, inputs=None):
         except OSError as error:
             raise click.ClickException(f"{option}: {error}") from None
         if not data_io.is_special_output(path):
-            for name, given in {**inputs, **claimed}.items():
+            for name, given in [*input_files, *claimed.items()]:
                 if _same_file(path, given):
                     raise click.ClickException(f"{option} {path} is also {name}; write it somewhere else")
+            for name, folder in folders.items():
+                if _would_be_shard(path, folder):
+                    raise click.ClickException(
+                        f"{option} {path} would be a shard of {name} ({folder}), whose every "
+                        f"{data_io.NPY_SUFFIX} file is read as data; write it somewhere else"
+                    )
         claimed[option] = path
+
+
+def _shards(folder):
+    """The files of ``folder`` that read as its shards (those ``data_io.shard_paths`` would check and return)."""
+    try:
+        return [Path(folder) / name for name in sorted(os.listdir(folder)) if data_io.is_shard_name(name)]
+    except OSError:
+        return []  # reading the data will say why
+
+
+def _would_be_shard(path, folder):
+    """Tell whether the file ``path`` names, or the file its links lead to, would be a shard of ``folder``."""
+    return any(
+        data_io.is_shard_name(candidate.name) and _same_file(candidate.parent, folder)
+        for candidate in (Path(os.path.abspath(path)), Path(os.path.realpath(path)))
+    )
 
 
 def _same_file(a, b):
@@ -41,6 +70,26 @@ def _same_file(a, b):
     if a.exists() and b.exists():
         return os.path.samefile(a, b)
     return a.resolve() == b.resolve()
+
+
+def check_checkpoint(path):
+    """Refuse, before any work, a ``--checkpoint`` path (or None: nothing) that cannot be made a folder."""
+    if path is None:
+        return
+    existing = next(folder for folder in (path, *path.parents) if folder.exists())
+    if existing == path:
+        if not path.is_dir():
+            raise click.ClickException(f"--checkpoint {path} is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise click.ClickException(f"--checkpoint {path}: this folder is not writable")
+    elif not existing.is_dir():
+        reason = os.strerror(errno.ENOTDIR)
+        raise click.ClickException(f"--checkpoint {path}: cannot make this folder: {reason} ({existing} is a file)")
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = os.strerror(errno.EACCES)
+        raise click.ClickException(
+            f"--checkpoint {path}: cannot make this folder: {reason} (folder {existing} is not writable)"
+        )
 
 
 @contextlib.contextmanager

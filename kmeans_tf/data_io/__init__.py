@@ -27,7 +27,7 @@ checked as above) instead of reading them; ``convert_text`` turns a CSV of any s
 
 from kmeans_tf.data_io.chunked import write_labels_chunked
 from kmeans_tf.data_io.converting import convert_text
-from kmeans_tf.data_io.mapping import map_npy, map_npy_folder, shard_paths
+from kmeans_tf.data_io.mapping import is_shard_name, map_npy, map_npy_folder, shard_paths
 from kmeans_tf.data_io.reading import read_table, read_weights
 from kmeans_tf.data_io.tables import (
     DATA_SUFFIXES,
@@ -74,4 +74,5 @@ __all__ = [
     "map_npy",
     "map_npy_folder",
     "shard_paths",
+    "is_shard_name",
 ]
