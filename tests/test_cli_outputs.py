@@ -1,5 +1,6 @@
 """The command line's outputs: never an input, all of a run's or none, and nothing left behind by a signal."""
 
+import errno
 import os
 import signal
 import subprocess
@@ -82,6 +83,68 @@ def test_no_output_replaces_the_weights_or_the_centroids_file_through_a_link(tmp
     result = run("predict", blobs, "--centroids", centroids, "--labels-out", tmp_path / "centroids-link.txt", "--force")
     assert_error(result, "is also --centroids")
     assert weights.read_text() == "1\n1\n1\n2\n2\n2\n" and centroids.read_text() == "0,0\n10,10\n"
+
+
+def test_a_run_writes_all_of_its_outputs_or_none(tmp_path, blobs):
+    labels = tmp_path / "lx.txt"
+    result = run("fit", blobs, "-k", 2, "--labels-out", labels, "--centroids-out", "/dev/full")
+    assert_error(result, "cannot write /dev/full: No space left on device")
+    assert not labels.exists() and "Labels written" not in result.stderr
+    labels.write_text("old labels\n")
+    result = run("fit", blobs, "-k", 2, "--labels-out", labels, "--centroids-out", "/dev/full", "--force")
+    assert_error(result, "/dev/full")
+    assert labels.read_text() == "old labels\n"
+    full_png = tmp_path / "full.png"
+    full_png.symlink_to("/dev/full")
+    assert_error(run("generate", "--out", tmp_path / "s.csv", "--plot", full_png), "full.png", "No space left")
+    assert not (tmp_path / "s.csv").exists()
+    assert_error(run("fit", blobs, "-k", 2, "--plot", tmp_path / "p.png", "--trajectory", full_png), "full.png")
+    assert not (tmp_path / "p.png").exists()
+    assert hidden(tmp_path) == []
+
+
+def test_labels_go_to_stdout_only_once_the_files_are_written(blobs):
+    result = run("fit", blobs, "-k", 2, "--centroids-out", "/dev/full")
+    assert_error(result, "/dev/full")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("failing", ["labels", "centroids"])
+def test_a_failed_rename_puts_back_every_file_it_replaced(monkeypatch, tmp_path, blobs, failing):
+    outputs = {"labels": tmp_path / "labels.txt", "centroids": tmp_path / "centroids.csv"}
+    for name, path in outputs.items():
+        path.write_text(f"old {name}\n")
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if str(destination) == str(outputs[failing]) and str(source).endswith(outputs[failing].suffix):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace)
+    result = run(
+        "fit", blobs, "-k", 2, "--labels-out", outputs["labels"], "--centroids-out", outputs["centroids"], "--force"
+    )
+    assert_error(result, f"cannot write {outputs[failing]}: Input/output error")
+    assert {name: path.read_text() for name, path in outputs.items()} == {
+        "labels": "old labels\n",
+        "centroids": "old centroids\n",
+    }
+    assert hidden(tmp_path) == []
+
+
+def test_a_failed_rename_removes_the_new_files_already_renamed(monkeypatch, tmp_path, blobs):
+    labels, centroids = tmp_path / "labels.txt", tmp_path / "centroids.csv"
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if str(destination) == str(centroids):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert_error(run("fit", blobs, "-k", 2, "--labels-out", labels, "--centroids-out", centroids), "Input/output")
+    assert sorted(os.listdir(tmp_path)) == ["blobs.csv"]
 
 
 def test_a_checkpoint_that_cannot_be_a_folder_is_refused_before_the_data_are_read(monkeypatch, tmp_path, shards):

@@ -839,3 +839,41 @@ def test_convert_names_the_input_when_reading_it_fails(tmp_path, monkeypatch):
         data_io.convert_text(source, tmp_path / "out.npy")
     assert str(error.value) == f"cannot read {source}: Input/output error"
     assert sorted(os.listdir(tmp_path)) == ["data.csv"]
+
+
+# ---------------------------------------------------------------------------
+# Several outputs, all or none
+# ---------------------------------------------------------------------------
+
+
+def test_write_all_names_the_output_not_its_temporary_file(tmp_path):
+    def full(where):
+        raise OSError(f"cannot write {where}: No space left on device")
+
+    outputs = [(tmp_path / "a.txt", lambda where: data_io.write_labels(where, [1], overwrite=True))]
+    with pytest.raises(OSError) as error:
+        data_io.write_all([*outputs, (tmp_path / "b.txt", full)])
+    assert str(error.value) == f"cannot write {tmp_path / 'b.txt'}: No space left on device"
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_all_gives_new_files_the_usual_mode_and_keeps_an_old_ones(tmp_path):
+    old = tmp_path / "old.txt"
+    old.write_text("old\n")
+    old.chmod(0o640)
+    new = tmp_path / "new.csv"
+    data_io.write_all(
+        [
+            (old, lambda where: data_io.write_labels(where, [1, 2], overwrite=True)),
+            (new, lambda where: data_io.write_table(where, np.eye(2), overwrite=True)),
+        ],
+        overwrite=True,
+    )
+    assert old.read_text() == "1\n2\n" and stat.S_IMODE(old.stat().st_mode) == 0o640
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~mask
+    np.testing.assert_array_equal(np.loadtxt(new, delimiter=","), np.eye(2))
+    assert sorted(os.listdir(tmp_path)) == ["new.csv", "old.txt"]
+    with pytest.raises(FileExistsError):
+        data_io.write_all([(old, lambda where: None)])

@@ -13,7 +13,7 @@ import click
 from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.outputs import claim_outputs, save_plot
+from kmeans_tf.cli.outputs import claim_outputs, picture_output, write_outputs
 from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
 
 # The table's columns: heading, the ElbowResult field, and the format of a value.
@@ -155,6 +155,13 @@ def elbow(
             silhouette_rows=silhouette_rows,
             callback=record,
         )
+
+    def draw():
+        from kmeans_tf.figures import elbow_figure
+
+        return elbow_figure(result.k, result.inertia, result.silhouette, result.suggested_k)
+
+    write_outputs([picture_output(plot, draw)], console)  # the picture first: the table only once it is written
     if as_json:
         click.echo(
             json.dumps(
@@ -174,10 +181,6 @@ def elbow(
     else:
         click.echo(format_table(result), nl=False)
         click.echo(describe_suggestion(result.suggested_k))
-    if plot is not None:
-        from kmeans_tf.figures import elbow_figure
-
-        save_plot(elbow_figure(result.k, result.inertia, result.silhouette, result.suggested_k), plot, console)
 
 
 def _rows(result):

@@ -1,6 +1,7 @@
-"""The commands' outputs: claimed before any work (so nothing given is lost), then written."""
+"""The commands' outputs: claimed before any work (so nothing given is lost), then written all or none."""
 
 import contextlib
+import dataclasses
 import errno
 import os
 from pathlib import Path
@@ -118,14 +119,63 @@ def checkpoint_folder(path):
         raise
 
 
-def write_labels(path, labels, console):
-    """Write labels to ``path`` (an int32 array if it ends in .npy), or to stdout when None, a chunk at a time."""
-    if path is None:
-        for start in range(0, len(labels), LABEL_CHUNK):
-            click.echo(data_io.format_labels(labels[start : start + LABEL_CHUNK]), nl=False)
-    else:
-        data_io.write_labels_chunked(path, labels, overwrite=True)
-        console.note(f"Labels written to {path}")
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """One output of a command: its path (None: not asked for), how to write it, and what the note calls it.
+
+    ``write(where)`` writes the output to the path ``where`` (a temporary file beside ``path``,
+    or ``path`` itself for a device or FIFO), replacing what is there.
+    """
+
+    path: object
+    write: object
+    what: str
+
+
+def write_outputs(outputs, console):
+    """Write the ``Output``s asked for all or none (``data_io.write_all``); then say where each went."""
+    given = [output for output in outputs if output.path is not None]
+    data_io.write_all([(output.path, output.write) for output in given], overwrite=True)  # claimed before any work
+    for output in given:
+        console.note(f"{output.what} written to {output.path}")
+
+
+def labels_output(path, labels):
+    """The labels as an ``Output``: an int32 array if ``path`` ends in .npy, else one per line, a chunk at a time."""
+    return Output(path, lambda where: data_io.write_labels_chunked(where, labels, overwrite=True), "Labels")
+
+
+def table_output(path, values, what, names=None):
+    """``values`` as an ``Output`` of the file type ``path`` names (CSV into a device or pipe)."""
+    return Output(path, lambda where: data_io.write_table(where, values, names=names, overwrite=True), what)
+
+
+def picture_output(path, draw):
+    """The figure that ``draw()`` returns, drawn only when written, as a PNG ``Output``."""
+
+    def write(where):
+        from kmeans_tf.figures import save_figure
+
+        save_figure(draw(), where, overwrite=True)
+
+    return Output(path, write, "Picture")
+
+
+def animation_output(path, samples, centroid_history, labels_history):
+    """A run's animation as a GIF ``Output``."""
+
+    def write(where):
+        from kmeans_tf.figures import save_animation
+
+        save_animation(samples, centroid_history, labels_history, where, overwrite=True)
+
+    return Output(path, write, "Animation")
+
+
+def print_labels(labels):
+    """Print labels on stdout, one per line, a chunk at a time."""
+    for start in range(0, len(labels), LABEL_CHUNK):
+        click.echo(data_io.format_labels(labels[start : start + LABEL_CHUNK]), nl=False)
 
 
 def cluster_sizes(labels, n_clusters):
@@ -134,22 +184,6 @@ def cluster_sizes(labels, n_clusters):
     for start in range(0, len(labels), LABEL_CHUNK):
         sizes += np.bincount(labels[start : start + LABEL_CHUNK], minlength=n_clusters)
     return sizes
-
-
-def save_plot(figure, path, console):
-    """Save a figure as PNG at ``path`` (claimed before any work) and say so."""
-    from kmeans_tf.figures import save_figure
-
-    save_figure(figure, path, overwrite=True)
-    console.note(f"Picture written to {path}")
-
-
-def save_animation(samples, centroid_history, labels_history, path, console):
-    """Save a run's animation as GIF at ``path`` (claimed before any work) and say so."""
-    from kmeans_tf.figures import save_animation as save
-
-    save(samples, centroid_history, labels_history, path, overwrite=True)
-    console.note(f"Animation written to {path}")
 
 
 def needs_two_columns(pictures, n_columns, what):
