@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from kmeans_tf import cli
+from kmeans_tf import cli, data_io
 from tests.cases import BLOBS, BLOBS_CSV, REPO_ROOT, assert_error, run
 
 
@@ -177,3 +177,31 @@ def test_a_signal_during_convert_leaves_nothing_behind(tmp_path, signum):
     assert child.returncode == 128 + signum, errors
     assert errors.decode().splitlines() == [f"Aborted: {signal.Signals(signum).name}"]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("when", ["writing", "renaming"])
+def test_a_stop_while_outputs_are_written_leaves_every_file_as_it_was(monkeypatch, tmp_path, when):
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("old\n")
+    real_replace = os.replace
+
+    def stop(*args):
+        raise cli.console.Stopped(signal.SIGTERM)
+
+    def stop_at_the_second_rename(source, destination):
+        if str(destination) == str(new):
+            stop()
+        return real_replace(source, destination)
+
+    if when == "renaming":
+        monkeypatch.setattr(os, "replace", stop_at_the_second_rename)
+
+    def write_new(where):
+        if when == "writing":
+            stop()
+        data_io.write_labels(where, [2], overwrite=True)
+
+    outputs = [(old, lambda where: data_io.write_labels(where, [1], overwrite=True)), (new, write_new)]
+    with pytest.raises(cli.console.Stopped):
+        data_io.write_all(outputs, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["old.txt"] and old.read_text() == "old\n"
