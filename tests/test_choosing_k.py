@@ -1,6 +1,7 @@
 """Choosing k: the kneedle rule by hand, ``eager.elbow`` against scikit-learn's scores, and ``kmeans-tf elbow``."""
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -174,3 +175,25 @@ def test_elbow_progress_bar_only_on_a_terminal(monkeypatch, blobs_csv):
 def test_elbow_help_names_the_rule():
     output = run("elbow", "--help").output
     assert "kneedle rule" in output and "Satop" in output and "kmeans-tf elbow " in output
+
+
+@pytest.mark.parametrize(
+    "k, largest",
+    [("1:10000000000", 10**10), ("1:100000000", 10**8), ("2,100000000,3", 10**8)],
+    ids=["1e10", "1e8", "list"],
+)
+def test_a_range_of_k_beyond_the_rows_is_refused_before_anything_is_built(blobs_csv, k, largest):
+    tracemalloc.start()
+    try:
+        result = run("elbow", blobs_csv, "--k", k)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_error(result, f"{blobs_csv} has 400 rows, fewer than k={largest}")
+    assert peak < 32 * 2**20, peak
+
+
+def test_elbow_takes_fits_other_name_of_the_init_seed(blobs_csv):
+    seeded = run("elbow", blobs_csv, "--k", "1:4", "--seed", 3, "--json")
+    assert seeded.exit_code == 0, seeded.output
+    assert seeded.stdout == run("elbow", blobs_csv, "--k", "1:4", "--init-seed", 3, "--json").stdout

@@ -137,3 +137,35 @@ def test_with_data_reads_the_init_file_and_checks_it(blobs, tmp_path):
     np.testing.assert_array_equal(ready.init, [[0.0, 0.0], [10.0, 10.0]])
     with pytest.raises(click.ClickException, match="has 2 rows \\(centroids\\) but -k/--clusters is 3"):
         requests.with_data(request_of(blobs, "-k", 3, "--init", init), data, 6)
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        ("nan", "nan is not a finite number"),
+        ("inf", "inf is not in the range 0<x<=604800"),
+        ("1e300", "1e+300 is not in the range 0<x<=604800"),
+        ("0", "0.0 is not in the range 0<x<=604800"),
+    ],
+)
+def test_the_timeout_is_a_number_of_seconds_up_to_a_week(blobs, value, fragment):
+    result = run("fit", blobs, "-k", 2, "--workers", WORKERS, "--worker-index", 0, "--timeout", value)
+    assert_error(result, "'--timeout'", fragment, exit_code=2)
+    assert len(result.stderr) < 200
+
+
+@pytest.mark.parametrize(
+    "workers, fragment",
+    [
+        ("[5000, 5001]", "addresses should be a list of 'HOST:PORT' strings, got [5000, 5001]"),
+        ('"127.0.0.1:5000"', "addresses should be a list of 'HOST:PORT' strings, got '127.0.0.1:5000'"),
+        ('["127.0.0.1:5000", null]', "addresses should be a list of 'HOST:PORT' strings"),
+    ],
+    ids=["integers", "one string", "null"],
+)
+def test_tf_config_with_addresses_that_are_not_strings_is_one_line(blobs, monkeypatch, workers, fragment):
+    config = f'{{"cluster": {{"worker": {workers}}}, "task": {{"type": "worker", "index": 0}}}}'
+    monkeypatch.setenv("TF_CONFIG", config)
+    result = run("fit", blobs, "-k", 2)
+    assert_error(result, "TF_CONFIG should name the cluster's workers", fragment)
+    assert "internal error" not in result.stderr

@@ -1,5 +1,6 @@
 """kmeans_tf.data_io: reading data files with their errors, and atomic writes."""
 
+import contextlib
 import errno
 import io
 import os
@@ -10,6 +11,7 @@ import socket
 import stat
 import tempfile
 import threading
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -712,3 +714,166 @@ def test_a_folder_that_turns_unwritable_after_the_check(tmp_path, monkeypatch):
     assert str(error.value) == (
         f"cannot write {tmp_path / 'labels.txt'}: cannot create a file in folder {tmp_path} (Permission denied)"
     )
+
+
+# ---------------------------------------------------------------------------
+# Shard folders, odd headers and conversion
+# ---------------------------------------------------------------------------
+
+
+def within(seconds, fifo, function, *args):
+    """Return what ``function(*args)`` returns or raises; fail the test if it blocks on ``fifo`` past ``seconds``."""
+    outcome = []
+
+    def call():
+        try:
+            outcome.append(function(*args))
+        except BaseException as error:  # noqa: BLE001 (handed to the test)
+            outcome.append(error)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        with contextlib.suppress(OSError):  # a writer lets a reader blocked on the FIFO go
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(seconds)
+        pytest.fail(f"blocked on {fifo}")
+    return outcome[0]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_shard_folder_refuses_what_is_not_a_regular_file_at_once(tmp_path, kind):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.ones((3, 2)))
+    odd = folder / "b.npy"
+    os.mkfifo(odd) if kind == "fifo" else odd.mkdir()
+    for reader in (data_io.map_npy_folder, data_io.shard_paths):
+        error = within(30, odd, reader, folder)
+        assert isinstance(error, ValueError), error
+        assert str(odd) in str(error) and "not a regular file" in str(error)
+    error = within(30, odd, data_io.map_npy, odd)
+    assert isinstance(error, ValueError) and str(odd) in str(error)
+
+
+def test_links_to_regular_files_are_shards(tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(tmp_path / "elsewhere.npy", np.ones((3, 2)))
+    (folder / "a.npy").symlink_to(tmp_path / "elsewhere.npy")
+    np.save(folder / "b.npy", np.zeros((2, 2)))
+    assert [len(array) for array in data_io.map_npy_folder(folder)] == [3, 2]
+
+
+@pytest.mark.parametrize("shape", [(-2, -2), (-4,)], ids=["2-D", "1-D"])
+def test_a_negative_dimension_is_refused_naming_the_file(tmp_path, shape):
+    path = _npy_header(tmp_path / "d.npy", shape, data=np.zeros(4).tobytes())
+    readers = [data_io.read_table, data_io.map_npy, data_io.read_weights]
+    for reader in readers if len(shape) == 2 else [data_io.read_weights]:
+        with pytest.raises(ValueError) as error:
+            reader(path)
+        assert str(error.value) == f"{path} holds an array of shape {shape}; a dimension cannot be negative"
+
+
+def test_convert_holds_a_chunk_of_bytes_not_of_rows(tmp_path):
+    source = tmp_path / "wide.csv"
+    source.write_text("".join(",".join([str(row + 0.5)] * 50_000) + "\n" for row in range(2)))
+    tracemalloc.start()
+    try:
+        rows, width, names = data_io.convert_text(source, tmp_path / "wide.npy")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (rows, width, names) == (2, 50_000, None)
+    np.testing.assert_array_equal(np.load(tmp_path / "wide.npy"), [[0.5] * 50_000, [1.5] * 50_000])
+    assert peak < 64 * 2**20, peak
+
+
+def test_convert_writes_chunk_after_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_io.converting, "CHUNK_BYTES", 3 * 2 * 8)  # 3 rows of 2 float64 a chunk
+    rows = np.arange(20.0).reshape(10, 2)
+    source = write(tmp_path, "data.csv", "".join(f"{x},{y}\n" for x, y in rows))
+    written = []
+    result = data_io.convert_text(source, tmp_path / "out.npy", progress=lambda done, read: written.append(done))
+    assert result == (10, 2, None) and written == [3, 6, 9]
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), rows)
+
+
+def test_convert_onto_a_full_disk_names_the_output_not_the_input(tmp_path, monkeypatch):
+    source = write(tmp_path, "data.csv", "x,y\n1,2\n3,4\n")
+    out = tmp_path / "out.npy"
+
+    def full(self, rows):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(data_io.chunked.RowsWriter, "append", full)
+    with pytest.raises(OSError) as error:
+        data_io.convert_text(source, out)
+    assert str(error.value) == f"cannot write {out}: No space left on device"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv"]
+
+
+def test_convert_names_the_input_when_reading_it_fails(tmp_path, monkeypatch):
+    class FailingText:
+        """Two lines of CSV, then a read that fails."""
+
+        lines = iter(["x,y\n", "1,2\n"])
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            line = next(self.lines, None)
+            if line is None:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            return line
+
+    @contextlib.contextmanager
+    def failing_text(path):
+        yield FailingText()
+
+    source = write(tmp_path, "data.csv", "x,y\n1,2\n3,4\n")
+    monkeypatch.setattr(data_io.converting, "open_text", failing_text)
+    with pytest.raises(ValueError) as error:
+        data_io.convert_text(source, tmp_path / "out.npy")
+    assert str(error.value) == f"cannot read {source}: Input/output error"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv"]
+
+
+# ---------------------------------------------------------------------------
+# Several outputs, all or none
+# ---------------------------------------------------------------------------
+
+
+def test_write_all_names_the_output_not_its_temporary_file(tmp_path):
+    def full(where):
+        raise OSError(f"cannot write {where}: No space left on device")
+
+    outputs = [(tmp_path / "a.txt", lambda where: data_io.write_labels(where, [1], overwrite=True))]
+    with pytest.raises(OSError) as error:
+        data_io.write_all([*outputs, (tmp_path / "b.txt", full)])
+    assert str(error.value) == f"cannot write {tmp_path / 'b.txt'}: No space left on device"
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_all_gives_new_files_the_usual_mode_and_keeps_an_old_ones(tmp_path):
+    old = tmp_path / "old.txt"
+    old.write_text("old\n")
+    old.chmod(0o640)
+    new = tmp_path / "new.csv"
+    data_io.write_all(
+        [
+            (old, lambda where: data_io.write_labels(where, [1, 2], overwrite=True)),
+            (new, lambda where: data_io.write_table(where, np.eye(2), overwrite=True)),
+        ],
+        overwrite=True,
+    )
+    assert old.read_text() == "1\n2\n" and stat.S_IMODE(old.stat().st_mode) == 0o640
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o666 & ~mask
+    np.testing.assert_array_equal(np.loadtxt(new, delimiter=","), np.eye(2))
+    assert sorted(os.listdir(tmp_path)) == ["new.csv", "old.txt"]
+    with pytest.raises(FileExistsError):
+        data_io.write_all([(old, lambda where: None)])

@@ -13,7 +13,7 @@ import click
 from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.outputs import claim_outputs, save_plot
+from kmeans_tf.cli.outputs import claim_outputs, picture_output, write_outputs
 from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
 
 # The table's columns: heading, the ElbowResult field, and the format of a value.
@@ -28,7 +28,10 @@ UNDEFINED = "-"
 
 
 class KValues(click.ParamType):
-    """The k values of ``--k``: ``A:B`` (A to B, inclusive) or a comma-separated list, at least MIN_K_VALUES of them."""
+    """The k values of ``--k``: ``A:B`` (A to B, inclusive) or a comma-separated list, at least MIN_K_VALUES of them.
+
+    ``A:B`` is a ``range``, never built here: the command checks its last k against the rows first.
+    """
 
     name = "k_values"
 
@@ -38,9 +41,9 @@ class KValues(click.ParamType):
         try:
             if ":" in value:
                 first, last = (int(part) for part in value.split(":"))
-                values = list(range(first, last + 1))
+                values = range(first, last + 1)
             else:
-                values = [int(part) for part in value.split(",")]
+                values = sorted(int(part) for part in value.split(","))
         except ValueError:
             self.fail(
                 f"{value!r} should be A:B (every k from A to B) or a comma-separated list, e.g. 2:12 or 2,4,8",
@@ -51,11 +54,11 @@ class KValues(click.ParamType):
             self.fail(
                 f"{value!r} gives {len(values)} k values; the kneedle rule needs at least {MIN_K_VALUES}", param, ctx
             )
-        if min(values) < 1:
-            self.fail(f"{value!r} holds k={min(values)}; every k should be >= 1", param, ctx)
-        if len(set(values)) != len(values):
+        if values[0] < 1:
+            self.fail(f"{value!r} holds k={values[0]}; every k should be >= 1", param, ctx)
+        if isinstance(values, list) and len(set(values)) != len(values):
             self.fail(f"{value!r} repeats a value", param, ctx)
-        return sorted(values)
+        return values
 
 
 @click.command(cls=Command)
@@ -79,7 +82,7 @@ class KValues(click.ParamType):
 @options.n_init_option
 @options.init_rounds_option
 @options.init_seed_option(
-    None, help="seed of the initial centroids and of the silhouette's sample [default: a new one each time]"
+    None, "--seed", help="seed of the initial centroids and of the silhouette's sample [default: a new one each time]"
 )
 @click.option(
     "--silhouette-rows",
@@ -133,6 +136,7 @@ def elbow(
             f"asked for by --k; k-means needs at least one row per cluster"
         )
 
+    k_values = list(k_values)
     import kmeans_tf
 
     with console.progress(len(k_values), "k values") as advance:
@@ -151,6 +155,13 @@ def elbow(
             silhouette_rows=silhouette_rows,
             callback=record,
         )
+
+    def draw():
+        from kmeans_tf.figures import elbow_figure
+
+        return elbow_figure(result.k, result.inertia, result.silhouette, result.suggested_k)
+
+    write_outputs([picture_output(plot, draw)], console)  # the picture first: the table only once it is written
     if as_json:
         click.echo(
             json.dumps(
@@ -170,10 +181,6 @@ def elbow(
     else:
         click.echo(format_table(result), nl=False)
         click.echo(describe_suggestion(result.suggested_k))
-    if plot is not None:
-        from kmeans_tf.figures import elbow_figure
-
-        save_plot(elbow_figure(result.k, result.inertia, result.silhouette, result.suggested_k), plot, console)
 
 
 def _rows(result):

@@ -20,7 +20,17 @@ from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import open_data, read_centroids, read_weights
-from kmeans_tf.cli.outputs import checkpoint_folder, claim_outputs, cluster_sizes, save_plot, write_labels
+from kmeans_tf.cli.outputs import (
+    check_checkpoint,
+    checkpoint_folder,
+    claim_outputs,
+    cluster_sizes,
+    labels_output,
+    picture_output,
+    print_labels,
+    table_output,
+    write_outputs,
+)
 from kmeans_tf.cli.requests import LLOYD, MINI_BATCH, fit_request, given_on_command_line, with_data
 from kmeans_tf.engine.options import (
     ALGORITHMS,
@@ -134,6 +144,7 @@ def fit(console, **arguments):
     request = fit_request(given_on_command_line(), **arguments)
     processes = _processes(request)
     claim_outputs(request.outputs, force=request.force, inputs=request.inputs)
+    check_checkpoint(request.checkpoint)
     table = open_data(
         request.data,
         columns=request.columns,
@@ -221,7 +232,9 @@ def predict(console, data, centroids_file, columns, header, labels_out, batch_si
     centroids = read_centroids(centroids_file, table, "--centroids")
     labels = kmeans_tf.predict(table.values, centroids, batch_size=batch_size, memory_budget=memory_budget)
     console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids")
-    write_labels(labels_out, labels, console)
+    write_outputs([labels_output(labels_out, labels)], console)
+    if labels_out is None:
+        print_labels(labels)
 
 
 class SingleProcess:
@@ -313,15 +326,9 @@ METHODS = {LLOYD: Method(_lloyd, "iterations"), MINI_BATCH: Method(_mini_batch, 
 
 
 def _write_outputs(request, table, result, sample_weight, console):
-    """Write the labels, the centroids and the pictures that ``request`` asks for."""
-    if request.labels_out is not None or not request.as_json:
-        write_labels(request.labels_out, result.labels, console)
-    if request.centroids_out is not None:
-        data_io.write_table(request.centroids_out, result.centroids, names=table.names, overwrite=True)
-        console.note(f"Centroids written to {request.centroids_out}")
-    if request.plot is not None:
-        save_plot(_fit_figure(table, result), request.plot, console)
-    if request.trajectory is not None:
+    """Write the files that ``request`` asks for, all or none; then the labels on stdout unless written or --json."""
+
+    def trajectory():
         from kmeans_tf.figures import project_2d, trajectory_figure
 
         costs = [
@@ -329,7 +336,19 @@ def _write_outputs(request, table, result, sample_weight, console):
             for centroids in result.centroid_history[1:]
         ]
         points, path = project_2d(table.values, result.centroid_history)
-        save_plot(trajectory_figure(points, path, costs, result.labels), request.trajectory, console)
+        return trajectory_figure(points, path, costs, result.labels)
+
+    write_outputs(
+        [
+            labels_output(request.labels_out, result.labels),
+            table_output(request.centroids_out, result.centroids, "Centroids", names=table.names),
+            picture_output(request.plot, lambda: _fit_figure(table, result)),
+            picture_output(request.trajectory, trajectory),
+        ],
+        console,
+    )
+    if request.labels_out is None and not request.as_json:
+        print_labels(result.labels)
 
 
 def describe_sizes(sizes):

@@ -2,11 +2,16 @@
 
 import contextlib
 import dataclasses
+import signal
 import sys
+import threading
 import time
 import traceback
 
 import click
+
+# Signals that stop a command as Ctrl-C does: every cleanup runs (no temporary file is left), then it exits.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclasses.dataclass
@@ -66,22 +71,75 @@ def one_line(error):
     return " ".join(str(error).split()) or type(error).__name__
 
 
+class Stopped(BaseException):
+    """Raised in the main thread by one of STOP_SIGNALS, so that every ``finally`` runs, as for Ctrl-C."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stopping_on_signals():
+    """Turn STOP_SIGNALS into ``Stopped`` inside the block (in the main thread; a signal ignored stays ignored).
+
+    A second signal, while the first one's cleanup runs, takes the signal's default action.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+
+    def stop(signum, frame):
+        for each, handler in previous.items():
+            signal.signal(each, handler)
+        raise Stopped(signum)
+
+    try:
+        for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, stop)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def funnel(ctx, error_class):
+    """Turn expected failures (bad values, unreadable files) inside the block into one line: ``error_class``."""
+    try:
+        yield
+    except (ValueError, OSError) as error:
+        raise error_class(one_line(error)) from None
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as error:  # a bug, not bad input: still one line, unless --verbose
+        if ctx.ensure_object(Console).verbose:
+            traceback.print_exc()
+        raise click.ClickException(
+            f"internal error: {type(error).__name__}: {one_line(error)} (--verbose shows the traceback)"
+        ) from None
+
+
 class Command(click.Command):
-    """A command whose expected failures (bad values, unreadable files) end in one ``Error:`` line."""
+    """A command whose expected failures (bad values, unreadable files) end in one ``Error:`` line.
+
+    Its options' callbacks run through the same funnel (a failure there is a usage error, exit
+    status 2); SIGTERM and SIGHUP stop it as Ctrl-C does, with exit status 128 + the signal's number.
+    """
+
+    def parse_args(self, ctx, args):
+        with funnel(ctx, click.UsageError):
+            return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
-        except (ValueError, OSError) as error:
-            raise click.ClickException(one_line(error)) from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as error:  # a bug, not bad input: still one line, unless --verbose
-            if ctx.ensure_object(Console).verbose:
-                traceback.print_exc()
-            raise click.ClickException(
-                f"internal error: {type(error).__name__}: {one_line(error)} (--verbose shows the traceback)"
-            ) from None
+            with stopping_on_signals(), funnel(ctx, click.ClickException):
+                return super().invoke(ctx)
+        except Stopped as stopped:
+            click.echo(f"Aborted: {stopped}", err=True)
+            raise click.exceptions.Exit(128 + stopped.signum) from None
 
 
 class Group(click.Group):

@@ -55,10 +55,19 @@ def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=
         budget = memory_budget or default_memory_budget()
         size = os.path.getsize(path)
         if size > budget:
-            raise ValueError(
+            over = (
                 f"{path} is {describe_size(size)}, more than the memory budget ({describe_size(budget)}) "
-                f"to read it into; convert it first (kmeans-tf convert {path} DATA.npy) and give the "
-                f".npy file, which is streamed from disk"
+                f"to read it into"
+            )
+            if suffix == NPY_SUFFIX:  # read into memory for its column of weights
+                raise ValueError(
+                    f"{over}, which a column of weights needs; save the weights as a .npy file of their own "
+                    f"and give --weights FILE.npy (with --columns for the features): the data are then streamed "
+                    f"from disk"
+                )
+            raise ValueError(
+                f"{over}; convert it first (kmeans-tf convert {path} DATA.npy) and give the .npy file, which is "
+                f"streamed from disk"
             )
     table = data_io.read_table(path, columns=columns, stream=sys.stdin, header=header, weights=weights)
     return Data(table.values, table.names, table.source, table.values.shape, table.weights)

@@ -14,7 +14,14 @@ import kmeans_iterate
 from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.outputs import claim_outputs, needs_two_columns, save_animation, save_plot
+from kmeans_tf.cli.outputs import (
+    animation_output,
+    claim_outputs,
+    needs_two_columns,
+    picture_output,
+    table_output,
+    write_outputs,
+)
 
 
 @click.command(cls=Command)
@@ -48,13 +55,16 @@ def generate(console, clusters, samples_per_cluster, features, embiggen_factor, 
         generate_samples.main, clusters, samples_per_cluster, features, embiggen_factor, data_seed
     )
     console.detail(f"True centroids:\n{data_io.format_table(centroids)}".rstrip())
-    if out is None or out == data_io.STDIN:
+    to_stdout = out is None or out == data_io.STDIN
+    write_outputs(
+        [
+            table_output(None if to_stdout else out, samples, f"{len(samples)} samples"),
+            picture_output(plot, lambda: plot_clusters(samples, centroids, samples_per_cluster)),
+        ],
+        console,
+    )
+    if to_stdout:
         click.echo(data_io.format_table(samples), nl=False)
-    else:
-        data_io.write_table(out, samples, overwrite=True)
-        console.note(f"{len(samples)} samples written to {out}")
-    if plot is not None:
-        save_plot(plot_clusters(samples, centroids, samples_per_cluster), plot, console)
 
 
 @click.command(cls=Command)
@@ -112,16 +122,19 @@ def iterate(
     console.detail(f"Initial centroids:\n{data_io.format_table(initial)}".rstrip())
     for iteration, (centroids, cost) in enumerate(zip(history, costs), start=1):
         click.echo(kmeans_iterate.format_iteration(iteration, cost, centroids))
-    if plot is not None:
-        save_plot(plot_clusters(samples, history[-1], samples_per_cluster), plot, console)
+    points = path = None
     if trajectory is not None or animate is not None:
         from kmeans_tf.figures import project_2d, trajectory_figure
 
         points, path = project_2d(samples, np.concatenate([initial[None], history]))
-        if trajectory is not None:
-            save_plot(trajectory_figure(points, path, costs, label_history[-1]), trajectory, console)
-        if animate is not None:
-            save_animation(points, path, label_history, animate, console)
+    write_outputs(
+        [
+            picture_output(plot, lambda: plot_clusters(samples, history[-1], samples_per_cluster)),
+            picture_output(trajectory, lambda: trajectory_figure(points, path, costs, label_history[-1])),
+            animation_output(animate, points, path, label_history),
+        ],
+        console,
+    )
 
 
 @click.command(cls=Command)
@@ -166,16 +179,20 @@ def gd(console, clusters, learning_rate, steps, data_seed, init_seed, plot, traj
     )
     click.echo("\n".join(gd_kmeans.report_lines(costs)))
     console.detail(f"Prototypes:\n{data_io.format_table(prototypes)}".rstrip())
-    if plot is not None:
-        save_plot(gd_kmeans.plot_prototypes(data, prototypes, labels, clusters), plot, console)
-    if trajectory is not None:
+
+    def paths():
         from kmeans_tf.figures import trajectory_figure
 
         # costs[i] is the cost after optimizer step i + 1: the path starts at the initial prototypes.
-        figure = trajectory_figure(
-            data, np.concatenate([initial[None], history]), costs, labels, log_cost=True, first=0
-        )
-        save_plot(figure, trajectory, console)
+        return trajectory_figure(data, np.concatenate([initial[None], history]), costs, labels, log_cost=True, first=0)
+
+    write_outputs(
+        [
+            picture_output(plot, lambda: gd_kmeans.plot_prototypes(data, prototypes, labels, clusters)),
+            picture_output(trajectory, paths),
+        ],
+        console,
+    )
 
 
 def _run_lesson(main, clusters, samples_per_cluster, features, embiggen_factor, data_seed, **more):

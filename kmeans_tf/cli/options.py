@@ -22,6 +22,7 @@ TF_CONFIG = "TF_CONFIG"  # the environment variable that names a worker's cluste
 SPLIT_ROWS, SPLIT_FILES = "rows", "files"
 SPLITS = (SPLIT_ROWS, SPLIT_FILES)
 DEFAULT_TIMEOUT = 300  # seconds a collective waits for every worker
+MAX_TIMEOUT = 7 * 24 * 3600  # a week, in seconds
 
 
 def suffix_check(*suffixes, dash=False, special=False):
@@ -48,6 +49,14 @@ def finite(ctx, param, value):
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"{value} is not a finite number")
     return value
+
+
+def is_file(value, param_hint=None):
+    """Tell whether ``value`` names an existing file; ``BadParameter`` when it cannot be looked up (a name too long)."""
+    try:
+        return Path(value).is_file()
+    except OSError as error:
+        raise click.BadParameter(f"cannot read {value!r}: {error.strerror or error}", param_hint=param_hint) from None
 
 
 def _quiet(ctx, param, value):
@@ -77,7 +86,7 @@ def _weights(ctx, param, value):
         return None
     prefixed = value.strip().startswith((data_io.NAME_PREFIX, data_io.INDEX_PREFIX))
     if Path(value).suffix.lower() in data_io.DATA_SUFFIXES and not prefixed:
-        if not Path(value).is_file():
+        if not is_file(value):
             raise click.BadParameter(f"{value!r} is not a file (a column of that name is {data_io.NAME_PREFIX}{value})")
         return WeightsSource(file=value)
     try:
@@ -246,7 +255,8 @@ worker_options = _stacked(
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(0, min_open=True),
+            type=click.FloatRange(0, MAX_TIMEOUT, min_open=True),
+            callback=finite,
             default=DEFAULT_TIMEOUT,
             metavar="SECONDS",
             help="how long a worker waits for the others to connect, and at each exchange, before it "

@@ -1,6 +1,8 @@
-"""The commands' outputs: claimed before any work (so nothing given is lost), then written."""
+"""The commands' outputs: claimed before any work (so nothing given is lost), then written all or none."""
 
 import contextlib
+import dataclasses
+import errno
 import os
 from pathlib import Path
 
@@ -15,10 +17,16 @@ def claim_outputs(outputs, *, force, inputs=None):
     """Check the output paths before any work, so that nothing given is lost.
 
     ``outputs`` and ``inputs`` map an option's name to its path (or None). An output must
-    be writable where it is, differ from every input and from the other outputs, and be
-    new unless ``force``. Devices, FIFOs and ``/dev/stdout`` are written into, never replaced.
+    be writable where it is, differ from every input file and from the other outputs (links
+    followed), and be new unless ``force``. An input that is a folder of shards stands for
+    each of its shards, and an output there that would be read as one of them is refused too.
+    Devices, FIFOs and ``/dev/stdout`` are written into, never replaced.
     """
     inputs = {name: path for name, path in (inputs or {}).items() if path not in (None, data_io.STDIN)}
+    folders = {name: path for name, path in inputs.items() if os.path.isdir(path)}
+    input_files = [(name, path) for name, path in inputs.items() if name not in folders]
+    for name, folder in folders.items():
+        input_files += [(f"{name} ({shard})", shard) for shard in _shards(folder)]
     claimed = {}
     for option, path in outputs.items():
         if path is None or str(path) == data_io.STDIN:
@@ -30,10 +38,32 @@ def claim_outputs(outputs, *, force, inputs=None):
         except OSError as error:
             raise click.ClickException(f"{option}: {error}") from None
         if not data_io.is_special_output(path):
-            for name, given in {**inputs, **claimed}.items():
+            for name, given in [*input_files, *claimed.items()]:
                 if _same_file(path, given):
                     raise click.ClickException(f"{option} {path} is also {name}; write it somewhere else")
+            for name, folder in folders.items():
+                if _would_be_shard(path, folder):
+                    raise click.ClickException(
+                        f"{option} {path} would be a shard of {name} ({folder}), whose every "
+                        f"{data_io.NPY_SUFFIX} file is read as data; write it somewhere else"
+                    )
         claimed[option] = path
+
+
+def _shards(folder):
+    """The files of ``folder`` that read as its shards (those ``data_io.shard_paths`` would check and return)."""
+    try:
+        return [Path(folder) / name for name in sorted(os.listdir(folder)) if data_io.is_shard_name(name)]
+    except OSError:
+        return []  # reading the data will say why
+
+
+def _would_be_shard(path, folder):
+    """Tell whether the file ``path`` names, or the file its links lead to, would be a shard of ``folder``."""
+    return any(
+        data_io.is_shard_name(candidate.name) and _same_file(candidate.parent, folder)
+        for candidate in (Path(os.path.abspath(path)), Path(os.path.realpath(path)))
+    )
 
 
 def _same_file(a, b):
@@ -41,6 +71,26 @@ def _same_file(a, b):
     if a.exists() and b.exists():
         return os.path.samefile(a, b)
     return a.resolve() == b.resolve()
+
+
+def check_checkpoint(path):
+    """Refuse, before any work, a ``--checkpoint`` path (or None: nothing) that cannot be made a folder."""
+    if path is None:
+        return
+    existing = next(folder for folder in (path, *path.parents) if folder.exists())
+    if existing == path:
+        if not path.is_dir():
+            raise click.ClickException(f"--checkpoint {path} is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise click.ClickException(f"--checkpoint {path}: this folder is not writable")
+    elif not existing.is_dir():
+        reason = os.strerror(errno.ENOTDIR)
+        raise click.ClickException(f"--checkpoint {path}: cannot make this folder: {reason} ({existing} is a file)")
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = os.strerror(errno.EACCES)
+        raise click.ClickException(
+            f"--checkpoint {path}: cannot make this folder: {reason} (folder {existing} is not writable)"
+        )
 
 
 @contextlib.contextmanager
@@ -69,14 +119,63 @@ def checkpoint_folder(path):
         raise
 
 
-def write_labels(path, labels, console):
-    """Write labels to ``path`` (an int32 array if it ends in .npy), or to stdout when None, a chunk at a time."""
-    if path is None:
-        for start in range(0, len(labels), LABEL_CHUNK):
-            click.echo(data_io.format_labels(labels[start : start + LABEL_CHUNK]), nl=False)
-    else:
-        data_io.write_labels_chunked(path, labels, overwrite=True)
-        console.note(f"Labels written to {path}")
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """One output of a command: its path (None: not asked for), how to write it, and what the note calls it.
+
+    ``write(where)`` writes the output to the path ``where`` (a temporary file beside ``path``,
+    or ``path`` itself for a device or FIFO), replacing what is there.
+    """
+
+    path: object
+    write: object
+    what: str
+
+
+def write_outputs(outputs, console):
+    """Write the ``Output``s asked for all or none (``data_io.write_all``); then say where each went."""
+    given = [output for output in outputs if output.path is not None]
+    data_io.write_all([(output.path, output.write) for output in given], overwrite=True)  # claimed before any work
+    for output in given:
+        console.note(f"{output.what} written to {output.path}")
+
+
+def labels_output(path, labels):
+    """The labels as an ``Output``: an int32 array if ``path`` ends in .npy, else one per line, a chunk at a time."""
+    return Output(path, lambda where: data_io.write_labels_chunked(where, labels, overwrite=True), "Labels")
+
+
+def table_output(path, values, what, names=None):
+    """``values`` as an ``Output`` of the file type ``path`` names (CSV into a device or pipe)."""
+    return Output(path, lambda where: data_io.write_table(where, values, names=names, overwrite=True), what)
+
+
+def picture_output(path, draw):
+    """The figure that ``draw()`` returns, drawn only when written, as a PNG ``Output``."""
+
+    def write(where):
+        from kmeans_tf.figures import save_figure
+
+        save_figure(draw(), where, overwrite=True)
+
+    return Output(path, write, "Picture")
+
+
+def animation_output(path, samples, centroid_history, labels_history):
+    """A run's animation as a GIF ``Output``."""
+
+    def write(where):
+        from kmeans_tf.figures import save_animation
+
+        save_animation(samples, centroid_history, labels_history, where, overwrite=True)
+
+    return Output(path, write, "Animation")
+
+
+def print_labels(labels):
+    """Print labels on stdout, one per line, a chunk at a time."""
+    for start in range(0, len(labels), LABEL_CHUNK):
+        click.echo(data_io.format_labels(labels[start : start + LABEL_CHUNK]), nl=False)
 
 
 def cluster_sizes(labels, n_clusters):
@@ -85,22 +184,6 @@ def cluster_sizes(labels, n_clusters):
     for start in range(0, len(labels), LABEL_CHUNK):
         sizes += np.bincount(labels[start : start + LABEL_CHUNK], minlength=n_clusters)
     return sizes
-
-
-def save_plot(figure, path, console):
-    """Save a figure as PNG at ``path`` (claimed before any work) and say so."""
-    from kmeans_tf.figures import save_figure
-
-    save_figure(figure, path, overwrite=True)
-    console.note(f"Picture written to {path}")
-
-
-def save_animation(samples, centroid_history, labels_history, path, console):
-    """Save a run's animation as GIF at ``path`` (claimed before any work) and say so."""
-    from kmeans_tf.figures import save_animation as save
-
-    save(samples, centroid_history, labels_history, path, overwrite=True)
-    console.note(f"Animation written to {path}")
 
 
 def needs_two_columns(pictures, n_columns, what):

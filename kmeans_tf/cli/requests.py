@@ -16,7 +16,7 @@ import numpy as np
 
 from kmeans_tf.cli.console import one_line
 from kmeans_tf.cli.inputs import read_centroids
-from kmeans_tf.cli.options import TF_CONFIG, WeightsSource
+from kmeans_tf.cli.options import TF_CONFIG, WeightsSource, is_file
 from kmeans_tf.cli.outputs import needs_two_columns
 from kmeans_tf.engine.options import INIT_STRATEGIES
 
@@ -135,7 +135,7 @@ def fit_request(given, *, workers, worker_index, **options):
         if refused:
             verb = "does" if len(refused) == 1 else "do"
             raise click.UsageError(f"{', '.join(refused)} {verb} not apply to --mini-batch")
-    if request.init_file is not None and not Path(request.init_file).is_file():
+    if request.init_file is not None and not is_file(request.init_file, "'--init'"):
         raise click.BadParameter(
             f"{request.init!r} is neither {' nor '.join(INIT_STRATEGIES)} nor an existing file", param_hint="'--init'"
         )

@@ -101,6 +101,8 @@ def _from_tf_config(text):
     try:
         config = json.loads(text)
         addresses, task = config["cluster"][TASK_TYPE], config["task"]
+        if not isinstance(addresses, list) or not all(isinstance(address, str) for address in addresses):
+            raise ValueError(f"the {TASK_TYPE} addresses should be a list of 'HOST:PORT' strings, got {addresses!r}")
         if task.get("type") != TASK_TYPE:
             raise ValueError(f"task type {task.get('type')!r}, not 'worker'")
         index = int(task["index"])

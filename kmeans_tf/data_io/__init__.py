@@ -18,7 +18,8 @@ An output that is a regular file (or a new one) is written to a temporary file i
 folder, then renamed over it: a failure leaves no half-written file, and an existing file is
 replaced only when asked. A symbolic link is written through: the file it points to is
 replaced, the link stays. A device, FIFO, socket, ``/dev/stdout``, ``/dev/stderr`` or
-``/dev/fd/N`` is written into directly, and needs no leave to overwrite.
+``/dev/fd/N`` is written into directly, and needs no leave to overwrite. ``write_all`` writes
+several outputs all or none: every regular file to a temporary file first, all renamed at the end.
 
 Data larger than memory: ``map_npy`` and ``map_npy_folder`` map ``.npy`` files (headers
 checked as above) instead of reading them; ``convert_text`` turns a CSV of any size into a
@@ -27,8 +28,9 @@ checked as above) instead of reading them; ``convert_text`` turns a CSV of any s
 
 from kmeans_tf.data_io.chunked import write_labels_chunked
 from kmeans_tf.data_io.converting import convert_text
-from kmeans_tf.data_io.mapping import map_npy, map_npy_folder, shard_paths
+from kmeans_tf.data_io.mapping import is_shard_name, map_npy, map_npy_folder, shard_paths
 from kmeans_tf.data_io.reading import read_table, read_weights
+from kmeans_tf.data_io.staging import write_all
 from kmeans_tf.data_io.tables import (
     DATA_SUFFIXES,
     DELIMITERS,
@@ -69,9 +71,11 @@ __all__ = [
     "write_labels",
     "write_output",
     "write_table",
+    "write_all",
     "write_labels_chunked",
     "convert_text",
     "map_npy",
     "map_npy_folder",
     "shard_paths",
+    "is_shard_name",
 ]

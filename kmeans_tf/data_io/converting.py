@@ -13,9 +13,11 @@ import numpy as np
 from kmeans_tf.data_io.chunked import RowsWriter, open_output
 from kmeans_tf.data_io.reading import check_width, data_suffix, open_text, parse_cells, text_header, text_rows
 from kmeans_tf.data_io.tables import DELIMITERS, STDIN
+from kmeans_tf.stream.budget import MAX_CHUNK_BYTES
 
-# Rows parsed before they are written out.
-ROWS_PER_CHUNK = 65536
+# The rows parsed before they are written out take at most this many bytes (at least one row),
+# as the chunks of a streamed fit do.
+CHUNK_BYTES = MAX_CHUNK_BYTES
 
 
 def convert_text(path, out, *, columns=None, header=None, stream=None, overwrite=False, progress=None):
@@ -51,14 +53,14 @@ def _convert(handle, source, delimiter, out, columns, header, overwrite, progres
     if first_row is None:
         raise ValueError(f"{source} is empty: no rows")
     names, indices = text_header(first_row, columns, header, source)
-    chunk, filled = np.empty((ROWS_PER_CHUNK, len(indices))), 0
+    chunk, filled = np.empty((chunk_rows(len(indices)), len(indices))), 0
     with open_output(out, overwrite=overwrite, seekable=True) as file:
         writer = RowsWriter(file, len(indices))
         for line, cells in itertools.chain([] if names is not None else [first_row], rows):
             check_width(line, cells, first_row, source)
             parse_cells(line, cells, indices, names, source, chunk[filled])
             filled += 1
-            if filled == ROWS_PER_CHUNK:
+            if filled == len(chunk):
                 writer.append(chunk)
                 filled = 0
                 if progress is not None:
@@ -68,6 +70,11 @@ def _convert(handle, source, delimiter, out, columns, header, overwrite, progres
             raise ValueError(f"{source} has a header (row {first_row[0]}) but no rows of data")
         writer.finish()
     return writer.rows, len(indices), None if names is None else tuple(names[index] for index in indices)
+
+
+def chunk_rows(width):
+    """Return how many float64 rows of ``width`` columns a chunk of CHUNK_BYTES holds (at least one)."""
+    return max(1, CHUNK_BYTES // (width * np.dtype(np.float64).itemsize))
 
 
 def _bytes_read(handle):

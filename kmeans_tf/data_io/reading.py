@@ -103,14 +103,13 @@ def _read_text_file(path, columns, header, weights):
 
 @contextlib.contextmanager
 def open_text(path):
-    """Open a .csv or .tsv file for reading; turn a decoding or reading failure inside the block into ValueError."""
+    """Open a .csv or .tsv file for reading (ValueError when it cannot be opened); ``text_rows`` reads it."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            yield handle
-    except UnicodeDecodeError:
-        raise ValueError(f"cannot read {path}: it is not UTF-8 text") from None
+        handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    with handle:
+        yield handle
 
 
 def _feature_columns(columns, weight_index, names, width, source, no_header_why=""):
@@ -194,7 +193,11 @@ def _read_text(handle, source, delimiter, columns, header, weights):
 
 
 def text_rows(handle, source, delimiter):
-    """Yield ``(line number in the file, stripped cells)`` for each row of delimited text, blank lines skipped."""
+    """Yield ``(line number in the file, stripped cells)`` for each row of delimited text, blank lines skipped.
+
+    A failure to read or decode ``handle`` raises ValueError naming ``source`` (whatever the
+    caller does meanwhile, such as writing an output, is not blamed for it).
+    """
     reader = csv.reader(handle, delimiter=delimiter)
     first = True
     try:
@@ -207,6 +210,10 @@ def text_rows(handle, source, delimiter):
                 yield reader.line_num, cells
     except csv.Error as error:
         raise ValueError(f"{source}: row {reader.line_num}: {error}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read {source}: it is not UTF-8 text") from None
+    except OSError as error:
+        raise ValueError(f"cannot read {source}: {error.strerror or error}") from None
 
 
 def check_width(line, cells, first_row, source):
@@ -321,6 +328,8 @@ def _read_npy_header(handle, path, dims=(2,)):
     if len(shape) not in dims:
         wanted = "2-D (rows, columns)" if dims == (2,) else "1-D (rows,) or 2-D (rows, columns)"
         raise ValueError(f"{path} holds an array of shape {shape}; it should be {wanted}")
+    if any(dim < 0 for dim in shape):
+        raise ValueError(f"{path} holds an array of shape {shape}; a dimension cannot be negative")
     if 0 in shape:
         raise ValueError(f"{path} is empty: its array has shape {shape}")
     return dtype, shape, fortran_order
