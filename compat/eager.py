@@ -43,6 +43,7 @@ from kmeans_tf.engine import tf_ops
 from kmeans_tf.engine.options import (
     ALGORITHMS,
     AUTO,
+    ELKAN,
     HAMERLY,
     INIT_STRATEGIES,
     KMEANS_PARALLEL_INIT,
@@ -79,6 +80,7 @@ __all__ = [
     "AUTO",
     "LLOYD",
     "HAMERLY",
+    "ELKAN",
     "ALGORITHMS",
 ]
 

@@ -62,13 +62,14 @@ def kmeans(
         Rows per chunk of the distance computation when TensorFlow's ops run (the C
         kernel works a few rows at a time anyway); by default chosen so that one
         (rows, n_clusters) block takes about 4 MiB.
-    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
-        How each Lloyd iteration is computed; all three give the same labels. "lloyd"
+    algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default="auto"
+        How each Lloyd iteration is computed; all give the same labels. "lloyd"
         measures every sample against every centroid; "hamerly" keeps distance bounds
         (Hamerly 2010) and measures only the samples whose label may change; "auto" makes
-        "lloyd" passes while many labels change, then "hamerly" ones. Bounds need the fused
-        C kernel (``kmeans_tf.native``), where the answers are bit for bit equal; on
-        TensorFlow's ops every algorithm runs the plain passes.
+        "lloyd" passes while many labels change, then "hamerly" ones; "elkan", scikit-learn's
+        name for its bounded algorithm, runs "hamerly" (one lower bound a sample, where Elkan's
+        keeps one a centroid). Bounds need the fused C kernel (``kmeans_tf.native``), where the
+        answers are bit for bit equal; on TensorFlow's ops every algorithm runs the plain passes.
     callback : callable or None
         Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
     keep_history : bool, default=False

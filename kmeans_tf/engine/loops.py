@@ -17,7 +17,7 @@ import numpy as np
 from kmeans_tf._tensorflow import quietly, tf
 from kmeans_tf.engine import m_step
 from kmeans_tf.engine.kernels import no_weights
-from kmeans_tf.engine.options import HAMERLY, LLOYD
+from kmeans_tf.engine.options import HAMERLY, LLOYD, SAME_ALGORITHM
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 # The "auto" loop turns Hamerly's bounds on once fewer than this fraction of labels changed in a pass.
@@ -169,7 +169,10 @@ def loop(
 
 
 def run(samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, weights=None):
-    """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1)."""
+    """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1).
+
+    ``algorithm`` is any of ``ALGORITHMS``: another library's name runs the engine's algorithm of the same kind.
+    """
     weighted = weights is not None
     with quietly():  # TensorFlow's graph rewrites comment on float64 ops
         return loop(
@@ -181,7 +184,7 @@ def run(samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_hist
             norm_bound,
             weights if weighted else no_weights(),
             kernel=kernel,
-            algorithm=algorithm,
+            algorithm=SAME_ALGORITHM.get(algorithm, algorithm),
             keep_history=keep_history,
             weighted=weighted,
         )

@@ -23,7 +23,10 @@ INIT_STRATEGIES = (RANDOM_INIT, KMEANS_PLUSPLUS_INIT, KMEANS_PARALLEL_INIT)
 AUTO = "auto"  # plain passes while many labels change, then bounded ones
 LLOYD = "lloyd"  # every sample measured against every centroid
 HAMERLY = "hamerly"  # distance bounds from the first pass (Hamerly 2010)
-ALGORITHMS = (AUTO, LLOYD, HAMERLY)
+ELKAN = "elkan"  # scikit-learn's name for its bounded algorithm
+ALGORITHMS = (AUTO, LLOYD, HAMERLY, ELKAN)
+# The engine's algorithm that another library's name runs: bounds from the first pass, whatever their kind.
+SAME_ALGORITHM = {ELKAN: HAMERLY}
 
 DEFAULT_INIT = KMEANS_PLUSPLUS_INIT
 DEFAULT_ALGORITHM = AUTO
