@@ -170,6 +170,7 @@ LLOYD_OPTIONS = (
     Option("algorithm", DEFAULT_ALGORITHM, OneOf(ALGORITHMS)),
     Option("callback", None, CallableOrNone("callback(run_index, result)")),
     Option("keep_history", False, Flag()),
+    Option("keep_iterations", False, Flag()),
     Option("init_rounds", DEFAULT_INIT_ROUNDS, Integer(1)),
     Option("memory_budget", None, OrNone(Integer(MIN_MEMORY_BUDGET))),
     Option("checkpoint", None, WithData("an existing folder, or None")),
