@@ -1,6 +1,7 @@
 """kmeans_tf.KMeans: scikit-learn's estimator checks, parity with sklearn.cluster.KMeans, use in pipelines."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -152,3 +153,35 @@ def test_a_bad_n_init_is_refused_at_the_door(n_init):
     samples, _ = random_case(2, 50, 2, 3, dtype=np.float64)
     with pytest.raises(ValueError, match=f"n_init={n_init!r} should be 'auto' or an integer >= 1"):
         KMeans(3, n_init=n_init).fit(samples)
+
+
+# ---------------------------------------------------------------------------
+# verbose, and algorithm="elkan"
+# ---------------------------------------------------------------------------
+
+NUMBER = r"-?\d+(\.\d+)?(e[-+]\d+)?"
+
+
+@pytest.mark.parametrize("tol", [1e-2, 0], ids=["tol", "strict"])
+def test_verbose_prints_the_lines_of_scikit_learns_kmeans(tol, capsys, either_path):
+    samples, initial = random_case(3, 3000, 4, 6, dtype=np.float64)
+    weights = np.random.RandomState(3).uniform(0, 2, len(samples))
+    KMeans(6, init=initial, n_init=1, tol=tol, verbose=1).fit(samples, sample_weight=weights)
+    ours = capsys.readouterr().out.splitlines()
+    SklearnKMeans(6, init=initial, n_init=1, tol=tol, verbose=1).fit(samples, sample_weight=weights)
+    theirs = capsys.readouterr().out.splitlines()
+    assert [re.sub(NUMBER, "#", line) for line in ours] == [re.sub(NUMBER, "#", line) for line in theirs]
+    assert ours[0] == "Initialization complete" and ("strict convergence" in ours[-1]) == (tol == 0)
+    # The inertias, shift and tolerance equal scikit-learn's to float64 rounding (sums in another order).
+    numbers = [[float(found.group()) for found in re.finditer(NUMBER, "\n".join(lines))] for lines in (ours, theirs)]
+    np.testing.assert_allclose(*numbers, rtol=1e-9)
+
+
+def test_elkan_runs_the_bounded_algorithm_and_warns_for_one_cluster_as_scikit_learn(either_path):
+    samples, initial = random_case(4, 500, 3, 5, dtype=np.float64)
+    elkan, lloyd = (KMeans(5, init=initial, n_init=1, algorithm=name).fit(samples) for name in ("elkan", "lloyd"))
+    np.testing.assert_array_equal(elkan.labels_, lloyd.labels_)
+    np.testing.assert_array_equal(elkan.cluster_centers_, lloyd.cluster_centers_)
+    message = "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead."
+    with pytest.warns(RuntimeWarning, match=re.escape(message)):
+        KMeans(1, algorithm="elkan").fit(samples)
