@@ -1,4 +1,7 @@
-"""kmeans_tf.KMeans: scikit-learn's estimator checks, parity with sklearn.cluster.KMeans, use in pipelines."""
+"""kmeans_tf.KMeans: scikit-learn's estimator checks, parity with sklearn.cluster.KMeans, use in pipelines.
+
+And scikit-learn's functions on it: ``k_means`` and ``kmeans_plusplus``.
+"""
 
 import pickle
 import re
@@ -13,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from compat.eager import KMeans
+from compat.eager import KMeans, k_means, kmeans_plusplus
 from tests.cases import DTYPE_IDS, DTYPES, SEEDS, random_case, shipped
 
 # Each entry: a check that cannot pass, and why (scikit-learn's own KMeans lists the same one).
@@ -156,7 +159,7 @@ def test_a_bad_n_init_is_refused_at_the_door(n_init):
 
 
 # ---------------------------------------------------------------------------
-# verbose, and algorithm="elkan"
+# verbose, algorithm="elkan", and scikit-learn's functions
 # ---------------------------------------------------------------------------
 
 NUMBER = r"-?\d+(\.\d+)?(e[-+]\d+)?"
@@ -185,3 +188,47 @@ def test_elkan_runs_the_bounded_algorithm_and_warns_for_one_cluster_as_scikit_le
     message = "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead."
     with pytest.warns(RuntimeWarning, match=re.escape(message)):
         KMeans(1, algorithm="elkan").fit(samples)
+
+
+def test_k_means_returns_the_fit_of_kmeans_with_its_parameters():
+    samples, _ = make_blobs(300, centers=4, random_state=6)
+    weights = np.random.RandomState(6).uniform(0, 2, len(samples))
+    model = KMeans(4, init="random", n_init=3, random_state=2, algorithm="lloyd").fit(samples, sample_weight=weights)
+    centroid, label, inertia, best_n_iter = k_means(
+        samples, 4, sample_weight=weights, init="random", n_init=3, random_state=2, return_n_iter=True
+    )
+    np.testing.assert_array_equal(centroid, model.cluster_centers_)
+    np.testing.assert_array_equal(label, model.labels_)
+    assert (inertia, best_n_iter) == (model.inertia_, model.n_iter_)
+    assert len(k_means(samples, 4, random_state=2)) == 3
+
+
+@pytest.mark.parametrize("n_local_trials", [None, 1], ids=["greedy", "plain"])
+def test_kmeans_plusplus_picks_rows_of_weight_above_zero_and_says_which(n_local_trials):
+    samples, _ = make_blobs(200, centers=5, random_state=7)
+    samples = samples.astype(np.float32)
+    weights = np.random.RandomState(7).uniform(size=len(samples))
+    weights[::2] = 0
+    centers, indices = kmeans_plusplus(
+        samples, 10, sample_weight=weights, random_state=7, n_local_trials=n_local_trials
+    )
+    assert centers.dtype == np.float32 and len(set(indices)) == 10
+    np.testing.assert_array_equal(centers, samples[indices])
+    assert np.all(indices % 2 == 1)
+    again, _ = kmeans_plusplus(samples, 10, sample_weight=weights, random_state=7, n_local_trials=n_local_trials)
+    np.testing.assert_array_equal(again, centers)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"n_clusters": 300}, "n_samples=200 should be >= n_clusters=300"),
+        ({"n_local_trials": 0}, "n_local_trials=0 should be an integer >= 1"),
+        ({"x_squared_norms": np.ones(3)}, r"The length of x_squared_norms \(shape \(3,\)\) should be equal"),
+    ],
+    ids=["n_clusters", "n_local_trials", "x_squared_norms"],
+)
+def test_kmeans_plusplus_refuses_bad_options_at_the_door(options, message):
+    samples, _ = make_blobs(200, centers=5, random_state=8)
+    with pytest.raises(ValueError, match=message):
+        kmeans_plusplus(samples, **{"n_clusters": 3, **options})
