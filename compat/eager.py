@@ -14,7 +14,8 @@ command line runs on users' data is the ``kmeans_tf`` package; its public API is
 - data larger than memory: a memory map (``np.load(path, mmap_mode="r")``) or ``load_shards(folder)``
   (a folder of ``.npy`` files, as one ``Shards``) is streamed from disk by ``kmeans``, ``predict`` and ``inertia``;
 - ``gd_kmeans``: k-means by gradient descent, as the post does it;
-- ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...);
+- ``KMeans``: the engine as a scikit-learn estimator (``fit``, ``predict``, ``transform``, ...), and
+  scikit-learn's functions ``k_means`` (a ``KMeans`` fit) and ``kmeans_plusplus`` (the seeding);
 - ``MiniBatchKMeans`` (and ``minibatch_kmeans``, its ``fit``): mini-batch k-means, with
   ``partial_fit`` for data arriving over time.
 """
@@ -32,7 +33,9 @@ from kmeans_tf import (
     elbow,
     gd_kmeans,
     inertia,
+    k_means,
     kmeans,
+    kmeans_plusplus,
     kneedle,
     load_shards,
     minibatch_kmeans,
@@ -43,6 +46,7 @@ from kmeans_tf.engine import tf_ops
 from kmeans_tf.engine.options import (
     ALGORITHMS,
     AUTO,
+    ELKAN,
     HAMERLY,
     INIT_STRATEGIES,
     KMEANS_PARALLEL_INIT,
@@ -64,6 +68,8 @@ __all__ = [
     "KMeansResult",
     "gd_kmeans",
     "KMeans",
+    "k_means",
+    "kmeans_plusplus",
     "elbow",
     "kneedle",
     "ElbowResult",
@@ -79,6 +85,7 @@ __all__ = [
     "AUTO",
     "LLOYD",
     "HAMERLY",
+    "ELKAN",
     "ALGORITHMS",
 ]
 

@@ -2,13 +2,14 @@
 
 Public API (imported from here; everything else is internal)::
 
-    from kmeans_tf import (KMeans, MiniBatchKMeans, kmeans, predict, inertia, minibatch_kmeans, elbow, kneedle,
-                           load_shards, KMeansResult, gd_kmeans)
+    from kmeans_tf import (KMeans, MiniBatchKMeans, k_means, kmeans_plusplus, kmeans, predict, inertia,
+                           minibatch_kmeans, elbow, kneedle, load_shards, KMeansResult, gd_kmeans)
 
 - ``kmeans``, ``predict``, ``inertia``: Lloyd's k-means and its answers for given centroids; a NumPy array
   in memory, a memory map or ``load_shards(folder)`` on disk, or this worker's rows with a ``strategy``;
 - ``minibatch_kmeans``: mini-batch k-means; ``elbow`` and ``kneedle``: choosing k;
-- ``KMeans`` and ``MiniBatchKMeans``: the same as scikit-learn estimators;
+- ``KMeans`` and ``MiniBatchKMeans``: the same as scikit-learn estimators; ``k_means`` and ``kmeans_plusplus``:
+  scikit-learn's functions of those names;
 - ``gd_kmeans``: k-means by gradient descent (the lesson's post).
 
 The package, by part of the architecture:
@@ -16,7 +17,7 @@ The package, by part of the architecture:
 - ``engine/``: options and door checks, data preparation, seeding, the Lloyd loops, mini-batch steps, choosing k;
 - ``stream/``: data on disk, a chunk at a time (memory budget, sources, streamed passes, checkpoints);
 - ``distributed/``: k-means on several workers through ``tf.distribute``;
-- ``estimators/``: ``KMeans`` and ``MiniBatchKMeans``;
+- ``estimators/``: ``KMeans`` and ``MiniBatchKMeans``, and scikit-learn's ``k_means`` and ``kmeans_plusplus``;
 - ``native/``: the fused C kernel (``python -m kmeans_tf.native`` builds it);
 - ``cli/``: the ``kmeans-tf`` command line (``python -m kmeans_tf``);
 - ``data_io/``: data files read (checked) and outputs written safely;
@@ -35,6 +36,8 @@ __version__ = "0.3.0"
 PUBLIC_NAMES = {
     "KMeans": "kmeans_tf.estimators.kmeans",
     "MiniBatchKMeans": "kmeans_tf.estimators.minibatch",
+    "k_means": "kmeans_tf.estimators.functions",
+    "kmeans_plusplus": "kmeans_tf.estimators.functions",
     "kmeans": "kmeans_tf.engine.kmeans",
     "predict": "kmeans_tf.engine.kmeans",
     "inertia": "kmeans_tf.engine.kmeans",

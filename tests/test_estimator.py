@@ -1,6 +1,10 @@
-"""kmeans_tf.KMeans: scikit-learn's estimator checks, parity with sklearn.cluster.KMeans, use in pipelines."""
+"""kmeans_tf.KMeans: scikit-learn's estimator checks, parity with sklearn.cluster.KMeans, use in pipelines.
+
+And scikit-learn's functions on it: ``k_means`` and ``kmeans_plusplus``.
+"""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -12,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from compat.eager import KMeans
+from compat.eager import KMeans, k_means, kmeans_plusplus
 from tests.cases import DTYPE_IDS, DTYPES, SEEDS, random_case, shipped
 
 # Each entry: a check that cannot pass, and why (scikit-learn's own KMeans lists the same one).
@@ -152,3 +156,79 @@ def test_a_bad_n_init_is_refused_at_the_door(n_init):
     samples, _ = random_case(2, 50, 2, 3, dtype=np.float64)
     with pytest.raises(ValueError, match=f"n_init={n_init!r} should be 'auto' or an integer >= 1"):
         KMeans(3, n_init=n_init).fit(samples)
+
+
+# ---------------------------------------------------------------------------
+# verbose, algorithm="elkan", and scikit-learn's functions
+# ---------------------------------------------------------------------------
+
+NUMBER = r"-?\d+(\.\d+)?(e[-+]\d+)?"
+
+
+@pytest.mark.parametrize("tol", [1e-2, 0], ids=["tol", "strict"])
+def test_verbose_prints_the_lines_of_scikit_learns_kmeans(tol, capsys, either_path):
+    samples, initial = random_case(3, 3000, 4, 6, dtype=np.float64)
+    weights = np.random.RandomState(3).uniform(0, 2, len(samples))
+    KMeans(6, init=initial, n_init=1, tol=tol, verbose=1).fit(samples, sample_weight=weights)
+    ours = capsys.readouterr().out.splitlines()
+    SklearnKMeans(6, init=initial, n_init=1, tol=tol, verbose=1).fit(samples, sample_weight=weights)
+    theirs = capsys.readouterr().out.splitlines()
+    assert [re.sub(NUMBER, "#", line) for line in ours] == [re.sub(NUMBER, "#", line) for line in theirs]
+    assert ours[0] == "Initialization complete" and ("strict convergence" in ours[-1]) == (tol == 0)
+    # The inertias, shift and tolerance equal scikit-learn's to float64 rounding (sums in another order).
+    numbers = [[float(found.group()) for found in re.finditer(NUMBER, "\n".join(lines))] for lines in (ours, theirs)]
+    np.testing.assert_allclose(*numbers, rtol=1e-9)
+
+
+def test_elkan_runs_the_bounded_algorithm_and_warns_for_one_cluster_as_scikit_learn(either_path):
+    samples, initial = random_case(4, 500, 3, 5, dtype=np.float64)
+    elkan, lloyd = (KMeans(5, init=initial, n_init=1, algorithm=name).fit(samples) for name in ("elkan", "lloyd"))
+    np.testing.assert_array_equal(elkan.labels_, lloyd.labels_)
+    np.testing.assert_array_equal(elkan.cluster_centers_, lloyd.cluster_centers_)
+    message = "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead."
+    with pytest.warns(RuntimeWarning, match=re.escape(message)):
+        KMeans(1, algorithm="elkan").fit(samples)
+
+
+def test_k_means_returns_the_fit_of_kmeans_with_its_parameters():
+    samples, _ = make_blobs(300, centers=4, random_state=6)
+    weights = np.random.RandomState(6).uniform(0, 2, len(samples))
+    model = KMeans(4, init="random", n_init=3, random_state=2, algorithm="lloyd").fit(samples, sample_weight=weights)
+    centroid, label, inertia, best_n_iter = k_means(
+        samples, 4, sample_weight=weights, init="random", n_init=3, random_state=2, return_n_iter=True
+    )
+    np.testing.assert_array_equal(centroid, model.cluster_centers_)
+    np.testing.assert_array_equal(label, model.labels_)
+    assert (inertia, best_n_iter) == (model.inertia_, model.n_iter_)
+    assert len(k_means(samples, 4, random_state=2)) == 3
+
+
+@pytest.mark.parametrize("n_local_trials", [None, 1], ids=["greedy", "plain"])
+def test_kmeans_plusplus_picks_rows_of_weight_above_zero_and_says_which(n_local_trials):
+    samples, _ = make_blobs(200, centers=5, random_state=7)
+    samples = samples.astype(np.float32)
+    weights = np.random.RandomState(7).uniform(size=len(samples))
+    weights[::2] = 0
+    centers, indices = kmeans_plusplus(
+        samples, 10, sample_weight=weights, random_state=7, n_local_trials=n_local_trials
+    )
+    assert centers.dtype == np.float32 and len(set(indices)) == 10
+    np.testing.assert_array_equal(centers, samples[indices])
+    assert np.all(indices % 2 == 1)
+    again, _ = kmeans_plusplus(samples, 10, sample_weight=weights, random_state=7, n_local_trials=n_local_trials)
+    np.testing.assert_array_equal(again, centers)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"n_clusters": 300}, "n_samples=200 should be >= n_clusters=300"),
+        ({"n_local_trials": 0}, "n_local_trials=0 should be an integer >= 1"),
+        ({"x_squared_norms": np.ones(3)}, r"The length of x_squared_norms \(shape \(3,\)\) should be equal"),
+    ],
+    ids=["n_clusters", "n_local_trials", "x_squared_norms"],
+)
+def test_kmeans_plusplus_refuses_bad_options_at_the_door(options, message):
+    samples, _ = make_blobs(200, centers=5, random_state=8)
+    with pytest.raises(ValueError, match=message):
+        kmeans_plusplus(samples, **{"n_clusters": 3, **options})

@@ -30,6 +30,8 @@ LIBRARIES = ("numpy", "tensorflow", "click", "matplotlib.pyplot", "matplotlib.an
 PUBLIC_API = {
     "KMeans",
     "MiniBatchKMeans",
+    "k_means",
+    "kmeans_plusplus",
     "kmeans",
     "predict",
     "inertia",

@@ -63,6 +63,26 @@ def test_memory_map_fit_equals_the_fit_in_memory(tmp_path, engine_path, dtype, s
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_each_iterations_record_streamed_equals_the_one_in_memory(tmp_path, engine_path, dtype):
+    samples, initial = random_case(2, 20000, 5, 7, dtype)
+    weights = np.random.RandomState(2).uniform(0, 2, len(samples))
+    options = dict(init=initial, max_iter=100, sample_weight=weights, keep_iterations=True)
+    in_memory = eager.kmeans(samples, 7, **options)
+    streamed = eager.kmeans(mapped(tmp_path, samples), 7, memory_budget=SMALLEST_BUDGET, **options)
+    assert_same_fit(streamed, in_memory, engine_path, dtype)
+    ours, theirs = streamed.iterations, in_memory.iterations
+    assert len(theirs.inertia) == in_memory.n_iter and theirs.changed[0] == len(samples)
+    assert_array_equal(ours.changed, theirs.changed)
+    assert_allclose(ours.inertia, theirs.inertia, rtol=1e-6)
+    assert ours.tol == pytest.approx(theirs.tol, rel=1e-9)
+    # Each M-step lowers the inertia (to rounding); the last iteration's centroids are those before its step.
+    assert np.all(np.diff(theirs.inertia) <= 1e-9 * theirs.inertia[0])
+    assert theirs.inertia[-1] >= in_memory.inertia * (1 - 1e-9)
+    # The shifts fall to the rounding of the float32 centroids: compared to the first, the largest.
+    assert_allclose(ours.shift, theirs.shift, rtol=1e-4, atol=1e-6 * theirs.shift[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_an_empty_cluster_takes_the_farthest_sample_as_in_memory(tmp_path, engine_path, dtype):
     samples, initial = random_case(5, 12000, 3, 5, dtype)
     initial[1] = 1e4  # far from every sample: its cluster is empty after the first pass

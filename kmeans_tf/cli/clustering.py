@@ -87,7 +87,8 @@ SIZES_LISTED = 8
     type=click.Choice(ALGORITHMS),
     default=DEFAULT_ALGORITHM,
     help="lloyd computes every distance; hamerly skips those that bounds prove useless; "
-    "auto starts as lloyd and turns to hamerly once few labels change (same answer)",
+    "auto starts as lloyd and turns to hamerly once few labels change; elkan, scikit-learn's "
+    "name for its bounded algorithm, runs hamerly (same answer)",
 )
 @options.batch_size_option
 @options.memory_budget_option

@@ -283,7 +283,9 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
         return initial_centroids(passes, options.n_clusters, options.init, run_seed, n_rows, options.init_rounds)
 
     def run_once(initial):
-        return lloyd.run(passes, initial, options.max_iter, scaled_tol, options.keep_history, saved)
+        return lloyd.run(
+            passes, initial, options.max_iter, scaled_tol, options.keep_history, saved, options.keep_iterations
+        )
 
     if not isinstance(options.init, str):
         seeded = functools.partial(given_start, prepared.prepared().transformed(options.init))

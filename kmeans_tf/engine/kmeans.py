@@ -22,7 +22,7 @@ from kmeans_tf.engine.options import (
     DEFAULT_TOL,
     check_options,
 )
-from kmeans_tf.engine.result import KMeansResult, best_of_runs, given_start
+from kmeans_tf.engine.result import Iterations, KMeansResult, best_of_runs, given_start
 from kmeans_tf.stream import sources
 from kmeans_tf.stream import streamed as streaming
 
@@ -31,7 +31,7 @@ def kmeans(
     samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
     seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None, keep_history=False,
     init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None, checkpoint=None,
-    checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
+    checkpoint_every=DEFAULT_CHECKPOINT_EVERY, keep_iterations=False,
 ):  # fmt: skip
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
@@ -62,17 +62,21 @@ def kmeans(
         Rows per chunk of the distance computation when TensorFlow's ops run (the C
         kernel works a few rows at a time anyway); by default chosen so that one
         (rows, n_clusters) block takes about 4 MiB.
-    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
-        How each Lloyd iteration is computed; all three give the same labels. "lloyd"
+    algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default="auto"
+        How each Lloyd iteration is computed; all give the same labels. "lloyd"
         measures every sample against every centroid; "hamerly" keeps distance bounds
         (Hamerly 2010) and measures only the samples whose label may change; "auto" makes
-        "lloyd" passes while many labels change, then "hamerly" ones. Bounds need the fused
-        C kernel (``kmeans_tf.native``), where the answers are bit for bit equal; on
-        TensorFlow's ops every algorithm runs the plain passes.
+        "lloyd" passes while many labels change, then "hamerly" ones; "elkan", scikit-learn's
+        name for its bounded algorithm, runs "hamerly" (one lower bound a sample, where Elkan's
+        keeps one a centroid). Bounds need the fused C kernel (``kmeans_tf.native``), where the
+        answers are bit for bit equal; on TensorFlow's ops every algorithm runs the plain passes.
     callback : callable or None
         Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
     keep_history : bool, default=False
         Keep each iteration's centroids in ``result.centroid_history`` (to draw the run, say).
+    keep_iterations : bool, default=False
+        Keep each iteration's inertia, labels changed and centroid shift in ``result.iterations``
+        (``Iterations``), at the cost of one more pass an iteration for the inertia.
     init_rounds : int >= 1, default=2
         The sampling rounds of ``init="k-means||"`` (Spark MLlib's default); ignored by the others.
     sample_weight : array of shape (n_samples,), finite and >= 0, or None, default=None
@@ -93,7 +97,7 @@ def kmeans(
         iterations, worker 0 saves the centroids and iteration count to ``kmeans-checkpoint.npz`` in
         this folder (every worker's folder, shared); a rerun with the same folder, data and options
         resumes there and gives the uninterrupted run's answer. Removed when the fit ends. Needs
-        ``n_init=1`` and ``keep_history=False``.
+        ``n_init=1``, ``keep_history=False`` and ``keep_iterations=False``.
     checkpoint_every : int >= 1, default=10
 
     Returns
@@ -110,6 +114,7 @@ def kmeans(
         algorithm=algorithm,
         callback=callback,
         keep_history=keep_history,
+        keep_iterations=keep_iterations,
         init_rounds=init_rounds,
         memory_budget=memory_budget,
         checkpoint=checkpoint,
@@ -162,6 +167,7 @@ def kmeans(
             norm_bound,
             options.keep_history,
             weights,
+            options.keep_iterations,
         )
 
     if not isinstance(options.init, str):
@@ -212,9 +218,12 @@ def _about_the_centroids(samples, centroids):
     return tf.constant(data), tf.constant(centroids), exponent
 
 
-def _run_once(data, initial, kernel, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history, weights):
+def _run_once(
+    data, initial, kernel, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history, weights,
+    keep_iterations,
+):  # fmt: skip
     """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult."""
-    centroids, labels, n_iter, converged, history = loops.run(
+    centroids, labels, n_iter, converged, history, progress = loops.run(
         data,
         tf.constant(initial),
         tf.constant(max_iter),
@@ -225,6 +234,7 @@ def _run_once(data, initial, kernel, max_iter, tol, prepared, algorithm, norms, 
         keep_history,
         kernel,
         weights,
+        keep_iterations,
     )
     total = loops.inertia_of(data, centroids, labels, kernel, weights)
     dtype = data.dtype.as_numpy_dtype
@@ -235,4 +245,5 @@ def _run_once(data, initial, kernel, max_iter, tol, prepared, algorithm, norms, 
         n_iter=int(n_iter),
         converged=bool(converged),
         centroid_history=prepared.unscaled(history.numpy()).astype(dtype) if keep_history else None,
+        iterations=Iterations.from_rows(progress.numpy(), tol, prepared) if keep_iterations else None,
     )

@@ -14,7 +14,7 @@ import typing
 import numpy as np
 
 from kmeans_tf.engine import m_step
-from kmeans_tf.engine.result import KMeansResult
+from kmeans_tf.engine.result import Iterations, KMeansResult
 
 
 class Passes(typing.Protocol):
@@ -41,17 +41,18 @@ class Passes(typing.Protocol):
         """Return the ``prepare.Prepared`` whose ``unscaled`` maps the loops' coordinates back to the data's."""
 
 
-def run(passes, initial, max_iter, tol, keep_history, checkpoint=None):
+def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iterations=False):
     """Run one k-means over ``passes`` from ``initial`` (in the loops' coordinates) and return a ``KMeansResult``.
 
     ``tol``: the squared shift that stops the run (``m_step.tolerance``). With a
     ``checkpoint.Checkpoint``: resume from its file if there is one, save to it every few
-    iterations, and remove it at the end.
+    iterations, and remove it at the end. With ``keep_iterations``, one more pass an
+    iteration measures the inertia of its labels for the centroids they were measured against.
     """
     labels = passes.new_labels()
     n_clusters, n_features = initial.shape
     sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
-    centroids, history = initial, [initial]
+    centroids, history, progress = initial, [initial], []
     n_iter, converged = 0, False
     resumed = None if checkpoint is None else checkpoint.load(initial)
     if resumed is not None:
@@ -70,6 +71,8 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None):
         )
         new_centroids, shift = new_centroids.numpy(), float(shift)
         converged = bool(m_step.converged(changed, shift, tol))
+        if keep_iterations:
+            progress.append((passes.final(centroids, labels), changed, shift))
         previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
         if keep_history:
             history.append(centroids)
@@ -88,4 +91,5 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None):
         n_iter=n_iter,
         converged=converged,
         centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
+        iterations=Iterations.from_rows(progress, tol, prepared) if keep_iterations else None,
     )

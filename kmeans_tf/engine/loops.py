@@ -17,7 +17,7 @@ import numpy as np
 from kmeans_tf._tensorflow import quietly, tf
 from kmeans_tf.engine import m_step
 from kmeans_tf.engine.kernels import no_weights
-from kmeans_tf.engine.options import HAMERLY, LLOYD
+from kmeans_tf.engine.options import HAMERLY, LLOYD, SAME_ALGORITHM
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 # The "auto" loop turns Hamerly's bounds on once fewer than this fraction of labels changed in a pass.
@@ -45,6 +45,11 @@ def _record(history, index, centroids):
     return history.write(index, centroids) if history.dynamic_size else history
 
 
+def _progress(keep_iterations):
+    """Start the record of each iteration's (inertia, labels changed, squared shift): growing, or empty for good."""
+    return tf.TensorArray(tf.float64, size=0, dynamic_size=keep_iterations, element_shape=[3])
+
+
 @traced_per_dtype(
     lambda dtype: [
         matrix(dtype),
@@ -57,8 +62,9 @@ def _record(history, index, centroids):
     ]
 )
 def loop(
-    samples, initial, max_iter, tol, norms, norm_bound, weights, kernel, algorithm, keep_history=False, weighted=False
-):
+    samples, initial, max_iter, tol, norms, norm_bound, weights, kernel, algorithm, keep_history=False, weighted=False,
+    keep_iterations=False,
+):  # fmt: skip
     """Lloyd's iterations by ``kernel``, with Hamerly's bounds as ``algorithm`` says: the same labels either way.
 
     Each pass (``nearest_centroid_changes``) gives the new labels and the float64 sums and
@@ -80,8 +86,11 @@ def loop(
     False) makes plain passes whatever ``algorithm`` says.
 
     Returns the final centroids, the labels for them, the iterations run, whether the labels
-    stopped changing (strict convergence) or the total squared shift fell to ``tol``, and the
-    centroids at the start and after each iteration (with ``keep_history``; else the start alone).
+    stopped changing (strict convergence) or the total squared shift fell to ``tol``, the
+    centroids at the start and after each iteration (with ``keep_history``; else the start alone),
+    and with ``keep_iterations`` a float64 row per iteration: the (weighted) inertia of the pass's
+    labels for the centroids it measured, the labels it changed and the M-step's squared shift
+    (one more pass an iteration, for the inertia; else no rows).
     """
     n_samples, n_clusters = tf.shape(samples)[0], tf.shape(initial)[0]
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
@@ -112,8 +121,9 @@ def loop(
         return tf.cond(bounded, with_bounds, plain)
 
     def iterate(
-        iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, history
-    ):
+        iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, history,
+        progress,
+    ):  # fmt: skip
         new_labels, upper, lower, sum_changes, count_changes, member_changes, changed = measure(
             bounded, centroids, previous, labels, upper, lower
         )
@@ -128,6 +138,9 @@ def loop(
         )
         converged = m_step.converged(changed, shift, tol)
         bounded = bounded | (changed < switch_at)
+        if keep_iterations:
+            inertia = kernel.sum_squared_distances(samples, centroids, new_labels, weights)
+            progress = progress.write(iteration, tf.stack([inertia, tf.cast(changed, tf.float64), shift]))
         return (
             iteration + 1,
             new_centroids,
@@ -141,10 +154,11 @@ def loop(
             bounded,
             converged,
             _record(history, iteration + 1, new_centroids),
+            progress,
         )
 
-    def keep_going(iteration, *state):
-        return (iteration < max_iter) & ~state[-2]
+    def keep_going(iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, *_):
+        return (iteration < max_iter) & ~converged
 
     start = (
         tf.constant(0),
@@ -159,17 +173,24 @@ def loop(
         tf.constant(algorithm == HAMERLY),
         tf.constant(False),
         _history(initial, keep_history),
+        _progress(keep_iterations),
     )
-    iteration, centroids, previous, labels, upper, lower, _, _, _, bounded, converged, history = tf.while_loop(
+    iteration, centroids, previous, labels, upper, lower, *_, bounded, converged, history, progress = tf.while_loop(
         keep_going, iterate, start
     )
     # The final E-step: labels that match the returned centroids.
     final_labels = measure(bounded, centroids, previous, labels, upper, lower)[0]
-    return centroids, final_labels, iteration, converged, history.stack()
+    return centroids, final_labels, iteration, converged, history.stack(), progress.stack()
 
 
-def run(samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, weights=None):
-    """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1)."""
+def run(
+    samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, weights=None,
+    keep_iterations=False,
+):  # fmt: skip
+    """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1).
+
+    ``algorithm`` is any of ``ALGORITHMS``: another library's name runs the engine's algorithm of the same kind.
+    """
     weighted = weights is not None
     with quietly():  # TensorFlow's graph rewrites comment on float64 ops
         return loop(
@@ -181,7 +202,8 @@ def run(samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_hist
             norm_bound,
             weights if weighted else no_weights(),
             kernel=kernel,
-            algorithm=algorithm,
+            algorithm=SAME_ALGORITHM.get(algorithm, algorithm),
             keep_history=keep_history,
             weighted=weighted,
+            keep_iterations=keep_iterations,
         )

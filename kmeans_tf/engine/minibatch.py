@@ -43,6 +43,7 @@ class MiniBatchResult:
     n_steps : int, batches used
     converged : bool, whether a stopping rule ended the run before ``max_iter`` passes
     state : MiniBatchState, to go on with more batches
+    init_size : int, the rows each seeding saw (and the held-out rows that judged the seedings)
     """
 
     centroids: np.ndarray
@@ -52,6 +53,7 @@ class MiniBatchResult:
     n_steps: int
     converged: bool
     state: MiniBatchState
+    init_size: int
 
 
 def minibatch_kmeans(
@@ -159,6 +161,7 @@ def minibatch_kmeans(
         n_steps=step,
         converged=converged,
         state=state,
+        init_size=init_size,
     )
 
 

@@ -23,7 +23,10 @@ INIT_STRATEGIES = (RANDOM_INIT, KMEANS_PLUSPLUS_INIT, KMEANS_PARALLEL_INIT)
 AUTO = "auto"  # plain passes while many labels change, then bounded ones
 LLOYD = "lloyd"  # every sample measured against every centroid
 HAMERLY = "hamerly"  # distance bounds from the first pass (Hamerly 2010)
-ALGORITHMS = (AUTO, LLOYD, HAMERLY)
+ELKAN = "elkan"  # scikit-learn's name for its bounded algorithm
+ALGORITHMS = (AUTO, LLOYD, HAMERLY, ELKAN)
+# The engine's algorithm that another library's name runs: bounds from the first pass, whatever their kind.
+SAME_ALGORITHM = {ELKAN: HAMERLY}
 
 DEFAULT_INIT = KMEANS_PLUSPLUS_INIT
 DEFAULT_ALGORITHM = AUTO
@@ -167,6 +170,7 @@ LLOYD_OPTIONS = (
     Option("algorithm", DEFAULT_ALGORITHM, OneOf(ALGORITHMS)),
     Option("callback", None, CallableOrNone("callback(run_index, result)")),
     Option("keep_history", False, Flag()),
+    Option("keep_iterations", False, Flag()),
     Option("init_rounds", DEFAULT_INIT_ROUNDS, Integer(1)),
     Option("memory_budget", None, OrNone(Integer(MIN_MEMORY_BUDGET))),
     Option("checkpoint", None, WithData("an existing folder, or None")),

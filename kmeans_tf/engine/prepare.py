@@ -70,6 +70,10 @@ class Prepared:
         """Return centroids of ``centred`` in the samples' coordinates, float64."""
         return np.ldexp(np.asarray(centroids, np.float64), -self.exponent) + self.mean
 
+    def unscaled_squared(self, values):
+        """Return squared distances of ``centred`` (float64 values or an array of them) in the samples' units."""
+        return np.ldexp(np.asarray(values, np.float64), -2 * self.exponent)
+
     def unscaled_inertia(self, inertia):
         """Return an inertia of ``centred`` in the samples' units; ValueError when float64 cannot hold it."""
         try:

@@ -6,6 +6,37 @@ import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
+class Iterations:
+    """What each iteration of a run did, in the samples' units (``kmeans(..., keep_iterations=True)``).
+
+    Attributes
+    ----------
+    inertia : float64 array of shape (n_iter,)
+        The (weighted) inertia of the iteration's labels for the centroids they were measured
+        against, before the M-step moved them (what scikit-learn's ``verbose`` prints).
+    changed : int64 array of shape (n_iter,), the labels the iteration changed (the first: every one)
+    shift : float64 array of shape (n_iter,), the total squared distance the M-step moved the centroids
+    tol : float, the total squared shift at or below which a run stops (``tol`` times the mean variance)
+    """
+
+    inertia: np.ndarray
+    changed: np.ndarray
+    shift: np.ndarray
+    tol: float
+
+    @classmethod
+    def from_rows(cls, rows, tol, prepared):
+        """The record of ``rows`` (n_iter, 3) of (inertia, changed, shift) and ``tol``, in ``prepared``'s units."""
+        rows = np.asarray(rows, np.float64).reshape(-1, 3)
+        return cls(
+            inertia=prepared.unscaled_squared(rows[:, 0]),
+            changed=rows[:, 1].astype(np.int64),
+            shift=prepared.unscaled_squared(rows[:, 2]),
+            tol=float(prepared.unscaled_squared(tol)),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class KMeansResult:
     """What ``kmeans`` found.
 
@@ -18,6 +49,8 @@ class KMeansResult:
     converged : bool, whether the labels stopped changing or the centroids moved less than ``tol``
     centroid_history : array of shape (n_iter + 1, n_clusters, n_features), or None
         With ``kmeans(..., keep_history=True)``: the initial centroids, then those after each iteration.
+    iterations : Iterations or None
+        With ``kmeans(..., keep_iterations=True)``: each iteration's inertia, labels changed and shift.
     """
 
     centroids: np.ndarray
@@ -26,6 +59,7 @@ class KMeansResult:
     n_iter: int
     converged: bool
     centroid_history: np.ndarray | None = None
+    iterations: Iterations | None = None
 
 
 def best_of_runs(n_init, seed, seeded, run_once, callback):

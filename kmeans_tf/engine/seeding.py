@@ -31,18 +31,19 @@ def initial_centroids(samples, n_clusters, init, rng, weights=None, rounds=DEFAU
         return samples[rng.choice(samples.shape[0], n_clusters, replace=False, p=probabilities)]
     if init == KMEANS_PARALLEL_INIT:
         return kmeans_parallel(RowsInMemory(samples, weights), n_clusters, rng, rounds)
-    return kmeans_plusplus(samples, n_clusters, rng, weights)
+    return samples[kmeans_plusplus(samples, n_clusters, rng, weights)]
 
 
-def kmeans_plusplus(samples, n_clusters, rng, weights=None):
-    """Greedy k-means++ (Arthur & Vassilvitskii 2007), as scikit-learn does it.
+def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
+    """Greedy k-means++ (Arthur & Vassilvitskii 2007), as scikit-learn does it: the indices of the chosen samples.
 
-    Each new centroid is the best (lowest total cost) of ``2 + log(k)`` candidates drawn
-    with probability proportional to the squared distance to the nearest chosen centroid
-    (times the sample's weight, with ``weights``; the cost is then weighted too).
+    Each new centroid is the best (lowest total cost) of ``n_trials`` candidates (None:
+    ``2 + log(k)``) drawn with probability proportional to the squared distance to the
+    nearest chosen centroid (times the sample's weight, with ``weights``; the cost is then
+    weighted too).
     """
     n_samples = samples.shape[0]
-    n_trials = 2 + int(np.log(n_clusters))
+    n_trials = 2 + int(np.log(n_clusters)) if n_trials is None else n_trials
     data = tf.constant(samples)
     squared_norms = tf.reduce_sum(tf.square(data), axis=1)
     chosen = [rng.randint(n_samples) if weights is None else rng.choice(n_samples, p=weights / weights.sum())]
@@ -62,7 +63,7 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None):
         best = int(tf.argmin(potentials))
         chosen.append(int(candidates[best]))
         closest, potential = to_candidates[best], potentials[best]
-    return samples[chosen]
+    return np.array(chosen)
 
 
 def squared_distances_to(data, squared_norms, indices):

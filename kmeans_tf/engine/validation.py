@@ -189,8 +189,9 @@ def check_checkpoint(options):
         raise ValueError(f"checkpoint={checkpoint!r} should be an existing folder, or None")
     if options.n_init != 1:
         raise ValueError(f"n_init={options.n_init} should be 1 with a checkpoint (it saves one run)")
-    if options.keep_history:
-        raise ValueError("keep_history=True should be False with a checkpoint (a resumed run has no earlier history)")
+    for name in ("keep_history", "keep_iterations"):
+        if getattr(options, name):
+            raise ValueError(f"{name}=True should be False with a checkpoint (a resumed run has no earlier history)")
     return os.fspath(checkpoint)
 
 

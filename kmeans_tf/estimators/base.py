@@ -6,6 +6,7 @@ checked and resolved), the fitted attributes, and the methods of a fitted model
 signature (scikit-learn's ``get_params`` reads it) and its own ``fit``.
 """
 
+import functools
 import numbers
 import warnings
 
@@ -107,14 +108,17 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
         return X, sample_weight, self._resolve_init(X), seed
 
     def _resolve_init(self, X):
-        """Return the ``init`` to seed ``X`` with (a name or a callable as given, an array checked); set ``_n_init``.
+        """Return the ``init`` to seed ``X`` with (a name as given, an array checked, a callable whose answers are
+        checked); set ``_n_init``.
 
         ``n_init="auto"`` resolves as scikit-learn's does; with an array, one run is made, and
         an ``n_init`` other than 1 is warned about (from the caller of ``fit`` or ``partial_fit``).
         """
         init = self.init
-        if not isinstance(init, str) and not callable(init):
-            init = validation.check_centroids(init, self.n_clusters, X.shape[1], X.dtype, name="init")
+        if callable(init):
+            init = functools.partial(_called_init, init)
+        elif not isinstance(init, str):
+            init = _initial_centers(init, self.n_clusters, X)
         if isinstance(self.n_init, str) and self.n_init == AUTO_N_INIT:
             one_run = isinstance(init, np.ndarray) or (isinstance(init, str) and init in ONE_RUN_INITS)
             self._n_init = 1 if one_run else self._auto_n_init_runs
@@ -141,6 +145,30 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
             self.labels_ = result.labels.astype(np.int32)
         self.inertia_ = result.inertia
         self.n_iter_ = result.n_iter
+
+
+def _initial_centers(centers, n_clusters, X):
+    """Return ``centers``, an ``init`` array or a callable ``init``'s answer, checked against ``X``, in its dtype.
+
+    A shape that does not match ``n_clusters`` or the data's features gets scikit-learn's message.
+    """
+    n_clusters = validation.check_int("n_clusters", n_clusters, 1)
+    centers = validation.check_samples(centers, "init")
+    if centers.shape[0] != n_clusters:
+        raise ValueError(
+            f"The shape of the initial centers {centers.shape} does not match the number of clusters {n_clusters}."
+        )
+    if centers.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"The shape of the initial centers {centers.shape} does not match the number of features of the data "
+            f"{X.shape[1]}."
+        )
+    return centers.astype(X.dtype, copy=False)
+
+
+def _called_init(init, X, n_clusters, random_state):
+    """Call a callable ``init`` as ``init(X, n_clusters, random_state)``; return its centers checked."""
+    return _initial_centers(init(X, n_clusters, random_state), n_clusters, X)
 
 
 def _check_n_init(n_init):

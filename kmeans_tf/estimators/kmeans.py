@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from kmeans_tf.engine.kmeans import kmeans
-from kmeans_tf.engine.options import DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL
+from kmeans_tf.engine.options import DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL, ELKAN, LLOYD
 from kmeans_tf.engine.result import best_of_runs
 from kmeans_tf.estimators.base import AUTO_N_INIT, BaseKMeans
 
@@ -36,15 +36,19 @@ class KMeans(BaseKMeans):
     max_iter : int, default=300
     tol : float, default=1e-4
         Relative to the mean per-feature variance of the data, as in scikit-learn.
-    algorithm : {"auto", "lloyd", "hamerly"}, default="auto"
+    algorithm : {"auto", "lloyd", "hamerly", "elkan"}, default="auto"
         How each iteration is computed (``kmeans_tf.engine.kmeans.kmeans``); the answer is the same.
+        "elkan" is scikit-learn's name for its bounded algorithm; with one cluster it runs "lloyd",
+        and a RuntimeWarning says so, as scikit-learn does.
     random_state : int, RandomState instance or None, default=None
     copy_x : bool, default=True
         Kept for scikit-learn's API: the engine never writes to ``X`` either way.
     batch_size : int or None, default=None
         Rows per chunk of the distance computation on TensorFlow's ops.
     verbose : int, default=0
-        Above 0, prints each run's inertia and iterations.
+        Above 0, prints what scikit-learn prints: for each run "Initialization complete", each
+        iteration's inertia, and why the run stopped (once the run ends: the iterations run
+        inside one TensorFlow call). Each iteration then costs one more pass, for its inertia.
 
     Attributes
     ----------
@@ -74,8 +78,9 @@ class KMeans(BaseKMeans):
             max_iter=self.max_iter,
             tol=self.tol,
             batch_size=self.batch_size,
-            algorithm=self.algorithm,
+            algorithm=self._algorithm(),
             sample_weight=sample_weight,
+            keep_iterations=bool(self.verbose),
         )
         report = _report if self.verbose else None
         if callable(init):
@@ -103,10 +108,29 @@ class KMeans(BaseKMeans):
     def _predict_chunk_rows(self):
         return self.batch_size
 
+    def _algorithm(self):
+        """The algorithm to run: ``algorithm``, but "lloyd" for "elkan" with one cluster (warned, as scikit-learn)."""
+        if isinstance(self.algorithm, str) and self.algorithm == ELKAN and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return LLOYD
+        return self.algorithm
+
 
 def _report(run, result):
-    """Print one run's inertia and iterations."""
-    print(
-        f"Run {run + 1}: inertia {result.inertia:.6g} after {result.n_iter} iterations"
-        f"{'' if result.converged else ' (not converged)'}"
-    )
+    """Print one run as scikit-learn's ``verbose`` does: its start, each iteration's inertia, and why it stopped."""
+    print("Initialization complete")
+    iterations = result.iterations
+    for iteration, inertia in enumerate(iterations.inertia):
+        print(f"Iteration {iteration}, inertia {float(inertia)}.")
+    last = result.n_iter - 1
+    if result.converged and iterations.changed[last] == 0:
+        print(f"Converged at iteration {last}: strict convergence.")
+    elif result.converged:
+        print(
+            f"Converged at iteration {last}: center shift {float(iterations.shift[last])} "
+            f"within tolerance {iterations.tol}."
+        )

@@ -78,6 +78,7 @@ class MiniBatchKMeans(BaseKMeans):
     n_steps_ : int, steps made (batches used)
     n_features_in_ : int
     feature_names_in_ : array of str, when ``X`` has column names (a pandas DataFrame)
+    _init_size : int, the rows each of ``fit``'s seedings saw
     """
 
     _auto_n_init_runs = AUTO_N_INIT_RUNS
@@ -109,7 +110,7 @@ class MiniBatchKMeans(BaseKMeans):
             sample_weight=sample_weight,
             verbose=bool(self.verbose),
         )
-        self._state = result.state
+        self._state, self._init_size = result.state, result.init_size
         self._set_fitted(result)
         self.n_steps_ = result.n_steps
         return self

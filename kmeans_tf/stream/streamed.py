@@ -104,7 +104,7 @@ def kmeans(samples, n_clusters, sample_weight, options):
         return initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
 
     def run(initial):
-        return lloyd.run(passes, initial, max_iter, scaled_tol, keep_history, saved)
+        return lloyd.run(passes, initial, max_iter, scaled_tol, keep_history, saved, options.keep_iterations)
 
     if not isinstance(init, str):
         seeded = functools.partial(given_start, prepared.prepared().transformed(init))
