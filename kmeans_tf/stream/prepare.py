@@ -10,6 +10,7 @@ the size of the data is made: each pass keeps a few numbers per column.
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
@@ -105,8 +106,9 @@ def prepare_with(passes):
 
 
 def predict_exponent(source, chunk_rows, centroids):
-    """``prepare.scale_exponent(samples, centroids)`` for streamed samples (one pass)."""
-    norm_max, _, largest = _norms(source, chunk_rows, None)
+    """``prepare.scale_exponent(samples, centroids)`` for streamed samples, in one pass that is also their door's
+    finiteness check (ValueError naming the first NaN or infinity, as for an array in memory)."""
+    norm_max, _, largest = _norms(source, chunk_rows, None, check=functools.partial(_refuse_not_finite, source))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if prepare.fits(_cell(largest, source.dtype), norm_max) and prepare.fits(
             centroids, float(prepare.squared_norms(centroids).max())
@@ -150,13 +152,19 @@ def _column_sums(source, scale):
     return total, largest
 
 
-def _norms(source, chunk_rows, transform, buffers=None):
-    """Return the largest and the sum of the rows' squared norms, and the largest magnitude, after ``transform``."""
+def _norms(source, chunk_rows, transform, buffers=None, check=None):
+    """Return the largest and the sum of the rows' squared norms, and the largest magnitude, after ``transform``.
+
+    ``check(span, chunk)``, if given, is called on each chunk that holds a NaN or an infinity.
+    """
     norm_max, norm_sum, largest = 0.0, 0.0, 0.0
-    for _, chunk in chunks(source, chunk_rows, transform, buffers):
+    for span, chunk in chunks(source, chunk_rows, transform, buffers):
         norms = np.einsum("ij,ij->i", chunk, chunk).astype(np.float64)
         norm_max, norm_sum = max(norm_max, float(norms.max())), norm_sum + float(norms.sum())
-        largest = max(largest, _largest_magnitude(chunk))
+        chunk_largest = _largest_magnitude(chunk)
+        if check is not None and not math.isfinite(chunk_largest):
+            check(span, chunk)
+        largest = max(largest, chunk_largest)
     return norm_max, norm_sum, largest
 
 
@@ -167,10 +175,15 @@ def _check_finite(source, chunk_rows, first_row=0, buffers=None):
     ``buffers``: the chunks' buffers (``sources.chunk_buffers``), or None for new ones.
     """
     for span, chunk in chunks(source, chunk_rows, buffers=buffers):
-        finite = np.isfinite(chunk)
-        if not finite.all():
-            row, column = np.argwhere(~finite)[0]
-            raise ValueError(
-                f"{source.name} should be finite, got {chunk[row, column]} at row "
-                f"{first_row + span.start + row}, column {column}"
-            )
+        _refuse_not_finite(source, span, chunk, first_row)
+
+
+def _refuse_not_finite(source, span, chunk, first_row=0):
+    """Raise ValueError naming the first NaN or infinity of ``chunk`` (the rows of ``span``), if it holds one."""
+    finite = np.isfinite(chunk)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"{source.name} should be finite, got {chunk[row, column]} at row "
+            f"{first_row + span.start + row}, column {column}"
+        )
