@@ -1,11 +1,17 @@
 """Streamed data that are not what they seemed: NaN at the door, files cut or changed during a fit, a full disk,
 data at the top of float64; every case one clear ValueError (or OSError), never a crash or a wrong answer."""
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 
 from compat import eager
-from kmeans_tf.stream import budget
+from kmeans_tf.stream import budget, sources
+from tests.cases import REPO_ROOT
 
 SMALLEST_BUDGET = budget.MIN_MEMORY_BUDGET  # 1 MiB: chunks of a few thousand rows
 
@@ -35,3 +41,82 @@ def test_streamed_predict_and_inertia_refuse_what_the_array_in_memory_refuses(tm
     data = mapped(tmp_path, samples)
     assert message(lambda: eager.predict(data, centroids, memory_budget=SMALLEST_BUDGET)) == expected
     assert message(lambda: eager.inertia(data, centroids)) == expected
+
+
+CUT = """
+import os, sys
+import numpy as np
+from compat import eager
+from kmeans_tf.stream import passes, sources, streamed
+from kmeans_tf.stream import prepare as stream_prepare
+
+folder = sys.argv[1]
+samples = np.random.RandomState(0).normal(size=(30000, 4))
+initial = samples[:3]
+
+def cut_after(owner, name, path):
+    # Cut the file to its first rows once ``owner.name`` has run (the first time).
+    original = getattr(owner, name)
+    def cut(*args, **kwargs):
+        result = original(*args, **kwargs)
+        os.truncate(path, 4096)
+        setattr(owner, name, original)
+        return result
+    setattr(owner, name, cut)
+
+cases = {
+    "lloyd": (passes.Passes, "lloyd", lambda data: eager.kmeans(data, 3, init=initial, memory_budget=2**20)),
+    "prepare": (stream_prepare.SourcePasses, "column_sums", lambda data: eager.kmeans(data, 3, init=initial)),
+    "seeding": (stream_prepare, "prepare_stream", lambda data: eager.kmeans(data, 3, init="k-means++", seed=0)),
+    "predict": (stream_prepare, "predict_exponent", lambda data: eager.predict(data, initial)),
+}
+for case, (owner, name, call) in cases.items():
+    path = os.path.join(folder, case + ".npy")
+    np.save(path, samples)
+    data = np.load(path, mmap_mode="r")
+    cut_after(owner, name, path)
+    try:
+        call(data)
+        print(case, "no error")
+    except ValueError as error:
+        print(case, error)
+"""
+
+
+def test_a_file_cut_during_a_streamed_fit_is_one_clear_error_not_sigbus(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(CUT), str(tmp_path)], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    lines = done.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["lloyd", "prepare", "seeding", "predict"], done.stdout
+    for line in lines:
+        case = line.split()[0]
+        assert f"{tmp_path / case}.npy: the file changed while it was read" in line, line
+
+
+READ_CASES = {
+    "plain": lambda array: (array, None),
+    "columns": lambda array: (array, [3, 0]),
+    "int16": lambda array: (array.astype(np.int16), None),
+    "big-endian": lambda array: (array.astype(">f4"), [1, 2]),
+    "rows-of-a-view": lambda array: (array, None, slice(1234, 4321)),
+    "columns-of-a-view": lambda array: (array, [0], slice(None), slice(1, 3)),
+    "fortran-order": lambda array: (np.asfortranarray(array), None),
+}
+
+
+@pytest.mark.parametrize("case", READ_CASES)
+def test_a_memory_map_is_read_from_its_file_as_numpy_reads_it(tmp_path, monkeypatch, case):
+    monkeypatch.setattr(sources, "STAGING_BYTES", 1000)  # converted rows are read a few at a time
+    array, columns, *view = READ_CASES[case](np.random.RandomState(0).normal(size=(5000, 4)).astype(np.float32))
+    data = mapped(tmp_path, array)[tuple(view)] if view else mapped(tmp_path, array)
+    source = sources.Source(sources.Shards([data], columns=columns))
+    expected = np.asarray(data if columns is None else data[:, columns], source.dtype)
+    assert (source.files[0] is None) == (case == "fortran-order")  # rows not contiguous in the file: the map
+    assert_array_equal(np.concatenate([chunk.copy() for _, chunk in sources.chunks(source, 700)]), expected)
+    assert_array_equal(np.concatenate([block.copy() for block in source.blocks(1024)]), expected)
+    indices = np.random.RandomState(1).randint(len(expected), size=300)
+    assert_array_equal(
+        source.take(np.concatenate([indices, np.arange(100, 160)])), expected[[*indices, *range(100, 160)]]
+    )

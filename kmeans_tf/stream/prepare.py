@@ -67,7 +67,7 @@ class SourcePasses:
 
     def column_sums(self, scale):
         """The column sums (float64) and the largest magnitude of the rows times ``2**scale``."""
-        return _column_sums(self.source, scale)
+        return _column_sums(self.source, scale, self.buffers)
 
     def norms(self, transform):
         """The largest and the summed squared norms, and the largest magnitude, of the rows after ``transform``."""
@@ -137,14 +137,20 @@ def _largest_magnitude(rows):
     return max(float(rows.max()), -float(rows.min()))
 
 
-def _column_sums(source, scale):
+def _column_sums(source, scale, buffers=None):
     """Return the column sums (float64) and the largest magnitude of any cell, of the rows times ``2**scale``.
 
-    The blocks are ``prepare.column_sums``' own, views of the data where no conversion is
-    needed, so that the mean is the one an array in memory gives, bit for bit.
+    The blocks are ``prepare.column_sums``' own, holding the same numbers, so that the mean is
+    the one an array in memory gives, bit for bit. Blocks of files are read ahead into
+    ``buffers`` when they hold a block.
     """
+    block_rows = min(prepare.CHUNK_ROWS, source.n_rows)
+    if buffers is not None and len(buffers[0]) >= block_rows and None not in source.files:
+        blocks = (chunk for _, chunk in chunks(source, prepare.CHUNK_ROWS, None, buffers))
+    else:
+        blocks = source.blocks(prepare.CHUNK_ROWS)
     total, largest = np.zeros(source.n_features), 0.0
-    for block in source.blocks(prepare.CHUNK_ROWS):
+    for block in blocks:
         if scale:
             block = np.ldexp(block, scale)
         total += np.einsum("ij->j", block)
