@@ -1,8 +1,12 @@
 """Streamed data that are not what they seemed: NaN at the door, files cut or changed during a fit, a full disk,
 data at the top of float64; every case one clear ValueError (or OSError), never a crash or a wrong answer."""
 
+import errno
+import os
+import re
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -11,7 +15,7 @@ from numpy.testing import assert_array_equal
 
 from compat import eager
 from kmeans_tf.stream import budget, sources
-from tests.cases import REPO_ROOT
+from tests.cases import REPO_ROOT, random_case
 
 SMALLEST_BUDGET = budget.MIN_MEMORY_BUDGET  # 1 MiB: chunks of a few thousand rows
 
@@ -120,3 +124,23 @@ def test_a_memory_map_is_read_from_its_file_as_numpy_reads_it(tmp_path, monkeypa
     assert_array_equal(
         source.take(np.concatenate([indices, np.arange(100, 160)])), expected[[*indices, *range(100, 160)]]
     )
+
+
+def test_a_full_disk_under_the_scratch_labels_is_one_clear_error(monkeypatch, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    samples, initial = random_case(8, 200_000, 2, 3, np.float64)  # labels: 1.6 MB in memory, over the budget
+    data = mapped(tmp_path, samples)
+    for call in (
+        lambda: eager.kmeans(data, 3, init=initial, memory_budget=SMALLEST_BUDGET),
+        lambda: eager.predict(data, initial, memory_budget=SMALLEST_BUDGET),
+    ):
+        with pytest.raises(OSError, match=f"no space left on device.* in {re.escape(str(scratch))}"):
+            call()
+    assert list(scratch.iterdir()) == []

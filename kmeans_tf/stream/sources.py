@@ -13,6 +13,7 @@ where a read through the map would kill the process with SIGBUS.
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import mmap
 import os
 import tempfile
@@ -22,6 +23,7 @@ import numpy as np
 from kmeans_tf import data_io
 from kmeans_tf.data_io.tables import resolve_columns
 from kmeans_tf.engine import prepare
+from kmeans_tf.stream.budget import describe_size
 
 
 class Shards:
@@ -362,12 +364,25 @@ def new_labels(n_rows, in_memory, scratch_dir=None):
 
     The scratch file is a ``tempfile.TemporaryFile`` in ``scratch_dir`` (default: the temporary
     folder): unlinked from the start, so nothing is left behind, whatever ends the process; its
-    space is freed when the last map of it goes.
+    space is freed when the last map of it goes. Its space is reserved (``os.posix_fallocate``)
+    before it is mapped: a disk too full for it is an OSError saying so, where a write through
+    the map would kill the process (SIGBUS).
     """
     if in_memory:
         return np.full(n_rows, -1, np.int64)
+    size = n_rows * np.dtype(np.int32).itemsize
     with tempfile.TemporaryFile(prefix="kmeans-tf-labels-", dir=scratch_dir) as scratch:
-        scratch.truncate(n_rows * np.dtype(np.int32).itemsize)
+        try:
+            os.posix_fallocate(scratch.fileno(), 0, size)
+        except OSError as error:
+            folder = scratch_dir or tempfile.gettempdir()
+            why = "no space left on device" if error.errno in (errno.ENOSPC, errno.EDQUOT) else error.strerror
+            raised = OSError(
+                f"{why}: the labels' scratch file ({describe_size(size)}) in {folder} cannot be written; "
+                f"free some space there, or give a memory budget that holds the labels"
+            )
+            raised.errno = error.errno
+            raise raised from None
         labels = np.memmap(scratch, dtype=np.int32, mode="r+", shape=(n_rows,))
     for start in range(0, n_rows, prepare.CHUNK_ROWS):
         labels[start : start + prepare.CHUNK_ROWS] = -1
