@@ -15,7 +15,7 @@ from numpy.testing import assert_array_equal
 
 from compat import eager
 from kmeans_tf.stream import budget, sources
-from tests.cases import REPO_ROOT, random_case
+from tests.cases import DTYPE_IDS, DTYPES, REPO_ROOT, random_case
 
 SMALLEST_BUDGET = budget.MIN_MEMORY_BUDGET  # 1 MiB: chunks of a few thousand rows
 
@@ -144,3 +144,39 @@ def test_a_full_disk_under_the_scratch_labels_is_one_clear_error(monkeypatch, tm
         with pytest.raises(OSError, match=f"no space left on device.* in {re.escape(str(scratch))}"):
             call()
     assert list(scratch.iterdir()) == []
+
+
+# Rows whose squared distances need the scale down by a power of two, with small columns beside the large one.
+TOP_OF_FLOAT64 = np.array([[1e308, 1.0], [-1e308, 2.0], [1e308, 3.0]])
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
+def test_the_inertia_of_data_scaled_down_is_that_of_the_centroids_returned(tmp_path, streamed):
+    data = mapped(tmp_path, TOP_OF_FLOAT64) if streamed else TOP_OF_FLOAT64
+    result = eager.kmeans(data, 2, init=TOP_OF_FLOAT64[:2])
+    assert_array_equal(result.centroids, [[1e308, 2.0], [-1e308, 2.0]])
+    assert result.inertia == 2.0  # (1 - 2)**2 + (3 - 2)**2, worked out by hand
+    assert eager.inertia(data, result.centroids) == 2.0
+    weights = np.array([1.0, 5.0, 0.5])
+    assert eager.inertia(data, result.centroids, sample_weight=weights) == 1.5
+    beyond = mapped(tmp_path, TOP_OF_FLOAT64 * [1, 0], "beyond.npy") if streamed else TOP_OF_FLOAT64 * [1, 0]
+    with pytest.raises(ValueError, match="the inertia .* is beyond what float64 can hold"):
+        eager.kmeans(beyond, 1, init=[[0.0, 0.0]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_the_inertia_of_data_scaled_down_is_measured_on_the_rows(tmp_path, dtype):
+    rng = np.random.RandomState(3)
+    labels = np.repeat(np.arange(4), 1250)
+    # A first column near the top of the dtype (powers of two, as many of each sign: every mean there is exact),
+    # and two of about 10, whose squared distances vanish once the rows are scaled down.
+    top = 2.0 ** (np.finfo(dtype).maxexp - 4)
+    large = np.array([-1, -0.25, 0.25, 1])[labels] * top
+    samples = np.column_stack([large, rng.normal(0, 10, (len(labels), 2))]).astype(dtype)
+    initial = samples[[0, 1250, 2500, 3750]]
+    for data in (samples, mapped(tmp_path, samples)):
+        result = eager.kmeans(data, 4, init=initial, memory_budget=SMALLEST_BUDGET)
+        assert_array_equal(np.asarray(result.labels), labels)
+        gaps = samples.astype(np.float64) - result.centroids.astype(np.float64)[labels]
+        assert not gaps[:, 0].any()
+        assert result.inertia == pytest.approx((gaps**2).sum(), rel=1e-12)

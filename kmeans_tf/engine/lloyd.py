@@ -13,7 +13,7 @@ import typing
 
 import numpy as np
 
-from kmeans_tf.engine import m_step
+from kmeans_tf.engine import m_step, prepare
 from kmeans_tf.engine.result import KMeansResult
 
 
@@ -35,7 +35,9 @@ class Passes(typing.Protocol):
         """Return ``m_step.Farthest``: the ``count`` rows (of every worker) farthest from their labelled centroid."""
 
     def final(self, centroids, labels):
-        """Label every row for ``centroids`` (``labels`` updated); return the (weighted) inertia, a float64."""
+        """Label every row for ``centroids`` (``labels`` updated); return the (weighted) inertia, a float64 in the
+        data's units (``coordinates().unscaled_inertia``, or measured on the rows when the scale shrank them),
+        inf when float64 cannot hold it."""
 
     def coordinates(self):
         """Return the ``prepare.Prepared`` whose ``unscaled`` maps the loops' coordinates back to the data's."""
@@ -84,7 +86,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None):
     return KMeansResult(
         centroids=prepared.unscaled(centroids).astype(dtype),
         labels=labels,
-        inertia=prepared.unscaled_inertia(total),
+        inertia=prepare.inertia_in_range(total),
         n_iter=n_iter,
         converged=converged,
         centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,

@@ -137,12 +137,26 @@ class Passes:
         return changed, sums, counts, members
 
     def final(self, centroids, labels):
-        """Label every row for ``centroids`` (``labels`` updated); return the inertia (float64, loops' coordinates)."""
-        centroids_t, total = tf.constant(centroids), 0.0
+        """Label every row for ``centroids`` (``labels`` updated); return the inertia in the data's units (float64,
+        inf when float64 cannot hold it)."""
+        coordinates, centroids_t, total = self.coordinates(), tf.constant(centroids), 0.0
+        if coordinates.shrunk:
+            return self._final_measured(coordinates.unscaled(centroids).astype(centroids.dtype), centroids_t, labels)
         for span, _chunk, chunk_t in self.chunks():
             new = loops.labels_of(chunk_t, centroids_t, self.kernel)
             total += float(loops.inertia_of(chunk_t, centroids_t, new, self.kernel, self.weight_tensor(span)))
             labels[span.start : span.start + span.rows] = new.numpy()
+        return coordinates.unscaled_inertia(total)
+
+    def _final_measured(self, found, centroids_t, labels):
+        """``final`` for data scaled down (``prepare.Prepared.shrunk``): each chunk labelled in the loops' coordinates,
+        its inertia measured on the rows as read, for the centroids ``found`` (the fit's, in the data's units)."""
+        scaled, total = sources.aligned_empty(self.plan.chunk_rows, self.source.n_features, self.source.dtype), 0.0
+        for span, rows in sources.chunks(self.source, self.plan.chunk_rows, buffers=self.buffers):
+            self.prepared.transform(rows, scaled[: span.rows])
+            new = loops.labels_of(prepare.tensor_over(scaled[: span.rows]), centroids_t, self.kernel).numpy()
+            labels[span.start : span.start + span.rows] = new
+            total += prepare.exact_inertia(rows, found, new, self.weights_at(span))
         return total
 
     def farthest(self, centroids, labels, count):
