@@ -15,6 +15,8 @@ from numpy.testing import assert_array_equal
 
 from compat import eager
 from kmeans_tf.stream import budget, sources
+from kmeans_tf.stream import passes as stream_passes
+from kmeans_tf.stream import streamed as streaming
 from tests.cases import DTYPE_IDS, DTYPES, REPO_ROOT, random_case
 
 SMALLEST_BUDGET = budget.MIN_MEMORY_BUDGET  # 1 MiB: chunks of a few thousand rows
@@ -51,7 +53,7 @@ CUT = """
 import os, sys
 import numpy as np
 from compat import eager
-from kmeans_tf.stream import passes, sources, streamed
+from kmeans_tf.stream import passes
 from kmeans_tf.stream import prepare as stream_prepare
 
 folder = sys.argv[1]
@@ -180,3 +182,75 @@ def test_the_inertia_of_data_scaled_down_is_measured_on_the_rows(tmp_path, dtype
         gaps = samples.astype(np.float64) - result.centroids.astype(np.float64)[labels]
         assert not gaps[:, 0].any()
         assert result.inertia == pytest.approx((gaps**2).sum(), rel=1e-12)
+
+
+def poisoned(path, row, column, value=np.nan):
+    """Write ``value`` into the .npy file at ``path`` at (row, column), as another program might during a fit."""
+    array = np.load(path, mmap_mode="r")
+    position = array.offset + (row * array.shape[1] + column) * array.itemsize
+    with open(path, "r+b") as handle:
+        handle.seek(position)
+        handle.write(np.asarray(value, array.dtype).tobytes())
+
+
+def after_the_first(monkeypatch, owner, name, then):
+    """Run ``then()`` once ``owner.name`` has run for the first time."""
+    original = getattr(owner, name)
+
+    def patched(*args, **kwargs):
+        result = original(*args, **kwargs)
+        monkeypatch.setattr(owner, name, original)
+        then()
+        return result
+
+    monkeypatch.setattr(owner, name, patched)
+
+
+@pytest.mark.parametrize("moment", ["lloyd", "nearest_distances", "final"])
+@pytest.mark.parametrize("cluster", ["kept", "moved"])
+def test_a_nan_written_during_a_streamed_fit_is_refused_naming_the_file(
+    tmp_path, monkeypatch, either_path, moment, cluster
+):
+    samples, initial = random_case(4, 6000, 3, 3, np.float64)
+    monkeypatch.setattr(streaming, "SEEDING_SAMPLE_ROWS", 500)  # k-means|| streams: a pass for its distances
+    path = tmp_path / "data.npy"
+    data = mapped(tmp_path, samples)
+    labels = eager.kmeans(samples, 3, init=initial, max_iter=1).labels
+    row = int(np.flatnonzero(labels == (0 if cluster == "kept" else 2))[-7])
+    # a NaN row is labelled 0 (by the C kernel): it stays in cluster 0 unseen by the sums, or leaves cluster 2
+    owner, when = {
+        "lloyd": (stream_passes.Passes, "lloyd"),
+        "nearest_distances": (stream_passes.Passes, "nearest_distances"),
+        "final": (streaming.lloyd.m_step, "converged"),
+    }[moment]
+    after_the_first(monkeypatch, owner, when, lambda: poisoned(path, row, 1))
+    init = "k-means||" if moment == "nearest_distances" else initial
+    expected = f"{path}: the file changed while it was read (it now holds nan at row {row}, column 1)"
+    assert message(lambda: eager.kmeans(data, 3, init=init, seed=0, max_iter=1 if moment == "final" else 20)) == (
+        expected
+    )
+
+
+def test_a_nan_written_during_a_streamed_predict_or_inertia_is_refused_naming_the_file(
+    tmp_path, monkeypatch, either_path
+):
+    samples, centroids = random_case(4, 6000, 3, 3, np.float64)
+    path = tmp_path / "data.npy"
+    data = mapped(tmp_path, samples)
+    expected = f"{path}: the file changed while it was read (it now holds inf at row 5000, column 2)"
+    for call in (eager.predict, eager.inertia):
+        after_the_first(
+            monkeypatch, streaming.stream_prepare, "predict_exponent", lambda: poisoned(path, 5000, 2, np.inf)
+        )
+        assert message(lambda: call(data, centroids)) == expected
+        poisoned(path, 5000, 2, 1.0)
+
+
+def test_a_nan_written_between_the_preparing_passes_is_refused_where_it_is(tmp_path, monkeypatch):
+    samples, initial = random_case(4, 6000, 3, 3, np.float64)
+    path = tmp_path / "data.npy"
+    data = mapped(tmp_path, samples)
+    after_the_first(monkeypatch, streaming.stream_prepare.SourcePasses, "column_sums", lambda: poisoned(path, 17, 2))
+    assert (
+        message(lambda: eager.kmeans(data, 3, init=initial)) == "samples should be finite, got nan at row 17, column 2"
+    )

@@ -16,6 +16,10 @@ import numpy as np
 from kmeans_tf.engine import m_step, prepare
 from kmeans_tf.engine.result import KMeansResult
 
+# A fit never returns NaN or infinity: the door found every row finite, so a pass that finds otherwise read rows that
+# changed since (each ``Passes`` names the file where it can).
+NOT_FINITE_ANY_MORE = "the samples changed while the fit read them: they hold a NaN or an infinity now"
+
 
 class Passes(typing.Protocol):
     """What ``run`` asks of the rows it fits. Rows and centroids are in the loops' coordinates (``coordinates()``)."""
@@ -62,9 +66,9 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None):
         # next pass counts the same changed labels (none changed: converged, as there), and the sums equal the
         # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
         n_iter, previous, centroids = resumed
-        _, sums, counts, members = passes.lloyd(previous, labels)
+        _, sums, counts, members = _lloyd_pass(passes, previous, labels)
     while n_iter < max_iter and not converged:
-        changed, sum_changes, count_changes, member_changes = passes.lloyd(centroids, labels)
+        changed, sum_changes, count_changes, member_changes = _lloyd_pass(passes, centroids, labels)
         # the (weighted) sums of the new labels' clusters, and their members of weight > 0
         sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
         new_centroids, shift = m_step.centroids_from_sums(
@@ -83,11 +87,22 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None):
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
     prepared, dtype = passes.coordinates(), initial.dtype
+    found = prepared.unscaled(centroids).astype(dtype)
+    if np.isnan(total) or not np.isfinite(found).all():
+        raise ValueError(NOT_FINITE_ANY_MORE)
     return KMeansResult(
-        centroids=prepared.unscaled(centroids).astype(dtype),
+        centroids=found,
         labels=labels,
         inertia=prepare.inertia_in_range(total),
         n_iter=n_iter,
         converged=converged,
         centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
     )
+
+
+def _lloyd_pass(passes, centroids, labels):
+    """``passes.lloyd``, its sums checked: never finite but for rows that changed since the door."""
+    changed, sums, counts, members = passes.lloyd(centroids, labels)
+    if not np.isfinite(sums).all():
+        raise ValueError(NOT_FINITE_ANY_MORE)
+    return changed, sums, counts, members

@@ -93,6 +93,8 @@ def prepare_with(passes):
         else:
             mean = sums / passes.n_rows
             norm_max, norm_sum, centred_largest = passes.norms(functools.partial(_centre, mean.astype(dtype)))
+            if not math.isfinite(centred_largest):  # a cell changed since the sums, or the centring overflowed
+                passes.check_finite()
             if prepare.fits(_cell(centred_largest, dtype), norm_max):
                 return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
         exponent = -int(np.frexp(largest)[1])
@@ -100,6 +102,8 @@ def prepare_with(passes):
         mean = sums / passes.n_rows
         scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
         norm_max, norm_sum, centred_largest = passes.norms(scaled.transform)
+        if not math.isfinite(centred_largest):
+            passes.check_finite()
     if not prepare.fits(_cell(centred_largest, dtype), norm_max):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
     return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
@@ -132,6 +136,11 @@ def _centre(offset, rows, out):
     np.subtract(rows, offset, out=out)
 
 
+def _larger(a, b):
+    """The larger of two magnitudes, NaN when either is (``max`` keeps a NaN only when it comes first)."""
+    return math.nan if math.isnan(a) or math.isnan(b) else max(a, b)
+
+
 def _largest_magnitude(rows):
     """The largest ``abs`` of ``rows``, without an array the size of ``rows`` (a chunk more of the memory budget)."""
     return max(float(rows.max()), -float(rows.min()))
@@ -154,7 +163,7 @@ def _column_sums(source, scale, buffers=None):
         if scale:
             block = np.ldexp(block, scale)
         total += np.einsum("ij->j", block)
-        largest = max(largest, _largest_magnitude(block))
+        largest = _larger(largest, _largest_magnitude(block))
     return total, largest
 
 
@@ -170,7 +179,7 @@ def _norms(source, chunk_rows, transform, buffers=None, check=None):
         chunk_largest = _largest_magnitude(chunk)
         if check is not None and not math.isfinite(chunk_largest):
             check(span, chunk)
-        largest = max(largest, chunk_largest)
+        largest = _larger(largest, chunk_largest)
     return norm_max, norm_sum, largest
 
 

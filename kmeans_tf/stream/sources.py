@@ -268,6 +268,39 @@ class Source:
         with file.opened() as descriptor:
             file.read(descriptor, span.offset, span.rows, out, self.columns, transform)
 
+    def position(self, span, row, column, first_row=0, by_file=False):
+        """Return ``(name, row, column)``: how messages point at a cell of the chunk ``span``, counted from 0 as numpy
+        counts. With ``by_file``, and rows read from a file: the file's name, and the row and column there; else
+        the data set's name, its row counted from ``first_row``, and the column among those used."""
+        file = self.files[span.block]
+        if by_file and file is not None:
+            return (
+                file.name,
+                file.first_row + span.offset + row,
+                column if self.columns is None else self.columns[column],
+            )
+        return self.name, first_row + span.start + row, column
+
+    def changed(self, span, chunk):
+        """Return the ValueError of rows found not finite after the door found them finite: the file changed while
+        it was read. ``chunk``: the rows of ``span`` as read (the first NaN or infinity there is named)."""
+        bad = np.argwhere(~np.isfinite(chunk))
+        if len(bad):
+            name, row, column = self.position(span, *bad[0], by_file=True)
+            why = f"it now holds {chunk[tuple(bad[0])]} at row {row}, column {column}"
+        else:
+            name, why = self.position(span, 0, 0, by_file=True)[0], "its rows no longer add up to finite sums"
+        if self.files[span.block] is None:
+            return ValueError(f"{name} changed while it was read ({why})")
+        return ValueError(changed_message(name, why))
+
+    def changed_rows(self, indices, rows):
+        """``changed`` for ``rows``, read by ``take(indices)``."""
+        index = int(indices[np.flatnonzero(~np.isfinite(rows).all(axis=1))[0]])
+        block = int(np.searchsorted(self.starts, index, side="right") - 1)
+        here = np.flatnonzero(indices == index)[0]
+        return self.changed(Span(index, 1, block, index - int(self.starts[block])), rows[here : here + 1])
+
     def blocks(self, rows):
         """Yield the data set in blocks of at most ``rows`` rows, in the engine's dtype, each valid until the next.
 

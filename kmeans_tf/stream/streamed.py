@@ -144,9 +144,11 @@ def predict(samples, centroids, *, batch_size, memory_budget):
     labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
     centroids_t = tf.constant(np.ldexp(centroids, exponent))
     for span, chunk in sources.chunks(source, plan.chunk_rows, _scaled(exponent)):
-        labels[span.start : span.start + span.rows] = loops.labels_of(
-            prepare.tensor_over(chunk), centroids_t, kernel
-        ).numpy()
+        # the sums come with the labels: not finite, a row changed since the door found it finite
+        new, sums, *_ = kernel.nearest_centroid_sums(prepare.tensor_over(chunk), centroids_t)
+        if not np.isfinite(sums.numpy()).all():
+            raise source.changed(span, chunk)
+        labels[span.start : span.start + span.rows] = new.numpy()
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
     return labels
@@ -168,10 +170,13 @@ def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
         chunk_t, chunk_weights = prepare.tensor_over(chunk), _weights_at(weights, span)
         labels = loops.labels_of(chunk_t, centroids_t, kernel)
         if coordinates.shrunk:
-            total += prepare.exact_inertia(rows, centroids, labels.numpy(), chunk_weights)
+            inertia = prepare.exact_inertia(rows, centroids, labels.numpy(), chunk_weights)
         else:
             weights_t = None if chunk_weights is None else tf.constant(chunk_weights)
-            total += float(loops.inertia_of(chunk_t, centroids_t, labels, kernel, weights_t))
+            inertia = float(loops.inertia_of(chunk_t, centroids_t, labels, kernel, weights_t))
+        if not np.isfinite(inertia) and not np.isfinite(rows).all():  # a row changed since the door found it finite
+            raise source.changed(span, rows)
+        total += inertia
     return prepare.inertia_in_range(total) if coordinates.shrunk else coordinates.unscaled_inertia(total)
 
 
