@@ -17,7 +17,7 @@ from compat import eager
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import passes as stream_passes
 from kmeans_tf.stream import streamed as streaming
-from tests.cases import DTYPE_IDS, DTYPES, REPO_ROOT, random_case
+from tests.cases import DTYPE_IDS, DTYPES, REPO_ROOT, random_case, run
 
 SMALLEST_BUDGET = budget.MIN_MEMORY_BUDGET  # 1 MiB: chunks of a few thousand rows
 
@@ -47,6 +47,24 @@ def test_streamed_predict_and_inertia_refuse_what_the_array_in_memory_refuses(tm
     data = mapped(tmp_path, samples)
     assert message(lambda: eager.predict(data, centroids, memory_budget=SMALLEST_BUDGET)) == expected
     assert message(lambda: eager.inertia(data, centroids)) == expected
+
+
+def test_a_nan_in_a_shard_is_named_by_its_file_and_its_row_there(tmp_path):
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.ones((1000, 3)))
+    bad = np.ones((500, 3))
+    bad[3, 2] = np.nan
+    np.save(folder / "b.npy", bad)
+    expected = f"{folder / 'b.npy'} should be finite, got nan at row 3, column 2"
+    shards = eager.load_shards(folder)
+    assert message(lambda: eager.kmeans(shards, 2)) == expected
+    assert message(lambda: eager.predict(shards, [[0.0, 0.0, 0.0]])) == expected
+    assert message(lambda: eager.inertia(shards, [[0.0, 0.0, 0.0]])) == expected
+    # a choice of columns: the file's column is named
+    assert message(lambda: eager.kmeans(eager.Shards(shards.arrays, columns=[2, 0], name=str(folder)), 2)) == expected
+    result = run("fit", folder, "-k", 2)
+    assert result.exit_code == 1 and result.stderr.strip() == f"Error: {expected}", result.output
 
 
 CUT = """

@@ -194,11 +194,10 @@ def _check_finite(source, chunk_rows, first_row=0, buffers=None):
 
 
 def _refuse_not_finite(source, span, chunk, first_row=0):
-    """Raise ValueError naming the first NaN or infinity of ``chunk`` (the rows of ``span``), if it holds one."""
+    """Raise ValueError naming the first NaN or infinity of ``chunk`` (the rows of ``span``), if it holds one: by its
+    file, row and column there for ``Shards``; else by its row (counted from ``first_row``) and column."""
     finite = np.isfinite(chunk)
     if not finite.all():
         row, column = np.argwhere(~finite)[0]
-        raise ValueError(
-            f"{source.name} should be finite, got {chunk[row, column]} at row "
-            f"{first_row + span.start + row}, column {column}"
-        )
+        name, at_row, at_column = source.position(span, row, column, first_row, by_file=source.sharded)
+        raise ValueError(f"{name} should be finite, got {chunk[row, column]} at row {at_row}, column {at_column}")

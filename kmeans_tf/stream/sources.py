@@ -214,7 +214,9 @@ class Source:
     """A checked streamed data set: its arrays, the columns used, and the float dtype the engine works in."""
 
     def __init__(self, samples, name="samples"):
-        shards = samples if isinstance(samples, Shards) else Shards([samples], name=name)
+        # Messages name a cell of Shards by its file, row and column there; of one array, as numpy indexes it.
+        self.sharded = isinstance(samples, Shards)
+        shards = samples if self.sharded else Shards([samples], name=name)
         self.name = shards.name
         self.arrays = shards.arrays
         self.columns = shards.columns
