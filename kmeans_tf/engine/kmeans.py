@@ -156,6 +156,7 @@ def kmeans(
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
         return _run_once(
+            samples,
             data,
             initial,
             kernel,
@@ -167,6 +168,7 @@ def kmeans(
             norm_bound,
             options.keep_history,
             weights,
+            options.weights,
             options.keep_iterations,
         )
 
@@ -196,12 +198,14 @@ def inertia(samples, centroids, *, sample_weight=None):
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     sample_weight = validation.check_sample_weight(sample_weight, len(samples))
-    data, centroids, exponent = _about_the_centroids(samples, centroids)
+    data, centroids_t, exponent = _about_the_centroids(samples, centroids)
     kernel = kernels.kernel()
-    labels = loops.labels_of(data, centroids, kernel)
+    labels = loops.labels_of(data, centroids_t, kernel)
+    coordinates = prepare.Prepared(None, None, 0.0, exponent)
+    if coordinates.shrunk:
+        return prepare.inertia_in_range(prepare.exact_inertia(samples, centroids, labels.numpy(), sample_weight))
     weights = None if sample_weight is None else tf.constant(sample_weight)
-    total = float(loops.inertia_of(data, centroids, labels, kernel, weights))
-    return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
+    return coordinates.unscaled_inertia(float(loops.inertia_of(data, centroids_t, labels, kernel, weights)))
 
 
 def _about_the_centroids(samples, centroids):
@@ -219,10 +223,13 @@ def _about_the_centroids(samples, centroids):
 
 
 def _run_once(
-    data, initial, kernel, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history, weights,
-    keep_iterations,
+    samples, data, initial, kernel, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history, weights,
+    sample_weight, keep_iterations,
 ):  # fmt: skip
-    """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult."""
+    """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult.
+
+    ``samples`` and ``sample_weight`` (numpy, or None): what the inertia of data scaled down is measured on.
+    """
     centroids, labels, n_iter, converged, history, progress = loops.run(
         data,
         tf.constant(initial),
@@ -236,12 +243,16 @@ def _run_once(
         weights,
         keep_iterations,
     )
-    total = loops.inertia_of(data, centroids, labels, kernel, weights)
     dtype = data.dtype.as_numpy_dtype
+    found = prepared.unscaled(centroids.numpy()).astype(dtype)
+    if prepared.shrunk:
+        inertia = prepare.inertia_in_range(prepare.exact_inertia(samples, found, labels.numpy(), sample_weight))
+    else:
+        inertia = prepared.unscaled_inertia(loops.inertia_of(data, centroids, labels, kernel, weights))
     return KMeansResult(
-        centroids=prepared.unscaled(centroids.numpy()).astype(dtype),
+        centroids=found,
         labels=labels.numpy(),
-        inertia=prepared.unscaled_inertia(total),
+        inertia=inertia,
         n_iter=int(n_iter),
         converged=bool(converged),
         centroid_history=prepared.unscaled(history.numpy()).astype(dtype) if keep_history else None,

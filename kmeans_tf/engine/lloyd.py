@@ -13,8 +13,12 @@ import typing
 
 import numpy as np
 
-from kmeans_tf.engine import m_step
+from kmeans_tf.engine import m_step, prepare
 from kmeans_tf.engine.result import Iterations, KMeansResult
+
+# A fit never returns NaN or infinity: the door found every row finite, so a pass that finds otherwise read rows that
+# changed since (each ``Passes`` names the file where it can).
+NOT_FINITE_ANY_MORE = "the samples changed while the fit read them: they hold a NaN or an infinity now"
 
 
 class Passes(typing.Protocol):
@@ -35,7 +39,9 @@ class Passes(typing.Protocol):
         """Return ``m_step.Farthest``: the ``count`` rows (of every worker) farthest from their labelled centroid."""
 
     def final(self, centroids, labels):
-        """Label every row for ``centroids`` (``labels`` updated); return the (weighted) inertia, a float64."""
+        """Label every row for ``centroids`` (``labels`` updated); return the (weighted) inertia, a float64 in the
+        data's units (``coordinates().unscaled_inertia``, or measured on the rows when the scale shrank them),
+        inf when float64 cannot hold it."""
 
     def coordinates(self):
         """Return the ``prepare.Prepared`` whose ``unscaled`` maps the loops' coordinates back to the data's."""
@@ -61,9 +67,9 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
         # next pass counts the same changed labels (none changed: converged, as there), and the sums equal the
         # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
         n_iter, previous, centroids = resumed
-        _, sums, counts, members = passes.lloyd(previous, labels)
+        _, sums, counts, members = _lloyd_pass(passes, previous, labels)
     while n_iter < max_iter and not converged:
-        changed, sum_changes, count_changes, member_changes = passes.lloyd(centroids, labels)
+        changed, sum_changes, count_changes, member_changes = _lloyd_pass(passes, centroids, labels)
         # the (weighted) sums of the new labels' clusters, and their members of weight > 0
         sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
         new_centroids, shift = m_step.centroids_from_sums(
@@ -84,12 +90,23 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
     prepared, dtype = passes.coordinates(), initial.dtype
+    found = prepared.unscaled(centroids).astype(dtype)
+    if np.isnan(total) or not np.isfinite(found).all():
+        raise ValueError(NOT_FINITE_ANY_MORE)
     return KMeansResult(
-        centroids=prepared.unscaled(centroids).astype(dtype),
+        centroids=found,
         labels=labels,
-        inertia=prepared.unscaled_inertia(total),
+        inertia=prepare.inertia_in_range(total),
         n_iter=n_iter,
         converged=converged,
         centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
-        iterations=Iterations.from_rows(progress, tol, prepared) if keep_iterations else None,
+        iterations=Iterations.from_rows(progress, tol, prepared, inertia_unscaled=True) if keep_iterations else None,
     )
+
+
+def _lloyd_pass(passes, centroids, labels):
+    """``passes.lloyd``, its sums checked: never finite but for rows that changed since the door."""
+    changed, sums, counts, members = passes.lloyd(centroids, labels)
+    if not np.isfinite(sums).all():
+        raise ValueError(NOT_FINITE_ANY_MORE)
+    return changed, sums, counts, members

@@ -7,7 +7,10 @@ Data whose squared distances would overflow or underflow their dtype (float32 ce
 1e20 or 1e-20, float64 cells of 1e308) are scaled by a power of two, ``2**exponent``, that
 brings the largest row near 1. A power of two scales every sum and product exactly, so the
 labels are those that exact arithmetic on the data would give as far as the dtype can
-tell, and the centroids and inertia are scaled back exactly.
+tell, and the centroids are scaled back exactly. Scaled down, though, a squared distance
+smaller than ``2**(-2 * exponent)`` times the dtype's smallest number vanishes (columns of 1
+beside columns of 1e308): the inertia of data scaled down (``Prepared.shrunk``) is measured
+on the samples themselves (``exact_inertia``); scaled up, it is scaled back exactly.
 """
 
 import dataclasses
@@ -75,11 +78,47 @@ class Prepared:
         return np.ldexp(np.asarray(values, np.float64), -2 * self.exponent)
 
     def unscaled_inertia(self, inertia):
-        """Return an inertia of ``centred`` in the samples' units; ValueError when float64 cannot hold it."""
+        """Return an inertia of ``centred`` in the samples' units; ValueError when float64 cannot hold it.
+
+        Exact unless the data were scaled down (``shrunk``): then ``exact_inertia`` measures it.
+        """
         try:
             return math.ldexp(float(inertia), -2 * self.exponent)
         except OverflowError:
             raise ValueError(out_of_range_message(f"the inertia ({inertia:.6g} * 2**{-2 * self.exponent})")) from None
+
+    @property
+    def shrunk(self):
+        """Whether the data were scaled down: then small squared distances vanish in ``centred``, and the inertia is
+        measured on the samples (``exact_inertia``)."""
+        return self.exponent < 0
+
+
+def exact_inertia(samples, centroids, labels, weights=None):
+    """Return the (weighted) sum of squared distances from ``samples`` to their labelled ``centroids``, measured on
+    the samples as they are, in float64, a chunk of rows at a time; inf when float64 cannot hold it
+    (``inertia_in_range`` says so).
+
+    ``centroids`` are in the samples' coordinates; ``labels`` one per sample; ``weights`` (float64) or None.
+    """
+    centroids, total = np.asarray(centroids, np.float64), 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(samples), CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            gaps = samples[rows] - centroids[np.asarray(labels[rows])]
+            distances = np.einsum("ij,ij->i", gaps, gaps)
+            if weights is None:
+                total += float(distances.sum())
+            else:  # a weight of 0 counts nothing, even beside a distance beyond float64
+                total += float(weights[rows] @ np.where(weights[rows] > 0, distances, 0.0))
+    return total
+
+
+def inertia_in_range(inertia):
+    """Return ``inertia`` (in the samples' units, from ``exact_inertia``); ValueError when float64 cannot hold it."""
+    if math.isinf(inertia):
+        raise ValueError(out_of_range_message(f"the inertia (over {np.finfo(np.float64).max:.6g})"))
+    return inertia
 
 
 def out_of_range_message(what):

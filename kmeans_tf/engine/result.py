@@ -25,11 +25,14 @@ class Iterations:
     tol: float
 
     @classmethod
-    def from_rows(cls, rows, tol, prepared):
-        """The record of ``rows`` (n_iter, 3) of (inertia, changed, shift) and ``tol``, in ``prepared``'s units."""
+    def from_rows(cls, rows, tol, prepared, *, inertia_unscaled=False):
+        """The record of ``rows`` (n_iter, 3) of (inertia, changed, shift) and ``tol``, in ``prepared``'s units.
+
+        With ``inertia_unscaled``, the inertia is in the data's units already (a pass over the rows measured it).
+        """
         rows = np.asarray(rows, np.float64).reshape(-1, 3)
         return cls(
-            inertia=prepared.unscaled_squared(rows[:, 0]),
+            inertia=rows[:, 0] if inertia_unscaled else prepared.unscaled_squared(rows[:, 0]),
             changed=rows[:, 1].astype(np.int64),
             shift=prepared.unscaled_squared(rows[:, 2]),
             tol=float(prepared.unscaled_squared(tol)),

@@ -2,7 +2,8 @@
 
 - ``budget``: the memory budget and the sizes it sets (chunk rows, labels in memory or in a scratch file);
   imports no TensorFlow;
-- ``sources``: memory maps and folders of shards (``Shards``, ``load_shards``), chunks read ahead by a thread;
+- ``sources``: memory maps and folders of shards (``Shards``, ``load_shards``), their rows read from their files
+  (not through the maps), chunks read ahead by a thread;
 - ``prepare``: the door's checks and the centring, chunk by chunk;
 - ``passes``: a streamed fit's passes (Lloyd's, the farthest rows, the final one);
 - ``streamed``: ``kmeans``, ``predict`` and ``inertia`` on streamed samples, and their seeding;

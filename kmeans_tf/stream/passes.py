@@ -15,8 +15,11 @@ from kmeans_tf.stream import sources
 
 
 def transformed_rows(source, prepared, indices):
+    """The rows at ``indices``, read from ``source``, in the loops' coordinates; ValueError if one is not finite."""
     rows = source.take(indices)
     prepared.transform(rows, rows)
+    if not np.isfinite(rows).all():
+        raise source.changed_rows(indices, rows)
     return rows
 
 
@@ -61,6 +64,12 @@ class Passes:
         for span, chunk in sources.chunks(self.source, self.plan.chunk_rows, self.prepared.transform, self.buffers):
             yield span, chunk, prepare.tensor_over(chunk)
 
+    def check(self, span, chunk, measured):
+        """Raise ValueError when ``measured`` (what the pass found in ``chunk``: sums, distances) is not finite: the
+        door found every row finite, so the file changed while it was read."""
+        if not np.isfinite(measured).all():
+            raise self.source.changed(span, chunk)
+
     def costs(self, span, closest):
         """The rows of ``span``: their squared distances in ``closest``, times their weights (if any)."""
         distances, weights = closest[span.start : span.start + span.rows], self.weights_at(span)
@@ -70,8 +79,9 @@ class Passes:
         """Write each row's squared distance to its nearest of ``centres`` into ``closest`` (float64, one per row;
         with ``update``, the nearer of that and the one there); return the total (weighted) distance."""
         centres_t, total = tf.constant(centres), 0.0
-        for span, _, chunk_t in self.chunks():
+        for span, chunk, chunk_t in self.chunks():
             distances = seeding.nearest(chunk_t, centres_t)[1]
+            self.check(span, chunk, distances)
             here = slice(span.start, span.start + span.rows)
             closest[here] = np.minimum(closest[here], distances) if update else distances
             weights = self.weights_at(span)
@@ -96,8 +106,9 @@ class Passes:
             )
         candidates_t, running = tf.constant(candidates), 0.0
         rows, uniforms, costs = [], [], []
-        for span, _, chunk_t in self.chunks():
+        for span, chunk, chunk_t in self.chunks():
             distances, weights = seeding.nearest(chunk_t, candidates_t)[1], self.weights_at(span)
+            self.check(span, chunk, distances)
             cost = distances if weights is None else weights * distances
             running += float(cost.sum())
             draws = rng.uniform(size=len(cost))
@@ -111,8 +122,9 @@ class Passes:
     def nearest_weights(self, candidates):
         """The (weighted) number of rows nearest to each of ``candidates``, float64."""
         candidates_t, counts = tf.constant(candidates), np.zeros(len(candidates))
-        for span, _, chunk_t in self.chunks():
-            labels = seeding.nearest(chunk_t, candidates_t)[0]
+        for span, chunk, chunk_t in self.chunks():
+            labels, distances = seeding.nearest(chunk_t, candidates_t)
+            self.check(span, chunk, distances)
             counts += np.bincount(labels, weights=self.weights_at(span), minlength=len(candidates))
         return counts
 
@@ -121,13 +133,14 @@ class Passes:
         counts (weights) and members (of weight > 0)."""
         centroids_t, n_clusters = tf.constant(centroids), len(centroids)
         changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(n_clusters), np.zeros(n_clusters)
-        for span, _chunk, chunk_t in self.chunks():
+        for span, chunk, chunk_t in self.chunks():
             new, sum_changes, count_changes, member_changes, chunk_changed = (
                 value.numpy()
                 for value in self.kernel.nearest_centroid_changes(
                     chunk_t, centroids_t, tf.constant(_labels_at(labels, span)), self.weight_tensor(span)
                 )
             )
+            self.check(span, chunk, sum_changes)
             sums += sum_changes
             counts += count_changes
             members += member_changes
@@ -137,12 +150,31 @@ class Passes:
         return changed, sums, counts, members
 
     def final(self, centroids, labels):
-        """Label every row for ``centroids`` (``labels`` updated); return the inertia (float64, loops' coordinates)."""
-        centroids_t, total = tf.constant(centroids), 0.0
-        for span, _chunk, chunk_t in self.chunks():
+        """Label every row for ``centroids`` (``labels`` updated); return the inertia in the data's units (float64,
+        inf when float64 cannot hold it)."""
+        coordinates, centroids_t, total = self.coordinates(), tf.constant(centroids), 0.0
+        if coordinates.shrunk:
+            return self._final_measured(coordinates.unscaled(centroids).astype(centroids.dtype), centroids_t, labels)
+        for span, chunk, chunk_t in self.chunks():
             new = loops.labels_of(chunk_t, centroids_t, self.kernel)
-            total += float(loops.inertia_of(chunk_t, centroids_t, new, self.kernel, self.weight_tensor(span)))
+            inertia = float(loops.inertia_of(chunk_t, centroids_t, new, self.kernel, self.weight_tensor(span)))
+            self.check(span, chunk, inertia)
+            total += inertia
             labels[span.start : span.start + span.rows] = new.numpy()
+        return coordinates.unscaled_inertia(total)
+
+    def _final_measured(self, found, centroids_t, labels):
+        """``final`` for data scaled down (``prepare.Prepared.shrunk``): each chunk labelled in the loops' coordinates,
+        its inertia measured on the rows as read, for the centroids ``found`` (the fit's, in the data's units)."""
+        scaled, total = sources.aligned_empty(self.plan.chunk_rows, self.source.n_features, self.source.dtype), 0.0
+        for span, rows in sources.chunks(self.source, self.plan.chunk_rows, buffers=self.buffers):
+            self.prepared.transform(rows, scaled[: span.rows])
+            new = loops.labels_of(prepare.tensor_over(scaled[: span.rows]), centroids_t, self.kernel).numpy()
+            labels[span.start : span.start + span.rows] = new
+            inertia = prepare.exact_inertia(rows, found, new, self.weights_at(span))
+            if not np.isfinite(inertia) and not np.isfinite(rows).all():  # else beyond float64: inf is the answer
+                raise self.source.changed(span, rows)
+            total += inertia
         return total
 
     def farthest(self, centroids, labels, count):
@@ -159,9 +191,10 @@ class Passes:
         """Return the ``count`` largest squared distances to the own centroid and their rows (ties: lower row first)."""
         centroids_t = tf.constant(centroids)
         best, rows = np.empty(0, centroids.dtype), np.empty(0, np.int64)
-        for span, _chunk, chunk_t in self.chunks():
+        for span, chunk, chunk_t in self.chunks():
             distances = tf_ops.squared_distance_to_own(chunk_t, centroids_t, tf.constant(_labels_at(labels, span)))
             distances = distances.numpy()
+            self.check(span, chunk, distances)
             if len(distances) > count:  # the candidates: every row at least as far as the count-th farthest
                 threshold = np.partition(distances, len(distances) - count)[len(distances) - count]
                 here = np.flatnonzero(distances >= threshold)

@@ -10,6 +10,7 @@ the size of the data is made: each pass keeps a few numbers per column.
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
@@ -66,7 +67,7 @@ class SourcePasses:
 
     def column_sums(self, scale):
         """The column sums (float64) and the largest magnitude of the rows times ``2**scale``."""
-        return _column_sums(self.source, scale)
+        return _column_sums(self.source, scale, self.buffers)
 
     def norms(self, transform):
         """The largest and the summed squared norms, and the largest magnitude, of the rows after ``transform``."""
@@ -92,6 +93,8 @@ def prepare_with(passes):
         else:
             mean = sums / passes.n_rows
             norm_max, norm_sum, centred_largest = passes.norms(functools.partial(_centre, mean.astype(dtype)))
+            if not math.isfinite(centred_largest):  # a cell changed since the sums, or the centring overflowed
+                passes.check_finite()
             if prepare.fits(_cell(centred_largest, dtype), norm_max):
                 return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
         exponent = -int(np.frexp(largest)[1])
@@ -99,14 +102,17 @@ def prepare_with(passes):
         mean = sums / passes.n_rows
         scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
         norm_max, norm_sum, centred_largest = passes.norms(scaled.transform)
+        if not math.isfinite(centred_largest):
+            passes.check_finite()
     if not prepare.fits(_cell(centred_largest, dtype), norm_max):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
     return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
 
 
 def predict_exponent(source, chunk_rows, centroids):
-    """``prepare.scale_exponent(samples, centroids)`` for streamed samples (one pass)."""
-    norm_max, _, largest = _norms(source, chunk_rows, None)
+    """``prepare.scale_exponent(samples, centroids)`` for streamed samples, in one pass that is also their door's
+    finiteness check (ValueError naming the first NaN or infinity, as for an array in memory)."""
+    norm_max, _, largest = _norms(source, chunk_rows, None, check=functools.partial(_refuse_not_finite, source))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if prepare.fits(_cell(largest, source.dtype), norm_max) and prepare.fits(
             centroids, float(prepare.squared_norms(centroids).max())
@@ -130,33 +136,50 @@ def _centre(offset, rows, out):
     np.subtract(rows, offset, out=out)
 
 
+def _larger(a, b):
+    """The larger of two magnitudes, NaN when either is (``max`` keeps a NaN only when it comes first)."""
+    return math.nan if math.isnan(a) or math.isnan(b) else max(a, b)
+
+
 def _largest_magnitude(rows):
     """The largest ``abs`` of ``rows``, without an array the size of ``rows`` (a chunk more of the memory budget)."""
     return max(float(rows.max()), -float(rows.min()))
 
 
-def _column_sums(source, scale):
+def _column_sums(source, scale, buffers=None):
     """Return the column sums (float64) and the largest magnitude of any cell, of the rows times ``2**scale``.
 
-    The blocks are ``prepare.column_sums``' own, views of the data where no conversion is
-    needed, so that the mean is the one an array in memory gives, bit for bit.
+    The blocks are ``prepare.column_sums``' own, holding the same numbers, so that the mean is
+    the one an array in memory gives, bit for bit. Blocks of files are read ahead into
+    ``buffers`` when they hold a block.
     """
+    block_rows = min(prepare.CHUNK_ROWS, source.n_rows)
+    if buffers is not None and len(buffers[0]) >= block_rows and None not in source.files:
+        blocks = (chunk for _, chunk in chunks(source, prepare.CHUNK_ROWS, None, buffers))
+    else:
+        blocks = source.blocks(prepare.CHUNK_ROWS)
     total, largest = np.zeros(source.n_features), 0.0
-    for block in source.blocks(prepare.CHUNK_ROWS):
+    for block in blocks:
         if scale:
             block = np.ldexp(block, scale)
         total += np.einsum("ij->j", block)
-        largest = max(largest, _largest_magnitude(block))
+        largest = _larger(largest, _largest_magnitude(block))
     return total, largest
 
 
-def _norms(source, chunk_rows, transform, buffers=None):
-    """Return the largest and the sum of the rows' squared norms, and the largest magnitude, after ``transform``."""
+def _norms(source, chunk_rows, transform, buffers=None, check=None):
+    """Return the largest and the sum of the rows' squared norms, and the largest magnitude, after ``transform``.
+
+    ``check(span, chunk)``, if given, is called on each chunk that holds a NaN or an infinity.
+    """
     norm_max, norm_sum, largest = 0.0, 0.0, 0.0
-    for _, chunk in chunks(source, chunk_rows, transform, buffers):
+    for span, chunk in chunks(source, chunk_rows, transform, buffers):
         norms = np.einsum("ij,ij->i", chunk, chunk).astype(np.float64)
         norm_max, norm_sum = max(norm_max, float(norms.max())), norm_sum + float(norms.sum())
-        largest = max(largest, _largest_magnitude(chunk))
+        chunk_largest = _largest_magnitude(chunk)
+        if check is not None and not math.isfinite(chunk_largest):
+            check(span, chunk)
+        largest = _larger(largest, chunk_largest)
     return norm_max, norm_sum, largest
 
 
@@ -167,10 +190,14 @@ def _check_finite(source, chunk_rows, first_row=0, buffers=None):
     ``buffers``: the chunks' buffers (``sources.chunk_buffers``), or None for new ones.
     """
     for span, chunk in chunks(source, chunk_rows, buffers=buffers):
-        finite = np.isfinite(chunk)
-        if not finite.all():
-            row, column = np.argwhere(~finite)[0]
-            raise ValueError(
-                f"{source.name} should be finite, got {chunk[row, column]} at row "
-                f"{first_row + span.start + row}, column {column}"
-            )
+        _refuse_not_finite(source, span, chunk, first_row)
+
+
+def _refuse_not_finite(source, span, chunk, first_row=0):
+    """Raise ValueError naming the first NaN or infinity of ``chunk`` (the rows of ``span``), if it holds one: by its
+    file, row and column there for ``Shards``; else by its row (counted from ``first_row``) and column."""
+    finite = np.isfinite(chunk)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        name, at_row, at_column = source.position(span, row, column, first_row, by_file=source.sharded)
+        raise ValueError(f"{name} should be finite, got {chunk[row, column]} at row {at_row}, column {at_column}")

@@ -4,10 +4,18 @@ A streamed data set is a NumPy memory map (``np.load(path, mmap_mode="r")``) or 
 the rows of several arrays (the ``.npy`` files of a folder, say) read one after another as
 one data set. The engine reads it a chunk of rows at a time, in order: a reader thread fills
 one of two aligned buffers (and centres it) while the other is computed.
+
+The rows of a memory map are read from its file with ``os.preadv`` (``FileRows``), not through the
+map: a file cut short while it is read then gives a short read, and a ValueError that says so,
+where a read through the map would kill the process with SIGBUS.
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
+import errno
+import mmap
+import os
 import tempfile
 
 import numpy as np
@@ -15,6 +23,7 @@ import numpy as np
 from kmeans_tf import data_io
 from kmeans_tf.data_io.tables import resolve_columns
 from kmeans_tf.engine import prepare
+from kmeans_tf.stream.budget import describe_size
 
 
 class Shards:
@@ -49,6 +58,148 @@ def is_streamed(samples):
     return isinstance(samples, (np.memmap, Shards))
 
 
+# Rows that are converted, or of which some columns are chosen, are read from their file this many bytes at a time.
+STAGING_BYTES = 2**20
+# Rows that ``Source.take`` reads closer than this in their file are read at once, with the rows between them:
+# reading that many bytes more costs about what a read of its own costs.
+TAKE_GAP_BYTES = 2**15
+
+
+def changed_message(name, why):
+    """The message of a file that changed while the engine read it: ``name`` names the file, ``why`` says how."""
+    return f"{name}: the file changed while it was read ({why})"
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRows:
+    """Where the rows of a memory map lie in its file: they are read from there with ``os.preadv``, not through the map.
+
+    Attributes
+    ----------
+    path : str, the file
+    name : str, the file as messages name it
+    identity : (int, int), the file's device and inode when the data set was opened
+    start : int, the byte of the file where row 0 begins
+    row_stride : int, bytes from the start of a row to the start of the next
+    first_row : int, the row of the file (counted from the map's offset) that is row 0 of the array
+    dtype : the array's dtype
+    shape : (int, int), the array's rows and columns
+    """
+
+    path: str
+    name: str
+    identity: tuple
+    start: int
+    row_stride: int
+    first_row: int
+    dtype: np.dtype
+    shape: tuple
+
+    @property
+    def width(self):
+        return self.shape[1]
+
+    @contextlib.contextmanager
+    def opened(self):
+        """Yield a descriptor of the file, checked to be the file that the data set was opened on."""
+        try:
+            descriptor = os.open(self.path, os.O_RDONLY)
+        except OSError as error:
+            raise ValueError(changed_message(self.name, f"it cannot be opened: {error.strerror or error}")) from None
+        try:
+            status = os.fstat(descriptor)
+            if (status.st_dev, status.st_ino) != self.identity:
+                raise ValueError(changed_message(self.name, "another file took its name"))
+            yield descriptor
+        finally:
+            os.close(descriptor)
+
+    def read(self, descriptor, first, count, out, columns=None, transform=None):
+        """Write rows ``first`` to ``first + count`` (their ``columns``; None: all) into ``out`` through ``transform``,
+        as ``Source.read`` says; ValueError when the file ends before them."""
+        position, row_bytes = self.start + first * self.row_stride, self.width * self.dtype.itemsize
+        if columns is None and self.row_stride == row_bytes and out.dtype == self.dtype and out.flags.c_contiguous:
+            self._read_exactly(descriptor, memoryview(out).cast("B"), position)
+            if transform is not None:
+                transform(out, out)
+            return
+        piece = max(1, STAGING_BYTES // self.row_stride)
+        staging = np.empty(min(count, piece) * self.row_stride, np.uint8)
+        for done in range(0, count, piece):
+            rows = min(piece, count - done)
+            size = (rows - 1) * self.row_stride + row_bytes
+            self._read_exactly(descriptor, memoryview(staging)[:size], position + done * self.row_stride)
+            values = np.ndarray((rows, self.width), self.dtype, staging, strides=(self.row_stride, self.dtype.itemsize))
+            write_rows(values if columns is None else values[:, columns], out[done : done + rows], transform)
+
+    def _read_exactly(self, descriptor, view, position):
+        """Fill ``view`` from byte ``position`` of the file on; ValueError when the file ends first (it was cut)."""
+        while len(view):
+            try:
+                count = os.preadv(descriptor, [view], position)
+            except OSError as error:
+                raise ValueError(f"cannot read {self.name}: {error.strerror or error}") from None
+            if not count:
+                size, end = os.fstat(descriptor).st_size, self.start + self.shape[0] * self.row_stride
+                raise ValueError(changed_message(self.name, f"it is now {size} bytes long, and its rows need {end}"))
+            view, position = view[count:], position + count
+
+
+def file_rows(array, name):
+    """Return the ``FileRows`` of ``array`` (messages name its file as ``name`` does, see ``file_name``), or None
+    when its rows are not read from a file: an array in memory, a copy-on-write map (whose changes are not in
+    the file), rows not contiguous in the file (a Fortran-order map), or a file no longer there."""
+    if not isinstance(array, np.memmap) or array.mode == "c" or array.filename is None or array.ndim != 2:
+        return None
+    (rows, width), itemsize = array.shape, array.dtype.itemsize
+    if (width > 1 and array.strides[1] != itemsize) or (rows > 1 and array.strides[0] < width * itemsize):
+        return None
+    mapping = array.base
+    while mapping is not None and not isinstance(mapping, mmap.mmap):
+        mapping = getattr(mapping, "base", None)
+    try:
+        status = os.stat(array.filename)
+    except OSError:
+        mapping = None
+    if mapping is None:
+        return None
+    # The map begins at the offset rounded down to the allocation granularity (as np.memmap maps it).
+    mapped_from = array.offset - array.offset % mmap.ALLOCATIONGRANULARITY
+    start = mapped_from + array.ctypes.data - np.frombuffer(mapping, np.uint8).ctypes.data
+    row_stride = array.strides[0] if rows > 1 else width * itemsize
+    return FileRows(
+        array.filename,
+        file_name(array.filename, name),
+        (status.st_dev, status.st_ino),
+        start,
+        row_stride,
+        (start - array.offset) // row_stride,
+        array.dtype,
+        array.shape,
+    )
+
+
+def file_name(path, name):
+    """How messages name the file at ``path`` (absolute) of the data set ``name``: as ``name`` spells it when
+    ``name`` is that file or its folder, else in full."""
+    if isinstance(name, str):
+        given = os.path.abspath(name)
+        if given == path:
+            return name
+        if os.path.dirname(path) == given:
+            return os.path.join(name, os.path.basename(path))
+    return path
+
+
+def write_rows(rows, out, transform=None):
+    """Write ``rows`` into ``out`` through ``transform(rows, out)``; rows of another dtype are converted first."""
+    if transform is None or rows.dtype != out.dtype:
+        np.copyto(out, rows)
+        rows = out
+    if transform is not None:
+        transform(rows, out)
+
+
 @dataclasses.dataclass(frozen=True)
 class Span:
     """A chunk: rows ``start`` to ``start + rows`` of the data set, held by array ``block`` from row ``offset``."""
@@ -63,7 +214,9 @@ class Source:
     """A checked streamed data set: its arrays, the columns used, and the float dtype the engine works in."""
 
     def __init__(self, samples, name="samples"):
-        shards = samples if isinstance(samples, Shards) else Shards([samples], name=name)
+        # Messages name a cell of Shards by its file, row and column there; of one array, as numpy indexes it.
+        self.sharded = isinstance(samples, Shards)
+        shards = samples if self.sharded else Shards([samples], name=name)
         self.name = shards.name
         self.arrays = shards.arrays
         self.columns = shards.columns
@@ -88,6 +241,7 @@ class Source:
         all_float32 = all(array.dtype == np.float32 for array in self.arrays)
         self.dtype = np.dtype(np.float32 if all_float32 else np.float64)
         self.starts = np.cumsum([0] + [len(array) for array in self.arrays])
+        self.files = [file_rows(array, self.name) for array in self.arrays]
 
     @property
     def row_bytes(self):
@@ -105,22 +259,67 @@ class Source:
         """Write the rows of ``span`` (its columns, in the engine's dtype) into ``out``, through ``transform``.
 
         ``transform(rows, out)`` writes its result into ``out``; rows of another dtype are
-        converted first, as the engine converts an array in memory.
+        converted first, as the engine converts an array in memory. The rows of a memory map
+        are read from its file (``FileRows``).
         """
-        rows = self.arrays[span.block][span.offset : span.offset + span.rows]
-        if self.columns is not None:
-            rows = rows[:, self.columns]
-        if transform is None or rows.dtype != out.dtype:
-            np.copyto(out, rows)
-            rows = out
-        if transform is not None:
-            transform(rows, out)
+        file = self.files[span.block]
+        if file is None:
+            rows = self.arrays[span.block][span.offset : span.offset + span.rows]
+            write_rows(rows if self.columns is None else rows[:, self.columns], out, transform)
+            return
+        with file.opened() as descriptor:
+            file.read(descriptor, span.offset, span.rows, out, self.columns, transform)
+
+    def position(self, span, row, column, first_row=0, by_file=False):
+        """Return ``(name, row, column)``: how messages point at a cell of the chunk ``span``, counted from 0 as numpy
+        counts. With ``by_file``, and rows read from a file: the file's name, and the row and column there; else
+        the data set's name, its row counted from ``first_row``, and the column among those used."""
+        file = self.files[span.block]
+        if by_file and file is not None:
+            return (
+                file.name,
+                file.first_row + span.offset + row,
+                column if self.columns is None else self.columns[column],
+            )
+        return self.name, first_row + span.start + row, column
+
+    def changed(self, span, chunk):
+        """Return the ValueError of rows found not finite after the door found them finite: the file changed while
+        it was read. ``chunk``: the rows of ``span`` as read (the first NaN or infinity there is named)."""
+        bad = np.argwhere(~np.isfinite(chunk))
+        if len(bad):
+            name, row, column = self.position(span, *bad[0], by_file=True)
+            why = f"it now holds {chunk[tuple(bad[0])]} at row {row}, column {column}"
+        else:
+            name, why = self.position(span, 0, 0, by_file=True)[0], "its rows no longer add up to finite sums"
+        if self.files[span.block] is None:
+            return ValueError(f"{name} changed while it was read ({why})")
+        return ValueError(changed_message(name, why))
+
+    def changed_rows(self, indices, rows):
+        """``changed`` for ``rows``, read by ``take(indices)``."""
+        index = int(indices[np.flatnonzero(~np.isfinite(rows).all(axis=1))[0]])
+        block = int(np.searchsorted(self.starts, index, side="right") - 1)
+        here = np.flatnonzero(indices == index)[0]
+        return self.changed(Span(index, 1, block, index - int(self.starts[block])), rows[here : here + 1])
 
     def blocks(self, rows):
-        """Yield the data set in blocks of at most ``rows`` rows, each a view of its array where it can be."""
+        """Yield the data set in blocks of at most ``rows`` rows, in the engine's dtype, each valid until the next.
+
+        A block of a memory map is read from its file into a buffer; of an array in memory, it
+        is a view where it can be.
+        """
+        buffer = None
         for span in self.spans(rows):
-            block = self.arrays[span.block][span.offset : span.offset + span.rows]
-            yield np.asarray(block if self.columns is None else block[:, self.columns], self.dtype)
+            if self.files[span.block] is None:
+                block = self.arrays[span.block][span.offset : span.offset + span.rows]
+                yield np.asarray(block if self.columns is None else block[:, self.columns], self.dtype)
+                continue
+            if buffer is None:
+                buffer = aligned_empty(min(rows, self.n_rows), self.n_features, self.dtype)
+            block = buffer[: span.rows]
+            self.read(span, block)
+            yield block
 
     def take(self, indices):
         """Return the rows at ``indices`` (ints, any order), shape (len(indices), n_features), in the engine's dtype."""
@@ -131,9 +330,28 @@ class Source:
             here = np.flatnonzero(blocks == block)
             local = indices[here] - self.starts[block]
             order = np.argsort(local)  # rows read in file order
+            if self.files[block] is not None:
+                self._take_from(self.files[block], local[order], here[order], out)
+                continue
             rows = self.arrays[block][local[order]]
             out[here[order]] = rows if self.columns is None else rows[:, self.columns]
         return out
+
+    def _take_from(self, file, rows, targets, out):
+        """Read the file's ``rows`` (in increasing order) into ``out[targets]``: rows less than ``TAKE_GAP_BYTES``
+        apart in one read, with the rows between them, of at most ``STAGING_BYTES``."""
+        piece = max(1, STAGING_BYTES // file.row_stride)
+        values = np.empty((min(rows[-1] - rows[0] + 1, piece), self.n_features), self.dtype)
+        ends = [*(np.flatnonzero(np.diff(rows) * file.row_stride > TAKE_GAP_BYTES) + 1), len(rows)]
+        with file.opened() as descriptor:
+            start = 0
+            for end in ends:
+                while start < end:
+                    stop = start + int(np.searchsorted(rows[start:end], rows[start] + piece))
+                    first, count = int(rows[start]), int(rows[stop - 1] - rows[start] + 1)
+                    file.read(descriptor, first, count, values[:count], self.columns)
+                    out[targets[start:stop]] = values[rows[start:stop] - first]
+                    start = stop
 
 
 def aligned_empty(rows, n_features, dtype):
@@ -181,13 +399,38 @@ def new_labels(n_rows, in_memory, scratch_dir=None):
 
     The scratch file is a ``tempfile.TemporaryFile`` in ``scratch_dir`` (default: the temporary
     folder): unlinked from the start, so nothing is left behind, whatever ends the process; its
-    space is freed when the last map of it goes.
+    space is freed when the last map of it goes. Its space is reserved (``os.posix_fallocate``)
+    before it is mapped: a disk too full for it is an OSError saying so, where a write through
+    the map would kill the process (SIGBUS).
     """
     if in_memory:
         return np.full(n_rows, -1, np.int64)
+    size = n_rows * np.dtype(np.int32).itemsize
     with tempfile.TemporaryFile(prefix="kmeans-tf-labels-", dir=scratch_dir) as scratch:
-        scratch.truncate(n_rows * np.dtype(np.int32).itemsize)
+        try:
+            reserve(scratch, size)
+        except OSError as error:
+            folder = scratch_dir or tempfile.gettempdir()
+            why = "no space left on device" if error.errno in (errno.ENOSPC, errno.EDQUOT) else error.strerror
+            raised = OSError(
+                f"{why}: the labels' scratch file ({describe_size(size)}) in {folder} cannot be written; "
+                f"free some space there, or give a memory budget that holds the labels"
+            )
+            raised.errno = error.errno
+            raise raised from None
         labels = np.memmap(scratch, dtype=np.int32, mode="r+", shape=(n_rows,))
     for start in range(0, n_rows, prepare.CHUNK_ROWS):
         labels[start : start + prepare.CHUNK_ROWS] = -1
     return labels
+
+
+def reserve(scratch, size):
+    """Give the open file ``scratch`` ``size`` bytes of disk: reserved where the system can (``posix_fallocate``),
+    else written as zeros, so that a full disk is an OSError here, never a fault where the map is written."""
+    if hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(scratch.fileno(), 0, size)
+        return
+    block = bytes(min(size, 2**20))
+    for start in range(0, size, len(block) or 1):
+        scratch.write(block[: size - start])
+    scratch.flush()

@@ -143,26 +143,50 @@ def predict(samples, centroids, *, batch_size, memory_budget):
     source, centroids, plan, exponent, kernel = _for_centroids(samples, centroids, batch_size, memory_budget)
     labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
     centroids_t = tf.constant(np.ldexp(centroids, exponent))
-    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
-        labels[span.start : span.start + span.rows] = loops.labels_of(
-            prepare.tensor_over(chunk), centroids_t, kernel
-        ).numpy()
+    for span, chunk in sources.chunks(source, plan.chunk_rows, _scaled(exponent)):
+        # the sums come with the labels: not finite, a row changed since the door found it finite
+        new, sums, *_ = kernel.nearest_centroid_sums(prepare.tensor_over(chunk), centroids_t)
+        if not np.isfinite(sums.numpy()).all():
+            raise source.changed(span, chunk)
+        labels[span.start : span.start + span.rows] = new.numpy()
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
     return labels
 
 
 def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
-    """``kmeans_tf.engine.kmeans.inertia`` on streamed samples: one pass for the scale, one for the distances."""
+    """``kmeans_tf.engine.kmeans.inertia`` on streamed samples: one pass for the scale, one for the distances.
+
+    Data scaled down (``prepare.Prepared.shrunk``) are labelled scaled, their distances measured on the rows as read.
+    """
     source, centroids, plan, exponent, kernel = _for_centroids(samples, centroids, None, memory_budget)
     weights = validation.check_sample_weight(sample_weight, source.n_rows)
+    coordinates = prepare.Prepared(None, None, 0.0, exponent)
     centroids_t, total = tf.constant(np.ldexp(centroids, exponent)), 0.0
-    for span, chunk in sources.chunks(source, plan.chunk_rows, lambda rows, out: np.ldexp(rows, exponent, out=out)):
-        chunk_t = prepare.tensor_over(chunk)
-        chunk_weights = None if weights is None else tf.constant(weights[span.start : span.start + span.rows])
+    if coordinates.shrunk:
+        scaled = sources.aligned_empty(plan.chunk_rows, source.n_features, source.dtype)
+    for span, rows in sources.chunks(source, plan.chunk_rows, None if coordinates.shrunk else _scaled(exponent)):
+        chunk = np.ldexp(rows, exponent, out=scaled[: span.rows]) if coordinates.shrunk else rows
+        chunk_t, chunk_weights = prepare.tensor_over(chunk), _weights_at(weights, span)
         labels = loops.labels_of(chunk_t, centroids_t, kernel)
-        total += float(loops.inertia_of(chunk_t, centroids_t, labels, kernel, chunk_weights))
-    return prepare.Prepared(None, None, 0.0, exponent).unscaled_inertia(total)
+        if coordinates.shrunk:
+            inertia = prepare.exact_inertia(rows, centroids, labels.numpy(), chunk_weights)
+        else:
+            weights_t = None if chunk_weights is None else tf.constant(chunk_weights)
+            inertia = float(loops.inertia_of(chunk_t, centroids_t, labels, kernel, weights_t))
+        if not np.isfinite(inertia) and not np.isfinite(rows).all():  # a row changed since the door found it finite
+            raise source.changed(span, rows)
+        total += inertia
+    return prepare.inertia_in_range(total) if coordinates.shrunk else coordinates.unscaled_inertia(total)
+
+
+def _scaled(exponent):
+    """The transform of a chunk that scales it by ``2**exponent``."""
+    return lambda rows, out: np.ldexp(rows, exponent, out=out)
+
+
+def _weights_at(weights, span):
+    return None if weights is None else weights[span.start : span.start + span.rows]
 
 
 def _for_centroids(samples, centroids, batch_size, memory_budget):
