@@ -8,10 +8,9 @@ output to the path it is given, by ``write_output``'s rules (as ``write_table``,
 import dataclasses
 import os
 import secrets
-import tempfile
 from pathlib import Path
 
-from kmeans_tf.data_io.writing import _checked_output, _umask, _write_error
+from kmeans_tf.data_io.writing import _checked_output, _write_error, mode_for, temporary_beside
 
 # Tries at a free name for the hard link that keeps a replaced file until every output is in place.
 BACKUP_TRIES = 8
@@ -75,11 +74,7 @@ def write_all(outputs, *, overwrite=False):
 
 def _temporary(each):
     """Make an empty temporary file beside ``each.target``, hidden, ending in the given path's suffix."""
-    folder = each.target.parent
-    try:
-        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{each.target.name}.", suffix=Path(each.path).suffix)
-    except OSError as error:
-        raise _write_error(each.path, error, f"cannot create a file in folder {folder}") from None
+    handle, name = temporary_beside(each.path, each.target, Path(each.path).suffix)
     os.close(handle)
     return Path(name)
 
@@ -103,8 +98,7 @@ def _rename_all(staged):
     try:
         for each in staged:
             each.existed = each.target.exists()
-            # mkstemp makes the file private (0600): give it the old file's mode, or the one open() would.
-            os.chmod(each.temporary, each.target.stat().st_mode & 0o7777 if each.existed else 0o666 & ~_umask())
+            os.chmod(each.temporary, mode_for(each.target))
             if len(staged) > 1:
                 each.backup = _backup(each.target) if each.existed else None
             os.replace(each.temporary, each.target)

@@ -276,21 +276,33 @@ def _replace(path, target, data):
 @contextlib.contextmanager
 def replacing(path, target):
     """Yield a binary file beside ``target``, renamed to ``target`` when the block ends well, removed otherwise."""
-    try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise _write_error(path, error, f"cannot create a file in folder {target.parent}") from None
+    handle, temporary = temporary_beside(path, target, ".tmp")
     try:
         with os.fdopen(handle, "w+b") as file:
             yield file
-        # mkstemp makes the file private (0600): give it the mode a plain open() would.
-        os.chmod(temporary, target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask())
+        os.chmod(temporary, mode_for(target))
         os.replace(temporary, target)
     except OSError as error:
         raise _write_error(path, error) from None
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def temporary_beside(path, target, suffix):
+    """Make a hidden temporary file beside ``target``; return its open descriptor and name (errors name ``path``)."""
+    try:
+        return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    except OSError as error:
+        raise _write_error(path, error, f"cannot create a file in folder {target.parent}") from None
+
+
+def mode_for(target):
+    """The mode a file renamed over ``target`` gets: the old file's, or the one a plain open() would give.
+
+    (mkstemp makes its files private, 0600.)
+    """
+    return target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
 
 
 def _umask():

@@ -105,7 +105,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
 
 
 def _lloyd_pass(passes, centroids, labels):
-    """``passes.lloyd``, its sums checked: never finite but for rows that changed since the door."""
+    """``passes.lloyd``, its sums checked: they are finite unless rows changed since the door checked them."""
     changed, sums, counts, members = passes.lloyd(centroids, labels)
     if not np.isfinite(sums).all():
         raise ValueError(NOT_FINITE_ANY_MORE)

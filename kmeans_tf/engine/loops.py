@@ -26,12 +26,12 @@ BOUNDS_AFTER_CHANGED_FRACTION = 0.02
 
 def labels_of(samples, centroids, kernel):
     """Labels (int64) of the nearest centroid, by ``kernel``."""
-    return kernel.nearest_centroid_sums(samples, centroids)[0]
+    return kernel.nearest_centroid_sums(samples, centroids, no_weights())[0]
 
 
 def inertia_of(samples, centroids, labels, kernel, weights=None):
     """The exact (weighted) sum of squared distances to the labelled centroids (float64), by ``kernel``."""
-    return kernel.sum_squared_distances(samples, centroids, labels, weights)
+    return kernel.sum_squared_distances(samples, centroids, labels, no_weights() if weights is None else weights)
 
 
 def _history(initial, keep_history):
