@@ -171,7 +171,10 @@ def test_a_signal_during_convert_leaves_nothing_behind(tmp_path, signum):
     deadline = time.monotonic() + 120
     while not hidden(tmp_path) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
-    assert hidden(tmp_path), "convert wrote no temporary file"
+    if not hidden(tmp_path):
+        child.kill()
+        _, errors = child.communicate(timeout=120)
+        pytest.fail(f"convert wrote no temporary file (exit {child.returncode}): {errors.decode()!r}")
     child.send_signal(signum)
     _, errors = child.communicate(timeout=120)
     assert child.returncode == 128 + signum, errors
