@@ -3,14 +3,17 @@
 Public API (imported from here; everything else is internal)::
 
     from kmeans_tf import (KMeans, MiniBatchKMeans, k_means, kmeans_plusplus, kmeans, predict, inertia,
-                           minibatch_kmeans, elbow, kneedle, load_shards, KMeansResult, gd_kmeans)
+                           minibatch_kmeans, elbow, kneedle, load_shards, KMeansResult, gd_kmeans,
+                           export_saved_model, KMeansLayer)
 
 - ``kmeans``, ``predict``, ``inertia``: Lloyd's k-means and its answers for given centroids; a NumPy array
   in memory, a memory map or ``load_shards(folder)`` on disk, or this worker's rows with a ``strategy``;
 - ``minibatch_kmeans``: mini-batch k-means; ``elbow`` and ``kneedle``: choosing k;
 - ``KMeans`` and ``MiniBatchKMeans``: the same as scikit-learn estimators; ``k_means`` and ``kmeans_plusplus``:
   scikit-learn's functions of those names;
-- ``gd_kmeans``: k-means by gradient descent (the lesson's post).
+- ``gd_kmeans``: k-means by gradient descent (the lesson's post);
+- ``export_saved_model``: centroids as a SavedModel for TensorFlow Serving (and ``export`` on the estimators and
+  ``KMeansResult``); ``KMeansLayer``: a Keras layer that labels rows with centroids it adapts or is given.
 
 The package, by part of the architecture:
 
@@ -21,6 +24,8 @@ The package, by part of the architecture:
 - ``native/``: the fused C kernel (``python -m kmeans_tf.native`` builds it);
 - ``cli/``: the ``kmeans-tf`` command line (``python -m kmeans_tf``);
 - ``data_io/``: data files read (checked) and outputs written safely;
+- ``metrics``, ``distance_ops``: the metrics a fitted model compares rows by, and their math in TensorFlow's ops;
+- ``serving``: a fitted model as a SavedModel; ``keras``: a fitted model as a Keras layer;
 - ``figures``: pictures of a run; ``lesson_outputs``: the lesson scripts' ``--output`` files;
 - ``_tensorflow``: TensorFlow imported without its start-up chatter (every module imports it from there).
 
@@ -50,6 +55,8 @@ PUBLIC_NAMES = {
     "load_shards": "kmeans_tf.stream.sources",
     "Shards": "kmeans_tf.stream.sources",
     "gd_kmeans": "kmeans_tf.engine.gd",
+    "export_saved_model": "kmeans_tf.serving",
+    "KMeansLayer": "kmeans_tf.keras",
 }
 
 __all__ = ["__version__", *PUBLIC_NAMES]

@@ -44,6 +44,8 @@ PUBLIC_API = {
     "MiniBatchResult",
     "ElbowResult",
     "Shards",
+    "export_saved_model",
+    "KMeansLayer",
 }
 # Seconds all the imports may take before the test fails.
 IMPORTS_TIMEOUT = 600

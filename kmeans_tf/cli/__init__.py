@@ -13,7 +13,8 @@ One job a module:
 - ``clustering``: ``fit`` and ``predict`` on a data file, by the engine's public functions;
 - ``workers``: ``fit`` as one of several workers (``--workers``): the cluster, each worker's rows, the strategy;
 - ``choosing_k``: ``elbow``, k-means for several k on a data file and the k it suggests;
-- ``conversion``: ``convert``, a CSV of any size into a ``.npy`` file.
+- ``conversion``: ``convert``, a CSV of any size into a ``.npy`` file;
+- ``exporting``: ``export``, a file of centroids as a SavedModel for TensorFlow Serving.
 
 TensorFlow is imported inside the commands that need it, so ``kmeans-tf --help`` answers at once.
 """
@@ -21,7 +22,7 @@ TensorFlow is imported inside the commands that need it, so ``kmeans-tf --help``
 import click
 
 from kmeans_tf import __version__
-from kmeans_tf.cli import choosing_k, clustering, conversion, lessons
+from kmeans_tf.cli import choosing_k, clustering, conversion, exporting, lessons
 from kmeans_tf.cli.console import Console, Group
 
 
@@ -52,5 +53,6 @@ for command in (
     clustering.predict,
     choosing_k.elbow,
     conversion.convert,
+    exporting.export,
 ):
     main.add_command(command)

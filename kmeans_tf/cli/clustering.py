@@ -22,12 +22,15 @@ from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import open_data, read_centroids, read_weights
 from kmeans_tf.cli.outputs import (
     check_checkpoint,
+    check_saved_model,
     checkpoint_folder,
     claim_outputs,
     cluster_sizes,
     labels_output,
+    made_folder,
     picture_output,
     print_labels,
+    saved_model_output,
     table_output,
     write_outputs,
 )
@@ -42,6 +45,7 @@ from kmeans_tf.engine.options import (
     INIT_STRATEGIES,
     MAX_ITER_LIMIT,
 )
+from kmeans_tf.metrics import DEFAULT_METRIC
 
 # Past this many clusters the summary line gives the smallest and largest size, not every one.
 SIZES_LISTED = 8
@@ -78,6 +82,13 @@ SIZES_LISTED = 8
     type=click.Path(dir_okay=False, path_type=Path),
     callback=options.suffix_check(*data_io.DATA_SUFFIXES, special=True),
     help="write the centroids here (.csv, .tsv or .npy; CSV into a device or pipe)",
+)
+@click.option(
+    "--saved-model",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="write the centroids as a SavedModel in DIR/1, the version folder TensorFlow Serving reads "
+    "(DIR made if missing; DIR/1 must not exist, whatever --force says)",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="print a summary as JSON on stdout (then labels go only to --labels-out)"
@@ -145,6 +156,7 @@ def fit(console, **arguments):
     request = fit_request(given_on_command_line(), **arguments)
     processes = _processes(request)
     claim_outputs(request.outputs, force=request.force, inputs=request.inputs)
+    check_saved_model("--saved-model", request.saved_model)
     check_checkpoint(request.checkpoint)
     table = open_data(
         request.data,
@@ -339,15 +351,19 @@ def _write_outputs(request, table, result, sample_weight, console):
         points, path = project_2d(table.values, result.centroid_history)
         return trajectory_figure(points, path, costs, result.labels)
 
-    write_outputs(
-        [
-            labels_output(request.labels_out, result.labels),
-            table_output(request.centroids_out, result.centroids, "Centroids", names=table.names),
-            picture_output(request.plot, lambda: _fit_figure(table, result)),
-            picture_output(request.trajectory, trajectory),
-        ],
-        console,
-    )
+    # The metric that fit's request names, where it has one.
+    metric = getattr(request, "metric", DEFAULT_METRIC)
+    with made_folder("--saved-model", request.saved_model):
+        write_outputs(
+            [
+                labels_output(request.labels_out, result.labels),
+                table_output(request.centroids_out, result.centroids, "Centroids", names=table.names),
+                picture_output(request.plot, lambda: _fit_figure(table, result)),
+                picture_output(request.trajectory, trajectory),
+                saved_model_output(request.saved_model, result.centroids, metric),
+            ],
+            console,
+        )
     if request.labels_out is None and not request.as_json:
         print_labels(result.labels)
 

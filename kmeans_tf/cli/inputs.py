@@ -88,8 +88,10 @@ def _mapped(arrays, columns, header, path):
 
 
 def read_centroids(path, data, option):
-    """Read an init or centroids file and check its width against the data's."""
+    """Read an init or centroids file and check its width against the data's (None: no data to check against)."""
     centroids = data_io.read_table(path)
+    if data is None:
+        return centroids.values
     width, n_features = centroids.values.shape[1], data.shape[1]
     if width != n_features:
         raise click.ClickException(

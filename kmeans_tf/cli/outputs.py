@@ -2,7 +2,6 @@
 
 import contextlib
 import dataclasses
-import errno
 import os
 from pathlib import Path
 
@@ -75,48 +74,38 @@ def _same_file(a, b):
 
 def check_checkpoint(path):
     """Refuse, before any work, a ``--checkpoint`` path (or None: nothing) that cannot be made a folder."""
+    check_folder("--checkpoint", path)
+
+
+def check_folder(option, path):
+    """Refuse, before any work, the folder of ``option`` (or None: nothing) that cannot be made or written."""
     if path is None:
         return
-    existing = next(folder for folder in (path, *path.parents) if folder.exists())
-    if existing == path:
-        if not path.is_dir():
-            raise click.ClickException(f"--checkpoint {path} is not a folder")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise click.ClickException(f"--checkpoint {path}: this folder is not writable")
-    elif not existing.is_dir():
-        reason = os.strerror(errno.ENOTDIR)
-        raise click.ClickException(f"--checkpoint {path}: cannot make this folder: {reason} ({existing} is a file)")
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        reason = os.strerror(errno.EACCES)
-        raise click.ClickException(
-            f"--checkpoint {path}: cannot make this folder: {reason} (folder {existing} is not writable)"
-        )
+    try:
+        data_io.check_folder(path)
+    except OSError as error:
+        raise click.ClickException(f"{option} {error}") from None
+
+
+def checkpoint_folder(path):
+    """Make the ``--checkpoint`` folder ``path`` for the body; ``made_folder`` says how."""
+    return made_folder("--checkpoint", path)
 
 
 @contextlib.contextmanager
-def checkpoint_folder(path):
-    """Make the ``--checkpoint`` folder ``path`` (and its parents) where missing, for the body (None: nothing).
+def made_folder(option, path):
+    """Make the folder ``path`` of ``option`` and its parents where missing, for the body (None: nothing).
 
     When the body fails, the folders made here are removed again if they are still empty: a
     failed fit leaves no folder behind, unless it saved a checkpoint there to resume from.
     """
-    if path is None:
-        yield
-        return
-    made = [folder for folder in (path, *path.parents) if not folder.exists()]  # the deepest first
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise click.ClickException(f"--checkpoint {path}: cannot make this folder: {error.strerror or error}") from None
-    try:
-        yield
-    except BaseException:
-        for folder in made:
+    with contextlib.ExitStack() as stack:
+        if path is not None:
             try:
-                folder.rmdir()
-            except OSError:  # not empty (a checkpoint to resume from), or not ours to remove
-                break
-        raise
+                stack.enter_context(data_io.folder_made(path))
+            except OSError as error:
+                raise click.ClickException(f"{option} {error}") from None
+        yield
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,12 +119,30 @@ class Output:
     path: object
     write: object
     what: str
+    folder: bool = False  # a new folder (a SavedModel's version folder), not a file
+
+
+def check_saved_model(option, path):
+    """Refuse, before any work, the base path of ``option``'s SavedModel (or None: nothing) if its version folder
+    exists or the path cannot be a folder."""
+    if path is None:
+        return
+    from kmeans_tf.serving import check_base_path  # TensorFlow: only for a command that writes a SavedModel
+
+    try:
+        check_base_path(path)
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"{option} {error}") from None
 
 
 def write_outputs(outputs, console):
     """Write the ``Output``s asked for all or none (``data_io.write_all``); then say where each went."""
     given = [output for output in outputs if output.path is not None]
-    data_io.write_all([(output.path, output.write) for output in given], overwrite=True)  # claimed before any work
+    data_io.write_all(
+        [(output.path, output.write) for output in given],
+        overwrite=True,  # claimed before any work
+        folders=[output.path for output in given if output.folder],
+    )
     for output in given:
         console.note(f"{output.what} written to {output.path}")
 
@@ -148,6 +155,22 @@ def labels_output(path, labels):
 def table_output(path, values, what, names=None):
     """``values`` as an ``Output`` of the file type ``path`` names (CSV into a device or pipe)."""
     return Output(path, lambda where: data_io.write_table(where, values, names=names, overwrite=True), what)
+
+
+def saved_model_output(path, centroids, metric):
+    """The centroids as a SavedModel ``Output``: the version folder under the base path ``path`` (None: none)."""
+    if path is None:
+        return Output(None, None, "SavedModel")
+    from kmeans_tf.distance_ops import check_centroids
+    from kmeans_tf.serving import VERSION, write_saved_model
+
+    centroids = check_centroids(centroids, metric)
+    return Output(
+        Path(path) / VERSION,
+        lambda where: write_saved_model(centroids, where, metric=metric),
+        "SavedModel",
+        folder=True,
+    )
 
 
 def picture_output(path, draw):

@@ -41,7 +41,7 @@ class FitRequest:
 
     ``clusters`` is None until ``with_data`` reads an ``--init`` file without ``-k``; ``init`` is
     a strategy's name, or (after ``with_data``) the centroids of ``init_file``. With workers,
-    ``labels_out`` and ``centroids_out`` are this worker's own (None where another writes it).
+    ``labels_out``, ``centroids_out`` and ``saved_model`` are this worker's own (None where another writes it).
     """
 
     # the data
@@ -72,6 +72,7 @@ class FitRequest:
     # the outputs
     labels_out: Path | None
     centroids_out: Path | None
+    saved_model: Path | None  # the base path of a SavedModel of the centroids, written in its folder 1
     plot: Path | None
     trajectory: Path | None
     as_json: bool
@@ -162,6 +163,7 @@ def _on_workers(request, workers, worker_index):
         cluster=cluster,
         labels_out=several.labels_path(request.labels_out, cluster),
         centroids_out=request.centroids_out if cluster.leader else None,
+        saved_model=request.saved_model if cluster.leader else None,
     )
 
 

@@ -30,7 +30,7 @@ from kmeans_tf.data_io.chunked import write_labels_chunked
 from kmeans_tf.data_io.converting import convert_text
 from kmeans_tf.data_io.mapping import is_shard_name, map_npy, map_npy_folder, shard_paths
 from kmeans_tf.data_io.reading import read_table, read_weights
-from kmeans_tf.data_io.staging import write_all
+from kmeans_tf.data_io.staging import check_folder, folder_made, write_all
 from kmeans_tf.data_io.tables import (
     DATA_SUFFIXES,
     DELIMITERS,
@@ -72,6 +72,8 @@ __all__ = [
     "write_output",
     "write_table",
     "write_all",
+    "check_folder",
+    "folder_made",
     "write_labels_chunked",
     "convert_text",
     "map_npy",

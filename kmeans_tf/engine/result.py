@@ -4,6 +4,8 @@ import dataclasses
 
 import numpy as np
 
+from kmeans_tf.metrics import DEFAULT_METRIC
+
 
 @dataclasses.dataclass(frozen=True)
 class Iterations:
@@ -63,6 +65,12 @@ class KMeansResult:
     converged: bool
     centroid_history: np.ndarray | None = None
     iterations: Iterations | None = None
+
+    def export(self, path, *, metric=DEFAULT_METRIC):
+        """Write the centroids as a SavedModel in ``path/1`` (``kmeans_tf.export_saved_model``); return that folder."""
+        from kmeans_tf.serving import export_saved_model  # here: the engine's modules import this one
+
+        return export_saved_model(self.centroids, path, metric=metric)
 
 
 def best_of_runs(n_init, seed, seeded, run_once, callback):

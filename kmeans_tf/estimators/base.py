@@ -2,7 +2,7 @@
 
 The common parameters, the fit's preamble (data, weights, seed, ``init`` and ``n_init``
 checked and resolved), the fitted attributes, and the methods of a fitted model
-(``predict``, ``transform``, ``score``, ...). Each estimator keeps its own ``__init__``
+(``predict``, ``transform``, ``score``, ``export``, ...). Each estimator keeps its own ``__init__``
 signature (scikit-learn's ``get_params`` reads it) and its own ``fit``.
 """
 
@@ -19,6 +19,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from kmeans_tf.engine import validation
 from kmeans_tf.engine.kmeans import inertia, predict
 from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT, MAX_SEED
+from kmeans_tf.metrics import DEFAULT_METRIC
+from kmeans_tf.serving import export_saved_model
 
 # n_init="auto", as in scikit-learn: one run for these strategies or an array of centroids; for
 # "random" or a callable, the estimator's ``_auto_n_init_runs``.
@@ -87,6 +89,15 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
         X = self._check_test_data(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         return -inertia(X, self.cluster_centers_, sample_weight=sample_weight)
+
+    def export(self, path):
+        """Write the fitted model as a SavedModel in ``path/1`` (``kmeans_tf.export_saved_model`` says what it holds).
+
+        The SavedModel compares rows by the estimator's ``metric`` ("euclidean" where it has none).
+        Returns the version folder written.
+        """
+        check_is_fitted(self)
+        return export_saved_model(self.cluster_centers_, path, metric=getattr(self, "metric", DEFAULT_METRIC))
 
     def _check_test_data(self, X):
         check_is_fitted(self)
