@@ -72,3 +72,10 @@ def unit_copy(points, name):
     """Return ``points`` (finite, in memory) scaled to unit length, a new array; ValueError on a row of zeros."""
     check_directions(points, name)
     return unit_rows(points, np.empty_like(points))
+
+
+def cosine_distances(rows, centroids):
+    """Return ``1 - cos`` (float, shape (n_rows, n_centroids)) of each of ``rows`` to each of ``centroids``, in the
+    rows' dtype; ValueError naming a row of zeros of either."""
+    similarity = unit_copy(rows, "X") @ unit_copy(np.asarray(centroids, rows.dtype), "centroids").T
+    return np.clip(1 - similarity, 0, 2)
