@@ -24,7 +24,7 @@ The package, by part of the architecture:
 - ``native/``: the fused C kernel (``python -m kmeans_tf.native`` builds it);
 - ``cli/``: the ``kmeans-tf`` command line (``python -m kmeans_tf``);
 - ``data_io/``: data files read (checked) and outputs written safely;
-- ``metrics``, ``distance_ops``: the metrics a fitted model compares rows by, and their math in TensorFlow's ops;
+- ``distance_ops``: a fitted model's distance math in TensorFlow's ops, each metric's;
 - ``serving``: a fitted model as a SavedModel; ``keras``: a fitted model as a Keras layer;
 - ``figures``: pictures of a run; ``lesson_outputs``: the lesson scripts' ``--output`` files;
 - ``_tensorflow``: TensorFlow imported without its start-up chatter (every module imports it from there).

@@ -22,7 +22,7 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import validation
-from kmeans_tf.metrics import COSINE, EUCLIDEAN, check_metric
+from kmeans_tf.engine.options import COSINE, EUCLIDEAN
 
 NO_LABEL = -1  # the label of a row that has no answer
 
@@ -81,7 +81,7 @@ def check_centroids(centroids, metric):
     A 2-D array of finite numbers (in float32 too), at least one row and one column; for the
     cosine metric, no row of length 0 (it has no direction to compare with).
     """
-    metric = check_metric(metric)
+    metric = validation.check_metric(metric)
     centroids = validation.check_samples(centroids, "centroids")
     single = centroids.astype(np.float32)
     if not np.isfinite(single).all():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kmeans_tf import data_io, distance_ops
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.metrics import DEFAULT_METRIC
+from kmeans_tf.engine.options import DEFAULT_METRIC
 
 VERSION = "1"  # the version folder that TensorFlow Serving reads under the base path
 SAMPLES = "samples"  # every signature's input

@@ -169,6 +169,28 @@ def check_not_finite(strategy):
         assert str(error) == "samples should be finite, got nan at row 15000, column 3", error
 
 
+def check_cosine(strategy):
+    """metric="cosine": the labels, iterations and centroids of one process, seeded or from given centroids; a row of
+    zeros on the second replica refused by its row among all the rows, as one process says it."""
+    from compat import eager
+
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        samples, initial = random_case(6, 20001, 5, 7, dtype)
+        weights = np.random.RandomState(6).uniform(0.5, 2, len(samples))
+        for options in (dict(init=initial), dict(init="k-means++", seed=2, sample_weight=weights)):
+            assert_single_process_answer(
+                eager.kmeans(samples, 7, metric="cosine", strategy=strategy, **options),
+                eager.kmeans(eager.Shards([samples]), 7, metric="cosine", **options),
+                rtol,
+            )
+    samples[15000] = 0
+    try:
+        eager.kmeans(samples, 7, metric="cosine", strategy=strategy)
+        raise AssertionError("a row of zeros was not refused")
+    except ValueError as error:
+        assert str(error).startswith("samples has a row of zeros at row 15000:"), error
+
+
 def check_bit_identical(strategy):
     from compat import eager
 
@@ -221,6 +243,7 @@ def main():
     check_not_finite(strategy)
     check_resumed_from_a_checkpoint(strategy)
     check_bit_identical(strategy)
+    check_cosine(strategy)
     if "--with-tf-ops" in sys.argv:
         with native_switched_off():
             check_equal_to_one_process(strategy)

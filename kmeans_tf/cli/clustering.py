@@ -41,11 +41,11 @@ from kmeans_tf.engine.options import (
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_INIT,
     DEFAULT_MAX_ITER,
+    DEFAULT_METRIC,
     DEFAULT_TOL,
     INIT_STRATEGIES,
     MAX_ITER_LIMIT,
 )
-from kmeans_tf.metrics import DEFAULT_METRIC
 
 # Past this many clusters the summary line gives the smallest and largest size, not every one.
 SIZES_LISTED = 8

@@ -9,7 +9,7 @@ from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import read_centroids
 from kmeans_tf.cli.outputs import check_saved_model
-from kmeans_tf.metrics import DEFAULT_METRIC, METRICS
+from kmeans_tf.engine.options import DEFAULT_METRIC, METRICS
 
 
 @click.command(cls=Command)

@@ -49,6 +49,7 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import lloyd, m_step, seeding, validation
+from kmeans_tf.engine.options import COSINE
 from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import checkpoint as checkpoints
@@ -247,7 +248,9 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
         starts[-1], parts[0].row_bytes, streaming.budget_bytes(options.memory_budget), min(options.n_init, 2)
     )
     buffers = sources.chunk_buffers(parts[0], plan.chunk_rows)  # every pass of every part reads into these
-    prepared = stream_prepare.prepare_with(ReplicaPasses(replicas, parts, starts, plan.chunk_rows, n_rows, buffers))
+    joined = ReplicaPasses(replicas, parts, starts, plan.chunk_rows, n_rows, buffers)
+    unit = options.metric == COSINE
+    prepared = stream_prepare.prepare_unit_with(joined) if unit else stream_prepare.prepare_with(joined)
     scaled_tol = m_step.tolerance(options.tol, prepared.norm_sum, n_rows * n_features)
     saved = checkpoints.make(
         directory,
@@ -329,10 +332,26 @@ class ReplicaPasses:
                 part.check_finite(start)
             except ValueError as error:
                 found = found or error
+        self._refuse_if_any(found, "are not finite (NaN or infinity)")
+
+    def direction_sums(self):
+        """The column sums and summed squared norms of every replica's rows of unit length, all-gathered and added in
+        replica order; ValueError on every worker if a replica's rows hold a NaN, an infinity or a row of zeros."""
+        found, found_sums = None, []
+        for part, start in zip(self.parts, self.starts):
+            try:
+                sums, norm_sum = part.direction_sums(start)
+            except ValueError as error:
+                found, sums, norm_sum = found or error, np.zeros(part.source.n_features), 0.0
+            found_sums.append([np.append(sums, norm_sum)])
+        self._refuse_if_any(found, "are not finite, or hold a row of zeros")
+        gathered = self.replicas.gather(found_sums)
+        return gathered[:, :-1].sum(axis=0), math.fsum(gathered[:, -1])
+
+    def _refuse_if_any(self, found, what):
+        """Raise ``found`` (this worker's ValueError, or None) on every worker if any worker found one."""
         if self.replicas.sum([[float(found is not None)]] * self.replicas.local).any():
-            raise found or ValueError(
-                "the samples of another worker are not finite (NaN or infinity); that worker says where"
-            )
+            raise found or ValueError(f"the samples of another worker {what}; that worker says where")
 
 
 def initial_centroids(passes, n_clusters, init, run_seed, n_rows, rounds):

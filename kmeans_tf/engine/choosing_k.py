@@ -4,16 +4,19 @@ The scores are scikit-learn's (``sklearn.metrics``), imported inside ``elbow``.
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 
-from kmeans_tf.engine import validation
+from kmeans_tf.engine import spherical, validation
 from kmeans_tf.engine.kmeans import kmeans
 from kmeans_tf.engine.options import (
+    COSINE,
     DEFAULT_ALGORITHM,
     DEFAULT_INIT,
     DEFAULT_INIT_ROUNDS,
     DEFAULT_MAX_ITER,
+    DEFAULT_METRIC,
     DEFAULT_N_INIT,
     DEFAULT_SILHOUETTE_ROWS,
     DEFAULT_TOL,
@@ -54,9 +57,9 @@ class ElbowResult:
 
 
 def elbow(
-    samples, k_values, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
-    seed=None, algorithm=DEFAULT_ALGORITHM, init_rounds=DEFAULT_INIT_ROUNDS, silhouette_rows=DEFAULT_SILHOUETTE_ROWS,
-    callback=None,
+    samples, k_values, *, metric=DEFAULT_METRIC, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
+    tol=DEFAULT_TOL, seed=None, algorithm=DEFAULT_ALGORITHM, init_rounds=DEFAULT_INIT_ROUNDS,
+    silhouette_rows=DEFAULT_SILHOUETTE_ROWS, callback=None,
 ):  # fmt: skip
     """Fit k-means for each k of ``k_values``, score each fit, and suggest a k by the kneedle rule.
 
@@ -66,8 +69,10 @@ def elbow(
     k_values : sequence of int
         At least 3 distinct values, each in [1, n_samples], in any order (the result is in
         increasing k).
-    init, n_init, max_iter, tol, algorithm, init_rounds
-        Passed to ``kmeans`` for every k.
+    metric, init, n_init, max_iter, tol, algorithm, init_rounds
+        Passed to ``kmeans`` for every k. With ``metric="cosine"`` the silhouette is measured by
+        the cosine distance, and the Calinski-Harabasz and Davies-Bouldin scores on the rows
+        scaled to unit length (the space spherical k-means clusters them in).
     seed : int in [0, 2**32 - 1] or None, default=None
         Each k is fitted with ``kmeans(..., seed=seed)``, and the silhouette's sample is drawn
         with it: the same seed gives the same result.
@@ -84,6 +89,8 @@ def elbow(
         al. 2011, see ``kneedle``).
     """
     samples = validation.check_samples(samples)
+    metric = validation.check_metric(metric)
+    scored = spherical.unit_copy(samples, "samples") if metric == COSINE else samples
     k_values = check_k_values(k_values, len(samples))
     seed = validation.check_seed(seed)
     silhouette_rows = validation.check_int("silhouette_rows", silhouette_rows, 2)
@@ -94,6 +101,7 @@ def elbow(
     rows.sort()
     # Every k is fitted alike: only n_clusters changes.
     fit_options = {
+        "metric": metric,
         "init": init,
         "n_init": n_init,
         "max_iter": max_iter,
@@ -110,9 +118,9 @@ def elbow(
         measured.append(
             (
                 result.inertia,
-                _score(metrics.silhouette_score, samples[rows], result.labels[rows]),
-                _score(metrics.calinski_harabasz_score, samples, result.labels),
-                _score(metrics.davies_bouldin_score, samples, result.labels),
+                _score(functools.partial(metrics.silhouette_score, metric=metric), samples[rows], result.labels[rows]),
+                _score(metrics.calinski_harabasz_score, scored, result.labels),
+                _score(metrics.davies_bouldin_score, scored, result.labels),
                 result.n_iter,
             )
         )

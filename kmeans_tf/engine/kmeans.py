@@ -11,13 +11,15 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.distributed import replicas as distributed
-from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, validation
+from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, spherical, validation
 from kmeans_tf.engine.options import (
+    COSINE,
     DEFAULT_ALGORITHM,
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_INIT,
     DEFAULT_INIT_ROUNDS,
     DEFAULT_MAX_ITER,
+    DEFAULT_METRIC,
     DEFAULT_N_INIT,
     DEFAULT_TOL,
     check_options,
@@ -28,10 +30,10 @@ from kmeans_tf.stream import streamed as streaming
 
 
 def kmeans(
-    samples, n_clusters, *, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
-    seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM, callback=None, keep_history=False,
-    init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None, strategy=None, checkpoint=None,
-    checkpoint_every=DEFAULT_CHECKPOINT_EVERY, keep_iterations=False,
+    samples, n_clusters, *, metric=DEFAULT_METRIC, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT,
+    max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM,
+    callback=None, keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None,
+    strategy=None, checkpoint=None, checkpoint_every=DEFAULT_CHECKPOINT_EVERY, keep_iterations=False,
 ):  # fmt: skip
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
@@ -42,6 +44,14 @@ def kmeans(
         (``np.load(path, mmap_mode="r")``) or ``Shards`` is streamed from disk, never copied:
         ``kmeans_tf.stream.streamed`` says how, and what changes (plain passes, the seeding).
     n_clusters : int, 1 <= n_clusters <= n_samples
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        "euclidean": Lloyd's k-means, by squared Euclidean distance. "cosine": spherical
+        k-means (Dhillon and Modha 2001; faiss's ``spherical=True``), rows compared by direction:
+        each row is scaled to unit length for the computation (``samples`` are never written),
+        a row's cluster is the centroid of largest cosine similarity, each centroid is the
+        normalised (weighted) mean direction of its rows (unit length), the inertia is the
+        (weighted) sum of ``1 - cos`` to the own centroid, and the seedings and the relocation
+        of empty clusters use that distance. A row of zeros has no direction: ValueError naming it.
     init : {"k-means++", "random", "k-means||"} or array of shape (n_clusters, n_features), default="k-means++"
         "random" picks distinct samples, as the lesson does; "k-means++" is scikit-learn's
         greedy k-means++; "k-means||" is Bahmani et al.'s scalable k-means++ (VLDB 2012): a
@@ -105,6 +115,7 @@ def kmeans(
     KMeansResult
     """
     options = check_options(
+        metric=metric,
         init=init,
         n_init=n_init,
         max_iter=max_iter,
@@ -133,10 +144,12 @@ def kmeans(
     n_samples, n_features = samples.shape
     options = validation.check_lloyd_options(n_clusters, n_samples, n_features, samples.dtype, options, sample_weight)
 
-    # Centre the data, as scikit-learn does: the matmul distance loses less to rounding.
-    prepared = prepare.centre_and_scale(samples, column_sums)
+    if options.metric == COSINE:
+        prepared = prepare.unit_length(samples)
+    else:  # centred, as scikit-learn does: the matmul distance loses less to rounding
+        prepared = prepare.centre_and_scale(samples, column_sums)
     # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
-    scaled_tol = m_step.tolerance(options.tol, float(prepared.norms.sum()), samples.size)
+    scaled_tol = m_step.tolerance(options.tol, prepared.spread, samples.size)
     largest_norm = float(prepared.norms.max())
     data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
     kernel = kernels.kernel(options.batch_size)
@@ -153,8 +166,10 @@ def kmeans(
         )
 
     def run_once(initial):
-        # Bounds the norm of every centroid to come: they stay in the samples' convex hull.
+        # Bounds the norm of every centroid to come: they stay in the samples' convex hull, or of unit length.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
+        if prepared.unit:
+            norm_bound = max(norm_bound, 1.0) * (1 + 8 * float(np.finfo(samples.dtype).eps))
         return _run_once(
             samples,
             data,
@@ -177,49 +192,59 @@ def kmeans(
     return best_of_runs(options.n_init, options.seed, seeded, run_once, options.callback)
 
 
-def predict(samples, centroids, *, batch_size=None, memory_budget=None):
-    """Return the index (int64 array) of the nearest of ``centroids`` for each sample (streamed: see ``kmeans``)."""
+def predict(samples, centroids, *, metric=DEFAULT_METRIC, batch_size=None, memory_budget=None):
+    """Return the index (int64 array) of the nearest of ``centroids`` for each sample (streamed: see ``kmeans``).
+
+    ``metric="cosine"``: the centroid of largest cosine similarity (a row of zeros: ValueError naming it).
+    """
+    metric = validation.check_metric(metric)
     if sources.is_streamed(samples):
-        return streaming.predict(samples, centroids, batch_size=batch_size, memory_budget=memory_budget)
+        return streaming.predict(samples, centroids, metric=metric, batch_size=batch_size, memory_budget=memory_budget)
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     kernel = kernels.kernel(validation.check_batch_size(batch_size))
-    data, centroids, _ = _about_the_centroids(samples, centroids)
+    data, centroids, _ = _about_the_centroids(samples, centroids, metric)
     return loops.labels_of(data, centroids, kernel).numpy()
 
 
-def inertia(samples, centroids, *, sample_weight=None):
+def inertia(samples, centroids, *, metric=DEFAULT_METRIC, sample_weight=None):
     """Return the sum of squared distances from each sample to its nearest centroid, as a float.
 
     With ``sample_weight`` (shape (n_samples,), finite and >= 0), each distance is multiplied by its sample's weight.
+    ``metric="cosine"``: the sum of ``1 - cos`` to the centroid of largest cosine similarity.
     """
+    metric = validation.check_metric(metric)
     if sources.is_streamed(samples):
-        return streaming.inertia(samples, centroids, sample_weight=sample_weight)
+        return streaming.inertia(samples, centroids, metric=metric, sample_weight=sample_weight)
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
     sample_weight = validation.check_sample_weight(sample_weight, len(samples))
-    data, centroids_t, exponent = _about_the_centroids(samples, centroids)
+    data, centroids_t, coordinates = _about_the_centroids(samples, centroids, metric)
     kernel = kernels.kernel()
     labels = loops.labels_of(data, centroids_t, kernel)
-    coordinates = prepare.Prepared(None, None, 0.0, exponent)
     if coordinates.shrunk:
         return prepare.inertia_in_range(prepare.exact_inertia(samples, centroids, labels.numpy(), sample_weight))
     weights = None if sample_weight is None else tf.constant(sample_weight)
     return coordinates.unscaled_inertia(float(loops.inertia_of(data, centroids_t, labels, kernel, weights)))
 
 
-def _about_the_centroids(samples, centroids):
-    """Samples and centroids as tensors, less the centroids' mean and scaled as ``prepare.scale_exponent`` says.
+def _about_the_centroids(samples, centroids, metric):
+    """Samples and centroids as tensors in the coordinates the kernel measures in, and those (``prepare.Prepared``).
 
-    Distances by matmul lose less to rounding near 0 (float32 rows around 1e4 would be
-    mislabelled); returns the two tensors and the scale's exponent.
+    Euclidean: less the centroids' mean and scaled as ``prepare.scale_exponent`` says (distances by
+    matmul lose less to rounding near 0: float32 rows around 1e4 would be mislabelled). Cosine:
+    both scaled to unit length (ValueError naming a row of zeros).
     """
+    if metric == COSINE:
+        data = prepare.unit_length(samples)
+        unit_centroids = spherical.unit_copy(centroids, "centroids")
+        return prepare.tensor_over(data.centred), tf.constant(unit_centroids), data
     exponent = prepare.scale_exponent(samples, centroids)
     offset = np.ldexp(centroids.mean(axis=0, dtype=np.float64), exponent).astype(samples.dtype)
     data, centroids = np.ldexp(samples, exponent), np.ldexp(centroids, exponent)
     data -= offset
     centroids -= offset
-    return tf.constant(data), tf.constant(centroids), exponent
+    return tf.constant(data), tf.constant(centroids), prepare.Prepared(None, None, 0.0, exponent)
 
 
 def _run_once(
@@ -242,6 +267,7 @@ def _run_once(
         kernel,
         weights,
         keep_iterations,
+        prepared.unit,
     )
     dtype = data.dtype.as_numpy_dtype
     found = prepared.unscaled(centroids.numpy()).astype(dtype)

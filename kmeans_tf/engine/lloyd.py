@@ -55,7 +55,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
     iterations, and remove it at the end. With ``keep_iterations``, one more pass an
     iteration measures the inertia of its labels for the centroids they were measured against.
     """
-    labels = passes.new_labels()
+    labels, unit = passes.new_labels(), passes.coordinates().unit
     n_clusters, n_features = initial.shape
     sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
     centroids, history, progress = initial, [initial], []
@@ -73,7 +73,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
         # the (weighted) sums of the new labels' clusters, and their members of weight > 0
         sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
         new_centroids, shift = m_step.centroids_from_sums(
-            sums, counts, members, centroids, lambda: passes.farthest(centroids, labels, n_clusters)
+            sums, counts, members, centroids, lambda: passes.farthest(centroids, labels, n_clusters), unit
         )
         new_centroids, shift = new_centroids.numpy(), float(shift)
         converged = bool(m_step.converged(changed, shift, tol))

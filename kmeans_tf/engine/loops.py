@@ -63,7 +63,7 @@ def _progress(keep_iterations):
 )
 def loop(
     samples, initial, max_iter, tol, norms, norm_bound, weights, kernel, algorithm, keep_history=False, weighted=False,
-    keep_iterations=False,
+    keep_iterations=False, unit=False,
 ):  # fmt: skip
     """Lloyd's iterations by ``kernel``, with Hamerly's bounds as ``algorithm`` says: the same labels either way.
 
@@ -83,7 +83,8 @@ def loop(
     ``weighted`` the relocation of empty clusters reads them too. The running ``members``
     (samples of weight > 0 per cluster, exact) say which clusters are empty: running sums
     of weights need not come back to 0 exactly. A kernel without bounds (``keeps_bounds``
-    False) makes plain passes whatever ``algorithm`` says.
+    False) makes plain passes whatever ``algorithm`` says. With ``unit`` (rows of unit length:
+    spherical k-means), the M-step keeps the centroids at unit length (``m_step``).
 
     Returns the final centroids, the labels for them, the iterations run, whether the labels
     stopped changing (strict convergence) or the total squared shift fell to ``tol``, the
@@ -135,6 +136,7 @@ def loop(
             members,
             centroids,
             lambda: m_step.farthest_rows(samples, centroids, new_labels, sample_weights),
+            unit,
         )
         converged = m_step.converged(changed, shift, tol)
         bounded = bounded | (changed < switch_at)
@@ -185,7 +187,7 @@ def loop(
 
 def run(
     samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, weights=None,
-    keep_iterations=False,
+    keep_iterations=False, unit=False,
 ):  # fmt: skip
     """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1).
 
@@ -206,4 +208,5 @@ def run(
             keep_history=keep_history,
             weighted=weighted,
             keep_iterations=keep_iterations,
+            unit=unit,
         )

@@ -95,25 +95,30 @@ def relocate_empty_clusters(sums, counts, members, farthest):
     return tf.cond(tf.reduce_any(empty), relocate, unchanged)
 
 
-def centroids_from_sums(sums, counts, members, centroids, farthest):
+def centroids_from_sums(sums, counts, members, centroids, farthest, unit=False):
     """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift (float64).
 
     ``sums`` (n_clusters, n_features), ``counts`` and ``members`` (n_clusters,) are float64
     running sums; ``farthest`` as in ``relocate_empty_clusters``. A cluster still empty
     (relocated to a row of weight 0, or none moved) sits at the mean of the cluster of
-    largest weight, where scikit-learn's ``_average_centers`` puts it. The new centroids
-    have the dtype of ``centroids``.
+    largest weight, where scikit-learn's ``_average_centers`` puts it. With ``unit`` (rows of
+    unit length: spherical k-means), each mean is scaled to unit length, its mean direction; a
+    mean of length 0 (rows that cancel out) keeps its centroid. The new centroids have the
+    dtype of ``centroids``.
     """
     sums, counts, members = relocate_empty_clusters(sums, counts, members, farthest)
     # Eagerly, one traced call; inside a graph (the loop in memory), the ops themselves.
     means_and_shift = _means_and_shift if tf.executing_eagerly() else _means_and_shift.python_function
-    return means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members)
+    return means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members, unit=unit)
 
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(tf.float64), vector(tf.float64), vector(tf.float64)])
-def _means_and_shift(centroids, sums, counts, members):
+def _means_and_shift(centroids, sums, counts, members, unit=False):
     occupied = members > 0
     means = sums / tf.where(occupied, counts, 1)[:, None]
     means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
+    if unit:
+        lengths = tf.norm(means, axis=1, keepdims=True)
+        means = tf.where(lengths > 0, means / tf.where(lengths > 0, lengths, 1), tf.cast(centroids, tf.float64))
     new_centroids = tf.cast(means, centroids.dtype)
     return new_centroids, tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))

@@ -13,11 +13,13 @@ import warnings
 
 import numpy as np
 
-from kmeans_tf.engine import kmeans, prepare, seeding, validation
+from kmeans_tf.engine import kmeans, prepare, seeding, spherical, validation
 from kmeans_tf.engine.minibatch_step import MiniBatchState, assign, coordinates, prepared_on
 from kmeans_tf.engine.options import (
+    COSINE,
     DEFAULT_INIT,
     DEFAULT_INIT_ROUNDS,
+    DEFAULT_METRIC,
     MINIBATCH_BATCH_SIZE,
     MINIBATCH_MAX_ITER,
     MINIBATCH_MAX_NO_IMPROVEMENT,
@@ -57,8 +59,8 @@ class MiniBatchResult:
 
 
 def minibatch_kmeans(
-    samples, n_clusters, *, batch_size=MINIBATCH_BATCH_SIZE, init=DEFAULT_INIT, n_init=1, max_iter=MINIBATCH_MAX_ITER,
-    tol=MINIBATCH_TOL, max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT, init_size=None,
+    samples, n_clusters, *, metric=DEFAULT_METRIC, batch_size=MINIBATCH_BATCH_SIZE, init=DEFAULT_INIT, n_init=1,
+    max_iter=MINIBATCH_MAX_ITER, tol=MINIBATCH_TOL, max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT, init_size=None,
     reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO, compute_labels=True, seed=None, sample_weight=None,
     init_rounds=DEFAULT_INIT_ROUNDS, verbose=False,
 ):  # fmt: skip
@@ -68,6 +70,9 @@ def minibatch_kmeans(
     ----------
     samples : array of shape (n_samples, n_features), float32 or float64
     n_clusters : int, 1 <= n_clusters <= n_samples
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        "cosine": spherical mini-batch k-means, rows compared by direction (``kmeans``'s
+        ``metric``): each centroid is scaled back to unit length after each update.
     batch_size : int >= 1, default=1024
         Rows per step (at most n_samples), drawn with replacement: in proportion to
         ``sample_weight`` when given, then each counted once.
@@ -102,6 +107,9 @@ def minibatch_kmeans(
     MiniBatchResult
     """
     samples, column_sums = validation.check_samples_and_sum(samples)
+    unit = validation.check_metric(metric) == COSINE
+    if unit:
+        spherical.check_directions(samples, "samples")
     n_samples = len(samples)
     n_init = validation.check_int("n_init", n_init, 1)
     n_clusters, batch_size, init, init_size, weights, init_rounds = check_seeding(
@@ -117,7 +125,7 @@ def minibatch_kmeans(
     rng = np.random.RandomState(validation.check_seed(seed))
 
     held_out = rng.randint(0, n_samples, init_size)  # scikit-learn's validation rows, to judge the inits by
-    prepared = prepared_on(samples[held_out])
+    prepared = prepared_on(samples[held_out], unit)
     held_out_rows, held_out_weights = coordinates(samples[held_out], prepared), weights[held_out]
     best = None
     for run in range(n_init):
@@ -130,7 +138,8 @@ def minibatch_kmeans(
     state = MiniBatchState(best[1], np.zeros(n_clusters), prepared)
 
     n_steps = max_iter * n_samples // batch_size
-    scaled_tol = 0.0 if tol == 0 else float(np.ldexp(variance_mean(samples, column_sums) * tol, 2 * prepared.exponent))
+    variance = variance_mean(samples, column_sums, unit)
+    scaled_tol = 0.0 if tol == 0 else float(np.ldexp(variance * tol, 2 * prepared.exponent))
     stopping = Stopping(batch_size, n_samples, scaled_tol, max_no_improvement, verbose)
     # Rows drawn in proportion to their weight, then counted once each, as scikit-learn 1.9 does.
     cumulative = None if sample_weight is None or np.all(weights == weights[0]) else np.cumsum(weights)
@@ -149,8 +158,8 @@ def minibatch_kmeans(
 
     centroids = state.centroids_as(samples.dtype)
     if compute_labels:
-        labels = kmeans.predict(samples, centroids)
-        inertia = kmeans.inertia(samples, centroids, sample_weight=sample_weight)
+        labels = kmeans.predict(samples, centroids, metric=metric)
+        inertia = kmeans.inertia(samples, centroids, metric=metric, sample_weight=sample_weight)
     else:
         labels, inertia = None, stopping.average * float(weights.sum())
     return MiniBatchResult(
@@ -212,6 +221,7 @@ def start(
     n_clusters,
     *,
     rng,
+    metric=DEFAULT_METRIC,
     batch_size=MINIBATCH_BATCH_SIZE,
     init=DEFAULT_INIT,
     init_size=None,
@@ -225,10 +235,13 @@ def start(
     ``min(batch_size, n_samples)``, at least ``3 * n_clusters``).
     """
     samples = validation.check_samples(samples)
+    unit = validation.check_metric(metric) == COSINE
+    if unit:
+        spherical.check_directions(samples, "samples")
     n_clusters, _, init, init_size, weights, init_rounds = check_seeding(
         samples, n_clusters, batch_size, init, init_size, 1, sample_weight, init_rounds
     )
-    prepared = prepared_on(samples)
+    prepared = prepared_on(samples, unit)
     initial = initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepared, init_rounds)
     return MiniBatchState(initial, np.zeros(n_clusters), prepared)
 
@@ -260,12 +273,12 @@ def initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepar
         drawn = rng.randint(0, len(samples), init_size)
         samples, weights = samples[drawn], weights[drawn]
     if isinstance(init, np.ndarray):
-        return coordinates(init, prepared).astype(np.float64)
+        return coordinates(init, prepared, "init").astype(np.float64)
     if callable(init):
         initial = validation.check_centroids(
             init(samples, n_clusters, rng), n_clusters, samples.shape[1], samples.dtype, name="the centroids of init"
         )
-        return coordinates(initial, prepared).astype(np.float64)
+        return coordinates(initial, prepared, "the centroids of init").astype(np.float64)
     weighted = weights if weights.sum() > 0 and not np.all(weights == weights[0]) else None
     if init == seeding.RANDOM_INIT:
         validation.check_weights_for_init(weighted, n_clusters, init)
@@ -273,14 +286,15 @@ def initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepar
     return seeding.initial_centroids(rows, n_clusters, init, rng, weighted, init_rounds).astype(np.float64)
 
 
-def variance_mean(samples, column_sums):
-    """The mean per-feature variance of ``samples`` (unweighted, as scikit-learn's ``_tolerance``), by chunks."""
+def variance_mean(samples, column_sums, unit=False):
+    """The mean per-feature variance of ``samples`` (unweighted, as scikit-learn's ``_tolerance``), by chunks; with
+    ``unit``, of the rows scaled to unit length (no row of zeros)."""
+    blocks = [samples[start : start + prepare.CHUNK_ROWS] for start in range(0, len(samples), prepare.CHUNK_ROWS)]
+    if unit:
+        blocks = [spherical.unit_rows(block, np.empty_like(block)) for block in blocks]
+        column_sums = sum(prepare.column_sums(block) for block in blocks)
     mean = column_sums / len(samples)
-    total = sum(
-        float(prepare.squared_norms(samples[start : start + prepare.CHUNK_ROWS] - mean).sum())
-        for start in range(0, len(samples), prepare.CHUNK_ROWS)
-    )
-    return total / samples.size
+    return sum(float(prepare.squared_norms(block - mean).sum()) for block in blocks) / samples.size
 
 
 def check_init_size(init_size, n_clusters, batch_size, n_samples):

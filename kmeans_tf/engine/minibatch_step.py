@@ -15,7 +15,9 @@ of the batch (``_random_reassign``).
 
 The steps work in the coordinates of a ``prepare.Prepared`` found on a first sample of rows:
 rows minus the sample's mean (the kernel's distances by ``|x|^2 - 2 x.c + |c|^2`` lose less
-to rounding near 0), scaled by a power of two when their squares would leave the dtype's range.
+to rounding near 0), scaled by a power of two when their squares would leave the dtype's range;
+with ``metric="cosine"``, rows scaled to unit length, and each centroid scaled back to unit length
+after its update (the mean direction of the rows it has had).
 """
 
 import dataclasses
@@ -23,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, prepare
+from kmeans_tf.engine import kernels, prepare, spherical
 
 # Small clusters are looked at once this many rows per cluster have gone by since the last look.
 REASSIGN_EVERY = 10
@@ -66,6 +68,8 @@ class MiniBatchState:
         hit = counts > 0
         total = self.counts[hit] + counts[hit]
         self.centroids[hit] = (self.centroids[hit] * self.counts[hit, None] + sums[hit]) / total[:, None]
+        if self.prepared.unit:  # spherical: each centroid the mean direction of its rows
+            self.centroids[hit] = spherical.unit_rows(self.centroids[hit], self.centroids[hit])
         self.counts[hit] = total
         if reassign and reassignment_ratio > 0:
             self._reassign_small_clusters(batch, rng, reassignment_ratio, verbose)
@@ -111,14 +115,20 @@ def assign(batch, centroids, weights=None):
     return labels.numpy(), sums.numpy(), counts.numpy(), float(inertia)
 
 
-def prepared_on(rows):
-    """The coordinates that ``prepare.centre_and_scale`` finds for ``rows``, without the centred copy."""
+def prepared_on(rows, unit=False):
+    """The coordinates that ``prepare.centre_and_scale`` finds for ``rows``, without the centred copy; with ``unit``
+    (``metric="cosine"``), those of rows scaled to unit length."""
+    if unit:
+        return prepare.Prepared(None, None, np.zeros(rows.shape[1]), 0, unit=True)
     found = prepare.centre_and_scale(rows, prepare.column_sums(rows))
     return prepare.Prepared(None, None, found.mean, found.exponent)
 
 
-def coordinates(rows, prepared):
-    """``rows`` (a new array, their dtype) in ``prepared``'s coordinates: ``(rows - mean) * 2**exponent``."""
+def coordinates(rows, prepared, name="samples"):
+    """``rows`` (a new array, their dtype) in ``prepared``'s coordinates: ``(rows - mean) * 2**exponent``, or of unit
+    length (ValueError naming a row of zeros of ``name``)."""
+    if prepared.unit:
+        return spherical.unit_copy(rows, name)
     offset = np.ldexp(prepared.mean, prepared.exponent).astype(rows.dtype)
     scaled = rows if prepared.exponent == 0 else np.ldexp(rows, prepared.exponent).astype(rows.dtype)
     return np.subtract(scaled, offset, dtype=rows.dtype)

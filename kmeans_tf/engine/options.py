@@ -28,6 +28,12 @@ ALGORITHMS = (AUTO, LLOYD, HAMERLY, ELKAN)
 # The engine's algorithm that another library's name runs: bounds from the first pass, whatever their kind.
 SAME_ALGORITHM = {ELKAN: HAMERLY}
 
+# How rows and centroids are compared (``metric=``).
+EUCLIDEAN = "euclidean"  # squared Euclidean distance: Lloyd's k-means
+COSINE = "cosine"  # by direction: spherical k-means (Dhillon and Modha 2001), the distance 1 - cosine similarity
+METRICS = (EUCLIDEAN, COSINE)
+
+DEFAULT_METRIC = EUCLIDEAN
 DEFAULT_INIT = KMEANS_PLUSPLUS_INIT
 DEFAULT_ALGORITHM = AUTO
 DEFAULT_N_INIT = 1
@@ -161,6 +167,7 @@ class Option(typing.NamedTuple):
 # (``check_options``) into one ``FitOptions``; the functions, the estimators and the command line take their
 # defaults from here.
 LLOYD_OPTIONS = (
+    Option("metric", DEFAULT_METRIC, OneOf(METRICS)),
     Option("init", DEFAULT_INIT, WithData("a strategy name, or an array of shape (n_clusters, n_features)")),
     Option("n_init", DEFAULT_N_INIT, Integer(1)),
     Option("max_iter", DEFAULT_MAX_ITER, Integer(1, MAX_ITER_LIMIT)),

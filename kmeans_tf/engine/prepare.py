@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import spherical
 
 # Rows per chunk of the numpy passes over the data.
 CHUNK_ROWS = 65536
@@ -63,10 +64,16 @@ class Prepared:
     norms: np.ndarray
     mean: np.ndarray
     exponent: int
+    unit: bool = False  # rows scaled to unit length instead (``metric="cosine"``, ``unit_length``)
 
-    def transformed(self, points):
-        """Return points (an array like the samples) in the coordinates of ``centred``."""
+    def transformed(self, points, name="init"):
+        """Return points (an array like the samples) in the coordinates of ``centred``.
+
+        Rows of unit length (``unit``): the points scaled to unit length; ValueError naming a row of zeros of ``name``.
+        """
         dtype = self.centred.dtype
+        if self.unit:
+            return spherical.unit_copy(points.astype(dtype), name)
         return np.ldexp(points.astype(dtype), self.exponent) - np.ldexp(self.mean, self.exponent).astype(dtype)
 
     def unscaled(self, centroids):
@@ -77,15 +84,32 @@ class Prepared:
         """Return squared distances of ``centred`` (float64 values or an array of them) in the samples' units."""
         return np.ldexp(np.asarray(values, np.float64), -2 * self.exponent)
 
+    def unscaled_costs(self, values):
+        """Return sums of squared distances of ``centred`` (float64, or an array) as inertias in the samples' units.
+
+        Rows of unit length: half the squared distance, ``1 - cos`` (``spherical``).
+        """
+        return self.unscaled_squared(values) / 2 if self.unit else self.unscaled_squared(values)
+
     def unscaled_inertia(self, inertia):
         """Return an inertia of ``centred`` in the samples' units; ValueError when float64 cannot hold it.
 
         Exact unless the data were scaled down (``shrunk``): then ``exact_inertia`` measures it.
         """
+        if self.unit:
+            return float(inertia) / 2
         try:
             return math.ldexp(float(inertia), -2 * self.exponent)
         except OverflowError:
             raise ValueError(out_of_range_message(f"the inertia ({inertia:.6g} * 2**{-2 * self.exponent})")) from None
+
+    @property
+    def spread(self):
+        """The sum of the rows' squared distances to their mean in ``centred`` (``tol`` is relative to it)."""
+        if not self.unit:
+            return float(self.norms.sum())
+        direction_sum = column_sums(self.centred)
+        return max(float(self.norms.sum()) - float(direction_sum @ direction_sum) / len(self.centred), 0.0)
 
     @property
     def shrunk(self):
@@ -150,6 +174,16 @@ def centre_and_scale(samples, sums):
     if not fits(data, float(norms.max())):
         raise ValueError(out_of_range_message("the spread of these samples"))
     return Prepared(data, norms, np.ldexp(mean, -exponent), exponent)
+
+
+def unit_length(samples, name="samples"):
+    """Return the samples scaled to unit length, as ``Prepared`` (``unit``; not centred: the mean is 0).
+
+    ValueError naming the first row of zeros: it has no direction (``spherical``).
+    """
+    spherical.check_directions(samples, name)
+    data = spherical.unit_rows(samples, aligned_like(samples))
+    return Prepared(data, squared_norms(data), np.zeros(samples.shape[1]), 0, unit=True)
 
 
 def fits(data, largest_squared_norm):

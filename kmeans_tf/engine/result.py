@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from kmeans_tf.metrics import DEFAULT_METRIC
+from kmeans_tf.engine.options import DEFAULT_METRIC
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Iterations:
         """
         rows = np.asarray(rows, np.float64).reshape(-1, 3)
         return cls(
-            inertia=rows[:, 0] if inertia_unscaled else prepared.unscaled_squared(rows[:, 0]),
+            inertia=rows[:, 0] if inertia_unscaled else prepared.unscaled_costs(rows[:, 0]),
             changed=rows[:, 1].astype(np.int64),
             shift=prepared.unscaled_squared(rows[:, 2]),
             tol=float(prepared.unscaled_squared(tol)),

@@ -148,6 +148,11 @@ def check_batch_size(batch_size):
     return _lloyd_rule("batch_size").check("batch_size", batch_size)
 
 
+def check_metric(metric):
+    """Return ``metric``: one of ``METRICS``."""
+    return _lloyd_rule("metric").check("metric", metric)
+
+
 def check_memory_budget(memory_budget):
     """Return ``memory_budget``: None, or an int of bytes >= ``MIN_MEMORY_BUDGET``."""
     return _lloyd_rule("memory_budget").check("memory_budget", memory_budget)

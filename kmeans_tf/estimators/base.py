@@ -16,10 +16,9 @@ from sklearn.metrics import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from kmeans_tf.engine import validation
+from kmeans_tf.engine import spherical, validation
 from kmeans_tf.engine.kmeans import inertia, predict
-from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT, MAX_SEED
-from kmeans_tf.metrics import DEFAULT_METRIC
+from kmeans_tf.engine.options import COSINE, KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT, MAX_SEED
 from kmeans_tf.serving import export_saved_model
 
 # n_init="auto", as in scikit-learn: one run for these strategies or an array of centroids; for
@@ -40,6 +39,7 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
     tol : float
     verbose : int
     random_state : int, RandomState instance or None
+    metric : {"euclidean", "cosine"}
 
     Each estimator's ``__init__`` takes these parameters among its own and keeps them all by
     ``_store_params``. Each sets ``_auto_n_init_runs``, the runs that ``n_init="auto"`` makes
@@ -72,32 +72,39 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def predict(self, X):
-        """Return the index (int32) of the nearest centroid of each row of ``X``."""
+        """Return the index (int32) of the nearest centroid of each row of ``X`` (by ``metric``)."""
         X = self._check_test_data(X)
-        return predict(X, self.cluster_centers_, batch_size=self._predict_chunk_rows).astype(np.int32)
+        return predict(X, self.cluster_centers_, metric=self.metric, batch_size=self._predict_chunk_rows).astype(
+            np.int32
+        )
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, and return the distances of each row of ``X`` to every centroid."""
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def transform(self, X):
-        """Return the distances, shape (n_samples, n_clusters), of each row of ``X`` to every centroid."""
-        return euclidean_distances(self._check_test_data(X), self.cluster_centers_)
+        """Return the distances, shape (n_samples, n_clusters), of each row of ``X`` to every centroid.
+
+        Euclidean; with ``metric="cosine"``, the cosine distance ``1 - cos`` (a row of zeros: ValueError naming it).
+        """
+        X = self._check_test_data(X)
+        if self.metric == COSINE:
+            return spherical.cosine_distances(X, self.cluster_centers_)
+        return euclidean_distances(X, self.cluster_centers_)
 
     def score(self, X, y=None, sample_weight=None):
         """Return minus the (weighted) inertia of ``X`` with the fitted centroids: higher is better."""
         X = self._check_test_data(X)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        return -inertia(X, self.cluster_centers_, sample_weight=sample_weight)
+        return -inertia(X, self.cluster_centers_, metric=self.metric, sample_weight=sample_weight)
 
     def export(self, path):
         """Write the fitted model as a SavedModel in ``path/1`` (``kmeans_tf.export_saved_model`` says what it holds).
 
-        The SavedModel compares rows by the estimator's ``metric`` ("euclidean" where it has none).
-        Returns the version folder written.
+        The SavedModel compares rows by the estimator's ``metric``. Returns the version folder written.
         """
         check_is_fitted(self)
-        return export_saved_model(self.cluster_centers_, path, metric=getattr(self, "metric", DEFAULT_METRIC))
+        return export_saved_model(self.cluster_centers_, path, metric=self.metric)
 
     def _check_test_data(self, X):
         check_is_fitted(self)

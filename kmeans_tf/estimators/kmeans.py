@@ -12,7 +12,15 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from kmeans_tf.engine.kmeans import kmeans
-from kmeans_tf.engine.options import DEFAULT_ALGORITHM, DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL, ELKAN, LLOYD
+from kmeans_tf.engine.options import (
+    DEFAULT_ALGORITHM,
+    DEFAULT_INIT,
+    DEFAULT_MAX_ITER,
+    DEFAULT_METRIC,
+    DEFAULT_TOL,
+    ELKAN,
+    LLOYD,
+)
 from kmeans_tf.engine.result import best_of_runs
 from kmeans_tf.estimators.base import AUTO_N_INIT, BaseKMeans
 
@@ -49,6 +57,10 @@ class KMeans(BaseKMeans):
         Above 0, prints what scikit-learn prints: for each run "Initialization complete", each
         iteration's inertia, and why the run stopped (once the run ends: the iterations run
         inside one TensorFlow call). Each iteration then costs one more pass, for its inertia.
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        An addition to scikit-learn's parameters: "cosine" runs spherical k-means, rows
+        compared by direction (``kmeans_tf.engine.kmeans.kmeans``); then ``predict``,
+        ``transform`` (the cosine distance ``1 - cos``) and ``score`` use it too.
 
     Attributes
     ----------
@@ -64,7 +76,7 @@ class KMeans(BaseKMeans):
 
     def __init__(
         self, n_clusters=8, *, init=DEFAULT_INIT, n_init=AUTO_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
-        algorithm=DEFAULT_ALGORITHM, random_state=None, copy_x=True, batch_size=None, verbose=0,
+        algorithm=DEFAULT_ALGORITHM, random_state=None, copy_x=True, batch_size=None, verbose=0, metric=DEFAULT_METRIC,
     ):  # fmt: skip
         self._store_params(locals())
 
@@ -75,6 +87,7 @@ class KMeans(BaseKMeans):
             kmeans,
             X,
             self.n_clusters,
+            metric=self.metric,
             max_iter=self.max_iter,
             tol=self.tol,
             batch_size=self.batch_size,

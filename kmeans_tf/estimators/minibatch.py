@@ -16,6 +16,7 @@ from kmeans_tf.engine.kmeans import inertia, predict
 from kmeans_tf.engine.minibatch_step import coordinates
 from kmeans_tf.engine.options import (
     DEFAULT_INIT,
+    DEFAULT_METRIC,
     MINIBATCH_BATCH_SIZE,
     MINIBATCH_MAX_ITER,
     MINIBATCH_MAX_NO_IMPROVEMENT,
@@ -66,6 +67,10 @@ class MiniBatchKMeans(BaseKMeans):
     reassignment_ratio : float, default=0.01
         Clusters that have had fewer rows than this fraction of the largest move to random
         rows of a batch, now and then.
+    metric : {"euclidean", "cosine"}, default="euclidean"
+        An addition to scikit-learn's parameters: "cosine" runs spherical mini-batch k-means,
+        rows compared by direction (``kmeans_tf.engine.minibatch.minibatch_kmeans``); then
+        ``predict``, ``transform`` (the cosine distance ``1 - cos``) and ``score`` use it too.
 
     Attributes
     ----------
@@ -87,7 +92,7 @@ class MiniBatchKMeans(BaseKMeans):
         self, n_clusters=8, *, init=DEFAULT_INIT, max_iter=MINIBATCH_MAX_ITER, batch_size=MINIBATCH_BATCH_SIZE,
         verbose=0, compute_labels=True, random_state=None, tol=MINIBATCH_TOL,
         max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT, init_size=None, n_init=AUTO_N_INIT,
-        reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO,
+        reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO, metric=DEFAULT_METRIC,
     ):  # fmt: skip
         self._store_params(locals())
 
@@ -97,6 +102,7 @@ class MiniBatchKMeans(BaseKMeans):
         result = minibatch.minibatch_kmeans(
             X,
             self.n_clusters,
+            metric=self.metric,
             batch_size=self.batch_size,
             init=init,
             n_init=self._n_init,
@@ -126,7 +132,7 @@ class MiniBatchKMeans(BaseKMeans):
         if not started:
             self._start(X, sample_weight)
         self._state.step(
-            coordinates(X, self._state.prepared),
+            coordinates(X, self._state.prepared, "X"),
             sample_weight,
             self._random_state,
             reassignment_ratio=reassignment_ratio,
@@ -134,8 +140,8 @@ class MiniBatchKMeans(BaseKMeans):
         )
         self._set_centroids(self._state.centroids_as(X.dtype))
         if compute_labels:
-            self.labels_ = predict(X, self.cluster_centers_).astype(np.int32)
-            self.inertia_ = inertia(X, self.cluster_centers_, sample_weight=sample_weight)
+            self.labels_ = predict(X, self.cluster_centers_, metric=self.metric).astype(np.int32)
+            self.inertia_ = inertia(X, self.cluster_centers_, metric=self.metric, sample_weight=sample_weight)
         self.n_steps_ += 1
         return self
 
@@ -145,6 +151,7 @@ class MiniBatchKMeans(BaseKMeans):
             X,
             self.n_clusters,
             rng=self._random_state,
+            metric=self.metric,
             batch_size=self.batch_size,
             init=self._resolve_init(X),
             init_size=self.init_size,

@@ -17,6 +17,8 @@ import zipfile
 
 import numpy as np
 
+from kmeans_tf.engine.options import COSINE, EUCLIDEAN
+
 FILE_NAME = "kmeans-checkpoint.npz"
 
 
@@ -94,7 +96,7 @@ class Checkpoint:
 
 def make(directory, every, chief, prepared, n_rows, n_clusters, n_features, dtype, init, max_iter, tol, seed, weighted):
     """The ``Checkpoint`` of a fit (None without ``directory``): the options a rerun must repeat, and the data's
-    mean and scale (``prepared``, a ``StreamPrepared``)."""
+    mean and scale, and the metric (``prepared``, a ``StreamPrepared``)."""
     if directory is None:
         return None
     options = {
@@ -108,5 +110,6 @@ def make(directory, every, chief, prepared, n_rows, n_clusters, n_features, dtyp
         "seed": seed,
         "weighted": bool(weighted),
         "exponent": int(prepared.exponent),
+        "metric": COSINE if prepared.unit else EUCLIDEAN,
     }
-    return Checkpoint(directory, every, chief, options, prepared.mean)
+    return Checkpoint(directory, every, chief, options, prepared.data_mean)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from kmeans_tf.engine import prepare
+from kmeans_tf.engine import prepare, spherical
 from kmeans_tf.stream.sources import chunks
 
 # A chunk is centred this many rows at a time, as one long row: numpy's loop over a row of a few
@@ -31,31 +31,47 @@ class StreamPrepared:
     mean : float64 array of shape (n_features,), the samples' mean (unscaled)
     exponent : int, the scale's power of two (0: not scaled)
     offset : array of shape (n_features,), the engine's dtype: the mean subtracted from each scaled chunk
-    norm_sum : float, the sum of the centred rows' squared norms (the basis of ``tol``)
+    norm_sum : float, the sum of the squared distances of the rows to their mean (the basis of ``tol``)
+    unit : bool, rows scaled to unit length instead (``metric="cosine"``: ``prepare_unit_with``; mean and offset 0)
+    direction_mean : float64 array of shape (n_features,) or None, the mean of the rows of unit length
     """
 
     mean: np.ndarray
     exponent: int
     offset: np.ndarray
     norm_sum: float
+    unit: bool = False
+    direction_mean: np.ndarray | None = None
 
     def transform(self, rows, out):
-        """Write ``rows`` centred (and scaled) into ``out``, as ``prepare.centre_and_scale`` does the whole array."""
+        """Write ``rows`` centred (and scaled) into ``out``, as ``prepare.centre_and_scale`` does the whole array;
+        or of unit length, as ``prepare.unit_length`` does."""
+        if self.unit:
+            spherical.unit_rows(rows, out)
+            return
         if self.exponent:
             rows = np.ldexp(rows, self.exponent, out=out)
         _centre(self.offset, rows, out)
 
     def prepared(self):
         """Return a ``prepare.Prepared`` with no data, for its coordinate changes (centroids, inertia)."""
-        return prepare.Prepared(np.empty((0, len(self.offset)), self.offset.dtype), None, self.mean, self.exponent)
+        empty = np.empty((0, len(self.offset)), self.offset.dtype)
+        return prepare.Prepared(empty, None, self.mean, self.exponent, self.unit)
+
+    @property
+    def data_mean(self):
+        """The mean a checkpoint compares: of the rows, or of their directions (``unit``)."""
+        return self.direction_mean if self.unit else self.mean
 
 
-def prepare_stream(source, chunk_rows, buffers=None):
-    """Check the streamed samples are finite and return their ``StreamPrepared`` (two passes; four when scaled).
+def prepare_stream(source, chunk_rows, buffers=None, unit=False):
+    """Check the streamed samples are finite and return their ``StreamPrepared`` (two passes; four when scaled; one
+    for rows of ``unit`` length, ``prepare_unit_with``).
 
     ``buffers``: the chunks' buffers (``sources.chunk_buffers``), or None for new ones.
     """
-    return prepare_with(SourcePasses(source, chunk_rows, buffers))
+    passes = SourcePasses(source, chunk_rows, buffers)
+    return prepare_unit_with(passes) if unit else prepare_with(passes)
 
 
 class SourcePasses:
@@ -76,6 +92,21 @@ class SourcePasses:
     def check_finite(self, first_row=0):
         """Raise ValueError naming the first NaN or infinity (its row counted from ``first_row``)."""
         _check_finite(self.source, self.chunk_rows, first_row, self.buffers)
+
+    def direction_sums(self, first_row=0):
+        """The column sums and the summed squared norms (float64) of the rows scaled to unit length, in one pass that
+        is their door: ValueError naming the first NaN or infinity, or row of zeros (counted from ``first_row``)."""
+        sums, norm_sum = np.zeros(self.source.n_features), 0.0
+        for span, chunk in chunks(self.source, self.chunk_rows, buffers=self.buffers):
+            _refuse_not_finite(self.source, span, chunk, first_row)
+            zero = spherical.first_zero_row(chunk)
+            if zero is not None:
+                name, row, _ = self.source.position(span, zero, 0, first_row, by_file=self.source.sharded)
+                raise ValueError(spherical.zero_row_message(name, row))
+            unit = spherical.unit_rows(chunk, chunk)  # the buffer is the pass's own
+            sums += np.einsum("ij->j", unit, dtype=np.float64)
+            norm_sum += float(np.einsum("ij,ij->", unit, unit, dtype=np.float64))
+        return sums, norm_sum
 
 
 def prepare_with(passes):
@@ -107,6 +138,18 @@ def prepare_with(passes):
     if not prepare.fits(_cell(centred_largest, dtype), norm_max):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
     return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
+
+
+def prepare_unit_with(passes):
+    """The ``StreamPrepared`` of ``metric="cosine"``: rows scaled to unit length, chunk by chunk (``spherical``).
+
+    One pass (``passes.direction_sums``) checks the rows (finite, none of zeros) and measures the
+    spread of their directions about their mean, the basis of ``tol``.
+    """
+    sums, norm_sum = passes.direction_sums()
+    zeros = np.zeros(len(sums))
+    spread = max(norm_sum - float(sums @ sums) / passes.n_rows, 0.0)
+    return StreamPrepared(zeros, 0, zeros.astype(passes.dtype), spread, unit=True, direction_mean=sums / passes.n_rows)
 
 
 def predict_exponent(source, chunk_rows, centroids):

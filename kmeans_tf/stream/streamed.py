@@ -40,8 +40,8 @@ import functools
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, seeding, validation
-from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, RANDOM_INIT
+from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, seeding, spherical, validation
+from kmeans_tf.engine.options import COSINE, KMEANS_PARALLEL_INIT, RANDOM_INIT
 from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, sources
 from kmeans_tf.stream import checkpoint as checkpoints
@@ -77,7 +77,7 @@ def kmeans(samples, n_clusters, sample_weight, options):
     plan = budget.plan(source.n_rows, source.row_bytes, budget_bytes(options.memory_budget), min(n_init, 2))
 
     buffers = sources.chunk_buffers(source, plan.chunk_rows)  # every pass reads into these
-    prepared = stream_prepare.prepare_stream(source, plan.chunk_rows, buffers)
+    prepared = stream_prepare.prepare_stream(source, plan.chunk_rows, buffers, unit=options.metric == COSINE)
     saved = checkpoints.make(
         directory,
         every,
@@ -138,12 +138,13 @@ def distinct_rows(n_rows, count, rng):
     return chosen
 
 
-def predict(samples, centroids, *, batch_size, memory_budget):
+def predict(samples, centroids, *, metric, batch_size, memory_budget):
     """``kmeans_tf.engine.kmeans.predict`` on streamed samples: labels a chunk at a time (int64, or int32 scratch)."""
-    source, centroids, plan, exponent, kernel = _for_centroids(samples, centroids, batch_size, memory_budget)
+    source, centroids_t, plan, transform, _, kernel = _for_centroids(
+        samples, centroids, metric, batch_size, memory_budget
+    )
     labels = sources.new_labels(source.n_rows, plan.labels_in_memory)
-    centroids_t = tf.constant(np.ldexp(centroids, exponent))
-    for span, chunk in sources.chunks(source, plan.chunk_rows, _scaled(exponent)):
+    for span, chunk in sources.chunks(source, plan.chunk_rows, transform):
         # the sums come with the labels: not finite, a row changed since the door found it finite
         new, sums, *_ = kernel.nearest_centroid_sums(prepare.tensor_over(chunk), centroids_t)
         if not np.isfinite(sums.numpy()).all():
@@ -154,19 +155,24 @@ def predict(samples, centroids, *, batch_size, memory_budget):
     return labels
 
 
-def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
+def inertia(samples, centroids, *, metric, sample_weight=None, memory_budget=None):
     """``kmeans_tf.engine.kmeans.inertia`` on streamed samples: one pass for the scale, one for the distances.
 
     Data scaled down (``prepare.Prepared.shrunk``) are labelled scaled, their distances measured on the rows as read.
     """
-    source, centroids, plan, exponent, kernel = _for_centroids(samples, centroids, None, memory_budget)
+    source, centroids_t, plan, transform, coordinates, kernel = _for_centroids(
+        samples, centroids, metric, None, memory_budget
+    )
     weights = validation.check_sample_weight(sample_weight, source.n_rows)
-    coordinates = prepare.Prepared(None, None, 0.0, exponent)
-    centroids_t, total = tf.constant(np.ldexp(centroids, exponent)), 0.0
+    total = 0.0
     if coordinates.shrunk:
+        centroids = coordinates.unscaled(centroids_t.numpy()).astype(source.dtype)
         scaled = sources.aligned_empty(plan.chunk_rows, source.n_features, source.dtype)
-    for span, rows in sources.chunks(source, plan.chunk_rows, None if coordinates.shrunk else _scaled(exponent)):
-        chunk = np.ldexp(rows, exponent, out=scaled[: span.rows]) if coordinates.shrunk else rows
+    for span, rows in sources.chunks(source, plan.chunk_rows, None if coordinates.shrunk else transform):
+        chunk = rows
+        if coordinates.shrunk:
+            chunk = scaled[: span.rows]
+            transform(rows, chunk)
         chunk_t, chunk_weights = prepare.tensor_over(chunk), _weights_at(weights, span)
         labels = loops.labels_of(chunk_t, centroids_t, kernel)
         if coordinates.shrunk:
@@ -180,21 +186,31 @@ def inertia(samples, centroids, *, sample_weight=None, memory_budget=None):
     return prepare.inertia_in_range(total) if coordinates.shrunk else coordinates.unscaled_inertia(total)
 
 
-def _scaled(exponent):
-    """The transform of a chunk that scales it by ``2**exponent``."""
-    return lambda rows, out: np.ldexp(rows, exponent, out=out)
-
-
 def _weights_at(weights, span):
     return None if weights is None else weights[span.start : span.start + span.rows]
 
 
-def _for_centroids(samples, centroids, batch_size, memory_budget):
-    """The door of ``predict`` and ``inertia``: the source, checked centroids, the plan, the scale, the kernel."""
+def _for_centroids(samples, centroids, metric, batch_size, memory_budget):
+    """The door of ``predict`` and ``inertia``: the source; the centroids as a tensor in the coordinates the kernel
+    measures in; the plan; the transform of each chunk into those coordinates, and the coordinates
+    (``prepare.Prepared``); the kernel. One pass over the rows checks them (finite; with ``metric="cosine"``, no row
+    of zeros) and finds the scale."""
     source = sources.Source(samples)
     centroids = validation.check_centroids(centroids, None, source.n_features, source.dtype)
     batch_size = validation.check_batch_size(batch_size)
     memory_budget = validation.check_memory_budget(memory_budget)
     plan = budget.plan(source.n_rows, source.row_bytes, budget_bytes(memory_budget))
+    if metric == COSINE:
+        stream_prepare.SourcePasses(source, plan.chunk_rows).direction_sums()
+        coordinates = prepare.Prepared(None, None, 0.0, 0, unit=True)
+        centroids_t = tf.constant(spherical.unit_copy(centroids, "centroids"))
+        return source, centroids_t, plan, spherical.unit_rows, coordinates, kernels.kernel(batch_size)
     exponent = stream_prepare.predict_exponent(source, plan.chunk_rows, centroids)
-    return source, centroids, plan, exponent, kernels.kernel(batch_size)
+    coordinates = prepare.Prepared(None, None, 0.0, exponent)
+    centroids_t = tf.constant(np.ldexp(centroids, exponent))
+    return source, centroids_t, plan, _scaled(exponent), coordinates, kernels.kernel(batch_size)
+
+
+def _scaled(exponent):
+    """The transform of a chunk that scales it by ``2**exponent``."""
+    return lambda rows, out: np.ldexp(rows, exponent, out=out)

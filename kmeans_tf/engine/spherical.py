@@ -1,0 +1,81 @@
+"""Rows by direction alone: what ``metric="cosine"`` (spherical k-means) does to the rows before the loops see them.
+
+Spherical k-means (Dhillon and Modha 2001; faiss's ``spherical=True``) compares rows by
+direction: a row's cluster is the centroid of largest cosine similarity, each centroid is the
+normalised (weighted) mean direction of its rows, and the inertia sums ``1 - cos``. For rows
+and centroids of unit length, ``1 - cos(x, c) = ||x - c||^2 / 2``: once each row is scaled to
+unit length, the Euclidean engine (its kernel, its bounds, k-means++ and k-means||) serves as
+it is; the M-step scales each mean back to unit length (``m_step``), and the inertia is half
+the squared distance (``prepare.Prepared``). The caller's rows are never written: they are
+scaled into the one copy the loops read (in memory) or chunk by chunk as they are read (streamed).
+
+A row of zeros has no direction: it is refused, by its row, before any work.
+"""
+
+import numpy as np
+
+# Rows per block of the numpy passes here: a float64 length per row, and a block of the rows' dtype at most.
+BLOCK_ROWS = 16384
+
+
+def zero_row_message(name, row):
+    """The error for a row of zeros at ``row`` of ``name`` (a row number, or "row R of FILE"-style text)."""
+    return f"{name} has a row of zeros at row {row}: metric='cosine' compares rows by direction, and it has none"
+
+
+def lengths(rows):
+    """Return each row's Euclidean length (float64), without overflow or underflow for any finite row."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        found = np.sqrt(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))
+        # squares beyond float64, or lost to its smallest numbers: measure those rows scaled by their largest cell
+        doubtful = np.flatnonzero(~np.isfinite(found) | (found < np.sqrt(np.finfo(np.float64).tiny)))
+        if len(doubtful):
+            extreme = rows[doubtful].astype(np.float64)
+            largest = np.abs(extreme).max(axis=1)
+            scaled = extreme / np.where(largest > 0, largest, 1)[:, None]
+            found[doubtful] = largest * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    return found
+
+
+def first_zero_row(rows):
+    """Return the index of the first row of zeros in ``rows`` (finite), or None."""
+    for start in range(0, len(rows), BLOCK_ROWS):
+        block = rows[start : start + BLOCK_ROWS]
+        zero = np.flatnonzero(~block.any(axis=1))
+        if len(zero):
+            return start + int(zero[0])
+    return None
+
+
+def check_directions(rows, name):
+    """Raise ValueError naming the first row of zeros of ``rows`` (finite, in memory), if there is one."""
+    row = first_zero_row(rows)
+    if row is not None:
+        raise ValueError(zero_row_message(name, row))
+
+
+def unit_rows(rows, out):
+    """Write ``rows`` scaled to unit length into ``out`` (an array of their shape; it may be ``rows`` itself).
+
+    Assumes no row of zeros (the door refused them); a row that became one since comes out NaN,
+    which the passes' finiteness checks catch.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        for start in range(0, len(rows), BLOCK_ROWS):
+            block = slice(start, start + BLOCK_ROWS)
+            # divided in float64, rounded once into the rows' dtype
+            np.divide(rows[block], lengths(rows[block])[:, None], out=out[block], casting="same_kind")
+    return out
+
+
+def unit_copy(points, name):
+    """Return ``points`` (finite, in memory) scaled to unit length, a new array; ValueError on a row of zeros."""
+    check_directions(points, name)
+    return unit_rows(points, np.empty_like(points))
+
+
+def cosine_distances(rows, centroids):
+    """Return ``1 - cos`` (float, shape (n_rows, n_centroids)) of each of ``rows`` to each of ``centroids``, in the
+    rows' dtype; ValueError naming a row of zeros of either."""
+    similarity = unit_copy(rows, "X") @ unit_copy(np.asarray(centroids, rows.dtype), "centroids").T
+    return np.clip(1 - similarity, 0, 2)
