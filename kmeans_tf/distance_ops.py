@@ -83,7 +83,8 @@ def check_centroids(centroids, metric):
     """
     metric = validation.check_metric(metric)
     centroids = validation.check_samples(centroids, "centroids")
-    single = centroids.astype(np.float32)
+    with np.errstate(over="ignore"):  # too large for float32: refused below, by its row and column
+        single = centroids.astype(np.float32)
     if not np.isfinite(single).all():
         row, column = np.argwhere(~np.isfinite(single))[0]
         raise ValueError(
