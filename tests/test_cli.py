@@ -75,7 +75,7 @@ def test_every_lesson_command_names_its_seeds_alike(command):
     assert ("--init-seed" in options) == (command != "generate")  # generate chooses no centroids
 
 
-@pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict", "elbow"])
+@pytest.mark.parametrize("command", ["generate", "iterate", "gd", "fit", "predict", "elbow", "export"])
 def test_help_has_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0

@@ -857,6 +857,32 @@ def test_write_all_names_the_output_not_its_temporary_file(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def fill_folder(where):
+    """Write a folder output: a file inside the (empty) folder given."""
+    assert os.listdir(where) == []
+    (Path(where) / "inside.txt").write_text("inside\n")
+
+
+def test_write_all_writes_a_new_folder_with_the_files_or_none_of_them(tmp_path):
+    def full(where):
+        raise OSError(f"cannot write {where}: No space left on device")
+
+    folder = tmp_path / "model" / "1"
+    with pytest.raises(OSError, match="No space left on device"), data_io.folder_made(folder.parent):
+        data_io.write_all([(folder, fill_folder), (tmp_path / "b.txt", full)], folders=[folder])
+    assert os.listdir(tmp_path) == []  # no temporary folder, and the folder made for it removed again
+    with data_io.folder_made(folder.parent):
+        data_io.write_all([(folder, fill_folder), (tmp_path / "a.txt", lambda where: None)], folders=[folder])
+    assert (folder / "inside.txt").read_text() == "inside\n"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~mask
+    assert sorted(os.listdir(tmp_path / "model")) == ["1"]
+    with pytest.raises(FileExistsError):  # a folder output never replaces anything, whatever overwrite says
+        data_io.write_all([(folder, fill_folder)], overwrite=True, folders=[folder])
+    assert os.listdir(folder) == ["inside.txt"]
+
+
 def test_write_all_gives_new_files_the_usual_mode_and_keeps_an_old_ones(tmp_path):
     old = tmp_path / "old.txt"
     old.write_text("old\n")
