@@ -878,7 +878,7 @@ def test_write_all_writes_a_new_folder_with_the_files_or_none_of_them(tmp_path):
     os.umask(mask)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~mask
     assert sorted(os.listdir(tmp_path / "model")) == ["1"]
-    with pytest.raises(FileExistsError):  # a folder output never replaces anything, whatever overwrite says
+    with pytest.raises(IsADirectoryError, match="it is a folder"):  # never replaced, whatever overwrite says
         data_io.write_all([(folder, fill_folder)], overwrite=True, folders=[folder])
     assert os.listdir(folder) == ["inside.txt"]
 
