@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import metrics
@@ -222,6 +223,8 @@ def test_the_command_line_fits_streams_and_predicts_by_direction(tmp_path):
     assert_array_equal(np.loadtxt(tmp_path / "labels.txt", dtype=np.int64), expected.labels)
     assert (tmp_path / "centroids.csv").read_text().splitlines()[0] == "# metric: cosine"
     assert_allclose(np.loadtxt(tmp_path / "centroids.csv", delimiter=","), expected.centroids, rtol=1e-6)
+    written = pandas.read_csv(tmp_path / "centroids.csv", comment="#", header=None).to_numpy()
+    assert_allclose(written, expected.centroids, rtol=1e-6)  # as the guide says pandas reads it
 
     # predict takes the metric the file records, and refuses another
     predicted = run(
