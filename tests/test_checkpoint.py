@@ -41,6 +41,20 @@ def resumed_fit(monkeypatch, fit, folder):
     return result
 
 
+def test_a_resumed_cosine_fit_gives_the_uninterrupted_answer(monkeypatch, tmp_path):
+    samples, initial = random_case(2, 5001, 3, 6, np.float64)
+
+    def fit(**options):
+        return eager.kmeans(eager.Shards([samples]), 6, init=initial, tol=0, metric="cosine", **options)
+
+    whole = fit()
+    assert whole.n_iter > 3, "the case converges too soon to be interrupted"
+    resumed = resumed_fit(monkeypatch, fit, tmp_path)
+    assert_array_equal(resumed.labels, whole.labels)
+    assert resumed.n_iter == whole.n_iter
+    assert_allclose(resumed.centroids, whole.centroids, rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 @pytest.mark.parametrize("tol", [1e-4, 0.0], ids=["tol 1e-4", "tol 0"])
 @pytest.mark.parametrize("seed", [0, 1])
@@ -75,6 +89,8 @@ def test_a_checkpoint_of_another_run_is_refused(monkeypatch, tmp_path):
         eager.kmeans(eager.Shards([samples]), 6, init=initial, tol=1e-3, checkpoint=tmp_path)
     with pytest.raises(ValueError, match="was written for other data"):
         eager.kmeans(eager.Shards([samples + 1]), 6, init=initial, checkpoint=tmp_path)
+    with pytest.raises(ValueError, match="was written for metric='euclidean', this run has metric='cosine'"):
+        eager.kmeans(eager.Shards([samples]), 6, init=initial, metric="cosine", checkpoint=tmp_path)
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="cannot be read"):
         eager.kmeans(eager.Shards([samples]), 6, init=initial, checkpoint=tmp_path)

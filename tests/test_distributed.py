@@ -164,6 +164,24 @@ def test_two_worker_processes_give_the_single_process_answer(tmp_path):
 
 
 @pytest.mark.slow
+def test_two_workers_cluster_by_direction_as_one_process_does(tmp_path):
+    samples, _ = random_case(2, 30001, 8, 6, np.float32)
+    np.save(tmp_path / "emb.npy", samples)
+    options = ("-k", 6, "--metric", "cosine", "--init-seed", 3, "--memory-budget", "1MiB")
+    processes = start_workers(tmp_path / "emb.npy", *options, *fit_outputs(tmp_path, "centroids.csv"), "--timeout", 60)
+    results = finish(processes)
+    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    single = eager.kmeans(np.load(tmp_path / "emb.npy", mmap_mode="r"), 6, metric="cosine", seed=3)
+    summary = json.loads(results[0][1])
+    assert summary["metric"] == "cosine" and summary["n_iter"] == single.n_iter
+    assert_allclose(summary["inertia"], single.inertia, rtol=1e-9)
+    labels = [np.loadtxt(tmp_path / f"labels.worker{index}.txt", dtype=np.int64) for index in range(2)]
+    assert_array_equal(np.concatenate(labels), single.labels)
+    assert (tmp_path / "centroids.csv").read_text().startswith("# metric: cosine\n")
+    assert_allclose(np.loadtxt(tmp_path / "centroids.csv", delimiter=","), single.centroids, rtol=1e-5)
+
+
+@pytest.mark.slow
 def test_two_workers_keep_the_best_of_n_init_runs_and_say_nothing_else(tmp_path):
     samples, _ = random_case(1, 30001, 4, 5, np.float64)
     np.save(tmp_path / "data.npy", samples)

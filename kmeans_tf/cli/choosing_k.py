@@ -73,6 +73,7 @@ class KValues(click.ParamType):
 )
 @options.columns_option
 @options.header_option
+@options.metric_option()
 @click.option(
     "--init",
     type=click.Choice(INIT_STRATEGIES),
@@ -101,6 +102,7 @@ def elbow(
     k_values,
     columns,
     header,
+    metric,
     init,
     n_init,
     init_rounds,
@@ -120,7 +122,9 @@ def elbow(
     k = 1 has none (-). The suggested k is the knee of the inertia curve by the kneedle rule
     (Satopää et al. 2011): k and inertia scaled to [0, 1], the k where the curve lies
     farthest below the straight line from its first point to its last. --plot draws the
-    inertia and the silhouette against k, the suggested k marked.
+    inertia and the silhouette against k, the suggested k marked. With --metric cosine
+    (spherical k-means) the inertia sums 1 - cosine, the silhouette is by the cosine distance,
+    and the other two scores are measured on the rows scaled to unit length.
 
     \b
     Example:
@@ -148,6 +152,7 @@ def elbow(
         result = kmeans_tf.elbow(
             table.values,
             k_values,
+            metric=metric,
             init=init,
             n_init=n_init,
             init_rounds=init_rounds,
@@ -169,6 +174,7 @@ def elbow(
                     "n_samples": n_samples,
                     "n_features": n_features,
                     "columns": table.names,
+                    "metric": metric,
                     "silhouette_rows": len(result.silhouette_sample),
                     "rule": KNEEDLE_RULE,
                     "suggested_k": result.suggested_k,

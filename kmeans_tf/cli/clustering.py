@@ -19,7 +19,7 @@ import kmeans_tf
 from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.inputs import open_data, read_centroids, read_weights
+from kmeans_tf.cli.inputs import centroids_metric, metric_record, open_data, read_centroids, read_weights
 from kmeans_tf.cli.outputs import (
     check_checkpoint,
     check_saved_model,
@@ -41,7 +41,6 @@ from kmeans_tf.engine.options import (
     DEFAULT_CHECKPOINT_EVERY,
     DEFAULT_INIT,
     DEFAULT_MAX_ITER,
-    DEFAULT_METRIC,
     DEFAULT_TOL,
     INIT_STRATEGIES,
     MAX_ITER_LIMIT,
@@ -57,6 +56,7 @@ SIZES_LISTED = 8
 @options.columns_option
 @options.weights_option
 @options.header_option
+@options.metric_option()
 @click.option(
     "--init",
     default=DEFAULT_INIT,
@@ -81,7 +81,8 @@ SIZES_LISTED = 8
     "--centroids-out",
     type=click.Path(dir_okay=False, path_type=Path),
     callback=options.suffix_check(*data_io.DATA_SUFFIXES, special=True),
-    help="write the centroids here (.csv, .tsv or .npy; CSV into a device or pipe)",
+    help="write the centroids here (.csv, .tsv or .npy; CSV into a device or pipe); a file of --metric "
+    "cosine records it on its first line (# metric: cosine) for predict, and cannot be .npy",
 )
 @click.option(
     "--saved-model",
@@ -200,7 +201,8 @@ def fit(console, **arguments):
     n_samples, sizes, total_weight = processes.totals(n_samples, sizes, total_weight)
     rows = f"{n_samples} rows" + ("" if sample_weight is None else f" of total weight {total_weight:.6g}")
     console.note(
-        f"k-means: {rows}, {table.shape[1]} columns, k={request.clusters}: inertia {result.inertia:.6g} "
+        f"k-means{_by(request.metric)}: {rows}, {table.shape[1]} columns, k={request.clusters}: "
+        f"inertia {result.inertia:.6g} "
         f"after {result.n_iter} {method.counts}; {describe_sizes(sizes)}"
     )
     if not result.converged:
@@ -224,27 +226,36 @@ def fit(console, **arguments):
 )
 @options.columns_option
 @options.header_option
+@options.metric_option(
+    None,
+    help=f"how rows are compared [default: the one the centroids file records, else euclidean]: {options.METRIC_HELP}",
+)
 @options.labels_out_option
 @options.batch_size_option
 @options.memory_budget_option
 @options.force_option
 @options.quiet_option
 @click.pass_obj
-def predict(console, data, centroids_file, columns, header, labels_out, batch_size, memory_budget, force):
+def predict(console, data, centroids_file, columns, header, metric, labels_out, batch_size, memory_budget, force):
     """Label each row of DATA with its nearest centroid.
 
     DATA is read as by fit (.csv, .tsv, .npy, a folder of .npy files, or - for CSV on
     stdin); the labels, one per row in the rows' order, go to --labels-out or stdout.
+    The centroids are compared by the metric their file records (fit --metric cosine
+    writes it on the first line), or by --metric; a --metric that differs from the file's is refused.
 
     \b
     Example:
       kmeans-tf predict new.csv --centroids centroids.csv --labels-out new_labels.txt
     """
     claim_outputs({"--labels-out": labels_out}, force=force, inputs={"DATA": data, "--centroids": centroids_file})
+    metric = centroids_metric(centroids_file, metric)
     table = open_data(data, columns=columns, header=header, memory_budget=memory_budget)
     centroids = read_centroids(centroids_file, table, "--centroids")
-    labels = kmeans_tf.predict(table.values, centroids, batch_size=batch_size, memory_budget=memory_budget)
-    console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids")
+    labels = kmeans_tf.predict(
+        table.values, centroids, metric=metric, batch_size=batch_size, memory_budget=memory_budget
+    )
+    console.note(f"{len(labels)} rows labelled with the nearest of {len(centroids)} centroids{_by(metric)}")
     write_outputs([labels_output(labels_out, labels)], console)
     if labels_out is None:
         print_labels(labels)
@@ -315,6 +326,7 @@ def _mini_batch(request, values, sample_weight, strategy, callback, console):
 def _both_methods(request, sample_weight):
     """Return the engine's keywords that both methods take from the request alike."""
     return {
+        "metric": request.metric,
         "init": request.init,
         "n_init": request.n_init,
         "max_iter": request.max_iter,
@@ -345,27 +357,36 @@ def _write_outputs(request, table, result, sample_weight, console):
         from kmeans_tf.figures import project_2d, trajectory_figure
 
         costs = [
-            kmeans_tf.inertia(table.values, centroids, sample_weight=sample_weight)
+            kmeans_tf.inertia(table.values, centroids, metric=request.metric, sample_weight=sample_weight)
             for centroids in result.centroid_history[1:]
         ]
         points, path = project_2d(table.values, result.centroid_history)
         return trajectory_figure(points, path, costs, result.labels)
 
-    # The metric that fit's request names, where it has one.
-    metric = getattr(request, "metric", DEFAULT_METRIC)
     with made_folder("--saved-model", request.saved_model):
         write_outputs(
             [
                 labels_output(request.labels_out, result.labels),
-                table_output(request.centroids_out, result.centroids, "Centroids", names=table.names),
+                table_output(
+                    request.centroids_out,
+                    result.centroids,
+                    "Centroids",
+                    names=table.names,
+                    comment=metric_record(request.metric),
+                ),
                 picture_output(request.plot, lambda: _fit_figure(table, result)),
                 picture_output(request.trajectory, trajectory),
-                saved_model_output(request.saved_model, result.centroids, metric),
+                saved_model_output(request.saved_model, result.centroids, request.metric),
             ],
             console,
         )
     if request.labels_out is None and not request.as_json:
         print_labels(result.labels)
+
+
+def _by(metric):
+    """What a note says of the metric: nothing for the default one."""
+    return "" if metric_record(metric) is None else f" (by {metric})"
 
 
 def describe_sizes(sizes):
@@ -386,6 +407,7 @@ def _summary(request, table, result, n_samples, sizes, total_weight, *, weighted
             "n_features": table.shape[1],
             "columns": table.names,
             "k": request.clusters,
+            "metric": request.metric,
             "n_iter": result.n_iter,
             "converged": result.converged,
             "inertia": result.inertia,

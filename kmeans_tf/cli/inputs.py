@@ -4,7 +4,8 @@ A ``.npy`` file, or a folder of ``.npy`` shards (rows in file-name order), is ma
 read whole: the engine streams it a chunk at a time (``kmeans_tf.stream.streamed``). A text
 file is read into memory, unless it is larger than the memory budget: then the command
 says so and suggests ``kmeans-tf convert``. The files that go with the data (centroids, weights)
-are read here too, checked against it. Nothing here imports TensorFlow until a file is mapped.
+are read here too, checked against it, with the metric a centroids file records. Nothing here
+imports TensorFlow until a file is mapped.
 """
 
 import dataclasses
@@ -17,7 +18,11 @@ import kmeans_tf
 from kmeans_tf import data_io
 from kmeans_tf.data_io.reading import data_suffix
 from kmeans_tf.data_io.tables import NPY_SUFFIX, resolve_columns
+from kmeans_tf.engine.options import DEFAULT_METRIC, METRICS
 from kmeans_tf.stream.budget import default_memory_budget, describe_size
+
+# A centroids file of a metric other than the default records it on its first line: "# metric: cosine".
+METRIC_RECORD = "metric: "
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +104,26 @@ def read_centroids(path, data, option):
             f"columns used) have {n_features}; they should match"
         )
     return centroids.values
+
+
+def metric_record(metric):
+    """The comment line that a centroids file of ``metric`` begins with (none for the default metric)."""
+    return None if metric == DEFAULT_METRIC else f"{METRIC_RECORD}{metric}"
+
+
+def centroids_metric(path, given, option="--centroids"):
+    """The metric to use with the centroids file ``path``: the one it records (``metric_record``), ``given`` if it
+    records none (None: the default); ``click.ClickException`` when ``given`` differs from the one it records."""
+    recorded = [line[len(METRIC_RECORD) :].strip() for line in data_io.leading_comments(path)]
+    recorded = [metric for metric in recorded if metric in METRICS]
+    if not recorded:
+        return DEFAULT_METRIC if given is None else given
+    if given is not None and given != recorded[0]:
+        raise click.ClickException(
+            f"{option} {path} records the metric {recorded[0]} (its first line), but --metric {given} was given; "
+            f"the labels would not be the fit's: drop --metric, or give --metric {recorded[0]}"
+        )
+    return recorded[0]
 
 
 def read_weights(path, data):

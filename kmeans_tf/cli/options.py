@@ -12,7 +12,15 @@ import click
 
 from kmeans_tf import data_io
 from kmeans_tf.cli.console import Console
-from kmeans_tf.engine.options import DEFAULT_INIT_ROUNDS, DEFAULT_N_INIT, KMEANS_PARALLEL_INIT, MAX_SEED
+from kmeans_tf.engine.options import (
+    COSINE,
+    DEFAULT_INIT_ROUNDS,
+    DEFAULT_METRIC,
+    DEFAULT_N_INIT,
+    KMEANS_PARALLEL_INIT,
+    MAX_SEED,
+    METRICS,
+)
 from kmeans_tf.stream.budget import MIN_MEMORY_BUDGET, SIZE_EXAMPLES, describe_size, parse_size
 
 PNG_SUFFIX = ".png"
@@ -210,6 +218,14 @@ init_rounds_option = click.option(
     help=f"sampling rounds of --init {KMEANS_PARALLEL_INIT!r}, one pass over the data each (about 2k candidates a "
     f"round)",
 )
+METRIC_HELP = f"{COSINE} clusters rows by direction (spherical k-means: rows scaled to unit length, 1 - cosine)"
+
+
+def metric_option(default=DEFAULT_METRIC, help=f"how rows are compared: {METRIC_HELP}"):
+    """``--metric``, one of ``METRICS`` (``default`` None: the one a centroids file records)."""
+    return click.option("--metric", type=click.Choice(METRICS), default=default, help=help)
+
+
 force_option = click.option("--force", is_flag=True, help="replace output files that already exist")
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet, help="no progress bar and no notes on stderr"

@@ -152,9 +152,12 @@ def labels_output(path, labels):
     return Output(path, lambda where: data_io.write_labels_chunked(where, labels, overwrite=True), "Labels")
 
 
-def table_output(path, values, what, names=None):
-    """``values`` as an ``Output`` of the file type ``path`` names (CSV into a device or pipe)."""
-    return Output(path, lambda where: data_io.write_table(where, values, names=names, overwrite=True), what)
+def table_output(path, values, what, names=None, comment=None):
+    """``values`` as an ``Output`` of the file type ``path`` names (CSV into a device or pipe), a ``# comment`` line
+    first if given."""
+    return Output(
+        path, lambda where: data_io.write_table(where, values, names=names, overwrite=True, comment=comment), what
+    )
 
 
 def saved_model_output(path, centroids, metric):

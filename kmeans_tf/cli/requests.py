@@ -15,9 +15,10 @@ import click
 import numpy as np
 
 from kmeans_tf.cli.console import one_line
-from kmeans_tf.cli.inputs import read_centroids
+from kmeans_tf.cli.inputs import metric_record, read_centroids
 from kmeans_tf.cli.options import TF_CONFIG, WeightsSource, is_file
 from kmeans_tf.cli.outputs import needs_two_columns
+from kmeans_tf.data_io.tables import NPY_SUFFIX
 from kmeans_tf.engine.options import INIT_STRATEGIES
 
 LLOYD, MINI_BATCH = "lloyd", "mini-batch"
@@ -52,6 +53,7 @@ class FitRequest:
     memory_budget: int | None
     # the fit
     method: str  # one of METHODS
+    metric: str
     clusters: int | None
     init: str | np.ndarray
     init_file: str | None
@@ -142,6 +144,12 @@ def fit_request(given, *, workers, worker_index, **options):
         )
     if request.init_file is None and request.clusters is None:
         raise click.UsageError("Missing option '-k' / '--clusters' (needed unless --init is a file).")
+    if metric_record(request.metric) is not None and _suffix(request.centroids_out) == NPY_SUFFIX:
+        raise click.BadParameter(
+            f"{str(request.centroids_out)!r} is a .npy file, which holds numbers alone: it cannot record "
+            f"--metric {request.metric}, which predict needs to label rows alike; write a .csv or .tsv file",
+            param_hint="'--centroids-out'",
+        )
     if workers is not None or worker_index is not None or os.environ.get(TF_CONFIG):
         request = _on_workers(request, workers, worker_index)
     return request
@@ -194,3 +202,8 @@ def with_data(request, data, n_samples):
             f"--checkpoint needs .npy data streamed from disk, or --workers; {data.source} is read into memory here"
         )
     return dataclasses.replace(request, clusters=clusters, init=init)
+
+
+def _suffix(path):
+    """The lower-case suffix of an output path, or None without a path."""
+    return None if path is None else Path(path).suffix.lower()

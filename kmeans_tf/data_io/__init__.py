@@ -1,7 +1,8 @@
 """Read the command line's data files, checked, and write its outputs safely.
 
 A data file is ``.csv``, ``.tsv`` or ``.npy``; ``-`` means CSV on a text stream (stdin).
-A text file's first row is a header when one of its cells is text (neither empty nor a
+A text file may begin with lines of comment (``# text``; ``leading_comments`` reads them).
+Its first row is a header when one of its cells is text (neither empty nor a
 number), unless the caller says (``header=True`` or ``False``). A number is written in
 ASCII as Python's ``float`` reads it, less underscores (``1_000``); NaN and infinity are
 refused. Every problem raises ``ValueError`` whose message names the file and, for a bad
@@ -29,7 +30,7 @@ checked as above) instead of reading them; ``convert_text`` turns a CSV of any s
 from kmeans_tf.data_io.chunked import write_labels_chunked
 from kmeans_tf.data_io.converting import convert_text
 from kmeans_tf.data_io.mapping import is_shard_name, map_npy, map_npy_folder, shard_paths
-from kmeans_tf.data_io.reading import read_table, read_weights
+from kmeans_tf.data_io.reading import leading_comments, read_table, read_weights
 from kmeans_tf.data_io.staging import check_folder, folder_made, write_all
 from kmeans_tf.data_io.tables import (
     DATA_SUFFIXES,
@@ -63,6 +64,7 @@ __all__ = [
     "STDIN",
     "read_table",
     "read_weights",
+    "leading_comments",
     "check_output",
     "format_labels",
     "format_table",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmeans_tf.data_io.tables import DATA_SUFFIXES, DELIMITERS, NPY_SUFFIX, STDIN, Table, resolve_columns
+from kmeans_tf.data_io.tables import COMMENT, DATA_SUFFIXES, DELIMITERS, NPY_SUFFIX, STDIN, Table, resolve_columns
 
 _NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 _PICKLE_START = b"\x80"  # a pickle of protocol 2 or later
@@ -193,7 +193,8 @@ def _read_text(handle, source, delimiter, columns, header, weights):
 
 
 def text_rows(handle, source, delimiter):
-    """Yield ``(line number in the file, stripped cells)`` for each row of delimited text, blank lines skipped.
+    """Yield ``(line number in the file, stripped cells)`` for each row of delimited text, blank lines skipped, and
+    the lines of comment before the first row (``leading_comments``).
 
     A failure to read or decode ``handle`` raises ValueError naming ``source`` (whatever the
     caller does meanwhile, such as writing an output, is not blamed for it).
@@ -205,6 +206,8 @@ def text_rows(handle, source, delimiter):
             cells = [cell.strip() for cell in cells]
             if first and cells:
                 cells[0] = cells[0].lstrip("\ufeff").strip()  # a byte order mark the decoder kept (stdin)
+                if cells[0].startswith(COMMENT.strip()):
+                    continue
             if any(cells):
                 first = False
                 yield reader.line_num, cells
@@ -214,6 +217,19 @@ def text_rows(handle, source, delimiter):
         raise ValueError(f"cannot read {source}: it is not UTF-8 text") from None
     except OSError as error:
         raise ValueError(f"cannot read {source}: {error.strerror or error}") from None
+
+
+def leading_comments(path):
+    """Return the text of the lines of comment (``# text``) that begin a .csv or .tsv file; none for a .npy file."""
+    if Path(path).suffix.lower() not in DELIMITERS:
+        return []
+    comments = []
+    with open_text(path) as handle:
+        for line in handle:
+            if not line.lstrip("\ufeff").startswith(COMMENT.strip()):
+                break
+            comments.append(line.lstrip("\ufeff")[1:].strip())
+    return comments
 
 
 def check_width(line, cells, first_row, source):

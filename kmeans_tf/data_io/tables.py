@@ -7,6 +7,7 @@ import numpy as np
 
 STDIN = "-"
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
+COMMENT = "# "  # a text file may begin with lines of comment, each starting with "#"
 NPY_SUFFIX = ".npy"
 DATA_SUFFIXES = (*DELIMITERS, NPY_SUFFIX)
 NAME_PREFIX = "name:"  # --columns name:2020 is the column named 2020

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmeans_tf.data_io.tables import DATA_SUFFIXES, DELIMITERS, NPY_SUFFIX
+from kmeans_tf.data_io.tables import COMMENT, DATA_SUFFIXES, DELIMITERS, NPY_SUFFIX
 
 # /dev/stdout, /dev/stderr, /dev/stdin, /dev/fd/N and /proc/self/fd/N name this process's file descriptors.
 _FD_PATH = re.compile(
@@ -31,9 +31,11 @@ def format_labels(labels):
     return "".join(f"{label}\n" for label in np.asarray(labels).tolist())
 
 
-def format_table(values, names=None, delimiter=","):
-    """Return ``values`` as delimited text, a header line first when ``names`` are given."""
-    lines = [delimiter.join(names)] if names is not None else []
+def format_table(values, names=None, delimiter=",", comment=None):
+    """Return ``values`` as delimited text, a header line first when ``names`` are given; with ``comment``, a line
+    ``# comment`` before all (``read_table`` skips it, ``leading_comments`` reads it)."""
+    lines = [f"{COMMENT}{comment}"] if comment is not None else []
+    lines += [delimiter.join(names)] if names is not None else []
     # str() of a NumPy scalar is the shortest text that reads back as the same number.
     lines.extend(delimiter.join(str(value) for value in row) for row in np.asarray(values))
     return "".join(f"{line}\n" for line in lines)
@@ -180,7 +182,7 @@ def write_labels(path, labels, *, overwrite=False):
     write_output(path, format_labels(labels).encode(), overwrite=overwrite)
 
 
-def write_table(path, values, *, names=None, overwrite=False, file_type=None):
+def write_table(path, values, *, names=None, overwrite=False, file_type=None, comment=None):
     """Write ``values`` as CSV, TSV (with a header line when ``names``) or .npy (see ``write_output``).
 
     Parameters
@@ -192,16 +194,20 @@ def write_table(path, values, *, names=None, overwrite=False, file_type=None):
     file_type : {".csv", ".tsv", ".npy"} or None, default=None
         The format; None takes it from ``path``'s suffix, and writes CSV to a special output
         without one (``/dev/stdout``).
+    comment : str or None, default=None
+        A line of text file, ``# comment``, first (a .npy file has no room for one: ValueError).
     """
     suffix = file_type or Path(path).suffix.lower()
     if file_type is None and suffix not in DATA_SUFFIXES and is_special_output(path):
         suffix = ".csv"
+    if suffix == NPY_SUFFIX and comment is not None:
+        raise ValueError(f"cannot write {path}: a .npy file holds numbers alone, not {comment!r}")
     if suffix == NPY_SUFFIX:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(values), allow_pickle=False)
         data = buffer.getvalue()
     elif suffix in DELIMITERS:
-        data = format_table(values, names, DELIMITERS[suffix]).encode()
+        data = format_table(values, names, DELIMITERS[suffix], comment).encode()
     else:
         raise ValueError(f"cannot write {path}: unknown file type {suffix!r}; use {', '.join(DATA_SUFFIXES)}")
     write_output(path, data, overwrite=overwrite)
