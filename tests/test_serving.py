@@ -363,3 +363,17 @@ def test_tflite_converts_it_and_gives_our_labels(fitted, tmp_path):
     labels = kmeans_tf.predict(new, model.cluster_centers_)
     assert_array_equal(got["labels"], labels)
     assert_allclose(got["distances"], model.transform(new)[np.arange(len(new)), labels], rtol=1e-5, atol=1e-6)
+
+
+def test_fit_with_the_cosine_metric_writes_a_cosine_saved_model(tmp_path):
+    samples, _ = random_case(5, 200, 2, 3)
+    np.save(tmp_path / "data.npy", samples)
+    labels_out = ("--labels-out", tmp_path / "labels.txt")
+    result = run(
+        "fit", tmp_path / "data.npy", "-k", 3, "--metric", "cosine", *labels_out, "--saved-model", tmp_path / "m"
+    )
+    assert result.exit_code == 0, result.output
+    loaded = load(tmp_path / "m" / "1")
+    assert loaded.metric.numpy().decode() == "cosine"
+    labels = np.loadtxt(tmp_path / "labels.txt", dtype=np.int64)
+    assert_array_equal(answers(loaded, samples)["predict"]["labels"], labels)
