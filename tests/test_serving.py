@@ -215,6 +215,17 @@ def test_the_export_command_takes_the_cosine_metric(tmp_path):
     assert_array_equal(answers(loaded, [[5.0, 1.0], [1.0, 5.0]])["predict"]["labels"], [0, 1])
 
 
+def test_the_export_command_takes_the_metric_a_centroids_file_records(tmp_path):
+    recorded = tmp_path / "centroids.csv"
+    recorded.write_text("# metric: cosine\n1,0\n0,1\n")
+    result = run("export", recorded, tmp_path / "model")
+    assert result.exit_code == 0, result.output
+    assert load(tmp_path / "model" / "1").metric.numpy().decode() == "cosine"
+    refused = run("export", recorded, tmp_path / "other", "--metric", "euclidean")
+    assert_error(refused, "records the metric cosine", "--metric euclidean")
+    assert not (tmp_path / "other").exists()
+
+
 def test_the_export_command_refuses_an_existing_version_folder(tmp_path):
     (tmp_path / "model" / "1").mkdir(parents=True)
     result = run("export", centroids_file(tmp_path, [[1, 0]]), tmp_path / "model")

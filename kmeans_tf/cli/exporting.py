@@ -7,20 +7,15 @@ import click
 import kmeans_tf
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
-from kmeans_tf.cli.inputs import read_centroids
+from kmeans_tf.cli.inputs import centroids_metric, read_centroids
 from kmeans_tf.cli.outputs import check_saved_model
-from kmeans_tf.engine.options import DEFAULT_METRIC, METRICS
 
 
 @click.command(cls=Command)
 @click.argument("centroids", type=click.Path(exists=True, dir_okay=False, path_type=str))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--metric",
-    type=click.Choice(METRICS),
-    default=DEFAULT_METRIC,
-    help="euclidean: the nearest centroid, as fit and predict label rows; cosine: the centroid of the largest "
-    "cosine similarity (rows compared by direction)",
+@options.metric_option(
+    None, help=f"how rows are compared [default: the one CENTROIDS records, else euclidean]: {options.METRIC_HELP}"
 )
 @options.quiet_option
 @click.pass_obj
@@ -31,8 +26,9 @@ def export(console, centroids, out_dir, metric):
     OUT_DIR (made if missing); it must not exist. Its signatures take a float32 batch
     "samples": serving_default gives "labels" and "distances" (to the nearest centroid),
     predict the labels, transform the distances to every centroid, score minus the sum of
-    squared distances (cosine: of 1 - cos). It is written beside itself under a temporary
-    name and renamed at the end: an error leaves nothing.
+    squared distances (cosine: of 1 - cos). A centroids file of fit --metric cosine records its
+    metric, which the SavedModel takes (a --metric that differs is refused). It is written
+    beside itself under a temporary name and renamed at the end: an error leaves nothing.
 
     \b
     Example:
@@ -41,6 +37,7 @@ def export(console, centroids, out_dir, metric):
       saved_model_cli show --dir models/blobs/1 --all
     """
     check_saved_model("OUT_DIR", out_dir)
+    metric = centroids_metric(centroids, metric, "CENTROIDS")
     values = read_centroids(centroids, None, "CENTROIDS")
     version = kmeans_tf.export_saved_model(values, out_dir, metric=metric)
     console.note(f"SavedModel of {len(values)} centroids ({metric}) written to {version}")
