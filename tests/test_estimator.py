@@ -19,12 +19,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from compat.eager import KMeans, k_means, kmeans_plusplus
 from tests.cases import DTYPE_IDS, DTYPES, SEEDS, random_case, shipped
 
-# Each entry: a check that cannot pass, and why (scikit-learn's own KMeans lists the same one).
+# Each entry: a check that cannot pass, and why (scikit-learn's own KMeans lists the same ones).
+WEIGHTS_ARE_NOT_REPEATS = (
+    "the seeding draws rows at random, so repeated rows draw other initial centroids; "
+    "from the same initial centroids integer weights equal repeated rows (tests/test_weights.py)"
+)
 EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "the seeding draws rows at random, so repeated rows draw other initial centroids; "
-        "from the same initial centroids integer weights equal repeated rows (tests/test_weights.py)"
-    ),
+    "check_sample_weight_equivalence_on_dense_data": WEIGHTS_ARE_NOT_REPEATS,
+    "check_sample_weight_equivalence_on_sparse_data": WEIGHTS_ARE_NOT_REPEATS,
 }
 
 

@@ -14,13 +14,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from compat.eager import MiniBatchKMeans, minibatch_kmeans
 from tests.cases import DTYPE_IDS, DTYPES, fit_outputs, native_switched_off, run, shipped
 
-# Each entry: a check that cannot pass, and why (scikit-learn's own MiniBatchKMeans lists the same one).
+# Each entry: a check that cannot pass, and why (scikit-learn's own MiniBatchKMeans lists the same ones).
+WEIGHTS_ARE_NOT_REPEATS = (
+    "fit draws its batches and seeding rows at random, so a data set with repeated rows draws other batches "
+    "than the weighted one; where nothing is drawn (partial_fit from an init array) integer weights equal "
+    "repeated rows (test_integer_weights_are_repeated_rows_in_partial_fit)"
+)
 EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "fit draws its batches and seeding rows at random, so a data set with repeated rows draws other batches "
-        "than the weighted one; where nothing is drawn (partial_fit from an init array) integer weights equal "
-        "repeated rows (test_integer_weights_are_repeated_rows_in_partial_fit)"
-    ),
+    "check_sample_weight_equivalence_on_dense_data": WEIGHTS_ARE_NOT_REPEATS,
+    "check_sample_weight_equivalence_on_sparse_data": WEIGHTS_ARE_NOT_REPEATS,
 }
 
 SHIPPED = [("iris", 3), ("wine", 3), ("breast_cancer", 2), ("diabetes", 6)]

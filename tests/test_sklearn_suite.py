@@ -5,8 +5,7 @@ its own while ``sklearn.cluster`` names ours (its cases list the estimators when
 and its test functions become this module's, with the fixtures and seeds of ``sklearn.conftest``:
 ``global_random_seed`` (``SKLEARN_TESTS_GLOBAL_RANDOM_SEED`` picks the seeds) and
 ``global_dtype`` (float32 included). Every case runs on the C kernel and on TensorFlow's ops,
-except the two kinds below, each said here once: cases on sparse rows are skipped with
-``SPARSE_REASON``, and the tests of scikit-learn's private helpers are left out (``EXCLUDED``).
+dense and sparse rows alike; the tests of scikit-learn's private helpers are left out (``EXCLUDED``).
 ``FAST`` runs in ``make test-fast``; the other tests are marked slow.
 """
 
@@ -16,7 +15,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-import scipy.sparse
 import sklearn
 import sklearn.cluster
 
@@ -26,7 +24,6 @@ SKLEARN_TESTS = Path(sklearn.__file__).parent / "cluster" / "tests" / "test_k_me
 # The names that scikit-learn's test module imports from sklearn.cluster, bound to ours.
 OURS = {"KMeans": KMeans, "MiniBatchKMeans": MiniBatchKMeans, "k_means": k_means, "kmeans_plusplus": kmeans_plusplus}
 
-SPARSE_REASON = "sparse rows are not supported yet"
 # Each test of scikit-learn's module that tests its private helpers, not the estimators: left out, and why.
 EXCLUDED = {
     "test_relocate_empty_clusters": "calls _relocate_empty_clusters_dense and _relocate_empty_clusters_sparse",
@@ -76,19 +73,9 @@ def sklearn_tests():
 globals().update(sklearn_tests())
 
 
-def is_sparse(value):
-    """Whether a case's parameter is sparse rows, or a sparse container to build them with."""
-    return scipy.sparse.issparse(value) or (
-        isinstance(value, type) and issubclass(value, (scipy.sparse.spmatrix, scipy.sparse.sparray))
-    )
-
-
 @pytest.fixture(autouse=True)
-def each_case(request, either_path):
-    """Run each case on the C kernel and on TensorFlow's ops; skip those on sparse rows."""
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and any(is_sparse(value) for value in callspec.params.values()):
-        pytest.skip(SPARSE_REASON)
+def each_case(either_path):
+    """Run each case on the C kernel and on TensorFlow's ops."""
 
 
 def test_scikit_learns_module_names_ours_and_every_excluded_test():

@@ -43,14 +43,17 @@ from kmeans_tf.engine.options import CHUNK_BYTES
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 
-def kernel(batch_size=None):
+def kernel(batch_size=None, sparse=False):
     """Return the kernel for this process: the fused C kernel, or ``TensorFlowKernel(batch_size)``.
 
     ``batch_size``: rows per chunk of TensorFlow's distance blocks (None: blocks of about
-    ``CHUNK_BYTES``); the C kernel works a few rows at a time anyway.
+    ``CHUNK_BYTES``); the C kernel works a few rows at a time anyway. ``sparse``: for sparse
+    samples (a ``tf.SparseTensor``), which a C kernel built without sparse passes leaves to TensorFlow's ops.
     """
     loaded = native.kernel()
-    return loaded if loaded is not None else TensorFlowKernel(batch_size)
+    if loaded is None or (sparse and not getattr(loaded, "takes_sparse", False)):
+        return TensorFlowKernel(batch_size)
+    return loaded
 
 
 def no_weights():
@@ -96,7 +99,7 @@ class TensorFlowKernel:
         self, samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, weights=None
     ):
         new_labels, *changes = self.nearest_centroid_changes(samples, centroids, labels, weights)
-        n_samples = tf.shape(samples)[0]
+        n_samples = tf_ops.n_rows(samples)
         no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))
         return (new_labels, no_upper, tf.zeros([n_samples], tf.float64), *changes)
 
@@ -115,7 +118,8 @@ def _row_weights(weights, n_samples):
 
 
 def _sums_of(samples, labels, weights, n_clusters):
-    """Float64 (weighted) sums, counts and members (samples of weight > 0) of ``samples`` per cluster of ``labels``."""
+    """Float64 (weighted) sums, counts and members (samples of weight > 0) of ``samples`` per cluster of ``labels``
+    (sparse samples: a label of -1 leaves its sample out)."""
     sums, counts = tf_ops.cluster_sums(samples, labels, n_clusters, tf.float64, weights)
     member = tf.cast(weights > 0, tf.float64)
     members = tf.math.unsorted_segment_sum(member, labels, n_clusters)
@@ -125,15 +129,21 @@ def _sums_of(samples, labels, weights, n_clusters):
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), vector(tf.float64)])
 def _sums(samples, centroids, chunk_rows, weights):
     labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), [None])
-    weights = _row_weights(weights, tf.shape(samples)[0])
+    weights = _row_weights(weights, tf_ops.n_rows(samples))
     return (labels, *_sums_of(samples, labels, weights, tf.shape(centroids)[0]))
 
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32), vector(tf.float64)])
 def _changes(samples, centroids, labels, chunk_rows, weights):
     new_labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), [None])
-    weights = _row_weights(weights, tf.shape(samples)[0])
+    weights = _row_weights(weights, tf_ops.n_rows(samples))
     n_clusters = tf.shape(centroids)[0]
+    if tf_ops.is_sparse(samples):  # no rows gathered: the non-zeros of the rows that moved, added and taken
+        moved = tf.not_equal(new_labels, labels)
+        added = _sums_of(samples, tf.where(moved, new_labels, -1), weights, n_clusters)
+        taken = _sums_of(samples, tf.where(moved, labels, -1), weights, n_clusters)
+        changes = [plus - minus for plus, minus in zip(added, taken)]
+        return (new_labels, *changes, tf.math.count_nonzero(moved))
     moved = tf.where(tf.not_equal(new_labels, labels))[:, 0]
     rows, moved_weights = tf.gather(samples, moved), tf.gather(weights, moved)
     added = _sums_of(rows, tf.gather(new_labels, moved), moved_weights, n_clusters)
@@ -147,5 +157,5 @@ def _changes(samples, centroids, labels, chunk_rows, weights):
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32), vector(tf.float64)])
 def _inertia(samples, centroids, labels, chunk_rows, weights):
-    weights = _row_weights(weights, tf.shape(samples)[0])
+    weights = _row_weights(weights, tf_ops.n_rows(samples))
     return tf_ops.inertia_chunked(samples, centroids, labels, chunk_rows, weights, weighted=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.distributed import replicas as distributed
-from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, spherical, validation
+from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, sparse, spherical, validation
 from kmeans_tf.engine.options import (
     COSINE,
     DEFAULT_ALGORITHM,
@@ -140,19 +140,26 @@ def kmeans(
             f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
             f"give checkpoint=None for samples in memory"
         )
-    samples, column_sums = validation.check_samples_and_sum(samples)
+    rows_are_sparse = sparse.is_sparse(samples)
+    if rows_are_sparse:
+        samples, column_sums = sparse.check(samples), None
+    else:
+        samples, column_sums = validation.check_samples_and_sum(samples)
     n_samples, n_features = samples.shape
     options = validation.check_lloyd_options(n_clusters, n_samples, n_features, samples.dtype, options, sample_weight)
 
-    if options.metric == COSINE:
+    if rows_are_sparse:  # not centred, which would make them dense
+        prepared = sparse.prepared(samples, unit=options.metric == COSINE)
+    elif options.metric == COSINE:
         prepared = prepare.unit_length(samples)
     else:  # centred, as scikit-learn does: the matmul distance loses less to rounding
         prepared = prepare.centre_and_scale(samples, column_sums)
     # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
-    scaled_tol = m_step.tolerance(options.tol, prepared.spread, samples.size)
+    scaled_tol = m_step.tolerance(options.tol, prepared.spread, n_samples * n_features)
     largest_norm = float(prepared.norms.max())
-    data, norms = prepare.tensor_over(prepared.centred), tf.constant(prepared.norms)
-    kernel = kernels.kernel(options.batch_size)
+    data = sparse.to_tensor(prepared.centred) if rows_are_sparse else prepare.tensor_over(prepared.centred)
+    norms = tf.constant(prepared.norms)
+    kernel = kernels.kernel(options.batch_size, sparse=rows_are_sparse)
     weights = None if options.weights is None else tf.constant(options.weights)
 
     def seeded(run_seed):
@@ -200,9 +207,9 @@ def predict(samples, centroids, *, metric=DEFAULT_METRIC, batch_size=None, memor
     metric = validation.check_metric(metric)
     if sources.is_streamed(samples):
         return streaming.predict(samples, centroids, metric=metric, batch_size=batch_size, memory_budget=memory_budget)
-    samples = validation.check_samples(samples)
+    samples = _checked_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
-    kernel = kernels.kernel(validation.check_batch_size(batch_size))
+    kernel = kernels.kernel(validation.check_batch_size(batch_size), sparse=sparse.is_sparse(samples))
     data, centroids, _ = _about_the_centroids(samples, centroids, metric)
     return loops.labels_of(data, centroids, kernel).numpy()
 
@@ -216,14 +223,14 @@ def inertia(samples, centroids, *, metric=DEFAULT_METRIC, sample_weight=None):
     metric = validation.check_metric(metric)
     if sources.is_streamed(samples):
         return streaming.inertia(samples, centroids, metric=metric, sample_weight=sample_weight)
-    samples = validation.check_samples(samples)
+    samples = _checked_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
-    sample_weight = validation.check_sample_weight(sample_weight, len(samples))
+    sample_weight = validation.check_sample_weight(sample_weight, samples.shape[0])
     data, centroids_t, coordinates = _about_the_centroids(samples, centroids, metric)
-    kernel = kernels.kernel()
+    kernel = kernels.kernel(sparse=sparse.is_sparse(samples))
     labels = loops.labels_of(data, centroids_t, kernel)
     if coordinates.shrunk:
-        return prepare.inertia_in_range(prepare.exact_inertia(samples, centroids, labels.numpy(), sample_weight))
+        return prepare.inertia_in_range(_exact_inertia(samples, centroids, labels.numpy(), sample_weight))
     weights = None if sample_weight is None else tf.constant(sample_weight)
     return coordinates.unscaled_inertia(float(loops.inertia_of(data, centroids_t, labels, kernel, weights)))
 
@@ -232,9 +239,14 @@ def _about_the_centroids(samples, centroids, metric):
     """Samples and centroids as tensors in the coordinates the kernel measures in, and those (``prepare.Prepared``).
 
     Euclidean: less the centroids' mean and scaled as ``prepare.scale_exponent`` says (distances by
-    matmul lose less to rounding near 0: float32 rows around 1e4 would be mislabelled). Cosine:
-    both scaled to unit length (ValueError naming a row of zeros).
+    matmul lose less to rounding near 0: float32 rows around 1e4 would be mislabelled); sparse rows
+    are not centred. Cosine: both scaled to unit length (ValueError naming a row of zeros).
     """
+    if sparse.is_sparse(samples):
+        rows = sparse.prepared(samples, unit=metric == COSINE, centroids=None if metric == COSINE else centroids)
+        if rows.unit:
+            centroids = spherical.unit_copy(centroids, "centroids")
+        return sparse.to_tensor(rows.centred), tf.constant(np.ldexp(centroids, rows.exponent)), rows
     if metric == COSINE:
         data = prepare.unit_length(samples)
         unit_centroids = spherical.unit_copy(centroids, "centroids")
@@ -245,6 +257,18 @@ def _about_the_centroids(samples, centroids, metric):
     data -= offset
     centroids -= offset
     return tf.constant(data), tf.constant(centroids), prepare.Prepared(None, None, 0.0, exponent)
+
+
+def _checked_samples(samples):
+    """The door's check of samples in memory: an array, or sparse rows (canonical CSR)."""
+    return sparse.check(samples) if sparse.is_sparse(samples) else validation.check_samples(samples)
+
+
+def _exact_inertia(samples, centroids, labels, weights):
+    """``prepare.exact_inertia`` of an array or of sparse rows."""
+    if sparse.is_sparse(samples):
+        return sparse.exact_inertia(samples, centroids, labels, weights)
+    return prepare.exact_inertia(samples, centroids, labels, weights)
 
 
 def _run_once(
@@ -272,7 +296,7 @@ def _run_once(
     dtype = data.dtype.as_numpy_dtype
     found = prepared.unscaled(centroids.numpy()).astype(dtype)
     if prepared.shrunk:
-        inertia = prepare.inertia_in_range(prepare.exact_inertia(samples, found, labels.numpy(), sample_weight))
+        inertia = prepare.inertia_in_range(_exact_inertia(samples, found, labels.numpy(), sample_weight))
     else:
         inertia = prepared.unscaled_inertia(loops.inertia_of(data, centroids, labels, kernel, weights))
     return KMeansResult(

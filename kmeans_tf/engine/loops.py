@@ -15,7 +15,7 @@ unweighted loops are traced, and run, without them.
 import numpy as np
 
 from kmeans_tf._tensorflow import quietly, tf
-from kmeans_tf.engine import m_step
+from kmeans_tf.engine import m_step, tf_ops
 from kmeans_tf.engine.kernels import no_weights
 from kmeans_tf.engine.options import HAMERLY, LLOYD, SAME_ALGORITHM
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
@@ -93,7 +93,7 @@ def loop(
     labels for the centroids it measured, the labels it changed and the M-step's squared shift
     (one more pass an iteration, for the inertia; else no rows).
     """
-    n_samples, n_clusters = tf.shape(samples)[0], tf.shape(initial)[0]
+    n_samples, n_clusters = tf_ops.n_rows(samples), tf.shape(initial)[0]
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
     no_lower = tf.zeros([n_samples], tf.float64)
     if not kernel.keeps_bounds:
@@ -169,7 +169,7 @@ def loop(
         -tf.ones([n_samples], tf.int64),
         no_upper,
         no_lower,
-        tf.zeros([n_clusters, tf.shape(samples)[1]], tf.float64),
+        tf.zeros([n_clusters, tf_ops.n_columns(samples)], tf.float64),
         tf.zeros([n_clusters], tf.float64),
         tf.zeros([n_clusters], tf.float64),
         tf.constant(algorithm == HAMERLY),

@@ -49,7 +49,7 @@ def farthest_rows(samples, centroids, labels, weights=None):
     distances = tf_ops.squared_distance_to_own(samples, centroids, labels)
     top, rows = tf.math.top_k(distances, k=tf.shape(centroids)[0])
     row_weights = tf.ones_like(top, tf.float64) if weights is None else tf.gather(weights, rows)
-    values = tf.cast(tf.gather(samples, rows), tf.float64)
+    values = tf_ops.rows_at(samples, rows)
     return Farthest(tf.cast(top, tf.float64), values, row_weights, tf.gather(labels, rows))
 
 

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from kmeans_tf.engine import kmeans, prepare, seeding, spherical, validation
+from kmeans_tf.engine import kmeans, prepare, seeding, sparse, spherical, validation
 from kmeans_tf.engine.minibatch_step import MiniBatchState, assign, coordinates, prepared_on
 from kmeans_tf.engine.options import (
     COSINE,
@@ -106,11 +106,11 @@ def minibatch_kmeans(
     -------
     MiniBatchResult
     """
-    samples, column_sums = validation.check_samples_and_sum(samples)
+    samples, column_sums = _checked(samples)
     unit = validation.check_metric(metric) == COSINE
     if unit:
-        spherical.check_directions(samples, "samples")
-    n_samples = len(samples)
+        _check_directions(samples)
+    n_samples = samples.shape[0]
     n_init = validation.check_int("n_init", n_init, 1)
     n_clusters, batch_size, init, init_size, weights, init_rounds = check_seeding(
         samples, n_clusters, batch_size, init, init_size, n_init, sample_weight, init_rounds
@@ -234,10 +234,10 @@ def start(
     Seeding sees ``init_size`` rows drawn from ``samples`` (by default three times
     ``min(batch_size, n_samples)``, at least ``3 * n_clusters``).
     """
-    samples = validation.check_samples(samples)
+    samples, _ = _checked(samples)
     unit = validation.check_metric(metric) == COSINE
     if unit:
-        spherical.check_directions(samples, "samples")
+        _check_directions(samples)
     n_clusters, _, init, init_size, weights, init_rounds = check_seeding(
         samples, n_clusters, batch_size, init, init_size, 1, sample_weight, init_rounds
     )
@@ -269,8 +269,8 @@ def initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepar
     Returns float64 centroids in ``prepared``'s coordinates. ``weights`` (float64, one per
     sample) weigh the seeding's draws unless the drawn rows' weights are all 0.
     """
-    if init_size < len(samples):
-        drawn = rng.randint(0, len(samples), init_size)
+    if init_size < samples.shape[0]:
+        drawn = rng.randint(0, samples.shape[0], init_size)
         samples, weights = samples[drawn], weights[drawn]
     if isinstance(init, np.ndarray):
         return coordinates(init, prepared, "init").astype(np.float64)
@@ -286,9 +286,28 @@ def initial_centroids(samples, weights, n_clusters, init, rng, init_size, prepar
     return seeding.initial_centroids(rows, n_clusters, init, rng, weighted, init_rounds).astype(np.float64)
 
 
+def _checked(samples):
+    """The door's check of the samples (an array, or sparse rows as canonical CSR), and their column sums."""
+    if sparse.is_sparse(samples):
+        rows = sparse.check(samples)
+        return rows, sparse.column_sums(rows)
+    return validation.check_samples_and_sum(samples)
+
+
+def _check_directions(samples):
+    """ValueError naming the first row of zeros of ``samples``: with ``metric="cosine"`` a row needs a direction."""
+    if sparse.is_sparse(samples):
+        sparse.prepared(samples, unit=True)
+    else:
+        spherical.check_directions(samples, "samples")
+
+
 def variance_mean(samples, column_sums, unit=False):
     """The mean per-feature variance of ``samples`` (unweighted, as scikit-learn's ``_tolerance``), by chunks; with
     ``unit``, of the rows scaled to unit length (no row of zeros)."""
+    if sparse.is_sparse(samples):
+        seen = sparse.prepared(samples, unit=unit)
+        return float(seen.unscaled_squared(seen.spread)) / (samples.shape[0] * samples.shape[1])
     blocks = [samples[start : start + prepare.CHUNK_ROWS] for start in range(0, len(samples), prepare.CHUNK_ROWS)]
     if unit:
         blocks = [spherical.unit_rows(block, np.empty_like(block)) for block in blocks]

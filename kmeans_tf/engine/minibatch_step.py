@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, prepare, spherical
+from kmeans_tf.engine import kernels, prepare, sparse, spherical
 
 # Small clusters are looked at once this many rows per cluster have gone by since the last look.
 REASSIGN_EVERY = 10
@@ -62,7 +62,7 @@ class MiniBatchState:
         scikit-learn's ``_mini_batch_step`` reports it. Reassigned centroids take rows of
         the batch drawn by ``rng``, each row alike.
         """
-        reassign = self._due_for_reassignment(len(batch))
+        reassign = self._due_for_reassignment(batch.shape[0])
         labels, sums, counts, inertia = assign(batch, self.centroids.astype(batch.dtype), weights)
         previous = self.centroids.copy()
         hit = counts > 0
@@ -86,15 +86,15 @@ class MiniBatchState:
     def _reassign_small_clusters(self, batch, rng, ratio, verbose):
         """Move clusters of count below ``ratio`` times the largest to random rows of ``batch`` (as scikit-learn)."""
         small = self.counts < ratio * self.counts.max()
-        most = int(MOST_REASSIGNED * len(batch))
-        if small.sum() > MOST_REASSIGNED * len(batch):
+        most = int(MOST_REASSIGNED * batch.shape[0])
+        if small.sum() > MOST_REASSIGNED * batch.shape[0]:
             small[np.argsort(self.counts)[most:]] = False
         n_small = int(small.sum())
         if n_small:
-            rows = rng.choice(len(batch), size=n_small, replace=False)
+            rows = rng.choice(batch.shape[0], size=n_small, replace=False)
             if verbose:
                 print(f"[MiniBatchKMeans] Reassigning {n_small} cluster centers.")
-            self.centroids[small] = batch[rows]
+            self.centroids[small] = sparse.rows_at(batch, rows)
         # Not back to 0, or they would be reassigned again at once (scikit-learn's choice, its learning rates too).
         if (~small).any():
             self.counts[small] = self.counts[~small].min()
@@ -107,8 +107,8 @@ def assign(batch, centroids, weights=None):
     ``weights``: float64 of one per row, or None (each 1). Returns numpy arrays and the
     (weighted) inertia as a float. Assumes checked input.
     """
-    kernel = kernels.kernel()
-    data, centres = tf.constant(batch), tf.constant(centroids)
+    kernel = kernels.kernel(sparse=sparse.is_sparse(batch))
+    data, centres = sparse.as_tensor(batch), tf.constant(centroids)
     weight_tensor = kernels.no_weights() if weights is None else tf.constant(weights, tf.float64)
     labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor)
     inertia = kernel.sum_squared_distances(data, centres, labels, weight_tensor)
@@ -120,6 +120,8 @@ def prepared_on(rows, unit=False):
     (``metric="cosine"``), those of rows scaled to unit length."""
     if unit:
         return prepare.Prepared(None, None, np.zeros(rows.shape[1]), 0, unit=True)
+    if sparse.is_sparse(rows):  # not centred
+        return prepare.Prepared(None, None, np.zeros(rows.shape[1]), sparse.prepared(rows).exponent)
     found = prepare.centre_and_scale(rows, prepare.column_sums(rows))
     return prepare.Prepared(None, None, found.mean, found.exponent)
 
@@ -127,6 +129,8 @@ def prepared_on(rows, unit=False):
 def coordinates(rows, prepared, name="samples"):
     """``rows`` (a new array, their dtype) in ``prepared``'s coordinates: ``(rows - mean) * 2**exponent``, or of unit
     length (ValueError naming a row of zeros of ``name``)."""
+    if sparse.is_sparse(rows):
+        return sparse.prepared(rows, unit=prepared.unit, exponent=prepared.exponent).centred
     if prepared.unit:
         return spherical.unit_copy(rows, name)
     offset = np.ldexp(prepared.mean, prepared.exponent).astype(rows.dtype)

@@ -17,6 +17,7 @@ import dataclasses
 import math
 
 import numpy as np
+import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import spherical
@@ -50,7 +51,8 @@ def squared_norms(samples):
 
 @dataclasses.dataclass(frozen=True)
 class Prepared:
-    """The data as the loops see them: ``(samples - mean) * 2**exponent``.
+    """The data as the loops see them: ``(samples - mean) * 2**exponent``; or scaled to unit length (``unit``); or
+    sparse rows, not centred (``kmeans_tf.engine.sparse``: ``centred`` is a CSR matrix, ``mean`` 0).
 
     Attributes
     ----------
@@ -106,10 +108,13 @@ class Prepared:
     @property
     def spread(self):
         """The sum of the rows' squared distances to their mean in ``centred`` (``tol`` is relative to it)."""
-        if not self.unit:
+        sparse = scipy.sparse.issparse(self.centred)
+        if not self.unit and not sparse:  # centred: their squared norms
             return float(self.norms.sum())
-        direction_sum = column_sums(self.centred)
-        return max(float(self.norms.sum()) - float(direction_sum @ direction_sum) / len(self.centred), 0.0)
+        mean_sum = (
+            np.asarray(self.centred.sum(axis=0, dtype=np.float64)).ravel() if sparse else column_sums(self.centred)
+        )
+        return max(float(self.norms.sum()) - float(mean_sum @ mean_sum) / self.centred.shape[0], 0.0)
 
     @property
     def shrunk(self):

@@ -14,7 +14,7 @@ import typing
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, loops, tf_ops
+from kmeans_tf.engine import kernels, loops, sparse, tf_ops
 from kmeans_tf.engine.options import (
     DEFAULT_INIT_ROUNDS,
     KMEANS_PARALLEL_INIT,
@@ -28,10 +28,10 @@ def initial_centroids(samples, n_clusters, init, rng, weights=None, rounds=DEFAU
     """Choose initial centroids among ``samples`` by ``init``, with ``weights`` (if any) and ``rounds`` (k-means||)."""
     if init == RANDOM_INIT:
         probabilities = None if weights is None else weights / weights.sum()
-        return samples[rng.choice(samples.shape[0], n_clusters, replace=False, p=probabilities)]
+        return sparse.rows_at(samples, rng.choice(samples.shape[0], n_clusters, replace=False, p=probabilities))
     if init == KMEANS_PARALLEL_INIT:
         return kmeans_parallel(RowsInMemory(samples, weights), n_clusters, rng, rounds)
-    return samples[kmeans_plusplus(samples, n_clusters, rng, weights)]
+    return sparse.rows_at(samples, kmeans_plusplus(samples, n_clusters, rng, weights))
 
 
 def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
@@ -44,8 +44,8 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
     """
     n_samples = samples.shape[0]
     n_trials = 2 + int(np.log(n_clusters)) if n_trials is None else n_trials
-    data = tf.constant(samples)
-    squared_norms = tf.reduce_sum(tf.square(data), axis=1)
+    data = sparse.as_tensor(samples)
+    squared_norms = tf_ops.row_squared_norms(data)
     chosen = [rng.randint(n_samples) if weights is None else rng.choice(n_samples, p=weights / weights.sum())]
     weight_tensor = None if weights is None else tf.constant(weights, data.dtype)
 
@@ -68,13 +68,12 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
 
 def squared_distances_to(data, squared_norms, indices):
     """Squared distances, shape (len(indices), n_samples), from the samples at ``indices`` to all."""
-    centres = tf.gather(data, indices)
-    return tf.maximum(
-        tf.gather(squared_norms, indices)[:, None]
-        - 2 * tf.matmul(centres, data, transpose_b=True)
-        + squared_norms[None, :],
-        0,
-    )
+    if tf_ops.is_sparse(data):
+        centres = tf.cast(tf_ops.rows_at(data, indices), data.dtype)
+        products = tf.transpose(tf.sparse.sparse_dense_matmul(data, centres, adjoint_b=True))
+    else:
+        products = tf.matmul(tf.gather(data, indices), data, transpose_b=True)
+    return tf.maximum(tf.gather(squared_norms, indices)[:, None] - 2 * products + squared_norms[None, :], 0)
 
 
 class SeedingPasses(typing.Protocol):
@@ -117,14 +116,14 @@ class SeedingPasses(typing.Protocol):
 
 
 class RowsInMemory:
-    """``SeedingPasses`` over ``samples`` in memory (centred, checked), with ``weights`` (or None)."""
+    """``SeedingPasses`` over ``samples`` in memory (centred, checked; or sparse CSR rows), with ``weights``."""
 
     def __init__(self, samples, weights=None):
-        self.samples, self.weights, self.n_rows = samples, weights, len(samples)
-        self.data = tf.constant(samples)
+        self.samples, self.weights, self.n_rows = samples, weights, samples.shape[0]
+        self.data = sparse.as_tensor(samples)
 
     def rows(self, indices):
-        return self.samples[indices]
+        return sparse.rows_at(self.samples, indices)
 
     def new_distances(self):
         return np.empty(self.n_rows)
@@ -144,7 +143,8 @@ class RowsInMemory:
         return oversample(self._costs(closest), total, oversampling, rng)
 
     def nearest_weights(self, points):
-        labels = loops.labels_of(self.data, tf.constant(points), kernels.kernel()).numpy()
+        labels = loops.labels_of(self.data, tf.constant(points), kernels.kernel(sparse=tf_ops.is_sparse(self.data)))
+        labels = labels.numpy()
         return np.bincount(labels, weights=self.weights, minlength=len(points)).astype(np.float64)
 
     def _costs(self, closest):
@@ -311,6 +311,6 @@ def _squared_distances(a, b):
 
 def nearest(data, centres):
     """Each sample's nearest of ``centres`` (int64 labels, by the kernel) and squared distance (float64)."""
-    labels = loops.labels_of(data, centres, kernels.kernel())
+    labels = loops.labels_of(data, centres, kernels.kernel(sparse=tf_ops.is_sparse(data)))
     distances = tf.cast(tf_ops.squared_distance_to_own(data, centres, labels), tf.float64)
     return labels.numpy(), distances.numpy()

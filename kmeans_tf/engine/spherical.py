@@ -13,6 +13,7 @@ A row of zeros has no direction: it is refused, by its row, before any work.
 """
 
 import numpy as np
+import scipy.sparse
 
 # Rows per block of the numpy passes here: a float64 length per row, and a block of the rows' dtype at most.
 BLOCK_ROWS = 16384
@@ -75,7 +76,14 @@ def unit_copy(points, name):
 
 
 def cosine_distances(rows, centroids):
-    """Return ``1 - cos`` (float, shape (n_rows, n_centroids)) of each of ``rows`` to each of ``centroids``, in the
-    rows' dtype; ValueError naming a row of zeros of either."""
-    similarity = unit_copy(rows, "X") @ unit_copy(np.asarray(centroids, rows.dtype), "centroids").T
-    return np.clip(1 - similarity, 0, 2)
+    """Return ``1 - cos`` (float, shape (n_rows, n_centroids)) of each of ``rows`` (an array, or sparse CSR rows) to
+    each of ``centroids``, in the rows' dtype; ValueError naming a row of zeros of either."""
+    directions = unit_copy(np.asarray(centroids, rows.dtype), "centroids").T
+    if scipy.sparse.issparse(rows):
+        lengths = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1, dtype=np.float64)).ravel())
+        if (lengths == 0).any():
+            raise ValueError(zero_row_message("X", int(np.argmin(lengths))))
+        similarity = np.asarray(rows @ directions) / lengths[:, None]
+    else:
+        similarity = unit_copy(rows, "X") @ directions
+    return np.clip(1 - similarity, 0, 2).astype(rows.dtype, copy=False)

@@ -11,6 +11,9 @@ Sample weights, where given, are a float64 vector of one finite weight >= 0 per 
 cluster sums of weight * sample, counts of the weights, inertia of weight * squared distance.
 The graph functions take the weights as a tensor in every trace (an empty one when there
 are none) and the Python option ``weighted`` says whether to use them.
+
+Sparse samples are a ``tf.SparseTensor`` in canonical (row-major) order: the functions that take
+samples take either, and never make sparse rows dense (``rows_at`` makes the few rows it is asked for).
 """
 
 from kmeans_tf._tensorflow import tf
@@ -24,7 +27,49 @@ def nearest(samples, centroids):
 
 def nearest_from(samples, minus_two_centroids_t, centroid_norms):
     """argmin over centroids of ``||c||^2 - 2 x.c``; ``||x||^2`` is the same for every centroid."""
-    return tf.argmin(tf.matmul(samples, minus_two_centroids_t) + centroid_norms, axis=1)
+    return tf.argmin(matmul_rows(samples, minus_two_centroids_t) + centroid_norms, axis=1)
+
+
+def is_sparse(samples):
+    """Whether ``samples`` are sparse rows (a ``tf.SparseTensor``)."""
+    return isinstance(samples, tf.SparseTensor)
+
+
+def n_rows(samples):
+    """The number of samples (int32), dense or sparse."""
+    return tf.cast(samples.dense_shape[0], tf.int32) if is_sparse(samples) else tf.shape(samples)[0]
+
+
+def n_columns(samples):
+    """The number of features (int32), dense or sparse."""
+    return tf.cast(samples.dense_shape[1], tf.int32) if is_sparse(samples) else tf.shape(samples)[1]
+
+
+def matmul_rows(samples, matrix):
+    """``samples @ matrix`` for dense or sparse samples (a dense result)."""
+    return tf.sparse.sparse_dense_matmul(samples, matrix) if is_sparse(samples) else tf.matmul(samples, matrix)
+
+
+def row_squared_norms(samples):
+    """Each sample's squared norm, in the samples' dtype."""
+    if is_sparse(samples):
+        return tf.math.unsorted_segment_sum(tf.square(samples.values), samples.indices[:, 0], n_rows(samples))
+    return tf.reduce_sum(tf.square(samples), axis=1)
+
+
+def rows_at(samples, rows):
+    """The samples at ``rows`` (int), as a dense float64 matrix of shape (len(rows), n_features)."""
+    if not is_sparse(samples):
+        return tf.cast(tf.gather(samples, rows), tf.float64)
+    # each sample's place among ``rows`` (-1: not asked for), then the non-zeros of those samples set in place
+    place = tf.tensor_scatter_nd_update(
+        -tf.ones([n_rows(samples)], tf.int64), tf.cast(rows, tf.int64)[:, None], tf.range(tf.size(rows, tf.int64))
+    )
+    at = tf.gather(place, samples.indices[:, 0])
+    kept = tf.where(at >= 0)[:, 0]
+    where = tf.stack([tf.gather(at, kept), tf.gather(samples.indices[:, 1], kept)], axis=1)
+    shape = tf.stack([tf.size(rows, tf.int64), samples.dense_shape[1]])
+    return tf.scatter_nd(where, tf.cast(tf.gather(samples.values, kept), tf.float64), shape)
 
 
 def sum_squared_distance(samples, centroids, labels, weights=None):
@@ -34,18 +79,28 @@ def sum_squared_distance(samples, centroids, labels, weights=None):
 
 
 def squared_distance_to_own(samples, centroids, labels):
-    """Return each sample's squared distance to its labelled centroid, computed directly."""
-    return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
+    """Return each sample's squared distance to its labelled centroid, computed directly (sparse samples:
+    ``||x||^2 - 2 x.c + ||c||^2`` over the non-zeros, at least 0)."""
+    if not is_sparse(samples):
+        return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
+    rows = samples.indices[:, 0]
+    own = tf.gather_nd(centroids, tf.stack([tf.gather(labels, rows), samples.indices[:, 1]], axis=1))
+    products = tf.math.unsorted_segment_sum(samples.values * own, rows, n_rows(samples))
+    centroid_norms = tf.gather(tf.reduce_sum(tf.square(centroids), axis=1), labels)
+    return tf.maximum(row_squared_norms(samples) - 2 * products + centroid_norms, 0)
 
 
 def row_slice(samples, chunk_rows, i):
     """Return chunk ``i``: rows ``i * chunk_rows`` up to ``(i + 1) * chunk_rows`` (fewer in the last chunk)."""
+    if is_sparse(samples):
+        start, size = tf.cast(i * chunk_rows, tf.int64), tf.cast(chunk_rows, tf.int64)
+        return tf.sparse.slice(samples, tf.stack([start, 0]), tf.stack([size, samples.dense_shape[1]]))
     return samples[i * chunk_rows : (i + 1) * chunk_rows]
 
 
 def count_chunks(samples, chunk_rows):
     """Return how many chunks of ``chunk_rows`` cover the samples."""
-    return (tf.shape(samples)[0] + chunk_rows - 1) // chunk_rows
+    return (n_rows(samples) + chunk_rows - 1) // chunk_rows
 
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32)])
@@ -88,7 +143,12 @@ SPARSE_SUMS_MAX_FEATURES = 32
 
 
 def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
-    """Per-cluster (weighted) sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``."""
+    """Per-cluster (weighted) sums of the samples, shape (n_clusters, n_features), and counts, in ``dtype``.
+
+    Sparse samples: a label of -1 leaves its sample out.
+    """
+    if is_sparse(samples):
+        return _sparse_cluster_sums(samples, labels, n_clusters, dtype, weights)
     values = tf.cast(samples, dtype)
     row_weights = tf.ones_like(labels, dtype) if weights is None else tf.cast(weights, dtype)
 
@@ -114,3 +174,16 @@ def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
         maxlength=n_clusters,
     )
     return sums, tf.cast(counts, dtype)
+
+
+def _sparse_cluster_sums(samples, labels, n_clusters, dtype, weights=None):
+    """``cluster_sums`` of sparse samples: each non-zero added to its row's cluster, in one pass over them."""
+    rows, columns = samples.indices[:, 0], samples.indices[:, 1]
+    n_features = tf.cast(samples.dense_shape[1], tf.int64)
+    row_weights = tf.ones_like(labels, dtype) if weights is None else tf.cast(weights, dtype)
+    values = tf.cast(samples.values, dtype) * tf.gather(row_weights, rows)
+    row_labels = tf.gather(labels, rows)
+    cells = tf.where(row_labels >= 0, row_labels * n_features + columns, -1)  # negative ids are dropped
+    sums = tf.math.unsorted_segment_sum(values, cells, tf.cast(n_clusters, tf.int64) * n_features)
+    counts = tf.math.unsorted_segment_sum(row_weights, labels, n_clusters)
+    return tf.reshape(sums, [n_clusters, -1]), counts

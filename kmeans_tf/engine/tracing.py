@@ -27,8 +27,8 @@ def traced_per_dtype(signature):
     """Decorate a graph-building function: one ``tf.function`` per samples' dtype and options, traced once.
 
     ``signature(dtype)`` returns the input signature for the function's tensor arguments
-    when the first of them (the samples) has ``dtype``. Keyword arguments are Python
-    options, fixed in the trace.
+    when the first of them (the samples) has ``dtype``; samples that are a ``tf.SparseTensor``
+    (sparse rows) get a trace of their own. Keyword arguments are Python options, fixed in the trace.
     """
 
     def decorate(function):
@@ -36,10 +36,14 @@ def traced_per_dtype(signature):
 
         @functools.wraps(function)
         def call(*tensors, **options):
-            key = (tensors[0].dtype, tuple(sorted(options.items())))
+            rows_are_sparse = isinstance(tensors[0], tf.SparseTensor)
+            key = (tensors[0].dtype, rows_are_sparse, tuple(sorted(options.items())))
             if key not in traced:
+                specs = signature(tensors[0].dtype)
+                if rows_are_sparse:  # sparse samples: the same trace over a tf.SparseTensor
+                    specs = [tf.SparseTensorSpec([None, None], tensors[0].dtype), *specs[1:]]
                 traced[key] = tf.function(
-                    functools.partial(function, **options), input_signature=signature(tensors[0].dtype), autograph=False
+                    functools.partial(function, **options), input_signature=specs, autograph=False
                 )
             return traced[key](*tensors)
 

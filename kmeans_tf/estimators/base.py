@@ -58,6 +58,11 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
     # Rows per chunk of the distance computation on TensorFlow's ops (None: sized by the engine).
     _predict_chunk_rows = None
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC rows, clustered without a dense copy
+        return tags
+
     def _store_params(self, arguments):
         """Keep each parameter of the estimator's ``__init__`` as given, under its own name.
 
@@ -90,7 +95,7 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
         X = self._check_test_data(X)
         if self.metric == COSINE:
             return spherical.cosine_distances(X, self.cluster_centers_)
-        return euclidean_distances(X, self.cluster_centers_)
+        return euclidean_distances(X, self.cluster_centers_).astype(X.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Return minus the (weighted) inertia of ``X`` with the fitted centroids: higher is better."""
@@ -108,11 +113,11 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
 
     def _check_test_data(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], order="C")
+        return validate_data(self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32], order="C")
 
     def _check_data(self, X, sample_weight, *, reset=True):
-        """Return ``X`` (float64 or float32, C order) and ``sample_weight`` (an array in ``X``'s dtype) checked."""
-        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=reset)
+        """Return ``X`` (float64 or float32, C order, or CSR) and ``sample_weight`` (an array in ``X``'s dtype)."""
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C", reset=reset)
         return X, _check_sample_weight(sample_weight, X, dtype=X.dtype)
 
     def _fit_preamble(self, X, sample_weight):

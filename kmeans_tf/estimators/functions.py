@@ -2,13 +2,13 @@
 
 ``k_means`` fits a ``KMeans`` with its parameters and returns its answers, as
 scikit-learn's does; ``kmeans_plusplus`` runs the engine's greedy k-means++ seeding
-(``kmeans_tf.engine.seeding``) on the data centred as a fit centres them.
+(``kmeans_tf.engine.seeding``) on the data centred as a fit centres them (sparse rows: as they are).
 """
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from kmeans_tf.engine import prepare, seeding, validation
+from kmeans_tf.engine import prepare, seeding, sparse, validation
 from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_MAX_ITER, DEFAULT_TOL, LLOYD
 from kmeans_tf.estimators.base import AUTO_N_INIT
 from kmeans_tf.estimators.kmeans import KMeans
@@ -56,8 +56,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
-        Integers become float64.
+    X : array or sparse matrix of shape (n_samples, n_features)
+        Integers become float64; sparse rows are measured as they are (not centred).
     n_clusters : int, 1 <= n_clusters <= n_samples
     sample_weight : array of shape (n_samples,) or None, default=None
         The first row is drawn in proportion to the weights, and each candidate in proportion
@@ -75,16 +75,23 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     centers : array of shape (n_clusters, n_features), in ``X``'s float dtype
     indices : int array of shape (n_clusters,), the rows chosen: ``X[indices]`` is ``centers``
     """
-    samples, column_sums = validation.check_samples_and_sum(X, "X")
-    n_clusters = validation.check_n_clusters(n_clusters, len(samples))
-    weights = validation.check_sample_weight(sample_weight, len(samples))
-    if x_squared_norms is not None and np.shape(x_squared_norms) != (len(samples),):
+    if sparse.is_sparse(X):
+        samples = sparse.check(X, "X")
+    else:
+        samples, column_sums = validation.check_samples_and_sum(X, "X")
+    n_samples = samples.shape[0]
+    n_clusters = validation.check_n_clusters(n_clusters, n_samples)
+    weights = validation.check_sample_weight(sample_weight, n_samples)
+    if x_squared_norms is not None and np.shape(x_squared_norms) != (n_samples,):
         raise ValueError(
             f"The length of x_squared_norms (shape {np.shape(x_squared_norms)}) should be equal to the length of "
-            f"n_samples {len(samples)}."
+            f"n_samples {n_samples}."
         )
     if n_local_trials is not None:
         n_local_trials = validation.check_int("n_local_trials", n_local_trials, 1)
-    centred = prepare.centre_and_scale(samples, column_sums).centred
-    indices = seeding.kmeans_plusplus(centred, n_clusters, check_random_state(random_state), weights, n_local_trials)
-    return samples[indices], indices
+    if sparse.is_sparse(samples):
+        seen = sparse.prepared(samples).centred
+    else:
+        seen = prepare.centre_and_scale(samples, column_sums).centred
+    indices = seeding.kmeans_plusplus(seen, n_clusters, check_random_state(random_state), weights, n_local_trials)
+    return sparse.rows_at(samples, indices), indices

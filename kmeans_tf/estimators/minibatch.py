@@ -126,7 +126,7 @@ class MiniBatchKMeans(BaseKMeans):
         started = hasattr(self, "cluster_centers_")
         X, sample_weight = self._check_data(X, sample_weight, reset=not started)
         self._random_state = getattr(self, "_random_state", check_random_state(self.random_state))
-        sample_weight = validation.check_sample_weight(sample_weight, len(X))
+        sample_weight = validation.check_sample_weight(sample_weight, X.shape[0])
         reassignment_ratio = minibatch.check_reassignment_ratio(self.reassignment_ratio)
         compute_labels = validation.check_flag("compute_labels", self.compute_labels)
         if not started:
