@@ -23,7 +23,6 @@ from kmeans_tf.engine.options import (
     check_options,
 )
 from kmeans_tf.engine.result import Iterations, KMeansResult, best_of_runs, given_start
-from kmeans_tf.stream import sources
 from kmeans_tf.stream import streamed as streaming
 
 
@@ -41,6 +40,8 @@ def kmeans(
         Integers are converted to float64. The result keeps the float dtype. A memory map
         (``np.load(path, mmap_mode="r")``) or ``Shards`` is streamed from disk, never copied:
         ``kmeans_tf.stream.streamed`` says how, and what changes (plain passes, the seeding).
+        So is a finite ``tf.data.Dataset`` of float batches (rows, n_features), or
+        ``DatasetRows(dataset, feature=NAME)`` for dicts of them (``kmeans_tf.stream.datasets``).
     n_clusters : int, 1 <= n_clusters <= n_samples
     init : {"k-means++", "random", "k-means||"} or array of shape (n_clusters, n_features), default="k-means++"
         "random" picks distinct samples, as the lesson does; "k-means++" is scikit-learn's
@@ -122,7 +123,7 @@ def kmeans(
     )
     if strategy is not None:
         return distributed.kmeans(samples, n_clusters, sample_weight, strategy, options)
-    if sources.is_streamed(samples):
+    if streaming.is_streamed(samples):
         return streaming.kmeans(samples, n_clusters, sample_weight, options)
     if checkpoint is not None:
         raise ValueError(
@@ -179,7 +180,7 @@ def kmeans(
 
 def predict(samples, centroids, *, batch_size=None, memory_budget=None):
     """Return the index (int64 array) of the nearest of ``centroids`` for each sample (streamed: see ``kmeans``)."""
-    if sources.is_streamed(samples):
+    if streaming.is_streamed(samples):
         return streaming.predict(samples, centroids, batch_size=batch_size, memory_budget=memory_budget)
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
@@ -193,7 +194,7 @@ def inertia(samples, centroids, *, sample_weight=None):
 
     With ``sample_weight`` (shape (n_samples,), finite and >= 0), each distance is multiplied by its sample's weight.
     """
-    if sources.is_streamed(samples):
+    if streaming.is_streamed(samples):
         return streaming.inertia(samples, centroids, sample_weight=sample_weight)
     samples = validation.check_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
