@@ -24,7 +24,7 @@ from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import validation
 from kmeans_tf.engine.kmeans import inertia, predict
 from kmeans_tf.engine.options import KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT, MAX_SEED
-from kmeans_tf.stream.datasets import DatasetRows, is_dataset
+from kmeans_tf.stream.datasets import Batches, DatasetRows, is_dataset
 
 # n_init="auto", as in scikit-learn: one run for these strategies or an array of centroids; for
 # "random" or a callable, the estimator's ``_auto_n_init_runs``.
@@ -114,7 +114,7 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
     def _check_dataset(self, X, *, reset):
         """Return ``X`` (a ``tf.data.Dataset`` or ``DatasetRows``) as ``DatasetRows``, its rows counted (one pass
         the first time); its width kept as ``n_features_in_`` (``reset``) or checked against it."""
-        rows = X if isinstance(X, DatasetRows) else DatasetRows(X, name="X")
+        rows = X if isinstance(X, Batches) else DatasetRows(X, name="X")
         n_features = rows.counted()[1]
         if reset:
             self.n_features_in_ = n_features

@@ -28,7 +28,67 @@ FLOAT_DTYPES = (tf.float32, tf.float64)
 SAME_ROWS_RULE = "a dataset must yield the same rows, in the same order, on every pass"
 
 
-class DatasetRows:
+class Batches:
+    """Rows read in order, a batch at a time, pass after pass: what ``DatasetSource`` reads.
+
+    A kind of batches sets ``name`` (for messages) and ``dtype`` (float32 or float64), and
+    ``batches()`` yields one pass's batches, each through ``checked``. ``where`` may name a
+    row by the file it comes from.
+    """
+
+    name = "dataset"
+    dtype = np.dtype(np.float64)
+    shape = None  # (rows, columns), once a pass has counted them
+    width = None  # the first batch's columns
+
+    def batches(self):
+        """Yield each batch's rows (a 2-D numpy array, this width and dtype), in order: one pass."""
+        raise NotImplementedError
+
+    def checked(self, rows, where):
+        """Return ``rows`` (those of the batch ``where`` names) when 2-D and of the first batch's width."""
+        if rows.ndim != 2:
+            raise ValueError(f"{self.name}: {where} has shape {rows.shape}; batches should be 2-D (rows, n_features)")
+        if self.width is None:
+            self.width = rows.shape[1]
+        elif rows.shape[1] != self.width:
+            raise ValueError(
+                f"{self.name}: {where} has shape {rows.shape}, the first batch {self.width} columns; "
+                f"every batch should have as many"
+            )
+        return rows
+
+    def counted(self):
+        """Return ``shape``: (rows, columns), counted by one pass the first time; ValueError for no rows."""
+        if self.shape is None:
+            n_rows = sum(len(rows) for rows in self.batches())
+            if n_rows == 0 or not self.width:
+                raise ValueError(
+                    f"{self.name} should have at least one row and one column, got shape {(n_rows, self.width or 0)}"
+                )
+            self.shape = (n_rows, self.width)
+        return self.shape
+
+    def where(self, row):
+        """Return ``(name, row)``: how messages point at a row of the data set, counted from 0."""
+        return self.name, row
+
+
+def elements(dataset, unreadable):
+    """Yield the elements of ``dataset``; ValueError ``unreadable(elements read, TensorFlow's message)`` when
+    TensorFlow cannot read the next one (a file cut short, a failed ``map``)."""
+    iterator = iter(dataset)
+    for count in itertools.count():
+        try:
+            element = next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.OpError as error:
+            raise ValueError(unreadable(count, tf_message(error))) from None
+        yield element
+
+
+class DatasetRows(Batches):
     """The rows of a finite ``tf.data.Dataset`` of float batches, read in order, pass after pass.
 
     ``kmeans_tf.kmeans``, ``predict`` and ``inertia`` stream it as they do a memory map.
@@ -75,51 +135,18 @@ class DatasetRows:
             )
         self.dataset, self.feature = dataset, feature
         self.dtype = np.dtype(spec.dtype.as_numpy_dtype)
-        self.shape = None  # (rows, columns), once a pass has counted them
-        self.width = None  # the first batch's columns
 
     def __repr__(self):
         return f"DatasetRows({self.name!r}, feature={self.feature!r})"
 
     def batches(self):
-        """Yield each batch's rows (a 2-D numpy array, this width and dtype), in order: one pass."""
-        elements = iter(self.dataset)
-        for number in itertools.count():
-            try:
-                batch = next(elements)
-            except StopIteration:
-                return
-            except tf.errors.OpError as error:
-                raise ValueError(f"{self.name}: batch {number} cannot be read: {tf_message(error)}") from None
+        """Yield each batch's rows, in order: one pass over the dataset."""
+
+        def unreadable(number, why):
+            return f"{self.name}: batch {number} cannot be read: {why}"
+
+        for number, batch in enumerate(elements(self.dataset, unreadable)):
             yield self.checked(batch.numpy(), f"batch {number}")
-
-    def checked(self, rows, where):
-        """Return ``rows`` (those of the batch ``where`` names) when 2-D and of the first batch's width."""
-        if rows.ndim != 2:
-            raise ValueError(f"{self.name}: {where} has shape {rows.shape}; batches should be 2-D (rows, n_features)")
-        if self.width is None:
-            self.width = rows.shape[1]
-        elif rows.shape[1] != self.width:
-            raise ValueError(
-                f"{self.name}: {where} has shape {rows.shape}, the first batch {self.width} columns; "
-                f"every batch should have as many"
-            )
-        return rows
-
-    def counted(self):
-        """Return ``shape``: (rows, columns), counted by one pass the first time; ValueError for no rows."""
-        if self.shape is None:
-            n_rows = sum(len(rows) for rows in self.batches())
-            if n_rows == 0 or not self.width:
-                raise ValueError(
-                    f"{self.name} should have at least one row and one column, got shape {(n_rows, self.width or 0)}"
-                )
-            self.shape = (n_rows, self.width)
-        return self.shape
-
-    def where(self, row):
-        """Return ``(name, row)``: how messages point at a row of the data set, counted from 0."""
-        return self.name, row
 
 
 def tf_message(error):
@@ -129,12 +156,12 @@ def tf_message(error):
 
 
 def is_dataset(samples):
-    """Whether ``samples`` are a ``tf.data.Dataset`` or ``DatasetRows`` (streamed, a batch at a time)."""
-    return isinstance(samples, (tf.data.Dataset, DatasetRows))
+    """Whether ``samples`` are a ``tf.data.Dataset`` or ``Batches`` (``DatasetRows``): streamed, a batch at a time."""
+    return isinstance(samples, (tf.data.Dataset, Batches))
 
 
 class DatasetSource:
-    """``sources.Source``'s interface over ``DatasetRows``: chunks of rows read in order, each pass from the start.
+    """``sources.Source``'s interface over ``Batches`` (``DatasetRows``): chunks read in order, a pass from the start.
 
     A read continues the pass under way when its rows come later; otherwise a new pass starts.
     The chunks of one pass are read one after another (``sources.chunks``' reader thread).
@@ -145,7 +172,7 @@ class DatasetSource:
     files = (None,)  # no file: the column sums read it by ``blocks``
 
     def __init__(self, samples, name="dataset"):
-        self.rows = samples if isinstance(samples, DatasetRows) else DatasetRows(samples, name=name)
+        self.rows = samples if isinstance(samples, Batches) else DatasetRows(samples, name=name)
         self.name, self.dtype = self.rows.name, self.rows.dtype
         self.n_rows, self.n_features = self.rows.counted()
         self._pass = None
@@ -221,7 +248,7 @@ class DatasetSource:
 
 
 class Pass:
-    """One pass over ``DatasetRows``' batches: the rows handed out so far, and the rest of the current batch."""
+    """One pass over ``Batches``: the rows handed out so far, and the rest of the current batch."""
 
     def __init__(self, rows, n_rows):
         self.rows, self.n_rows, self.position = rows, n_rows, 0
