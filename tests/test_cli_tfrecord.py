@@ -92,13 +92,20 @@ def test_a_bad_record_is_one_error_naming_its_file_and_record(tmp_path, compress
         (example(emb=[1.0, 2.0]), "record 1500: feature 'emb' holds 2 values, the first record's 3"),
         (example(emb=[1, 2, 3]), "record 1500: feature 'emb' is int64_list; it should be a float_list"),
         (b"not an example", "record 1500 is not a tf.train.Example"),
-        (example(emb=[1.0, float("nan"), 3.0]), "should be finite, got nan at row 1500, column 1"),
     ]
     for record, message in cases:
         path = write_records(tmp_path / "bad.tfrecord", rows, compression, extra=[record])
-        assert_error(run("fit", path, "--feature", "emb", "-k", 2), str(path), message)
-        assert_error(run("convert", path, tmp_path / "out.npy", "--feature", "emb"), str(path))
+        for command in (["fit", path, "-k", 2], ["convert", path, tmp_path / "out.npy"]):
+            assert_error(run(*command, "--feature", "emb"), f"{path}: {message}")
         assert not (tmp_path / "out.npy").exists()
+    path = write_records(tmp_path / "bad.tfrecord", rows, compression, extra=[example(emb=[1.0, float("nan"), 3.0])])
+    assert_error(
+        run("fit", path, "--feature", "emb", "-k", 2), f"{path} should be finite, got nan at row 1500, column 1"
+    )
+    assert_error(
+        run("convert", path, tmp_path / "out.npy", "--feature", "emb"), f"{path}: record 1500 holds nan at value 1"
+    )
+    assert not (tmp_path / "out.npy").exists()
 
 
 def test_tfrecord_options_are_checked_before_any_work(tmp_path, blobs):
@@ -111,6 +118,8 @@ def test_tfrecord_options_are_checked_before_any_work(tmp_path, blobs):
     assert_error(run("fit", _npy(tmp_path, blobs), "-k", 2, "--feature", "emb"), "is not TFRecord data")
     assert_error(run("fit", f"{tmp_path}/*.tfrecords", "-k", 2, "--feature", "emb"), "matches no file")
     assert_error(run("fit", cut, "-k", 2, "--feature", "emb"), f"{cut}: cannot read the records from record 0 on")
+    workers = ["--workers", "localhost:1,localhost:2", "--worker-index", 0]
+    assert_error(run("fit", path, "-k", 2, "--feature", "emb", *workers), "TFRecord data, which one process reads")
     # an input is never an output
     assert_error(run("fit", path, "-k", 2, "--feature", "emb", "--labels-out", path, "--force"), "is also DATA")
     (tmp_path / "link.npy").symlink_to(path)  # a glob stands for each file it matches

@@ -209,6 +209,8 @@ def test_kmeans_estimator_fits_predicts_and_scores_a_dataset(dtype):
         streamed.transform(dataset)
     with pytest.raises(ValueError, match="MiniBatchKMeans.fit draws its batches at random"):
         kmeans_tf.MiniBatchKMeans(4).fit(dataset)
+    with pytest.raises(ValueError, match="a callable init is called with X in memory"):
+        kmeans_tf.KMeans(4, init=lambda X, k, random_state: initial).fit(dataset)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

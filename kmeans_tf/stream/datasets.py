@@ -201,11 +201,8 @@ class DatasetSource:
             self._pass = None
 
     def blocks(self, rows):
-        """Yield the data set in blocks of at most ``rows`` rows, each valid until the next."""
-        buffer = sources.aligned_empty(min(rows, self.n_rows), self.n_features, self.dtype)
-        for span in self.spans(rows):
-            block = buffer[: span.rows]
-            self.read(span, block)
+        """Yield the data set in blocks of at most ``rows`` rows, each valid until the next (read ahead by a thread)."""
+        for _, block in sources.chunks(self, rows):
             yield block
 
     def take(self, indices):
