@@ -44,6 +44,7 @@ PUBLIC_API = {
     "MiniBatchResult",
     "ElbowResult",
     "Shards",
+    "DatasetRows",
 }
 # Seconds all the imports may take before the test fails.
 IMPORTS_TIMEOUT = 600
