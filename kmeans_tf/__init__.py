@@ -3,11 +3,12 @@
 Public API (imported from here; everything else is internal)::
 
     from kmeans_tf import (KMeans, MiniBatchKMeans, k_means, kmeans_plusplus, kmeans, predict, inertia,
-                           minibatch_kmeans, elbow, kneedle, load_shards, KMeansResult, gd_kmeans,
+                           minibatch_kmeans, elbow, kneedle, load_shards, DatasetRows, KMeansResult, gd_kmeans,
                            export_saved_model, KMeansLayer)
 
 - ``kmeans``, ``predict``, ``inertia``: Lloyd's k-means and its answers for given centroids; a NumPy array
-  in memory, a memory map or ``load_shards(folder)`` on disk, or this worker's rows with a ``strategy``;
+  in memory, a memory map or ``load_shards(folder)`` on disk, a finite ``tf.data.Dataset`` of float batches
+  (``DatasetRows`` picks a feature of dict elements), or this worker's rows with a ``strategy``;
 - ``minibatch_kmeans``: mini-batch k-means; ``elbow`` and ``kneedle``: choosing k;
 - ``KMeans`` and ``MiniBatchKMeans``: the same as scikit-learn estimators; ``k_means`` and ``kmeans_plusplus``:
   scikit-learn's functions of those names;
@@ -54,6 +55,7 @@ PUBLIC_NAMES = {
     "ElbowResult": "kmeans_tf.engine.choosing_k",
     "load_shards": "kmeans_tf.stream.sources",
     "Shards": "kmeans_tf.stream.sources",
+    "DatasetRows": "kmeans_tf.stream.datasets",
     "gd_kmeans": "kmeans_tf.engine.gd",
     "export_saved_model": "kmeans_tf.serving",
     "KMeansLayer": "kmeans_tf.keras",

@@ -46,6 +46,7 @@ PUBLIC_API = {
     "Shards",
     "export_saved_model",
     "KMeansLayer",
+    "DatasetRows",
 }
 # Seconds all the imports may take before the test fails.
 IMPORTS_TIMEOUT = 600

@@ -13,7 +13,9 @@ import click
 from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
+from kmeans_tf.cli.inputs import open_data
 from kmeans_tf.cli.outputs import claim_outputs, picture_output, write_outputs
+from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
 from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
 
 # The table's columns: heading, the ElbowResult field, and the format of a value.
@@ -72,6 +74,7 @@ class KValues(click.ParamType):
     help=f"the k values to fit: A:B for every k from A to B, or a list; at least {MIN_K_VALUES}",
 )
 @options.columns_option
+@options.feature_option
 @options.header_option
 @options.metric_option()
 @click.option(
@@ -101,6 +104,7 @@ def elbow(
     data,
     k_values,
     columns,
+    feature,
     header,
     metric,
     init,
@@ -114,24 +118,28 @@ def elbow(
 ):
     """Fit k-means for several k and suggest one: the elbow of the inertia curve.
 
-    Runs kmeans_tf.elbow on DATA (read as by fit: .csv, .tsv, .npy, or - for CSV on
-    stdin) and prints, for each k: the inertia (the sum of squared distances to the nearest
-    centroid, which always falls as k grows); the silhouette (-1 to 1, higher is better),
-    measured on --silhouette-rows rows; the Calinski-Harabasz score (higher is better) and
-    the Davies-Bouldin score (0 or more, lower is better). The scores are scikit-learn's;
-    k = 1 has none (-). The suggested k is the knee of the inertia curve by the kneedle rule
-    (Satopää et al. 2011): k and inertia scaled to [0, 1], the k where the curve lies
-    farthest below the straight line from its first point to its last. --plot draws the
-    inertia and the silhouette against k, the suggested k marked. With --metric cosine
-    (spherical k-means) the inertia sums 1 - cosine, the silhouette is by the cosine distance,
-    and the other two scores are measured on the rows scaled to unit length.
+    Runs kmeans_tf.elbow on DATA (read into memory, as by fit: .csv, .tsv, .npy, TFRecord
+    files with --feature, or - for CSV on stdin) and prints, for each k: the inertia (the
+    sum of squared distances to the nearest centroid, which always falls as k grows); the
+    silhouette (-1 to 1, higher is better), measured on --silhouette-rows rows; the
+    Calinski-Harabasz score (higher is better) and the Davies-Bouldin score (0 or more,
+    lower is better). The scores are scikit-learn's; k = 1 has none (-). The suggested k is
+    the knee of the inertia curve by the kneedle rule (Satopää et al. 2011): k and inertia
+    scaled to [0, 1], the k where the curve lies farthest below the straight line from its
+    first point to its last. --plot draws the inertia and the silhouette against k, the
+    suggested k marked. With --metric cosine (spherical
+    k-means) the inertia sums 1 - cosine, the silhouette is by the cosine distance, and the other
+    two scores are measured on the rows scaled to unit length.
 
     \b
     Example:
       kmeans-tf elbow blobs.csv --k 1:10 --init-seed 0 --plot elbow.png
     """
     claim_outputs({"--plot": plot}, force=force, inputs={"DATA": data})
-    table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
+    if feature is not None or is_tfrecord_data(data):  # the rows of TFRecord files, read into memory
+        table = open_data(data, columns=columns, header=header, memory_budget=None, in_memory=True, feature=feature)
+    else:
+        table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
     n_samples, n_features = table.values.shape
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}")
     if n_samples < k_values[-1]:

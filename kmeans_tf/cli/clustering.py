@@ -54,6 +54,7 @@ SIZES_LISTED = 8
 @options.data_argument
 @options.clusters_option(None, help="number of clusters [required unless --init is a file]")
 @options.columns_option
+@options.feature_option
 @options.weights_option
 @options.header_option
 @options.metric_option()
@@ -139,7 +140,8 @@ def fit(console, **arguments):
 
     Runs the eager TensorFlow 2 engine (kmeans_tf.kmeans). DATA is a .csv file (a
     header row is optional and detected), a .tsv or .npy file, a folder of .npy files
-    (one data set, rows in file-name order), or - for CSV on stdin. .npy data are
+    (one data set, rows in file-name order), TFRecord files with --feature (a file, a
+    quoted glob or a folder of them), or - for CSV on stdin. .npy and TFRecord data are
     streamed from disk, within --memory-budget (pictures read them into memory).
     The labels (0 to K-1, one per row, in the rows' order) go to --labels-out, or to
     stdout unless --json is given. With --plot and --trajectory, data wider than 2 columns
@@ -166,6 +168,7 @@ def fit(console, **arguments):
         memory_budget=request.memory_budget,
         in_memory=request.in_memory,
         weights=request.weights_column,
+        feature=request.feature,
     )
     sample_weight = table.weights if request.weights_file is None else read_weights(request.weights_file, table)
     values, sample_weight, n_samples = processes.share(table.values, sample_weight, table.shape[0])
@@ -225,6 +228,7 @@ def fit(console, **arguments):
     help="the centroids (.csv, .tsv or .npy), e.g. from fit --centroids-out",
 )
 @options.columns_option
+@options.feature_option
 @options.header_option
 @options.metric_option(
     None,
@@ -236,13 +240,16 @@ def fit(console, **arguments):
 @options.force_option
 @options.quiet_option
 @click.pass_obj
-def predict(console, data, centroids_file, columns, header, metric, labels_out, batch_size, memory_budget, force):
+def predict(
+    console, data, centroids_file, columns, feature, header, metric, labels_out, batch_size, memory_budget, force
+):
     """Label each row of DATA with its nearest centroid.
 
-    DATA is read as by fit (.csv, .tsv, .npy, a folder of .npy files, or - for CSV on
-    stdin); the labels, one per row in the rows' order, go to --labels-out or stdout.
-    The centroids are compared by the metric their file records (fit --metric cosine
-    writes it on the first line), or by --metric; a --metric that differs from the file's is refused.
+    DATA is read as by fit (.csv, .tsv, .npy, a folder of .npy files, TFRecord files with
+    --feature, or - for CSV on stdin); the labels, one per row in the rows' order, go to
+    --labels-out or stdout. The centroids are compared by the metric their file records (fit
+    --metric cosine writes it on the first line), or by --metric; a --metric that differs from
+    the file's is refused.
 
     \b
     Example:
@@ -250,7 +257,7 @@ def predict(console, data, centroids_file, columns, header, metric, labels_out, 
     """
     claim_outputs({"--labels-out": labels_out}, force=force, inputs={"DATA": data, "--centroids": centroids_file})
     metric = centroids_metric(centroids_file, metric)
-    table = open_data(data, columns=columns, header=header, memory_budget=memory_budget)
+    table = open_data(data, columns=columns, header=header, memory_budget=memory_budget, feature=feature)
     centroids = read_centroids(centroids_file, table, "--centroids")
     labels = kmeans_tf.predict(
         table.values, centroids, metric=metric, batch_size=batch_size, memory_budget=memory_budget

@@ -1,4 +1,4 @@
-"""The ``convert`` command: a CSV or TSV file of any size into a ``.npy`` file, which ``fit`` streams from disk."""
+"""The ``convert`` command: a CSV, TSV or TFRecord data of any size into a ``.npy`` file, which ``fit`` streams."""
 
 import os
 import sys
@@ -10,20 +10,23 @@ from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.outputs import claim_outputs
+from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
 
 
 @click.command(cls=Command)
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str))
+@click.argument("data", type=options.DataPath(exists=True, allow_dash=True, path_type=str))
 @click.argument(
     "out", type=click.Path(dir_okay=False, path_type=Path), callback=options.suffix_check(data_io.NPY_SUFFIX)
 )
 @options.columns_option
+@options.feature_option
 @options.header_option
 @options.force_option
 @options.quiet_option
 @click.pass_obj
-def convert(console, data, out, columns, header, force):
-    """Convert DATA (.csv, .tsv, or - for CSV on stdin) into OUT, a .npy file of float64.
+def convert(console, data, out, columns, feature, header, force):
+    """Convert DATA (.csv, .tsv, or - for CSV on stdin) into OUT, a .npy file of float64;
+    or TFRecord files with --feature (a file, a quoted glob or a folder of them) into float32.
 
     Reads any size a chunk of rows at a time, checking every cell as fit does (the same
     messages), so that fit and predict can then stream OUT from disk. OUT is written beside
@@ -32,6 +35,7 @@ def convert(console, data, out, columns, header, force):
     \b
     Example:
       kmeans-tf convert big.csv big.npy --columns x,y
+      kmeans-tf convert 'parts/*.tfrecord' embeddings.npy --feature emb
       kmeans-tf fit big.npy -k 100 --labels-out labels.npy --memory-budget 2GiB
     """
     claim_outputs({"OUT": out}, force=force, inputs={"DATA": data})
@@ -39,6 +43,9 @@ def convert(console, data, out, columns, header, force):
         raise click.BadParameter(
             f"{str(out)!r} should be a regular file (its shape is written last)", param_hint="'OUT'"
         )
+    if feature is not None or is_tfrecord_data(data):
+        _convert_tfrecords(console, data, out, columns, feature, header)
+        return
     total = None if data == data_io.STDIN else os.path.getsize(data)
     with console.throughput(total, "convert") as update:
         rows, width, names = data_io.convert_text(
@@ -48,3 +55,13 @@ def convert(console, data, out, columns, header, force):
         f"{rows} rows x {width} columns written to {out}"
         + (f" (header: {', '.join(names)})" if names else " (no header)")
     )
+
+
+def _convert_tfrecords(console, data, out, columns, feature, header):
+    """Write the --feature of each record of TFRecord DATA as a row of OUT (float32), in one pass over the records."""
+    from kmeans_tf.cli.inputs import check_tfrecord_options
+    from kmeans_tf.stream.tfrecords import convert_tfrecords, open_tfrecords
+
+    check_tfrecord_options(data, feature, columns, header, None)
+    rows, width = convert_tfrecords(open_tfrecords(data, feature), out, overwrite=True)
+    console.note(f"{rows} rows x {width} columns written to {out} (float32, feature {feature!r})")

@@ -1,7 +1,10 @@
-"""The data commands' input: a text file read into memory, or ``.npy`` data mapped and streamed from disk.
+"""The data commands' input: a text file read into memory, ``.npy`` data mapped, TFRecord files, streamed from disk.
 
 A ``.npy`` file, or a folder of ``.npy`` shards (rows in file-name order), is mapped, never
-read whole: the engine streams it a chunk at a time (``kmeans_tf.stream.streamed``). A text
+read whole: the engine streams it a chunk at a time (``kmeans_tf.stream.streamed``). So are
+TFRecord files (a file, a quoted glob or a folder of them, ``data_io.tfrecord_files``): the
+``--feature`` of each record is its row, read a batch of records at a time
+(``kmeans_tf.stream.tfrecords``), the rows counted by one pass when they are opened. A text
 file is read into memory, unless it is larger than the memory budget: then the command
 says so and suggests ``kmeans-tf convert``. The files that go with the data (centroids, weights)
 are read here too, checked against it, with the metric a centroids file records. Nothing here
@@ -13,11 +16,13 @@ import os
 import sys
 
 import click
+import numpy as np
 
 import kmeans_tf
 from kmeans_tf import data_io
 from kmeans_tf.data_io.reading import data_suffix
 from kmeans_tf.data_io.tables import NPY_SUFFIX, resolve_columns
+from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
 from kmeans_tf.engine.options import DEFAULT_METRIC, METRICS
 from kmeans_tf.stream.budget import default_memory_budget, describe_size
 
@@ -27,7 +32,8 @@ METRIC_RECORD = "metric: "
 
 @dataclasses.dataclass(frozen=True)
 class Data:
-    """A command's data: ``values`` (an array in memory, or ``Shards`` streamed from disk), as a ``Table`` has them."""
+    """A command's data: ``values`` (an array in memory, or ``Shards`` or TFRecord rows streamed from disk), as a
+    ``Table`` has them."""
 
     values: object
     names: tuple | None
@@ -36,12 +42,19 @@ class Data:
     weights: object = None  # the rows' weights from a column of a text file, or None
 
 
-def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=None):
+def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=None, feature=None):
     """Map DATA (a .npy file or a folder of them) or read it (text; .npy with ``in_memory``), as the docstring says.
 
     ``weights``: a column of the rows' weights (as ``data_io.read_table`` takes it); a .npy file with one is read
-    into memory (its weights in a file of their own keep it streamed).
+    into memory (its weights in a file of their own keep it streamed). ``feature``: TFRecord data's ``--feature``.
     """
+    if is_tfrecord_data(path):
+        return _tfrecords(path, feature, columns, header, weights, in_memory)
+    if feature is not None:
+        raise ValueError(
+            f"--feature names the feature of TFRecord data; {path} is not TFRecord data (a .tfrecord or "
+            f".tfrecords file, a quoted glob or a folder of them)"
+        )
     if path != data_io.STDIN and os.path.isdir(path):
         if weights is not None:
             raise ValueError(
@@ -90,6 +103,28 @@ def _mapped(arrays, columns, header, path):
         path,
         (sum(len(array) for array in arrays), arrays[0].shape[1] if indices is None else len(indices)),
     )
+
+
+def _tfrecords(path, feature, columns, header, weights, in_memory):
+    """Return TFRecord data as ``Data``: their rows, counted, streamed (read into memory with ``in_memory``)."""
+    check_tfrecord_options(path, feature, columns, header, weights)
+    from kmeans_tf.stream.tfrecords import open_tfrecords
+
+    rows = open_tfrecords(path, feature)
+    shape = rows.counted()
+    values = np.concatenate(list(rows.batches())) if in_memory else rows
+    return Data(values, None, path, shape)
+
+
+def check_tfrecord_options(path, feature, columns, header, weights):
+    """Refuse the options that TFRecord data ``path`` cannot take, and a missing ``--feature``."""
+    for option, given in (("--columns", columns), ("--header", header), ("--weights COLUMN", weights)):
+        if given is not None:
+            raise ValueError(
+                f"{option} does not apply to TFRecord data ({path}): each row is the --feature of a record"
+            )
+    if feature is None:
+        raise ValueError(f"{path} is TFRecord data: give --feature NAME, the float-list feature that holds each row")
 
 
 def read_centroids(path, data, option):

@@ -6,12 +6,14 @@ lesson modules, ``kmeans_tf.engine.options``), never from copies. Nothing here i
 
 import dataclasses
 import math
+import os
 from pathlib import Path
 
 import click
 
 from kmeans_tf import data_io
 from kmeans_tf.cli.console import Console
+from kmeans_tf.data_io.tfrecord_files import is_glob
 from kmeans_tf.engine.options import (
     COSINE,
     DEFAULT_INIT_ROUNDS,
@@ -230,7 +232,24 @@ force_option = click.option("--force", is_flag=True, help="replace output files 
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet, help="no progress bar and no notes on stderr"
 )
-data_argument = click.argument("data", type=click.Path(exists=True, allow_dash=True, path_type=str))
+
+
+class DataPath(click.Path):
+    """DATA's type: an existing file or folder, ``-``, or a quoted glob of TFRecord files (read when the data are)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and is_glob(value) and not os.path.lexists(value):
+            return value
+        return super().convert(value, param, ctx)
+
+
+data_argument = click.argument("data", type=DataPath(exists=True, allow_dash=True, path_type=str))
+feature_option = click.option(
+    "--feature",
+    metavar="NAME",
+    help="for TFRecord DATA (.tfrecord/.tfrecords files, GZIP or not; a quoted glob or a folder of them): the "
+    "float-list feature of each tf.train.Example that holds its row, of one length in every record",
+)
 batch_size_option = click.option(
     "--batch-size",
     type=click.IntRange(1),

@@ -2,6 +2,7 @@
 
 import contextlib
 import dataclasses
+import glob
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from kmeans_tf import data_io
 from kmeans_tf.data_io.chunked import LABEL_CHUNK
+from kmeans_tf.data_io.tfrecord_files import is_glob, is_tfrecord_name
 
 
 def claim_outputs(outputs, *, force, inputs=None):
@@ -18,12 +20,16 @@ def claim_outputs(outputs, *, force, inputs=None):
     ``outputs`` and ``inputs`` map an option's name to its path (or None). An output must
     be writable where it is, differ from every input file and from the other outputs (links
     followed), and be new unless ``force``. An input that is a folder of shards stands for
-    each of its shards, and an output there that would be read as one of them is refused too.
+    each of its shards (``.npy`` or TFRecord files), and an output there that would be read as one
+    of them is refused too; a glob of TFRecord files stands for each file it matches.
     Devices, FIFOs and ``/dev/stdout`` are written into, never replaced.
     """
     inputs = {name: path for name, path in (inputs or {}).items() if path not in (None, data_io.STDIN)}
     folders = {name: path for name, path in inputs.items() if os.path.isdir(path)}
-    input_files = [(name, path) for name, path in inputs.items() if name not in folders]
+    input_files = [(name, path) for name, path in inputs.items() if name not in folders and not is_glob(path)]
+    for name, pattern in inputs.items():
+        if is_glob(pattern):
+            input_files += [(f"{name} ({match})", match) for match in sorted(glob.glob(str(pattern)))]
     for name, folder in folders.items():
         input_files += [(f"{name} ({shard})", shard) for shard in _shards(folder)]
     claimed = {}
@@ -50,9 +56,9 @@ def claim_outputs(outputs, *, force, inputs=None):
 
 
 def _shards(folder):
-    """The files of ``folder`` that read as its shards (those ``data_io.shard_paths`` would check and return)."""
+    """The files of ``folder`` that read as its shards (``data_io.shard_paths``' own, or TFRecord files)."""
     try:
-        return [Path(folder) / name for name in sorted(os.listdir(folder)) if data_io.is_shard_name(name)]
+        return [Path(folder) / name for name in sorted(os.listdir(folder)) if _is_shard_name(name)]
     except OSError:
         return []  # reading the data will say why
 
@@ -60,9 +66,13 @@ def _shards(folder):
 def _would_be_shard(path, folder):
     """Tell whether the file ``path`` names, or the file its links lead to, would be a shard of ``folder``."""
     return any(
-        data_io.is_shard_name(candidate.name) and _same_file(candidate.parent, folder)
+        _is_shard_name(candidate.name) and _same_file(candidate.parent, folder)
         for candidate in (Path(os.path.abspath(path)), Path(os.path.realpath(path)))
     )
+
+
+def _is_shard_name(name):
+    return data_io.is_shard_name(name) or is_tfrecord_name(name)
 
 
 def _same_file(a, b):

@@ -19,6 +19,7 @@ from kmeans_tf.cli.inputs import metric_record, read_centroids
 from kmeans_tf.cli.options import TF_CONFIG, WeightsSource, is_file
 from kmeans_tf.cli.outputs import needs_two_columns
 from kmeans_tf.data_io.tables import NPY_SUFFIX
+from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
 from kmeans_tf.engine.options import INIT_STRATEGIES
 
 LLOYD, MINI_BATCH = "lloyd", "mini-batch"
@@ -49,6 +50,7 @@ class FitRequest:
     data: str
     columns: tuple | None
     header: bool | None
+    feature: str | None
     weights: WeightsSource | None
     memory_budget: int | None
     # the fit
@@ -159,6 +161,10 @@ def _on_workers(request, workers, worker_index):
     """Check the workers' options (or ``TF_CONFIG``); return ``request`` with this worker's cluster and outputs."""
     from kmeans_tf.cli import workers as several
 
+    if is_tfrecord_data(request.data):
+        raise click.ClickException(
+            f"{request.data} is TFRecord data, which one process reads; --workers reads .npy or text data"
+        )
     try:
         cluster = several.check_cluster(workers, worker_index)
     except ValueError as error:

@@ -51,7 +51,7 @@ from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import lloyd, m_step, seeding, validation
 from kmeans_tf.engine.options import COSINE
 from kmeans_tf.engine.result import best_of_runs, given_start
-from kmeans_tf.stream import budget, sources
+from kmeans_tf.stream import budget, datasets, sources
 from kmeans_tf.stream import checkpoint as checkpoints
 from kmeans_tf.stream import passes as stream_passes
 from kmeans_tf.stream import prepare as stream_prepare
@@ -134,6 +134,11 @@ def first_replica(strategy):
 
 def split(samples, parts, name="samples"):
     """Return ``parts`` streamed ``Source``s over contiguous ranges of ``samples``' rows, and their first rows."""
+    if datasets.is_dataset(samples):
+        raise ValueError(
+            f"{name} is a tf.data.Dataset, which is not split among replicas; give each worker its rows as an "
+            f"array, a memory map or Shards"
+        )
     source = sources.Source(samples, name)
     starts = [source.n_rows * part // parts for part in range(parts + 1)]
     if any(stop <= start for start, stop in zip(starts, starts[1:])):

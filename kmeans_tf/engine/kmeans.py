@@ -25,7 +25,6 @@ from kmeans_tf.engine.options import (
     check_options,
 )
 from kmeans_tf.engine.result import Iterations, KMeansResult, best_of_runs, given_start
-from kmeans_tf.stream import sources
 from kmeans_tf.stream import streamed as streaming
 
 
@@ -43,6 +42,8 @@ def kmeans(
         Integers are converted to float64. The result keeps the float dtype. A memory map
         (``np.load(path, mmap_mode="r")``) or ``Shards`` is streamed from disk, never copied:
         ``kmeans_tf.stream.streamed`` says how, and what changes (plain passes, the seeding).
+        So is a finite ``tf.data.Dataset`` of float batches (rows, n_features), or
+        ``DatasetRows(dataset, feature=NAME)`` for dicts of them (``kmeans_tf.stream.datasets``).
     n_clusters : int, 1 <= n_clusters <= n_samples
     metric : {"euclidean", "cosine"}, default="euclidean"
         "euclidean": Lloyd's k-means, by squared Euclidean distance. "cosine": spherical
@@ -133,7 +134,7 @@ def kmeans(
     )
     if strategy is not None:
         return distributed.kmeans(samples, n_clusters, sample_weight, strategy, options)
-    if sources.is_streamed(samples):
+    if streaming.is_streamed(samples):
         return streaming.kmeans(samples, n_clusters, sample_weight, options)
     if checkpoint is not None:
         raise ValueError(
@@ -205,7 +206,7 @@ def predict(samples, centroids, *, metric=DEFAULT_METRIC, batch_size=None, memor
     ``metric="cosine"``: the centroid of largest cosine similarity (a row of zeros: ValueError naming it).
     """
     metric = validation.check_metric(metric)
-    if sources.is_streamed(samples):
+    if streaming.is_streamed(samples):
         return streaming.predict(samples, centroids, metric=metric, batch_size=batch_size, memory_budget=memory_budget)
     samples = _checked_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)
@@ -221,7 +222,7 @@ def inertia(samples, centroids, *, metric=DEFAULT_METRIC, sample_weight=None):
     ``metric="cosine"``: the sum of ``1 - cos`` to the centroid of largest cosine similarity.
     """
     metric = validation.check_metric(metric)
-    if sources.is_streamed(samples):
+    if streaming.is_streamed(samples):
         return streaming.inertia(samples, centroids, metric=metric, sample_weight=sample_weight)
     samples = _checked_samples(samples)
     centroids = validation.check_centroids(centroids, None, samples.shape[1], samples.dtype)

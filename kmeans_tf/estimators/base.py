@@ -4,6 +4,10 @@ The common parameters, the fit's preamble (data, weights, seed, ``init`` and ``n
 checked and resolved), the fitted attributes, and the methods of a fitted model
 (``predict``, ``transform``, ``score``, ``export``, ...). Each estimator keeps its own ``__init__``
 signature (scikit-learn's ``get_params`` reads it) and its own ``fit``.
+
+``X`` may be a TensorFlow tensor (read as its numpy values, dtype kept), and, for ``KMeans.fit``,
+``predict`` and ``score``, a finite ``tf.data.Dataset`` of float batches or ``DatasetRows``: streamed
+by the engine (``kmeans_tf.stream.datasets``), never held in memory.
 """
 
 import functools
@@ -16,10 +20,12 @@ from sklearn.metrics import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import spherical, validation
 from kmeans_tf.engine.kmeans import inertia, predict
 from kmeans_tf.engine.options import COSINE, KMEANS_PARALLEL_INIT, KMEANS_PLUSPLUS_INIT, MAX_SEED
 from kmeans_tf.serving import export_saved_model
+from kmeans_tf.stream.datasets import Batches, DatasetRows, is_dataset
 
 # n_init="auto", as in scikit-learn: one run for these strategies or an array of centroids; for
 # "random" or a callable, the estimator's ``_auto_n_init_runs``.
@@ -92,6 +98,11 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
 
         Euclidean; with ``metric="cosine"``, the cosine distance ``1 - cos`` (a row of zeros: ValueError naming it).
         """
+        if is_dataset(X):
+            raise ValueError(
+                "transform returns one row of distances per sample, in memory: give X as an array (a tf.data.Dataset "
+                "is streamed by fit, predict and score)"
+            )
         X = self._check_test_data(X)
         if self.metric == COSINE:
             return spherical.cosine_distances(X, self.cluster_centers_)
@@ -100,7 +111,8 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
     def score(self, X, y=None, sample_weight=None):
         """Return minus the (weighted) inertia of ``X`` with the fitted centroids: higher is better."""
         X = self._check_test_data(X)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if not is_dataset(X):  # a dataset's weights are checked by the engine, which counts its rows
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         return -inertia(X, self.cluster_centers_, metric=self.metric, sample_weight=sample_weight)
 
     def export(self, path):
@@ -113,19 +125,45 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
 
     def _check_test_data(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, accept_sparse="csr", dtype=[np.float64, np.float32], order="C")
+        if is_dataset(X):
+            return self._check_dataset(X, reset=False)
+        return validate_data(
+            self, as_numpy(X), reset=False, accept_sparse="csr", dtype=[np.float64, np.float32], order="C"
+        )
 
     def _check_data(self, X, sample_weight, *, reset=True):
         """Return ``X`` (float64 or float32, C order, or CSR) and ``sample_weight`` (an array in ``X``'s dtype)."""
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C", reset=reset)
-        return X, _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        X = validate_data(
+            self, as_numpy(X), accept_sparse="csr", dtype=[np.float64, np.float32], order="C", reset=reset
+        )
+        return X, _check_sample_weight(as_numpy(sample_weight), X, dtype=X.dtype)
+
+    def _check_dataset(self, X, *, reset):
+        """Return ``X`` (a ``tf.data.Dataset`` or ``DatasetRows``) as ``DatasetRows``, its rows counted (one pass
+        the first time); its width kept as ``n_features_in_`` (``reset``) or checked against it."""
+        rows = X if isinstance(X, Batches) else DatasetRows(X, name="X")
+        n_features = rows.counted()[1]
+        if reset:
+            self.n_features_in_ = n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                f"features as input."
+            )
+        return rows
 
     def _fit_preamble(self, X, sample_weight):
         """Check a fit's inputs; return ``X``, ``sample_weight``, the ``init`` to seed with, and the seed.
 
         The seed is ``random_state`` when it is an integer, else drawn from it; ``_n_init`` is set.
+        A dataset's ``sample_weight`` is checked by the engine, which counts its rows.
         """
-        X, sample_weight = self._check_data(X, sample_weight)
+        if is_dataset(X):
+            X = self._check_dataset(X, reset=True)
+        else:
+            X, sample_weight = self._check_data(X, sample_weight)
         random_state = check_random_state(self.random_state)
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else random_state.randint(MAX_SEED)
         return X, sample_weight, self._resolve_init(X), seed
@@ -138,6 +176,11 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
         an ``n_init`` other than 1 is warned about (from the caller of ``fit`` or ``partial_fit``).
         """
         init = self.init
+        if callable(init) and is_dataset(X):
+            raise ValueError(
+                "a callable init is called with X in memory; give a tf.data.Dataset with init='k-means++', "
+                "'random', 'k-means||' or an array"
+            )
         if callable(init):
             init = functools.partial(_called_init, init)
         elif not isinstance(init, str):
@@ -168,6 +211,11 @@ class BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
             self.labels_ = result.labels.astype(np.int32)
         self.inertia_ = result.inertia
         self.n_iter_ = result.n_iter
+
+
+def as_numpy(values):
+    """A TensorFlow tensor's values as a numpy array of its dtype (scikit-learn's checks make float32 float64)."""
+    return values.numpy() if isinstance(values, tf.Tensor) else values
 
 
 def _initial_centers(centers, n_clusters, X):

@@ -81,7 +81,10 @@ class KMeans(BaseKMeans):
         self._store_params(locals())
 
     def fit(self, X, y=None, sample_weight=None):
-        """Cluster ``X`` (array of shape (n_samples, n_features)), each row weighted by ``sample_weight``."""
+        """Cluster ``X`` (array of shape (n_samples, n_features)), each row weighted by ``sample_weight``.
+
+        ``X`` may also be a finite ``tf.data.Dataset`` of float batches (or ``DatasetRows``), streamed from it.
+        """
         X, sample_weight, init, seed = self._fit_preamble(X, sample_weight)
         fit_from = functools.partial(
             kmeans,

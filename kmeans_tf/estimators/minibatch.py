@@ -24,6 +24,7 @@ from kmeans_tf.engine.options import (
     MINIBATCH_TOL,
 )
 from kmeans_tf.estimators.base import AUTO_N_INIT, BaseKMeans
+from kmeans_tf.stream.datasets import is_dataset
 
 # Runs that n_init="auto" makes for init="random" or a callable, as in scikit-learn.
 AUTO_N_INIT_RUNS = 3
@@ -98,6 +99,7 @@ class MiniBatchKMeans(BaseKMeans):
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster ``X`` (n_samples, n_features) by batches of its rows, drawn in proportion to ``sample_weight``."""
+        refuse_dataset(X, "fit draws its batches at random from X in memory")
         X, sample_weight, init, seed = self._fit_preamble(X, sample_weight)
         result = minibatch.minibatch_kmeans(
             X,
@@ -122,7 +124,9 @@ class MiniBatchKMeans(BaseKMeans):
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
-        """Make one step on the rows of ``X``, weighted by ``sample_weight``; the first seeds the centroids."""
+        """Make one step on the rows of ``X`` (an array, or a tensor such as a batch of a ``tf.data.Dataset``),
+        weighted by ``sample_weight``; the first seeds the centroids."""
+        refuse_dataset(X, "partial_fit makes one step on the rows it is given")
         started = hasattr(self, "cluster_centers_")
         X, sample_weight = self._check_data(X, sample_weight, reset=not started)
         self._random_state = getattr(self, "_random_state", check_random_state(self.random_state))
@@ -158,3 +162,12 @@ class MiniBatchKMeans(BaseKMeans):
             sample_weight=sample_weight,
         )
         self.n_steps_ = 0
+
+
+def refuse_dataset(X, why):
+    """Raise ValueError saying ``why`` for a ``tf.data.Dataset``: its batches go one at a time to ``partial_fit``."""
+    if is_dataset(X):
+        raise ValueError(
+            f"MiniBatchKMeans.{why}; give a dataset's batches one at a time: for batch in dataset: "
+            f"model.partial_fit(batch)"
+        )

@@ -1,7 +1,8 @@
 """k-means over data on disk: ``kmeans``, ``predict`` and ``inertia`` when the samples are streamed.
 
 ``kmeans_tf.engine.kmeans`` hands its samples here when they are a NumPy memory map
-(``np.load(path, mmap_mode="r")``) or ``sources.Shards`` (a folder of ``.npy`` files). The
+(``np.load(path, mmap_mode="r")``), ``sources.Shards`` (a folder of ``.npy`` files) or a
+``tf.data.Dataset`` (``datasets.DatasetRows``: each pass iterates it again). The
 answer is the one the array in memory gives from the same initial centroids: the same
 labels and iterations, centroids and inertia equal up to the order of float64 sums.
 
@@ -43,13 +44,23 @@ from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, seeding, spherical, validation
 from kmeans_tf.engine.options import COSINE, KMEANS_PARALLEL_INIT, RANDOM_INIT
 from kmeans_tf.engine.result import best_of_runs, given_start
-from kmeans_tf.stream import budget, sources
+from kmeans_tf.stream import budget, datasets, sources
 from kmeans_tf.stream import checkpoint as checkpoints
 from kmeans_tf.stream import prepare as stream_prepare
 from kmeans_tf.stream.passes import Passes, transformed_rows
 
 # k-means++ on more rows than this runs on a seeded uniform sample of this many rows; k-means|| streams them.
 SEEDING_SAMPLE_ROWS = 100_000
+
+
+def is_streamed(samples):
+    """Whether ``samples`` are read a chunk at a time: a memory map, ``Shards``, or a ``tf.data.Dataset``."""
+    return sources.is_streamed(samples) or datasets.is_dataset(samples)
+
+
+def open_source(samples):
+    """The checked source of streamed ``samples``: ``datasets.DatasetSource`` for a dataset, else ``sources.Source``."""
+    return datasets.DatasetSource(samples) if datasets.is_dataset(samples) else sources.Source(samples)
 
 
 def budget_bytes(memory_budget):
@@ -59,7 +70,7 @@ def budget_bytes(memory_budget):
 
 def kmeans(samples, n_clusters, sample_weight, options):
     """``kmeans_tf.engine.kmeans.kmeans`` on streamed samples (the module's docstring), with checked ``FitOptions``."""
-    source = sources.Source(samples)
+    source = open_source(samples)
     options = validation.check_lloyd_options(
         n_clusters, source.n_rows, source.n_features, source.dtype, options, sample_weight
     )
@@ -195,7 +206,7 @@ def _for_centroids(samples, centroids, metric, batch_size, memory_budget):
     measures in; the plan; the transform of each chunk into those coordinates, and the coordinates
     (``prepare.Prepared``); the kernel. One pass over the rows checks them (finite; with ``metric="cosine"``, no row
     of zeros) and finds the scale."""
-    source = sources.Source(samples)
+    source = open_source(samples)
     centroids = validation.check_centroids(centroids, None, source.n_features, source.dtype)
     batch_size = validation.check_batch_size(batch_size)
     memory_budget = validation.check_memory_budget(memory_budget)
