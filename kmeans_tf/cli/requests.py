@@ -76,6 +76,7 @@ class FitRequest:
     trajectory: Path | None
     as_json: bool
     force: bool
+    logdir: Path | None
 
     @property
     def pictures(self):
@@ -141,6 +142,15 @@ def fit_request(given, *, workers, worker_index, **options):
         )
     if request.init_file is None and request.clusters is None:
         raise click.UsageError("Missing option '-k' / '--clusters' (needed unless --init is a file).")
+    if request.logdir is not None:
+        from kmeans_tf.engine import tensorboard
+
+        try:
+            tensorboard.require()
+        except ImportError:
+            raise click.ClickException(
+                f"--logdir needs TensorBoard, which is not installed: {tensorboard.INSTALL_HINT}"
+            ) from None
     if workers is not None or worker_index is not None or os.environ.get(TF_CONFIG):
         request = _on_workers(request, workers, worker_index)
     return request
