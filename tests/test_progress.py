@@ -176,9 +176,7 @@ def test_the_log_holds_each_iterations_numbers_one_folder_a_run(tmp_path, where)
     result = kmeans_tf.kmeans(
         data, 4, init="random", n_init=2, seed=9, keep_iterations=True, callback=states.append, log_dir=tmp_path / "log"
     )
-    assert sorted(os.listdir(tmp_path / "log")) == sorted(
-        ["run-0", "run-1", tensorboard.CENTROIDS_FILE, tensorboard.METADATA_FILE, "projector_config.pbtxt"]
-    )
+    assert sorted(os.listdir(tmp_path / "log")) == ["run-0", "run-1"]
     for index in (0, 1):
         run_states = [state for state in states if state.run == index]
         events = read_events(tmp_path / "log" / f"run-{index}")
@@ -187,9 +185,15 @@ def test_the_log_holds_each_iterations_numbers_one_folder_a_run(tmp_path, where)
         for (step, histogram), state in zip(events["cluster_sizes"], run_states):
             assert step == state.iteration and histogram[:, 2].sum() == 4  # one count a cluster
             assert histogram[0, 0] == state.sizes.min() and histogram[-1, 1] == state.sizes.max()
-    # the run returned logged what its record holds
-    runs = [logged(tmp_path / "log" / f"run-{index}", "inertia") for index in (0, 1)]
-    assert list(result.iterations.inertia) in runs
+    # the run returned holds the projector's files, and logged what its record holds
+    (returned,) = returned_runs(tmp_path / "log")
+    assert logged(returned, "inertia") == list(result.iterations.inertia)
+    assert_array_equal(np.loadtxt(returned / tensorboard.CENTROIDS_FILE, delimiter="\t"), result.centroids)
+
+
+def returned_runs(log_dir):
+    """The run folders in ``log_dir`` that hold the projector's files."""
+    return [folder for folder in sorted(log_dir.iterdir()) if (folder / "projector_config.pbtxt").exists()]
 
 
 def test_the_log_gives_the_projector_the_centroids_returned(tmp_path):
@@ -198,6 +202,7 @@ def test_the_log_gives_the_projector_the_centroids_returned(tmp_path):
 
     samples, initial = random_case(10, 1000, 3, 5, dtype=np.float32)
     result = kmeans_tf.kmeans(samples, 5, init=initial, tol=0, log_dir=str(tmp_path))
+    tmp_path = tmp_path / "run-0"
     assert_array_equal(np.loadtxt(tmp_path / tensorboard.CENTROIDS_FILE, delimiter="\t"), result.centroids)
     lines = (tmp_path / tensorboard.METADATA_FILE).read_text().splitlines()
     assert lines[0] == "cluster\tsize"
@@ -224,11 +229,12 @@ def test_minibatch_and_the_estimators_write_the_log(tmp_path):
     assert events["inertia"] == [(state.iteration, state.inertia) for state in steps]
     assert "changed" not in events and len(steps) == result.n_steps
     kmeans_tf.MiniBatchKMeans(3, batch_size=200, random_state=0, log_dir=tmp_path / "estimator").fit(samples)
-    assert (tmp_path / "estimator" / tensorboard.CENTROIDS_FILE).exists()
+    assert (tmp_path / "estimator" / "run-0" / tensorboard.CENTROIDS_FILE).exists()
     model = kmeans_tf.KMeans(3, init=lambda X, k, rng: X[rng.choice(len(X), k)], n_init=2, log_dir=tmp_path / "k")
     model.fit(samples)
-    assert {"run-0", "run-1"} <= set(os.listdir(tmp_path / "k"))
-    assert_array_equal(np.loadtxt(tmp_path / "k" / tensorboard.CENTROIDS_FILE, delimiter="\t"), model.cluster_centers_)
+    assert sorted(os.listdir(tmp_path / "k")) == ["run-0", "run-1"]
+    (returned,) = returned_runs(tmp_path / "k")
+    assert_array_equal(np.loadtxt(returned / tensorboard.CENTROIDS_FILE, delimiter="\t"), model.cluster_centers_)
     assert kmeans_tf.KMeans(3).get_params()["log_dir"] is None
 
 
@@ -291,4 +297,4 @@ def test_fit_logdir_writes_the_log(tmp_path):
         "fit", tmp_path / "data.csv", "-k", 3, "--n-init", 2, "--init-seed", 0, "--json", "--logdir", tmp_path / "log"
     )
     assert result.exit_code == 0, result.output
-    assert {"run-0", "run-1", tensorboard.CENTROIDS_FILE} <= set(os.listdir(tmp_path / "log"))
+    assert sorted(os.listdir(tmp_path / "log")) == ["run-0", "run-1"] and len(returned_runs(tmp_path / "log")) == 1

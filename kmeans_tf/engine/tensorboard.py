@@ -7,9 +7,10 @@ What it writes in ``log_dir``:
   (mini-batch step) at its step number: the scalars ``inertia``, ``shift``, ``changed`` (not
   for mini-batch steps) and ``seconds`` of its ``IterationState`` (float64, as the state
   holds them), and the histogram ``cluster_sizes`` of its clusters' sizes;
-- once the fit ends, the returned centroids for TensorBoard's projector: ``centroids.tsv``
-  (a row a centroid), ``metadata.tsv`` (each centroid's index and its size at the last
-  iteration of the run returned) and ``projector_config.pbtxt``.
+- once the fit ends, in the folder of the run returned, its centroids for TensorBoard's
+  projector: ``centroids.tsv`` (a row a centroid), ``metadata.tsv`` (each centroid's index and
+  its size at the run's last iteration) and ``projector_config.pbtxt``. The projector reads
+  them in a run's folder, whether ``tensorboard --logdir`` names ``log_dir`` or a folder above.
 
 Written with TensorBoard's own writers (no TensorFlow summary ops), so that a fit whose
 iterations run inside one TensorFlow call can log them from within. ``pip install
@@ -89,11 +90,12 @@ class TensorBoardLog:
     def finish(self, run, result):
         """Write the centroids of ``result`` (the fit's answer, from run number ``run``) for the projector."""
         projector = self._modules[2]
-        os.makedirs(self.log_dir, exist_ok=True)
+        folder = os.path.join(self.log_dir, RUN_FOLDER.format(run))
+        os.makedirs(folder, exist_ok=True)
         centroids = np.asarray(result.centroids, np.float64)
-        np.savetxt(os.path.join(self.log_dir, CENTROIDS_FILE), centroids, fmt="%.17g", delimiter="\t")
+        np.savetxt(os.path.join(folder, CENTROIDS_FILE), centroids, fmt="%.17g", delimiter="\t")
         sizes = self._sizes.get(run, np.zeros(len(centroids)))
-        with open(os.path.join(self.log_dir, METADATA_FILE), "w") as metadata:
+        with open(os.path.join(folder, METADATA_FILE), "w") as metadata:
             metadata.write(METADATA_HEADER + "\n")
             metadata.writelines(f"{index}\t{size:.17g}\n" for index, size in enumerate(sizes))
         config = projector.ProjectorConfig()
@@ -103,7 +105,7 @@ class TensorBoardLog:
             CENTROIDS_FILE,
             METADATA_FILE,
         )
-        projector.visualize_embeddings(self.log_dir, config)
+        projector.visualize_embeddings(folder, config)
 
     def close(self):
         """Flush and close every run's event file."""
