@@ -53,6 +53,9 @@ def test_each_state_is_the_iterations_record_in_the_datas_units(tmp_path, where)
     options = dict(init=initial * 1e3 + 5e3, sample_weight=weights, tol=1e-6)
     states = []
     recorded = kmeans_tf.kmeans(data, 5, keep_iterations=True, callback=states.append, **options)
+    plain = kmeans_tf.kmeans(data, 5, **options)
+    assert_array_equal(recorded.labels, plain.labels)
+    assert_array_equal(recorded.centroids, plain.centroids)
     iterations = recorded.iterations
     assert_array_equal([state.inertia for state in states], iterations.inertia)
     assert_array_equal([state.shift for state in states], iterations.shift)
