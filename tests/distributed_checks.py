@@ -77,15 +77,19 @@ def check_n_init_and_history(strategy):
         weights = np.random.RandomState(1).uniform(0.5, 2, len(samples)) if weighted else None
         options = dict(init=init, n_init=3, seed=5, keep_history=True, max_iter=100, sample_weight=weights)
         single_runs, distributed_runs = [], []
-        single = eager.kmeans(
-            eager.Shards([samples]), 7, callback=lambda run, result: single_runs.append(result), **options
-        )
-        distributed = eager.kmeans(
-            samples, 7, strategy=strategy, callback=lambda run, result: distributed_runs.append(result), **options
-        )
-        assert len(distributed_runs) == len(single_runs) == 3
-        for distributed_run, single_run in zip(distributed_runs, single_runs):
-            assert_single_process_answer(distributed_run, single_run, rtol)
+        single = eager.kmeans(eager.Shards([samples]), 7, callback=single_runs.append, **options)
+        distributed = eager.kmeans(samples, 7, strategy=strategy, callback=distributed_runs.append, **options)
+        assert {state.run for state in single_runs} == {0, 1, 2}
+        assert [(state.run, state.iteration, state.changed, state.converged) for state in distributed_runs] == [
+            (state.run, state.iteration, state.changed, state.converged) for state in single_runs
+        ]
+        for field in ("inertia", "shift", "sizes"):
+            assert_allclose(
+                [getattr(state, field) for state in distributed_runs],
+                [getattr(state, field) for state in single_runs],
+                rtol=rtol,
+                atol=0,
+            )
         assert_single_process_answer(distributed, single, rtol)
         assert distributed.centroid_history.shape == (single.n_iter + 1, 7, 5)
         assert_allclose(distributed.centroid_history, single.centroid_history, rtol=rtol, atol=0)

@@ -3,6 +3,7 @@
 import inspect
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -293,17 +294,34 @@ def test_columns_by_unknown_name(blobs):
     assert_error(run("fit", blobs, "-k", 2, "--columns", "x,z"), "no column named 'z'")
 
 
-def test_progress_bar_only_on_a_terminal(monkeypatch, blobs):
-    assert "k-means  [" not in run("fit", blobs, "-k", 2, "--n-init", 3).stderr
+def test_the_progress_line_shows_on_a_terminal_once_a_fit_runs_long(monkeypatch, blobs):
+    line = re.compile(r"k-means  \[[#-]+\]  \d+/300  run 3, inertia \d")
+    assert not line.search(run("fit", blobs, "-k", 2, "--n-init", 3, "--tol", 0).stderr)
     monkeypatch.setattr(cli.console, "stderr_is_terminal", lambda: True)
-    assert "k-means" in run("fit", blobs, "-k", 2, "--n-init", 3).stderr
+    assert not line.search(run("fit", blobs, "-k", 2, "--n-init", 3, "--tol", 0).stderr)  # too short a fit
+    monkeypatch.setattr(cli.console, "PROGRESS_AFTER_SECONDS", 0)
+    assert line.search(run("fit", blobs, "-k", 2, "--n-init", 3, "--tol", 0).stderr)
+    assert line.search(run("fit", blobs, "-k", 2, "--n-init", 3, "--tol", 0, "--json").stderr) is None  # a pipe
+    monkeypatch.setattr(cli.clustering, "stdout_is_terminal", lambda: True)
+    assert line.search(run("fit", blobs, "-k", 2, "--n-init", 3, "--tol", 0, "--json").stderr)
     assert run("fit", blobs, "-k", 2, "--n-init", 3, "--quiet").stderr == ""
+
+
+def test_the_progress_line_counts_mini_batch_steps_and_streamed_rows(monkeypatch, tmp_path):
+    np.save(tmp_path / "blobs.npy", np.random.RandomState(0).normal(size=(400, 2)))
+    monkeypatch.setattr(cli.console, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cli.console, "PROGRESS_AFTER_SECONDS", 0)
+    streamed = run("fit", tmp_path / "blobs.npy", "-k", 2, "--init-seed", 0).stderr
+    assert re.search(r"k-means  \[[#-]+\]  \d+/300  run 1, inertia [\d.e+]+, [\d.e+]+ rows/s", streamed)
+    steps = run("fit", tmp_path / "blobs.npy", "-k", 2, "--mini-batch", 100, "--max-iter", 5).stderr
+    assert re.search(r"k-means  \[[#-]+\]  \d+/20  run 1, inertia \d", steps)  # 5 passes of 400 rows by 100
 
 
 def test_verbose_reports_each_run(blobs):
     result = run("--verbose", "fit", blobs, "-k", 2, "--n-init", 2, "--init-seed", 0)
     assert "(header: x, y)" in result.stderr
     assert "Run 1/2: inertia" in result.stderr and "Run 2/2: inertia" in result.stderr
+    assert "at its last iteration" in result.stderr
     assert "Kernel: fused C kernel (" in result.stderr or "Kernel: TensorFlow ops (" in result.stderr
 
 

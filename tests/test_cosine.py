@@ -261,3 +261,12 @@ def test_elbow_on_the_command_line_reports_the_metric(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["metric"] == "cosine"
     assert_allclose(summary["table"][1]["inertia"], kmeans(samples, 3, metric="cosine", seed=0).inertia, rtol=1e-12)
+
+
+def test_the_callback_reports_the_inertia_of_one_minus_cosine(either_path):
+    samples, initial = random_case(12, 1000, 4, 3, np.float64)
+    states = []
+    result = kmeans(samples, 3, init=initial, metric="cosine", keep_iterations=True, callback=states.append)
+    assert [state.iteration for state in states] == list(range(result.n_iter))
+    assert_allclose([state.inertia for state in states], result.iterations.inertia, rtol=1e-12)
+    assert_allclose(result.iterations.inertia[-1], result.inertia, rtol=1e-9)  # converged: the last pass's labels

@@ -163,7 +163,7 @@ def test_labels_beyond_the_budget_go_to_a_scratch_file_that_nothing_outlives(mon
     assert_allclose(streamed.inertia, in_memory.inertia, rtol=1e-9)
     assert list(scratch.iterdir()) == []
 
-    def fail(run, result):
+    def fail(state):
         raise RuntimeError("stopped by the callback")
 
     with pytest.raises(RuntimeError, match="stopped"):

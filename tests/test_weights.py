@@ -186,9 +186,11 @@ def test_weighted_kmeans_plusplus_as_good_as_sklearns_on_average():
 def test_n_init_keeps_the_lowest_weighted_inertia():
     samples, _ = random_case(6, 300, 2, 5, dtype=np.float64)
     weights = random_weights(len(samples), 6, zeros=0.2)
-    runs = []
-    best = eager.kmeans(samples, 5, n_init=4, seed=6, sample_weight=weights, callback=lambda i, r: runs.append(r))
-    assert best.inertia == min(run.inertia for run in runs)
+    states = []
+    best = eager.kmeans(samples, 5, n_init=4, seed=6, tol=0, sample_weight=weights, callback=states.append)
+    last = {state.run: state for state in states}  # tol=0: the last iteration changed no label, its inertia is final
+    assert len(last) == 4 and all(state.changed == 0 for state in last.values())
+    assert best.inertia == min(state.inertia for state in last.values())
     assert best.inertia == pytest.approx(eager.inertia(samples, best.centroids, sample_weight=weights), rel=1e-9)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import kmeans_tf
 from kmeans_tf import data_io
 from kmeans_tf.cli import options
-from kmeans_tf.cli.console import Command
+from kmeans_tf.cli.console import Command, stdout_is_terminal
 from kmeans_tf.cli.inputs import centroids_metric, metric_record, open_data, read_centroids, read_weights
 from kmeans_tf.cli.outputs import (
     check_checkpoint,
@@ -119,10 +119,8 @@ SIZES_LISTED = 8
 @options.force_option
 @options.quiet_option
 @options.worker_options
-@click.option(
+@options.folder_option(
     "--checkpoint",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
     help="every --checkpoint-every iterations, worker 0 saves the centroids in DIR (made if missing, and "
     "removed if a failed fit leaves it empty; one folder that every worker reads); a rerun resumes "
     "there. With --workers or .npy data streamed from disk",
@@ -133,6 +131,12 @@ SIZES_LISTED = 8
     default=DEFAULT_CHECKPOINT_EVERY,
     metavar="N",
     help="iterations between two checkpoints",
+)
+@options.folder_option(
+    "--logdir",
+    help="write each iteration's inertia, centroid shift, labels changed, seconds and cluster sizes for "
+    "TensorBoard in DIR (run-0, run-1, ... a run), and the centroids for its projector; worker 0 writes. "
+    "Needs pip install 'kmeans-tf[tensorboard]'; costs one more pass an iteration",
 )
 @click.pass_obj
 def fit(console, **arguments):
@@ -150,6 +154,9 @@ def fit(console, **arguments):
     With --weights, a row counts as its weight (as scikit-learn's sample_weight): a row of
     weight 2 as the row twice, a row of weight 0 not at all (it still gets a label).
     With --workers, one process per worker fits all their rows together (kmeans_tf.cli.workers).
+    A fit that runs longer than two seconds shows its progress on stderr when stderr is a
+    terminal (not with --quiet, nor with --json into a pipe): one more pass an iteration,
+    for the inertia it shows.
 
     \b
     Example:
@@ -181,23 +188,28 @@ def fit(console, **arguments):
 
     console.detail(f"Kernel: {native.description()}")
     method = METHODS[request.method]
-    runs = []
+    last = {}  # each run's last IterationState, for --verbose
+    quiet = request.as_json and not stdout_is_terminal()  # --json into a pipe: a script reads it
+    streamed = isinstance(values, (np.memmap, kmeans_tf.Shards))
     with (
         checkpoint_folder(request.checkpoint),
-        console.progress(request.n_init, "k-means") as advance,
+        console.iterations(method.steps(request, n_samples), "k-means", n_samples if streamed else None) as show,
         processes.answering(),
     ):
         strategy = processes.connect()
+        show = None if quiet else show
 
-        def record(run, result):
-            runs.append(result)
-            advance()
+        def record(state):
+            last[state.run] = state
+            if show is not None:
+                show(state)
 
-        result = method.run(request, values, sample_weight, strategy, record, console)
-    for run, each in enumerate(runs, start=1):
+        callback = record if show is not None or console.verbose else None
+        result = method.run(request, values, sample_weight, strategy, callback, console)
+    for run, state in last.items():
         console.detail(
-            f"Run {run}/{request.n_init}: inertia {each.inertia:.6g}, {each.n_iter} iterations, "
-            f"{'converged' if each.converged else 'not converged'}"
+            f"Run {run + 1}/{request.n_init}: inertia {state.inertia:.6g} at its last {method.step}, "
+            f"{state.iteration + 1} {method.step}s, {'converged' if state.converged else 'not converged'}"
         )
     sizes = cluster_sizes(result.labels, request.clusters)
     total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
@@ -313,6 +325,7 @@ def _lloyd(request, values, sample_weight, strategy, callback, console):
         algorithm=request.algorithm,
         batch_size=request.batch_size,
         callback=callback,
+        log_dir=request.logdir,
         keep_history=request.trajectory is not None,
         memory_budget=request.memory_budget,
         strategy=strategy,
@@ -324,7 +337,12 @@ def _lloyd(request, values, sample_weight, strategy, callback, console):
 def _mini_batch(request, values, sample_weight, strategy, callback, console):
     """Run mini-batch k-means (``kmeans_tf.minibatch_kmeans``) on data in memory, in this process alone."""
     result = kmeans_tf.minibatch_kmeans(
-        values, request.clusters, **_both_methods(request, sample_weight), batch_size=request.mini_batch
+        values,
+        request.clusters,
+        **_both_methods(request, sample_weight),
+        batch_size=request.mini_batch,
+        callback=callback,
+        log_dir=request.logdir,
     )
     console.detail(f"Mini-batch k-means: {result.n_steps} steps of {min(request.mini_batch, len(values))} rows")
     return result
@@ -343,18 +361,35 @@ def _both_methods(request, sample_weight):
     }
 
 
+def _lloyd_steps(request, n_samples):
+    """The most iterations of a Lloyd run."""
+    return request.max_iter
+
+
+def _mini_batch_steps(request, n_samples):
+    """The most steps of a mini-batch run: ``--max-iter`` passes of batches."""
+    return request.max_iter * n_samples // min(request.mini_batch, n_samples)
+
+
 @dataclasses.dataclass(frozen=True)
 class Method:
-    """A method of ``fit``: the function that runs it, and what its result's ``n_iter`` counts.
+    """A method of ``fit``: the function that runs it, what its result's ``n_iter`` counts, and its steps.
 
-    ``run(request, values, sample_weight, strategy, callback, console)`` returns the engine's result.
+    ``run(request, values, sample_weight, strategy, callback, console)`` returns the engine's result;
+    ``callback`` is called with each step's ``IterationState`` (``step`` names one), of which a run
+    makes ``steps(request, n_samples)`` at the most.
     """
 
     run: object
     counts: str
+    step: str
+    steps: object
 
 
-METHODS = {LLOYD: Method(_lloyd, "iterations"), MINI_BATCH: Method(_mini_batch, "passes")}
+METHODS = {
+    LLOYD: Method(_lloyd, "iterations", "iteration", _lloyd_steps),
+    MINI_BATCH: Method(_mini_batch, "passes", "step", _mini_batch_steps),
+}
 
 
 def _write_outputs(request, table, result, sample_weight, console):

@@ -12,6 +12,8 @@ import click
 
 # Signals that stop a command as Ctrl-C does: every cleanup runs (no temporary file is left), then it exits.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# A fit's progress line appears once the fit has run this long (a short fit leaves none).
+PROGRESS_AFTER_SECONDS = 2.0
 
 
 @dataclasses.dataclass
@@ -61,9 +63,59 @@ class Console:
 
             yield update
 
+    @contextlib.contextmanager
+    def iterations(self, length, label, rows=None):
+        """Yield ``show(state)`` for a fit's ``IterationState``s, or None where no progress line may show.
+
+        The line shows on stderr when it is a terminal (not with ``--quiet``), once the fit has run
+        ``PROGRESS_AFTER_SECONDS``: a bar of the run's iterations out of ``length``, the run, the
+        inertia and, given the ``rows`` an iteration reads, the rows read per second.
+        """
+        if self.quiet or not stderr_is_terminal():
+            yield None
+            return
+        began, shown = time.monotonic(), []
+        with contextlib.ExitStack() as stack:
+
+            def show(state):
+                if not shown and time.monotonic() - began < PROGRESS_AFTER_SECONDS:
+                    return
+                if not shown:
+                    bar = click.progressbar(
+                        length=length,
+                        label=label,
+                        file=_Terminal(sys.stderr),
+                        show_pos=True,
+                        item_show_func=lambda text: text,
+                    )
+                    shown.append(stack.enter_context(bar))
+                text = f"run {state.run + 1}, inertia {state.inertia:.6g}"
+                if rows is not None:
+                    text += f", {rows * (state.iteration + 1) / max(state.seconds, 1e-9):.3g} rows/s"
+                shown[0].update(state.iteration + 1 - shown[0].pos, text)
+
+            yield show
+
 
 def stderr_is_terminal():
     return sys.stderr.isatty()
+
+
+class _Terminal:
+    """A stream that ``stderr_is_terminal`` found to be a terminal: click draws its bar there in full."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def isatty(self):
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def stdout_is_terminal():
+    return sys.stdout.isatty()
 
 
 def one_line(error):

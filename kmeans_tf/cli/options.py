@@ -176,6 +176,11 @@ def _picture_option(name, suffix, help):
     return click.option(name, type=click.Path(dir_okay=False, path_type=Path), callback=suffix_check(suffix), help=help)
 
 
+def folder_option(name, help):
+    """An option naming a folder (DIR) to write in, which need not exist yet."""
+    return click.option(name, type=click.Path(file_okay=False, path_type=Path), metavar="DIR", help=help)
+
+
 columns_option = click.option(
     "--columns",
     callback=_columns,

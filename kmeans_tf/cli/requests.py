@@ -81,6 +81,7 @@ class FitRequest:
     trajectory: Path | None
     as_json: bool
     force: bool
+    logdir: Path | None
 
     @property
     def pictures(self):
@@ -152,6 +153,15 @@ def fit_request(given, *, workers, worker_index, **options):
             f"--metric {request.metric}, which predict needs to label rows alike; write a .csv or .tsv file",
             param_hint="'--centroids-out'",
         )
+    if request.logdir is not None:
+        from kmeans_tf.engine import tensorboard
+
+        try:
+            tensorboard.require()
+        except ImportError:
+            raise click.ClickException(
+                f"--logdir needs TensorBoard, which is not installed: {tensorboard.INSTALL_HINT}"
+            ) from None
     if workers is not None or worker_index is not None or os.environ.get(TF_CONFIG):
         request = _on_workers(request, workers, worker_index)
     return request

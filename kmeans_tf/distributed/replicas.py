@@ -48,7 +48,7 @@ import math
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import lloyd, m_step, seeding, validation
+from kmeans_tf.engine import lloyd, m_step, progress, seeding, validation
 from kmeans_tf.engine.options import COSINE
 from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, datasets, sources
@@ -232,6 +232,7 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
     ``samples`` and ``sample_weight``: this worker's rows and their weights.
     """
     replicas = Replicas(strategy)
+    watch = progress.watch(options.callback, options.log_dir, writes=replicas.first == 0)  # worker 0 writes the log
     parts, starts = split(samples, replicas.local)
     dtype, n_features = parts[0].dtype, parts[0].n_features
     # this worker's weights, each finite and >= 0; whether enough are > 0 is a question about every worker's
@@ -290,14 +291,14 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
     def seeded(run_seed):
         return initial_centroids(passes, options.n_clusters, options.init, run_seed, n_rows, options.init_rounds)
 
-    def run_once(initial):
+    def run_once(initial, report):
         return lloyd.run(
-            passes, initial, options.max_iter, scaled_tol, options.keep_history, saved, options.keep_iterations
+            passes, initial, options.max_iter, scaled_tol, options.keep_history, saved, options.keep_iterations, report
         )
 
     if not isinstance(options.init, str):
         seeded = functools.partial(given_start, prepared.prepared().transformed(options.init))
-    return best_of_runs(options.n_init, options.seed, seeded, run_once, options.callback)
+    return best_of_runs(options.n_init, options.seed, seeded, run_once, watch)
 
 
 def agree_on_checkpoint(replicas, path, n_iter):

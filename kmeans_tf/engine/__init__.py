@@ -12,6 +12,8 @@ One job a module:
 - ``tracing``: graph functions traced once per dtype, every dimension left open;
 - ``loops``: Lloyd's iterations in memory, in one ``tf.function``, over the kernel;
 - ``result``: ``KMeansResult``, and the best of ``n_init`` runs;
+- ``progress``: what a ``callback`` receives after each iteration (``IterationState``), and the callbacks of a fit;
+- ``tensorboard``: the ``log_dir`` log for TensorBoard, one of those callbacks;
 - ``kmeans``: the public ``kmeans``, ``predict`` and ``inertia`` (in memory here; streamed by
   ``kmeans_tf.stream``, distributed by ``kmeans_tf.distributed``);
 - ``minibatch_step``: one step of mini-batch k-means; ``minibatch``: ``minibatch_kmeans`` and ``start``;

@@ -11,7 +11,7 @@ import numpy as np
 
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.distributed import replicas as distributed
-from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, sparse, spherical, validation
+from kmeans_tf.engine import kernels, loops, m_step, prepare, progress, seeding, sparse, spherical, validation
 from kmeans_tf.engine.options import (
     COSINE,
     DEFAULT_ALGORITHM,
@@ -32,7 +32,7 @@ def kmeans(
     samples, n_clusters, *, metric=DEFAULT_METRIC, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT,
     max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL, seed=None, batch_size=None, algorithm=DEFAULT_ALGORITHM,
     callback=None, keep_history=False, init_rounds=DEFAULT_INIT_ROUNDS, sample_weight=None, memory_budget=None,
-    strategy=None, checkpoint=None, checkpoint_every=DEFAULT_CHECKPOINT_EVERY, keep_iterations=False,
+    strategy=None, checkpoint=None, checkpoint_every=DEFAULT_CHECKPOINT_EVERY, keep_iterations=False, log_dir=None,
 ):  # fmt: skip
     """Cluster ``samples`` into ``n_clusters`` groups with Lloyd's k-means.
 
@@ -82,7 +82,15 @@ def kmeans(
         keeps one a centroid). Bounds need the fused C kernel (``kmeans_tf.native``), where the
         answers are bit for bit equal; on TensorFlow's ops every algorithm runs the plain passes.
     callback : callable or None
-        Called as ``callback(run_index, result)`` after each of the ``n_init`` runs.
+        Called as ``callback(state)`` after each iteration of each run, with a
+        ``kmeans_tf.engine.progress.IterationState`` (the run, the iteration, its inertia, centroid
+        shift, labels changed, cluster sizes, seconds since the run began, whether it converged). Each
+        iteration then costs one more pass, for its inertia (shared with ``keep_iterations``); the
+        labels and centroids are those of the fit without a callback. Returning False stops the fit
+        after that iteration: that run keeps its centroids, the labels for them (one more pass),
+        ``n_iter`` counting that iteration and ``converged`` as the stopping rule found it there
+        (False unless that very iteration converged); no further run starts, and the best of the
+        runs made (the stopped one among them) is returned. What the callback raises ends the fit.
     keep_history : bool, default=False
         Keep each iteration's centroids in ``result.centroid_history`` (to draw the run, say).
     keep_iterations : bool, default=False
@@ -110,6 +118,12 @@ def kmeans(
         resumes there and gives the uninterrupted run's answer. Removed when the fit ends. Needs
         ``n_init=1``, ``keep_history=False`` and ``keep_iterations=False``.
     checkpoint_every : int >= 1, default=10
+    log_dir : str or path-like or None, default=None
+        Write each iteration's inertia, shift, labels changed, seconds and cluster sizes for
+        TensorBoard in this folder, a subfolder ``run-0``, ``run-1``, ... per run, and the centroids
+        returned for its Embedding Projector (``kmeans_tf.engine.tensorboard``); with a strategy,
+        worker 0 writes. Needs TensorBoard (``pip install 'kmeans-tf[tensorboard]'``) and costs what
+        a ``callback`` costs.
 
     Returns
     -------
@@ -125,6 +139,7 @@ def kmeans(
         batch_size=batch_size,
         algorithm=algorithm,
         callback=callback,
+        log_dir=log_dir,
         keep_history=keep_history,
         keep_iterations=keep_iterations,
         init_rounds=init_rounds,
@@ -141,6 +156,7 @@ def kmeans(
             f"checkpoint={checkpoint!r} needs a strategy or streamed samples (a memory map or Shards); "
             f"give checkpoint=None for samples in memory"
         )
+    watch = progress.watch(options.callback, options.log_dir)
     rows_are_sparse = sparse.is_sparse(samples)
     if rows_are_sparse:
         samples, column_sums = sparse.check(samples), None
@@ -173,7 +189,7 @@ def kmeans(
             options.init_rounds,
         )
 
-    def run_once(initial):
+    def run_once(initial, report):
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull, or of unit length.
         norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
         if prepared.unit:
@@ -193,11 +209,12 @@ def kmeans(
             weights,
             options.weights,
             options.keep_iterations,
+            report,
         )
 
     if not isinstance(options.init, str):
         seeded = functools.partial(given_start, prepared.transformed(options.init))
-    return best_of_runs(options.n_init, options.seed, seeded, run_once, options.callback)
+    return best_of_runs(options.n_init, options.seed, seeded, run_once, watch)
 
 
 def predict(samples, centroids, *, metric=DEFAULT_METRIC, batch_size=None, memory_budget=None):
@@ -274,11 +291,12 @@ def _exact_inertia(samples, centroids, labels, weights):
 
 def _run_once(
     samples, data, initial, kernel, max_iter, tol, prepared, algorithm, norms, norm_bound, keep_history, weights,
-    sample_weight, keep_iterations,
+    sample_weight, keep_iterations, report=None,
 ):  # fmt: skip
     """Run one k-means from ``initial`` (in the prepared coordinates) and return a KMeansResult.
 
     ``samples`` and ``sample_weight`` (numpy, or None): what the inertia of data scaled down is measured on.
+    ``report``: the run's ``progress.RunWatch``, or None.
     """
     centroids, labels, n_iter, converged, history, progress = loops.run(
         data,
@@ -293,6 +311,7 @@ def _run_once(
         weights,
         keep_iterations,
         prepared.unit,
+        None if report is None else _in_data_units(report, prepared, tol),
     )
     dtype = data.dtype.as_numpy_dtype
     found = prepared.unscaled(centroids.numpy()).astype(dtype)
@@ -309,3 +328,13 @@ def _run_once(
         centroid_history=prepared.unscaled(history.numpy()).astype(dtype) if keep_history else None,
         iterations=Iterations.from_rows(progress.numpy(), tol, prepared) if keep_iterations else None,
     )
+
+
+def _in_data_units(report, prepared, tol):
+    """``report`` (a ``progress.RunWatch``) called with the loop's numbers: squared distances in the data's units."""
+
+    def call(iteration, inertia, changed, shift, sizes, converged):
+        shift, tol_here = prepared.unscaled_squared([shift, tol])
+        return report(iteration, prepared.unscaled_costs(inertia), changed, shift, sizes, converged, tol_here)
+
+    return call

@@ -47,19 +47,22 @@ class Passes(typing.Protocol):
         """Return the ``prepare.Prepared`` whose ``unscaled`` maps the loops' coordinates back to the data's."""
 
 
-def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iterations=False):
+def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iterations=False, report=None):
     """Run one k-means over ``passes`` from ``initial`` (in the loops' coordinates) and return a ``KMeansResult``.
 
     ``tol``: the squared shift that stops the run (``m_step.tolerance``). With a
     ``checkpoint.Checkpoint``: resume from its file if there is one, save to it every few
     iterations, and remove it at the end. With ``keep_iterations``, one more pass an
     iteration measures the inertia of its labels for the centroids they were measured against.
+    ``report`` (a ``progress.RunWatch``, or None) is called after each iteration, with that
+    inertia (the same pass); when it answers False, the run ends there (not saved).
     """
     labels, unit = passes.new_labels(), passes.coordinates().unit
     n_clusters, n_features = initial.shape
     sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
     centroids, history, progress = initial, [initial], []
-    n_iter, converged = 0, False
+    n_iter, converged, goes_on = 0, False, True
+    prepared = passes.coordinates()
     resumed = None if checkpoint is None else checkpoint.load(initial)
     if resumed is not None:
         # Resume after iteration n_iter: label the rows for the centroids of iteration n_iter - 1, and sum them from
@@ -68,7 +71,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
         # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
         n_iter, previous, centroids = resumed
         _, sums, counts, members = _lloyd_pass(passes, previous, labels)
-    while n_iter < max_iter and not converged:
+    while n_iter < max_iter and not converged and goes_on:
         changed, sum_changes, count_changes, member_changes = _lloyd_pass(passes, centroids, labels)
         # the (weighted) sums of the new labels' clusters, and their members of weight > 0
         sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
@@ -77,19 +80,24 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
         )
         new_centroids, shift = new_centroids.numpy(), float(shift)
         converged = bool(m_step.converged(changed, shift, tol))
+        if keep_iterations or report is not None:
+            inertia = passes.final(centroids, labels)
         if keep_iterations:
-            progress.append((passes.final(centroids, labels), changed, shift))
+            progress.append((inertia, changed, shift))
+        if report is not None:
+            squared_shift, squared_tol = prepared.unscaled_squared([shift, tol])
+            goes_on = report(n_iter, inertia, changed, squared_shift, counts, converged, squared_tol)
         previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
         if keep_history:
             history.append(centroids)
-        if checkpoint is not None and not converged and n_iter < max_iter:
+        if checkpoint is not None and not converged and goes_on and n_iter < max_iter:
             checkpoint.save(n_iter, previous, centroids)
     total = passes.final(centroids, labels)
     if checkpoint is not None:
         checkpoint.remove()
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
-    prepared, dtype = passes.coordinates(), initial.dtype
+    dtype = initial.dtype
     found = prepared.unscaled(centroids).astype(dtype)
     if np.isnan(total) or not np.isfinite(found).all():
         raise ValueError(NOT_FINITE_ANY_MORE)

@@ -10,7 +10,14 @@ several workers; in memory, one graph keeps the whole loop fast). ``labels_of`` 
 Sample weights travel as a float64 tensor of one weight per sample, or an empty one for
 none (``kernels.no_weights()``); the Python option ``weighted`` says which, so that the
 unweighted loops are traced, and run, without them.
+
+A run with a ``report`` (a callback's, ``progress.RunWatch``) is traced apart (the Python
+option ``reporting``): each iteration measures its inertia and hands its numbers to the report
+through ``tf.py_function``, still inside the one ``tf.while_loop``, whose other ops are the
+same: the labels and centroids are those of a run without it, bit for bit.
 """
+
+import itertools
 
 import numpy as np
 
@@ -22,6 +29,10 @@ from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 # The "auto" loop turns Hamerly's bounds on once fewer than this fraction of labels changed in a pass.
 BOUNDS_AFTER_CHANGED_FRACTION = 0.02
+
+# The reports of the runs in progress, by the key that their loop holds as a tensor (``run``).
+_REPORTS = {}
+_REPORT_KEYS = itertools.count()
 
 
 def labels_of(samples, centroids, kernel):
@@ -59,11 +70,12 @@ def _progress(keep_iterations):
         vector(tf.float64),
         scalar(tf.float64),
         vector(tf.float64),
+        scalar(tf.int64),
     ]
 )
 def loop(
-    samples, initial, max_iter, tol, norms, norm_bound, weights, kernel, algorithm, keep_history=False, weighted=False,
-    keep_iterations=False, unit=False,
+    samples, initial, max_iter, tol, norms, norm_bound, weights, report_to, kernel, algorithm, keep_history=False,
+    weighted=False, keep_iterations=False, reporting=False, unit=False,
 ):  # fmt: skip
     """Lloyd's iterations by ``kernel``, with Hamerly's bounds as ``algorithm`` says: the same labels either way.
 
@@ -92,6 +104,11 @@ def loop(
     and with ``keep_iterations`` a float64 row per iteration: the (weighted) inertia of the pass's
     labels for the centroids it measured, the labels it changed and the M-step's squared shift
     (one more pass an iteration, for the inertia; else no rows).
+
+    With ``reporting``, each iteration also calls the report registered under the key
+    ``report_to`` (``_report``) with its inertia (the same pass as ``keep_iterations``'),
+    labels changed, shift, cluster sizes (the running counts) and whether it converged; an
+    answer of False ends the loop after that iteration, as ``max_iter`` would.
     """
     n_samples, n_clusters = tf_ops.n_rows(samples), tf.shape(initial)[0]
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
@@ -122,8 +139,8 @@ def loop(
         return tf.cond(bounded, with_bounds, plain)
 
     def iterate(
-        iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, history,
-        progress,
+        iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, stopped,
+        history, progress,
     ):  # fmt: skip
         new_labels, upper, lower, sum_changes, count_changes, member_changes, changed = measure(
             bounded, centroids, previous, labels, upper, lower
@@ -140,9 +157,15 @@ def loop(
         )
         converged = m_step.converged(changed, shift, tol)
         bounded = bounded | (changed < switch_at)
-        if keep_iterations:
+        if keep_iterations or reporting:
             inertia = kernel.sum_squared_distances(samples, centroids, new_labels, weights)
+        if keep_iterations:
             progress = progress.write(iteration, tf.stack([inertia, tf.cast(changed, tf.float64), shift]))
+        if reporting:
+            goes_on = tf.py_function(
+                _report, [report_to, iteration, inertia, changed, shift, counts, converged], tf.bool
+            )
+            stopped = ~tf.reshape(goes_on, [])
         return (
             iteration + 1,
             new_centroids,
@@ -155,12 +178,15 @@ def loop(
             members,
             bounded,
             converged,
+            stopped,
             _record(history, iteration + 1, new_centroids),
             progress,
         )
 
-    def keep_going(iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, *_):
-        return (iteration < max_iter) & ~converged
+    def keep_going(
+        iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, stopped, *_
+    ):  # fmt: skip
+        return (iteration < max_iter) & ~converged & ~stopped
 
     start = (
         tf.constant(0),
@@ -174,10 +200,11 @@ def loop(
         tf.zeros([n_clusters], tf.float64),
         tf.constant(algorithm == HAMERLY),
         tf.constant(False),
+        tf.constant(False),
         _history(initial, keep_history),
         _progress(keep_iterations),
     )
-    iteration, centroids, previous, labels, upper, lower, *_, bounded, converged, history, progress = tf.while_loop(
+    iteration, centroids, previous, labels, upper, lower, *_, bounded, converged, _, history, progress = tf.while_loop(
         keep_going, iterate, start
     )
     # The final E-step: labels that match the returned centroids.
@@ -187,26 +214,62 @@ def loop(
 
 def run(
     samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, weights=None,
-    keep_iterations=False, unit=False,
+    keep_iterations=False, unit=False, report=None,
 ):  # fmt: skip
     """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1).
 
     ``algorithm`` is any of ``ALGORITHMS``: another library's name runs the engine's algorithm of the same kind.
+    ``report``, or None: called as ``report(iteration, inertia, changed, shift, sizes, converged)`` (Python
+    numbers, in the loop's coordinates) after each iteration; False ends the run. What it raises ends the
+    run too, and is raised here once the loop has returned.
     """
     weighted = weights is not None
-    with quietly():  # TensorFlow's graph rewrites comment on float64 ops
-        return loop(
-            samples,
-            initial,
-            max_iter,
-            tol,
-            norms,
-            norm_bound,
-            weights if weighted else no_weights(),
-            kernel=kernel,
-            algorithm=SAME_ALGORITHM.get(algorithm, algorithm),
-            keep_history=keep_history,
-            weighted=weighted,
-            keep_iterations=keep_iterations,
-            unit=unit,
-        )
+    relay = None if report is None else _Relay(report)
+    key = next(_REPORT_KEYS)
+    if relay is not None:
+        _REPORTS[key] = relay
+    try:
+        with quietly():  # TensorFlow's graph rewrites comment on float64 ops
+            found = loop(
+                samples,
+                initial,
+                max_iter,
+                tol,
+                norms,
+                norm_bound,
+                weights if weighted else no_weights(),
+                tf.constant(key, tf.int64),
+                kernel=kernel,
+                algorithm=SAME_ALGORITHM.get(algorithm, algorithm),
+                keep_history=keep_history,
+                weighted=weighted,
+                keep_iterations=keep_iterations,
+                reporting=relay is not None,
+                unit=unit,
+            )
+    finally:
+        _REPORTS.pop(key, None)
+    if relay is not None and relay.error is not None:
+        raise relay.error
+    return found
+
+
+class _Relay:
+    """A run's report, called from inside the loop: what it raises is kept for ``run`` to raise, and ends the run."""
+
+    def __init__(self, report):
+        self.report, self.error = report, None
+
+    def __call__(self, *values):
+        try:
+            return bool(self.report(*values))
+        except BaseException as error:  # raised again by ``run``, outside TensorFlow's call
+            self.error = error
+            return False
+
+
+def _report(key, iteration, inertia, changed, shift, sizes, converged):
+    """Call the report registered under ``key`` with an iteration's numbers (``tf.py_function``'s Python side)."""
+    return _REPORTS[int(key)](
+        int(iteration), float(inertia), int(changed), float(shift), sizes.numpy(), bool(converged)
+    )

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from kmeans_tf.engine import kmeans, prepare, seeding, sparse, spherical, validation
+from kmeans_tf.engine import kmeans, prepare, progress, seeding, sparse, spherical, validation
 from kmeans_tf.engine.minibatch_step import MiniBatchState, assign, coordinates, prepared_on
 from kmeans_tf.engine.options import (
     COSINE,
@@ -25,6 +25,7 @@ from kmeans_tf.engine.options import (
     MINIBATCH_MAX_NO_IMPROVEMENT,
     MINIBATCH_REASSIGNMENT_RATIO,
     MINIBATCH_TOL,
+    CallableOrNone,
 )
 
 # Without init_size the seeding sees this many batches' rows (at least this many rows a cluster).
@@ -62,7 +63,7 @@ def minibatch_kmeans(
     samples, n_clusters, *, metric=DEFAULT_METRIC, batch_size=MINIBATCH_BATCH_SIZE, init=DEFAULT_INIT, n_init=1,
     max_iter=MINIBATCH_MAX_ITER, tol=MINIBATCH_TOL, max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT, init_size=None,
     reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO, compute_labels=True, seed=None, sample_weight=None,
-    init_rounds=DEFAULT_INIT_ROUNDS, verbose=False,
+    init_rounds=DEFAULT_INIT_ROUNDS, verbose=False, callback=None, log_dir=None,
 ):  # fmt: skip
     """Cluster ``samples`` into ``n_clusters`` groups with mini-batch k-means, as ``MiniBatchKMeans.fit`` does.
 
@@ -101,6 +102,15 @@ def minibatch_kmeans(
         The sampling rounds of ``init="k-means||"``.
     verbose : bool, default=False
         Print each step's inertia, as scikit-learn does.
+    callback : callable or None, default=None
+        Called as ``callback(state)`` after each step, with a ``kmeans_tf.engine.progress.IterationState``
+        whose ``iteration`` is the step (from 0), ``inertia`` the batch's before the step moved the
+        centroids, ``changed`` None, and ``sizes`` the weight each centroid has had so far. Returning
+        False stops the run after that step (``converged`` as the stopping rules found it there); the
+        labels and inertia are then measured for the centroids returned, as ``compute_labels`` says.
+    log_dir : str or path-like or None, default=None
+        Write each step's numbers for TensorBoard in this folder (``kmeans``'s ``log_dir``: its
+        subfolder ``run-0``, and the centroids for the Embedding Projector).
 
     Returns
     -------
@@ -123,6 +133,8 @@ def minibatch_kmeans(
         max_no_improvement = validation.check_int("max_no_improvement", max_no_improvement, 0)
     compute_labels = validation.check_flag("compute_labels", compute_labels)
     rng = np.random.RandomState(validation.check_seed(seed))
+    callback = CallableOrNone("callback(state)").check("callback", callback)
+    watch = progress.watch(callback, log_dir)
 
     held_out = rng.randint(0, n_samples, init_size)  # scikit-learn's validation rows, to judge the inits by
     prepared = prepared_on(samples[held_out], unit)
@@ -143,18 +155,28 @@ def minibatch_kmeans(
     stopping = Stopping(batch_size, n_samples, scaled_tol, max_no_improvement, verbose)
     # Rows drawn in proportion to their weight, then counted once each, as scikit-learn 1.9 does.
     cumulative = None if sample_weight is None or np.all(weights == weights[0]) else np.cumsum(weights)
-    converged, step = False, 0
-    while step < n_steps and not converged:
-        if cumulative is None:
-            rows = rng.randint(0, n_samples, batch_size)
-        else:
-            rows = np.minimum(
-                np.searchsorted(cumulative, rng.random_sample(batch_size) * cumulative[-1], side="right"), n_samples - 1
-            )
-        batch = coordinates(samples[rows], prepared)
-        inertia, shift = state.step(batch, None, rng, reassignment_ratio=reassignment_ratio, verbose=verbose)
-        converged = stopping(step, n_steps, shift, prepared.unscaled_inertia(inertia))
-        step += 1
+    converged, step, goes_on = False, 0, True
+    report = None if watch is None else watch.start(0)
+    try:
+        while step < n_steps and not converged and goes_on:
+            if cumulative is None:
+                rows = rng.randint(0, n_samples, batch_size)
+            else:
+                rows = np.minimum(
+                    np.searchsorted(cumulative, rng.random_sample(batch_size) * cumulative[-1], side="right"),
+                    n_samples - 1,
+                )
+            batch = coordinates(samples[rows], prepared)
+            inertia, shift = state.step(batch, None, rng, reassignment_ratio=reassignment_ratio, verbose=verbose)
+            batch_inertia = prepared.unscaled_inertia(inertia)
+            converged = stopping(step, n_steps, shift, batch_inertia)
+            if report is not None:
+                squared_shift, squared_tol = prepared.unscaled_squared([shift, scaled_tol])
+                goes_on = report(step, batch_inertia, None, squared_shift, state.counts, converged, squared_tol)
+            step += 1
+    finally:
+        if watch is not None:
+            watch.close()
 
     centroids = state.centroids_as(samples.dtype)
     if compute_labels:
@@ -162,7 +184,7 @@ def minibatch_kmeans(
         inertia = kmeans.inertia(samples, centroids, metric=metric, sample_weight=sample_weight)
     else:
         labels, inertia = None, stopping.average * float(weights.sum())
-    return MiniBatchResult(
+    result = MiniBatchResult(
         centroids,
         labels,
         inertia,
@@ -172,6 +194,9 @@ def minibatch_kmeans(
         state=state,
         init_size=init_size,
     )
+    if watch is not None:
+        watch.finish(0, result)
+    return result
 
 
 class Stopping:

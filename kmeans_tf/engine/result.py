@@ -73,22 +73,30 @@ class KMeansResult:
         return export_saved_model(self.centroids, path, metric=metric)
 
 
-def best_of_runs(n_init, seed, seeded, run_once, callback):
+def best_of_runs(n_init, seed, seeded, run_once, watch=None):
     """Run k-means ``n_init`` times and return the ``KMeansResult`` of lowest inertia (the first of equal ones).
 
     Each run draws its seed from ``np.random.RandomState(seed)`` (an int in [0, 2**31 - 1))
-    and starts from ``seeded(run_seed)``, its initial centroids; ``run_once(initial)`` runs
-    one k-means from them; ``callback(run, result)``, if not None, is called after each.
+    and starts from ``seeded(run_seed)``, its initial centroids; ``run_once(initial, report)``
+    runs one k-means from them, calling ``report`` (the run's ``progress.RunWatch``, or None
+    without a ``watch``) after each iteration. Once a callback of ``watch`` (a ``progress.Watch``
+    or None) stops the fit, no further run starts: the best of the runs made is returned.
     Assumes checked options.
     """
     rng = np.random.RandomState(seed)
-    best = None
-    for run in range(n_init):
-        result = run_once(seeded(rng.randint(np.iinfo(np.int32).max)))
-        if callback is not None:
-            callback(run, result)
-        if best is None or result.inertia < best.inertia:
-            best = result
+    best = best_run = None
+    try:
+        for run in range(n_init):
+            result = run_once(seeded(rng.randint(np.iinfo(np.int32).max)), None if watch is None else watch.start(run))
+            if best is None or result.inertia < best.inertia:
+                best, best_run = result, run
+            if watch is not None and watch.stopped:
+                break
+        if watch is not None:
+            watch.finish(best_run, best)
+    finally:
+        if watch is not None:
+            watch.close()
     return best
 
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from kmeans_tf.engine import progress
 from kmeans_tf.engine.kmeans import kmeans
 from kmeans_tf.engine.options import (
     DEFAULT_ALGORITHM,
@@ -55,8 +56,13 @@ class KMeans(BaseKMeans):
         Rows per chunk of the distance computation on TensorFlow's ops.
     verbose : int, default=0
         Above 0, prints what scikit-learn prints: for each run "Initialization complete", each
-        iteration's inertia, and why the run stopped (once the run ends: the iterations run
-        inside one TensorFlow call). Each iteration then costs one more pass, for its inertia.
+        iteration's inertia as the iteration ends, and why the run stopped. Each iteration then
+        costs one more pass, for its inertia.
+    log_dir : str or path-like or None, default=None
+        Not one of scikit-learn's parameters: a folder where ``fit`` writes each iteration's inertia,
+        centroid shift, labels changed, seconds and cluster sizes for TensorBoard, a subfolder per
+        run, and the centroids for its Embedding Projector (``kmeans_tf.kmeans``'s ``log_dir``).
+        Needs TensorBoard (``pip install 'kmeans-tf[tensorboard]'``).
     metric : {"euclidean", "cosine"}, default="euclidean"
         An addition to scikit-learn's parameters: "cosine" runs spherical k-means, rows
         compared by direction (``kmeans_tf.engine.kmeans.kmeans``); then ``predict``,
@@ -76,7 +82,8 @@ class KMeans(BaseKMeans):
 
     def __init__(
         self, n_clusters=8, *, init=DEFAULT_INIT, n_init=AUTO_N_INIT, max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
-        algorithm=DEFAULT_ALGORITHM, random_state=None, copy_x=True, batch_size=None, verbose=0, metric=DEFAULT_METRIC,
+        algorithm=DEFAULT_ALGORITHM, random_state=None, copy_x=True, batch_size=None, verbose=0, log_dir=None,
+        metric=DEFAULT_METRIC,
     ):  # fmt: skip
         self._store_params(locals())
 
@@ -96,19 +103,20 @@ class KMeans(BaseKMeans):
             batch_size=self.batch_size,
             algorithm=self._algorithm(),
             sample_weight=sample_weight,
-            keep_iterations=bool(self.verbose),
         )
-        report = _report if self.verbose else None
+        callback = _report if self.verbose else None
         if callable(init):
             result = best_of_runs(
                 self._n_init,
                 seed,
                 lambda run_seed: init(X, self.n_clusters, np.random.RandomState(run_seed)),
-                lambda initial: fit_from(init=initial, n_init=1),
-                report,
+                lambda initial, report: fit_from(
+                    init=initial, n_init=1, callback=None if report is None else report.forward
+                ),
+                progress.watch(callback, self.log_dir),
             )
         else:
-            result = fit_from(init=init, n_init=self._n_init, seed=seed, callback=report)
+            result = fit_from(init=init, n_init=self._n_init, seed=seed, callback=callback, log_dir=self.log_dir)
         distinct = len(np.unique(result.labels))
         if distinct < self.n_clusters:
             warnings.warn(
@@ -136,17 +144,12 @@ class KMeans(BaseKMeans):
         return self.algorithm
 
 
-def _report(run, result):
-    """Print one run as scikit-learn's ``verbose`` does: its start, each iteration's inertia, and why it stopped."""
-    print("Initialization complete")
-    iterations = result.iterations
-    for iteration, inertia in enumerate(iterations.inertia):
-        print(f"Iteration {iteration}, inertia {float(inertia)}.")
-    last = result.n_iter - 1
-    if result.converged and iterations.changed[last] == 0:
-        print(f"Converged at iteration {last}: strict convergence.")
-    elif result.converged:
-        print(
-            f"Converged at iteration {last}: center shift {float(iterations.shift[last])} "
-            f"within tolerance {iterations.tol}."
-        )
+def _report(state):
+    """Print an iteration as scikit-learn's ``verbose`` does: the run's start, its inertia, and why the run stopped."""
+    if state.iteration == 0:
+        print("Initialization complete")
+    print(f"Iteration {state.iteration}, inertia {state.inertia}.")
+    if state.converged and state.changed == 0:
+        print(f"Converged at iteration {state.iteration}: strict convergence.")
+    elif state.converged:
+        print(f"Converged at iteration {state.iteration}: center shift {state.shift} within tolerance {state.tol}.")

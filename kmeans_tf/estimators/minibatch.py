@@ -68,6 +68,11 @@ class MiniBatchKMeans(BaseKMeans):
     reassignment_ratio : float, default=0.01
         Clusters that have had fewer rows than this fraction of the largest move to random
         rows of a batch, now and then.
+    log_dir : str or path-like or None, default=None
+        Not one of scikit-learn's parameters: a folder where ``fit`` writes each step's batch
+        inertia, centroid shift, seconds and cluster sizes for TensorBoard, and the centroids for its
+        Embedding Projector (``kmeans_tf.minibatch_kmeans``'s ``log_dir``; ``partial_fit`` writes
+        nothing). Needs TensorBoard (``pip install 'kmeans-tf[tensorboard]'``).
     metric : {"euclidean", "cosine"}, default="euclidean"
         An addition to scikit-learn's parameters: "cosine" runs spherical mini-batch k-means,
         rows compared by direction (``kmeans_tf.engine.minibatch.minibatch_kmeans``); then
@@ -93,7 +98,7 @@ class MiniBatchKMeans(BaseKMeans):
         self, n_clusters=8, *, init=DEFAULT_INIT, max_iter=MINIBATCH_MAX_ITER, batch_size=MINIBATCH_BATCH_SIZE,
         verbose=0, compute_labels=True, random_state=None, tol=MINIBATCH_TOL,
         max_no_improvement=MINIBATCH_MAX_NO_IMPROVEMENT, init_size=None, n_init=AUTO_N_INIT,
-        reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO, metric=DEFAULT_METRIC,
+        reassignment_ratio=MINIBATCH_REASSIGNMENT_RATIO, log_dir=None, metric=DEFAULT_METRIC,
     ):  # fmt: skip
         self._store_params(locals())
 
@@ -117,6 +122,7 @@ class MiniBatchKMeans(BaseKMeans):
             seed=seed,
             sample_weight=sample_weight,
             verbose=bool(self.verbose),
+            log_dir=self.log_dir,
         )
         self._state, self._init_size = result.state, result.init_size
         self._set_fitted(result)

@@ -41,7 +41,7 @@ import functools
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, seeding, spherical, validation
+from kmeans_tf.engine import kernels, lloyd, loops, m_step, prepare, progress, seeding, spherical, validation
 from kmeans_tf.engine.options import COSINE, KMEANS_PARALLEL_INIT, RANDOM_INIT
 from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, datasets, sources
@@ -83,7 +83,7 @@ def kmeans(samples, n_clusters, sample_weight, options):
         options.seed,
     )
     keep_history, init_rounds, weights = options.keep_history, options.init_rounds, options.weights
-    batch_size, callback = options.batch_size, options.callback
+    batch_size, watch = options.batch_size, progress.watch(options.callback, options.log_dir)
     directory, every = validation.check_checkpoint(options), options.checkpoint_every
     plan = budget.plan(source.n_rows, source.row_bytes, budget_bytes(options.memory_budget), min(n_init, 2))
 
@@ -114,12 +114,12 @@ def kmeans(samples, n_clusters, sample_weight, options):
             return seeding.kmeans_parallel(passes, n_clusters, run_rng, init_rounds)
         return initial_centroids(source, prepared, n_clusters, init, run_rng, weights, init_rounds)
 
-    def run(initial):
-        return lloyd.run(passes, initial, max_iter, scaled_tol, keep_history, saved, options.keep_iterations)
+    def run(initial, report):
+        return lloyd.run(passes, initial, max_iter, scaled_tol, keep_history, saved, options.keep_iterations, report)
 
     if not isinstance(init, str):
         seeded = functools.partial(given_start, prepared.prepared().transformed(init))
-    return best_of_runs(n_init, seed, seeded, run, callback)
+    return best_of_runs(n_init, seed, seeded, run, watch)
 
 
 def initial_centroids(source, prepared, n_clusters, init, rng, weights, rounds):
