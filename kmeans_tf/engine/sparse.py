@@ -35,9 +35,10 @@ def check(samples, name="samples"):
     rows = scipy.sparse.csr_matrix(samples)
     if rows.dtype not in (np.float32, np.float64):
         rows = rows.astype(np.float64)
-    if rows is samples or rows.data is getattr(samples, "data", None):
-        rows = rows.copy()  # canonical order is made in place
-    rows.sum_duplicates()  # sorts each row's columns, and adds up repeated ones
+    if not rows.has_canonical_format:
+        if _shares_memory(rows, samples):
+            rows = rows.copy()  # canonical order is made in place
+        rows.sum_duplicates()  # sorts each row's columns, and adds up repeated ones
     finite = np.isfinite(rows.data)
     if not finite.all():
         at = int(np.argmin(finite))
@@ -113,6 +114,16 @@ def to_tensor(rows):
     row_ids = np.repeat(np.arange(rows.shape[0], dtype=np.int64), np.diff(rows.indptr))
     indices = np.column_stack([row_ids, rows.indices.astype(np.int64)])
     return tf.SparseTensor(indices, rows.data, np.array(rows.shape, np.int64))
+
+
+def _shares_memory(rows, samples):
+    """Whether the arrays of ``rows`` (CSR) share memory with those of the caller's ``samples``."""
+    given = [getattr(samples, name, None) for name in ("data", "indices", "indptr", "row", "col")]
+    return any(
+        isinstance(array, np.ndarray) and np.shares_memory(mine, array)
+        for mine in (rows.data, rows.indices, rows.indptr)
+        for array in given
+    )
 
 
 def _with_values(rows, values):
