@@ -15,6 +15,7 @@ from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import open_data
 from kmeans_tf.cli.outputs import claim_outputs, picture_output, write_outputs
+from kmeans_tf.data_io.sparse_files import is_sparse_file
 from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
 from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
 
@@ -75,6 +76,7 @@ class KValues(click.ParamType):
 )
 @options.columns_option
 @options.feature_option
+@options.n_features_option
 @options.header_option
 @options.metric_option()
 @click.option(
@@ -105,6 +107,7 @@ def elbow(
     k_values,
     columns,
     feature,
+    n_features,
     header,
     metric,
     init,
@@ -136,8 +139,17 @@ def elbow(
       kmeans-tf elbow blobs.csv --k 1:10 --init-seed 0 --plot elbow.png
     """
     claim_outputs({"--plot": plot}, force=force, inputs={"DATA": data})
-    if feature is not None or is_tfrecord_data(data):  # the rows of TFRecord files, read into memory
-        table = open_data(data, columns=columns, header=header, memory_budget=None, in_memory=True, feature=feature)
+    if feature is not None or n_features is not None or is_tfrecord_data(data) or is_sparse_file(data):
+        # the rows of TFRecord files read into memory, or sparse rows
+        table = open_data(
+            data,
+            columns=columns,
+            header=header,
+            memory_budget=None,
+            in_memory=True,
+            feature=feature,
+            n_features=n_features,
+        )
     else:
         table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
     n_samples, n_features = table.values.shape

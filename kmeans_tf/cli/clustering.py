@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import scipy.sparse
 
 import kmeans_tf
 from kmeans_tf import data_io
@@ -35,6 +36,7 @@ from kmeans_tf.cli.outputs import (
     write_outputs,
 )
 from kmeans_tf.cli.requests import LLOYD, MINI_BATCH, fit_request, given_on_command_line, with_data
+from kmeans_tf.data_io.sparse_files import SVMLIGHT_SUFFIXES
 from kmeans_tf.engine.options import (
     ALGORITHMS,
     DEFAULT_ALGORITHM,
@@ -55,6 +57,7 @@ SIZES_LISTED = 8
 @options.clusters_option(None, help="number of clusters [required unless --init is a file]")
 @options.columns_option
 @options.feature_option
+@options.n_features_option
 @options.weights_option
 @options.header_option
 @options.metric_option()
@@ -176,7 +179,12 @@ def fit(console, **arguments):
         in_memory=request.in_memory,
         weights=request.weights_column,
         feature=request.feature,
+        n_features=request.n_features,
     )
+    if request.cluster is not None and scipy.sparse.issparse(table.values):
+        raise click.ClickException(
+            f"--workers share .npy or TFRecord data; {request.data} is sparse data, which one process fits"
+        )
     sample_weight = table.weights if request.weights_file is None else read_weights(request.weights_file, table)
     values, sample_weight, n_samples = processes.share(table.values, sample_weight, table.shape[0])
     console.detail(
@@ -241,6 +249,7 @@ def fit(console, **arguments):
 )
 @options.columns_option
 @options.feature_option
+@options.n_features_option
 @options.header_option
 @options.metric_option(
     None,
@@ -253,8 +262,9 @@ def fit(console, **arguments):
 @options.quiet_option
 @click.pass_obj
 def predict(
-    console, data, centroids_file, columns, feature, header, metric, labels_out, batch_size, memory_budget, force
-):
+    console, data, centroids_file, columns, feature, n_features, header, metric, labels_out, batch_size,
+    memory_budget, force,
+):  # fmt: skip
     """Label each row of DATA with its nearest centroid.
 
     DATA is read as by fit (.csv, .tsv, .npy, a folder of .npy files, TFRecord files with
@@ -269,7 +279,11 @@ def predict(
     """
     claim_outputs({"--labels-out": labels_out}, force=force, inputs={"DATA": data, "--centroids": centroids_file})
     metric = centroids_metric(centroids_file, metric)
-    table = open_data(data, columns=columns, header=header, memory_budget=memory_budget, feature=feature)
+    if n_features is None and Path(data).suffix.lower() in SVMLIGHT_SUFFIXES:  # as wide as the centroids
+        n_features = read_centroids(centroids_file, None, "--centroids").shape[1]
+    table = open_data(
+        data, columns=columns, header=header, memory_budget=memory_budget, feature=feature, n_features=n_features
+    )
     centroids = read_centroids(centroids_file, table, "--centroids")
     labels = kmeans_tf.predict(
         table.values, centroids, metric=metric, batch_size=batch_size, memory_budget=memory_budget
@@ -344,7 +358,7 @@ def _mini_batch(request, values, sample_weight, strategy, callback, console):
         callback=callback,
         log_dir=request.logdir,
     )
-    console.detail(f"Mini-batch k-means: {result.n_steps} steps of {min(request.mini_batch, len(values))} rows")
+    console.detail(f"Mini-batch k-means: {result.n_steps} steps of {min(request.mini_batch, values.shape[0])} rows")
     return result
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import kmeans_tf
 from kmeans_tf import data_io
 from kmeans_tf.data_io.reading import data_suffix
+from kmeans_tf.data_io.sparse_files import SVMLIGHT_SUFFIXES, is_sparse_file, read_sparse
 from kmeans_tf.data_io.tables import NPY_SUFFIX, resolve_columns
 from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
 from kmeans_tf.engine.options import DEFAULT_METRIC, METRICS
@@ -42,12 +43,19 @@ class Data:
     weights: object = None  # the rows' weights from a column of a text file, or None
 
 
-def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=None, feature=None):
+def open_data(path, *, columns, header, memory_budget, in_memory=False, weights=None, feature=None, n_features=None):
     """Map DATA (a .npy file or a folder of them) or read it (text; .npy with ``in_memory``), as the docstring says.
 
     ``weights``: a column of the rows' weights (as ``data_io.read_table`` takes it); a .npy file with one is read
     into memory (its weights in a file of their own keep it streamed). ``feature``: TFRecord data's ``--feature``.
+    ``n_features``: the width of svmlight data (``--n-features``).
     """
+    if is_sparse_file(path):
+        return _sparse(path, columns, header, weights, n_features)
+    if n_features is not None:
+        raise ValueError(
+            f"--n-features gives the width of svmlight data ({', '.join(SVMLIGHT_SUFFIXES)}); {path} is not svmlight"
+        )
     if is_tfrecord_data(path):
         return _tfrecords(path, feature, columns, header, weights, in_memory)
     if feature is not None:
@@ -103,6 +111,15 @@ def _mapped(arrays, columns, header, path):
         path,
         (sum(len(array) for array in arrays), arrays[0].shape[1] if indices is None else len(indices)),
     )
+
+
+def _sparse(path, columns, header, weights, n_features):
+    """Return sparse data (a .npz or svmlight file) as ``Data``: a CSR matrix read into memory, checked."""
+    for option, given in (("--columns", columns), ("--header", header), ("--weights COLUMN", weights)):
+        if given is not None:
+            raise ValueError(f"{option} does not apply to sparse data ({path}): every column of its rows is a feature")
+    rows = read_sparse(path, n_features)
+    return Data(rows, None, path, rows.shape)
 
 
 def _tfrecords(path, feature, columns, header, weights, in_memory):

@@ -255,6 +255,12 @@ feature_option = click.option(
     help="for TFRecord DATA (.tfrecord/.tfrecords files, GZIP or not; a quoted glob or a folder of them): the "
     "float-list feature of each tf.train.Example that holds its row, of one length in every record",
 )
+n_features_option = click.option(
+    "--n-features",
+    type=click.IntRange(1),
+    default=None,
+    help="for svmlight DATA (.svm, .svmlight, .libsvm): its number of columns [default: its largest index + 1]",
+)
 batch_size_option = click.option(
     "--batch-size",
     type=click.IntRange(1),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import scipy.sparse
 
 from kmeans_tf.cli.console import one_line
 from kmeans_tf.cli.inputs import metric_record, read_centroids
@@ -51,6 +52,7 @@ class FitRequest:
     columns: tuple | None
     header: bool | None
     feature: str | None
+    n_features: int | None
     weights: WeightsSource | None
     memory_budget: int | None
     # the fit
@@ -198,6 +200,8 @@ def with_data(request, data, n_samples):
     data narrower than two columns.
     """
     needs_two_columns(request.pictures, data.shape[1], data.source)
+    if scipy.sparse.issparse(data.values):
+        check_sparse_request(request, data.source)
     clusters, init = request.clusters, request.init
     if request.init_file is not None:
         init = read_centroids(request.init_file, data, "--init")
@@ -218,6 +222,17 @@ def with_data(request, data, n_samples):
             f"--checkpoint needs .npy data streamed from disk, or --workers; {data.source} is read into memory here"
         )
     return dataclasses.replace(request, clusters=clusters, init=init)
+
+
+def check_sparse_request(request, source):
+    """Refuse what sparse data (read into memory, fitted by one process, never made dense) cannot go with."""
+    refused = [option for option, path in request.pictures.items() if path is not None]
+    refused += ["--checkpoint"] if request.checkpoint is not None else []
+    if refused:
+        raise click.ClickException(
+            f"{', '.join(refused)} cannot be given with sparse data ({source}): pictures draw dense rows, and a "
+            f"checkpoint is for data streamed from disk"
+        )
 
 
 def _suffix(path):

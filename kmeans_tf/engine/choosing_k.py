@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from kmeans_tf.engine import spherical, validation
+from kmeans_tf.engine import sparse, spherical, validation
 from kmeans_tf.engine.kmeans import kmeans
 from kmeans_tf.engine.options import (
     COSINE,
@@ -88,16 +88,24 @@ def elbow(
         Its ``suggested_k`` is the knee of the inertia curve by the kneedle rule (Satopää et
         al. 2011, see ``kneedle``).
     """
-    samples = validation.check_samples(samples)
+    rows_are_sparse = sparse.is_sparse(samples)
+    samples = sparse.check(samples) if rows_are_sparse else validation.check_samples(samples)
     metric = validation.check_metric(metric)
-    scored = spherical.unit_copy(samples, "samples") if metric == COSINE else samples
-    k_values = check_k_values(k_values, len(samples))
+    if rows_are_sparse:
+        scored = sparse.prepared(samples, unit=True).centred if metric == COSINE else samples
+        calinski_harabasz, davies_bouldin = sparse_calinski_harabasz, sparse_davies_bouldin
+    else:
+        scored = spherical.unit_copy(samples, "samples") if metric == COSINE else samples
+        calinski_harabasz, davies_bouldin = None, None
+    k_values = check_k_values(k_values, samples.shape[0])
     seed = validation.check_seed(seed)
     silhouette_rows = validation.check_int("silhouette_rows", silhouette_rows, 2)
     callback = CallableOrNone("callback(k, result)").check("callback", callback)
     from sklearn import metrics
 
-    rows = np.random.RandomState(seed).permutation(len(samples))[:silhouette_rows]
+    calinski_harabasz = calinski_harabasz or metrics.calinski_harabasz_score
+    davies_bouldin = davies_bouldin or metrics.davies_bouldin_score
+    rows = np.random.RandomState(seed).permutation(samples.shape[0])[:silhouette_rows]
     rows.sort()
     # Every k is fitted alike: only n_clusters changes.
     fit_options = {
@@ -119,8 +127,8 @@ def elbow(
             (
                 result.inertia,
                 _score(functools.partial(metrics.silhouette_score, metric=metric), samples[rows], result.labels[rows]),
-                _score(metrics.calinski_harabasz_score, scored, result.labels),
-                _score(metrics.davies_bouldin_score, scored, result.labels),
+                _score(calinski_harabasz, scored, result.labels),
+                _score(davies_bouldin, scored, result.labels),
                 result.n_iter,
             )
         )
@@ -181,4 +189,41 @@ def check_k_values(k_values, n_samples):
 def _score(score, samples, labels):
     """``score(samples, labels)``, or NaN where it is undefined (fewer than 2 clusters, or as many as rows)."""
     n_labels = len(np.unique(labels))
-    return float(score(samples, labels)) if 2 <= n_labels < len(samples) else np.nan
+    return float(score(samples, labels)) if 2 <= n_labels < samples.shape[0] else np.nan
+
+
+def sparse_calinski_harabasz(rows, labels):
+    """scikit-learn's ``calinski_harabasz_score`` of sparse CSR ``rows`` (which it takes dense only), from sums."""
+    n_rows, n_labels = rows.shape[0], len(np.unique(labels))
+    centres, sizes = _centres(rows, labels)
+    mean = np.asarray(rows.sum(axis=0, dtype=np.float64)).ravel() / n_rows
+    between = float(sizes @ np.square(centres - mean).sum(axis=1))
+    within = float(_distances_to_centres(rows, labels, centres).sum())
+    return 1.0 if within == 0 else between * (n_rows - n_labels) / (within * (n_labels - 1))
+
+
+def sparse_davies_bouldin(rows, labels):
+    """scikit-learn's ``davies_bouldin_score`` of sparse CSR ``rows`` (which it takes dense only)."""
+    centres, sizes = _centres(rows, labels)
+    spread = np.bincount(labels, weights=np.sqrt(_distances_to_centres(rows, labels, centres))) / sizes
+    apart = np.sqrt(np.square(centres[:, None, :] - centres[None, :, :]).sum(axis=2))
+    if np.allclose(spread, 0) or np.allclose(apart, 0):
+        return 0.0
+    apart[apart == 0] = np.inf
+    return float(np.mean(np.max((spread[:, None] + spread[None, :]) / apart, axis=1)))
+
+
+def _centres(rows, labels):
+    """The mean (float64) and the size of each label's rows, labels 0 to their largest (each one present)."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    sizes = np.bincount(labels).astype(np.float64)
+    one_hot = sparse.one_hot(labels, len(sizes))
+    return np.asarray((one_hot.T @ rows).todense(), np.float64) / sizes[:, None], sizes
+
+
+def _distances_to_centres(rows, labels, centres):
+    """Each row's squared distance to its label's centre, in float64."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    own = centres[labels]
+    products = np.asarray(rows.multiply(own).sum(axis=1, dtype=np.float64)).ravel()
+    return np.maximum(sparse.squared_norms(rows) - 2 * products + np.square(own).sum(axis=1), 0)

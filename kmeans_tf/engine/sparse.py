@@ -116,6 +116,12 @@ def to_tensor(rows):
     return tf.SparseTensor(indices, rows.data, np.array(rows.shape, np.int64))
 
 
+def one_hot(labels, n_labels):
+    """A sparse (n_rows, n_labels) CSR matrix of ones at each row's label."""
+    n_rows = len(labels)
+    return scipy.sparse.csr_matrix((np.ones(n_rows), (np.arange(n_rows), labels)), shape=(n_rows, n_labels))
+
+
 def _shares_memory(rows, samples):
     """Whether the arrays of ``rows`` (CSR) share memory with those of the caller's ``samples``."""
     given = [getattr(samples, name, None) for name in ("data", "indices", "indptr", "row", "col")]
