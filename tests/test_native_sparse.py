@@ -68,37 +68,45 @@ def test_a_case_worked_by_hand(native_kernel):
     assert total == pytest.approx(1 + 1 + 2 + 0 + 0)
 
 
-@pytest.mark.parametrize("weighted", WEIGHTINGS, ids=WEIGHTING_IDS)
-@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("shape", SPARSE_SHAPES, ids=SHAPE_IDS)
-def test_the_sums_equal_the_dense_ops(native_kernel, shape, dtype, weighted):
-    _, sparse, centroids = sparse_case(sum(shape), *shape, dtype)
-    weights = some_weights(shape[0], shape[1]) if weighted else None
+@pytest.fixture(params=SPARSE_SHAPES, ids=SHAPE_IDS)
+def shape(request):
+    return request.param
+
+
+@pytest.fixture(params=DTYPES, ids=DTYPE_IDS)
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(params=WEIGHTINGS, ids=WEIGHTING_IDS)
+def weights(request, shape):
+    """Random weights (some 0) for the case's rows, or None: every weight 1."""
+    return some_weights(shape[0], sum(shape)) if request.param else None
+
+
+@pytest.fixture
+def case(shape, dtype):
+    """A random sparse case of `shape` and `dtype`: samples (dense), the same as a SparseTensor, centroids."""
+    return sparse_case(sum(shape), *shape, dtype)
+
+
+def test_the_sums_equal_the_dense_ops(native_kernel, case, weights):
+    _, sparse, centroids = case
     got = numpy(native_kernel.nearest_centroid_sums(sparse, centroids, weights))
     expected = numpy(native_kernel.nearest_centroid_sums(dense(sparse), centroids, weights))
     assert_same_pass(got, expected)
 
 
-@pytest.mark.parametrize("weighted", WEIGHTINGS, ids=WEIGHTING_IDS)
-@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("shape", SPARSE_SHAPES, ids=SHAPE_IDS)
-def test_the_changes_equal_the_dense_ops(native_kernel, shape, dtype, weighted):
-    n_samples, _, n_clusters = shape
-    _, sparse, centroids = sparse_case(sum(shape) + 1, *shape, dtype)
-    weights = some_weights(n_samples, n_clusters) if weighted else None
+def test_the_changes_equal_the_dense_ops(native_kernel, shape, case, weights):
+    (n_samples, _, n_clusters), (_, sparse, centroids) = shape, case
     old_labels = np.random.RandomState(n_samples).randint(-1, n_clusters, n_samples)  # -1: no label yet
     got = numpy(native_kernel.nearest_centroid_changes(sparse, centroids, old_labels, weights))
     expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, old_labels, weights))
     assert_same_pass(got, expected)
 
 
-@pytest.mark.parametrize("weighted", WEIGHTINGS, ids=WEIGHTING_IDS)
-@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("shape", SPARSE_SHAPES, ids=SHAPE_IDS)
-def test_the_inertia_equals_the_dense_ops(native_kernel, shape, dtype, weighted):
-    n_samples, _, n_clusters = shape
-    _, sparse, centroids = sparse_case(sum(shape) + 2, *shape, dtype)
-    weights = some_weights(n_samples, 1) if weighted else None
+def test_the_inertia_equals_the_dense_ops(native_kernel, shape, case, weights):
+    (n_samples, _, n_clusters), (_, sparse, centroids) = shape, case
     labels = np.random.RandomState(n_samples).randint(n_clusters, size=n_samples)
     got = native_kernel.sum_squared_distances(sparse, centroids, labels, weights).numpy()
     expected = native_kernel.sum_squared_distances(dense(sparse), centroids, labels, weights).numpy()
@@ -106,15 +114,9 @@ def test_the_inertia_equals_the_dense_ops(native_kernel, shape, dtype, weighted)
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-10)
 
 
-@pytest.mark.parametrize("weighted", WEIGHTINGS, ids=WEIGHTING_IDS)
-@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("shape", SPARSE_SHAPES[1:], ids=SHAPE_IDS[1:])
-def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(native_kernel, shape, dtype, weighted):
-    n_samples, n_features, n_clusters = shape
-    samples, sparse, _ = sparse_case(sum(shape) + 3, *shape, dtype)
-    weights = some_weights(n_samples, 2) if weighted else np.ones(n_samples)
-    rng = np.random.RandomState(0)
-    centroids = samples[rng.choice(n_samples, n_clusters, replace=False)]
+def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(native_kernel, shape, case, weights):
+    (n_samples, n_features, n_clusters), (samples, sparse, _) = shape, case
+    centroids = samples[np.random.RandomState(0).choice(n_samples, n_clusters, replace=False)]
     norms = (samples.astype(np.float64) ** 2).sum(axis=1)
     norm_bound = tf.constant(norms.max(), tf.float64)  # means of the samples have no larger norm
     labels = -np.ones(n_samples, np.int64)
@@ -138,7 +140,7 @@ def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(nati
         assert np.all(upper >= own) and np.all(lower <= others * (1 + 1e-12))
         sums, counts = sums + sum_changes, counts + count_changes
         means = sums / np.maximum(counts, 1e-300)[:, None]
-        previous, centroids = centroids, np.where(counts[:, None] > 0, means, centroids).astype(dtype)
+        previous, centroids = centroids, np.where(counts[:, None] > 0, means, centroids).astype(samples.dtype)
 
 
 def test_every_op_takes_a_matrix_without_non_zeros(native_kernel):
