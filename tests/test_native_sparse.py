@@ -169,68 +169,33 @@ def test_output_shapes_are_known_inside_a_graph(native_kernel):
 GOOD_INDICES = [[0, 0], [0, 2], [2, 1]]
 THREE = [1.0, 2.0, 3.0]
 UNSORTED = r"follows \[\d+, \d+\]: an unsorted or duplicate index"
-BAD_SAMPLES = [
-    pytest.param(
-        [[0, 0], [2, 1], [1, 2]],
-        THREE,
-        [3, 3],
-        r"indices\[2\] = \[1, 2\] follows \[2, 1\]: an unsorted row",
-        id="unsorted row",
-    ),
-    pytest.param(
-        [[0, 0], [0, 2], [0, 2]], THREE, [3, 3], r"indices\[2\] = \[0, 2\] " + UNSORTED, id="duplicate column"
-    ),
-    pytest.param([[0, 2], [0, 0], [2, 1]], THREE, [3, 3], r"indices\[1\] = \[0, 0\] " + UNSORTED, id="unsorted column"),
-    pytest.param(
-        [[0, 0], [0, 3], [2, 1]],
-        THREE,
-        [3, 3],
-        r"indices\[1\] = \[0, 3\] is outside dense_shape \[3, 3\]",
-        id="column out of range",
-    ),
-    pytest.param(
-        [[0, -1], [0, 2], [2, 1]], THREE, [3, 3], r"indices\[0\] = \[0, -1\] is outside", id="negative column"
-    ),
-    pytest.param([[-1, 0], [0, 2], [2, 1]], THREE, [3, 3], r"indices\[0\] = \[-1, 0\] is outside", id="negative row"),
-    pytest.param([[0, 0], [0, 2], [3, 1]], THREE, [3, 3], r"indices\[2\] = \[3, 1\] is outside", id="row out of range"),
-    pytest.param(
-        [[0, 0], [0, 2], [10**15, 1]],
-        THREE,
-        [3, 3],
-        r"indices\[2\] = \[1000000000000000, 1\] is outside",
-        id="huge row",
-    ),
-    pytest.param(
-        GOOD_INDICES,
-        THREE,
-        [3, 4],
-        r"same columns, not of shapes \[3, 4\] \(dense_shape\) and \[3, 3\]",
-        id="wrong dense_shape width",
-    ),
-    pytest.param(
-        GOOD_INDICES, THREE, [-3, 3], r"same columns, not of shapes \[-3, 3\]", id="negative dense_shape rows"
-    ),
-    pytest.param(
-        GOOD_INDICES,
-        THREE,
-        [3, 3, 1],
-        r"dense_shape must be of shape \[2\] \(n_samples, n_features\), not \[3\]",
-        id="dense_shape of 3 entries",
-    ),
-    pytest.param(
-        [[0, 0, 0]], [1.0], [3, 3], r"indices must be of shape \[nnz, 2\], not \[1, 3\]", id="indices of 3 columns"
-    ),
-    pytest.param(
+OUTSIDE = r"is outside dense_shape \[3, 3\]"
+BAD_INDICES = {  # with THREE values and dense_shape [3, 3]
+    "unsorted row": ([[0, 0], [2, 1], [1, 2]], r"indices\[2\] = \[1, 2\] follows \[2, 1\]: an unsorted row"),
+    "duplicate column": ([[0, 0], [0, 2], [0, 2]], r"indices\[2\] = \[0, 2\] " + UNSORTED),
+    "unsorted column": ([[0, 2], [0, 0], [2, 1]], r"indices\[1\] = \[0, 0\] " + UNSORTED),
+    "column out of range": ([[0, 0], [0, 3], [2, 1]], r"indices\[1\] = \[0, 3\] " + OUTSIDE),
+    "negative column": ([[0, -1], [0, 2], [2, 1]], r"indices\[0\] = \[0, -1\] " + OUTSIDE),
+    "negative row": ([[-1, 0], [0, 2], [2, 1]], r"indices\[0\] = \[-1, 0\] " + OUTSIDE),
+    "row out of range": ([[0, 0], [0, 2], [3, 1]], r"indices\[2\] = \[3, 1\] " + OUTSIDE),
+    "huge row": ([[0, 0], [0, 2], [10**15, 1]], r"indices\[2\] = \[1000000000000000, 1\] " + OUTSIDE),
+}
+BAD_SHAPES = {
+    "wrong dense_shape width": (GOOD_INDICES, THREE, [3, 4], r"same columns, not of shapes \[3, 4\] \(dense_shape\)"),
+    "negative dense_shape rows": (GOOD_INDICES, THREE, [-3, 3], r"same columns, not of shapes \[-3, 3\]"),
+    "dense_shape of 3 entries": (GOOD_INDICES, THREE, [3, 3, 1], r"dense_shape must be of shape \[2\] .*, not \[3\]"),
+    "indices of 3 columns": ([[0, 0, 0]], [1.0], [3, 3], r"indices must be of shape \[nnz, 2\], not \[1, 3\]"),
+    "too few values": (
         GOOD_INDICES,
         THREE[:2],
         [3, 3],
         r"values must have one entry per index, shape \[3\], not \[2\]",
-        id="too few values",
     ),
-]
+}
+BAD_SAMPLES = {name: (indices, THREE, [3, 3], message) for name, (indices, message) in BAD_INDICES.items()} | BAD_SHAPES
 
 
-@pytest.mark.parametrize("indices, values, dense_shape, message", BAD_SAMPLES)
+@pytest.mark.parametrize("indices, values, dense_shape, message", BAD_SAMPLES.values(), ids=BAD_SAMPLES.keys())
 @pytest.mark.parametrize("op", ["sums", "changes", "bounded", "inertia"])
 def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, indices, values, dense_shape, message):
     library, centroids, weights = native_kernel.library, tf.ones([3, 3], tf.float64), tf.zeros([0], tf.float64)
