@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "geometry.h"
 #include "pool.h"
@@ -31,10 +32,21 @@ enum { SUSPECTS_FOR_A_WHOLE_TILE = ROWS_PER_TILE / 2 + 1 };
  * at a time, in registers (with a vector of the centroids' and a broadcast value beside). */
 enum { SPARSE_CHUNK = 8 };
 
+/* The size of a transparent huge page (x86-64 and arm64 with 4 KiB pages). */
+#define HUGE_PAGE ((int64_t)2 << 20)
+
 static int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-/* A 64-byte aligned allocation of at least `bytes` (and at least one byte), or NULL. */
-static void *aligned_block(int64_t bytes) { return aligned_alloc(64, round_up(bytes > 0 ? bytes : 1, 64)); }
+/* A 64-byte aligned allocation of at least `bytes` (and at least one byte), or NULL. One of
+ * HUGE_PAGE bytes or more is aligned to huge pages and asks for them: the sparse pass reads
+ * the transposed centroids at random, and with small pages nearly every read would miss the
+ * TLB. */
+static void *aligned_block(int64_t bytes) {
+    if (bytes < HUGE_PAGE) return aligned_alloc(64, round_up(bytes > 0 ? bytes : 1, 64));
+    void *block = aligned_alloc(HUGE_PAGE, round_up(bytes, HUGE_PAGE));
+    if (block) madvise(block, round_up(bytes, HUGE_PAGE), MADV_HUGEPAGE);
+    return block;
+}
 
 /* calloc that gives a pointer for zero items too (or NULL when out of memory). */
 static void *zeroed(int64_t count, size_t size) { return calloc(count > 0 ? count : 1, size); }
