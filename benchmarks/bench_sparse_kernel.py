@@ -9,8 +9,8 @@ pass needs of the distances, every row's nearest centroid:
 - ``pairwise_distances_argmin_min``: scikit-learn's, on the scipy CSR matrix;
 - ``X @ C.T, argmin``: scipy's sparse-dense product, then numpy's argmin of ||c||^2/2 - x.c.
 
-It prints the best of ``--repeats`` runs of each, in milliseconds, and checks that the labels
-agree. Results, dated, go in docs/performance.md.
+It prints the best of ``--repeats`` runs of each, in milliseconds of wall time and of CPU
+time (all threads together), and checks that the labels agree. Results, dated, go in docs/performance.md.
 
 Usage
 -----
@@ -55,13 +55,18 @@ def as_sparse_tensor(matrix):
 
 
 def best_of(repeats, run):
-    """Return the best seconds of ``repeats`` runs of ``run()`` (after one to warm up), and its last answer."""
-    answer, times = run(), []
+    """Return the best wall and CPU seconds (all threads) of ``repeats`` runs of ``run()``, after one to warm up.
+
+    Also returns the last answer. On a busy machine the CPU seconds over the cores used say
+    what the wall time would be on an idle one.
+    """
+    answer, walls, cpus = run(), [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         answer = run()
-        times.append(time.perf_counter() - start)
-    return min(times), answer
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus), answer
 
 
 def main(argv=None):
@@ -99,9 +104,10 @@ def main(argv=None):
         f"k={options.clusters}: {matrix.nnz * options.clusters / 1e9:.2f}e9 multiply-adds a pass"
     )
     labels = {}
+    print(f"{'':32s} {'wall ms':>9s} {'CPU ms':>9s}")
     for name, run in contenders.items():
-        seconds, labels[name] = best_of(options.repeats, run)
-        print(f"{name:32s} {seconds * 1e3:9.1f} ms")
+        wall, cpu, labels[name] = best_of(options.repeats, run)
+        print(f"{name:32s} {wall * 1e3:9.1f} {cpu * 1e3:9.1f}")
     reference = labels["SparseNearestCentroidSums"]
     for name, other in labels.items():
         agree = np.mean(other == reference)
