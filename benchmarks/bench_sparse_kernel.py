@@ -86,8 +86,7 @@ def main(argv=None):
 
     kernel = native.kernel()
     if kernel is None:
-        print(f"the C kernel is not available: {native.description()}", file=sys.stderr)
-        return 2
+        sys.exit(f"the C kernel is not available: {native.description()}")
     matrix = random_csr(options.rows, options.columns, options.per_row, options.seed)
     rng = np.random.default_rng(options.seed)
     centroids = matrix[rng.choice(options.rows, options.clusters, replace=False)].toarray()
