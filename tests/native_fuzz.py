@@ -5,6 +5,8 @@ so that the parent can name the case that killed it. Each call either returns an
 checked here against numpy, or raises InvalidArgumentError (or TypeError/ValueError from
 TensorFlow's own type checks); a wrong answer exits 1 with the case, a crash kills the child.
 Half the cases give sample weights: valid ones (some 0), or of a wrong length, negative, NaN or infinite.
+A third give the samples as a ``tf.SparseTensor`` (the sparse ops), now and then with indices out
+of order, duplicated or out of range, or a dense shape of the wrong width.
 """
 
 import argparse
@@ -27,6 +29,9 @@ def random_case(rng):
     n_features, n_clusters = rng.randint(0, 7), int(rng.choice([0, 1, 2, 3, 17, 40]))
     dtype = [np.float32, np.float64][rng.randint(2)]
     samples = rng.normal(0, 5, (n_samples, n_features)).astype(dtype)
+    sparse = rng.rand() < 0.3
+    if sparse:
+        samples[rng.rand(n_samples, n_features) < 0.5] = 0
     centroids = rng.normal(0, 5, (n_clusters, n_features)).astype(dtype)
     if rng.rand() < 0.05:
         centroids = centroids.astype(np.float64 if dtype == np.float32 else np.float32)
@@ -43,7 +48,10 @@ def random_case(rng):
         labels[bad] = rng.randint(-(10**12), 10**12, size=len(bad), dtype=np.int64)
     if rng.rand() < 0.05:
         labels = labels[: max(n_samples - 1, 0)] if rng.rand() < 0.5 else np.append(labels, 0)
-    inputs = {"samples": samples, "centroids": centroids}
+    inputs = {
+        "samples": random_sparse(rng, samples) if sparse and samples.ndim == 2 else samples,
+        "centroids": centroids,
+    }
     if op in ("nearest_centroid_changes", "sum_squared_distances"):
         inputs["labels"] = labels
     if op == "nearest_centroid_changes_bounded":
@@ -66,6 +74,24 @@ def random_case(rng):
     return op, inputs
 
 
+def random_sparse(rng, samples):
+    """The samples as a SparseTensor: mostly canonical, often not (order, duplicates, range, dense shape)."""
+    indices = np.argwhere(samples)
+    values, dense_shape = samples[tuple(indices.T)], list(samples.shape)
+    draw = rng.rand()
+    if draw < 0.05 and len(indices) > 1:  # two non-zeros swapped
+        i, j = rng.choice(len(indices), 2, replace=False)
+        indices[[i, j]] = indices[[j, i]]
+    elif draw < 0.1 and len(indices):  # a non-zero repeated
+        i = rng.randint(len(indices))
+        indices, values = np.insert(indices, i, indices[i], axis=0), np.insert(values, i, values[i])
+    elif draw < 0.15 and len(indices):  # an index out of range
+        indices[rng.randint(len(indices)), rng.randint(2)] = [-1, 10**12, -(10**12), max(dense_shape)][rng.randint(4)]
+    elif draw < 0.2:
+        dense_shape[1] += 1
+    return tf.SparseTensor(indices.astype(np.int64), values, dense_shape)
+
+
 def random_weights(rng, n_samples):
     """Sample weights: mostly valid (some 0; or shape (0,), every weight 1), often not (length, sign, NaN, infinity)."""
     weights = np.where(rng.rand(n_samples) < 0.2, 0.0, rng.uniform(0, 3, n_samples))
@@ -84,6 +110,8 @@ def random_weights(rng, n_samples):
 def check(op, inputs, outputs):
     """Check an answer against numpy; return what is wrong, or None."""
     samples, centroids = inputs["samples"], inputs["centroids"]
+    if isinstance(samples, tf.SparseTensor):
+        samples = tf.sparse.to_dense(samples).numpy()
     n_clusters = len(centroids)
     weights = inputs.get("weights")
     weights = np.ones(len(samples)) if weights is None or not len(weights) else weights  # shape (0,): every weight 1

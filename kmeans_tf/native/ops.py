@@ -2,10 +2,14 @@
 
 TensorFlow generates a Python function per op of a loaded library, named after the op in
 snake case: ``KmeansTf>NearestCentroidSums`` becomes ``kmeans_tf_nearest_centroid_sums``.
-``Kernel`` calls them under the engine's names; ``missing_ops`` says which ops a loaded
-library lacks. The ops check their inputs themselves (see ``src/ops.c``) and raise
-``tf.errors.InvalidArgumentError`` for a bad one.
+Each op has a sparse twin (``KmeansTf>SparseNearestCentroidSums``) that takes the samples as
+a ``tf.SparseTensor``'s indices, values and dense shape. ``Kernel`` calls them under the
+engine's names, the sparse ones for samples given as a ``tf.SparseTensor``; ``missing_ops``
+says which ops a loaded library lacks. The ops check their inputs themselves (see
+``src/ops.c``) and raise ``tf.errors.InvalidArgumentError`` for a bad one.
 """
+
+import functools
 
 from kmeans_tf._tensorflow import tf
 
@@ -15,6 +19,10 @@ GENERATED_FUNCTIONS = {
     "KmeansTf>NearestCentroidChanges": "kmeans_tf_nearest_centroid_changes",
     "KmeansTf>NearestCentroidChangesBounded": "kmeans_tf_nearest_centroid_changes_bounded",
     "KmeansTf>SumSquaredDistances": "kmeans_tf_sum_squared_distances",
+    "KmeansTf>SparseNearestCentroidSums": "kmeans_tf_sparse_nearest_centroid_sums",
+    "KmeansTf>SparseNearestCentroidChanges": "kmeans_tf_sparse_nearest_centroid_changes",
+    "KmeansTf>SparseNearestCentroidChangesBounded": "kmeans_tf_sparse_nearest_centroid_changes_bounded",
+    "KmeansTf>SparseSumSquaredDistances": "kmeans_tf_sparse_sum_squared_distances",
 }
 
 
@@ -27,7 +35,10 @@ class Kernel:
     """The ops of the library loaded from ``path``, as the engine calls them.
 
     samples and centroids are float32 or float64 matrices with the same columns (at least
-    one centroid); labels are int64, float64 everything else. ``weights`` (n_samples,), each
+    one centroid); labels are int64, float64 everything else. Every method takes samples as
+    a ``tf.SparseTensor`` too, in canonical row-major order (``tf.sparse.reorder``'s; no
+    duplicate indices), and gives the answer of the same samples made dense, reading their
+    non-zeros alone (the ``KmeansTf>Sparse...`` ops). ``weights`` (n_samples,), each
     finite and >= 0, weigh the samples (None: every weight 1, the ops' input of shape [0]).
     The passes' ``members`` (or ``member_changes``) count, per cluster, the samples of weight
     > 0, exactly: a cluster is empty when it has none. Without weights they are the counts.
@@ -45,7 +56,9 @@ class Kernel:
         Returns ``labels`` (n_samples,), ``sums`` (n_clusters, n_features), ``counts`` and
         ``members`` (n_clusters,).
         """
-        return self.library.kmeans_tf_nearest_centroid_sums(samples, centroids, _weights(weights))
+        library = self.library
+        op = _on(samples, library.kmeans_tf_nearest_centroid_sums, library.kmeans_tf_sparse_nearest_centroid_sums)
+        return op(centroids, _weights(weights))
 
     def nearest_centroid_changes(self, samples, centroids, labels, weights=None):
         """Return the new labels, and the float64 sums, counts and members of the samples whose label changed.
@@ -54,7 +67,9 @@ class Kernel:
         sample is added to its new cluster and taken from its old one. Returns ``new_labels``,
         ``sum_changes``, ``count_changes``, ``member_changes`` and ``changed`` (how many labels changed).
         """
-        return self.library.kmeans_tf_nearest_centroid_changes(samples, centroids, labels, _weights(weights))
+        library = self.library
+        op = _on(samples, library.kmeans_tf_nearest_centroid_changes, library.kmeans_tf_sparse_nearest_centroid_changes)
+        return op(centroids, labels, _weights(weights))
 
     def nearest_centroid_changes_bounded(
         self, samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, weights=None
@@ -68,16 +83,29 @@ class Kernel:
         ``new_labels``, ``new_upper``, ``new_lower``, ``sum_changes``, ``count_changes``,
         ``member_changes``, ``changed``.
         """
-        return self.library.kmeans_tf_nearest_centroid_changes_bounded(
-            samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, _weights(weights)
+        library = self.library
+        op = _on(
+            samples,
+            library.kmeans_tf_nearest_centroid_changes_bounded,
+            library.kmeans_tf_sparse_nearest_centroid_changes_bounded,
         )
+        return op(centroids, previous_centroids, labels, upper, lower, norms, norm_bound, _weights(weights))
 
     def sum_squared_distances(self, samples, centroids, labels, weights=None):
         """Return the float64 sum of the samples' squared distances to their labelled centroids, times their weights.
 
         ``labels`` (n_samples,) are in [0, n_clusters).
         """
-        return self.library.kmeans_tf_sum_squared_distances(samples, centroids, labels, _weights(weights))
+        library = self.library
+        op = _on(samples, library.kmeans_tf_sum_squared_distances, library.kmeans_tf_sparse_sum_squared_distances)
+        return op(centroids, labels, _weights(weights))
+
+
+def _on(samples, dense_op, sparse_op):
+    """``dense_op`` with ``samples`` as its first input, or for a SparseTensor ``sparse_op`` with its three parts."""
+    if isinstance(samples, tf.SparseTensor):
+        return functools.partial(sparse_op, samples.indices, samples.values, samples.dense_shape)
+    return functools.partial(dense_op, samples)
 
 
 def _weights(weights):

@@ -1,4 +1,4 @@
-/* Distances between centroids, in float64, for the bounded pass (see geometry.h). */
+/* Distances between centroids, and their norms, in float64 (see geometry.h). */
 #include "geometry.h"
 
 #include <math.h>
@@ -27,6 +27,18 @@ void measure_moves(const Points *points, const void *previous, CentroidMoves *mo
         } else if (move > moves->second_move) {
             moves->second_move = move;
         }
+    }
+}
+
+void measure_squared_norms(const Points *points, double *norms) {
+    const int64_t n_features = points->n_features;
+    for (int64_t c = 0; c < points->n_clusters; ++c) {
+        double total = 0;
+        for (int64_t f = 0; f < n_features; ++f) {
+            const double value = element(points->centroids, points->is_float, c * n_features + f);
+            total += value * value;
+        }
+        norms[c] = total;
     }
 }
 

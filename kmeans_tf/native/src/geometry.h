@@ -1,4 +1,4 @@
-/* Distances between centroids, for the bounded pass (plain C, no TensorFlow). */
+/* Distances between centroids, and their norms, for the passes (plain C, no TensorFlow). */
 #ifndef KMEANS_TF_GEOMETRY_H
 #define KMEANS_TF_GEOMETRY_H
 
@@ -14,6 +14,9 @@ typedef struct {
 /* Fill `moves` (whose `moves` array has n_clusters entries) from the move of each centroid
  * of `points` since `previous` (same shape and type). */
 void measure_moves(const Points *points, const void *previous, CentroidMoves *moves);
+
+/* Each centroid's squared norm, in float64, into `norms` (n_clusters entries). */
+void measure_squared_norms(const Points *points, double *norms);
 
 /* Half the distance from each centroid to the nearest other one (+inf for a lone centroid)
  * into `gaps` (n_clusters entries). */

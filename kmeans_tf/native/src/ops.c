@@ -13,6 +13,13 @@
  *   arithmetic: the same labels and bit-identical changes.
  * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
  *
+ * Each has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
+ * rest), whose samples are a tf.SparseTensor's three components in place of the dense
+ * `samples` input: indices (int64 [nnz, 2]), values (T [nnz]) and dense_shape (int64 [2]),
+ * in canonical row-major order (rows non-decreasing, columns increasing within a row, no
+ * duplicates; a row may have no non-zeros). Its other inputs and its outputs are the dense
+ * op's, and so is its answer on the samples made dense; the pass reads the non-zeros alone.
+ *
  * samples and centroids are float or double matrices with the same columns, and at least
  * one centroid; labels, bounds and norms have one entry per sample; a label must be the
  * index of a centroid (or -1, no label yet, where the op says so). Any other input fails
@@ -32,6 +39,8 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* ops.h names these structs without `struct`, which only C++ accepts. */
 typedef struct TF_DimensionHandle TF_DimensionHandle;
@@ -43,7 +52,8 @@ typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 
 #include "pass.h"
 
-/* Each op's inputs and outputs by index: the order OPS (below) declares them in. */
+/* Each op's inputs and outputs by index: the order OPS (below) declares them in. Every op's
+ * first input is its samples, which a sparse op takes as three inputs (SPARSE_PARTS). */
 enum { SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, SUMS_N_INPUTS };
 enum { SUMS_LABELS_OUT, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, SUMS_N_OUTPUTS };
 
@@ -65,13 +75,19 @@ enum {
 enum { INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_LABELS, INERTIA_WEIGHTS, INERTIA_N_INPUTS };
 enum { INERTIA_TOTAL_OUT, INERTIA_N_OUTPUTS };
 
+enum { SPARSE_INDICES, SPARSE_VALUES, SPARSE_DENSE_SHAPE, SPARSE_PARTS };
+
 enum { MAX_INPUTS = BOUNDED_N_INPUTS, MAX_OUTPUTS = BOUNDED_N_OUTPUTS };
 
-/* One call of an op: its context and status, and the tensors it holds (finish deletes them). */
+/* One call of an op: its context and status, and the tensors it holds (finish deletes them,
+ * and the sparse samples' row_starts). A sparse op's samples are in `parts`, its other
+ * inputs in `in` at the dense op's indices. */
 typedef struct {
     TF_OpKernelContext *context;
     TF_Status *status;
-    TF_Tensor *in[MAX_INPUTS], *out[MAX_OUTPUTS];
+    TF_Tensor *in[MAX_INPUTS], *out[MAX_OUTPUTS], *parts[SPARSE_PARTS];
+    int sparse;
+    SparseRows rows;
 } Call;
 
 /* Whether the call's last TensorFlow request succeeded; if not, fail the op. */
@@ -93,11 +109,14 @@ static int fail(Call *call, TF_Code code, const char *format, ...) {
     return 0;
 }
 
-/* Start a call: get its first n_inputs inputs. */
-static int start(Call *call, TF_OpKernelContext *context, int n_inputs) {
-    *call = (Call){.context = context, .status = TF_NewStatus()};
-    for (int i = 0; i < n_inputs; ++i) {
-        TF_GetInput(context, i, &call->in[i], call->status);
+/* Start a call of an op of n_inputs inputs (its samples counted as one), sparse where
+ * `sparse` is not NULL (the kernel's data: see register_op): get its inputs. */
+static int start(Call *call, TF_OpKernelContext *context, const void *sparse, int n_inputs) {
+    *call = (Call){.context = context, .status = TF_NewStatus(), .sparse = sparse != NULL};
+    const int shift = call->sparse ? SPARSE_PARTS - 1 : 0;
+    for (int i = 0; i < n_inputs + shift; ++i) {
+        TF_Tensor **tensor = !call->sparse ? &call->in[i] : i < SPARSE_PARTS ? &call->parts[i] : &call->in[i - shift];
+        TF_GetInput(context, i, tensor, call->status);
         if (!ok(call)) return 0;
     }
     return 1;
@@ -106,6 +125,8 @@ static int start(Call *call, TF_OpKernelContext *context, int n_inputs) {
 static void finish(Call *call) {
     for (int i = 0; i < MAX_INPUTS; ++i) TF_DeleteTensor(call->in[i]);
     for (int i = 0; i < MAX_OUTPUTS; ++i) TF_DeleteTensor(call->out[i]);
+    for (int i = 0; i < SPARSE_PARTS; ++i) TF_DeleteTensor(call->parts[i]);
+    free((int64_t *)call->rows.row_starts);
     TF_DeleteStatus(call->status);
 }
 
@@ -118,14 +139,67 @@ static void *output(Call *call, int index, TF_DataType type, const int64_t *shap
     return ok(call) ? TF_TensorData(call->out[index]) : NULL;
 }
 
-/* Write input `index`'s shape as "[2, 3]" into `text`; return `text`. */
-static const char *shape_of(const Call *call, int index, char *text, size_t size) {
-    const TF_Tensor *tensor = call->in[index];
+/* Write `tensor`'s shape as "[2, 3]" into `text`; return `text`. */
+static const char *shape_text(const TF_Tensor *tensor, char *text, size_t size) {
     size_t used = (size_t)snprintf(text, size, "[");
     for (int d = 0; d < TF_NumDims(tensor) && used < size; ++d)
         used += (size_t)snprintf(text + used, size - used, d ? ", %" PRId64 : "%" PRId64, TF_Dim(tensor, d));
     if (used < size) snprintf(text + used, size - used, "]");
     return text;
+}
+
+/* Write input `index`'s shape as "[2, 3]" into `text`; return `text`. */
+static const char *shape_of(const Call *call, int index, char *text, size_t size) {
+    return shape_text(call->in[index], text, size);
+}
+
+/* Check a sparse op's samples (indices [nnz, 2], values [nnz], dense_shape [2] whose columns
+ * are the centroids'; every index in range and in canonical order) in one sweep over the
+ * indices, which finds each row's first non-zero; describe them in `points`. */
+static int read_sparse_samples(Call *call, const TF_Tensor *centroids, Points *points) {
+    const TF_Tensor *indices = call->parts[SPARSE_INDICES], *values = call->parts[SPARSE_VALUES];
+    const TF_Tensor *dense_shape = call->parts[SPARSE_DENSE_SHAPE];
+    char shape[64];
+    if (TF_NumDims(indices) != 2 || TF_Dim(indices, 1) != 2)
+        return fail(call, TF_INVALID_ARGUMENT, "indices must be of shape [nnz, 2], not %s",
+                    shape_text(indices, shape, sizeof shape));
+    const int64_t nnz = TF_Dim(indices, 0);
+    if (TF_NumDims(values) != 1 || TF_Dim(values, 0) != nnz)
+        return fail(call, TF_INVALID_ARGUMENT, "values must have one entry per index, shape [%" PRId64 "], not %s", nnz,
+                    shape_text(values, shape, sizeof shape));
+    if (TF_NumDims(dense_shape) != 1 || TF_Dim(dense_shape, 0) != 2)
+        return fail(call, TF_INVALID_ARGUMENT, "dense_shape must be of shape [2] (n_samples, n_features), not %s",
+                    shape_text(dense_shape, shape, sizeof shape));
+    const int64_t *size = TF_TensorData(dense_shape), n_samples = size[0], n_features = size[1];
+    if (TF_NumDims(centroids) != 2 || n_features != TF_Dim(centroids, 1) || n_samples < 0)
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "samples and centroids must be matrices with the same columns, not of shapes [%" PRId64
+                    ", %" PRId64 "] (dense_shape) and %s",
+                    n_samples, n_features, shape_text(centroids, shape, sizeof shape));
+    int64_t *row_starts = calloc((size_t)n_samples + 1, sizeof(int64_t));
+    if (!row_starts) return fail(call, TF_RESOURCE_EXHAUSTED, "out of memory for %" PRId64 " rows", n_samples);
+    call->rows = (SparseRows){.row_starts = row_starts, .indices = TF_TensorData(indices), .values = TF_TensorData(values)};
+    const int64_t *index = call->rows.indices;
+    int64_t rows_started = 0; /* row_starts[0 .. rows_started] are known */
+    for (int64_t j = 0; j < nnz; ++j) {
+        const int64_t row = index[2 * j], column = index[2 * j + 1];
+        if (row < 0 || row >= n_samples || column < 0 || column >= n_features)
+            return fail(call, TF_INVALID_ARGUMENT,
+                        "indices[%" PRId64 "] = [%" PRId64 ", %" PRId64 "] is outside dense_shape [%" PRId64
+                        ", %" PRId64 "]", j, row, column, n_samples, n_features);
+        if (j > 0 && (row < index[2 * j - 2] || (row == index[2 * j - 2] && column <= index[2 * j - 1])))
+            return fail(call, TF_INVALID_ARGUMENT,
+                        "indices[%" PRId64 "] = [%" PRId64 ", %" PRId64 "] follows [%" PRId64 ", %" PRId64
+                        "]: %s; the indices must be sorted by row, then column (tf.sparse.reorder)",
+                        j, row, column, index[2 * j - 2], index[2 * j - 1],
+                        row < index[2 * j - 2] ? "an unsorted row" : "an unsorted or duplicate index");
+        for (; rows_started < row; ++rows_started) row_starts[rows_started + 1] = j;
+    }
+    for (; rows_started < n_samples; ++rows_started) row_starts[rows_started + 1] = nnz;
+    points->sparse = &call->rows;
+    points->n_samples = n_samples;
+    points->n_features = n_features;
+    return 1;
 }
 
 /* Check samples and centroids (matrices with the same columns, at least one centroid) and
@@ -134,19 +208,20 @@ static const char *shape_of(const Call *call, int index, char *text, size_t size
 static int read_points(Call *call, int samples_index, int centroids_index, int weights_index, Points *points) {
     const TF_Tensor *samples = call->in[samples_index], *centroids = call->in[centroids_index];
     char shape[2][64];
-    if (TF_NumDims(samples) != 2 || TF_NumDims(centroids) != 2 || TF_Dim(samples, 1) != TF_Dim(centroids, 1))
+    *points = (Points){.centroids = TF_TensorData(centroids), .is_float = TF_TensorType(centroids) == TF_FLOAT};
+    if (call->sparse) {
+        if (!read_sparse_samples(call, centroids, points)) return 0;
+    } else if (TF_NumDims(samples) != 2 || TF_NumDims(centroids) != 2 || TF_Dim(samples, 1) != TF_Dim(centroids, 1)) {
         return fail(call, TF_INVALID_ARGUMENT,
                     "samples and centroids must be matrices with the same columns, not of shapes %s and %s",
                     shape_of(call, samples_index, shape[0], sizeof shape[0]),
                     shape_of(call, centroids_index, shape[1], sizeof shape[1]));
-    *points = (Points){
-        .samples = TF_TensorData(samples),
-        .centroids = TF_TensorData(centroids),
-        .n_samples = TF_Dim(samples, 0),
-        .n_features = TF_Dim(samples, 1),
-        .n_clusters = TF_Dim(centroids, 0),
-        .is_float = TF_TensorType(samples) == TF_FLOAT,
-    };
+    } else {
+        points->samples = TF_TensorData(samples);
+        points->n_samples = TF_Dim(samples, 0);
+        points->n_features = TF_Dim(samples, 1);
+    }
+    points->n_clusters = TF_Dim(centroids, 0);
     if (points->n_clusters == 0) return fail(call, TF_INVALID_ARGUMENT, "centroids must have at least one row");
     if (points->is_float && points->n_clusters > MAX_FLOAT_CENTROIDS)
         return fail(call, TF_INVALID_ARGUMENT, "float32 centroids must have at most %" PRId64 " rows, not %" PRId64,
@@ -197,13 +272,13 @@ static int finished(Call *call, const Points *points, PassResult result) {
     }
 }
 
-/* KmeansTf>NearestCentroidSums. */
-static void compute_sums(void *unused, TF_OpKernelContext *context) {
-    (void)unused;
+/* KmeansTf>NearestCentroidSums (and, where `sparse` is not NULL, its sparse twin: so for
+ * every compute function below). */
+static void compute_sums(void *sparse, TF_OpKernelContext *context) {
     Call call;
     Points points;
     PassOutput out;
-    if (start(&call, context, SUMS_N_INPUTS) &&
+    if (start(&call, context, sparse, SUMS_N_INPUTS) &&
         read_points(&call, SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, &points) &&
         allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, &out))
         finished(&call, &points, nearest_centroid_pass(&points, NULL, NULL, &out));
@@ -212,20 +287,19 @@ static void compute_sums(void *unused, TF_OpKernelContext *context) {
 
 /* Begin an op whose inputs are samples, centroids, weights and labels (one per sample): the
  * labels' values are checked later, as the op's loop reads them. */
-static int start_labelled(Call *call, TF_OpKernelContext *context, int n_inputs, int samples, int centroids,
-                          int weights, int labels, Points *points) {
-    return start(call, context, n_inputs) && read_points(call, samples, centroids, weights, points) &&
+static int start_labelled(Call *call, TF_OpKernelContext *context, const void *sparse, int n_inputs, int samples,
+                          int centroids, int weights, int labels, Points *points) {
+    return start(call, context, sparse, n_inputs) && read_points(call, samples, centroids, weights, points) &&
            check_per_sample(call, labels, "labels", points->n_samples);
 }
 
 /* KmeansTf>NearestCentroidChanges: labels in [-1, n_clusters), checked as the pass reads them. */
-static void compute_changes(void *unused, TF_OpKernelContext *context) {
-    (void)unused;
+static void compute_changes(void *sparse, TF_OpKernelContext *context) {
     Call call;
     Points points;
     PassOutput out;
     int64_t *changed;
-    if (start_labelled(&call, context, CHANGES_N_INPUTS, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS,
+    if (start_labelled(&call, context, sparse, CHANGES_N_INPUTS, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS,
                        CHANGES_LABELS, &points) &&
         allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, &out) &&
         (changed = output(&call, CHANGES_CHANGED_OUT, TF_INT64, NULL, 0)) &&
@@ -265,15 +339,14 @@ static int read_bounds(Call *call, const Points *points, Bounds *bounds) {
 
 /* KmeansTf>NearestCentroidChangesBounded: labels in [0, n_clusters), or -1 where upper is
  * not finite (a sample to measure), checked as the pass reads them. */
-static void compute_bounded(void *unused, TF_OpKernelContext *context) {
-    (void)unused;
+static void compute_bounded(void *sparse, TF_OpKernelContext *context) {
     Call call;
     Points points;
     Bounds bounds;
     PassOutput out;
     int64_t *changed;
     const int64_t *rows = &points.n_samples;
-    if (start(&call, context, BOUNDED_N_INPUTS) &&
+    if (start(&call, context, sparse, BOUNDED_N_INPUTS) &&
         read_points(&call, BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_WEIGHTS, &points) &&
         read_bounds(&call, &points, &bounds) &&
         (bounds.new_upper = output(&call, BOUNDED_UPPER_OUT, TF_DOUBLE, rows, 1)) &&
@@ -286,12 +359,11 @@ static void compute_bounded(void *unused, TF_OpKernelContext *context) {
 }
 
 /* KmeansTf>SumSquaredDistances: labels in [0, n_clusters), checked as the sum reads them. */
-static void compute_inertia(void *unused, TF_OpKernelContext *context) {
-    (void)unused;
+static void compute_inertia(void *sparse, TF_OpKernelContext *context) {
     Call call;
     Points points;
     double *total;
-    if (start_labelled(&call, context, INERTIA_N_INPUTS, INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_WEIGHTS,
+    if (start_labelled(&call, context, sparse, INERTIA_N_INPUTS, INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_WEIGHTS,
                        INERTIA_LABELS, &points) &&
         (total = output(&call, INERTIA_TOTAL_OUT, TF_DOUBLE, NULL, 0)))
         finished(&call, &points, sum_squared_distances(&points, TF_TensorData(call.in[INERTIA_LABELS]), total));
@@ -301,20 +373,24 @@ static void compute_inertia(void *unused, TF_OpKernelContext *context) {
 /* Shape functions. A pass's outputs: labels (and bounds) (n_samples,), sums like the
  * centroids, counts and members (n_clusters,), and changed a scalar. */
 typedef struct {
+    int n_inputs;        /* the dense op's: a sparse op has SPARSE_PARTS - 1 more */
     int rows[3], n_rows; /* the outputs of one entry per sample */
     int sums, counts, members;
     int changed;         /* -1: none */
 } PassShapes;
 
 static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, const PassShapes *outputs) {
+    /* Every op: samples, centroids first; a sparse op's n_samples is in dense_shape's values. */
+    const int sparse = TF_ShapeInferenceContextNumInputs(context) > outputs->n_inputs;
     TF_ShapeHandle *samples = TF_NewShapeHandle(), *centroids = TF_NewShapeHandle();
-    TF_ShapeHandle *rows = TF_NewShapeHandle(), *clusters = TF_NewShapeHandle();
+    TF_ShapeHandle *rows = sparse ? TF_ShapeInferenceContextVectorFromSize(context, -1) : TF_NewShapeHandle();
+    TF_ShapeHandle *clusters = TF_NewShapeHandle();
     TF_ShapeHandle *scalar = TF_ShapeInferenceContextScalar(context);
-    TF_ShapeInferenceContextGetInput(context, 0, samples, status); /* every op: samples, centroids first */
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextGetInput(context, 1, centroids, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, samples, 2, samples, status);
+    TF_ShapeInferenceContextGetInput(context, sparse ? SPARSE_PARTS : 1, centroids, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, centroids, 2, centroids, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, samples, 0, 1, rows, status);
+    if (TF_GetCode(status) == TF_OK && !sparse) TF_ShapeInferenceContextGetInput(context, 0, samples, status);
+    if (TF_GetCode(status) == TF_OK && !sparse) TF_ShapeInferenceContextWithRank(context, samples, 2, samples, status);
+    if (TF_GetCode(status) == TF_OK && !sparse) TF_ShapeInferenceContextSubshape(context, samples, 0, 1, rows, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, centroids, 0, 1, clusters, status);
     for (int i = 0; i < outputs->n_rows && TF_GetCode(status) == TF_OK; ++i)
         TF_ShapeInferenceContextSetOutput(context, outputs->rows[i], rows, status);
@@ -331,18 +407,19 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
 }
 
 static void infer_sums(TF_ShapeInferenceContext *context, TF_Status *status) {
-    static const PassShapes outputs = {{SUMS_LABELS_OUT}, 1, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, -1};
+    static const PassShapes outputs = {SUMS_N_INPUTS,   {SUMS_LABELS_OUT}, 1, SUMS_SUMS_OUT, SUMS_COUNTS_OUT,
+                                       SUMS_MEMBERS_OUT, -1};
     infer_pass(context, status, &outputs);
 }
 
 static void infer_changes(TF_ShapeInferenceContext *context, TF_Status *status) {
-    static const PassShapes outputs = {{CHANGES_LABELS_OUT}, 1, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT,
+    static const PassShapes outputs = {CHANGES_N_INPUTS,    {CHANGES_LABELS_OUT}, 1, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT,
                                        CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT};
     infer_pass(context, status, &outputs);
 }
 
 static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) {
-    static const PassShapes outputs = {{BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT}, 3,
+    static const PassShapes outputs = {BOUNDED_N_INPUTS, {BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT}, 3,
                                        BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT};
     infer_pass(context, status, &outputs);
 }
@@ -391,25 +468,42 @@ static const OpSpec OPS[] = {
      infer_scalar, compute_inertia},
 };
 
-/* Register one op and its float and double CPU kernels. */
-static void register_op(const OpSpec *spec, TF_Status *status) {
+/* A sparse op's samples, in place of the dense op's first input. */
+static const char *const SPARSE_INPUTS[SPARSE_PARTS] = {
+    [SPARSE_INDICES] = "indices: int64", [SPARSE_VALUES] = "values: T", [SPARSE_DENSE_SHAPE] = "dense_shape: int64"};
+
+/* The kernel's data of a sparse op (see start): any pointer but NULL. */
+static void *sparse_kernel(TF_OpKernelConstruction *construction) {
+    (void)construction;
+    return (void *)SPARSE_INPUTS;
+}
+
+/* Register one op (or with `sparse`, its sparse twin: "KmeansTf>Name" becomes
+ * "KmeansTf>SparseName") and its float and double CPU kernels. */
+static void register_op(const OpSpec *spec, int sparse, TF_Status *status) {
     static const TF_DataType types[2] = {TF_FLOAT, TF_DOUBLE};
-    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(spec->name);
+    static const char prefix[] = "KmeansTf>";
+    char name[128];
+    snprintf(name, sizeof name, "%s%s%s", prefix, sparse ? "Sparse" : "", spec->name + strlen(prefix));
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(name);
     TF_OpDefinitionBuilderAddAttr(op, "T: {float, double}");
-    for (int i = 0; spec->inputs[i]; ++i) TF_OpDefinitionBuilderAddInput(op, spec->inputs[i]);
+    for (int i = 0; sparse && i < SPARSE_PARTS; ++i) TF_OpDefinitionBuilderAddInput(op, SPARSE_INPUTS[i]);
+    for (int i = sparse ? 1 : 0; spec->inputs[i]; ++i) TF_OpDefinitionBuilderAddInput(op, spec->inputs[i]);
     for (int i = 0; spec->outputs[i]; ++i) TF_OpDefinitionBuilderAddOutput(op, spec->outputs[i]);
     TF_OpDefinitionBuilderSetShapeInferenceFunction(op, spec->infer);
     TF_RegisterOpDefinition(op, status);
     for (int t = 0; t < 2 && TF_GetCode(status) == TF_OK; ++t) {
-        TF_KernelBuilder *builder = TF_NewKernelBuilder(spec->name, "CPU", NULL, spec->compute, NULL);
+        TF_KernelBuilder *builder =
+            TF_NewKernelBuilder(name, "CPU", sparse ? sparse_kernel : NULL, spec->compute, NULL);
         TF_KernelBuilder_TypeConstraint(builder, "T", types[t], status);
-        if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder(spec->name, builder, status);
+        if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder(name, builder, status);
     }
 }
 
-/* Registers the ops and their CPU kernels when TensorFlow loads this library. */
+/* Registers the ops, dense and sparse, and their CPU kernels when TensorFlow loads this library. */
 __attribute__((constructor)) static void register_ops(void) {
     TF_Status *status = TF_NewStatus();
-    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && TF_GetCode(status) == TF_OK; ++i) register_op(&OPS[i], status);
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && TF_GetCode(status) == TF_OK; ++i)
+        for (int sparse = 0; sparse < 2 && TF_GetCode(status) == TF_OK; ++sparse) register_op(&OPS[i], sparse, status);
     TF_DeleteStatus(status);
 }

@@ -3,7 +3,8 @@
  * pass.h). TensorFlow's own ops need three sweeps for this (matmul, argmin, segment sums)
  * and write a (rows, n_clusters) block to memory between them; here that block never
  * leaves the registers. The distance is scikit-learn's expansion: argmin over c of
- * ||c||^2/2 - x.c.
+ * ||c||^2/2 - x.c. Sparse samples (pass.h) are read by their non-zeros alone: each adds its
+ * value times its feature's row of the transposed centroids to the row's dot products.
  *
  * Rows go in blocks (pool.h), each with its own sums, added up in block order: the same
  * answer however the threads ran. The typed code is pass_body.h, included below once for
@@ -14,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "geometry.h"
 #include "pool.h"
@@ -26,10 +28,25 @@ enum { ROWS_PER_TILE = 6 };
  * tile at once costs less than measuring them one by one. */
 enum { SUSPECTS_FOR_A_WHOLE_TILE = ROWS_PER_TILE / 2 + 1 };
 
+/* A sparse row's non-zeros add up their dot products with this many vectors of centroids
+ * at a time, in registers (with a vector of the centroids' and a broadcast value beside). */
+enum { SPARSE_CHUNK = 8 };
+
+/* The size of a transparent huge page (x86-64 and arm64 with 4 KiB pages). */
+#define HUGE_PAGE ((int64_t)2 << 20)
+
 static int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-/* A 64-byte aligned allocation of at least `bytes` (and at least one byte), or NULL. */
-static void *aligned_block(int64_t bytes) { return aligned_alloc(64, round_up(bytes > 0 ? bytes : 1, 64)); }
+/* A 64-byte aligned allocation of at least `bytes` (and at least one byte), or NULL. One of
+ * HUGE_PAGE bytes or more is aligned to huge pages and asks for them: the sparse pass reads
+ * the transposed centroids at random, and with small pages nearly every read would miss the
+ * TLB. */
+static void *aligned_block(int64_t bytes) {
+    if (bytes < HUGE_PAGE) return aligned_alloc(64, round_up(bytes > 0 ? bytes : 1, 64));
+    void *block = aligned_alloc(HUGE_PAGE, round_up(bytes, HUGE_PAGE));
+    if (block) madvise(block, round_up(bytes, HUGE_PAGE), MADV_HUGEPAGE);
+    return block;
+}
 
 /* calloc that gives a pointer for zero items too (or NULL when out of memory). */
 static void *zeroed(int64_t count, size_t size) { return calloc(count > 0 ? count : 1, size); }
@@ -46,7 +63,7 @@ typedef struct {
     int64_t bad_row;       /* the row whose label was out of [lowest, n_clusters), or whose weight was bad */
     int64_t bad_label, lowest;
     double bad_weight;
-    void *scratch;         /* the bounded pass: a tile of gathered rows */
+    void *scratch;         /* the bounded pass: a tile of gathered rows; sparse rows: a row's dot products */
 } Block;
 
 /* Note that labels[row] = label is outside [lowest, n_clusters); return 0. */
@@ -85,7 +102,8 @@ typedef struct {
 /* One nearest-centroid pass's work. */
 typedef struct {
     Points points;
-    const void *panels;        /* the centroids, packed: a Panels_float or a Panels_double */
+    const void *panels;        /* the centroids, packed: a Panels_float or a Panels_double (transposed for sparse rows) */
+    const double *centroid_norms; /* sparse rows' bounded pass: (n_clusters,) squared norms; else NULL */
     int64_t *labels;           /* OUT (n_samples,) */
     const int64_t *old_labels; /* IN (n_samples,): the changes passes; NULL: fresh sums */
     const Hamerly *hamerly;    /* the bounded pass; NULL: the plain one */
@@ -97,6 +115,7 @@ typedef struct {
 typedef struct {
     Points points;
     const int64_t *labels; /* IN (n_samples,) */
+    const double *centroid_norms; /* sparse rows: (n_clusters,) squared norms; else NULL */
     Block *blocks;
     int64_t n_blocks;
 } InertiaJob;
@@ -108,10 +127,11 @@ typedef double VecDouble __attribute__((vector_size(32)));
 typedef int64_t MaskDouble __attribute__((vector_size(32)));
 
 /* Defines LANES_float, PANEL_float, Panels_float, pack_float, load_float, select_float,
- * minimum_float, lanes_min_float, nearest_rows_float, assign_all_float,
- * squared_distance_float, set_bounds_float, measure_rows_float, prefetch_row_float,
- * assign_bounded_float, add_changes_float, run_block_float, add_inertia_float and
- * inertia_block_float. */
+ * minimum_float, lanes_min_float, nearest_rows_float, sparse_dots_float,
+ * nearest_sparse_row_float, assign_all_float, squared_distance_float,
+ * row_squared_distance_float, set_bounds_float, measure_rows_float, prefetch_row_float,
+ * assign_bounded_float, add_row_float, add_changes_float, run_block_float,
+ * add_inertia_float and inertia_block_float. */
 #define REAL float
 #define VEC VecFloat
 #define MASK MaskFloat
@@ -126,9 +146,10 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
 
 /* Defines LANES_double, PANEL_double, Panels_double, pack_double, load_double,
  * select_double, minimum_double, lanes_min_double, nearest_rows_double,
- * assign_all_double, squared_distance_double, set_bounds_double, measure_rows_double,
- * prefetch_row_double, assign_bounded_double, add_changes_double, run_block_double,
- * add_inertia_double and inertia_block_double. */
+ * sparse_dots_double, nearest_sparse_row_double, assign_all_double,
+ * squared_distance_double, row_squared_distance_double, set_bounds_double,
+ * measure_rows_double, prefetch_row_double, assign_bounded_double, add_row_double,
+ * add_changes_double, run_block_double, add_inertia_double and inertia_block_double. */
 #define REAL double
 #define VEC VecDouble
 #define MASK MaskDouble
@@ -167,7 +188,10 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features, grid = n_clusters * n_features;
     const int64_t element = points->is_float ? sizeof(float) : sizeof(double);
     const int64_t n_blocks = count_blocks(points->n_samples, (double)n_clusters * (n_features + 1) * sizeof(double));
-    const int64_t scratch_bytes = round_up(ROWS_PER_TILE * n_features * element, 64);
+    /* Dense rows: one panel of centroids per PANEL; sparse rows: one panel of them all. */
+    const int64_t width = points->is_float ? (points->sparse ? round_up(n_clusters, LANES_float) : PANEL_float)
+                                           : (points->sparse ? round_up(n_clusters, LANES_double) : PANEL_double);
+    const int64_t scratch_bytes = round_up((points->sparse ? width : ROWS_PER_TILE * n_features) * element, 64);
     Job job = {.points = *points, .labels = out->labels, .old_labels = old_labels, .n_blocks = n_blocks};
     Hamerly hamerly = {.slack = 8.0 * (n_features + 2) * (points->is_float ? FLT_EPSILON : DBL_EPSILON)};
     Panels_float panels_float = {0};
@@ -177,16 +201,18 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     double *block_counts = zeroed(n_blocks * n_clusters, sizeof(double));
     /* Without weights the members are the counts. */
     double *block_members = points->weights ? zeroed(n_blocks * n_clusters, sizeof(double)) : NULL;
-    char *scratch = bounds ? aligned_block(n_blocks * scratch_bytes) : NULL;
+    char *scratch = bounds || points->sparse ? aligned_block(n_blocks * scratch_bytes) : NULL;
+    double *centroid_norms = bounds && points->sparse ? malloc(n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
-    if (!block_sums || !block_counts || !job.blocks || (bounds && !scratch) || (points->weights && !block_members))
+    if (!block_sums || !block_counts || !job.blocks || ((bounds || points->sparse) && !scratch) ||
+        (points->weights && !block_members) || (bounds && points->sparse && !centroid_norms))
         goto done;
     share_out(job.blocks, n_blocks, block_sums, block_counts, block_members, grid, n_clusters, scratch, scratch_bytes);
     if (points->is_float) {
-        if (!pack_float(&panels_float, points->centroids, n_clusters, n_features)) goto done;
+        if (!pack_float(&panels_float, points->centroids, n_clusters, n_features, width)) goto done;
         job.panels = &panels_float;
     } else {
-        if (!pack_double(&panels_double, points->centroids, n_clusters, n_features)) goto done;
+        if (!pack_double(&panels_double, points->centroids, n_clusters, n_features, width)) goto done;
         job.panels = &panels_double;
     }
     if (bounds) {
@@ -196,6 +222,8 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
         if (!hamerly.moves.moves || !hamerly.half_gaps) goto done;
         measure_moves(points, bounds->previous_centroids, &hamerly.moves);
         measure_half_gaps(points, hamerly.half_gaps);
+        if (centroid_norms) measure_squared_norms(points, centroid_norms);
+        job.centroid_norms = centroid_norms;
         job.hamerly = &hamerly;
     }
     run_blocks(&job, n_blocks, points->is_float ? run_block_float : run_block_double);
@@ -226,14 +254,22 @@ done:
     free(block_counts);
     free(block_members);
     free(scratch);
+    free(centroid_norms);
     free(job.blocks);
     return result;
 }
 
 PassResult sum_squared_distances(const Points *points, const int64_t *labels, double *total) {
     InertiaJob job = {.points = *points, .labels = labels, .n_blocks = count_blocks(points->n_samples, sizeof(double))};
+    double *centroid_norms = points->sparse ? malloc(points->n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(job.n_blocks, sizeof(Block));
-    if (!job.blocks) return (PassResult){PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
+    if (!job.blocks || (points->sparse && !centroid_norms)) {
+        free(job.blocks);
+        free(centroid_norms);
+        return (PassResult){PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
+    }
+    if (centroid_norms) measure_squared_norms(points, centroid_norms);
+    job.centroid_norms = centroid_norms;
     run_blocks(&job, job.n_blocks, points->is_float ? inertia_block_float : inertia_block_double);
     const PassResult result = first_problem(job.blocks, job.n_blocks);
     if (result.outcome == PASS_DONE) {
@@ -241,5 +277,6 @@ PassResult sum_squared_distances(const Points *points, const int64_t *labels, do
         for (int64_t b = 0; b < job.n_blocks; ++b) *total += job.blocks[b].inertia;
     }
     free(job.blocks);
+    free(centroid_norms);
     return result;
 }

@@ -10,9 +10,19 @@
 /* The float pass carries centroid indices in float lanes, exact up to 2**24. */
 #define MAX_FLOAT_CENTROIDS ((int64_t)1 << 24)
 
+/* Samples given by their non-zeros, in row-major order (a canonical tf.SparseTensor, its
+ * order checked by ops.c): row i's non-zeros are entries row_starts[i] .. row_starts[i + 1] - 1,
+ * in increasing columns; a row may have none. */
+typedef struct {
+    const int64_t *row_starts; /* IN (n_samples + 1,): each row's first non-zero; row_starts[n_samples] = nnz */
+    const int64_t *indices;    /* IN (nnz, 2): each non-zero's row and column */
+    const void *values;        /* IN (nnz,): the samples' type */
+} SparseRows;
+
 /* The samples and centroids every pass reads, row-major. */
 typedef struct {
-    const void *samples;   /* IN (n_samples, n_features), float or double */
+    const void *samples;   /* IN (n_samples, n_features), float or double; NULL where `sparse` gives them */
+    const SparseRows *sparse; /* IN: the samples by their non-zeros; NULL where `samples` gives them */
     const void *centroids; /* IN (n_clusters, n_features), the samples' type; n_clusters >= 1 */
     const double *weights; /* IN (n_samples,): each sample's weight (checked as read); NULL: every weight 1 */
     int64_t n_samples, n_features, n_clusters;

@@ -3,23 +3,29 @@
  * two VECs gives) and TYPED(name) (the name with the type as suffix: TYPED(pack) is
  * pack_float or pack_double). It defines, for T = float and T = double:
  *   LANES_T, PANEL_T, Panels_T, pack_T, load_T, select_T, minimum_T, lanes_min_T,
- *   nearest_rows_T, assign_all_T, squared_distance_T, set_bounds_T, measure_rows_T,
- *   prefetch_row_T, assign_bounded_T, add_changes_T, run_block_T, add_inertia_T, inertia_block_T
+ *   nearest_rows_T, sparse_dots_T, nearest_sparse_row_T, assign_all_T, squared_distance_T,
+ *   row_squared_distance_T, set_bounds_T, measure_rows_T, prefetch_row_T, assign_bounded_T,
+ *   add_row_T, add_changes_T, run_block_T, add_inertia_T, inertia_block_T
  * (pass.c lists the full names where it includes this file). */
 
 enum { TYPED(LANES) = sizeof(VEC) / sizeof(REAL), TYPED(PANEL) = 2 * sizeof(VEC) / sizeof(REAL) };
 
-/* Centroids in panels of PANEL (two vectors): panel p holds, feature by feature, centroids
- * p*PANEL .. p*PANEL + PANEL - 1. Padding centroids get +inf half-norms, so they never win. */
+/* Centroids in panels of `width` centroids (PANEL, two vectors, for dense rows): panel p
+ * holds, feature by feature, centroids p*width .. p*width + width - 1. Padding centroids get
+ * +inf half-norms, so they never win. Sparse rows take one panel of every centroid (width:
+ * n_clusters rounded up to whole vectors): the centroids transposed, a feature's values in
+ * every centroid side by side. */
 typedef struct {
-    int64_t count, features;
+    int64_t count, features, width;
     REAL *values, *half_norms;
 } TYPED(Panels);
 
-static int TYPED(pack)(TYPED(Panels) *panels, const REAL *centroids, int64_t n_clusters, int64_t n_features) {
-    const int64_t panel = TYPED(PANEL);
+static int TYPED(pack)(TYPED(Panels) *panels, const REAL *centroids, int64_t n_clusters, int64_t n_features,
+                       int64_t width) {
+    const int64_t panel = width;
     panels->count = (n_clusters + panel - 1) / panel;
     panels->features = n_features;
+    panels->width = width;
     panels->values = aligned_block(panels->count * n_features * panel * sizeof(REAL));
     panels->half_norms = aligned_block(panels->count * panel * sizeof(REAL));
     if (!panels->values || !panels->half_norms) return 0;
@@ -124,13 +130,80 @@ static inline __attribute__((always_inline)) void TYPED(nearest_rows)(
     }
 }
 
+/* Add up the dot products of the sparse non-zeros [begin, end) with n_vectors (a constant
+ * after inlining, at most SPARSE_CHUNK) vectors of centroids, from the first of `columns`
+ * (the transposed centroids, `width` to a feature), into `dots`: each non-zero adds its value
+ * times its feature's centroids, the sums staying in registers. */
+static inline __attribute__((always_inline)) void TYPED(sparse_dots)(const SparseRows *rows, int64_t begin,
+                                                                    int64_t end, const REAL *columns, int64_t width,
+                                                                    const int n_vectors, REAL *dots) {
+    enum { lanes = TYPED(LANES) };
+    const REAL *values = rows->values;
+    VEC sum[SPARSE_CHUNK];
+    for (int v = 0; v < n_vectors; ++v) sum[v] = (VEC){0};
+    for (int64_t j = begin; j < end; ++j) {
+        const REAL x = values[j];
+        const REAL *column = columns + rows->indices[2 * j + 1] * width;
+        for (int v = 0; v < n_vectors; ++v) sum[v] += x * TYPED(load)(column + v * lanes);
+    }
+    for (int v = 0; v < n_vectors; ++v) memcpy(dots + v * lanes, &sum[v], sizeof sum[v]);
+}
+
+/* nearest_rows for one sparse row, whose non-zeros alone are read: its dot products with
+ * every centroid (SPARSE_CHUNK vectors of centroids at a time, then 4, 2 and 1) into `dots`
+ * (the transposed centroids' width of entries), then the scores ||c||^2/2 - x.c in centroid
+ * order, strict comparisons keeping the earlier of tied ones. The non-zeros add up in
+ * increasing columns, as nearest_rows adds every feature, and a zero adds nothing: the
+ * scores are those of the row made dense. */
+static void TYPED(nearest_sparse_row)(const Job *job, int64_t row, REAL *dots, int64_t *label, const int with_scores,
+                                      double *best_score, double *second_score) {
+    enum { lanes = TYPED(LANES) };
+    const TYPED(Panels) *transposed = job->panels;
+    const SparseRows *rows = job->points.sparse;
+    const int64_t begin = rows->row_starts[row], end = rows->row_starts[row + 1], width = transposed->width;
+    const REAL *columns = transposed->values;
+    int64_t c = 0;
+    for (; c + SPARSE_CHUNK * lanes <= width; c += SPARSE_CHUNK * lanes)
+        TYPED(sparse_dots)(rows, begin, end, columns + c, width, SPARSE_CHUNK, dots + c);
+    if (c + 4 * lanes <= width) {
+        TYPED(sparse_dots)(rows, begin, end, columns + c, width, 4, dots + c);
+        c += 4 * lanes;
+    }
+    if (c + 2 * lanes <= width) {
+        TYPED(sparse_dots)(rows, begin, end, columns + c, width, 2, dots + c);
+        c += 2 * lanes;
+    }
+    if (c < width) TYPED(sparse_dots)(rows, begin, end, columns + c, width, 1, dots + c);
+    REAL best = (REAL)INFINITY, second = (REAL)INFINITY;
+    int64_t nearest = 0;
+    for (c = 0; c < job->points.n_clusters; ++c) {
+        const REAL score = transposed->half_norms[c] - dots[c];
+        if (score < best) {
+            second = best;
+            best = score;
+            nearest = c;
+        } else if (score < second) {
+            second = score;
+        }
+    }
+    *label = nearest;
+    if (with_scores) {
+        *best_score = best;
+        *second_score = second;
+    }
+}
+
 /* The plain pass over rows [begin, end): every row measured against every centroid, a
- * tile of rows at a time. */
-static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end) {
+ * tile of rows at a time (a sparse row at a time, with `dots` for its dot products). */
+static void TYPED(assign_all)(const Job *job, int64_t begin, int64_t end, REAL *dots) {
     const TYPED(Panels) *panels = job->panels;
     const REAL *samples = job->points.samples;
     const int64_t n_features = panels->features;
     int64_t row = begin;
+    if (job->points.sparse) {
+        for (; row < end; ++row) TYPED(nearest_sparse_row)(job, row, dots, job->labels + row, 0, NULL, NULL);
+        return;
+    }
     for (; row + ROWS_PER_TILE <= end; row += ROWS_PER_TILE)
         TYPED(nearest_rows)(samples + row * n_features, ROWS_PER_TILE, panels, job->labels + row, 0, NULL, NULL);
     for (; row < end; ++row)
@@ -159,6 +232,26 @@ static inline double TYPED(squared_distance)(const REAL *x, const REAL *y, int64
     return sum;
 }
 
+/* ||x - c||^2 in float64, of row `row` of the samples and centroid `label`: a dense row's
+ * exactly (squared_distance); a sparse row's as ||c||^2 (`centroid_norms`, float64) plus,
+ * over its non-zeros, (x - c)^2 - c^2 = x (x - 2c), reading the non-zeros alone (and at
+ * least 0). Its rounding is of the order of the float64 epsilon times ||x||^2 + ||c||^2,
+ * which the bounded pass's slack (see set_bounds) covers many times. */
+static inline double TYPED(row_squared_distance)(const Points *points, const double *centroid_norms, int64_t row,
+                                                 int64_t label) {
+    const int64_t n_features = points->n_features;
+    const REAL *centroid = (const REAL *)points->centroids + label * n_features;
+    if (!points->sparse) return TYPED(squared_distance)((const REAL *)points->samples + row * n_features, centroid, n_features);
+    const SparseRows *rows = points->sparse;
+    const REAL *values = rows->values;
+    double total = centroid_norms[label];
+    for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
+        const double x = values[j], c = centroid[rows->indices[2 * j + 1]];
+        total += x * (x - 2 * c);
+    }
+    return larger(total, 0);
+}
+
 /* Set a measured row's label and fresh bounds. The kernel's squared distances are within
  * `error` of the true ones; the upper bound keeps a further 2 error in hand (see
  * assign_bounded), the lower bound gives the error away. */
@@ -172,35 +265,48 @@ static inline void TYPED(set_bounds)(const Job *job, int64_t row, int64_t label,
 }
 
 /* Measure `count` (up to ROWS_PER_TILE) rows against every centroid with the plain pass's
- * kernel. The rows are gathered into `scratch` (a tile's rows), unless they are
- * consecutive (`rows` is NULL: `first` and the rows after it), so that a full tile shares
- * the tile kernel. */
+ * kernel: `rows`, or where it is NULL the consecutive rows from `first`. Dense rows are
+ * gathered into `scratch` (a tile's rows), unless they are consecutive, so that a full tile
+ * shares the tile kernel; sparse rows go one by one, with `scratch` for their dot products. */
 static void TYPED(measure_rows)(const Job *job, int64_t first, const int64_t *rows, int count, REAL *scratch) {
     const TYPED(Panels) *panels = job->panels;
     const REAL *samples = job->points.samples;
     const int64_t n_features = panels->features;
-    const REAL *block = samples + first * n_features;
     int64_t found[ROWS_PER_TILE];
     double best[ROWS_PER_TILE], second[ROWS_PER_TILE];
-    if (rows) {
+    if (job->points.sparse) {
         for (int r = 0; r < count; ++r)
-            memcpy(scratch + r * n_features, samples + rows[r] * n_features, n_features * sizeof(REAL));
-        block = scratch;
-    }
-    if (count == ROWS_PER_TILE) {
-        TYPED(nearest_rows)(block, ROWS_PER_TILE, panels, found, 1, best, second);
+            TYPED(nearest_sparse_row)(job, rows ? rows[r] : first + r, scratch, found + r, 1, best + r, second + r);
     } else {
-        for (int r = 0; r < count; ++r)
-            TYPED(nearest_rows)(block + r * n_features, 1, panels, found + r, 1, best + r, second + r);
+        const REAL *block = samples + first * n_features;
+        if (rows) {
+            for (int r = 0; r < count; ++r)
+                memcpy(scratch + r * n_features, samples + rows[r] * n_features, n_features * sizeof(REAL));
+            block = scratch;
+        }
+        if (count == ROWS_PER_TILE) {
+            TYPED(nearest_rows)(block, ROWS_PER_TILE, panels, found, 1, best, second);
+        } else {
+            for (int r = 0; r < count; ++r)
+                TYPED(nearest_rows)(block + r * n_features, 1, panels, found + r, 1, best + r, second + r);
+        }
     }
     for (int r = 0; r < count; ++r) TYPED(set_bounds)(job, rows ? rows[r] : first + r, found[r], best[r], second[r]);
 }
 
-/* Start fetching a sample's row into the cache: a suspect's row is read soon, and, the
- * rows between being skipped, the hardware would not see it coming. */
-static inline void TYPED(prefetch_row)(const REAL *row, int64_t n_features) {
-    const int64_t bytes = n_features * (int64_t)sizeof(REAL);
-    for (int64_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch((const char *)row + byte);
+/* Start fetching row `row` of the samples into the cache (a sparse row: its first
+ * non-zeros): a suspect's row is read soon, and, the rows between being skipped, the
+ * hardware would not see it coming. */
+static inline void TYPED(prefetch_row)(const Points *points, int64_t row) {
+    if (points->sparse) {
+        const int64_t first = points->sparse->row_starts[row];
+        __builtin_prefetch((const REAL *)points->sparse->values + first);
+        __builtin_prefetch(points->sparse->indices + 2 * first);
+        return;
+    }
+    const int64_t bytes = points->n_features * (int64_t)sizeof(REAL);
+    const char *start = (const char *)((const REAL *)points->samples + row * points->n_features);
+    for (int64_t byte = 0; byte < bytes; byte += 64) __builtin_prefetch(start + byte);
 }
 
 /* The bounded pass over rows [begin, end) (Hamerly 2010), a tile of rows at a time. `upper`
@@ -221,8 +327,7 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
     enum { WINDOW = 8 * ROWS_PER_TILE }; /* rows, whole tiles */
     const Hamerly *hamerly = job->hamerly;
     const CentroidMoves *moves = &hamerly->moves;
-    const REAL *samples = job->points.samples, *centroids = job->points.centroids;
-    const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
+    const int64_t n_clusters = job->points.n_clusters;
     REAL *scratch = block->scratch;
     int64_t pending[ROWS_PER_TILE] = {0};
     int n_pending = 0;
@@ -242,7 +347,7 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
                 bound[r] = larger(hamerly->half_gaps[label], lower[r]);
                 suspect[r] = upper[r] > bound[r];
             }
-            if (suspect[r]) TYPED(prefetch_row)(samples + row * n_features, n_features);
+            if (suspect[r]) TYPED(prefetch_row)(&job->points, row);
         }
         for (int tile = 0; tile < in_window; tile += ROWS_PER_TILE) {
             const int64_t first = start + tile;
@@ -256,9 +361,8 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
             for (int r = tile; r < tile + count; ++r) {
                 const int64_t row = start + r, label = job->old_labels[row];
                 if (suspect[r] && isfinite(upper[r])) { /* a finite bound: the label was checked above */
-                    const REAL *x = samples + row * n_features, *own = centroids + label * n_features;
                     const double squared_upper =
-                        TYPED(squared_distance)(x, own, n_features) +
+                        TYPED(row_squared_distance)(&job->points, job->centroid_norms, row, label) +
                         2 * hamerly->slack * (hamerly->bounds.norms[row] + hamerly->bounds.norm_bound);
                     suspect[r] = squared_upper > bound[r] * bound[r]; /* bound >= 0: no square root for a suspect */
                     if (!suspect[r]) upper[r] = sqrt(squared_upper);
@@ -293,9 +397,23 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
  * is > 0, and every row's weight is checked (finite, >= 0) as the row is read: a bad one
  * is noted in `block` and ends the block. Without it, the loop is the unweighted one, with
  * no test per row. */
+/* Add `scale` times row `row` of the samples to `sum` (n_features float64 values); a sparse
+ * row adds its non-zeros alone, as the dense row adds its zeros: nothing. */
+static inline __attribute__((always_inline)) void TYPED(add_row)(const Points *points, int64_t row, double scale,
+                                                                double *sum) {
+    if (points->sparse) {
+        const SparseRows *rows = points->sparse;
+        const REAL *values = rows->values;
+        for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j)
+            sum[rows->indices[2 * j + 1]] += scale * values[j];
+        return;
+    }
+    const REAL *x = (const REAL *)points->samples + row * points->n_features;
+    for (int64_t f = 0; f < points->n_features; ++f) sum[f] += scale * x[f];
+}
+
 static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *job, int64_t begin, int64_t end,
                                                                     Block *block, const int weighted) {
-    const REAL *samples = job->points.samples;
     const double *weights = job->points.weights;
     const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
     const int64_t *labels = job->labels, *old_labels = job->old_labels;
@@ -314,26 +432,13 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
             break;
         }
         ++changed;
-        const REAL *x = samples + row * n_features;
-        double *sum = sums + label * n_features;
-        if (weighted) {
-            for (int64_t f = 0; f < n_features; ++f) sum[f] += weight * x[f];
-            counts[label] += weight;
-            members[label] += weight > 0;
-        } else {
-            for (int64_t f = 0; f < n_features; ++f) sum[f] += x[f];
-            counts[label] += 1;
-        }
+        TYPED(add_row)(&job->points, row, weight, sums + label * n_features);
+        counts[label] += weight;
+        if (weighted) members[label] += weight > 0;
         if (old < 0) continue;
-        sum = sums + old * n_features;
-        if (weighted) {
-            for (int64_t f = 0; f < n_features; ++f) sum[f] -= weight * x[f];
-            counts[old] -= weight;
-            members[old] -= weight > 0;
-        } else {
-            for (int64_t f = 0; f < n_features; ++f) sum[f] -= x[f];
-            counts[old] -= 1;
-        }
+        TYPED(add_row)(&job->points, row, -weight, sums + old * n_features);
+        counts[old] -= weight;
+        if (weighted) members[old] -= weight > 0;
     }
     block->changed = changed;
 }
@@ -347,7 +452,7 @@ static void TYPED(run_block)(const void *work, int64_t index) {
     if (job->hamerly) {
         if (!TYPED(assign_bounded)(job, begin, end, block)) return;
     } else {
-        TYPED(assign_all)(job, begin, end);
+        TYPED(assign_all)(job, begin, end, block->scratch);
     }
     if (job->points.weights)
         TYPED(add_changes)(job, begin, end, block, 1);
@@ -360,9 +465,8 @@ static void TYPED(run_block)(const void *work, int64_t index) {
  * before it is used, and ends the block. `weighted` as in add_changes. */
 static inline __attribute__((always_inline)) void TYPED(add_inertia)(const InertiaJob *job, Block *block,
                                                                     const int weighted, int64_t begin, int64_t end) {
-    const REAL *samples = job->points.samples, *centroids = job->points.centroids;
     const double *weights = job->points.weights;
-    const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
+    const int64_t n_clusters = job->points.n_clusters;
     double total = 0;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t label = job->labels[row];
@@ -375,8 +479,7 @@ static inline __attribute__((always_inline)) void TYPED(add_inertia)(const Inert
             note_bad_label(block, row, label, 0);
             break;
         }
-        const double distance =
-            TYPED(squared_distance)(samples + row * n_features, centroids + label * n_features, n_features);
+        const double distance = TYPED(row_squared_distance)(&job->points, job->centroid_norms, row, label);
         total += weighted ? weight * distance : distance;
     }
     block->inertia = total;

@@ -1,0 +1,237 @@
+"""The C kernel's sparse ops (``KmeansTf>Sparse...``) against its dense ops on the same samples made dense.
+
+Each sparse op reads a canonical ``tf.SparseTensor``'s non-zeros alone; on the densified
+matrix (``tf.sparse.to_dense``) the dense op of the same name gives the same labels, the
+same sums, counts and members to float64 rounding, and the same inertia to it.
+"""
+
+import numpy as np
+import pytest
+
+from kmeans_tf._tensorflow import tf
+from tests.cases import DTYPE_IDS, DTYPES, squared_distances
+from tests.test_native import WEIGHTING_IDS, WEIGHTINGS, some_weights
+
+# (n_samples, n_features, n_clusters): one cluster; clusters that fill none, one or several
+# whole chunks of centroid vectors (8 vectors: 64 floats or 32 doubles) with remainders;
+# several blocks of rows (2048 rows or more each).
+SPARSE_SHAPES = [(1, 1, 1), (7, 3, 5), (100, 7, 1), (300, 12, 33), (2500, 40, 70), (9000, 30, 9)]
+SHAPE_IDS = ["n{}-d{}-k{}".format(*shape) for shape in SPARSE_SHAPES]
+N_LLOYD_STEPS = 6
+
+
+def sparse_case(seed, n_samples, n_features, n_clusters, dtype, density=0.3):
+    """Return samples (a dense matrix, mostly zeros), the same as a SparseTensor, and centroids.
+
+    Every fifth row has no non-zeros and the one after it a single one; every fourth column
+    from the fourth has none.
+    """
+    rng = np.random.RandomState(seed)
+    samples = rng.normal(size=(n_samples, n_features)) * (rng.rand(n_samples, n_features) < density)
+    samples[:, 3::4] = 0
+    samples[::5] = 0
+    samples[1::5] = 0
+    samples[1::5, rng.randint(min(n_features, 3))] = rng.normal(size=len(samples[1::5]))
+    samples = samples.astype(dtype)
+    centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
+    return samples, tf.sparse.from_dense(samples), centroids
+
+
+def dense(sparse):
+    """The SparseTensor made dense: what the dense ops take."""
+    return tf.sparse.to_dense(sparse)
+
+
+def numpy(outputs):
+    return [t.numpy() for t in outputs]
+
+
+def assert_same_pass(got, expected):
+    """Labels, members and changed exactly; sums and counts to float64 rounding."""
+    for a, b in zip(got, expected):
+        if a.dtype == np.int64:
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_case_worked_by_hand(native_kernel):
+    # Rows [0, 0], [1, 0], [9, 9], [10, 10], [0, 1]: the first has no non-zeros.
+    samples = tf.SparseTensor([[1, 0], [2, 0], [2, 1], [3, 0], [3, 1], [4, 1]], [1.0, 9, 9, 10, 10, 1], [5, 2])
+    centroids = np.array([[0, 0], [10, 10]], np.float32)
+    labels, sums, counts, members = numpy(native_kernel.nearest_centroid_sums(samples, centroids))
+    np.testing.assert_array_equal(labels, [0, 0, 1, 1, 0])
+    np.testing.assert_array_equal(sums, [[1, 1], [19, 19]])
+    np.testing.assert_array_equal(counts, [3, 2])
+    np.testing.assert_array_equal(members, [3, 2])
+    total = native_kernel.sum_squared_distances(samples, centroids, labels).numpy()
+    assert total == pytest.approx(1 + 1 + 2 + 0 + 0)
+
+
+@pytest.fixture(params=SPARSE_SHAPES, ids=SHAPE_IDS)
+def shape(request):
+    return request.param
+
+
+@pytest.fixture(params=DTYPES, ids=DTYPE_IDS)
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(params=WEIGHTINGS, ids=WEIGHTING_IDS)
+def weights(request, shape):
+    """Random weights (some 0) for the case's rows, or None: every weight 1."""
+    return some_weights(shape[0], sum(shape)) if request.param else None
+
+
+@pytest.fixture
+def case(shape, dtype):
+    """A random sparse case of `shape` and `dtype`: samples (dense), the same as a SparseTensor, centroids."""
+    return sparse_case(sum(shape), *shape, dtype)
+
+
+def test_the_sums_equal_the_dense_ops(native_kernel, case, weights):
+    _, sparse, centroids = case
+    got = numpy(native_kernel.nearest_centroid_sums(sparse, centroids, weights))
+    expected = numpy(native_kernel.nearest_centroid_sums(dense(sparse), centroids, weights))
+    assert_same_pass(got, expected)
+
+
+def test_the_changes_equal_the_dense_ops(native_kernel, shape, case, weights):
+    (n_samples, _, n_clusters), (_, sparse, centroids) = shape, case
+    old_labels = np.random.RandomState(n_samples).randint(-1, n_clusters, n_samples)  # -1: no label yet
+    got = numpy(native_kernel.nearest_centroid_changes(sparse, centroids, old_labels, weights))
+    expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, old_labels, weights))
+    assert_same_pass(got, expected)
+
+
+def test_the_inertia_equals_the_dense_ops(native_kernel, shape, case, weights):
+    (n_samples, _, n_clusters), (_, sparse, centroids) = shape, case
+    labels = np.random.RandomState(n_samples).randint(n_clusters, size=n_samples)
+    got = native_kernel.sum_squared_distances(sparse, centroids, labels, weights).numpy()
+    expected = native_kernel.sum_squared_distances(dense(sparse), centroids, labels, weights).numpy()
+    # The sparse op expands ||x - c||^2 over the non-zeros: float64 rounding relative to the norms.
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-10)
+
+
+def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(native_kernel, shape, case, weights):
+    (n_samples, n_features, n_clusters), (samples, sparse, _) = shape, case
+    centroids = samples[np.random.RandomState(0).choice(n_samples, n_clusters, replace=False)]
+    norms = (samples.astype(np.float64) ** 2).sum(axis=1)
+    norm_bound = tf.constant(norms.max(), tf.float64)  # means of the samples have no larger norm
+    labels = -np.ones(n_samples, np.int64)
+    upper, lower = np.full(n_samples, np.inf), np.zeros(n_samples)
+    previous = centroids
+    sums, counts = np.zeros((n_clusters, n_features)), np.zeros(n_clusters)
+    for step in range(N_LLOYD_STEPS):
+        labels_before = labels
+        labels, upper, lower, sum_changes, count_changes, _, changed = numpy(
+            native_kernel.nearest_centroid_changes_bounded(
+                sparse, centroids, previous, labels, upper, lower, norms, norm_bound, weights
+            )
+        )
+        expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, labels_before, weights))
+        np.testing.assert_array_equal(labels, expected[0], err_msg=f"step {step}")
+        assert changed == expected[-1]
+        np.testing.assert_allclose(sum_changes, expected[1], rtol=1e-12, atol=1e-9)
+        distances = np.sqrt(squared_distances(samples, centroids))
+        own = distances[np.arange(n_samples), labels]
+        others = np.where(np.arange(n_clusters) == labels[:, None], np.inf, distances).min(axis=1)
+        assert np.all(upper >= own) and np.all(lower <= others * (1 + 1e-12))
+        sums, counts = sums + sum_changes, counts + count_changes
+        means = sums / np.maximum(counts, 1e-300)[:, None]
+        previous, centroids = centroids, np.where(counts[:, None] > 0, means, centroids).astype(samples.dtype)
+
+
+def test_every_op_takes_a_matrix_without_non_zeros(native_kernel):
+    sparse = tf.SparseTensor(tf.zeros([0, 2], tf.int64), tf.zeros([0], tf.float64), [4, 3])
+    centroids = np.array([[1.0, 1, 1], [0.5, 0, 0]])
+    labels, sums, counts, members = numpy(native_kernel.nearest_centroid_sums(sparse, centroids))
+    np.testing.assert_array_equal(labels, [1, 1, 1, 1])
+    np.testing.assert_array_equal(sums, np.zeros((2, 3)))
+    np.testing.assert_array_equal(counts, [0, 4])
+    assert native_kernel.sum_squared_distances(sparse, centroids, labels).numpy() == pytest.approx(4 * 0.25)
+
+
+def test_output_shapes_are_known_inside_a_graph(native_kernel):
+    @tf.function(input_signature=[tf.SparseTensorSpec([None, 3], tf.float32), tf.TensorSpec([4, 3], tf.float32)])
+    def shapes(samples, centroids):
+        labels, sums, counts, members = native_kernel.nearest_centroid_sums(samples, centroids)
+        assert (labels.shape.as_list(), sums.shape.as_list(), counts.shape.as_list()) == ([None], [4, 3], [4])
+        assert members.shape.as_list() == [4]
+        return labels
+
+    assert shapes(tf.sparse.from_dense(tf.eye(10, 3)), tf.ones([4, 3])).shape == (10,)
+
+
+# Bad sparse samples (indices, values, dense_shape) against 3 centroids of 3 features, and
+# what the op says: every one is refused before a row is read.
+GOOD_INDICES = [[0, 0], [0, 2], [2, 1]]
+THREE = [1.0, 2.0, 3.0]
+UNSORTED = r"follows \[\d+, \d+\]: an unsorted or duplicate index"
+OUTSIDE = r"is outside dense_shape \[3, 3\]"
+BAD_INDICES = {  # with THREE values and dense_shape [3, 3]
+    "unsorted row": ([[0, 0], [2, 1], [1, 2]], r"indices\[2\] = \[1, 2\] follows \[2, 1\]: an unsorted row"),
+    "duplicate column": ([[0, 0], [0, 2], [0, 2]], r"indices\[2\] = \[0, 2\] " + UNSORTED),
+    "unsorted column": ([[0, 2], [0, 0], [2, 1]], r"indices\[1\] = \[0, 0\] " + UNSORTED),
+    "column out of range": ([[0, 0], [0, 3], [2, 1]], r"indices\[1\] = \[0, 3\] " + OUTSIDE),
+    "negative column": ([[0, -1], [0, 2], [2, 1]], r"indices\[0\] = \[0, -1\] " + OUTSIDE),
+    "negative row": ([[-1, 0], [0, 2], [2, 1]], r"indices\[0\] = \[-1, 0\] " + OUTSIDE),
+    "row out of range": ([[0, 0], [0, 2], [3, 1]], r"indices\[2\] = \[3, 1\] " + OUTSIDE),
+    "huge row": ([[0, 0], [0, 2], [10**15, 1]], r"indices\[2\] = \[1000000000000000, 1\] " + OUTSIDE),
+}
+BAD_SHAPES = {
+    "wrong dense_shape width": (GOOD_INDICES, THREE, [3, 4], r"same columns, not of shapes \[3, 4\] \(dense_shape\)"),
+    "negative dense_shape rows": (GOOD_INDICES, THREE, [-3, 3], r"same columns, not of shapes \[-3, 3\]"),
+    "dense_shape of 3 entries": (GOOD_INDICES, THREE, [3, 3, 1], r"dense_shape must be of shape \[2\] .*, not \[3\]"),
+    "indices of 3 columns": ([[0, 0, 0]], [1.0], [3, 3], r"indices must be of shape \[nnz, 2\], not \[1, 3\]"),
+    "too few values": (
+        GOOD_INDICES,
+        THREE[:2],
+        [3, 3],
+        r"values must have one entry per index, shape \[3\], not \[2\]",
+    ),
+}
+BAD_SAMPLES = {name: (indices, THREE, [3, 3], message) for name, (indices, message) in BAD_INDICES.items()} | BAD_SHAPES
+
+
+@pytest.mark.parametrize("indices, values, dense_shape, message", BAD_SAMPLES.values(), ids=BAD_SAMPLES.keys())
+@pytest.mark.parametrize("op", ["sums", "changes", "bounded", "inertia"])
+def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, indices, values, dense_shape, message):
+    library, centroids, weights = native_kernel.library, tf.ones([3, 3], tf.float64), tf.zeros([0], tf.float64)
+    samples = (tf.constant(indices, tf.int64), tf.constant(values, tf.float64), tf.constant(dense_shape, tf.int64))
+    labels, inf, zeros = tf.zeros([3], tf.int64), tf.constant(np.full(3, np.inf)), tf.zeros([3], tf.float64)
+    norm_bound = tf.constant(1e3, tf.float64)
+    calls = {
+        "sums": lambda: library.kmeans_tf_sparse_nearest_centroid_sums(*samples, centroids, weights),
+        "changes": lambda: library.kmeans_tf_sparse_nearest_centroid_changes(*samples, centroids, labels, weights),
+        "bounded": lambda: library.kmeans_tf_sparse_nearest_centroid_changes_bounded(
+            *samples, centroids, centroids, labels, inf, zeros, zeros, norm_bound, weights
+        ),
+        "inertia": lambda: library.kmeans_tf_sparse_sum_squared_distances(*samples, centroids, labels, weights),
+    }
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        calls[op]()
+
+
+@pytest.mark.parametrize("name, length", [("weights", 2), ("weights", 4), ("labels", 2), ("norms", 4)])
+def test_per_sample_inputs_have_one_entry_per_row_of_dense_shape(native_kernel, name, length):
+    sparse = tf.SparseTensor(GOOD_INDICES, THREE, [3, 3])
+    centroids = np.ones((2, 3))
+    inputs = {
+        "labels": -np.ones(3, np.int64),
+        "upper": np.full(3, np.inf),
+        "lower": np.zeros(3),
+        "norms": np.array([5.0, 0, 9]),
+        "norm_bound": tf.constant(100.0, tf.float64),
+        "weights": np.ones(3),
+    }
+    inputs[name] = np.resize(inputs[name], length)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"{name} must have one entry per sample, shape \[3\]"):
+        native_kernel.nearest_centroid_changes_bounded(sparse, centroids, centroids, **inputs)
+
+
+def test_a_label_out_of_range_is_named_with_its_row(native_kernel):
+    sparse = tf.SparseTensor(GOOD_INDICES, THREE, [3, 3])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels\[1\] = 7 is outside \[0, 2\)"):
+        native_kernel.sum_squared_distances(sparse, np.ones((2, 3)), np.array([0, 7, 1]))
