@@ -48,7 +48,7 @@ def kernel(batch_size=None, sparse=False):
 
     ``batch_size``: rows per chunk of TensorFlow's distance blocks (None: blocks of about
     ``CHUNK_BYTES``); the C kernel works a few rows at a time anyway. ``sparse``: for sparse
-    samples (a ``tf.SparseTensor``), which a C kernel built without sparse passes leaves to TensorFlow's ops.
+    samples (a ``tf.SparseTensor``), which the C kernel takes through its sparse ops (``takes_sparse``).
     """
     loaded = native.kernel()
     if loaded is None or (sparse and not getattr(loaded, "takes_sparse", False)):

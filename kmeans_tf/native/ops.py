@@ -45,6 +45,7 @@ class Kernel:
     """
 
     keeps_bounds = True  # the bounded pass measures only the samples whose bounds cannot prove their label
+    takes_sparse = True  # sparse samples (a tf.SparseTensor) take the sparse ops
 
     def __init__(self, library, path):
         self.library = library
