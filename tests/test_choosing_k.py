@@ -5,12 +5,14 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.sparse
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import metrics
 
 import kmeans_tf
 from compat import eager
 from kmeans_tf import cli
-from tests.cases import assert_error, assert_png, run
+from tests.cases import assert_error, assert_png, random_case, run
 
 # Four blobs, 40 apart, of standard deviation 1.
 CORNERS = np.array([[0.0, 0.0], [40.0, 0.0], [0.0, 40.0], [40.0, 40.0]])
@@ -197,3 +199,19 @@ def test_elbow_takes_fits_other_name_of_the_init_seed(blobs_csv):
     seeded = run("elbow", blobs_csv, "--k", "1:4", "--seed", 3, "--json")
     assert seeded.exit_code == 0, seeded.output
     assert seeded.stdout == run("elbow", blobs_csv, "--k", "1:4", "--init-seed", 3, "--json").stdout
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_streamed_and_sparse_rows_are_scored_as_rows_in_memory(tmp_path, metric):
+    samples, _ = random_case(0, 3000, 4, 4, np.float64)
+    np.save(tmp_path / "rows.npy", samples)
+    in_memory = kmeans_tf.elbow(samples, [2, 3, 4, 5], seed=0, metric=metric)
+    streamed = kmeans_tf.elbow(
+        np.load(tmp_path / "rows.npy", mmap_mode="r"), [2, 3, 4, 5], seed=0, metric=metric, memory_budget=2**20
+    )
+    sparse_rows = kmeans_tf.elbow(scipy.sparse.csr_matrix(samples), [2, 3, 4, 5], seed=0, metric=metric)
+    for scored in (streamed, sparse_rows):
+        assert_array_equal(scored.silhouette_sample, in_memory.silhouette_sample)
+        for field in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin"):
+            assert_allclose(getattr(scored, field), getattr(in_memory, field), rtol=1e-9, err_msg=field)
+        assert scored.suggested_k == in_memory.suggested_k

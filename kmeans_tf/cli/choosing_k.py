@@ -6,16 +6,13 @@ answers without importing TensorFlow or scikit-learn.
 
 import json
 import math
-import sys
 
 import click
 
-from kmeans_tf import data_io
 from kmeans_tf.cli import options
 from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import open_data
 from kmeans_tf.cli.outputs import claim_outputs, picture_output, write_outputs
-from kmeans_tf.data_io.sparse_files import is_sparse_file
 from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
 from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
 
@@ -96,6 +93,7 @@ class KValues(click.ParamType):
     default=DEFAULT_SILHOUETTE_ROWS,
     help="measure the silhouette on this many rows drawn at random (the same rows for every k)",
 )
+@options.memory_budget_option
 @options.plot_option
 @click.option("--json", "as_json", is_flag=True, help="print the table and the suggested k as JSON on stdout")
 @options.force_option
@@ -115,14 +113,16 @@ def elbow(
     init_rounds,
     init_seed,
     silhouette_rows,
+    memory_budget,
     plot,
     as_json,
     force,
 ):
     """Fit k-means for several k and suggest one: the elbow of the inertia curve.
 
-    Runs kmeans_tf.elbow on DATA (read into memory, as by fit: .csv, .tsv, .npy, TFRecord
-    files with --feature, or - for CSV on stdin) and prints, for each k: the inertia (the
+    Runs kmeans_tf.elbow on DATA (read as by fit: .csv, .tsv, .npy data streamed from disk
+    within --memory-budget, sparse .npz or svmlight rows, TFRecord files with --feature read
+    into memory, or - for CSV on stdin) and prints, for each k: the inertia (the
     sum of squared distances to the nearest centroid, which always falls as k grows); the
     silhouette (-1 to 1, higher is better), measured on --silhouette-rows rows; the
     Calinski-Harabasz score (higher is better) and the Davies-Bouldin score (0 or more,
@@ -130,29 +130,25 @@ def elbow(
     the knee of the inertia curve by the kneedle rule (Satopää et al. 2011): k and inertia
     scaled to [0, 1], the k where the curve lies farthest below the straight line from its
     first point to its last. --plot draws the inertia and the silhouette against k, the
-    suggested k marked. With --metric cosine (spherical
-    k-means) the inertia sums 1 - cosine, the silhouette is by the cosine distance, and the other
-    two scores are measured on the rows scaled to unit length.
+    suggested k marked. With --metric cosine (spherical k-means) the inertia sums 1 - cosine,
+    the silhouette is by the cosine distance, and the other two scores are measured on the rows
+    scaled to unit length.
 
     \b
     Example:
       kmeans-tf elbow blobs.csv --k 1:10 --init-seed 0 --plot elbow.png
     """
     claim_outputs({"--plot": plot}, force=force, inputs={"DATA": data})
-    if feature is not None or n_features is not None or is_tfrecord_data(data) or is_sparse_file(data):
-        # the rows of TFRecord files read into memory, or sparse rows
-        table = open_data(
-            data,
-            columns=columns,
-            header=header,
-            memory_budget=None,
-            in_memory=True,
-            feature=feature,
-            n_features=n_features,
-        )
-    else:
-        table = data_io.read_table(data, columns=columns, stream=sys.stdin, header=header)
-    n_samples, n_features = table.values.shape
+    table = open_data(
+        data,
+        columns=columns,
+        header=header,
+        memory_budget=memory_budget,
+        in_memory=feature is not None or is_tfrecord_data(data),  # TFRecord rows read into memory
+        feature=feature,
+        n_features=n_features,
+    )
+    n_samples, n_features = table.shape
     console.detail(f"Read {n_samples} rows x {n_features} columns from {table.source}")
     if n_samples < k_values[-1]:
         raise click.ClickException(
@@ -179,6 +175,7 @@ def elbow(
             seed=init_seed,
             silhouette_rows=silhouette_rows,
             callback=record,
+            memory_budget=memory_budget,
         )
 
     def draw():

@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from kmeans_tf.engine import sparse, spherical, validation
+from kmeans_tf.engine import cluster_scores, sparse, spherical, validation
 from kmeans_tf.engine.kmeans import kmeans
 from kmeans_tf.engine.options import (
     COSINE,
@@ -23,6 +23,8 @@ from kmeans_tf.engine.options import (
     MIN_K_VALUES,
     CallableOrNone,
 )
+from kmeans_tf.stream import budget, sources
+from kmeans_tf.stream import streamed as streaming
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,13 +61,16 @@ class ElbowResult:
 def elbow(
     samples, k_values, *, metric=DEFAULT_METRIC, init=DEFAULT_INIT, n_init=DEFAULT_N_INIT, max_iter=DEFAULT_MAX_ITER,
     tol=DEFAULT_TOL, seed=None, algorithm=DEFAULT_ALGORITHM, init_rounds=DEFAULT_INIT_ROUNDS,
-    silhouette_rows=DEFAULT_SILHOUETTE_ROWS, callback=None,
+    silhouette_rows=DEFAULT_SILHOUETTE_ROWS, callback=None, memory_budget=None,
 ):  # fmt: skip
     """Fit k-means for each k of ``k_values``, score each fit, and suggest a k by the kneedle rule.
 
     Parameters
     ----------
     samples : array of shape (n_samples, n_features), as ``kmeans`` takes them
+        In memory, sparse, or streamed from disk (a memory map, ``Shards``, a ``tf.data.Dataset``):
+        then each fit is streamed, the silhouette's sample of rows is read alone, and the other
+        scores take two passes over the rows, within ``memory_budget``.
     k_values : sequence of int
         At least 3 distinct values, each in [1, n_samples], in any order (the result is in
         increasing k).
@@ -81,6 +86,8 @@ def elbow(
         when there are no more), the same rows for every k.
     callback : callable or None
         Called as ``callback(k, result)`` with each k's ``KMeansResult``.
+    memory_budget : int or None, default=None
+        As ``kmeans``'s, for streamed samples.
 
     Returns
     -------
@@ -88,25 +95,16 @@ def elbow(
         Its ``suggested_k`` is the knee of the inertia curve by the kneedle rule (Satopää et
         al. 2011, see ``kneedle``).
     """
-    rows_are_sparse = sparse.is_sparse(samples)
-    samples = sparse.check(samples) if rows_are_sparse else validation.check_samples(samples)
     metric = validation.check_metric(metric)
-    if rows_are_sparse:
-        scored = sparse.prepared(samples, unit=True).centred if metric == COSINE else samples
-        calinski_harabasz, davies_bouldin = sparse_calinski_harabasz, sparse_davies_bouldin
-    else:
-        scored = spherical.unit_copy(samples, "samples") if metric == COSINE else samples
-        calinski_harabasz, davies_bouldin = None, None
-    k_values = check_k_values(k_values, samples.shape[0])
+    rows = _scored_rows(samples, metric, memory_budget)
+    k_values = check_k_values(k_values, rows.n_rows)
     seed = validation.check_seed(seed)
     silhouette_rows = validation.check_int("silhouette_rows", silhouette_rows, 2)
     callback = CallableOrNone("callback(k, result)").check("callback", callback)
     from sklearn import metrics
 
-    calinski_harabasz = calinski_harabasz or metrics.calinski_harabasz_score
-    davies_bouldin = davies_bouldin or metrics.davies_bouldin_score
-    rows = np.random.RandomState(seed).permutation(samples.shape[0])[:silhouette_rows]
-    rows.sort()
+    sample = _silhouette_sample(rows.n_rows, silhouette_rows, seed)
+    sample_rows = rows.at(sample)
     # Every k is fitted alike: only n_clusters changes.
     fit_options = {
         "metric": metric,
@@ -118,17 +116,22 @@ def elbow(
         "algorithm": algorithm,
         "init_rounds": init_rounds,
     }
+    if memory_budget is not None:
+        fit_options["memory_budget"] = memory_budget
     measured = []
     for k in k_values:
-        result = kmeans(samples, k, **fit_options)
+        result = kmeans(rows.samples, k, **fit_options)
         if callback is not None:
             callback(k, result)
+        labels = np.asarray(result.labels)
+        calinski_harabasz, davies_bouldin = rows.scores(labels) if _defined(labels, rows.n_rows) else (np.nan,) * 2
+        silhouette = functools.partial(metrics.silhouette_score, metric=metric)
         measured.append(
             (
                 result.inertia,
-                _score(functools.partial(metrics.silhouette_score, metric=metric), samples[rows], result.labels[rows]),
-                _score(calinski_harabasz, scored, result.labels),
-                _score(davies_bouldin, scored, result.labels),
+                _score(silhouette, sample_rows, labels[sample]),
+                calinski_harabasz,
+                davies_bouldin,
                 result.n_iter,
             )
         )
@@ -141,7 +144,7 @@ def elbow(
         davies_bouldin=davies_bouldin,
         n_iter=n_iter.astype(np.int64),
         suggested_k=kneedle(k_values, inertia),
-        silhouette_sample=rows,
+        silhouette_sample=sample,
     )
 
 
@@ -186,44 +189,89 @@ def check_k_values(k_values, n_samples):
     return np.array(sorted(values), np.int64)
 
 
+def _defined(labels, n_rows):
+    """Whether a score of this clustering is defined: 2 clusters at least, and fewer than rows."""
+    return 2 <= len(np.unique(labels)) < n_rows
+
+
 def _score(score, samples, labels):
     """``score(samples, labels)``, or NaN where it is undefined (fewer than 2 clusters, or as many as rows)."""
-    n_labels = len(np.unique(labels))
-    return float(score(samples, labels)) if 2 <= n_labels < samples.shape[0] else np.nan
+    return float(score(samples, labels)) if _defined(labels, samples.shape[0]) else np.nan
 
 
-def sparse_calinski_harabasz(rows, labels):
-    """scikit-learn's ``calinski_harabasz_score`` of sparse CSR ``rows`` (which it takes dense only), from sums."""
-    n_rows, n_labels = rows.shape[0], len(np.unique(labels))
-    centres, sizes = _centres(rows, labels)
-    mean = np.asarray(rows.sum(axis=0, dtype=np.float64)).ravel() / n_rows
-    between = float(sizes @ np.square(centres - mean).sum(axis=1))
-    within = float(_distances_to_centres(rows, labels, centres).sum())
-    return 1.0 if within == 0 else between * (n_rows - n_labels) / (within * (n_labels - 1))
+# Past this many rows, the silhouette's sample is drawn without a permutation of every row.
+PERMUTED_ROWS = 2**24
 
 
-def sparse_davies_bouldin(rows, labels):
-    """scikit-learn's ``davies_bouldin_score`` of sparse CSR ``rows`` (which it takes dense only)."""
-    centres, sizes = _centres(rows, labels)
-    spread = np.bincount(labels, weights=np.sqrt(_distances_to_centres(rows, labels, centres))) / sizes
-    apart = np.sqrt(np.square(centres[:, None, :] - centres[None, :, :]).sum(axis=2))
-    if np.allclose(spread, 0) or np.allclose(apart, 0):
-        return 0.0
-    apart[apart == 0] = np.inf
-    return float(np.mean(np.max((spread[:, None] + spread[None, :]) / apart, axis=1)))
+def _silhouette_sample(n_rows, count, seed):
+    """The rows (sorted) the silhouette is measured on: ``count`` of ``n_rows`` (all when no more), seeded."""
+    rng = np.random.RandomState(seed)
+    if n_rows <= PERMUTED_ROWS:
+        return np.sort(rng.permutation(n_rows)[:count])
+    return streaming.distinct_rows(n_rows, min(count, n_rows), rng)
 
 
-def _centres(rows, labels):
-    """The mean (float64) and the size of each label's rows, labels 0 to their largest (each one present)."""
-    labels = np.unique(labels, return_inverse=True)[1]
-    sizes = np.bincount(labels).astype(np.float64)
-    one_hot = sparse.one_hot(labels, len(sizes))
-    return np.asarray((one_hot.T @ rows).todense(), np.float64) / sizes[:, None], sizes
+def _scored_rows(samples, metric, memory_budget):
+    """The samples as the scores read them: in memory, sparse, or streamed from disk."""
+    if streaming.is_streamed(samples):
+        return StreamedRows(samples, metric, memory_budget)
+    if sparse.is_sparse(samples):
+        return SparseRows(sparse.check(samples), metric)
+    return RowsInMemory(validation.check_samples(samples), metric)
 
 
-def _distances_to_centres(rows, labels, centres):
-    """Each row's squared distance to its label's centre, in float64."""
-    labels = np.unique(labels, return_inverse=True)[1]
-    own = centres[labels]
-    products = np.asarray(rows.multiply(own).sum(axis=1, dtype=np.float64)).ravel()
-    return np.maximum(sparse.squared_norms(rows) - 2 * products + np.square(own).sum(axis=1), 0)
+class RowsInMemory:
+    """Rows in memory: scikit-learn's scores on them (cosine: on the rows of unit length)."""
+
+    def __init__(self, samples, metric):
+        self.samples, self.n_rows = samples, samples.shape[0]
+        self.scored = spherical.unit_copy(samples, "samples") if metric == COSINE else samples
+
+    def at(self, indices):
+        return self.samples[indices]
+
+    def scores(self, labels):
+        from sklearn import metrics
+
+        return (
+            float(metrics.calinski_harabasz_score(self.scored, labels)),
+            float(metrics.davies_bouldin_score(self.scored, labels)),
+        )
+
+
+class SparseRows(RowsInMemory):
+    """Sparse CSR rows: the scores from per-cluster sums, never made dense (``cluster_scores``)."""
+
+    def __init__(self, samples, metric):
+        self.samples, self.n_rows = samples, samples.shape[0]
+        self.scored = sparse.prepared(samples, unit=True).centred if metric == COSINE else samples
+
+    def at(self, indices):
+        return self.samples[indices]
+
+    def scores(self, labels):
+        partition = cluster_scores.of_sparse(self.scored, labels)
+        return cluster_scores.calinski_harabasz(partition), cluster_scores.davies_bouldin(partition)
+
+
+class StreamedRows:
+    """Rows streamed from disk (a memory map, ``Shards``, a dataset): the scores in two passes, a chunk at a time."""
+
+    def __init__(self, samples, metric, memory_budget):
+        self.samples, self.source = samples, streaming.open_source(samples)
+        self.n_rows, self.unit = self.source.n_rows, metric == COSINE
+        budget_bytes = streaming.budget_bytes(validation.check_memory_budget(memory_budget))
+        self.chunk_rows = budget.plan(self.n_rows, self.source.row_bytes, budget_bytes).chunk_rows
+
+    def at(self, indices):
+        return self.source.take(indices)
+
+    def scores(self, labels):
+        transform = spherical.unit_rows if self.unit else None
+
+        def chunks():
+            for span, rows in sources.chunks(self.source, self.chunk_rows, transform):
+                yield span.start, rows
+
+        partition = cluster_scores.of_stream(chunks, labels, self.source.n_features)
+        return cluster_scores.calinski_harabasz(partition), cluster_scores.davies_bouldin(partition)
