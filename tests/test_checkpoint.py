@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -91,6 +92,21 @@ def test_a_checkpoint_of_another_run_is_refused(monkeypatch, tmp_path):
         eager.kmeans(eager.Shards([samples + 1]), 6, init=initial, checkpoint=tmp_path)
     with pytest.raises(ValueError, match="was written for metric='euclidean', this run has metric='cosine'"):
         eager.kmeans(eager.Shards([samples]), 6, init=initial, metric="cosine", checkpoint=tmp_path)
+    good = path.read_bytes()
+    for field, value, message in (
+        ("n_iter", -5, "holds n_iter=-5, outside [1, max_iter=300)"),
+        ("n_iter", 300, "holds n_iter=300, outside [1, max_iter=300)"),
+        ("options", "[1, 2]", "holds options that are not a record of names and values"),
+        ("centroids", np.full((6, 3), np.nan), "holds centroids that are not finite numbers"),
+        ("mean", np.array(["a", "b", "c"]), "holds a column mean that is not finite numbers"),
+    ):
+        with np.load(path) as saved:
+            fields = dict(saved)
+        fields[field] = np.array(value)
+        np.savez(path, **fields)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            eager.kmeans(eager.Shards([samples]), 6, init=initial, checkpoint=tmp_path)
+        path.write_bytes(good)
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="cannot be read"):
         eager.kmeans(eager.Shards([samples]), 6, init=initial, checkpoint=tmp_path)

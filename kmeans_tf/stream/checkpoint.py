@@ -43,8 +43,9 @@ class Checkpoint:
             with np.load(self.path, allow_pickle=False) as saved:
                 options, mean = json.loads(str(saved["options"])), saved["mean"]
                 n_iter, previous, centroids = int(saved["n_iter"]), saved["previous"], saved["centroids"]
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
             raise ValueError(f"checkpoint {self.path} cannot be read ({error}); remove it to start over") from None
+        self._check_fields(options, mean, n_iter, previous, centroids)
         for name, value in self.options.items():
             if options.get(name) != value:
                 raise ValueError(
@@ -63,6 +64,24 @@ class Checkpoint:
                     f"this run's are {initial.shape} and {initial.dtype}; remove it to start over"
                 )
         return n_iter, previous, centroids
+
+    def _check_fields(self, options, mean, n_iter, previous, centroids):
+        """ValueError naming the first field of the file that no fit of these options writes."""
+        faults = [
+            (not isinstance(options, dict), "options that are not a record of names and values"),
+            (mean.dtype.kind != "f" or not np.isfinite(mean).all(), "a column mean that is not finite numbers"),
+            (
+                not 1 <= n_iter < self.options["max_iter"],
+                f"n_iter={n_iter}, outside [1, max_iter={self.options['max_iter']})",
+            ),
+            *(
+                (array.dtype.kind != "f" or not np.isfinite(array).all(), f"{name} that are not finite numbers")
+                for name, array in (("centroids", centroids), ("previous", previous))
+            ),
+        ]
+        for fault, what in faults:
+            if fault:
+                raise ValueError(f"checkpoint {self.path} holds {what}; remove it to start over")
 
     def save(self, n_iter, previous, centroids):
         """Write the state after ``n_iter`` iterations if the chief and ``n_iter`` is a multiple of ``every``."""
