@@ -89,6 +89,16 @@ def test_pickles_clones_and_names_its_outputs():
     assert clone(fitted).get_params() == fitted.get_params() and not hasattr(clone(fitted), "labels_")
 
 
+def test_transform_honours_set_output_alone_and_in_a_pipeline():
+    samples, _ = make_blobs(200, n_features=3, centers=3, random_state=4)
+    model = KMeans(3, random_state=0).set_output(transform="pandas").fit(samples)
+    frame = model.transform(samples)
+    assert list(frame.columns) == ["kmeans0", "kmeans1", "kmeans2"]
+    np.testing.assert_allclose(frame.to_numpy(), KMeans(3, random_state=0).fit(samples).transform(samples))
+    pipeline = make_pipeline(StandardScaler(), KMeans(3, random_state=0)).set_output(transform="pandas")
+    assert list(pipeline.fit_transform(samples).columns) == ["kmeans0", "kmeans1", "kmeans2"]
+
+
 def test_the_same_random_state_gives_the_same_fit():
     samples, _ = make_blobs(300, centers=5, random_state=3)
     first, second = (KMeans(5, n_init=3, random_state=7).fit(samples) for _ in range(2))

@@ -9,6 +9,7 @@ from sklearn.metrics import euclidean_distances
 from sklearn.metrics.pairwise import cosine_distances
 
 import kmeans_tf
+from kmeans_tf._tensorflow import tf
 from kmeans_tf.keras import OUTPUTS, KMeansLayer
 from tests.cases import random_case
 
@@ -60,6 +61,15 @@ def test_adapt_fits_the_engines_centroids(blobs, metric):
     expected = kmeans_tf.kmeans(samples, N_CLUSTERS, metric=metric, seed=3, n_init=2).centroids
     assert_array_equal(layer.centroids.numpy(), expected.astype(np.float32))
     assert_array_equal(layer(new).numpy(), kmeans_tf.predict(new, expected, metric=metric))
+
+
+def test_adapt_takes_a_dataset_as_the_engine_does(blobs):
+    samples, new, _ = blobs
+    layer = KMeansLayer(N_CLUSTERS)
+    layer.adapt(tf.data.Dataset.from_tensor_slices(samples).batch(64), seed=3)
+    expected = kmeans_tf.kmeans(samples, N_CLUSTERS, seed=3).centroids
+    assert_allclose(layer.centroids.numpy(), expected, rtol=1e-6)
+    assert_array_equal(layer(new).numpy(), kmeans_tf.predict(new, layer.centroids.numpy()))
 
 
 @pytest.mark.parametrize("output", OUTPUTS)
