@@ -359,3 +359,19 @@ def test_pictures_are_refused_with_workers(tmp_path):
         "fit", data, "-k", 2, "--workers", "127.0.0.1:5000", "--worker-index", 0, "--plot", tmp_path / "fit.png"
     )
     assert_error(result, "--plot draws the data of one process")
+
+
+@pytest.mark.slow
+def test_a_worker_that_ends_at_once_leaves_no_generated_code_in_the_temporary_folder(tmp_path):
+    # a worker ends through os._exit, which runs no clean-up: TensorFlow's autograph must have written nothing
+    code = (
+        "import os, numpy as np\n"
+        "from kmeans_tf._tensorflow import tf\n"
+        "from compat import eager\n"
+        "samples = np.random.RandomState(0).normal(size=(500, 3))\n"
+        "eager.kmeans(samples, 3, seed=0, strategy=tf.distribute.MirroredStrategy(['/cpu:0']))\n"
+        "os._exit(0)\n"
+    )
+    done = run_python("-c", code, env={"TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert os.listdir(tmp_path) == []

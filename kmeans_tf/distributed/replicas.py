@@ -94,7 +94,7 @@ class Replicas:
                 mine = stacked[local]
             return context.all_reduce(tf.distribute.ReduceOp.SUM, mine)
 
-        @tf.function(input_signature=[tf.TensorSpec([len(devices), None], tf.float64)])
+        @tf.function(input_signature=[tf.TensorSpec([len(devices), None], tf.float64)], autograph=False)
         def all_reduce(stacked):
             return strategy.experimental_local_results(strategy.run(replica_sum, args=(stacked,)))[0]
 
