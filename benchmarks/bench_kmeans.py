@@ -4,11 +4,12 @@ The engine's targets: at most 0.8x the fastest peer's time per iteration and at 
 its time to convergence (peers: scikit-learn's "lloyd" and "elkan", faiss), measured in
 one run on one machine; sample weights at most 1.1x the unweighted engine's time per
 iteration (``engine-weighted``: seeded random weights in [0.5, 2)); and ``metric="cosine"``
-at most 1.1x the Euclidean engine's time per iteration (``engine-cosine``: spherical k-means,
-its peer ``faiss-spherical``, faiss's ``spherical=True``). Every method starts from the same
-initial centroids (scaled to unit length for the cosine methods) on the same seeded float32
-data, and runs in a Python process of its own, so its peak memory is its own. Measurements,
-dated, with their machine and command: docs/performance.md.
+at most 1.1x the Euclidean engine's time per iteration (``engine-cosine``: spherical k-means;
+its peer ``faiss-spherical``, faiss's ``spherical=True``, runs only when ``--methods`` names
+it). Every method starts from the same initial centroids (scaled to unit length for the
+cosine methods) on the same seeded float32 data, and runs in a Python process of its own, so
+its peak memory is its own. Measurements, dated, with their machine and command:
+docs/performance.md.
 
 Usage
 -----
@@ -21,6 +22,7 @@ Usage
     python benchmarks/bench_kmeans.py --methods engine sklearn-lloyd --batch-size 65536
     python benchmarks/bench_kmeans.py --methods engine engine-weighted --repeats 3   # the cost of weights
     python benchmarks/bench_kmeans.py --methods engine engine-cosine                # the cost of metric="cosine"
+    python benchmarks/bench_kmeans.py --methods engine-cosine faiss-spherical       # spherical k-means, faiss's too
     python benchmarks/bench_kmeans.py --algorithm lloyd    # the engine without distance bounds
     KMEANS_TF_NATIVE=0 python benchmarks/bench_kmeans.py   # the engine on TensorFlow's ops only
     python -m benchmarks.bench_kmeans --scaling --plot     # time against n, saves benchmarks/scaling.png
@@ -87,9 +89,11 @@ from benchmarks.methods import (  # noqa: E402
     CONVERGENCE_CAPS,
     CONVERGENCE_MAX_ITER,
     COSINE_METHODS,
+    DEFAULT_METHODS,
     ENGINE,
     METHOD_MODULES,
     METHODS,
+    OPT_IN_METHODS,
     SKLEARN_LLOYD,
     Size,
     cosine_inertia,
@@ -255,9 +259,9 @@ def parse_args(argv=None):
         "--methods",
         nargs="+",
         choices=METHODS,
-        default=list(METHODS),
+        default=list(DEFAULT_METHODS),
         metavar="METHOD",
-        help=f"methods to run, among {', '.join(METHODS)} (default: all)",
+        help=f"methods to run, among {', '.join(METHODS)} (default: all but {', '.join(OPT_IN_METHODS)})",
     )
     parser.add_argument("--batch-size", type=int, help="the engine's rows per chunk (default: its own)")
     parser.add_argument(
