@@ -2,10 +2,14 @@
 
 The engine's targets: at most 0.8x the fastest peer's time per iteration and at most 1x
 its time to convergence (peers: scikit-learn's "lloyd" and "elkan", faiss), measured in
-one run on one machine; and sample weights at most 1.1x the unweighted engine's time per
-iteration (``engine-weighted``: seeded random weights in [0.5, 2)). Every method starts from
-the same initial centroids on the same seeded float32 data, and runs in a Python process of
-its own, so its peak memory is its own. Measurements, dated, with their machine and command: docs/performance.md.
+one run on one machine; sample weights at most 1.1x the unweighted engine's time per
+iteration (``engine-weighted``: seeded random weights in [0.5, 2)); and ``metric="cosine"``
+at most 1.1x the Euclidean engine's time per iteration (``engine-cosine``: spherical k-means;
+its peer ``faiss-spherical``, faiss's ``spherical=True``, runs only when ``--methods`` names
+it). Every method starts from the same initial centroids (scaled to unit length for the
+cosine methods) on the same seeded float32 data, and runs in a Python process of its own, so
+its peak memory is its own. Measurements, dated, with their machine and command:
+docs/performance.md.
 
 Usage
 -----
@@ -17,6 +21,8 @@ Usage
     python benchmarks/bench_kmeans.py --sizes 1e6x16:100 --repeats 3
     python benchmarks/bench_kmeans.py --methods engine sklearn-lloyd --batch-size 65536
     python benchmarks/bench_kmeans.py --methods engine engine-weighted --repeats 3   # the cost of weights
+    python benchmarks/bench_kmeans.py --methods engine engine-cosine                # the cost of metric="cosine"
+    python benchmarks/bench_kmeans.py --methods engine-cosine faiss-spherical       # spherical k-means, faiss's too
     python benchmarks/bench_kmeans.py --algorithm lloyd    # the engine without distance bounds
     KMEANS_TF_NATIVE=0 python benchmarks/bench_kmeans.py   # the engine on TensorFlow's ops only
     python -m benchmarks.bench_kmeans --scaling --plot     # time against n, saves benchmarks/scaling.png
@@ -35,10 +41,12 @@ converge s, iters, conv inertia
     One run with ``tol=1e-4, max_iter=300``: seconds, iterations, and the inertia reached
     (float32 rounding sends the methods down slightly different paths, so they may stop at
     different iterations). faiss has no such tolerance, so it runs as many iterations as
-    sklearn-lloyd needed (it stops earlier when its objective stops changing).
+    sklearn-lloyd needed, faiss-spherical as many as engine-cosine needed (each stops
+    earlier when its objective stops changing).
 vs peer
-    The time divided by the fastest peer's (peers: sklearn-lloyd, sklearn-elkan, faiss).
-    The engine's targets: <= 0.8 per iteration, <= 1 to convergence.
+    The time divided by the fastest peer's (peers: sklearn-lloyd, sklearn-elkan, faiss; of
+    the cosine methods: faiss-spherical). The engine's targets: <= 0.8 per iteration, <= 1
+    to convergence.
 peak RSS, above start
     The child's ``VmHWM`` (peak resident memory), and how much of it came after the
     imports and the data were loaded. ``ru_maxrss`` is not used: on Linux it carries the
@@ -48,6 +56,8 @@ inertia, rel. diff
     evaluated here in float64 from each method's centroids (one formula for all), and its
     relative difference to the numpy reference. Above 1e-4 the run prints FAIL and exits 1.
     engine-weighted's inertia is unweighted too, of its (weighted) centroids, and not checked.
+    The cosine methods' inertia is the sum of ``1 - cos`` to the most similar centroid,
+    compared with faiss-spherical's.
 device
     Where the work ran: the engine's GPUs when TensorFlow lists any, else CPU; for the
     engine on the CPU also which kernel ran (its fused C kernel, or TensorFlow's ops).
@@ -76,13 +86,17 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
 from benchmarks import report  # noqa: E402
 from benchmarks.methods import (  # noqa: E402
     BLAS_ENV_VARS,
+    CONVERGENCE_CAPS,
     CONVERGENCE_MAX_ITER,
+    COSINE_METHODS,
+    DEFAULT_METHODS,
     ENGINE,
-    FAISS,
     METHOD_MODULES,
     METHODS,
+    OPT_IN_METHODS,
     SKLEARN_LLOYD,
     Size,
+    cosine_inertia,
     inertia,
     make_blobs,
     measure,
@@ -148,11 +162,13 @@ def run_child(method, workdir, args, *, converge_max_iter):
     return json.loads((workdir / method / "result.json").read_text())
 
 
-def add_inertias(result, samples, directory):
-    """Add the inertias of the centroids a child left in ``directory`` to its ``result``."""
-    result["inertia"] = inertia(samples, np.load(directory / "centroids.npy"))
+def add_inertias(method, result, samples, directory):
+    """Add the inertias of the centroids a child left in ``directory`` to its ``result`` (of ``method``: the
+    cosine inertia for spherical k-means)."""
+    measure_inertia = cosine_inertia if method in COSINE_METHODS else inertia
+    result["inertia"] = measure_inertia(samples, np.load(directory / "centroids.npy"))
     if (directory / "converged.npy").exists():
-        result["converged_inertia"] = inertia(samples, np.load(directory / "converged.npy"))
+        result["converged_inertia"] = measure_inertia(samples, np.load(directory / "converged.npy"))
 
 
 def run_methods(size, methods, args, workdir, *, where, converge=True):
@@ -168,7 +184,8 @@ def run_methods(size, methods, args, workdir, *, where, converge=True):
         How the progress and FAIL lines name the size (``100000x32:64``, ``n=100000``).
     converge : bool, default=True
         Whether each child also runs to convergence. faiss, which has no tolerance, runs
-        as many iterations as sklearn-lloyd needed when sklearn-lloyd ran before it.
+        as many iterations as sklearn-lloyd needed (faiss-spherical: engine-cosine) when that
+        method ran before it (``CONVERGENCE_CAPS``).
 
     Returns
     -------
@@ -182,8 +199,8 @@ def run_methods(size, methods, args, workdir, *, where, converge=True):
     for method in methods:
         if not converge:
             converge_max_iter = 0
-        elif method == FAISS and SKLEARN_LLOYD in results:
-            converge_max_iter = results[SKLEARN_LLOYD]["converge_n_iter"]
+        elif CONVERGENCE_CAPS.get(method) in results:
+            converge_max_iter = results[CONVERGENCE_CAPS[method]]["converge_n_iter"]
         else:
             converge_max_iter = CONVERGENCE_MAX_ITER
         print(f"  {where} {method} ...", flush=True)
@@ -191,7 +208,7 @@ def run_methods(size, methods, args, workdir, *, where, converge=True):
         if result is None:
             failures.append(f"FAIL {method} at {where}: its process crashed")
             continue
-        add_inertias(result, samples, workdir / method)
+        add_inertias(method, result, samples, workdir / method)
         results[method] = result
     return results, failures
 
@@ -242,9 +259,9 @@ def parse_args(argv=None):
         "--methods",
         nargs="+",
         choices=METHODS,
-        default=list(METHODS),
+        default=list(DEFAULT_METHODS),
         metavar="METHOD",
-        help=f"methods to run, among {', '.join(METHODS)} (default: all)",
+        help=f"methods to run, among {', '.join(METHODS)} (default: all but {', '.join(OPT_IN_METHODS)})",
     )
     parser.add_argument("--batch-size", type=int, help="the engine's rows per chunk (default: its own)")
     parser.add_argument(
@@ -284,11 +301,17 @@ def parse_args(argv=None):
 
 
 def available_methods(requested):
-    """Drop faiss, with a note, when it cannot be imported."""
-    if FAISS in requested and importlib.util.find_spec(METHOD_MODULES[FAISS]) is None:
-        print("note: faiss is not installed (pip install faiss-cpu, or the bench extra): skipping it")
-        return [method for method in requested if method != FAISS]
-    return list(requested)
+    """Drop the methods whose library is not installed (faiss: an extra), with a note."""
+    missing = [method for method in requested if importlib.util.find_spec(library(method)) is None]
+    for name in sorted({library(method) for method in missing}):
+        skipped = ", ".join(method for method in missing if library(method) == name)
+        print(f"note: {name} is not installed (the bench extra installs it): skipping {skipped}")
+    return [method for method in requested if method not in missing]
+
+
+def library(method):
+    """Return the top-level package ``method`` needs (found without importing it)."""
+    return METHOD_MODULES[method].split(".")[0]
 
 
 def main(argv=None):
@@ -305,9 +328,12 @@ def main(argv=None):
         if args.scaling:
             failures += run_scaling(args, workdir)
         else:
+            ratios_by_size = {}
             for size in args.sizes:
                 results, crashes = run_methods(size, args.methods, args, workdir, where=str(size))
                 failures += crashes + report.print_size_report(size, results, args.iters, args.repeats)
+                ratios_by_size[size] = report.iter_ratios(results)
+            report.print_ratio_summary(ratios_by_size)
     if failures:
         print(f"\n{len(failures)} check(s) failed")
     return 1 if failures else 0

@@ -5,7 +5,10 @@ Every method starts from the same initial centroids on the same seeded float32 d
 returns ``(centroids, n_iter)``; the inertia all of them are judged by is computed here, in
 float64, by one formula. ``engine-weighted`` runs the engine with seeded random sample
 weights in [0.5, 2): its answer is another problem's, so only its time is compared (with
-the unweighted engine's).
+the unweighted engine's). ``engine-cosine`` and ``faiss-spherical`` run spherical k-means
+(``metric="cosine"``; faiss's ``spherical=True``) on the same data, from the same initial
+centroids scaled to unit length: they are judged by the cosine inertia (the sum of ``1 - cos``),
+against each other.
 """
 
 import argparse
@@ -17,7 +20,7 @@ import time
 
 import numpy as np
 
-from kmeans_tf.engine.options import DEFAULT_ALGORITHM
+from kmeans_tf.engine.options import COSINE, DEFAULT_ALGORITHM, DEFAULT_METRIC
 
 NUMPY = "numpy"
 SKLEARN_LLOYD = "sklearn-lloyd"
@@ -25,10 +28,21 @@ SKLEARN_ELKAN = "sklearn-elkan"
 FAISS = "faiss"
 ENGINE = "engine"
 ENGINE_WEIGHTED = "engine-weighted"
-# In running order: faiss's convergence run needs sklearn-lloyd's iteration count.
-METHODS = (NUMPY, SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS, ENGINE, ENGINE_WEIGHTED)
+ENGINE_COSINE = "engine-cosine"
+FAISS_SPHERICAL = "faiss-spherical"
+# In running order: a faiss convergence run needs the iteration count of the method in CONVERGENCE_CAPS.
+METHODS = (NUMPY, SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS, ENGINE, ENGINE_WEIGHTED, ENGINE_COSINE, FAISS_SPHERICAL)
+# Run only when --methods names them: faiss-spherical takes as long as faiss (about a second an iteration at
+# 200k x 128, k=256, on 2 cores), and with engine-cosine it would add over a fifth to the default run.
+OPT_IN_METHODS = (FAISS_SPHERICAL,)
+DEFAULT_METHODS = tuple(method for method in METHODS if method not in OPT_IN_METHODS)
 PEERS = (SKLEARN_LLOYD, SKLEARN_ELKAN, FAISS)
-ENGINES = (ENGINE, ENGINE_WEIGHTED)
+ENGINES = (ENGINE, ENGINE_WEIGHTED, ENGINE_COSINE)
+# Spherical k-means: judged by the cosine inertia, against COSINE_PEERS.
+COSINE_METHODS = (ENGINE_COSINE, FAISS_SPHERICAL)
+COSINE_PEERS = (FAISS_SPHERICAL,)
+# faiss has no tolerance: its convergence run makes as many iterations as this method's needed.
+CONVERGENCE_CAPS = {FAISS: SKLEARN_LLOYD, FAISS_SPHERICAL: ENGINE_COSINE}
 # The module each method imports before its memory baseline is taken.
 METHOD_MODULES = {
     NUMPY: "numpy",
@@ -37,6 +51,8 @@ METHOD_MODULES = {
     FAISS: "faiss",
     ENGINE: "kmeans_tf.engine.kmeans",
     ENGINE_WEIGHTED: "kmeans_tf.engine.kmeans",
+    ENGINE_COSINE: "kmeans_tf.engine.kmeans",
+    FAISS_SPHERICAL: "faiss",
 }
 WEIGHTS_RANGE = (0.5, 2.0)  # engine-weighted's sample weights, uniform in this range
 
@@ -198,6 +214,20 @@ def inertia(samples, centroids):
     return float(distances.sum())
 
 
+def unit_rows(points):
+    """Return ``points`` with each row scaled to unit length (a new array of their dtype)."""
+    lengths = np.linalg.norm(np.asarray(points, np.float64), axis=1, keepdims=True)
+    return (points / lengths).astype(points.dtype)
+
+
+def cosine_inertia(samples, centroids):
+    """Return the sum of ``1 - cos`` to the most similar of ``centroids``, computed in float64.
+
+    For rows of unit length, ``1 - cos`` is half the squared distance.
+    """
+    return inertia(unit_rows(samples), unit_rows(np.asarray(centroids, np.float64))) / 2
+
+
 # ---------------------------------------------------------------------------
 # The methods: each returns (centroids, n_iter) after a run from ``init``
 # ---------------------------------------------------------------------------
@@ -217,27 +247,41 @@ def run_sklearn(samples, init, *, max_iter, tol, algorithm):
     return model.cluster_centers_, int(model.n_iter_)
 
 
-def run_faiss(samples, init, *, max_iter, tol):
-    """Run ``faiss.Kmeans`` for ``max_iter`` iterations on all samples (``tol`` is ignored)."""
+def run_faiss(samples, init, *, max_iter, tol, spherical=False):
+    """Run ``faiss.Kmeans`` for ``max_iter`` iterations on all samples (``tol`` is ignored).
+
+    ``spherical``: spherical k-means on the samples scaled to unit length (a copy, made in the
+    call as the engine makes its own), from ``init`` scaled to unit length.
+    """
     import faiss
 
     n_samples, n_features = samples.shape
+    if spherical:
+        samples, init = np.array(samples, np.float32), unit_rows(init)
+        faiss.normalize_L2(samples)
     # faiss subsamples to 256 points per centroid by default; here it trains on every sample.
     every_sample = {"max_points_per_centroid": n_samples, "min_points_per_centroid": 1}
-    model = faiss.Kmeans(n_features, len(init), niter=max_iter, seed=DATA_SEED, verbose=False, **every_sample)
+    model = faiss.Kmeans(
+        n_features, len(init), niter=max_iter, seed=DATA_SEED, verbose=False, spherical=spherical, **every_sample
+    )
     model.train(samples, init_centroids=init)
     return model.centroids, len(model.iteration_stats)
 
 
-def run_engine(samples, init, *, max_iter, tol, batch_size=None, algorithm=DEFAULT_ALGORITHM, weighted=False):
-    """Run ``kmeans_tf.kmeans`` from ``init`` (with ``weighted``, with ``bench_weights``)."""
+def run_engine(
+    samples, init, *, max_iter, tol, batch_size=None, algorithm=DEFAULT_ALGORITHM, weighted=False, metric=DEFAULT_METRIC
+):  # fmt: skip
+    """Run ``kmeans_tf.kmeans`` from ``init`` (with ``weighted``, with ``bench_weights``; with ``metric="cosine"``,
+    from ``init`` scaled to unit length)."""
     import kmeans_tf
 
     weights = bench_weights(len(samples)) if weighted else None
+    start = unit_rows(init) if metric == COSINE else init
     result = kmeans_tf.kmeans(
         samples,
         len(init),
-        **one_run(init, max_iter, tol),
+        **one_run(start, max_iter, tol),
+        metric=metric,
         seed=DATA_SEED,
         batch_size=batch_size,
         algorithm=algorithm,
@@ -261,6 +305,8 @@ def method_runner(method, batch_size, algorithm):
         FAISS: run_faiss,
         ENGINE: functools.partial(run_engine, batch_size=batch_size, algorithm=algorithm),
         ENGINE_WEIGHTED: functools.partial(run_engine, batch_size=batch_size, algorithm=algorithm, weighted=True),
+        ENGINE_COSINE: functools.partial(run_engine, batch_size=batch_size, algorithm=algorithm, metric=COSINE),
+        FAISS_SPHERICAL: functools.partial(run_faiss, spherical=True),
     }
     return runners[method]
 

@@ -8,7 +8,17 @@ import platform
 
 import numpy as np
 
-from benchmarks.methods import BLAS_ENV_VARS, ENGINE, ENGINE_WEIGHTED, FAISS, NUMPY, PEERS
+from benchmarks.methods import (
+    BLAS_ENV_VARS,
+    CONVERGENCE_CAPS,
+    COSINE_METHODS,
+    COSINE_PEERS,
+    ENGINE,
+    ENGINE_COSINE,
+    ENGINE_WEIGHTED,
+    NUMPY,
+    PEERS,
+)
 
 INERTIA_RTOL = 1e-4
 # The engine's targets: at most 0.8x the fastest peer's time per iteration, at most 1x its
@@ -16,22 +26,35 @@ INERTIA_RTOL = 1e-4
 ENGINE_ITER_TARGET = 0.8
 ENGINE_CONVERGE_TARGET = 1.0
 FIRST_CALL_TARGET_S = 1.0
-# The weighted engine's target: at most 1.1x the unweighted engine's time per iteration.
-WEIGHTED_ITER_TARGET = 1.1
+# Targets per iteration against the Euclidean, unweighted engine: method -> (what it is compared with, at most).
+ITER_RATIO_TARGETS = {
+    ENGINE_WEIGHTED: ("the unweighted engine", 1.1),
+    ENGINE_COSINE: ("the Euclidean engine", 1.1),
+}
 
 
 def check_inertias(results):
-    """Compare every inertia with the numpy reference's (else the first method's); return FAIL lines.
+    """Compare inertias with a reference's; return FAIL lines.
 
-    engine-weighted solves another problem (weighted samples): its inertia is shown, not checked.
+    The Euclidean methods: with the numpy reference's (else the first method's); the cosine
+    methods (their inertia the sum of ``1 - cos``): with faiss-spherical's (else the first
+    one's). engine-weighted solves another problem (weighted samples): its inertia is shown, not checked.
     """
-    unweighted = [method for method in results if method != ENGINE_WEIGHTED]
-    if not unweighted:
+    euclidean = [method for method in results if method != ENGINE_WEIGHTED and method not in COSINE_METHODS]
+    cosine = [method for method in results if method in COSINE_METHODS]
+    return check_against_reference(results, euclidean, NUMPY) + check_against_reference(
+        results, cosine, COSINE_PEERS[0]
+    )
+
+
+def check_against_reference(results, methods, preferred):
+    """Compare the inertias of ``methods`` with ``preferred``'s (else the first method's); return FAIL lines."""
+    if not methods:
         return []
-    reference = NUMPY if NUMPY in results else unweighted[0]
+    reference = preferred if preferred in methods else methods[0]
     expected = results[reference]["inertia"]
     failures = []
-    for method in unweighted:
+    for method in methods:
         result = results[method]
         result["inertia_rel_diff"] = abs(result["inertia"] - expected) / expected
         if result["inertia_rel_diff"] > INERTIA_RTOL:
@@ -42,10 +65,15 @@ def check_inertias(results):
     return failures
 
 
-def fastest_peer(results, key):
-    """Return the smallest ``key`` among the peers that ran, or None."""
-    values = [results[peer][key] for peer in PEERS if peer in results and key in results[peer]]
+def fastest_peer(results, key, peers=PEERS):
+    """Return the smallest ``key`` among the ``peers`` that ran, or None."""
+    values = [results[peer][key] for peer in peers if peer in results and key in results[peer]]
     return min(values) if values else None
+
+
+def peers_of(method):
+    """Return the peers ``method`` is compared with: faiss-spherical for spherical k-means, else PEERS."""
+    return COSINE_PEERS if method in COSINE_METHODS else PEERS
 
 
 def ratio(value, reference):
@@ -68,8 +96,6 @@ def format_table(headers, rows):
 
 def size_table(results):
     """Return the table of one size's results, one row per method."""
-    best_iter = fastest_peer(results, "ms_per_iter")
-    best_converge = fastest_peer(results, "converge_s")
     headers = [
         "method",
         "ms/iter",
@@ -87,15 +113,16 @@ def size_table(results):
     ]
     rows = []
     for method, r in results.items():
+        peers = peers_of(method)
         rows.append(
             [
                 method,
                 f"{r['ms_per_iter']:.1f}",
-                ratio(r["ms_per_iter"], best_iter),
+                ratio(r["ms_per_iter"], fastest_peer(results, "ms_per_iter", peers)),
                 f"{r['first_call_s']:.2f}",
                 f"{r['converge_s']:.2f}",
                 str(r["converge_n_iter"]),
-                ratio(r["converge_s"], best_converge),
+                ratio(r["converge_s"], fastest_peer(results, "converge_s", peers)),
                 f"{r['converged_inertia']:.7g}",
                 f"{r['peak_rss_mb']:.0f}",
                 f"{r['peak_rss_mb'] - r['start_rss_mb']:.0f}",
@@ -107,16 +134,52 @@ def size_table(results):
     return format_table(headers, rows)
 
 
-def weighted_verdict(results):
-    """Return the line comparing the weighted engine's time per iteration with the unweighted one's, if both ran."""
-    if ENGINE not in results or ENGINE_WEIGHTED not in results:
-        return []
-    ratio_ = results[ENGINE_WEIGHTED]["ms_per_iter"] / results[ENGINE]["ms_per_iter"]
-    verdict = "met" if ratio_ <= WEIGHTED_ITER_TARGET else "MISSED"
-    return [
-        f"{ENGINE_WEIGHTED} per iteration: {ratio_:.2f}x the unweighted engine "
-        f"(target <= {WEIGHTED_ITER_TARGET:g}): {verdict}"
-    ]
+def iter_ratios(results):
+    """Return ``{method: time per iteration / the engine's}`` for the methods of ITER_RATIO_TARGETS that ran
+    beside the engine."""
+    if ENGINE not in results:
+        return {}
+    return {
+        method: results[method]["ms_per_iter"] / results[ENGINE]["ms_per_iter"]
+        for method in ITER_RATIO_TARGETS
+        if method in results
+    }
+
+
+def ratio_verdict(method, ratio_):
+    """Return the line comparing ``method``'s time per iteration with the engine's, against its target."""
+    compared_with, target = ITER_RATIO_TARGETS[method]
+    return f"{method} per iteration: {ratio_:.2f}x {compared_with} (target <= {target:g}): {verdict(ratio_, target)}"
+
+
+def ratio_verdicts(results):
+    """Return a line per method of ITER_RATIO_TARGETS that ran beside the engine (``ratio_verdict``)."""
+    return [ratio_verdict(method, ratio_) for method, ratio_ in iter_ratios(results).items()]
+
+
+def print_ratio_summary(ratios_by_size):
+    """Print each ratio target's ratio and verdict at every size, when more than one size ran.
+
+    ``ratios_by_size``: ``{size: iter_ratios(results)}``.
+    """
+    methods = [method for method in ITER_RATIO_TARGETS if any(method in ratios for ratios in ratios_by_size.values())]
+    if len(ratios_by_size) < 2 or not methods:
+        return
+    rows = []
+    for method in methods:
+        target = ITER_RATIO_TARGETS[method][1]
+        cells = [ratios_by_size[size].get(method) for size in ratios_by_size]
+        rows.append(
+            [f"{method} / engine (target <= {target:g})"]
+            + ["-" if value is None else f"{value:.2f} {verdict(value, target)}" for value in cells]
+        )
+    print("\n== Per iteration, against the engine (ms/iter ratio) ==")
+    print(format_table(["ratio"] + [str(size) for size in ratios_by_size], rows))
+
+
+def verdict(ratio_, target):
+    """Return "met" when ``ratio_`` is at most ``target``, else "MISSED"."""
+    return "met" if ratio_ <= target else "MISSED"
 
 
 def engine_verdicts(results):
@@ -125,10 +188,10 @@ def engine_verdicts(results):
         return []
     engine = results[ENGINE]
     overhead_s = engine["first_call_s"] - engine["ms_per_iter"] * engine["iters_run"] / 1000
-    verdict = "met" if overhead_s < FIRST_CALL_TARGET_S else "MISSED"
+    first_call = "met" if overhead_s < FIRST_CALL_TARGET_S else "MISSED"
     lines = [
         f"engine first call: {engine['first_call_s']:.2f} s, about {overhead_s:.2f} s more than "
-        f"a warm call (target < {FIRST_CALL_TARGET_S:g} s): {verdict}"
+        f"a warm call (target < {FIRST_CALL_TARGET_S:g} s): {first_call}"
     ]
     checks = [
         ("per iteration", engine["ms_per_iter"], fastest_peer(results, "ms_per_iter"), ENGINE_ITER_TARGET),
@@ -136,8 +199,10 @@ def engine_verdicts(results):
     ]
     for what, value, best, target in checks:
         if value is not None and best:
-            verdict = "met" if value / best <= target else "MISSED"
-            lines.append(f"engine {what}: {value / best:.2f}x the fastest peer (target <= {target:g}): {verdict}")
+            lines.append(
+                f"engine {what}: {value / best:.2f}x the fastest peer (target <= {target:g}): "
+                f"{verdict(value / best, target)}"
+            )
     return lines
 
 
@@ -191,9 +256,10 @@ def print_size_report(size, results, iters, repeats):
     )
     if results:
         print(size_table(results))
-    if FAISS in results:
-        print("faiss has no tol: its convergence run is capped at the iterations sklearn-lloyd needed.")
-    for line in engine_verdicts(results) + weighted_verdict(results) + blas_lines(results) + failures:
+    for method, capped_by in CONVERGENCE_CAPS.items():
+        if method in results and capped_by in results:
+            print(f"{method} has no tol: its convergence run is capped at the iterations {capped_by} needed.")
+    for line in engine_verdicts(results) + ratio_verdicts(results) + blas_lines(results) + failures:
         print(line)
     print(f"Load average (1 min) after this size: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     return failures

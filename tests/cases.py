@@ -58,6 +58,7 @@ def shipped(name):
         "wine": datasets.load_wine,
         "breast_cancer": datasets.load_breast_cancer,
         "diabetes": datasets.load_diabetes,
+        "digits": datasets.load_digits,
     }[name]
     return loader().data.astype(np.float64)
 
