@@ -335,7 +335,7 @@ def variance_mean(samples, column_sums, unit=False):
         return float(seen.unscaled_squared(seen.spread)) / (samples.shape[0] * samples.shape[1])
     blocks = [samples[start : start + prepare.CHUNK_ROWS] for start in range(0, len(samples), prepare.CHUNK_ROWS)]
     if unit:
-        blocks = [spherical.unit_rows(block, np.empty_like(block)) for block in blocks]
+        blocks = [spherical.unit_copy(block, "samples") for block in blocks]
         column_sums = sum(prepare.column_sums(block) for block in blocks)
     mean = column_sums / len(samples)
     return sum(float(prepare.squared_norms(block - mean).sum()) for block in blocks) / samples.size

@@ -68,8 +68,11 @@ class MiniBatchState:
         hit = counts > 0
         total = self.counts[hit] + counts[hit]
         self.centroids[hit] = (self.centroids[hit] * self.counts[hit, None] + sums[hit]) / total[:, None]
-        if self.prepared.unit:  # spherical: each centroid the mean direction of its rows
-            self.centroids[hit] = spherical.unit_rows(self.centroids[hit], self.centroids[hit])
+        if self.prepared.unit:  # spherical: each centroid the mean direction of its rows (none: it stays)
+            directions = self.centroids[hit]
+            cancelled = spherical.unit_rows(directions, directions) == 0
+            directions[cancelled] = previous[hit][cancelled]
+            self.centroids[hit] = directions
         self.counts[hit] = total
         if reassign and reassignment_ratio > 0:
             self._reassign_small_clusters(batch, rng, reassignment_ratio, verbose)

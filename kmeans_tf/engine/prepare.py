@@ -186,8 +186,8 @@ def unit_length(samples, name="samples"):
 
     ValueError naming the first row of zeros: it has no direction (``spherical``).
     """
-    spherical.check_directions(samples, name)
-    data = spherical.unit_rows(samples, aligned_like(samples))
+    data = aligned_like(samples)
+    spherical.refuse_zero_rows(spherical.unit_rows(samples, data), name)
     return Prepared(data, squared_norms(data), np.zeros(samples.shape[1]), 0, unit=True)
 
 

@@ -17,6 +17,9 @@ import scipy.sparse
 
 # Rows per block of the numpy passes here: a float64 length per row, and a block of the rows' dtype at most.
 BLOCK_ROWS = 16384
+# A row whose length is within this many of its dtype's epsilons of 1 is unit already: scaling it again
+# would only move its last bits (a fitted model's centroids stay exactly as they were fitted).
+UNIT_SLACK = 4
 
 
 def zero_row_message(name, row):
@@ -25,11 +28,15 @@ def zero_row_message(name, row):
 
 
 def lengths(rows):
-    """Return each row's Euclidean length (float64), without overflow or underflow for any finite row."""
+    """Return each row's Euclidean length (float64), without overflow or underflow for any finite row.
+
+    The squares are summed in the rows' dtype (a fast pass); the rows whose sum leaves its range
+    are measured again in float64, scaled by their largest cell.
+    """
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        found = np.sqrt(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))
-        # squares beyond float64, or lost to its smallest numbers: measure those rows scaled by their largest cell
-        doubtful = np.flatnonzero(~np.isfinite(found) | (found < np.sqrt(np.finfo(np.float64).tiny)))
+        squares = np.einsum("ij,ij->i", rows, rows)
+        found = np.sqrt(squares, dtype=np.float64)
+        doubtful = np.flatnonzero(~np.isfinite(squares) | (squares < np.sqrt(np.finfo(squares.dtype).tiny)))
         if len(doubtful):
             extreme = rows[doubtful].astype(np.float64)
             largest = np.abs(extreme).max(axis=1)
@@ -56,23 +63,37 @@ def check_directions(rows, name):
 
 
 def unit_rows(rows, out):
-    """Write ``rows`` scaled to unit length into ``out`` (an array of their shape; it may be ``rows`` itself).
+    """Write ``rows`` scaled to unit length into ``out`` (an array of their shape; it may be ``rows`` itself); return
+    each row's length (float64) before, 0 for a row of zeros.
 
-    Assumes no row of zeros (the door refused them); a row that became one since comes out NaN,
-    which the passes' finiteness checks catch.
+    A row of zeros comes out NaN: the callers refuse it by its length, or the passes' finiteness checks catch a row
+    that became one since the door. One pass a block: the lengths, then the division by them in the rows'
+    dtype; rows of unit length already (to a few roundings) stay as they are.
     """
+    found = np.empty(len(rows))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         for start in range(0, len(rows), BLOCK_ROWS):
             block = slice(start, start + BLOCK_ROWS)
-            # divided in float64, rounded once into the rows' dtype
-            np.divide(rows[block], lengths(rows[block])[:, None], out=out[block], casting="same_kind")
-    return out
+            found[block] = lengths(rows[block])
+            divisors = found[block].astype(rows.dtype)
+            divisors[np.abs(divisors - 1) <= UNIT_SLACK * np.finfo(rows.dtype).eps] = 1  # unit already, to rounding
+            np.divide(rows[block], divisors[:, None], out=out[block])
+            out[block][found[block] == 0] = np.nan
+    return found
+
+
+def refuse_zero_rows(lengths, name, first_row=0):
+    """Raise ValueError naming the first row of zeros (length 0), its number counted from ``first_row``."""
+    zero = np.flatnonzero(lengths == 0)
+    if len(zero):
+        raise ValueError(zero_row_message(name, first_row + int(zero[0])))
 
 
 def unit_copy(points, name):
     """Return ``points`` (finite, in memory) scaled to unit length, a new array; ValueError on a row of zeros."""
-    check_directions(points, name)
-    return unit_rows(points, np.empty_like(points))
+    copy = np.empty_like(points)
+    refuse_zero_rows(unit_rows(points, copy), name)
+    return copy
 
 
 def cosine_distances(rows, centroids):

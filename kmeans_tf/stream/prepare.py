@@ -99,11 +99,11 @@ class SourcePasses:
         sums, norm_sum = np.zeros(self.source.n_features), 0.0
         for span, chunk in chunks(self.source, self.chunk_rows, buffers=self.buffers):
             _refuse_not_finite(self.source, span, chunk, first_row)
-            zero = spherical.first_zero_row(chunk)
-            if zero is not None:
-                name, row, _ = self.source.position(span, zero, 0, first_row, by_file=self.source.sharded)
+            zero = np.flatnonzero(spherical.unit_rows(chunk, chunk) == 0)  # the buffer is the pass's own
+            if len(zero):
+                name, row, _ = self.source.position(span, int(zero[0]), 0, first_row, by_file=self.source.sharded)
                 raise ValueError(spherical.zero_row_message(name, row))
-            unit = spherical.unit_rows(chunk, chunk)  # the buffer is the pass's own
+            unit = chunk
             sums += np.einsum("ij->j", unit, dtype=np.float64)
             norm_sum += float(np.einsum("ij,ij->", unit, unit, dtype=np.float64))
         return sums, norm_sum
