@@ -13,23 +13,24 @@ What it prints, with the engine's targets and a PASS or FAIL for each:
 
 per iteration (target <= 0.1x scikit-learn)
     ``--iters`` Lloyd iterations (``tol=0``) from the same initial centroids (``--clusters``
-    rows of the matrix, dense), the time divided by the iterations each run made: the median of
-    ``--repeats`` runs, the engine's after one untimed warm-up call (its tracing). Then the share
-    of rows whose labels agree with scikit-learn's (float32 rounding may part rows within
-    rounding of a tie; the largest relative distance gap of the rows that differ says whether
-    that is all it is).
+    rows of the matrix, dense), the time of a call divided by the iterations it made: the median
+    of ``--repeats`` calls, the engine's after one untimed warm-up call (its tracing). Wall time
+    is judged; the CPU time (the child's threads together) is shown beside it, the steadier
+    number on a busy machine. Then the share of rows whose labels agree with scikit-learn's
+    (float32 rounding may part rows within rounding of a tie; the largest relative distance gap
+    of the rows that differ says whether that is all it is).
 the whole fit (target <= 0.2x scikit-learn)
-    One fit from k-means++ (``seed=0``, ``random_state=0``) with ``tol=1e-4``, the two
-    libraries' draws of k-means++ being different. Capped at ``--fit-max-iter`` iterations
-    for both (default 30: scikit-learn takes several seconds an iteration at the default size,
-    so that its fit to convergence would take far longer than 5 minutes; 0 lifts the cap to 300).
-    Both inertias, computed here by one formula in float64, should be within a few percent; the
+    One fit from k-means++ (``seed=0``, ``random_state=0``) with ``tol=1e-4`` to convergence
+    (at most ``--fit-max-iter`` iterations, 300 by default, for both). The two libraries draw
+    different k-means++ starts, so they may stop after different iteration counts. Both
+    inertias, computed here by one formula in float64, should be within a few percent; the
     engine's labels must equal ``kmeans_tf.predict`` of its centroids.
 memory (target < 3x)
-    The engine's peak resident memory above its resident memory just before its first call (TensorFlow,
-    the engine and the matrix loaded: what a process that only imported TensorFlow and built
-    the matrix holds), against the CSR arrays' size plus the centroids'. The peak is the
-    child's ``VmHWM``, reset after the matrix is loaded, so that loading it does not count.
+    The engine's peak resident memory above its resident memory just before its first call
+    (TensorFlow, the engine and the matrix loaded: what a process that only imported
+    TensorFlow and loaded the matrix holds), against the CSR arrays' size plus the centroids'.
+    The peak is the child's ``VmHWM``, reset after the matrix is loaded (so that loading it
+    does not count) and again before the whole fit: the table shows both phases' peaks.
 
 Results, dated, with the machine and the command: docs/performance.md.
 
@@ -48,6 +49,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +60,7 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
 
 from benchmarks.bench_kmeans import child_environment  # noqa: E402
 from benchmarks.bench_sparse_kernel import random_csr  # noqa: E402
-from benchmarks.methods import CONVERGENCE_MAX_ITER, CONVERGENCE_TOL, DATA_SEED, memory_mb, one_run, timed  # noqa: E402
+from benchmarks.methods import CONVERGENCE_MAX_ITER, CONVERGENCE_TOL, DATA_SEED, memory_mb, one_run  # noqa: E402
 from benchmarks.report import format_table, machine_info  # noqa: E402
 
 ENGINE = "engine"
@@ -78,7 +80,6 @@ ITER_TARGET = 0.1  # the engine's time per iteration over scikit-learn's, at mos
 FIT_TARGET = 0.2  # the engine's whole fit over scikit-learn's, at most
 MEMORY_TARGET = 3.0  # the engine's peak memory above its start over the CSR arrays plus the centroids, below
 INERTIA_RTOL = 0.05  # the two fits' inertias, from different k-means++ draws, within this of each other
-FIT_MAX_ITER = 30
 
 DEFAULT_SHAPE = {"rows": 100_000, "columns": 50_000, "per_row": 100, "clusters": 100}
 QUICK_SHAPE = {"rows": 5_000, "columns": 5_000, "per_row": 20, "clusters": 20}
@@ -121,6 +122,13 @@ def reset_peak_rss():
         clear_refs.write(RESET_PEAK_RSS)
 
 
+def clocked(run, *args, **kwargs):
+    """Call ``run``; return its wall seconds, its CPU seconds (this process's threads together) and its result."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run(*args, **kwargs)
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
 def measure(method, workdir, settings):
     """Measure ``method`` on the matrix in ``workdir``; write result.json and its labels and centroids there.
 
@@ -141,27 +149,32 @@ def measure(method, workdir, settings):
     reset_peak_rss()
     result = {"imports_rss_mb": imports_rss, "start_rss_mb": start_rss}
     if method in ENGINES:
-        result["first_call_s"], _ = timed(run, matrix, n_clusters, init, max_iter=settings.iters, tol=0.0)
-    per_iter_s = []
+        result["first_call_s"], _, _ = clocked(run, matrix, n_clusters, init, max_iter=settings.iters, tol=0.0)
+    per_iter_s, per_iter_cpu_s = [], []
     for _ in range(settings.repeats):
-        seconds, (labels, centroids, n_iter) = timed(run, matrix, n_clusters, init, max_iter=settings.iters, tol=0.0)
-        per_iter_s.append(seconds / n_iter)
+        wall, cpu, (labels, centroids, n_iter) = clocked(run, matrix, n_clusters, init, max_iter=settings.iters, tol=0)
+        per_iter_s.append(wall / n_iter)
+        per_iter_cpu_s.append(cpu / n_iter)
     result.update(
-        ms_per_iter=1000 * float(np.median(per_iter_s)), iters_run=n_iter, iter_peak_rss_mb=memory_mb("VmHWM")
+        ms_per_iter=1000 * float(np.median(per_iter_s)),
+        cpu_ms_per_iter=1000 * float(np.median(per_iter_cpu_s)),
+        iters_run=n_iter,
+        iter_peak_rss_mb=memory_mb("VmHWM"),
     )
     np.save(out / "labels.npy", labels)
     np.save(out / "centroids.npy", centroids)
     if method in FITTED:
-        seconds, (labels, centroids, n_iter) = timed(
+        reset_peak_rss()
+        wall, cpu, (labels, centroids, n_iter) = clocked(
             run, matrix, n_clusters, "k-means++", max_iter=settings.fit_max_iter, tol=CONVERGENCE_TOL
         )
-        result.update(fit_s=seconds, fit_n_iter=n_iter)
+        result.update(fit_s=wall, fit_cpu_s=cpu, fit_n_iter=n_iter, fit_peak_rss_mb=memory_mb("VmHWM"))
         np.save(out / "fit_centroids.npy", centroids)
         if method in ENGINES:
             import kmeans_tf
 
             result["fit_labels_are_predict"] = bool(np.array_equal(labels, kmeans_tf.predict(matrix, centroids)))
-    result["peak_rss_mb"] = memory_mb("VmHWM")
+    result["peak_rss_mb"] = max(result["iter_peak_rss_mb"], result.get("fit_peak_rss_mb", 0))
     (out / "result.json").write_text(json.dumps(result))
 
 
@@ -229,59 +242,63 @@ def agreement_lines(matrix, labels, reference, reference_centroids, name):
     return [f"{line} ({len(differ)} differ; their largest relative distance gap: {gap.max():.1e})"]
 
 
-def report(matrix, init, results, workdir, options):
-    """Print the table and the verdicts; return the FAIL lines."""
-    sklearn = results.get(SKLEARN)
-    headers = [
-        "method",
-        "ms/iter",
-        "vs sklearn",
-        "iters",
-        "fit s",
-        "fit iters",
-        "vs sklearn",
-        "fit inertia",
-        "peak RSS MB",
-    ]
-    headers += ["above start MB"]
-    rows, lines, failures = [], [], []
+def ratio_line(what, result, reference, key, cpu_key, target):
+    """Say what ``result[key]`` is over ``reference[key]`` (and the same of CPU times), with PASS or FAIL."""
+    ratio, cpu_ratio = result[key] / reference[key], result[cpu_key] / reference[cpu_key]
+    return (
+        f"{what}: {ratio:.3f}x {SKLEARN} (CPU time {cpu_ratio:.3f}x) (target <= {target:g}x): {verdict(ratio, target)}"
+    )
+
+
+def table(results):
+    """Return the table of the results, one row per method."""
+    headers = ["method", "ms/iter", "CPU ms/iter", "iters", "fit s", "fit CPU s", "fit iters", "fit inertia"]
+    headers += ["peak RSS MB", "above start: iters", "fit"]
+    rows = []
     for method, result in results.items():
-        if method in FITTED:
-            result["fit_inertia"] = inertia(matrix, np.load(workdir / method / "fit_centroids.npy"))
         fitted = "fit_s" in result
         rows.append(
             [
                 method,
                 f"{result['ms_per_iter']:.1f}",
-                f"{result['ms_per_iter'] / sklearn['ms_per_iter']:.3f}" if sklearn else "-",
+                f"{result['cpu_ms_per_iter']:.1f}",
                 str(result["iters_run"]),
                 f"{result['fit_s']:.1f}" if fitted else "-",
+                f"{result['fit_cpu_s']:.1f}" if fitted else "-",
                 str(result["fit_n_iter"]) if fitted else "-",
-                f"{result['fit_s'] / sklearn['fit_s']:.3f}" if fitted and sklearn else "-",
-                f"{result['fit_inertia']:.6g}" if fitted else "-",
+                f"{result['fit_inertia']:.7g}" if fitted else "-",
                 f"{result['peak_rss_mb']:.0f}",
-                f"{result['peak_rss_mb'] - result['start_rss_mb']:.0f}",
+                f"{result['iter_peak_rss_mb'] - result['start_rss_mb']:.0f}",
+                f"{result['fit_peak_rss_mb'] - result['start_rss_mb']:.0f}" if fitted else "-",
             ]
         )
-    print(format_table(headers, rows))
+    return format_table(headers, rows)
+
+
+def report(matrix, init, results, workdir):
+    """Print the table and the verdicts; return the FAIL lines."""
+    for method in FITTED:
+        if method in results:
+            fit_centroids = np.load(workdir / method / "fit_centroids.npy")
+            results[method]["fit_inertia"] = inertia(matrix, fit_centroids)
+    print(table(results))
+    sklearn, engine, lines = results.get(SKLEARN), results.get(ENGINE), []
     if sklearn:
         reference = np.load(workdir / SKLEARN / "labels.npy")
         reference_centroids = np.load(workdir / SKLEARN / "centroids.npy")
         for method in ENGINES:
             if method in results:
-                ratio = results[method]["ms_per_iter"] / sklearn["ms_per_iter"]
-                target = f"(target <= {ITER_TARGET:g}x): {verdict(ratio, ITER_TARGET)}"
-                lines.append(f"{method} per iteration: {ratio:.3f}x {SKLEARN} {target}")
+                what = f"{method} per iteration"
+                lines.append(ratio_line(what, results[method], sklearn, "ms_per_iter", "cpu_ms_per_iter", ITER_TARGET))
                 labels = np.load(workdir / method / "labels.npy")
                 lines += agreement_lines(matrix, labels, reference, reference_centroids, method)
-    engine = results.get(ENGINE)
     if engine and sklearn:
-        ratio = engine["fit_s"] / sklearn["fit_s"]
-        target = f"(target <= {FIT_TARGET:g}x): {verdict(ratio, FIT_TARGET)}"
-        lines.append(f"{ENGINE} whole fit from k-means++: {ratio:.3f}x {SKLEARN} {target}")
+        lines.append(
+            ratio_line(f"{ENGINE} whole fit from k-means++", engine, sklearn, "fit_s", "fit_cpu_s", FIT_TARGET)
+        )
         difference = engine["fit_inertia"] / sklearn["fit_inertia"] - 1
         lines.append(
-            f"fit inertias: {ENGINE} {engine['fit_inertia']:.6g}, {SKLEARN} {sklearn['fit_inertia']:.6g} "
+            f"fit inertias: {ENGINE} {engine['fit_inertia']:.7g}, {SKLEARN} {sklearn['fit_inertia']:.7g} "
             f"({difference:+.2%}; target within {INERTIA_RTOL:.0%}): {verdict(abs(difference), INERTIA_RTOL)}"
         )
     if engine:
@@ -296,13 +313,11 @@ def report(matrix, init, results, workdir, options):
         )
         with_data = engine["peak_rss_mb"] - engine["imports_rss_mb"]
         lines.append(
-            f"  (above the imports alone, the matrix included: {with_data:.0f} MiB = {with_data / data_mb:.2f}x)"
+            f"  above the imports alone, the matrix included: {with_data:.0f} MiB = {with_data / data_mb:.2f}x"
         )
     for line in lines:
         print(line)
-        if line.endswith("FAIL"):
-            failures.append(line)
-    return failures
+    return [line for line in lines if line.endswith("FAIL")]
 
 
 def parse_args(argv=None):
@@ -314,12 +329,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="a small matrix for a smoke run (< 1 min)")
     parser.add_argument("--iters", type=int, default=3, help="Lloyd iterations per timed run (default: 3)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per method (default: 3)")
-    parser.add_argument(
-        "--fit-max-iter",
-        type=int,
-        default=FIT_MAX_ITER,
-        help=f"the whole fits' cap on iterations, both libraries' (default: {FIT_MAX_ITER}; 0: {CONVERGENCE_MAX_ITER})",
-    )
+    fit_cap = f"the whole fits' cap on iterations, both libraries' (default: {CONVERGENCE_MAX_ITER})"
+    parser.add_argument("--fit-max-iter", type=int, default=CONVERGENCE_MAX_ITER, help=fit_cap)
     # The child process's options.
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -328,7 +339,6 @@ def parse_args(argv=None):
     for name, default in shape.items():
         if getattr(options, name) is None:
             setattr(options, name, default)
-    options.fit_max_iter = options.fit_max_iter or CONVERGENCE_MAX_ITER
     if min(options.iters, options.repeats, options.fit_max_iter, options.per_row, options.columns) < 1:
         parser.error("--iters, --repeats, --fit-max-iter, --per-row and --columns should be >= 1")
     if not 1 <= options.clusters <= options.rows:
@@ -360,7 +370,7 @@ def main(argv=None):
                 failures.append(f"FAIL {method}: its process crashed")
             else:
                 results[method] = result
-        failures += report(matrix, init, results, workdir, options)
+        failures += report(matrix, init, results, workdir)
     print(f"Load average (1 min) after the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     if failures:
         print(f"\n{len(failures)} check(s) failed")
