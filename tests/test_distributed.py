@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -354,13 +355,13 @@ def test_two_workers_given_one_index_are_told_so(tmp_path):
     processes = start_workers(tmp_path / "data.npy", "-k", 3, "--timeout", 5, started=[0, 0])
     results = finish(processes, timeout=60)
     port = workers.parse_workers(processes[0].args[processes[0].args.index("--workers") + 1])[0].rpartition(":")[2]
-    last = sorted(err.splitlines()[-1] for _, _, err in results)
+    port_taken, not_connected = sorted(err.splitlines()[-1] for _, _, err in results)  # "Error: p..." < "Error: w..."
     assert [code for code, _, _ in results] == [1, 1], results
-    assert last[1] == (
+    assert port_taken == (
         f"Error: port {port} on 127.0.0.1 is in use (by another program, or by another worker given "
         f"--worker-index 0); worker 0 stops"
     ), results
-    assert last[0].startswith("Error: worker 1 (127.0.0.1:") and "did not connect" in last[0], results
+    assert not_connected.startswith("Error: worker 1 (127.0.0.1:") and "did not connect" in not_connected, results
 
 
 def test_a_port_in_use_is_named_before_the_worker_listens(tmp_path):
@@ -376,48 +377,52 @@ def test_a_port_in_use_is_named_before_the_worker_listens(tmp_path):
     assert_error(result, f"port {taken} on 127.0.0.1 is in use", "worker 0 stops")
 
 
-def test_workers_must_agree_on_each_shared_setting():
-    request = types.SimpleNamespace(
-        split="rows", weights=None, clusters=3, init=np.eye(3), init_seed=None, n_init=1, init_rounds=5,
-        max_iter=300, tol=1e-4, algorithm="lloyd", metric="euclidean",
-    )  # fmt: skip
-    table = types.SimpleNamespace(shape=(100, 3), values=np.zeros((1, 3), np.float32))
-    mine = workers.shared_settings(request, table)
-    changes = {
-        "--init's centroids": dict(init=2 * np.eye(3)),
-        "--init-seed": dict(init_seed=0),
-        "--tol": dict(tol=0.1),
-        "--weights": dict(weights="w.npy"),
-        "--init": dict(init="k-means++"),
-        "-k": dict(clusters=4),
-    }
-    for name, change in changes.items():
-        theirs = workers.shared_settings(types.SimpleNamespace(**{**vars(request), **change}), table)
-        gathered = np.stack([workers.encode_settings(each) for each in (mine, mine, theirs)])
-        line = workers.disagreement(mine, gathered)
-        assert line.startswith(f"the workers disagree on {name}: "), line
-        assert line.endswith("(workers 0, 1), " + line.rpartition("), ")[2]) and line.endswith("(worker 2)"), line
-    assert workers.disagreement(mine, np.stack([workers.encode_settings(mine)] * 2)) is None
-    wider = types.SimpleNamespace(shape=(100, 4), values=np.zeros((1, 4), np.float64))
-    gathered = np.stack(
-        [workers.encode_settings(mine), workers.encode_settings(workers.shared_settings(request, wider))]
+SHARED = types.SimpleNamespace(
+    split="rows", weights=None, clusters=3, init=np.eye(3), init_seed=None, n_init=1, init_rounds=5, max_iter=300,
+    tol=1e-4, algorithm="lloyd", metric="euclidean",
+)  # fmt: skip
+TABLE = types.SimpleNamespace(shape=(100, 3), values=np.zeros((1, 3), np.float32))
+
+
+def disagreement(*changes, table=TABLE):
+    """``workers.disagreement`` of a worker with ``SHARED`` and ``TABLE`` and one worker per change to ``SHARED``."""
+    requests = [SHARED] + [types.SimpleNamespace(**{**vars(SHARED), **change}) for change in changes]
+    tables = [TABLE] + [table] * len(changes)
+    settings = [workers.shared_settings(request, each) for request, each in zip(requests, tables)]
+    return workers.disagreement(settings[0], np.stack([workers.encode_settings(each) for each in settings]))
+
+
+@pytest.mark.parametrize(
+    "change, line",
+    [
+        (dict(tol=0.1), "--tol: 0.0001 (workers 0, 1), 0.1 (worker 2)"),
+        (dict(init_seed=0), "--init-seed: none (workers 0, 1), 0 (worker 2)"),
+        (dict(clusters=4), "-k: 3 (workers 0, 1), 4 (worker 2)"),
+        (dict(weights="w.npy"), "--weights: not given (workers 0, 1), given (worker 2)"),
+        (dict(init="k-means++"), "--init: a file (workers 0, 1), k-means++ (worker 2)"),
+        (dict(algorithm="elkan"), "--algorithm: lloyd (workers 0, 1), elkan (worker 2)"),
+        (dict(split="files"), "--split: rows (workers 0, 1), files (worker 2)"),
+    ],
+    ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
+)
+def test_workers_must_agree_on_each_shared_setting(change, line):
+    assert disagreement({}, change) == f"the workers disagree on {line}"
+
+
+def test_workers_must_agree_on_the_data_and_the_init_files_content():
+    assert disagreement({}) is None
+    assert disagreement({"init": np.eye(3).copy()}) is None  # the same centroids from another file
+    line = disagreement({"init": 2 * np.eye(3)})
+    assert re.fullmatch(
+        r"the workers disagree on --init's centroids: digest \w{12} \(worker 0\), digest \w{12} \(worker 1\)", line
     )
+    wider = types.SimpleNamespace(shape=(100, 4), values=np.zeros((1, 4), np.float32))
+    assert disagreement({}, table=wider) == "the workers disagree on the columns of DATA: 3 (worker 0), 4 (worker 1)"
+    doubles = types.SimpleNamespace(shape=(100, 3), values=np.zeros((1, 3), np.float64))
     assert (
-        workers.disagreement(mine, gathered)
-        == "the workers disagree on the columns of DATA: 3 (worker 0), 4 (worker 1)"
+        disagreement({}, table=doubles)
+        == "the workers disagree on the data's dtype: float32 (worker 0), float64 (worker 1)"
     )
-    tol = workers.disagreement(
-        mine,
-        np.stack(
-            [
-                workers.encode_settings(mine),
-                workers.encode_settings(
-                    workers.shared_settings(types.SimpleNamespace(**{**vars(request), "tol": 0.1}), table)
-                ),
-            ]
-        ),
-    )
-    assert tol == "the workers disagree on --tol: 0.0001 (worker 0), 0.1 (worker 1)"
 
 
 def read_until(process, marker):
