@@ -3,9 +3,13 @@
 import json
 import logging
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -96,12 +100,14 @@ def test_split_needs_a_row_per_replica():
 WORKERS_TIMEOUT = 120  # seconds a two-worker fit in these tests may take
 
 
-def start_workers(data, *options, count=2, verbose=False, started=None):
+def start_workers(data, *options, count=2, verbose=False, started=None, each=None):
     """Start ``kmeans-tf fit DATA --workers ...`` on free localhost ports; return the processes.
 
-    ``started``: the indices of the workers to start (default: every one of the ``count``).
+    ``started``: the indices of the workers to start (default: every one of the ``count``);
+    ``each``: more options for each of them, in turn.
     """
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(count))
+    started = range(count) if started is None else started
     return [
         subprocess.Popen(
             [
@@ -116,6 +122,7 @@ def start_workers(data, *options, count=2, verbose=False, started=None):
                 "--worker-index",
                 str(index),
                 *map(str, options),
+                *map(str, () if each is None else each[turn]),
             ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": ROOT},
@@ -123,7 +130,7 @@ def start_workers(data, *options, count=2, verbose=False, started=None):
             stderr=subprocess.PIPE,
             text=True,
         )
-        for index in (range(count) if started is None else started)
+        for turn, index in enumerate(started)
     ]
 
 
@@ -234,6 +241,64 @@ def test_a_worker_that_dies_stops_the_others_within_the_timeout(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stuck", [1, 0], ids=["worker 1 stuck", "worker 0 stuck"])
+def test_a_worker_that_stops_answering_is_named_within_the_timeout(tmp_path, stuck):
+    np.save(tmp_path / "data.npy", np.random.RandomState(0).uniform(size=(200_000, 2)).astype(np.float32))
+    timeout = 20
+    options = ("-k", 256, "--init-seed", 0, "--tol", 0, "--max-iter", 100_000, "--timeout", timeout)
+    processes = start_workers(tmp_path / "data.npy", *options, *fit_outputs(tmp_path), verbose=True)
+    try:
+        for process in processes:
+            read_until(process, "Kernel:")
+        time.sleep(6)  # connected, and in the loop
+        assert processes[0].poll() is None, "the fit ended before a worker was stopped; make it longer"
+        processes[stuck].send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        [(code, out, err)] = finish([processes[1 - stuck]], timeout=timeout + 30)
+        assert time.monotonic() - started < timeout + 5
+    finally:
+        processes[stuck].send_signal(signal.SIGCONT)
+        processes[stuck].kill()
+        finish([processes[stuck]])
+    address = workers.parse_workers(processes[0].args[processes[0].args.index("--workers") + 1])[stuck]
+    assert code == 1 and out == ""
+    assert err.splitlines()[-1].startswith(f"Error: worker {stuck} ({address}) stopped answering"), err[-3000:]
+
+
+@pytest.mark.slow
+def test_a_worker_listens_on_every_interface_whatever_its_host(tmp_path):
+    # TensorFlow's server listens on 0.0.0.0 (docs/several-machines.md, "Network and security"): if this changes,
+    # so does that page.
+    np.save(tmp_path / "data.npy", np.zeros((4, 2)))
+    [process] = start_workers(tmp_path / "data.npy", "-k", 2, "--timeout", 60, started=[0])
+    port = int(process.args[process.args.index("--workers") + 1].split(",")[0].rpartition(":")[2])
+    try:
+        deadline, listening = time.monotonic() + 50, set()
+        while not listening and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.5)
+            listening = listening_addresses(port)
+    finally:
+        process.kill()
+        finish([process])
+    assert listening and listening <= {"0.0.0.0", "::"}, listening
+
+
+def listening_addresses(port):
+    """The local addresses that sockets listen on at ``port``, from ``/proc/net/tcp`` and ``tcp6``."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, _, hex_port = local.partition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    packed = bytes.fromhex(address)
+                    words = b"".join(packed[i : i + 4][::-1] for i in range(0, len(packed), 4))  # host-order words
+                    found.add(socket.inet_ntop(family, words))
+    return found
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("present, missing", [(0, 1), (1, 0)], ids=["worker 1 missing", "worker 0 missing"])
 def test_a_worker_that_never_starts_stops_the_others_within_the_timeout(tmp_path, present, missing):
     np.save(tmp_path / "data.npy", np.random.RandomState(0).uniform(size=(100, 2)))
@@ -263,6 +328,103 @@ def test_a_worker_that_never_starts_stops_the_others_within_the_timeout(tmp_path
     assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "each, message",
+    [
+        ([["--split", "rows"], ["--split", "files"]], "--split: rows (worker 0), files (worker 1)"),
+        ([["--init-seed", 0], ["--init-seed", 1]], "--init-seed: 0 (worker 0), 1 (worker 1)"),
+    ],
+    ids=["--split", "--init-seed"],
+)
+def test_workers_given_different_options_all_stop_naming_the_option(tmp_path, each, message):
+    np.save(tmp_path / "data.npy", np.random.RandomState(0).uniform(size=(100, 2)))
+    processes = start_workers(tmp_path / "data.npy", "-k", 3, *fit_outputs(tmp_path), "--timeout", 60, each=each)
+    results = finish(processes)
+    for code, out, err in results:
+        assert code == 1 and out == "", err[-3000:]
+        assert err.splitlines() == [
+            f"Error: the workers disagree on {message}; every worker runs the same command but --worker-index"
+        ], err[-3000:]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data.npy"]
+
+
+@pytest.mark.slow
+def test_two_workers_given_one_index_are_told_so(tmp_path):
+    np.save(tmp_path / "data.npy", np.random.RandomState(0).uniform(size=(100, 2)))
+    processes = start_workers(tmp_path / "data.npy", "-k", 3, "--timeout", 5, started=[0, 0])
+    results = finish(processes, timeout=60)
+    port = workers.parse_workers(processes[0].args[processes[0].args.index("--workers") + 1])[0].rpartition(":")[2]
+    port_taken, not_connected = sorted(err.splitlines()[-1] for _, _, err in results)  # "Error: p..." < "Error: w..."
+    assert [code for code, _, _ in results] == [1, 1], results
+    assert port_taken == (
+        f"Error: port {port} on 127.0.0.1 is in use (by another program, or by another worker given "
+        f"--worker-index 0); worker 0 stops"
+    ), results
+    assert not_connected.startswith("Error: worker 1 (127.0.0.1:") and "did not connect" in not_connected, results
+
+
+def test_a_port_in_use_is_named_before_the_worker_listens(tmp_path):
+    np.save(tmp_path / "data.npy", np.zeros((4, 2)))
+    taken, other = free_ports(2)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", taken))
+        holder.listen()
+        result = run(
+            "fit", tmp_path / "data.npy", "-k", 2, "--workers", f"127.0.0.1:{taken},127.0.0.1:{other}",
+            "--worker-index", 0, "--labels-out", tmp_path / "labels.txt",
+        )  # fmt: skip
+    assert_error(result, f"port {taken} on 127.0.0.1 is in use", "worker 0 stops")
+
+
+SHARED = types.SimpleNamespace(
+    split="rows", weights=None, clusters=3, init=np.eye(3), init_seed=None, n_init=1, init_rounds=5, max_iter=300,
+    tol=1e-4, algorithm="lloyd", metric="euclidean",
+)  # fmt: skip
+TABLE = types.SimpleNamespace(shape=(100, 3), values=np.zeros((1, 3), np.float32))
+
+
+def disagreement(*changes, table=TABLE):
+    """``workers.disagreement`` of a worker with ``SHARED`` and ``TABLE`` and one worker per change to ``SHARED``."""
+    requests = [SHARED] + [types.SimpleNamespace(**{**vars(SHARED), **change}) for change in changes]
+    tables = [TABLE] + [table] * len(changes)
+    settings = [workers.shared_settings(request, each) for request, each in zip(requests, tables)]
+    return workers.disagreement(settings[0], np.stack([workers.encode_settings(each) for each in settings]))
+
+
+@pytest.mark.parametrize(
+    "change, line",
+    [
+        (dict(tol=0.1), "--tol: 0.0001 (workers 0, 1), 0.1 (worker 2)"),
+        (dict(init_seed=0), "--init-seed: none (workers 0, 1), 0 (worker 2)"),
+        (dict(clusters=4), "-k: 3 (workers 0, 1), 4 (worker 2)"),
+        (dict(weights="w.npy"), "--weights: not given (workers 0, 1), given (worker 2)"),
+        (dict(init="k-means++"), "--init: a file (workers 0, 1), k-means++ (worker 2)"),
+        (dict(algorithm="elkan"), "--algorithm: lloyd (workers 0, 1), elkan (worker 2)"),
+        (dict(split="files"), "--split: rows (workers 0, 1), files (worker 2)"),
+    ],
+    ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
+)
+def test_workers_must_agree_on_each_shared_setting(change, line):
+    assert disagreement({}, change) == f"the workers disagree on {line}"
+
+
+def test_workers_must_agree_on_the_data_and_the_init_files_content():
+    assert disagreement({}) is None
+    assert disagreement({"init": np.eye(3).copy()}) is None  # the same centroids from another file
+    line = disagreement({"init": 2 * np.eye(3)})
+    assert re.fullmatch(
+        r"the workers disagree on --init's centroids: digest \w{12} \(worker 0\), digest \w{12} \(worker 1\)", line
+    )
+    wider = types.SimpleNamespace(shape=(100, 4), values=np.zeros((1, 4), np.float32))
+    assert disagreement({}, table=wider) == "the workers disagree on the columns of DATA: 3 (worker 0), 4 (worker 1)"
+    doubles = types.SimpleNamespace(shape=(100, 3), values=np.zeros((1, 3), np.float64))
+    assert (
+        disagreement({}, table=doubles)
+        == "the workers disagree on the data's dtype: float32 (worker 0), float64 (worker 1)"
+    )
+
+
 def read_until(process, marker):
     """Read a process's stderr line by line until a line starts with ``marker``; return what was read."""
     read = ""
@@ -280,10 +442,11 @@ def read_until(process, marker):
         ("127.0.0.1:70000", 0, "port in 1-65535"),
         ("localhost", 0, "'localhost' should be HOST:PORT"),
         ("127.0.0.1:5000,127.0.0.1:5000", 1, "127.0.0.1:5000 is given twice"),
+        ("127.0.0.1:5000,localhost:5000", 1, "127.0.0.1:5000 and localhost:5000 are both port 5000 of this machine"),
         ("127.0.0.1:5000,127.0.0.1:5001", 2, "--worker-index 2 is out of range for 2 workers (0 to 1)"),
         ("127.0.0.1:5000,127.0.0.1:5001", None, "--workers needs --worker-index"),
     ],
-    ids=["port 0", "port too large", "no port", "twice", "index out of range", "no index"],
+    ids=["port 0", "port too large", "no port", "twice", "one port twice", "index out of range", "no index"],
 )
 def test_bad_workers_are_refused_before_anything_starts(tmp_path, workers, index, message):
     np.save(tmp_path / "data.npy", np.zeros((4, 2)))
@@ -321,6 +484,9 @@ def test_the_worker_named_is_one_that_did_not_come():
     reset = "Connection reset: remote target /job:worker/replica:0/task:0"
     assert workers.peer_named(reset, cluster) == "worker 0 (a:1)"
     assert workers.peer_named("Deadline Exceeded", cluster) == "a worker"
+    heartbeat = "Collective ops is aborted by: Deadline Exceeded\n\nRPC: /tensorflow.CoordinationService/Heartbeat"
+    assert workers.peer_named(heartbeat, cluster) == "worker 0 (a:1)"  # worker 0 runs the coordination service
+    assert workers.peer_named("Deadline Exceeded", workers.Cluster(("a:1", "b:2"), 0)) == "worker 1 (b:2)"
 
 
 def test_labels_out_names_the_worker():

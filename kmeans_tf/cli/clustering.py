@@ -204,7 +204,7 @@ def fit(console, **arguments):
         console.iterations(method.steps(request, n_samples), "k-means", n_samples if streamed else None) as show,
         processes.answering(),
     ):
-        strategy = processes.connect()
+        strategy = processes.connect(request, table)
         show = None if quiet else show
 
         def record(state):
@@ -306,8 +306,8 @@ class SingleProcess:
         """Return the rows to fit (all ``n_rows`` of ``values``), their weights and how many they are."""
         return values, weights, n_rows
 
-    def connect(self):
-        """Return the strategy to run on: none."""
+    def connect(self, request, table):
+        """Return the strategy to run ``request`` on ``table``: none."""
         return None
 
     def answering(self):

@@ -17,10 +17,13 @@ line of TensorFlow's or gRPC's (``quiet_logging``): a failure is one ``Error:`` 
 import atexit
 import contextlib
 import dataclasses
+import errno
+import hashlib
 import json
 import logging
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 
@@ -28,13 +31,25 @@ import click
 import numpy as np
 
 from kmeans_tf import data_io
-from kmeans_tf.cli.options import SPLIT_ROWS, TF_CONFIG
+from kmeans_tf.cli.options import SPLIT_ROWS, SPLITS, TF_CONFIG
+from kmeans_tf.engine.options import ALGORITHMS, INIT_STRATEGIES, METRICS
 
 TASK_TYPE = "worker"  # every process is a worker of this job in TF_CONFIG
 # TensorFlow's and gRPC's own log lines, off on a worker (values the user set stay): it says a failure in one line.
 QUIET_LOGGING = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "NONE"}
 PORT_RANGE = (1, 65535)
+# Where TensorFlow's gRPC server listens, whatever host a worker's address names: every interface, IPv6 and IPv4.
+LISTENS_ON = ((socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0"))
+NOT_STARTED = "Could not start gRPC server"  # TensorFlow's error when its server cannot listen on the port
 TIMED_OUT_TASKS = "timed out task names:"  # in TensorFlow's error of a barrier, before the tasks that did not come
+# In TensorFlow's error when this worker's heartbeat got no answer from the coordination service, which worker 0 runs.
+UNANSWERED_HEARTBEAT = "CoordinationService/Heartbeat"
+# How a shared setting is exchanged: a number as it is, a digest as an integer below 2**48 (exact in float64).
+NUMBER, DIGEST = "a number", "a digest"
+DIGEST_BYTES = 6
+INIT_FILE = "a file"  # --init names a file of centroids, not one of INIT_STRATEGIES
+WEIGHTS = ("not given", "given")
+DTYPES = tuple(np.dtype(code).name for code in np.typecodes["AllFloat"] + np.typecodes["AllInteger"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +79,65 @@ def parse_workers(text):
     return tuple(workers)
 
 
+def check_ports_apart(addresses):
+    """Refuse (ValueError, one line) two addresses of this machine with one port, under any host names.
+
+    A worker's server listens on every interface of its machine (``LISTENS_ON``), so two
+    workers of one machine need two ports even where their host names differ.
+    """
+    here = {}  # port -> the first address of this machine with it
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        if not is_this_machine(host):
+            continue
+        if port in here:
+            raise ValueError(
+                f"--workers: {here[port]} and {address} are both port {port} of this machine, where a worker "
+                f"listens on every interface; give each worker of one machine a port of its own"
+            )
+        here[port] = address
+
+
+def is_this_machine(host):
+    """Tell whether ``host`` names an address of this machine (one that a socket can bind to)."""
+    try:
+        found = socket.getaddrinfo(host.strip("[]"), None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False  # a name that does not resolve here: another machine's, or a mistake TensorFlow reports
+    for family, kind, protocol, _, address in found:
+        with contextlib.suppress(OSError), socket.socket(family, kind, protocol) as probe:
+            probe.bind((address[0], 0, *address[2:]))
+            return True
+    return False
+
+
+def check_port_free(cluster):
+    """Raise ``click.ClickException`` when this worker's port is taken where its server would listen."""
+    host, _, port = cluster.workers[cluster.index].rpartition(":")
+    for family, anywhere in LISTENS_ON:
+        try:
+            probe = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no such family on this machine
+        with probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC does: a closed one's port is free
+            try:
+                probe.bind((anywhere, int(port)))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise port_in_use(cluster, host, port) from None
+            else:
+                return
+
+
+def port_in_use(cluster, host, port):
+    """The line that stops worker ``cluster.index`` when its ``port`` is taken."""
+    return click.ClickException(
+        f"port {port} on {host} is in use (by another program, or by another worker given --worker-index "
+        f"{cluster.index}); worker {cluster.index} stops"
+    )
+
+
 def check_cluster(workers, worker_index, environ=os.environ):
     """Return the ``Cluster`` of ``--workers``/``--worker-index`` or ``TF_CONFIG``, or None for one process.
 
@@ -86,6 +160,7 @@ def check_cluster(workers, worker_index, environ=os.environ):
         raise ValueError(
             f"--worker-index {worker_index} is out of range for {len(addresses)} workers (0 to {len(addresses) - 1})"
         )
+    check_ports_apart(addresses)
     cluster = Cluster(addresses, worker_index)
     if from_environment is not None and from_environment != cluster:
         raise ValueError(
@@ -132,7 +207,7 @@ class Workers:
     def __init__(self, cluster, split, timeout):
         self.cluster, self.split, self.timeout = cluster, split, timeout
         self.leader = cluster.leader  # worker 0 writes --centroids-out and prints --json
-        self.strategy = None
+        self.strategy = self.replicas = None
 
     def share(self, values, weights, n_rows):
         """Return this worker's rows of ``values`` (``n_rows`` rows) and ``weights``, and how many they are.
@@ -150,15 +225,19 @@ class Workers:
             raise ValueError(f"DATA has {n_rows} rows, fewer than the {count} workers; give each at least one row")
         return row_range(values, start, stop), None if weights is None else weights[start:stop], stop - start
 
-    def connect(self):
+    def connect(self, request, table):
         """Set ``TF_CONFIG`` for the cluster and return its MultiWorkerMirroredStrategy.
 
         The workers connect first: a worker that has not connected within the timeout
-        stops the others with one line naming it (``click.ClickException``).
+        stops the others with one line naming it (``click.ClickException``). Then they
+        compare the ``shared_settings`` of their ``request`` and ``table``: where one differs,
+        every worker stops with one line naming it.
         """
         from kmeans_tf._tensorflow import tf
+        from kmeans_tf.distributed.replicas import Replicas  # the strategy's collectives
 
         cluster = self.cluster
+        check_port_free(cluster)
         os.environ[TF_CONFIG] = json.dumps(
             {"cluster": {TASK_TYPE: list(cluster.workers)}, "task": {"type": TASK_TYPE, "index": cluster.index}}
         )
@@ -167,7 +246,18 @@ class Workers:
         try:
             self.strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
         except tf.errors.OpError as error:
+            if NOT_STARTED in str(error):  # taken since check_port_free looked
+                exit_without_teardown()
+                raise port_in_use(cluster, *cluster.workers[cluster.index].rsplit(":", 1)) from None
             raise self._stop(error, "did not connect", "stops") from None
+        self.replicas = Replicas(self.strategy)
+        settings = shared_settings(request, table)
+        with self.answering():
+            gathered = self.replicas.gather([[encode_settings(settings)]] * self.replicas.local)
+        differing = disagreement(settings, gathered[:: self.replicas.local])
+        if differing is not None:
+            exit_without_teardown()
+            raise click.ClickException(f"{differing}; every worker runs the same command but --worker-index")
         return self.strategy
 
     @contextlib.contextmanager
@@ -190,10 +280,8 @@ class Workers:
 
     def totals(self, n_samples, sizes, total_weight):
         """Return the row count, cluster sizes and total weight of every worker's rows (one all-reduce)."""
-        from kmeans_tf.distributed.replicas import Replicas  # the strategy's sum over every worker
-
         with self.answering():
-            summed = Replicas(self.strategy).sum([np.concatenate([[n_samples, total_weight], sizes])])
+            summed = self.replicas.sum([np.concatenate([[n_samples, total_weight], sizes])])
         return int(summed[0]), summed[2:].astype(np.int64), float(summed[1])
 
 
@@ -248,14 +336,93 @@ def connect_within(timeout, count):
 
 
 def peer_named(error, cluster):
-    """Name the first other worker that a TensorFlow error mentions (``task:I``): ``worker I (HOST:PORT)``.
+    """Name the other worker that a TensorFlow error points at: ``worker I (HOST:PORT)``, else ``a worker``.
 
-    A barrier that timed out (the workers' registration) names the tasks that reached it
-    first, then those that did not: the first of these is named.
+    The first other task the error mentions (``task:I``); a barrier that timed out (the
+    workers' registration) names the tasks that reached it first, then those that did not:
+    the first of these. An error that names no other task: worker 0 when this worker's
+    heartbeat got no answer from the coordination service (worker 0 runs it), else the
+    other worker when there are two.
     """
     text = str(error)
     missing = text.partition(TIMED_OUT_TASKS)[2] or text
     others = [int(task) for task in re.findall(r"task:(\d+)", missing) if int(task) != cluster.index]
+    if not others and UNANSWERED_HEARTBEAT in text and cluster.index != 0:
+        others = [0]
+    if not others and len(cluster.workers) == 2:
+        others = [1 - cluster.index]
     if others and others[0] < len(cluster.workers):
         return f"worker {others[0]} ({cluster.workers[others[0]]})"
     return "a worker"
+
+
+def shared_settings(request, table):
+    """The options and the data's shape that every worker of a fit must share, as (name, value, kind) in check order.
+
+    ``request``: the checked ``FitRequest`` (``--init``'s centroids read); ``table``: the open
+    data. A kind is ``NUMBER``, ``DIGEST`` (of bytes) or a tuple of the values allowed.
+    """
+    init_file = not isinstance(request.init, str)
+    dtype = np.dtype(getattr(table.values, "arrays", [table.values])[0].dtype).name  # an array's, or Shards' first
+    return [
+        ("--split", request.split, SPLITS),
+        ("the rows of DATA (--split rows)", table.shape[0] if request.split == SPLIT_ROWS else None, NUMBER),
+        ("the columns of DATA", table.shape[1], NUMBER),
+        ("the data's dtype", dtype, DTYPES),
+        ("--weights", WEIGHTS[request.weights is not None], WEIGHTS),
+        ("-k", request.clusters, NUMBER),
+        ("--init", INIT_FILE if init_file else request.init, (*INIT_STRATEGIES, INIT_FILE)),
+        ("--init's centroids", _centroid_bytes(request.init) if init_file else b"", DIGEST),
+        ("--init-seed", request.init_seed, NUMBER),
+        ("--n-init", request.n_init, NUMBER),
+        ("--init-rounds", request.init_rounds, NUMBER),
+        ("--max-iter", request.max_iter, NUMBER),
+        ("--tol", request.tol, NUMBER),
+        ("--algorithm", request.algorithm, ALGORITHMS),
+        ("--metric", request.metric, METRICS),
+    ]
+
+
+def _centroid_bytes(centroids):
+    array = np.ascontiguousarray(centroids)
+    return f"{array.dtype.str}{array.shape}".encode() + array.tobytes()
+
+
+def encode_settings(settings):
+    """Return ``shared_settings`` as float64 numbers: a number as it is (None: NaN), a digest, a choice's index."""
+    encoded = []
+    for _, value, kind in settings:
+        if kind == NUMBER:
+            encoded.append(np.nan if value is None else float(value))
+        elif kind == DIGEST:
+            encoded.append(float(int.from_bytes(hashlib.sha256(value).digest()[:DIGEST_BYTES], "big")))
+        else:
+            encoded.append(float(kind.index(value)) if value in kind else -1.0)
+    return np.array(encoded)
+
+
+def disagreement(settings, gathered):
+    """Return the line that names the first of ``settings`` that the workers' rows of ``gathered`` differ on, or None.
+
+    ``gathered``: one row of ``encode_settings`` per worker, in index order.
+    """
+    for column, (name, _, kind) in enumerate(settings):
+        values = gathered[:, column]
+        if np.array_equal(values, np.full_like(values, values[0]), equal_nan=True):
+            continue
+        seen = {}  # each value shown -> the workers that hold it
+        for index, value in enumerate(values):
+            seen.setdefault(_shown(value, kind), []).append(str(index))
+        held = ", ".join(f"{value} (worker{'s' * (len(held) > 1)} {', '.join(held)})" for value, held in seen.items())
+        return f"the workers disagree on {name}: {held}"
+    return None
+
+
+def _shown(value, kind):
+    if np.isnan(value):
+        return "none"
+    if kind == NUMBER:
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if kind == DIGEST:
+        return f"digest {int(value):0{2 * DIGEST_BYTES}x}"
+    return kind[int(value)] if value >= 0 else "another"
