@@ -34,7 +34,7 @@ def test_quick_run_prints_every_verdict(capsys):
     output = capsys.readouterr().out
     for start in ("engine per iteration: ", "engine-lloyd per iteration: ", "engine whole fit from k-means++: "):
         line = next(line for line in output.splitlines() if line.startswith(start))
-        assert "x sklearn-lloyd (target <= " in line and line.endswith(("PASS", "FAIL"))
+        assert "x sklearn-lloyd (CPU time " in line and "x) (target <= " in line and line.endswith(("PASS", "FAIL"))
     assert "engine fit labels equal kmeans_tf.predict of its centroids: PASS" in output
     assert "engine labels agree with sklearn-lloyd's on " in output
     assert "engine memory: peak " in output

@@ -255,7 +255,7 @@ def test_a_worker_that_stops_answering_is_named_within_the_timeout(tmp_path, stu
         processes[stuck].send_signal(signal.SIGSTOP)
         started = time.monotonic()
         [(code, out, err)] = finish([processes[1 - stuck]], timeout=timeout + 30)
-        assert time.monotonic() - started < timeout + 5
+        assert time.monotonic() - started < timeout + 10
     finally:
         processes[stuck].send_signal(signal.SIGCONT)
         processes[stuck].kill()
