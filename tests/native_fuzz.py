@@ -132,6 +132,10 @@ def check(op, inputs, outputs):
             return "a label is not the nearest centroid"
     old = inputs.get("labels", -np.ones(len(samples), np.int64))
     sums, counts, members = change_sums(samples, labels, old, n_clusters, weights)
+    if op == "nearest_centroid_changes_bounded":
+        *outputs, skipped = outputs  # last: how many labels the bounds proved
+        if not 0 <= skipped <= np.count_nonzero(labels == old):
+            return f"skipped {skipped} is not within [0, the labels kept]"
     got_sums, got_counts, got_members = outputs[-4:-1] if op != "nearest_centroid_sums" else outputs[1:]
     if not (
         np.allclose(got_sums, sums, rtol=1e-9, atol=1e-6)

@@ -194,13 +194,13 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(native_kernel, dt
     norms = (samples.astype(np.float64) ** 2).sum(axis=1)
     norm_bound = tf.constant(max(norms.max(), (centroids.astype(np.float64) ** 2).sum(axis=1).max()), tf.float64)
     unknown = (-np.ones(len(samples), np.int64), np.full(len(samples), np.inf), np.zeros(len(samples)))
-    state = kernel.nearest_centroid_changes_bounded(
-        samples, centroids, centroids, *unknown, norms, norm_bound, weights
-    )[:3]
+    state = kernel.nearest_centroid_changes_bounded(samples, centroids, centroids, *unknown, norms, norm_bound, weights)
+    assert state[-1].numpy() == 0  # infinite bounds prove nothing: every row measured
+    state = state[:3]
     rng = np.random.RandomState(0)
     for step in range(4):  # move the centroids a little, as iterations do, and compare each pass
         moved = (centroids + rng.normal(0, 0.3 / (step + 1), centroids.shape)).astype(dtype)
-        labels, upper, lower, sum_changes, count_changes, member_changes, changed = (
+        labels, upper, lower, sum_changes, count_changes, member_changes, changed, skipped = (
             t.numpy()
             for t in kernel.nearest_centroid_changes_bounded(
                 samples, moved, centroids, *state, norms, norm_bound, weights
@@ -209,6 +209,7 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(native_kernel, dt
         plain = [t.numpy() for t in kernel.nearest_centroid_changes(samples, moved, state[0], weights)]
         for got, expected in zip((labels, sum_changes, count_changes, member_changes, changed), plain):
             np.testing.assert_array_equal(got, expected)
+        assert 0 < skipped <= len(samples) - changed  # a row the bounds proved keeps its label
         distances = np.sqrt(((samples[:, None, :].astype(np.float64) - moved[None]) ** 2).sum(axis=2))
         own = distances[np.arange(len(samples)), labels]
         others = np.where(np.arange(moved.shape[0]) == labels[:, None], np.inf, distances).min(axis=1)

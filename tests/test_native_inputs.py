@@ -170,7 +170,8 @@ def test_zero_weights_count_for_nothing_and_an_empty_vector_means_every_weight_i
         assert zeros[0].numpy() == 0
         return
     np.testing.assert_array_equal(zeros[0].numpy(), unweighted[0].numpy())  # the same labels
-    sums, counts, members = (t.numpy() for t in (zeros[1:] if op == "nearest_centroid_sums" else zeros[-4:-1]))
+    first = 3 if op == "nearest_centroid_changes_bounded" else 1  # after the labels (and the bounds)
+    sums, counts, members = (t.numpy() for t in zeros[first : first + 3])
     assert not sums.any() and not counts.any() and not members.any()
 
 

@@ -125,7 +125,7 @@ def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(nati
     sums, counts = np.zeros((n_clusters, n_features)), np.zeros(n_clusters)
     for step in range(N_LLOYD_STEPS):
         labels_before = labels
-        labels, upper, lower, sum_changes, count_changes, _, changed = numpy(
+        labels, upper, lower, sum_changes, count_changes, _, changed, skipped = numpy(
             native_kernel.nearest_centroid_changes_bounded(
                 sparse, centroids, previous, labels, upper, lower, norms, norm_bound, weights
             )
@@ -133,6 +133,7 @@ def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(nati
         expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, labels_before, weights))
         np.testing.assert_array_equal(labels, expected[0], err_msg=f"step {step}")
         assert changed == expected[-1]
+        assert skipped <= n_samples - changed and (skipped == 0 if step == 0 else skipped >= 0)
         np.testing.assert_allclose(sum_changes, expected[1], rtol=1e-12, atol=1e-9)
         distances = np.sqrt(squared_distances(samples, centroids))
         own = distances[np.arange(n_samples), labels]

@@ -110,6 +110,27 @@ def test_what_a_callback_raises_ends_the_fit_and_reaches_the_caller(tmp_path, wh
     assert kmeans_tf.kmeans(data, 4, init=initial, callback=lambda state: None).n_iter >= 1
 
 
+def test_skipped_is_the_share_of_labels_the_bounds_proved(native_kernel):
+    samples, initial = random_case(6, 4000, 3, 5, dtype=np.float64)
+    shares = {}
+    for algorithm in ("lloyd", "hamerly"):
+        states = []
+        kmeans_tf.kmeans(samples, 5, init=initial, tol=0, algorithm=algorithm, callback=states.append)
+        shares[algorithm] = [state.skipped for state in states]
+    assert set(shares["lloyd"]) == {0.0}  # every row measured against every centroid
+    hamerly = shares["hamerly"]
+    assert hamerly[0] == 0.0  # no bounds yet: every row measured
+    assert all(0 <= share <= 1 for share in hamerly) and max(hamerly) > 0.5
+    assert hamerly[-1] == max(hamerly)  # the last pass, where no label changes, proves the most
+
+
+def test_without_bounds_nothing_is_skipped(without_native_kernel):
+    samples, initial = random_case(6, 2000, 3, 5, dtype=np.float64)
+    states = []
+    kmeans_tf.kmeans(samples, 5, init=initial, tol=0, algorithm="hamerly", callback=states.append)
+    assert {state.skipped for state in states} == {0.0}
+
+
 def test_the_state_is_a_small_frozen_record():
     state = IterationState(0, 1, 2.0, 3.0, 4, np.ones(2), 0.5, False, 0.1)
     with pytest.raises(AttributeError):
@@ -183,7 +204,7 @@ def test_the_log_holds_each_iterations_numbers_one_folder_a_run(tmp_path, where)
     for index in (0, 1):
         run_states = [state for state in states if state.run == index]
         events = read_events(tmp_path / "log" / f"run-{index}")
-        for tag in ("inertia", "shift", "changed", "seconds"):
+        for tag in ("inertia", "shift", "changed", "skipped", "seconds"):
             assert events[tag] == [(state.iteration, float(getattr(state, tag))) for state in run_states]
         for (step, histogram), state in zip(events["cluster_sizes"], run_states):
             assert step == state.iteration and histogram[:, 2].sum() == 4  # one count a cluster
@@ -230,7 +251,7 @@ def test_minibatch_and_the_estimators_write_the_log(tmp_path):
     )
     events = read_events(tmp_path / "function" / "run-0")
     assert events["inertia"] == [(state.iteration, state.inertia) for state in steps]
-    assert "changed" not in events and len(steps) == result.n_steps
+    assert "changed" not in events and "skipped" not in events and len(steps) == result.n_steps
     kmeans_tf.MiniBatchKMeans(3, batch_size=200, random_state=0, log_dir=tmp_path / "estimator").fit(samples)
     assert (tmp_path / "estimator" / "run-0" / tensorboard.CENTROIDS_FILE).exists()
     model = kmeans_tf.KMeans(3, init=lambda X, k, rng: X[rng.choice(len(X), k)], n_init=2, log_dir=tmp_path / "k")

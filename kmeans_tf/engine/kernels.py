@@ -10,7 +10,8 @@ step; the final labels and inertia) calls one of these operations on a kernel:
   cluster, taken from the old one; an old label of -1 means none yet), and how many changed;
 - ``nearest_centroid_changes_bounded(samples, centroids, previous_centroids, labels, upper,
   lower, norms, norm_bound, weights)``: the same, measuring only the samples whose distance
-  bounds cannot prove their label; it also returns the new bounds;
+  bounds cannot prove their label; it also returns the new bounds, and last how many labels
+  the bounds proved (int64);
 - ``sum_squared_distances(samples, centroids, labels, weights)``: the exact float64
   (weighted) sum of squared distances to the labelled centroids.
 
@@ -101,7 +102,7 @@ class TensorFlowKernel:
         new_labels, *changes = self.nearest_centroid_changes(samples, centroids, labels, weights)
         n_samples = tf_ops.n_rows(samples)
         no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))
-        return (new_labels, no_upper, tf.zeros([n_samples], tf.float64), *changes)
+        return (new_labels, no_upper, tf.zeros([n_samples], tf.float64), *changes, tf.constant(0, tf.int64))
 
     def sum_squared_distances(self, samples, centroids, labels, weights=None):
         with quietly():

@@ -333,8 +333,8 @@ def _run_once(
 def _in_data_units(report, prepared, tol):
     """``report`` (a ``progress.RunWatch``) called with the loop's numbers: squared distances in the data's units."""
 
-    def call(iteration, inertia, changed, shift, sizes, converged):
+    def call(iteration, inertia, changed, shift, sizes, converged, skipped):
         shift, tol_here = prepared.unscaled_squared([shift, tol])
-        return report(iteration, prepared.unscaled_costs(inertia), changed, shift, sizes, converged, tol_here)
+        return report(iteration, prepared.unscaled_costs(inertia), changed, shift, sizes, converged, tol_here, skipped)
 
     return call

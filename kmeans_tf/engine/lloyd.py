@@ -86,7 +86,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
             progress.append((inertia, changed, shift))
         if report is not None:
             squared_shift, squared_tol = prepared.unscaled_squared([shift, tol])
-            goes_on = report(n_iter, inertia, changed, squared_shift, counts, converged, squared_tol)
+            goes_on = report(n_iter, inertia, changed, squared_shift, counts, converged, squared_tol, skipped=0.0)
         previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
         if keep_history:
             history.append(centroids)

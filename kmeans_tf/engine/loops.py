@@ -107,7 +107,8 @@ def loop(
 
     With ``reporting``, each iteration also calls the report registered under the key
     ``report_to`` (``_report``) with its inertia (the same pass as ``keep_iterations``'),
-    labels changed, shift, cluster sizes (the running counts) and whether it converged; an
+    labels changed, shift, cluster sizes (the running counts), whether it converged and the
+    share of the labels that the bounds proved without measuring every centroid; an
     answer of False ends the loop after that iteration, as ``max_iter`` would.
     """
     n_samples, n_clusters = tf_ops.n_rows(samples), tf.shape(initial)[0]
@@ -125,7 +126,7 @@ def loop(
     def measure(bounded, centroids, previous, labels, upper, lower):
         def plain():
             new_labels, *changes = kernel.nearest_centroid_changes(samples, centroids, labels, weights)
-            return (new_labels, no_upper, no_lower, *changes)
+            return (new_labels, no_upper, no_lower, *changes, tf.constant(0, tf.int64))  # no label proved by bounds
 
         def with_bounds():
             return tuple(
@@ -142,7 +143,7 @@ def loop(
         iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, stopped,
         history, progress,
     ):  # fmt: skip
-        new_labels, upper, lower, sum_changes, count_changes, member_changes, changed = measure(
+        new_labels, upper, lower, sum_changes, count_changes, member_changes, changed, skipped = measure(
             bounded, centroids, previous, labels, upper, lower
         )
         # The sums of the new labels' clusters.
@@ -162,8 +163,9 @@ def loop(
         if keep_iterations:
             progress = progress.write(iteration, tf.stack([inertia, tf.cast(changed, tf.float64), shift]))
         if reporting:
+            skipped_share = tf.cast(skipped, tf.float64) / tf.cast(n_samples, tf.float64)
             goes_on = tf.py_function(
-                _report, [report_to, iteration, inertia, changed, shift, counts, converged], tf.bool
+                _report, [report_to, iteration, inertia, changed, shift, counts, converged, skipped_share], tf.bool
             )
             stopped = ~tf.reshape(goes_on, [])
         return (
@@ -219,8 +221,9 @@ def run(
     """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1).
 
     ``algorithm`` is any of ``ALGORITHMS``: another library's name runs the engine's algorithm of the same kind.
-    ``report``, or None: called as ``report(iteration, inertia, changed, shift, sizes, converged)`` (Python
-    numbers, in the loop's coordinates) after each iteration; False ends the run. What it raises ends the
+    ``report``, or None: called as ``report(iteration, inertia, changed, shift, sizes, converged, skipped)``
+    (Python numbers, in the loop's coordinates; ``skipped``: the share of labels the bounds proved) after each
+    iteration; False ends the run. What it raises ends the
     run too, and is raised here once the loop has returned.
     """
     weighted = weights is not None
@@ -268,8 +271,8 @@ class _Relay:
             return False
 
 
-def _report(key, iteration, inertia, changed, shift, sizes, converged):
+def _report(key, iteration, inertia, changed, shift, sizes, converged, skipped):
     """Call the report registered under ``key`` with an iteration's numbers (``tf.py_function``'s Python side)."""
     return _REPORTS[int(key)](
-        int(iteration), float(inertia), int(changed), float(shift), sizes.numpy(), bool(converged)
+        int(iteration), float(inertia), int(changed), float(shift), sizes.numpy(), bool(converged), float(skipped)
     )

@@ -36,6 +36,10 @@ class IterationState:
     seconds : float, since the run began (its seeding excluded)
     converged : bool, whether the stopping rule ends the run at this iteration
     tol : float, the total squared shift at or below which a run stops (0: never, for mini-batch's default)
+    skipped : float or None
+        The share of rows (0 to 1) whose label Hamerly's bounds proved without measuring every
+        centroid: 0 for a pass without bounds (``algorithm="lloyd"``, the first passes of
+        ``"auto"``, a streamed or TensorFlow-ops pass); None for a mini-batch step
     """
 
     run: int
@@ -47,6 +51,7 @@ class IterationState:
     seconds: float
     converged: bool
     tol: float
+    skipped: float | None = None
 
 
 def stops(answer):
@@ -91,7 +96,7 @@ class RunWatch:
     def __init__(self, watch, run):
         self.watch, self.run, self.began = watch, run, time.perf_counter()
 
-    def __call__(self, iteration, inertia, changed, shift, sizes, converged, tol):
+    def __call__(self, iteration, inertia, changed, shift, sizes, converged, tol, skipped=None):
         """Report an iteration (values in the data's units); return whether the run goes on."""
         state = IterationState(
             run=self.run,
@@ -103,6 +108,7 @@ class RunWatch:
             seconds=time.perf_counter() - self.began,
             converged=bool(converged),
             tol=float(tol),
+            skipped=None if skipped is None else float(skipped),
         )
         return self.watch(state)
 

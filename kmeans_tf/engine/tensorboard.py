@@ -4,9 +4,10 @@
 What it writes in ``log_dir``:
 
 - ``run-0/``, ``run-1/``, ...: one folder of event files per ``n_init`` run, each iteration
-  (mini-batch step) at its step number: the scalars ``inertia``, ``shift``, ``changed`` (not
-  for mini-batch steps) and ``seconds`` of its ``IterationState`` (float64, as the state
-  holds them), and the histogram ``cluster_sizes`` of its clusters' sizes;
+  (mini-batch step) at its step number: the scalars ``inertia``, ``shift``, ``changed`` and
+  ``skipped`` (the share of rows the distance bounds proved; neither for mini-batch steps)
+  and ``seconds`` of its ``IterationState`` (float64, as the state holds them), and the
+  histogram ``cluster_sizes`` of its clusters' sizes;
 - once the fit ends, in the folder of the run returned, its centroids for TensorBoard's
   projector: ``centroids.tsv`` (a row a centroid), ``metadata.tsv`` (each centroid's index and
   its size at the run's last iteration) and ``projector_config.pbtxt``. The projector reads
@@ -24,7 +25,7 @@ import numpy as np
 
 INSTALL_HINT = "pip install 'kmeans-tf[tensorboard]'"
 RUN_FOLDER = "run-{}"
-SCALARS = ("inertia", "shift", "changed", "seconds")  # fields of IterationState, each a scalar of its name
+SCALARS = ("inertia", "shift", "changed", "skipped", "seconds")  # fields of IterationState, each a scalar of its name
 SIZES = "cluster_sizes"
 CENTROIDS_FILE = "centroids.tsv"
 METADATA_FILE = "metadata.tsv"

@@ -82,7 +82,8 @@ class Kernel:
         in [0, n_clusters)) has the sample measured. ``norms`` holds the samples' squared norms
         and the scalar ``norm_bound`` bounds every sample's and centroid's. Returns
         ``new_labels``, ``new_upper``, ``new_lower``, ``sum_changes``, ``count_changes``,
-        ``member_changes``, ``changed``.
+        ``member_changes``, ``changed`` and ``skipped`` (how many labels the bounds proved
+        without measuring every centroid).
         """
         library = self.library
         op = _on(

@@ -10,7 +10,8 @@
  *   which update the k-means loop's running sums.
  * KmeansTf>NearestCentroidChangesBounded: the same changes, but keeps Hamerly's distance
  *   bounds per sample and measures only the samples whose label may change, with the same
- *   arithmetic: the same labels and bit-identical changes.
+ *   arithmetic: the same labels and bit-identical changes; it also says how many labels
+ *   the bounds proved (`skipped`).
  * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
  *
  * Each has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
@@ -69,7 +70,7 @@ enum {
 };
 enum {
     BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT, BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT,
-    BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT, BOUNDED_N_OUTPUTS
+    BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT, BOUNDED_SKIPPED_OUT, BOUNDED_N_OUTPUTS
 };
 
 enum { INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_LABELS, INERTIA_WEIGHTS, INERTIA_N_INPUTS };
@@ -344,7 +345,7 @@ static void compute_bounded(void *sparse, TF_OpKernelContext *context) {
     Points points;
     Bounds bounds;
     PassOutput out;
-    int64_t *changed;
+    int64_t *changed, *skipped;
     const int64_t *rows = &points.n_samples;
     if (start(&call, context, sparse, BOUNDED_N_INPUTS) &&
         read_points(&call, BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_WEIGHTS, &points) &&
@@ -353,8 +354,11 @@ static void compute_bounded(void *sparse, TF_OpKernelContext *context) {
         (bounds.new_lower = output(&call, BOUNDED_LOWER_OUT, TF_DOUBLE, rows, 1)) &&
         allocate_pass_outputs(&call, &points, BOUNDED_LABELS_OUT, BOUNDED_SUMS_OUT, &out) &&
         (changed = output(&call, BOUNDED_CHANGED_OUT, TF_INT64, NULL, 0)) &&
-        finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[BOUNDED_LABELS]), &bounds, &out)))
+        (skipped = output(&call, BOUNDED_SKIPPED_OUT, TF_INT64, NULL, 0)) &&
+        finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[BOUNDED_LABELS]), &bounds, &out))) {
         *changed = out.changed;
+        *skipped = out.skipped;
+    }
     finish(&call);
 }
 
@@ -371,12 +375,12 @@ static void compute_inertia(void *sparse, TF_OpKernelContext *context) {
 }
 
 /* Shape functions. A pass's outputs: labels (and bounds) (n_samples,), sums like the
- * centroids, counts and members (n_clusters,), and changed a scalar. */
+ * centroids, counts and members (n_clusters,), and changed (and skipped) a scalar. */
 typedef struct {
     int n_inputs;        /* the dense op's: a sparse op has SPARSE_PARTS - 1 more */
     int rows[3], n_rows; /* the outputs of one entry per sample */
     int sums, counts, members;
-    int changed;         /* -1: none */
+    int changed, skipped; /* -1: none */
 } PassShapes;
 
 static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, const PassShapes *outputs) {
@@ -399,6 +403,8 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->members, clusters, status);
     if (TF_GetCode(status) == TF_OK && outputs->changed >= 0)
         TF_ShapeInferenceContextSetOutput(context, outputs->changed, scalar, status);
+    if (TF_GetCode(status) == TF_OK && outputs->skipped >= 0)
+        TF_ShapeInferenceContextSetOutput(context, outputs->skipped, scalar, status);
     TF_DeleteShapeHandle(samples);
     TF_DeleteShapeHandle(centroids);
     TF_DeleteShapeHandle(rows);
@@ -408,19 +414,20 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
 
 static void infer_sums(TF_ShapeInferenceContext *context, TF_Status *status) {
     static const PassShapes outputs = {SUMS_N_INPUTS,   {SUMS_LABELS_OUT}, 1, SUMS_SUMS_OUT, SUMS_COUNTS_OUT,
-                                       SUMS_MEMBERS_OUT, -1};
+                                       SUMS_MEMBERS_OUT, -1, -1};
     infer_pass(context, status, &outputs);
 }
 
 static void infer_changes(TF_ShapeInferenceContext *context, TF_Status *status) {
     static const PassShapes outputs = {CHANGES_N_INPUTS,    {CHANGES_LABELS_OUT}, 1, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT,
-                                       CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT};
+                                       CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT, -1};
     infer_pass(context, status, &outputs);
 }
 
 static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) {
     static const PassShapes outputs = {BOUNDED_N_INPUTS, {BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT}, 3,
-                                       BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT};
+                                       BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT,
+                                       BOUNDED_SKIPPED_OUT};
     infer_pass(context, status, &outputs);
 }
 
@@ -459,7 +466,7 @@ static const OpSpec OPS[] = {
      {[BOUNDED_LABELS_OUT] = "new_labels: int64", [BOUNDED_UPPER_OUT] = "new_upper: double",
       [BOUNDED_LOWER_OUT] = "new_lower: double", [BOUNDED_SUMS_OUT] = "sum_changes: double",
       [BOUNDED_COUNTS_OUT] = "count_changes: double", [BOUNDED_MEMBERS_OUT] = "member_changes: double",
-      [BOUNDED_CHANGED_OUT] = "changed: int64"},
+      [BOUNDED_CHANGED_OUT] = "changed: int64", [BOUNDED_SKIPPED_OUT] = "skipped: int64"},
      infer_bounded, compute_bounded},
     {"KmeansTf>SumSquaredDistances",
      {[INERTIA_SAMPLES] = "samples: T", [INERTIA_CENTROIDS] = "centroids: T", [INERTIA_LABELS] = "labels: int64",

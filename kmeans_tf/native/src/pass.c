@@ -58,6 +58,7 @@ static inline double larger(double a, double b) { return a > b ? a : b; }
 typedef struct {
     double *sums, *counts, *members; /* (n_clusters, n_features), (n_clusters,), (n_clusters,) */
     int64_t changed;       /* rows whose label changed */
+    int64_t skipped;       /* the bounded pass: rows whose bounds proved their label */
     double inertia;        /* SumSquaredDistances: the block's share */
     PassOutcome problem;   /* PASS_DONE, or what ended the block: */
     int64_t bad_row;       /* the row whose label was out of [lowest, n_clusters), or whose weight was bad */
@@ -233,13 +234,14 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     memset(out->sums, 0, grid * sizeof(double));
     memset(out->counts, 0, n_clusters * sizeof(double));
     memset(out->members, 0, n_clusters * sizeof(double));
-    out->changed = 0;
+    out->changed = out->skipped = 0;
     for (int64_t b = 0; b < n_blocks; ++b) {
         for (int64_t i = 0; i < grid; ++i) out->sums[i] += job.blocks[b].sums[i];
         for (int64_t c = 0; c < n_clusters; ++c) out->counts[c] += job.blocks[b].counts[c];
         if (block_members)
             for (int64_t c = 0; c < n_clusters; ++c) out->members[c] += job.blocks[b].members[c];
         out->changed += job.blocks[b].changed;
+        out->skipped += job.blocks[b].skipped;
     }
     if (!block_members) memcpy(out->members, out->counts, n_clusters * sizeof(double));
 

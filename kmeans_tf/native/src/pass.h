@@ -46,6 +46,7 @@ typedef struct {
     double *counts;  /* OUT (n_clusters,): the weights' sums (the counts, without weights) */
     double *members; /* OUT (n_clusters,): how many samples of weight > 0 (exact: a cluster is empty at 0) */
     int64_t changed; /* OUT: how many labels differ from the old ones (all, without old labels) */
+    int64_t skipped; /* OUT: how many labels the bounds proved without measuring every centroid (0 without bounds) */
 } PassOutput;
 
 typedef enum { PASS_DONE, PASS_OUT_OF_MEMORY, PASS_BAD_LABEL, PASS_BAD_WEIGHT } PassOutcome;

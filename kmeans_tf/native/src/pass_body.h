@@ -319,7 +319,8 @@ static inline void TYPED(prefetch_row)(const Points *points, int64_t row) {
  * is measured against every centroid with the plain pass's kernel. When most of a tile's
  * rows are suspects (early iterations), the whole tile is measured at once, as in the
  * plain pass. The bounds are checked a window of rows ahead, so that the suspects' rows
- * are on their way into the cache by the time they are measured.
+ * are on their way into the cache by the time they are measured. The rows whose label the
+ * bounds proved (without measuring every centroid) are counted in block->skipped.
  * A row with a finite upper bound must have a label in [0, n_clusters) (a row with no
  * label yet, -1, comes with an infinite one); on the first that does not, the pass notes
  * it in `block` and returns 0 before using it. */
@@ -329,7 +330,7 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
     const CentroidMoves *moves = &hamerly->moves;
     const int64_t n_clusters = job->points.n_clusters;
     REAL *scratch = block->scratch;
-    int64_t pending[ROWS_PER_TILE] = {0};
+    int64_t pending[ROWS_PER_TILE] = {0}, skipped = 0;
     int n_pending = 0;
     for (int64_t start = begin; start < end; start += WINDOW) {
         const int in_window = end - start < WINDOW ? (int)(end - start) : WINDOW;
@@ -368,6 +369,7 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
                     if (!suspect[r]) upper[r] = sqrt(squared_upper);
                 }
                 if (!suspect[r]) {
+                    ++skipped;
                     job->labels[row] = label;
                     hamerly->bounds.new_upper[row] = upper[r];
                     hamerly->bounds.new_lower[row] = lower[r];
@@ -382,6 +384,7 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
         }
     }
     TYPED(measure_rows)(job, 0, pending, n_pending, scratch);
+    block->skipped = skipped;
     return 1;
 }
 
