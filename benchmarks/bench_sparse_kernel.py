@@ -5,7 +5,7 @@ The matrix is random: ``--rows`` x ``--columns`` with about ``--per-row`` non-ze
 pass needs of the distances, every row's nearest centroid:
 
 - ``SparseNearestCentroidSums``: the kernel's sparse op (``Kernel.nearest_centroid_sums`` on
-  a ``tf.SparseTensor``), which also gives the clusters' float64 sums and counts;
+  ``CsrRows``), which also gives the clusters' float64 sums and counts;
 - ``pairwise_distances_argmin_min``: scikit-learn's, on the scipy CSR matrix;
 - ``X @ C.T, argmin``: scipy's sparse-dense product, then numpy's argmin of ||c||^2/2 - x.c.
 
@@ -45,15 +45,6 @@ def random_csr(n_rows, n_columns, per_row, seed):
     return matrix
 
 
-def as_sparse_tensor(matrix):
-    """The CSR matrix as a canonical tf.SparseTensor (row-major indices)."""
-    from kmeans_tf._tensorflow import tf
-
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    indices = np.stack([rows, matrix.indices.astype(np.int64)], axis=1)
-    return tf.SparseTensor(tf.constant(indices), tf.constant(matrix.data), tf.constant(matrix.shape, tf.int64))
-
-
 def best_of(repeats, run):
     """Return the best wall and CPU seconds (all threads) of ``repeats`` runs of ``run()``, after one to warm up.
 
@@ -83,6 +74,7 @@ def main(argv=None):
 
     from kmeans_tf import native
     from kmeans_tf._tensorflow import tf
+    from kmeans_tf.engine import csr_rows
 
     kernel = native.kernel()
     if kernel is None:
@@ -90,7 +82,7 @@ def main(argv=None):
     matrix = random_csr(options.rows, options.columns, options.per_row, options.seed)
     rng = np.random.default_rng(options.seed)
     centroids = matrix[rng.choice(options.rows, options.clusters, replace=False)].toarray()
-    sparse, centroids_tensor = as_sparse_tensor(matrix), tf.constant(centroids)
+    sparse, centroids_tensor = csr_rows.from_scipy(matrix), tf.constant(centroids)
     half_norms = (centroids.astype(np.float64) ** 2).sum(axis=1) / 2
 
     contenders = {

@@ -5,17 +5,19 @@ so that the parent can name the case that killed it. Each call either returns an
 checked here against numpy, or raises InvalidArgumentError (or TypeError/ValueError from
 TensorFlow's own type checks); a wrong answer exits 1 with the case, a crash kills the child.
 Half the cases give sample weights: valid ones (some 0), or of a wrong length, negative, NaN or infinite.
-A third give the samples as a ``tf.SparseTensor`` (the sparse ops), now and then with indices out
-of order, duplicated or out of range, or a dense shape of the wrong width.
+A third give the samples as ``CsrRows`` (the sparse ops), now and then with columns out of
+order, duplicated or out of range, row starts out of order, or a width that is not the centroids'.
 """
 
 import argparse
 import sys
 
 import numpy as np
+import scipy.sparse
 
 from kmeans_tf import native
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine.csr_rows import CsrRows
 from tests.cases import change_sums, squared_distances
 
 REFUSALS = (tf.errors.InvalidArgumentError, TypeError, ValueError)
@@ -75,21 +77,30 @@ def random_case(rng):
 
 
 def random_sparse(rng, samples):
-    """The samples as a SparseTensor: mostly canonical, often not (order, duplicates, range, dense shape)."""
-    indices = np.argwhere(samples)
-    values, dense_shape = samples[tuple(indices.T)], list(samples.shape)
+    """The samples as ``CsrRows``: mostly valid, often not (order, duplicates, range, row starts, width)."""
+    matrix = scipy.sparse.csr_matrix(samples)
+    row_starts, columns, values = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data
+    n_columns = samples.shape[1]
     draw = rng.rand()
-    if draw < 0.05 and len(indices) > 1:  # two non-zeros swapped
-        i, j = rng.choice(len(indices), 2, replace=False)
-        indices[[i, j]] = indices[[j, i]]
-    elif draw < 0.1 and len(indices):  # a non-zero repeated
-        i = rng.randint(len(indices))
-        indices, values = np.insert(indices, i, indices[i], axis=0), np.insert(values, i, values[i])
-    elif draw < 0.15 and len(indices):  # an index out of range
-        indices[rng.randint(len(indices)), rng.randint(2)] = [-1, 10**12, -(10**12), max(dense_shape)][rng.randint(4)]
-    elif draw < 0.2:
-        dense_shape[1] += 1
-    return tf.SparseTensor(indices.astype(np.int64), values, dense_shape)
+    if draw < 0.05 and len(columns) > 1:  # two non-zeros swapped
+        i, j = rng.choice(len(columns), 2, replace=False)
+        columns[[i, j]] = columns[[j, i]]
+    elif draw < 0.1 and len(columns):  # a non-zero repeated in its row
+        i = rng.randint(len(columns))
+        columns, values = np.insert(columns, i, columns[i]), np.insert(values, i, values[i])
+        row_starts[np.searchsorted(row_starts, i, side="right") :] += 1
+    elif draw < 0.15 and len(columns):  # a column out of range
+        columns[rng.randint(len(columns))] = [-1, 2**31 - 1, -(2**31), n_columns][rng.randint(4)]
+    elif draw < 0.2 and len(row_starts) > 1:  # a row start out of order or past the end
+        row_starts[rng.randint(len(row_starts))] = [-1, len(columns) + 1, 10**12][rng.randint(3)]
+    elif draw < 0.25:
+        n_columns += 1
+    return CsrRows(
+        tf.constant(row_starts),
+        tf.constant(columns.astype(np.int32)),
+        tf.constant(values),
+        tf.constant(n_columns, tf.int64),
+    )
 
 
 def random_weights(rng, n_samples):
@@ -110,8 +121,8 @@ def random_weights(rng, n_samples):
 def check(op, inputs, outputs):
     """Check an answer against numpy; return what is wrong, or None."""
     samples, centroids = inputs["samples"], inputs["centroids"]
-    if isinstance(samples, tf.SparseTensor):
-        samples = tf.sparse.to_dense(samples).numpy()
+    if isinstance(samples, CsrRows):
+        samples = tf.sparse.to_dense(samples.to_sparse()).numpy()
     n_clusters = len(centroids)
     weights = inputs.get("weights")
     weights = np.ones(len(samples)) if weights is None or not len(weights) else weights  # shape (0,): every weight 1

@@ -1,14 +1,15 @@
 """The C kernel's sparse ops (``KmeansTf>Sparse...``) against its dense ops on the same samples made dense.
 
-Each sparse op reads a canonical ``tf.SparseTensor``'s non-zeros alone; on the densified
-matrix (``tf.sparse.to_dense``) the dense op of the same name gives the same labels, the
-same sums, counts and members to float64 rounding, and the same inertia to it.
+Each sparse op reads compressed sparse rows (``CsrRows``) by their non-zeros alone; on the
+matrix made dense the dense op of the same name gives the same labels, the same sums, counts
+and members to float64 rounding, and the same inertia to it.
 """
 
 import numpy as np
 import pytest
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine.csr_rows import CsrRows, from_sparse, spec
 from tests.cases import DTYPE_IDS, DTYPES, squared_distances
 from tests.test_native import WEIGHTING_IDS, WEIGHTINGS, some_weights
 
@@ -21,7 +22,7 @@ N_LLOYD_STEPS = 6
 
 
 def sparse_case(seed, n_samples, n_features, n_clusters, dtype, density=0.3):
-    """Return samples (a dense matrix, mostly zeros), the same as a SparseTensor, and centroids.
+    """Return samples (a dense matrix, mostly zeros), the same as ``CsrRows``, and centroids.
 
     Every fifth row has no non-zeros and the one after it a single one; every fourth column
     from the fourth has none.
@@ -34,12 +35,20 @@ def sparse_case(seed, n_samples, n_features, n_clusters, dtype, density=0.3):
     samples[1::5, rng.randint(min(n_features, 3))] = rng.normal(size=len(samples[1::5]))
     samples = samples.astype(dtype)
     centroids = rng.normal(size=(n_clusters, n_features)).astype(dtype)
-    return samples, tf.sparse.from_dense(samples), centroids
+    return samples, from_sparse(tf.sparse.from_dense(samples)), centroids
+
+
+def csr(row_starts, columns, values, n_columns):
+    """``CsrRows`` of the four parts given as lists or arrays."""
+    values = tf.constant(values)
+    return CsrRows(
+        tf.constant(row_starts, tf.int64), tf.constant(columns, tf.int32), values, tf.constant(n_columns, tf.int64)
+    )
 
 
 def dense(sparse):
-    """The SparseTensor made dense: what the dense ops take."""
-    return tf.sparse.to_dense(sparse)
+    """The ``CsrRows`` made dense: what the dense ops take."""
+    return tf.sparse.to_dense(sparse.to_sparse())
 
 
 def numpy(outputs):
@@ -57,7 +66,7 @@ def assert_same_pass(got, expected):
 
 def test_a_case_worked_by_hand(native_kernel):
     # Rows [0, 0], [1, 0], [9, 9], [10, 10], [0, 1]: the first has no non-zeros.
-    samples = tf.SparseTensor([[1, 0], [2, 0], [2, 1], [3, 0], [3, 1], [4, 1]], [1.0, 9, 9, 10, 10, 1], [5, 2])
+    samples = csr([0, 0, 1, 3, 5, 6], [0, 0, 1, 0, 1, 1], np.array([1.0, 9, 9, 10, 10, 1], np.float32), 2)
     centroids = np.array([[0, 0], [10, 10]], np.float32)
     labels, sums, counts, members = numpy(native_kernel.nearest_centroid_sums(samples, centroids))
     np.testing.assert_array_equal(labels, [0, 0, 1, 1, 0])
@@ -86,7 +95,7 @@ def weights(request, shape):
 
 @pytest.fixture
 def case(shape, dtype):
-    """A random sparse case of `shape` and `dtype`: samples (dense), the same as a SparseTensor, centroids."""
+    """A random sparse case of `shape` and `dtype`: samples (dense), the same as ``CsrRows``, centroids."""
     return sparse_case(sum(shape), *shape, dtype)
 
 
@@ -145,7 +154,7 @@ def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(nati
 
 
 def test_every_op_takes_a_matrix_without_non_zeros(native_kernel):
-    sparse = tf.SparseTensor(tf.zeros([0, 2], tf.int64), tf.zeros([0], tf.float64), [4, 3])
+    sparse = csr(np.zeros(5), [], np.zeros(0), 3)
     centroids = np.array([[1.0, 1, 1], [0.5, 0, 0]])
     labels, sums, counts, members = numpy(native_kernel.nearest_centroid_sums(sparse, centroids))
     np.testing.assert_array_equal(labels, [1, 1, 1, 1])
@@ -155,52 +164,48 @@ def test_every_op_takes_a_matrix_without_non_zeros(native_kernel):
 
 
 def test_output_shapes_are_known_inside_a_graph(native_kernel):
-    @tf.function(input_signature=[tf.SparseTensorSpec([None, 3], tf.float32), tf.TensorSpec([4, 3], tf.float32)])
+    @tf.function(input_signature=[spec(tf.float32), tf.TensorSpec([4, 3], tf.float32)])
     def shapes(samples, centroids):
         labels, sums, counts, members = native_kernel.nearest_centroid_sums(samples, centroids)
         assert (labels.shape.as_list(), sums.shape.as_list(), counts.shape.as_list()) == ([None], [4, 3], [4])
         assert members.shape.as_list() == [4]
         return labels
 
-    assert shapes(tf.sparse.from_dense(tf.eye(10, 3)), tf.ones([4, 3])).shape == (10,)
+    assert shapes(from_sparse(tf.sparse.from_dense(tf.eye(10, 3))), tf.ones([4, 3])).shape == (10,)
 
 
-# Bad sparse samples (indices, values, dense_shape) against 3 centroids of 3 features, and
-# what the op says: every one is refused before a row is read.
-GOOD_INDICES = [[0, 0], [0, 2], [2, 1]]
-THREE = [1.0, 2.0, 3.0]
-UNSORTED = r"follows \[\d+, \d+\]: an unsorted or duplicate index"
-OUTSIDE = r"is outside dense_shape \[3, 3\]"
-BAD_INDICES = {  # with THREE values and dense_shape [3, 3]
-    "unsorted row": ([[0, 0], [2, 1], [1, 2]], r"indices\[2\] = \[1, 2\] follows \[2, 1\]: an unsorted row"),
-    "duplicate column": ([[0, 0], [0, 2], [0, 2]], r"indices\[2\] = \[0, 2\] " + UNSORTED),
-    "unsorted column": ([[0, 2], [0, 0], [2, 1]], r"indices\[1\] = \[0, 0\] " + UNSORTED),
-    "column out of range": ([[0, 0], [0, 3], [2, 1]], r"indices\[1\] = \[0, 3\] " + OUTSIDE),
-    "negative column": ([[0, -1], [0, 2], [2, 1]], r"indices\[0\] = \[0, -1\] " + OUTSIDE),
-    "negative row": ([[-1, 0], [0, 2], [2, 1]], r"indices\[0\] = \[-1, 0\] " + OUTSIDE),
-    "row out of range": ([[0, 0], [0, 2], [3, 1]], r"indices\[2\] = \[3, 1\] " + OUTSIDE),
-    "huge row": ([[0, 0], [0, 2], [10**15, 1]], r"indices\[2\] = \[1000000000000000, 1\] " + OUTSIDE),
+# Bad sparse samples (row_starts, columns, values, n_columns) against 3 centroids of 3 features,
+# and what the op says: every one is refused before a row is read.
+GOOD = ([0, 2, 2, 3], [0, 2, 1], [1.0, 2.0, 3.0], 3)  # rows [1, 0, 2], [0, 0, 0], [0, 3, 0]
+UNSORTED = "an unsorted or duplicate column; each row's columns must increase"
+BAD_SAMPLES = {
+    "duplicate column": (([0, 3, 3, 3], [0, 2, 2], ...), r"columns\[2\] = 2 follows 2 in row 0: " + UNSORTED),
+    "unsorted column": (([0, 2, 2, 3], [2, 0, 1], ...), r"columns\[1\] = 0 follows 2 in row 0: " + UNSORTED),
+    "column out of range": (([0, 2, 2, 3], [0, 3, 1], ...), r"columns\[1\] = 3 \(row 0\) is outside \[0, 3\)"),
+    "negative column": (([0, 2, 2, 3], [-1, 2, 1], ...), r"columns\[0\] = -1 \(row 0\) is outside \[0, 3\)"),
+    "decreasing row_starts": (([0, 2, 1, 3], ...), r"row_starts\[2\] = 1 follows 2: they must not decrease"),
+    "row_starts past nnz": (([0, 5, 2, 3], ...), r"row_starts\[1\] = 5 follows 0: they must not decrease, up to nnz"),
+    "row_starts not from 0": (([1, 2, 2, 3], ...), r"row_starts must run from 0 to nnz = 3, not from 1 to 3"),
+    "row_starts short of nnz": (([0, 2, 2, 2], ...), r"row_starts must run from 0 to nnz = 3, not from 0 to 2"),
+    "no row_starts": (([],), r"row_starts must be of shape \[n_samples \+ 1\], not \[0\]"),
+    "wrong width": ((..., ..., ..., 4), r"same columns, not of 4 columns \(n_columns\) and shape \[3, 3\]"),
+    "n_columns a vector": ((..., ..., ..., [3]), r"n_columns must be a scalar, not of shape \[1\]"),
+    "too few values": ((..., ..., [1.0, 2.0]), r"values must have one entry per column, shape \[3\], not \[2\]"),
 }
-BAD_SHAPES = {
-    "wrong dense_shape width": (GOOD_INDICES, THREE, [3, 4], r"same columns, not of shapes \[3, 4\] \(dense_shape\)"),
-    "negative dense_shape rows": (GOOD_INDICES, THREE, [-3, 3], r"same columns, not of shapes \[-3, 3\]"),
-    "dense_shape of 3 entries": (GOOD_INDICES, THREE, [3, 3, 1], r"dense_shape must be of shape \[2\] .*, not \[3\]"),
-    "indices of 3 columns": ([[0, 0, 0]], [1.0], [3, 3], r"indices must be of shape \[nnz, 2\], not \[1, 3\]"),
-    "too few values": (
-        GOOD_INDICES,
-        THREE[:2],
-        [3, 3],
-        r"values must have one entry per index, shape \[3\], not \[2\]",
-    ),
-}
-BAD_SAMPLES = {name: (indices, THREE, [3, 3], message) for name, (indices, message) in BAD_INDICES.items()} | BAD_SHAPES
 
 
-@pytest.mark.parametrize("indices, values, dense_shape, message", BAD_SAMPLES.values(), ids=BAD_SAMPLES.keys())
+def bad_parts(changed):
+    """GOOD's four parts as tensors, with the parts ``changed`` gives (... keeps GOOD's)."""
+    parts = [GOOD[i] if i >= len(changed) or changed[i] is ... else changed[i] for i in range(4)]
+    types = (tf.int64, tf.int32, tf.float64, tf.int64)
+    return [tf.constant(part, kind) for part, kind in zip(parts, types)]
+
+
+@pytest.mark.parametrize("changed, message", BAD_SAMPLES.values(), ids=BAD_SAMPLES.keys())
 @pytest.mark.parametrize("op", ["sums", "changes", "bounded", "inertia"])
-def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, indices, values, dense_shape, message):
+def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, changed, message):
     library, centroids, weights = native_kernel.library, tf.ones([3, 3], tf.float64), tf.zeros([0], tf.float64)
-    samples = (tf.constant(indices, tf.int64), tf.constant(values, tf.float64), tf.constant(dense_shape, tf.int64))
+    samples = bad_parts(changed)
     labels, inf, zeros = tf.zeros([3], tf.int64), tf.constant(np.full(3, np.inf)), tf.zeros([3], tf.float64)
     norm_bound = tf.constant(1e3, tf.float64)
     calls = {
@@ -215,9 +220,19 @@ def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, 
         calls[op]()
 
 
+def test_the_csr_rows_are_the_sparse_tensors():
+    sparse = tf.sparse.from_dense(np.array([[1.0, 0, 2], [0, 0, 0], [0, 3, 0]]))
+    rows = from_sparse(sparse)
+    np.testing.assert_array_equal(rows.row_starts, GOOD[0])
+    np.testing.assert_array_equal(rows.columns, GOOD[1])
+    np.testing.assert_array_equal(tf.sparse.to_dense(rows.to_sparse()), tf.sparse.to_dense(sparse))
+    tail = rows.rows(1, 5)  # rows 1 and 2: fewer at the end
+    np.testing.assert_array_equal(tf.sparse.to_dense(tail.to_sparse()), [[0, 0, 0], [0, 3, 0]])
+
+
 @pytest.mark.parametrize("name, length", [("weights", 2), ("weights", 4), ("labels", 2), ("norms", 4)])
 def test_per_sample_inputs_have_one_entry_per_row_of_dense_shape(native_kernel, name, length):
-    sparse = tf.SparseTensor(GOOD_INDICES, THREE, [3, 3])
+    sparse = CsrRows(*bad_parts([]))
     centroids = np.ones((2, 3))
     inputs = {
         "labels": -np.ones(3, np.int64),
@@ -233,6 +248,6 @@ def test_per_sample_inputs_have_one_entry_per_row_of_dense_shape(native_kernel, 
 
 
 def test_a_label_out_of_range_is_named_with_its_row(native_kernel):
-    sparse = tf.SparseTensor(GOOD_INDICES, THREE, [3, 3])
+    sparse = CsrRows(*bad_parts([]))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels\[1\] = 7 is outside \[0, 2\)"):
         native_kernel.sum_squared_distances(sparse, np.ones((2, 3)), np.array([0, 7, 1]))

@@ -116,3 +116,15 @@ def test_documents_cluster_through_a_tfidf_pipeline():
     pipeline = make_pipeline(TfidfVectorizer(), KMeans(2, metric="cosine", random_state=0))
     labels = pipeline.fit_predict(documents)
     assert len(set(labels[:3])) == 1 and len(set(labels[3:])) == 1 and labels[0] != labels[3]
+
+
+def test_rows_beyond_float64_squares_give_the_dense_rows_answer():
+    # values near 1e150: their squares leave no room in float64, so the rows are scaled down inside and the inertia is
+    # measured on the rows themselves, non-zero by non-zero
+    rows, initial = sparse_case(7, n_rows=400, n_features=12, n_clusters=3)
+    huge, huge_initial = rows * 1e150, initial * 1e150
+    ours = kmeans(huge, 3, init=huge_initial)
+    dense = kmeans(huge.toarray(), 3, init=huge_initial)
+    assert_array_equal(ours.labels, dense.labels)
+    assert_allclose(ours.inertia, dense.inertia, rtol=1e-9)
+    assert_allclose(inertia(huge, ours.centroids), dense.inertia, rtol=1e-9)

@@ -49,7 +49,7 @@ def kernel(batch_size=None, sparse=False):
 
     ``batch_size``: rows per chunk of TensorFlow's distance blocks (None: blocks of about
     ``CHUNK_BYTES``); the C kernel works a few rows at a time anyway. ``sparse``: for sparse
-    samples (a ``tf.SparseTensor``), which the C kernel takes through its sparse ops (``takes_sparse``).
+    samples (``csr_rows.CsrRows``), which the C kernel takes through its sparse ops (``takes_sparse``).
     """
     loaded = native.kernel()
     if loaded is None or (sparse and not getattr(loaded, "takes_sparse", False)):

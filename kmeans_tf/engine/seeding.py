@@ -70,7 +70,7 @@ def squared_distances_to(data, squared_norms, indices):
     """Squared distances, shape (len(indices), n_samples), from the samples at ``indices`` to all."""
     if tf_ops.is_sparse(data):
         centres = tf.cast(tf_ops.rows_at(data, indices), data.dtype)
-        products = tf.transpose(tf.sparse.sparse_dense_matmul(data, centres, adjoint_b=True))
+        products = tf.transpose(tf_ops.matmul_rows(data, tf.transpose(centres)))
     else:
         products = tf.matmul(tf.gather(data, indices), data, transpose_b=True)
     return tf.maximum(tf.gather(squared_norms, indices)[:, None] - 2 * products + squared_norms[None, :], 0)

@@ -6,7 +6,7 @@ dtype; integers become float64, as for dense rows). ``check`` makes a canonical 
 the input is not one already (sorted column indices, no duplicates); ``prepared`` scales the
 values when their squares would leave the dtype's range (``prepare``), or the rows to unit length
 for ``metric="cosine"``, into a copy of the values alone; ``to_tensor`` hands the kernel a
-``tf.SparseTensor`` in canonical order. Sparse rows are not centred (that would make them
+``csr_rows.CsrRows``, the CSR arrays as tensors. Sparse rows are not centred (that would make them
 dense): the distances are ``||x||^2 - 2 x.c + ||c||^2``, as scikit-learn measures them on
 sparse rows. The centroids are dense.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import prepare, spherical
+from kmeans_tf.engine import csr_rows, prepare, spherical
 
 
 def is_sparse(samples):
@@ -80,11 +80,14 @@ def prepared(rows, unit=False, centroids=None, exponent=None):
 
 def exact_inertia(rows, centroids, labels, weights=None):
     """``prepare.exact_inertia`` of sparse ``rows``: ``||x||^2 - 2 x.c + ||c||^2`` per row, in float64."""
-    centroids = np.asarray(centroids, np.float64)
-    own = centroids[np.asarray(labels)]
-    products = np.asarray(rows.multiply(own).sum(axis=1, dtype=np.float64)).ravel()
+    centroids, labels = np.asarray(centroids, np.float64), np.asarray(labels)
+    row_ids = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
     with np.errstate(over="ignore", invalid="ignore"):
-        distances = np.maximum(squared_norms(rows) - 2 * products + np.einsum("ij,ij->i", own, own), 0)
+        # each non-zero times its row's centroid at its column: the rows are never made dense
+        own_values = centroids[labels[row_ids], rows.indices]
+        products = np.bincount(row_ids, weights=rows.data * own_values, minlength=rows.shape[0])
+        own_norms = np.einsum("ij,ij->i", centroids, centroids)[labels]
+        distances = np.maximum(squared_norms(rows) - 2 * products + own_norms, 0)
         return float(distances.sum() if weights is None else weights @ np.where(weights > 0, distances, 0.0))
 
 
@@ -105,15 +108,13 @@ def rows_at(samples, indices):
 
 
 def as_tensor(samples):
-    """``samples`` as the kernel takes them: a tensor, or a ``tf.SparseTensor`` of sparse CSR rows."""
+    """``samples`` as the kernel takes them: a tensor, or ``CsrRows`` of sparse CSR rows."""
     return to_tensor(samples) if is_sparse(samples) else tf.constant(samples)
 
 
 def to_tensor(rows):
-    """A ``tf.SparseTensor`` of the CSR ``rows`` (canonical), in their order: what the kernel takes."""
-    row_ids = np.repeat(np.arange(rows.shape[0], dtype=np.int64), np.diff(rows.indptr))
-    indices = np.column_stack([row_ids, rows.indices.astype(np.int64)])
-    return tf.SparseTensor(indices, rows.data, np.array(rows.shape, np.int64))
+    """``CsrRows`` of the CSR ``rows`` (canonical), in their order: what the kernel takes."""
+    return csr_rows.from_scipy(rows)
 
 
 def one_hot(labels, n_labels):

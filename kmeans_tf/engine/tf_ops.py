@@ -12,11 +12,12 @@ cluster sums of weight * sample, counts of the weights, inertia of weight * squa
 The graph functions take the weights as a tensor in every trace (an empty one when there
 are none) and the Python option ``weighted`` says whether to use them.
 
-Sparse samples are a ``tf.SparseTensor`` in canonical (row-major) order: the functions that take
+Sparse samples are ``CsrRows`` (compressed sparse rows, ``csr_rows``): the functions that take
 samples take either, and never make sparse rows dense (``rows_at`` makes the few rows it is asked for).
 """
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine.csr_rows import CsrRows
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
 
@@ -31,29 +32,31 @@ def nearest_from(samples, minus_two_centroids_t, centroid_norms):
 
 
 def is_sparse(samples):
-    """Whether ``samples`` are sparse rows (a ``tf.SparseTensor``)."""
-    return isinstance(samples, tf.SparseTensor)
+    """Whether ``samples`` are sparse rows (``CsrRows``)."""
+    return isinstance(samples, CsrRows)
 
 
 def n_rows(samples):
     """The number of samples (int32), dense or sparse."""
-    return tf.cast(samples.dense_shape[0], tf.int32) if is_sparse(samples) else tf.shape(samples)[0]
+    return samples.n_rows() if is_sparse(samples) else tf.shape(samples)[0]
 
 
 def n_columns(samples):
     """The number of features (int32), dense or sparse."""
-    return tf.cast(samples.dense_shape[1], tf.int32) if is_sparse(samples) else tf.shape(samples)[1]
+    return tf.cast(samples.n_columns, tf.int32) if is_sparse(samples) else tf.shape(samples)[1]
 
 
 def matmul_rows(samples, matrix):
     """``samples @ matrix`` for dense or sparse samples (a dense result)."""
-    return tf.sparse.sparse_dense_matmul(samples, matrix) if is_sparse(samples) else tf.matmul(samples, matrix)
+    if is_sparse(samples):
+        return tf.sparse.sparse_dense_matmul(samples.to_sparse(), matrix)
+    return tf.matmul(samples, matrix)
 
 
 def row_squared_norms(samples):
     """Each sample's squared norm, in the samples' dtype."""
     if is_sparse(samples):
-        return tf.math.unsorted_segment_sum(tf.square(samples.values), samples.indices[:, 0], n_rows(samples))
+        return tf.math.unsorted_segment_sum(tf.square(samples.values), samples.row_ids(), n_rows(samples))
     return tf.reduce_sum(tf.square(samples), axis=1)
 
 
@@ -65,10 +68,10 @@ def rows_at(samples, rows):
     place = tf.tensor_scatter_nd_update(
         -tf.ones([n_rows(samples)], tf.int64), tf.cast(rows, tf.int64)[:, None], tf.range(tf.size(rows, tf.int64))
     )
-    at = tf.gather(place, samples.indices[:, 0])
+    at = tf.gather(place, samples.row_ids())
     kept = tf.where(at >= 0)[:, 0]
-    where = tf.stack([tf.gather(at, kept), tf.gather(samples.indices[:, 1], kept)], axis=1)
-    shape = tf.stack([tf.size(rows, tf.int64), samples.dense_shape[1]])
+    where = tf.stack([tf.gather(at, kept), tf.cast(tf.gather(samples.columns, kept), tf.int64)], axis=1)
+    shape = tf.stack([tf.size(rows, tf.int64), samples.n_columns])
     return tf.scatter_nd(where, tf.cast(tf.gather(samples.values, kept), tf.float64), shape)
 
 
@@ -83,8 +86,8 @@ def squared_distance_to_own(samples, centroids, labels):
     ``||x||^2 - 2 x.c + ||c||^2`` over the non-zeros, at least 0)."""
     if not is_sparse(samples):
         return tf.reduce_sum(tf.square(samples - tf.gather(centroids, labels)), axis=1)
-    rows = samples.indices[:, 0]
-    own = tf.gather_nd(centroids, tf.stack([tf.gather(labels, rows), samples.indices[:, 1]], axis=1))
+    rows = samples.row_ids()
+    own = tf.gather_nd(centroids, tf.stack([tf.gather(labels, rows), tf.cast(samples.columns, tf.int64)], axis=1))
     products = tf.math.unsorted_segment_sum(samples.values * own, rows, n_rows(samples))
     centroid_norms = tf.gather(tf.reduce_sum(tf.square(centroids), axis=1), labels)
     return tf.maximum(row_squared_norms(samples) - 2 * products + centroid_norms, 0)
@@ -93,8 +96,7 @@ def squared_distance_to_own(samples, centroids, labels):
 def row_slice(samples, chunk_rows, i):
     """Return chunk ``i``: rows ``i * chunk_rows`` up to ``(i + 1) * chunk_rows`` (fewer in the last chunk)."""
     if is_sparse(samples):
-        start, size = tf.cast(i * chunk_rows, tf.int64), tf.cast(chunk_rows, tf.int64)
-        return tf.sparse.slice(samples, tf.stack([start, 0]), tf.stack([size, samples.dense_shape[1]]))
+        return samples.rows(i * chunk_rows, chunk_rows)
     return samples[i * chunk_rows : (i + 1) * chunk_rows]
 
 
@@ -178,8 +180,8 @@ def cluster_sums(samples, labels, n_clusters, dtype, weights=None):
 
 def _sparse_cluster_sums(samples, labels, n_clusters, dtype, weights=None):
     """``cluster_sums`` of sparse samples: each non-zero added to its row's cluster, in one pass over them."""
-    rows, columns = samples.indices[:, 0], samples.indices[:, 1]
-    n_features = tf.cast(samples.dense_shape[1], tf.int64)
+    rows, columns = samples.row_ids(), tf.cast(samples.columns, tf.int64)
+    n_features = samples.n_columns
     row_weights = tf.ones_like(labels, dtype) if weights is None else tf.cast(weights, dtype)
     values = tf.cast(samples.values, dtype) * tf.gather(row_weights, rows)
     row_labels = tf.gather(labels, rows)

@@ -9,6 +9,7 @@ the Python options) one trace with an input signature whose dimensions are all u
 import functools
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import csr_rows
 
 
 def matrix(dtype):
@@ -27,7 +28,7 @@ def traced_per_dtype(signature):
     """Decorate a graph-building function: one ``tf.function`` per samples' dtype and options, traced once.
 
     ``signature(dtype)`` returns the input signature for the function's tensor arguments
-    when the first of them (the samples) has ``dtype``; samples that are a ``tf.SparseTensor``
+    when the first of them (the samples) has ``dtype``; samples that are ``CsrRows``
     (sparse rows) get a trace of their own. Keyword arguments are Python options, fixed in the trace.
     """
 
@@ -36,12 +37,12 @@ def traced_per_dtype(signature):
 
         @functools.wraps(function)
         def call(*tensors, **options):
-            rows_are_sparse = isinstance(tensors[0], tf.SparseTensor)
+            rows_are_sparse = isinstance(tensors[0], csr_rows.CsrRows)
             key = (tensors[0].dtype, rows_are_sparse, tuple(sorted(options.items())))
             if key not in traced:
                 specs = signature(tensors[0].dtype)
-                if rows_are_sparse:  # sparse samples: the same trace over a tf.SparseTensor
-                    specs = [tf.SparseTensorSpec([None, None], tensors[0].dtype), *specs[1:]]
+                if rows_are_sparse:  # sparse samples: the same trace over CsrRows
+                    specs = [csr_rows.spec(tensors[0].dtype), *specs[1:]]
                 traced[key] = tf.function(
                     functools.partial(function, **options), input_signature=specs, autograph=False
                 )

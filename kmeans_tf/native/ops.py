@@ -3,8 +3,8 @@
 TensorFlow generates a Python function per op of a loaded library, named after the op in
 snake case: ``KmeansTf>NearestCentroidSums`` becomes ``kmeans_tf_nearest_centroid_sums``.
 Each op has a sparse twin (``KmeansTf>SparseNearestCentroidSums``) that takes the samples as
-a ``tf.SparseTensor``'s indices, values and dense shape. ``Kernel`` calls them under the
-engine's names, the sparse ones for samples given as a ``tf.SparseTensor``; ``missing_ops``
+compressed sparse rows: the four tensors of ``CsrRows``. ``Kernel`` calls them under the
+engine's names, the sparse ones for samples given as ``CsrRows``; ``missing_ops``
 says which ops a loaded library lacks. The ops check their inputs themselves (see
 ``src/ops.c``) and raise ``tf.errors.InvalidArgumentError`` for a bad one.
 """
@@ -12,6 +12,7 @@ says which ops a loaded library lacks. The ops check their inputs themselves (se
 import functools
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine.csr_rows import CsrRows
 
 # Each op (src/ops.c) -> the function TensorFlow generates for it.
 GENERATED_FUNCTIONS = {
@@ -36,16 +37,16 @@ class Kernel:
 
     samples and centroids are float32 or float64 matrices with the same columns (at least
     one centroid); labels are int64, float64 everything else. Every method takes samples as
-    a ``tf.SparseTensor`` too, in canonical row-major order (``tf.sparse.reorder``'s; no
-    duplicate indices), and gives the answer of the same samples made dense, reading their
-    non-zeros alone (the ``KmeansTf>Sparse...`` ops). ``weights`` (n_samples,), each
-    finite and >= 0, weigh the samples (None: every weight 1, the ops' input of shape [0]).
+    ``CsrRows`` too (each row's columns increasing, no duplicates), and gives the answer of
+    the same samples made dense, reading their non-zeros alone (the ``KmeansTf>Sparse...`` ops).
+    ``weights`` (n_samples,), each finite and >= 0, weigh the samples (None: every weight 1,
+    the ops' input of shape [0]).
     The passes' ``members`` (or ``member_changes``) count, per cluster, the samples of weight
     > 0, exactly: a cluster is empty when it has none. Without weights they are the counts.
     """
 
     keeps_bounds = True  # the bounded pass measures only the samples whose bounds cannot prove their label
-    takes_sparse = True  # sparse samples (a tf.SparseTensor) take the sparse ops
+    takes_sparse = True  # sparse samples (CsrRows) take the sparse ops
 
     def __init__(self, library, path):
         self.library = library
@@ -104,9 +105,9 @@ class Kernel:
 
 
 def _on(samples, dense_op, sparse_op):
-    """``dense_op`` with ``samples`` as its first input, or for a SparseTensor ``sparse_op`` with its three parts."""
-    if isinstance(samples, tf.SparseTensor):
-        return functools.partial(sparse_op, samples.indices, samples.values, samples.dense_shape)
+    """``dense_op`` with ``samples`` as its first input, or for ``CsrRows`` ``sparse_op`` with their four parts."""
+    if isinstance(samples, CsrRows):
+        return functools.partial(sparse_op, samples.row_starts, samples.columns, samples.values, samples.n_columns)
     return functools.partial(dense_op, samples)
 
 

@@ -15,11 +15,12 @@
  * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
  *
  * Each has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
- * rest), whose samples are a tf.SparseTensor's three components in place of the dense
- * `samples` input: indices (int64 [nnz, 2]), values (T [nnz]) and dense_shape (int64 [2]),
- * in canonical row-major order (rows non-decreasing, columns increasing within a row, no
- * duplicates; a row may have no non-zeros). Its other inputs and its outputs are the dense
- * op's, and so is its answer on the samples made dense; the pass reads the non-zeros alone.
+ * rest), whose samples are compressed sparse rows (scipy's CSR) in four inputs in place of
+ * the dense `samples` input: row_starts (int64 [n_samples + 1]: row i's non-zeros are
+ * entries row_starts[i] up to row_starts[i + 1]), columns (int32 [nnz], increasing within a
+ * row, no duplicates), values (T [nnz]) and n_columns (an int64 scalar); a row may have no
+ * non-zeros. Its other inputs and its outputs are the dense op's, and so is its answer on
+ * the samples made dense; the pass reads the non-zeros alone.
  *
  * samples and centroids are float or double matrices with the same columns, and at least
  * one centroid; labels, bounds and norms have one entry per sample; a label must be the
@@ -54,7 +55,7 @@ typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 #include "pass.h"
 
 /* Each op's inputs and outputs by index: the order OPS (below) declares them in. Every op's
- * first input is its samples, which a sparse op takes as three inputs (SPARSE_PARTS). */
+ * first input is its samples, which a sparse op takes as four inputs (SPARSE_PARTS). */
 enum { SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, SUMS_N_INPUTS };
 enum { SUMS_LABELS_OUT, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, SUMS_N_OUTPUTS };
 
@@ -76,13 +77,12 @@ enum {
 enum { INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_LABELS, INERTIA_WEIGHTS, INERTIA_N_INPUTS };
 enum { INERTIA_TOTAL_OUT, INERTIA_N_OUTPUTS };
 
-enum { SPARSE_INDICES, SPARSE_VALUES, SPARSE_DENSE_SHAPE, SPARSE_PARTS };
+enum { SPARSE_ROW_STARTS, SPARSE_COLUMNS, SPARSE_VALUES, SPARSE_N_COLUMNS, SPARSE_PARTS };
 
 enum { MAX_INPUTS = BOUNDED_N_INPUTS, MAX_OUTPUTS = BOUNDED_N_OUTPUTS };
 
-/* One call of an op: its context and status, and the tensors it holds (finish deletes them,
- * and the sparse samples' row_starts). A sparse op's samples are in `parts`, its other
- * inputs in `in` at the dense op's indices. */
+/* One call of an op: its context and status, and the tensors it holds (finish deletes them).
+ * A sparse op's samples are in `parts`, its other inputs in `in` at the dense op's indices. */
 typedef struct {
     TF_OpKernelContext *context;
     TF_Status *status;
@@ -127,7 +127,6 @@ static void finish(Call *call) {
     for (int i = 0; i < MAX_INPUTS; ++i) TF_DeleteTensor(call->in[i]);
     for (int i = 0; i < MAX_OUTPUTS; ++i) TF_DeleteTensor(call->out[i]);
     for (int i = 0; i < SPARSE_PARTS; ++i) TF_DeleteTensor(call->parts[i]);
-    free((int64_t *)call->rows.row_starts);
     TF_DeleteStatus(call->status);
 }
 
@@ -154,49 +153,57 @@ static const char *shape_of(const Call *call, int index, char *text, size_t size
     return shape_text(call->in[index], text, size);
 }
 
-/* Check a sparse op's samples (indices [nnz, 2], values [nnz], dense_shape [2] whose columns
- * are the centroids'; every index in range and in canonical order) in one sweep over the
- * indices, which finds each row's first non-zero; describe them in `points`. */
+/* Check a sparse op's samples (row_starts [n_samples + 1], columns [nnz], values [nnz] and the
+ * scalar n_columns, the centroids' columns; every row's columns in range and increasing) in
+ * one sweep over the columns; describe them in `points`. */
 static int read_sparse_samples(Call *call, const TF_Tensor *centroids, Points *points) {
-    const TF_Tensor *indices = call->parts[SPARSE_INDICES], *values = call->parts[SPARSE_VALUES];
-    const TF_Tensor *dense_shape = call->parts[SPARSE_DENSE_SHAPE];
+    const TF_Tensor *row_starts = call->parts[SPARSE_ROW_STARTS], *columns = call->parts[SPARSE_COLUMNS];
+    const TF_Tensor *values = call->parts[SPARSE_VALUES], *n_columns = call->parts[SPARSE_N_COLUMNS];
     char shape[64];
-    if (TF_NumDims(indices) != 2 || TF_Dim(indices, 1) != 2)
-        return fail(call, TF_INVALID_ARGUMENT, "indices must be of shape [nnz, 2], not %s",
-                    shape_text(indices, shape, sizeof shape));
-    const int64_t nnz = TF_Dim(indices, 0);
+    if (TF_NumDims(row_starts) != 1 || TF_Dim(row_starts, 0) < 1)
+        return fail(call, TF_INVALID_ARGUMENT, "row_starts must be of shape [n_samples + 1], not %s",
+                    shape_text(row_starts, shape, sizeof shape));
+    if (TF_NumDims(columns) != 1)
+        return fail(call, TF_INVALID_ARGUMENT, "columns must be of shape [nnz], not %s",
+                    shape_text(columns, shape, sizeof shape));
+    const int64_t nnz = TF_Dim(columns, 0), n_samples = TF_Dim(row_starts, 0) - 1;
     if (TF_NumDims(values) != 1 || TF_Dim(values, 0) != nnz)
-        return fail(call, TF_INVALID_ARGUMENT, "values must have one entry per index, shape [%" PRId64 "], not %s", nnz,
-                    shape_text(values, shape, sizeof shape));
-    if (TF_NumDims(dense_shape) != 1 || TF_Dim(dense_shape, 0) != 2)
-        return fail(call, TF_INVALID_ARGUMENT, "dense_shape must be of shape [2] (n_samples, n_features), not %s",
-                    shape_text(dense_shape, shape, sizeof shape));
-    const int64_t *size = TF_TensorData(dense_shape), n_samples = size[0], n_features = size[1];
-    if (TF_NumDims(centroids) != 2 || n_features != TF_Dim(centroids, 1) || n_samples < 0)
+        return fail(call, TF_INVALID_ARGUMENT, "values must have one entry per column, shape [%" PRId64 "], not %s",
+                    nnz, shape_text(values, shape, sizeof shape));
+    if (TF_NumDims(n_columns) != 0)
+        return fail(call, TF_INVALID_ARGUMENT, "n_columns must be a scalar, not of shape %s",
+                    shape_text(n_columns, shape, sizeof shape));
+    const int64_t n_features = *(const int64_t *)TF_TensorData(n_columns);
+    if (TF_NumDims(centroids) != 2 || n_features != TF_Dim(centroids, 1))
         return fail(call, TF_INVALID_ARGUMENT,
-                    "samples and centroids must be matrices with the same columns, not of shapes [%" PRId64
-                    ", %" PRId64 "] (dense_shape) and %s",
-                    n_samples, n_features, shape_text(centroids, shape, sizeof shape));
-    int64_t *row_starts = calloc((size_t)n_samples + 1, sizeof(int64_t));
-    if (!row_starts) return fail(call, TF_RESOURCE_EXHAUSTED, "out of memory for %" PRId64 " rows", n_samples);
-    call->rows = (SparseRows){.row_starts = row_starts, .indices = TF_TensorData(indices), .values = TF_TensorData(values)};
-    const int64_t *index = call->rows.indices;
-    int64_t rows_started = 0; /* row_starts[0 .. rows_started] are known */
-    for (int64_t j = 0; j < nnz; ++j) {
-        const int64_t row = index[2 * j], column = index[2 * j + 1];
-        if (row < 0 || row >= n_samples || column < 0 || column >= n_features)
+                    "samples and centroids must be matrices with the same columns, not of %" PRId64
+                    " columns (n_columns) and shape %s",
+                    n_features, shape_text(centroids, shape, sizeof shape));
+    call->rows = (SparseRows){
+        .row_starts = TF_TensorData(row_starts), .columns = TF_TensorData(columns), .values = TF_TensorData(values)};
+    const int64_t *starts = call->rows.row_starts;
+    const int32_t *column = call->rows.columns;
+    if (starts[0] != 0 || starts[n_samples] != nnz)
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "row_starts must run from 0 to nnz = %" PRId64 ", not from %" PRId64 " to %" PRId64, nnz,
+                    starts[0], starts[n_samples]);
+    for (int64_t row = 0; row < n_samples; ++row) {
+        if (starts[row + 1] < starts[row] || starts[row + 1] > nnz)
             return fail(call, TF_INVALID_ARGUMENT,
-                        "indices[%" PRId64 "] = [%" PRId64 ", %" PRId64 "] is outside dense_shape [%" PRId64
-                        ", %" PRId64 "]", j, row, column, n_samples, n_features);
-        if (j > 0 && (row < index[2 * j - 2] || (row == index[2 * j - 2] && column <= index[2 * j - 1])))
-            return fail(call, TF_INVALID_ARGUMENT,
-                        "indices[%" PRId64 "] = [%" PRId64 ", %" PRId64 "] follows [%" PRId64 ", %" PRId64
-                        "]: %s; the indices must be sorted by row, then column (tf.sparse.reorder)",
-                        j, row, column, index[2 * j - 2], index[2 * j - 1],
-                        row < index[2 * j - 2] ? "an unsorted row" : "an unsorted or duplicate index");
-        for (; rows_started < row; ++rows_started) row_starts[rows_started + 1] = j;
+                        "row_starts[%" PRId64 "] = %" PRId64 " follows %" PRId64 ": they must not decrease, up to nnz",
+                        row + 1, starts[row + 1], starts[row]);
+        for (int64_t j = starts[row]; j < starts[row + 1]; ++j) {
+            if (column[j] < 0 || column[j] >= n_features)
+                return fail(call, TF_INVALID_ARGUMENT,
+                            "columns[%" PRId64 "] = %d (row %" PRId64 ") is outside [0, %" PRId64 ")", j, column[j],
+                            row, n_features);
+            if (j > starts[row] && column[j] <= column[j - 1])
+                return fail(call, TF_INVALID_ARGUMENT,
+                            "columns[%" PRId64 "] = %d follows %d in row %" PRId64
+                            ": an unsorted or duplicate column; each row's columns must increase",
+                            j, column[j], column[j - 1], row);
+        }
     }
-    for (; rows_started < n_samples; ++rows_started) row_starts[rows_started + 1] = nnz;
     points->sparse = &call->rows;
     points->n_samples = n_samples;
     points->n_features = n_features;
@@ -384,7 +391,7 @@ typedef struct {
 } PassShapes;
 
 static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, const PassShapes *outputs) {
-    /* Every op: samples, centroids first; a sparse op's n_samples is in dense_shape's values. */
+    /* Every op: samples, centroids first; a sparse op's n_samples is row_starts' length less 1. */
     const int sparse = TF_ShapeInferenceContextNumInputs(context) > outputs->n_inputs;
     TF_ShapeHandle *samples = TF_NewShapeHandle(), *centroids = TF_NewShapeHandle();
     TF_ShapeHandle *rows = sparse ? TF_ShapeInferenceContextVectorFromSize(context, -1) : TF_NewShapeHandle();
@@ -477,7 +484,8 @@ static const OpSpec OPS[] = {
 
 /* A sparse op's samples, in place of the dense op's first input. */
 static const char *const SPARSE_INPUTS[SPARSE_PARTS] = {
-    [SPARSE_INDICES] = "indices: int64", [SPARSE_VALUES] = "values: T", [SPARSE_DENSE_SHAPE] = "dense_shape: int64"};
+    [SPARSE_ROW_STARTS] = "row_starts: int64", [SPARSE_COLUMNS] = "columns: int32", [SPARSE_VALUES] = "values: T",
+    [SPARSE_N_COLUMNS] = "n_columns: int64"};
 
 /* The kernel's data of a sparse op (see start): any pointer but NULL. */
 static void *sparse_kernel(TF_OpKernelConstruction *construction) {

@@ -10,12 +10,12 @@
 /* The float pass carries centroid indices in float lanes, exact up to 2**24. */
 #define MAX_FLOAT_CENTROIDS ((int64_t)1 << 24)
 
-/* Samples given by their non-zeros, in row-major order (a canonical tf.SparseTensor, its
- * order checked by ops.c): row i's non-zeros are entries row_starts[i] .. row_starts[i + 1] - 1,
- * in increasing columns; a row may have none. */
+/* Samples given by their non-zeros, row by row (compressed sparse rows, their order checked
+ * by ops.c): row i's non-zeros are entries row_starts[i] .. row_starts[i + 1] - 1, in
+ * increasing columns; a row may have none. */
 typedef struct {
     const int64_t *row_starts; /* IN (n_samples + 1,): each row's first non-zero; row_starts[n_samples] = nnz */
-    const int64_t *indices;    /* IN (nnz, 2): each non-zero's row and column */
+    const int32_t *columns;    /* IN (nnz,): each non-zero's column */
     const void *values;        /* IN (nnz,): the samples' type */
 } SparseRows;
 

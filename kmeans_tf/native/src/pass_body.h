@@ -143,7 +143,7 @@ static inline __attribute__((always_inline)) void TYPED(sparse_dots)(const Spars
     for (int v = 0; v < n_vectors; ++v) sum[v] = (VEC){0};
     for (int64_t j = begin; j < end; ++j) {
         const REAL x = values[j];
-        const REAL *column = columns + rows->indices[2 * j + 1] * width;
+        const REAL *column = columns + rows->columns[j] * width;
         for (int v = 0; v < n_vectors; ++v) sum[v] += x * TYPED(load)(column + v * lanes);
     }
     for (int v = 0; v < n_vectors; ++v) memcpy(dots + v * lanes, &sum[v], sizeof sum[v]);
@@ -246,7 +246,7 @@ static inline double TYPED(row_squared_distance)(const Points *points, const dou
     const REAL *values = rows->values;
     double total = centroid_norms[label];
     for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
-        const double x = values[j], c = centroid[rows->indices[2 * j + 1]];
+        const double x = values[j], c = centroid[rows->columns[j]];
         total += x * (x - 2 * c);
     }
     return larger(total, 0);
@@ -301,7 +301,7 @@ static inline void TYPED(prefetch_row)(const Points *points, int64_t row) {
     if (points->sparse) {
         const int64_t first = points->sparse->row_starts[row];
         __builtin_prefetch((const REAL *)points->sparse->values + first);
-        __builtin_prefetch(points->sparse->indices + 2 * first);
+        __builtin_prefetch(points->sparse->columns + first);
         return;
     }
     const int64_t bytes = points->n_features * (int64_t)sizeof(REAL);
@@ -408,7 +408,7 @@ static inline __attribute__((always_inline)) void TYPED(add_row)(const Points *p
         const SparseRows *rows = points->sparse;
         const REAL *values = rows->values;
         for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j)
-            sum[rows->indices[2 * j + 1]] += scale * values[j];
+            sum[rows->columns[j]] += scale * values[j];
         return;
     }
     const REAL *x = (const REAL *)points->samples + row * points->n_features;
