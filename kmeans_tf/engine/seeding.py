@@ -44,8 +44,11 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
     """
     n_samples = samples.shape[0]
     n_trials = 2 + int(np.log(n_clusters)) if n_trials is None else n_trials
-    data = sparse.as_tensor(samples)
-    squared_norms = tf_ops.row_squared_norms(data)
+    if sparse.is_sparse(samples):  # CSR rows stay scipy's: a product with a few candidates is scipy's fastest
+        data, squared_norms = samples, tf.constant(sparse.squared_norms(samples).astype(samples.dtype))
+    else:
+        data = tf.constant(samples)
+        squared_norms = tf_ops.row_squared_norms(data)
     chosen = [rng.randint(n_samples) if weights is None else rng.choice(n_samples, p=weights / weights.sum())]
     weight_tensor = None if weights is None else tf.constant(weights, data.dtype)
 
@@ -67,10 +70,10 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
 
 
 def squared_distances_to(data, squared_norms, indices):
-    """Squared distances, shape (len(indices), n_samples), from the samples at ``indices`` to all."""
-    if tf_ops.is_sparse(data):
-        centres = tf.cast(tf_ops.rows_at(data, indices), data.dtype)
-        products = tf.transpose(tf_ops.matmul_rows(data, tf.transpose(centres)))
+    """Squared distances, shape (len(indices), n_samples), from the samples at ``indices`` (a tensor, or scipy's CSR
+    rows) to all."""
+    if sparse.is_sparse(data):
+        products = tf.constant(np.ascontiguousarray((data @ sparse.rows_at(data, indices).T).T))
     else:
         products = tf.matmul(tf.gather(data, indices), data, transpose_b=True)
     return tf.maximum(tf.gather(squared_norms, indices)[:, None] - 2 * products + squared_norms[None, :], 0)
