@@ -9,8 +9,8 @@ The package:
 
 - ``src/``: the C sources. ``ops.c`` registers the ops (``KmeansTf>NearestCentroidSums``
   and its kin, and their sparse twins ``KmeansTf>SparseNearestCentroidSums`` and the rest,
-  which read compressed sparse rows, ``CsrRows``) and checks every input; ``pass.c`` with ``pass_body.h`` (its typed half)
-  is the pass; ``pool.c`` runs it on blocks of rows in threads; ``geometry.c`` measures
+  which read compressed sparse rows, ``CsrRows``) and checks every input; ``pass.c`` with
+  ``pass_body.h`` (its typed half) is the pass; ``pool.c`` runs it on blocks of rows in threads; ``geometry.c`` measures
   the centroids for the bounded pass.
 - ``build.py``: compiles ``src/`` into a cached library with a record to verify it by.
 - ``load.py``: loads it, or says why TensorFlow's ops run instead; ``use_native``.
