@@ -192,6 +192,8 @@ static int read_sparse_samples(Call *call, const TF_Tensor *centroids, Points *p
             return fail(call, TF_INVALID_ARGUMENT,
                         "row_starts[%" PRId64 "] = %" PRId64 " follows %" PRId64 ": they must not decrease, up to nnz",
                         row + 1, starts[row + 1], starts[row]);
+        const int64_t length = starts[row + 1] - starts[row];
+        if (length > call->rows.longest_row) call->rows.longest_row = length;
         for (int64_t j = starts[row]; j < starts[row + 1]; ++j) {
             if (column[j] < 0 || column[j] >= n_features)
                 return fail(call, TF_INVALID_ARGUMENT,

@@ -194,7 +194,9 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
                                            : (points->sparse ? round_up(n_clusters, LANES_double) : PANEL_double);
     const int64_t scratch_bytes = round_up((points->sparse ? width : ROWS_PER_TILE * n_features) * element, 64);
     Job job = {.points = *points, .labels = out->labels, .old_labels = old_labels, .n_blocks = n_blocks};
-    Hamerly hamerly = {.slack = 8.0 * (n_features + 2) * (points->is_float ? FLT_EPSILON : DBL_EPSILON)};
+    /* A score sums a row's products term by term: n_features of them, or a sparse row's non-zeros. */
+    const int64_t terms = points->sparse ? points->sparse->longest_row : n_features;
+    Hamerly hamerly = {.slack = 8.0 * (terms + 2) * (points->is_float ? FLT_EPSILON : DBL_EPSILON)};
     Panels_float panels_float = {0};
     Panels_double panels_double = {0};
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
@@ -210,10 +212,12 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
         goto done;
     share_out(job.blocks, n_blocks, block_sums, block_counts, block_members, grid, n_clusters, scratch, scratch_bytes);
     if (points->is_float) {
-        if (!pack_float(&panels_float, points->centroids, n_clusters, n_features, width)) goto done;
+        if (!pack_float(&panels_float, points->centroids, n_clusters, n_features, width, points->sparse != NULL))
+            goto done;
         job.panels = &panels_float;
     } else {
-        if (!pack_double(&panels_double, points->centroids, n_clusters, n_features, width)) goto done;
+        if (!pack_double(&panels_double, points->centroids, n_clusters, n_features, width, points->sparse != NULL))
+            goto done;
         job.panels = &panels_double;
     }
     if (bounds) {

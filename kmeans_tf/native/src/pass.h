@@ -17,6 +17,7 @@ typedef struct {
     const int64_t *row_starts; /* IN (n_samples + 1,): each row's first non-zero; row_starts[n_samples] = nnz */
     const int32_t *columns;    /* IN (nnz,): each non-zero's column */
     const void *values;        /* IN (nnz,): the samples' type */
+    int64_t longest_row;       /* IN: the most non-zeros of any row */
 } SparseRows;
 
 /* The samples and centroids every pass reads, row-major. */

@@ -14,14 +14,16 @@ enum { TYPED(LANES) = sizeof(VEC) / sizeof(REAL), TYPED(PANEL) = 2 * sizeof(VEC)
  * holds, feature by feature, centroids p*width .. p*width + width - 1. Padding centroids get
  * +inf half-norms, so they never win. Sparse rows take one panel of every centroid (width:
  * n_clusters rounded up to whole vectors): the centroids transposed, a feature's values in
- * every centroid side by side. */
+ * every centroid side by side. With `double_norms` (sparse rows) the half-norms are summed
+ * in float64 and rounded once, so that their error does not grow with the features: a
+ * sparse row's scores then err by its non-zeros' count, not the width (see the slack). */
 typedef struct {
     int64_t count, features, width;
     REAL *values, *half_norms;
 } TYPED(Panels);
 
 static int TYPED(pack)(TYPED(Panels) *panels, const REAL *centroids, int64_t n_clusters, int64_t n_features,
-                       int64_t width) {
+                       int64_t width, int double_norms) {
     const int64_t panel = width;
     panels->count = (n_clusters + panel - 1) / panel;
     panels->features = n_features;
@@ -33,12 +35,14 @@ static int TYPED(pack)(TYPED(Panels) *panels, const REAL *centroids, int64_t n_c
     for (int64_t c = 0; c < panels->count * panel; ++c) panels->half_norms[c] = (REAL)INFINITY;
     for (int64_t c = 0; c < n_clusters; ++c) {
         REAL norm = 0;
+        double exact_norm = 0;
         for (int64_t f = 0; f < n_features; ++f) {
             const REAL v = centroids[c * n_features + f];
             panels->values[((c / panel) * n_features + f) * panel + c % panel] = v;
             norm += v * v;
+            exact_norm += (double)v * v;
         }
-        panels->half_norms[c] = norm / 2;
+        panels->half_norms[c] = double_norms ? (REAL)(exact_norm / 2) : norm / 2;
     }
     return 1;
 }
