@@ -13,6 +13,8 @@ from kmeans_tf._tensorflow import tf
 
 # The columns are int32: a sparse matrix of this many columns or more is refused.
 MAX_COLUMNS = 2**31 - 1
+# The byte alignment TensorFlow's CPU kernels require of a tensor's buffer (Eigen's largest).
+TENSOR_ALIGNMENT = 64
 
 
 class CsrRows(tf.experimental.ExtensionType):
@@ -65,15 +67,29 @@ class CsrRows(tf.experimental.ExtensionType):
 
 
 def from_scipy(rows):
-    """``CsrRows`` of a canonical scipy CSR matrix (sorted columns, no duplicates), its arrays copied into tensors."""
+    """``CsrRows`` of a canonical scipy CSR matrix (sorted columns, no duplicates), its arrays copied once into
+    tensors."""
     if rows.shape[1] > MAX_COLUMNS:
         raise ValueError(f"sparse rows of {rows.shape[1]} columns: at most {MAX_COLUMNS} are supported")
     return CsrRows(
         tf.constant(rows.indptr.astype(np.int64, copy=False)),
-        tf.constant(rows.indices.astype(np.int32, copy=False)),
-        tf.constant(rows.data),
+        tensor_of(rows.indices.astype(np.int32, copy=False)),
+        tensor_of(rows.data),
         tf.constant(rows.shape[1], tf.int64),
     )
+
+
+def tensor_of(array):
+    """A tensor holding a copy of the 1-D ``array``, made once (``tf.constant`` holds two copies of a large array).
+
+    The copy is aligned as TensorFlow's kernels expect and handed over through DLPack: the
+    tensor keeps it alive, and frees it with itself.
+    """
+    raw = np.empty(array.nbytes + TENSOR_ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % TENSOR_ALIGNMENT
+    copy = raw[start : start + array.nbytes].view(array.dtype)
+    copy[...] = array
+    return tf.experimental.dlpack.from_dlpack(copy.__dlpack__())
 
 
 def from_sparse(sparse):
