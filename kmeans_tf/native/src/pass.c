@@ -32,6 +32,9 @@ enum { SUSPECTS_FOR_A_WHOLE_TILE = ROWS_PER_TILE / 2 + 1 };
  * at a time, in registers (with a vector of the centroids' and a broadcast value beside). */
 enum { SPARSE_CHUNK = 8 };
 
+/* The bounded pass measures the centroids' half gaps where that costs at most this share of the pass. */
+#define HALF_GAPS_SHARE 0.1
+
 /* The size of a transparent huge page (x86-64 and arm64 with 4 KiB pages). */
 #define HUGE_PAGE ((int64_t)2 << 20)
 
@@ -184,6 +187,16 @@ static void share_out(Block *blocks, int64_t n_blocks, double *sums, double *cou
     }
 }
 
+/* Whether measuring the centroids' half gaps (k^2 d / 2 multiply-adds) costs at most a
+ * HALF_GAPS_SHARE of the pass's own work (n k d, or k per non-zero of sparse rows). Always, but
+ * for sparse rows of many columns, where it could cost as much as the pass. */
+static int half_gaps_pay(const Points *points) {
+    const double k = (double)points->n_clusters, d = (double)points->n_features;
+    const double pass = points->sparse ? (double)points->sparse->row_starts[points->n_samples] * k
+                                       : (double)points->n_samples * k * d;
+    return k * k * d / 2 <= pass * HALF_GAPS_SHARE;
+}
+
 PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels, const Bounds *bounds,
                                  PassOutput *out) {
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features, grid = n_clusters * n_features;
@@ -226,7 +239,10 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
         hamerly.half_gaps = malloc(n_clusters * sizeof(double));
         if (!hamerly.moves.moves || !hamerly.half_gaps) goto done;
         measure_moves(points, bounds->previous_centroids, &hamerly.moves);
-        measure_half_gaps(points, hamerly.half_gaps);
+        if (half_gaps_pay(points))
+            measure_half_gaps(points, hamerly.half_gaps);
+        else
+            memset(hamerly.half_gaps, 0, n_clusters * sizeof(double)); /* no gap known: the lower bounds alone */
         if (centroid_norms) measure_squared_norms(points, centroid_norms);
         job.centroid_norms = centroid_norms;
         job.hamerly = &hamerly;
