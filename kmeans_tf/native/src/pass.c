@@ -176,11 +176,12 @@ static PassResult first_problem(const Block *blocks, int64_t n_blocks) {
     return (PassResult){PASS_DONE, 0, 0, 0, 0};
 }
 
-/* Give each block its share of `sums`, `counts`, `members` and `scratch` (NULL: none). */
-static void share_out(Block *blocks, int64_t n_blocks, double *sums, double *counts, double *members, int64_t grid,
-                      int64_t n_clusters, char *scratch, int64_t scratch_bytes) {
+/* Give each block its share of `sums` (the first block `first_sums`, the others `sums` in
+ * turn), `counts`, `members` and `scratch` (NULL: none). */
+static void share_out(Block *blocks, int64_t n_blocks, double *first_sums, double *sums, double *counts,
+                      double *members, int64_t grid, int64_t n_clusters, char *scratch, int64_t scratch_bytes) {
     for (int64_t b = 0; b < n_blocks; ++b) {
-        if (sums) blocks[b].sums = sums + b * grid;
+        if (sums) blocks[b].sums = b == 0 ? first_sums : sums + (b - 1) * grid;
         if (counts) blocks[b].counts = counts + b * n_clusters;
         if (members) blocks[b].members = members + b * n_clusters;
         if (scratch) blocks[b].scratch = scratch + b * scratch_bytes;
@@ -213,7 +214,8 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     Panels_float panels_float = {0};
     Panels_double panels_double = {0};
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
-    double *block_sums = zeroed(n_blocks * grid, sizeof(double));
+    /* The first block sums into the output itself; each other one into sums of its own, added after. */
+    double *block_sums = zeroed((n_blocks - 1) * grid, sizeof(double));
     double *block_counts = zeroed(n_blocks * n_clusters, sizeof(double));
     /* Without weights the members are the counts. */
     double *block_members = points->weights ? zeroed(n_blocks * n_clusters, sizeof(double)) : NULL;
@@ -223,7 +225,9 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     if (!block_sums || !block_counts || !job.blocks || ((bounds || points->sparse) && !scratch) ||
         (points->weights && !block_members) || (bounds && points->sparse && !centroid_norms))
         goto done;
-    share_out(job.blocks, n_blocks, block_sums, block_counts, block_members, grid, n_clusters, scratch, scratch_bytes);
+    memset(out->sums, 0, grid * sizeof(double));
+    share_out(job.blocks, n_blocks, out->sums, block_sums, block_counts, block_members, grid, n_clusters, scratch,
+              scratch_bytes);
     if (points->is_float) {
         if (!pack_float(&panels_float, points->centroids, n_clusters, n_features, width, points->sparse != NULL))
             goto done;
@@ -251,12 +255,11 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
 
     result = first_problem(job.blocks, n_blocks);
     if (result.outcome != PASS_DONE) goto done;
-    memset(out->sums, 0, grid * sizeof(double));
     memset(out->counts, 0, n_clusters * sizeof(double));
     memset(out->members, 0, n_clusters * sizeof(double));
     out->changed = out->skipped = 0;
     for (int64_t b = 0; b < n_blocks; ++b) {
-        for (int64_t i = 0; i < grid; ++i) out->sums[i] += job.blocks[b].sums[i];
+        for (int64_t i = 0; b > 0 && i < grid; ++i) out->sums[i] += job.blocks[b].sums[i];
         for (int64_t c = 0; c < n_clusters; ++c) out->counts[c] += job.blocks[b].counts[c];
         if (block_members)
             for (int64_t c = 0; c < n_clusters; ++c) out->members[c] += job.blocks[b].members[c];
