@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from kmeans_tf.data_io import check_output, write_atomically
+from kmeans_tf.engine.options import KNEEDLE_RULE
 
 PNG_DPI = 100
 GIF_SUFFIX = ".gif"
@@ -179,7 +180,7 @@ def iterations_animation(samples, centroid_history, labels_history, *, interval_
     return FuncAnimation(figure, draw, frames=len(centroid_history), interval=interval_ms, blit=False)
 
 
-def elbow_figure(k, inertia, silhouette, suggested_k=None):
+def elbow_figure(k, inertia, silhouette, suggested_k=None, *, rule=KNEEDLE_RULE):
     """Draw the inertia (top) and the silhouette (bottom) against k, the suggested k marked in both.
 
     Parameters
@@ -187,6 +188,7 @@ def elbow_figure(k, inertia, silhouette, suggested_k=None):
     k : array of shape (n_k,)
     inertia, silhouette : arrays of shape (n_k,); NaN silhouettes (k = 1) are left out
     suggested_k : int or None, default=None, drawn as a dashed vertical line
+    rule : str, default="kneedle", the rule that suggested it, named beside it
 
     Returns
     -------
@@ -207,7 +209,7 @@ def elbow_figure(k, inertia, silhouette, suggested_k=None):
         for ax in (inertia_ax, silhouette_ax):
             ax.axvline(suggested_k, color="m", ls="--", lw=1.2)
         inertia_ax.annotate(
-            f"suggested k = {suggested_k} (kneedle)",
+            f"suggested k = {suggested_k} ({rule})",
             (suggested_k, 1),
             color="m",
             xycoords=("data", "axes fraction"),
