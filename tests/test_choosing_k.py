@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import tempfile
 import tracemalloc
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn import datasets, metrics
 import kmeans_tf
 from compat import eager
 from kmeans_tf import cli
+from kmeans_tf.engine import gap_statistic
 from kmeans_tf.engine.choosing_k import gap_max_rule, gap_rule, suggest
 from kmeans_tf.engine.options import GAP_MAX_RULE, KNEEDLE_RULE, RULES
 from tests.cases import assert_error, assert_png, random_case, run
@@ -91,12 +93,62 @@ def test_elbow_on_four_blobs_suggests_four(seed):
     assert int(result.k[np.nanargmax(result.silhouette)]) == 4
 
 
-@pytest.mark.slow
-def test_five_separated_blobs_give_five_where_the_kneedle_rule_gives_three():
-    samples = datasets.make_blobs(1500, centers=5, n_features=3, cluster_std=0.7, random_state=5)[0]
-    result = eager.elbow(samples, range(2, 11), seed=0)
-    assert result.suggested_k == 5
-    assert suggest(result, KNEEDLE_RULE) == 3  # the first drop, from 2 to 3, dwarfs the rest
+def five_blobs():
+    """Five blobs in three columns, the closest two centres 8.6 standard deviations apart."""
+    return datasets.make_blobs(1500, centers=5, n_features=3, cluster_std=0.7, random_state=5)[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"seed{s}")
+def test_five_separated_blobs_give_five_where_the_kneedle_rule_gives_three(seed):
+    result = eager.elbow(five_blobs(), range(2, 11), seed=seed)
+    assert result.rule == GAP_MAX_RULE and result.suggested_k == 5
+    assert int(result.k[np.nanargmax(result.silhouette)]) == 5
+    # The inertia falls over 3-fold from 4 to 5 clusters and flattens after; but the first drop, from 2
+    # to 3, is over 5 times as large in size, and the knee of the raw curve comes too soon.
+    falls = result.inertia[:-1] / result.inertia[1:]
+    assert falls[2] > 3 and (falls[3:] < 1.2).all()
+    assert result.inertia[0] - result.inertia[1] > 5 * (result.inertia[2] - result.inertia[3])
+    assert suggest(result, KNEEDLE_RULE) == 3
+
+
+def test_five_separated_blobs_give_five_on_the_command_line(tmp_path):
+    path = tmp_path / "five.csv"
+    np.savetxt(path, five_blobs(), delimiter=",")
+    result = run("elbow", path, "--k", "2:10", "--seed", 0)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1].startswith("Suggested k: 5 (") and "--rule gap-max" in result.stdout
+    summary = json.loads(run("elbow", path, "--k", "2:10", "--seed", 0, "--json").stdout)
+    assert summary["suggested_k"] == 5 and summary["rule"] == "gap-max" and summary["gap_references"] == 5
+    assert [row["k"] for row in summary["table"]] == list(range(2, 11))
+
+
+def test_the_rule_does_not_change_the_fits_of_the_data():
+    samples = four_blobs(5)
+    by_gap = eager.elbow(samples, range(1, 7), seed=2, rule="gap-max")
+    by_silhouette = eager.elbow(samples, range(1, 7), seed=2, rule="silhouette")
+    for field in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "n_iter", "silhouette_sample"):
+        assert_array_equal(getattr(by_gap, field), getattr(by_silhouette, field), err_msg=field)
+    assert np.isnan(by_silhouette.gap).all() and np.isfinite(by_gap.gap).all()
+    assert suggest(by_gap, "silhouette") == by_silhouette.suggested_k
+
+
+def test_reference_sets_fill_the_box_of_the_principal_axes():
+    # A 10 x 1 rectangle turned by 30 degrees: the box of its principal axes is the rectangle itself.
+    rng = np.random.RandomState(0)
+    turn = np.array([[np.cos(np.pi / 6), np.sin(np.pi / 6)], [-np.sin(np.pi / 6), np.cos(np.pi / 6)]])
+    samples = rng.uniform([0, 0], [10, 1], size=(2000, 2)) @ turn + [3.0, -2.0]
+    box = gap_statistic.PrincipalBox.measure(lambda: iter([samples[:700], samples[700:]]))
+    assert_allclose(np.abs(box.axes @ turn.T), np.eye(2)[::-1], atol=1e-2)  # eigh lists the short axis first
+    assert_allclose(sorted(box.high - box.low), [1, 10], rtol=0.03)  # up to the axes' sampling error
+    drawn = np.empty((2000, 2))
+    box.draw(np.random.RandomState(1), drawn, 300)
+    along = (drawn - box.mean) @ box.axes.T
+    assert (along >= box.low - 1e-9).all() and (along <= box.high + 1e-9).all()
+    assert_allclose(along.min(axis=0), box.low, atol=0.05)
+    assert_allclose(along.max(axis=0), box.high, atol=0.05)
+    again = np.empty((2000, 2))
+    box.draw(np.random.RandomState(1), again, 2000)
+    assert_array_equal(drawn, again)  # the same rows whatever the chunks
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2], ids=lambda s: f"seed{s}")
@@ -178,7 +230,15 @@ def test_elbow_command_suggests_four_in_the_table_and_in_json(blobs_csv):
     result = run("elbow", blobs_csv, "--k", "1:8", "--init-seed", 0)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["k", "inertia", "silhouette", "Calinski-Harabasz", "Davies-Bouldin", "gap", "gap", "s.e."]
+    assert lines[0].split() == [
+        "k",
+        "inertia",
+        "silhouette",
+        "Calinski-Harabasz",
+        "Davies-Bouldin",
+        "gap",
+        "gap-s.e.",
+    ]
     assert lines[1].split()[0] == "1" and lines[1].split()[2:5] == ["-", "-", "-"]
     assert [line.split()[0] for line in lines[1:9]] == [str(k) for k in range(1, 9)]
     assert lines[-1].startswith("Suggested k: 4 ") and "--rule gap-max" in lines[-1]
@@ -245,6 +305,7 @@ def test_the_rule_option_picks_the_rule_and_json_names_it(blobs_csv, rule):
     summary = json.loads(run("elbow", blobs_csv, "--k", "1:6", "--init-seed", 0, "--rule", rule, "--json").stdout)
     assert summary["rule"] == rule and summary["suggested_k"] == 4
     assert ("gap" in summary["table"][0]) == (rule in ("gap-max", "gap"))
+    assert summary["gap_references"] == (5 if rule in ("gap-max", "gap") else None)
 
 
 def test_the_kneedle_rule_says_so_and_shows_no_gap(blobs_csv):
@@ -268,9 +329,10 @@ def test_no_structure_is_said_in_words_and_as_null(tmp_path):
 
 
 def test_elbow_help_names_the_rules():
-    output = run("elbow", "--help").output
+    output = " ".join(run("elbow", "--help").output.split())
     assert "kneedle" in output and "Satop" in output and "kmeans-tf elbow " in output
     assert "--rule [gap-max|gap|silhouette|" in output and "Tibshirani" in output and "[default: gap-max]" in output
+    assert "by default, by the gap statistic (--rule gap-max)" in output and "Its cost: every k is fitted" in output
 
 
 @pytest.mark.parametrize(
@@ -296,9 +358,12 @@ def test_elbow_takes_fits_other_name_of_the_init_seed(blobs_csv):
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])
-def test_streamed_and_sparse_rows_are_scored_as_rows_in_memory(tmp_path, metric):
+def test_streamed_and_sparse_rows_are_scored_as_rows_in_memory(monkeypatch, tmp_path, metric):
     samples, _ = random_case(0, 3000, 4, 4, np.float64)
     np.save(tmp_path / "rows.npy", samples)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     in_memory = kmeans_tf.elbow(samples, [2, 3, 4, 5], seed=0, metric=metric)
     streamed = kmeans_tf.elbow(
         np.load(tmp_path / "rows.npy", mmap_mode="r"), [2, 3, 4, 5], seed=0, metric=metric, memory_budget=2**20
@@ -308,4 +373,19 @@ def test_streamed_and_sparse_rows_are_scored_as_rows_in_memory(tmp_path, metric)
         assert_array_equal(scored.silhouette_sample, in_memory.silhouette_sample)
         for field in ("inertia", "silhouette", "calinski_harabasz", "davies_bouldin"):
             assert_allclose(getattr(scored, field), getattr(in_memory, field), rtol=1e-9, err_msg=field)
-        assert scored.suggested_k == in_memory.suggested_k
+        assert suggest(scored, "silhouette") == suggest(in_memory, "silhouette")
+    # The streamed reference sets, written to the temporary folder a chunk at a time and removed, are those
+    # drawn in memory; sparse rows draw theirs otherwise (their values moved to other columns).
+    assert_allclose(streamed.gap, in_memory.gap, rtol=1e-6)
+    assert_allclose(streamed.gap_se, in_memory.gap_se, rtol=1e-6)
+    assert streamed.suggested_k == in_memory.suggested_k and list(scratch.iterdir()) == []
+    assert np.isfinite(sparse_rows.gap).all() and (sparse_rows.gap_se > 0).all()
+
+
+def test_elbow_streams_npy_data_with_a_gap_rule_on_the_command_line(tmp_path, blobs_csv):
+    np.save(tmp_path / "four.npy", four_blobs(0))
+    from_npy = json.loads(run("elbow", tmp_path / "four.npy", "--k", "1:6", "--seed", 0, "--json").stdout)
+    from_csv = json.loads(run("elbow", blobs_csv, "--k", "1:6", "--seed", 0, "--json").stdout)
+    assert from_npy["suggested_k"] == from_csv["suggested_k"] == 4 and from_npy["rule"] == "gap-max"
+    for streamed, in_memory in zip(from_npy["table"], from_csv["table"]):
+        assert streamed["gap"] == pytest.approx(in_memory["gap"], rel=1e-6)

@@ -23,6 +23,7 @@ from kmeans_tf.engine.options import (
     DEFAULT_SILHOUETTE_ROWS,
     GAP_MAX_RULE,
     GAP_RULE,
+    GAP_RULES,
     INIT_STRATEGIES,
     KNEEDLE_RULE,
     LOG_KNEEDLE_RULE,
@@ -42,13 +43,16 @@ COLUMNS = (
 # The gap statistic's columns, shown where the rule measured it.
 GAP_COLUMNS = (
     ("gap", "gap", ".4f"),
-    ("gap s.e.", "gap_se", ".4f"),
+    ("gap-s.e.", "gap_se", ".4f"),
 )
 UNDEFINED = "-"
 NO_STRUCTURE = "the gap statistic finds no cluster structure: k=1 fits as well"
 # Each rule: what its suggested k is, and why it has none.
 SUGGESTIONS = {
-    KNEEDLE_RULE: ("the knee of the inertia curve by the kneedle rule", "the inertia curve has no knee by the kneedle rule"),
+    KNEEDLE_RULE: (
+        "the knee of the inertia curve by the kneedle rule",
+        "the inertia curve has no knee by the kneedle rule",
+    ),
     LOG_KNEEDLE_RULE: (
         "the knee of the log of the inertia by the kneedle rule",
         "the log of the inertia has no knee by the kneedle rule",
@@ -140,7 +144,7 @@ class KValues(click.ParamType):
     type=click.IntRange(1),
     default=DEFAULT_GAP_REFERENCES,
     show_default=True,
-    help="reference sets of the gap statistic, each fitted for every k as the data is",
+    help="reference sets of the gap rules, each as large as the data and fitted for every k as the data is",
 )
 @options.memory_budget_option
 @options.plot_option
@@ -169,7 +173,7 @@ def elbow(
     as_json,
     force,
 ):
-    """Fit k-means for several k and suggest one, by the gap statistic unless --rule says otherwise.
+    """Fit k-means for several k and suggest one: by default, by the gap statistic (--rule gap-max).
 
     Runs kmeans_tf.elbow on DATA (read as by fit: .csv, .tsv, .npy data streamed from disk
     within --memory-budget, sparse .npz or svmlight rows, TFRecord files with --feature read
@@ -177,20 +181,26 @@ def elbow(
     sum of squared distances to the nearest centroid, which always falls as k grows); the
     silhouette (-1 to 1, higher is better), measured on --silhouette-rows rows; the
     Calinski-Harabasz score (higher is better) and the Davies-Bouldin score (0 or more,
-    lower is better). The scores are scikit-learn's; k = 1 has none (-).
+    lower is better); with a gap rule, the gap statistic and its standard error. The scores
+    are scikit-learn's; k = 1 has none (-).
 
-    The suggested k is by --rule. gap-max (the default): the smallest k whose gap statistic
-    (Tibshirani et al. 2001: the mean log inertia of k-means on --gap-references sets drawn
-    uniformly in the box of the data's principal axes, less the data's log inertia) is within a
-    standard error of the highest; none where that is k = 1 (no cluster structure). It fits
-    every k on each reference set too, (1 + --gap-references) times the fits of the other
-    rules, and can answer none only where --k starts at 1. gap: the first k whose gap is within a standard error of the
-    next (Tibshirani's rule). silhouette, calinski-harabasz: the k of the highest score;
-    davies-bouldin: of the lowest. kneedle: the knee of the inertia curve (Satopää et al.
-    2011), log-kneedle: of its log. --plot draws the inertia and the silhouette against k,
-    the suggested k marked. With --metric cosine (spherical k-means) the inertia sums
-    1 - cosine, the silhouette is by the cosine distance, and the other two scores are
-    measured on the rows scaled to unit length.
+    The suggested k is by --rule. The default, gap-max, found the right k most often on the
+    benchmark of docs/choosing-k.md: the smallest k whose gap statistic (Tibshirani et al.
+    2001: the mean log inertia of k-means on --gap-references reference sets drawn uniformly in
+    the box of the data's principal axes, less the data's log inertia) is within a standard
+    error of the highest; none where that is k = 1 (no cluster structure), which only a --k
+    from 1 can answer. Its cost: every k is fitted on each reference set too, (1 +
+    --gap-references) times the fits of the other rules (about 3 times the time on that
+    benchmark); for data streamed from disk, each
+    reference set is written to the temporary folder (as large as the data, one at a time).
+    gap: the first k whose gap is within a standard error of the next one's (Tibshirani's
+    rule). silhouette, calinski-harabasz: the k of the highest score; davies-bouldin: of the
+    lowest. kneedle: the knee of the inertia curve (Satopää et al. 2011); log-kneedle: of its
+    log.
+
+    --plot draws the inertia and the silhouette against k, the suggested k marked. With
+    --metric cosine (spherical k-means) the inertia sums 1 - cosine, the silhouette is by the
+    cosine distance, and the other two scores are measured on the rows scaled to unit length.
 
     \b
     Example:
@@ -245,6 +255,7 @@ def elbow(
 
     write_outputs([picture_output(plot, draw)], console)  # the picture first: the table only once it is written
     columns = shown_columns(result)
+    fields = [field for _, field, _ in columns] + ["n_iter"]
     if as_json:
         click.echo(
             json.dumps(
@@ -255,10 +266,9 @@ def elbow(
                     "metric": metric,
                     "silhouette_rows": len(result.silhouette_sample),
                     "rule": result.rule,
+                    "gap_references": gap_references if result.rule in GAP_RULES else None,
                     "suggested_k": result.suggested_k,
-                    "table": [
-                        dict(zip([field for _, field, _ in columns] + ["n_iter"], row)) for row in _rows(result, columns)
-                    ],
+                    "table": [dict(zip(fields, row)) for row in _rows(result, columns)],
                 },
                 indent=2,
                 allow_nan=False,
@@ -270,8 +280,8 @@ def elbow(
 
 
 def shown_columns(result):
-    """The table's columns: the scores, and the gap's where the rule measured it."""
-    return COLUMNS + GAP_COLUMNS if not all(math.isnan(gap) for gap in result.gap.tolist()) else COLUMNS
+    """The table's columns: the scores, and the gap's where a gap rule measured it."""
+    return COLUMNS + GAP_COLUMNS if result.rule in GAP_RULES else COLUMNS
 
 
 def _rows(result, columns):

@@ -2,6 +2,8 @@
 
 The scores are scikit-learn's (``sklearn.metrics``), imported inside ``elbow``. The rules (``RULES`` in
 ``options``) read the scores: ``kneedle`` and ``gap_rule`` are two of them; ``suggest`` applies any of them.
+The gap statistic's reference sets are drawn by ``gap_statistic``, where each kind of rows keeps its own
+(``RowsInMemory``, ``SparseRows``, ``StreamedRows``: ``box`` and ``reference_set``).
 """
 
 import dataclasses
@@ -9,7 +11,7 @@ import functools
 
 import numpy as np
 
-from kmeans_tf.engine import cluster_scores, sparse, spherical, validation
+from kmeans_tf.engine import cluster_scores, gap_statistic, prepare, sparse, spherical, validation
 from kmeans_tf.engine.kmeans import kmeans
 from kmeans_tf.engine.options import (
     CALINSKI_HARABASZ_RULE,
@@ -30,7 +32,6 @@ from kmeans_tf.engine.options import (
     GAP_RULES,
     KNEEDLE_RULE,
     LOG_KNEEDLE_RULE,
-    MAX_SEED,
     MIN_K_VALUES,
     RULES,
     SILHOUETTE_RULE,
@@ -111,7 +112,9 @@ def elbow(
     rule : str, default="gap-max"
         How the k is suggested, one of ``RULES`` (see ``suggest``). The gap rules (``GAP_RULES``)
         also fit every k on ``gap_references`` reference sets; they answer None (no cluster
-        structure) only where ``k_values`` hold 1, the k they compare the others with.
+        structure) only where ``k_values`` hold 1, the k they compare the others with. For
+        streamed samples each reference set is written to the temporary folder (as large as the
+        data, one at a time) and streamed as the data are.
     gap_references : int >= 1, default=5
         The gap statistic's reference sets (B), each as large as the data and fitted for every k: a
         gap rule costs (1 + B) times the fits of the others.
@@ -137,8 +140,9 @@ def elbow(
 
     sample = _silhouette_sample(rows.n_rows, silhouette_rows, seed)
     sample_rows = rows.at(sample)
+    references = None
     if rule in GAP_RULES:
-        references = ReferenceSets(rows.samples, _reference_seeds(seed, gap_references))
+        references = gap_statistic.ReferenceSets(rows, gap_statistic.seeds(seed, gap_references))
     # Every k is fitted alike: only n_clusters changes.
     fit_options = {
         "metric": metric,
@@ -155,7 +159,7 @@ def elbow(
     measured = []
     for k in k_values:
         result = kmeans(rows.samples, k, **fit_options)
-        gap, gap_se = references.gap(k, result.inertia, fit_options) if rule in GAP_RULES else (np.nan, np.nan)
+        gap, gap_se = (np.nan, np.nan) if references is None else references.gap(k, result.inertia, fit_options)
         if callback is not None:
             callback(k, result)
         labels = np.asarray(result.labels)
@@ -192,7 +196,7 @@ def elbow(
 
 
 def suggest(result, rule):
-    """Return the k that ``rule`` (one of ``RULES``) suggests from the scores of ``result``, an ``ElbowResult``, or None.
+    """Return the k that ``rule`` (one of ``RULES``) suggests from the scores of an ``ElbowResult``, or None.
 
     - ``"kneedle"``: the knee of the inertia curve (``kneedle``); ``"log-kneedle"``: the knee of its log;
     - ``"silhouette"``, ``"calinski-harabasz"``: the k of the highest score; ``"davies-bouldin"``: of the lowest;
@@ -266,44 +270,6 @@ SUGGESTERS = {
     GAP_MAX_RULE: lambda result: gap_max_rule(result.k, result.gap, result.gap_se),
     GAP_RULE: lambda result: gap_rule(result.k, result.gap, result.gap_se),
 }
-
-
-class ReferenceSets:
-    """The gap statistic's reference sets: data drawn without cluster structure, each from its own seed.
-
-    Rows in memory are drawn uniformly in the box of the data's principal axes (Tibshirani et al.'s
-    second reference); sparse rows keep their values and the columns' shares of the stored values,
-    each value moved to a column drawn from the data's stored columns (a dense box would not fit
-    where sparse rows are the point). A set is drawn again for each k, so that only one is held at a time.
-    """
-
-    def __init__(self, samples, seeds):
-        self.samples, self.seeds = samples, seeds
-        if not sparse.is_sparse(samples):
-            rows = np.asarray(samples, np.float64)
-            self.mean = rows.mean(axis=0)
-            self.axes = np.linalg.svd(rows - self.mean, full_matrices=False)[2]
-            projected = (rows - self.mean) @ self.axes.T
-            self.low, self.high = projected.min(axis=0), projected.max(axis=0)
-
-    def draw(self, seed):
-        """Return the reference set of ``seed``, in the data's dtype (and sparse format)."""
-        random = np.random.RandomState(seed)
-        if sparse.is_sparse(self.samples):
-            rows = self.samples
-            columns = rows.indices[random.randint(0, max(rows.nnz, 1), size=rows.nnz)]
-            drawn = type(rows)((rows.data.copy(), columns, rows.indptr.copy()), shape=rows.shape)
-            drawn.sum_duplicates()
-            return drawn
-        uniform = random.uniform(self.low, self.high, size=(self.samples.shape[0], len(self.low)))
-        return (uniform @ self.axes + self.mean).astype(self.samples.dtype)
-
-    def gap(self, k, inertia, fit_options):
-        """Return the gap at ``k`` of the data's ``inertia``, and its standard error, from k-means on every set."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.log([kmeans(self.draw(seed), k, **fit_options).inertia for seed in self.seeds])
-            spread = logs.std() * np.sqrt(1 + 1 / len(self.seeds))
-            return float(logs.mean() - np.log(inertia)), float(spread)
 
 
 def kneedle(k, inertia):
@@ -388,6 +354,19 @@ class RowsInMemory:
     def at(self, indices):
         return self.samples[indices]
 
+    def box(self):
+        """The box of the rows' principal axes (``gap_statistic.PrincipalBox``), a chunk of rows at a time."""
+
+        def chunks():
+            for start in range(0, self.n_rows, prepare.CHUNK_ROWS):
+                yield self.samples[start : start + prepare.CHUNK_ROWS]
+
+        return gap_statistic.PrincipalBox.measure(chunks)
+
+    def reference_set(self, box, random):
+        """A reference set drawn in ``box`` from the ``RandomState`` ``random``, in memory (a context manager)."""
+        return gap_statistic.drawn_in_memory(box, random, self.samples.shape, self.samples.dtype, prepare.CHUNK_ROWS)
+
     def scores(self, labels):
         from sklearn import metrics
 
@@ -407,6 +386,14 @@ class SparseRows(RowsInMemory):
     def at(self, indices):
         return self.samples[indices]
 
+    def box(self):
+        """None: sparse reference sets move the rows' own values (``gap_statistic.columns_shuffled``)."""
+        return None
+
+    def reference_set(self, box, random):
+        """A sparse reference set drawn from the ``RandomState`` ``random`` (a context manager)."""
+        return gap_statistic.columns_shuffled(self.samples, random)
+
     def scores(self, labels):
         partition = cluster_scores.of_sparse(self.scored, labels)
         return cluster_scores.calinski_harabasz(partition), cluster_scores.davies_bouldin(partition)
@@ -423,6 +410,20 @@ class StreamedRows:
 
     def at(self, indices):
         return self.source.take(indices)
+
+    def box(self):
+        """The box of the rows' principal axes (``gap_statistic.PrincipalBox``), read a chunk at a time."""
+
+        def chunks():
+            for _, rows in sources.chunks(self.source, self.chunk_rows):
+                yield rows
+
+        return gap_statistic.PrincipalBox.measure(chunks)
+
+    def reference_set(self, box, random):
+        """A reference set drawn in ``box``, written to a ``.npy`` file in the temporary folder (a context manager)."""
+        shape = (self.n_rows, self.source.n_features)
+        return gap_statistic.drawn_on_disk(box, random, shape, self.source.dtype, self.chunk_rows)
 
     def scores(self, labels):
         transform = spherical.unit_rows if self.unit else None
