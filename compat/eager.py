@@ -9,8 +9,8 @@ command line runs on users' data is the ``kmeans_tf`` package; its public API is
   "random", "k-means++" or "k-means||" initialisation, and scikit-learn's relocation of
   empty clusters; it returns a ``KMeansResult``;
 - ``predict`` and ``inertia`` for given centroids;
-- ``elbow``: k-means for several k, each fit scored, and a k suggested by the kneedle rule
-  (``kneedle``); it returns an ``ElbowResult``;
+- ``elbow``: k-means for several k, each fit scored, and a k suggested by a rule (by default the
+  gap statistic; ``kneedle`` is the kneedle rule alone); it returns an ``ElbowResult``;
 - data larger than memory: a memory map (``np.load(path, mmap_mode="r")``) or ``load_shards(folder)``
   (a folder of ``.npy`` files, as one ``Shards``) is streamed from disk by ``kmeans``, ``predict`` and ``inertia``;
 - ``gd_kmeans``: k-means by gradient descent, as the post does it;

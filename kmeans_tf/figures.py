@@ -179,7 +179,7 @@ def iterations_animation(samples, centroid_history, labels_history, *, interval_
     return FuncAnimation(figure, draw, frames=len(centroid_history), interval=interval_ms, blit=False)
 
 
-def elbow_figure(k, inertia, silhouette, suggested_k=None):
+def elbow_figure(k, inertia, silhouette, suggested_k=None, *, rule=None):
     """Draw the inertia (top) and the silhouette (bottom) against k, the suggested k marked in both.
 
     Parameters
@@ -187,6 +187,7 @@ def elbow_figure(k, inertia, silhouette, suggested_k=None):
     k : array of shape (n_k,)
     inertia, silhouette : arrays of shape (n_k,); NaN silhouettes (k = 1) are left out
     suggested_k : int or None, default=None, drawn as a dashed vertical line
+    rule : str or None, default=None, the rule that suggested it, named beside it where given
 
     Returns
     -------
@@ -207,7 +208,7 @@ def elbow_figure(k, inertia, silhouette, suggested_k=None):
         for ax in (inertia_ax, silhouette_ax):
             ax.axvline(suggested_k, color="m", ls="--", lw=1.2)
         inertia_ax.annotate(
-            f"suggested k = {suggested_k} (kneedle)",
+            f"suggested k = {suggested_k}" + ("" if rule is None else f" ({rule})"),
             (suggested_k, 1),
             color="m",
             xycoords=("data", "axes fraction"),

@@ -38,7 +38,9 @@ def test_elbow_figure_draws_inertia_and_the_defined_silhouettes_and_marks_the_su
     np.testing.assert_array_equal(silhouette_ax.lines[0].get_xydata(), [[2, 0.5], [3, 0.7], [4, 0.6]])
     for ax in (inertia_ax, silhouette_ax):  # the suggestion: a vertical line at k = 3
         np.testing.assert_array_equal(ax.lines[1].get_xdata(), [3, 3])
-    assert "suggested k = 3" in inertia_ax.texts[0].get_text()
+    assert inertia_ax.texts[0].get_text() == "suggested k = 3"
+    named = elbow_figure([1, 2, 3], [3.0, 2.0, 1.0], [np.nan, 0.1, 0.2], suggested_k=2, rule="gap-max")
+    assert named.axes[0].texts[0].get_text() == "suggested k = 2 (gap-max)"
     assert len(elbow_figure([1, 2, 3], [3.0, 2.0, 1.0], [np.nan, 0.1, 0.2]).axes[0].lines) == 1
 
 

@@ -14,7 +14,23 @@ from kmeans_tf.cli.console import Command
 from kmeans_tf.cli.inputs import open_data
 from kmeans_tf.cli.outputs import claim_outputs, picture_output, write_outputs
 from kmeans_tf.data_io.tfrecord_files import is_tfrecord_data
-from kmeans_tf.engine.options import DEFAULT_INIT, DEFAULT_SILHOUETTE_ROWS, INIT_STRATEGIES, KNEEDLE_RULE, MIN_K_VALUES
+from kmeans_tf.engine.options import (
+    CALINSKI_HARABASZ_RULE,
+    DAVIES_BOULDIN_RULE,
+    DEFAULT_GAP_REFERENCES,
+    DEFAULT_INIT,
+    DEFAULT_RULE,
+    DEFAULT_SILHOUETTE_ROWS,
+    GAP_MAX_RULE,
+    GAP_RULE,
+    GAP_RULES,
+    INIT_STRATEGIES,
+    KNEEDLE_RULE,
+    LOG_KNEEDLE_RULE,
+    MIN_K_VALUES,
+    RULES,
+    SILHOUETTE_RULE,
+)
 
 # The table's columns: heading, the ElbowResult field, and the format of a value.
 COLUMNS = (
@@ -24,7 +40,32 @@ COLUMNS = (
     ("Calinski-Harabasz", "calinski_harabasz", ".6g"),
     ("Davies-Bouldin", "davies_bouldin", ".4f"),
 )
+# The gap statistic's columns, shown where the rule measured it.
+GAP_COLUMNS = (
+    ("gap", "gap", ".4f"),
+    ("gap-s.e.", "gap_se", ".4f"),
+)
 UNDEFINED = "-"
+NO_STRUCTURE = "the gap statistic finds no cluster structure: k=1 fits as well"
+# Each rule: what its suggested k is, and why it has none.
+SUGGESTIONS = {
+    KNEEDLE_RULE: (
+        "the knee of the inertia curve by the kneedle rule",
+        "the inertia curve has no knee by the kneedle rule",
+    ),
+    LOG_KNEEDLE_RULE: (
+        "the knee of the log of the inertia by the kneedle rule",
+        "the log of the inertia has no knee by the kneedle rule",
+    ),
+    SILHOUETTE_RULE: ("the highest silhouette", "no k has a silhouette"),
+    CALINSKI_HARABASZ_RULE: ("the highest Calinski-Harabasz score", "no k has a Calinski-Harabasz score"),
+    DAVIES_BOULDIN_RULE: ("the lowest Davies-Bouldin score", "no k has a Davies-Bouldin score"),
+    GAP_MAX_RULE: ("the smallest k whose gap is within a standard error of the highest", NO_STRUCTURE),
+    GAP_RULE: (
+        "the first k whose gap is within a standard error of the next",
+        f"{NO_STRUCTURE}, or the gap still grows at the largest k",
+    ),
+}
 
 
 class KValues(click.ParamType):
@@ -51,9 +92,7 @@ class KValues(click.ParamType):
                 ctx,
             )
         if len(values) < MIN_K_VALUES:
-            self.fail(
-                f"{value!r} gives {len(values)} k values; the kneedle rule needs at least {MIN_K_VALUES}", param, ctx
-            )
+            self.fail(f"{value!r} gives {len(values)} k values; choosing k needs at least {MIN_K_VALUES}", param, ctx)
         if values[0] < 1:
             self.fail(f"{value!r} holds k={values[0]}; every k should be >= 1", param, ctx)
         if isinstance(values, list) and len(set(values)) != len(values):
@@ -93,6 +132,20 @@ class KValues(click.ParamType):
     default=DEFAULT_SILHOUETTE_ROWS,
     help="measure the silhouette on this many rows drawn at random (the same rows for every k)",
 )
+@click.option(
+    "--rule",
+    type=click.Choice(RULES),
+    default=DEFAULT_RULE,
+    show_default=True,
+    help=f"how the k is suggested; {GAP_MAX_RULE} and {GAP_RULE} also fit --gap-references reference sets",
+)
+@click.option(
+    "--gap-references",
+    type=click.IntRange(1),
+    default=DEFAULT_GAP_REFERENCES,
+    show_default=True,
+    help="reference sets of the gap rules, each as large as the data and fitted for every k as the data is",
+)
 @options.memory_budget_option
 @options.plot_option
 @click.option("--json", "as_json", is_flag=True, help="print the table and the suggested k as JSON on stdout")
@@ -114,11 +167,13 @@ def elbow(
     init_seed,
     silhouette_rows,
     memory_budget,
+    rule,
+    gap_references,
     plot,
     as_json,
     force,
 ):
-    """Fit k-means for several k and suggest one: the elbow of the inertia curve.
+    """Fit k-means for several k and suggest one: by default, by the gap statistic (--rule gap-max).
 
     Runs kmeans_tf.elbow on DATA (read as by fit: .csv, .tsv, .npy data streamed from disk
     within --memory-budget, sparse .npz or svmlight rows, TFRecord files with --feature read
@@ -126,13 +181,26 @@ def elbow(
     sum of squared distances to the nearest centroid, which always falls as k grows); the
     silhouette (-1 to 1, higher is better), measured on --silhouette-rows rows; the
     Calinski-Harabasz score (higher is better) and the Davies-Bouldin score (0 or more,
-    lower is better). The scores are scikit-learn's; k = 1 has none (-). The suggested k is
-    the knee of the inertia curve by the kneedle rule (Satopää et al. 2011): k and inertia
-    scaled to [0, 1], the k where the curve lies farthest below the straight line from its
-    first point to its last. --plot draws the inertia and the silhouette against k, the
-    suggested k marked. With --metric cosine (spherical k-means) the inertia sums 1 - cosine,
-    the silhouette is by the cosine distance, and the other two scores are measured on the rows
-    scaled to unit length.
+    lower is better); with a gap rule, the gap statistic and its standard error. The scores
+    are scikit-learn's; k = 1 has none (-).
+
+    The suggested k is by --rule. The default, gap-max, found the right k most often on the
+    benchmark of docs/choosing-k.md: the smallest k whose gap statistic (Tibshirani et al.
+    2001: the mean log inertia of k-means on --gap-references reference sets drawn uniformly in
+    the box of the data's principal axes, less the data's log inertia) is within a standard
+    error of the highest; none where that is k = 1 (no cluster structure), which only a --k
+    from 1 can answer. Its cost: every k is fitted on each reference set too, (1 +
+    --gap-references) times the fits of the other rules (about 3 times the time on that
+    benchmark); for data streamed from disk, each
+    reference set is written to the temporary folder (as large as the data, one at a time).
+    gap: the first k whose gap is within a standard error of the next one's (Tibshirani's
+    rule). silhouette, calinski-harabasz: the k of the highest score; davies-bouldin: of the
+    lowest. kneedle: the knee of the inertia curve (Satopää et al. 2011); log-kneedle: of its
+    log.
+
+    --plot draws the inertia and the silhouette against k, the suggested k marked. With
+    --metric cosine (spherical k-means) the inertia sums 1 - cosine, the silhouette is by the
+    cosine distance, and the other two scores are measured on the rows scaled to unit length.
 
     \b
     Example:
@@ -174,6 +242,8 @@ def elbow(
             init_rounds=init_rounds,
             seed=init_seed,
             silhouette_rows=silhouette_rows,
+            rule=rule,
+            gap_references=gap_references,
             callback=record,
             memory_budget=memory_budget,
         )
@@ -181,9 +251,11 @@ def elbow(
     def draw():
         from kmeans_tf.figures import elbow_figure
 
-        return elbow_figure(result.k, result.inertia, result.silhouette, result.suggested_k)
+        return elbow_figure(result.k, result.inertia, result.silhouette, result.suggested_k, rule=result.rule)
 
     write_outputs([picture_output(plot, draw)], console)  # the picture first: the table only once it is written
+    columns = shown_columns(result)
+    fields = [field for _, field, _ in columns] + ["n_iter"]
     if as_json:
         click.echo(
             json.dumps(
@@ -193,9 +265,10 @@ def elbow(
                     "columns": table.names,
                     "metric": metric,
                     "silhouette_rows": len(result.silhouette_sample),
-                    "rule": KNEEDLE_RULE,
+                    "rule": result.rule,
+                    "gap_references": gap_references if result.rule in GAP_RULES else None,
                     "suggested_k": result.suggested_k,
-                    "table": [dict(zip([field for _, field, _ in COLUMNS] + ["n_iter"], row)) for row in _rows(result)],
+                    "table": [dict(zip(fields, row)) for row in _rows(result, columns)],
                 },
                 indent=2,
                 allow_nan=False,
@@ -203,12 +276,17 @@ def elbow(
         )
     else:
         click.echo(format_table(result), nl=False)
-        click.echo(describe_suggestion(result.suggested_k))
+        click.echo(describe_suggestion(result.suggested_k, result.rule))
 
 
-def _rows(result):
+def shown_columns(result):
+    """The table's columns: the scores, and the gap's where a gap rule measured it."""
+    return COLUMNS + GAP_COLUMNS if result.rule in GAP_RULES else COLUMNS
+
+
+def _rows(result, columns):
     """Each k's row of the table as Python numbers, None where a score is undefined, and the iterations."""
-    columns = [getattr(result, field) for _, field, _ in COLUMNS] + [result.n_iter]
+    columns = [getattr(result, field) for _, field, _ in columns] + [result.n_iter]
     return [
         [
             None if isinstance(value, float) and math.isnan(value) else value
@@ -220,16 +298,19 @@ def _rows(result):
 
 def format_table(result):
     """The table as text: a heading, then a row per k, right-aligned; ``-`` where a score is undefined."""
-    cells = [[heading for heading, _, _ in COLUMNS]]
+    columns = shown_columns(result)
+    cells = [[heading for heading, _, _ in columns]]
     cells += [
-        [UNDEFINED if value is None else format(value, style) for value, (_, _, style) in zip(row, COLUMNS)]
-        for row in _rows(result)
+        [UNDEFINED if value is None else format(value, style) for value, (_, _, style) in zip(row, columns)]
+        for row in _rows(result, columns)
     ]
-    widths = [max(len(row[column]) for row in cells) for column in range(len(COLUMNS))]
+    widths = [max(len(row[column]) for row in cells) for column in range(len(columns))]
     return "".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) + "\n" for row in cells)
 
 
-def describe_suggestion(suggested_k):
+def describe_suggestion(suggested_k, rule):
+    """The last line: the suggested k, or none, and what it is by ``rule``."""
+    chosen, none = SUGGESTIONS[rule]
     if suggested_k is None:
-        return f"Suggested k: none (the inertia curve has no knee by the {KNEEDLE_RULE} rule)"
-    return f"Suggested k: {suggested_k} (the knee of the inertia curve by the {KNEEDLE_RULE} rule)"
+        return f"Suggested k: none ({none}; --rule {rule})"
+    return f"Suggested k: {suggested_k} ({chosen}; --rule {rule})"

@@ -17,6 +17,8 @@ One job a module:
 - ``kmeans``: the public ``kmeans``, ``predict`` and ``inertia`` (in memory here; streamed by
   ``kmeans_tf.stream``, distributed by ``kmeans_tf.distributed``);
 - ``minibatch_step``: one step of mini-batch k-means; ``minibatch``: ``minibatch_kmeans`` and ``start``;
-- ``choosing_k``: ``elbow``, k-means for several k with scores for each, and the kneedle rule's suggestion;
+- ``choosing_k``: ``elbow``, k-means for several k with scores for each, and the rules that suggest a k;
+  ``cluster_scores``: the Calinski-Harabasz and Davies-Bouldin scores from per-cluster sums (sparse or streamed
+  rows); ``gap_statistic``: the gap statistic's reference sets;
 - ``gd``: k-means by gradient descent (the post), the TensorFlow 2 way.
 """

@@ -54,10 +54,29 @@ MAX_ITER_LIMIT = 2**31 - 1
 MAX_SEED = 2**32 - 1
 
 # Choosing k (``elbow``): the silhouette compares every pair of rows, so it is measured on a seeded
-# sample of at most this many; the kneedle rule (Satopää et al. 2011) suggests the k, and needs a
-# point between the first and the last k.
+# sample of at most this many; a rule (``rule=``) suggests the k from the fits' scores. The kneedle rule
+# needs a point between the first and the last k.
 DEFAULT_SILHOUETTE_ROWS = 10000
-KNEEDLE_RULE = "kneedle"
+KNEEDLE_RULE = "kneedle"  # the knee of the inertia curve (Satopää et al. 2011)
+LOG_KNEEDLE_RULE = "log-kneedle"  # the knee of the log of the inertia
+SILHOUETTE_RULE = "silhouette"  # the silhouette's maximum
+CALINSKI_HARABASZ_RULE = "calinski-harabasz"  # the Calinski-Harabasz score's maximum
+DAVIES_BOULDIN_RULE = "davies-bouldin"  # the Davies-Bouldin score's minimum
+GAP_MAX_RULE = "gap-max"  # the gap statistic's maximum, less a standard error: fits reference sets too
+GAP_RULE = "gap"  # the gap statistic's first k within a standard error of the next (Tibshirani et al. 2001)
+RULES = (
+    GAP_MAX_RULE,
+    GAP_RULE,
+    SILHOUETTE_RULE,
+    CALINSKI_HARABASZ_RULE,
+    DAVIES_BOULDIN_RULE,
+    KNEEDLE_RULE,
+    LOG_KNEEDLE_RULE,
+)
+# The rules that compare each k with k-means on reference sets drawn without structure.
+GAP_RULES = (GAP_MAX_RULE, GAP_RULE)
+DEFAULT_RULE = GAP_MAX_RULE  # the best on the benchmark of docs/choosing-k.md
+DEFAULT_GAP_REFERENCES = 5  # reference sets of the gap statistic: each costs as many fits as the data
 MIN_K_VALUES = 3
 
 # Mini-batch k-means (``minibatch_kmeans``, ``MiniBatchKMeans``): scikit-learn's MiniBatchKMeans defaults.
