@@ -93,8 +93,11 @@ def exact_inertia(rows, centroids, labels, weights=None):
 
 def squared_norms(rows):
     """Each row's squared norm (float64)."""
-    row_ids = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-    return np.bincount(row_ids, weights=np.square(rows.data, dtype=np.float64), minlength=rows.shape[0])
+    norms = np.zeros(rows.shape[0])
+    filled = np.diff(rows.indptr) > 0  # a row of no non-zeros has norm 0 (and no place for reduceat)
+    if filled.any():
+        norms[filled] = np.add.reduceat(np.square(rows.data, dtype=np.float64), rows.indptr[:-1][filled])
+    return norms
 
 
 def column_sums(rows):
