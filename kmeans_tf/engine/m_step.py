@@ -116,7 +116,11 @@ def centroids_from_sums(sums, counts, members, centroids, farthest, unit=False):
 def _means_and_shift(centroids, sums, counts, members, unit=False):
     occupied = members > 0
     means = sums / tf.where(occupied, counts, 1)[:, None]
-    means = tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :])
+    means = tf.cond(  # a full-matrix select only where a cluster is still empty
+        tf.reduce_all(occupied),
+        lambda: means,
+        lambda: tf.where(occupied[:, None], means, means[tf.argmax(counts)][None, :]),
+    )
     if unit:
         lengths = tf.norm(means, axis=1, keepdims=True)
         means = tf.where(lengths > 0, means / tf.where(lengths > 0, lengths, 1), tf.cast(centroids, tf.float64))

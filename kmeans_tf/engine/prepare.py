@@ -79,7 +79,9 @@ class Prepared:
         return np.ldexp(points.astype(dtype), self.exponent) - np.ldexp(self.mean, self.exponent).astype(dtype)
 
     def unscaled(self, centroids):
-        """Return centroids of ``centred`` in the samples' coordinates, float64."""
+        """Return centroids of ``centred`` in the samples' coordinates, float64 (a new array)."""
+        if self.exponent == 0 and not self.mean.any():  # neither scaled nor centred (sparse rows, unit rows)
+            return np.array(centroids, np.float64)
         return np.ldexp(np.asarray(centroids, np.float64), -self.exponent) + self.mean
 
     def unscaled_squared(self, values):
