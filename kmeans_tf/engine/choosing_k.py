@@ -156,6 +156,7 @@ def elbow(
     }
     if memory_budget is not None:
         fit_options["memory_budget"] = memory_budget
+    silhouette = functools.partial(metrics.silhouette_score, metric=metric)
     measured = []
     for k in k_values:
         result = kmeans(rows.samples, k, **fit_options)
@@ -164,7 +165,6 @@ def elbow(
             callback(k, result)
         labels = np.asarray(result.labels)
         calinski_harabasz, davies_bouldin = rows.scores(labels) if _defined(labels, rows.n_rows) else (np.nan,) * 2
-        silhouette = functools.partial(metrics.silhouette_score, metric=metric)
         measured.append(
             (
                 result.inertia,
@@ -349,7 +349,12 @@ class RowsInMemory:
 
     def __init__(self, samples, metric):
         self.samples, self.n_rows = samples, samples.shape[0]
-        self.scored = spherical.unit_copy(samples, "samples") if metric == COSINE else samples
+        self.scored = self.unit_length(samples) if metric == COSINE else samples
+
+    @staticmethod
+    def unit_length(samples):
+        """The rows scaled to unit length, the space spherical k-means clusters them in."""
+        return spherical.unit_copy(samples, "samples")
 
     def at(self, indices):
         return self.samples[indices]
@@ -379,12 +384,9 @@ class RowsInMemory:
 class SparseRows(RowsInMemory):
     """Sparse CSR rows: the scores from per-cluster sums, never made dense (``cluster_scores``)."""
 
-    def __init__(self, samples, metric):
-        self.samples, self.n_rows = samples, samples.shape[0]
-        self.scored = sparse.prepared(samples, unit=True).centred if metric == COSINE else samples
-
-    def at(self, indices):
-        return self.samples[indices]
+    @staticmethod
+    def unit_length(samples):
+        return sparse.prepared(samples, unit=True).centred
 
     def box(self):
         """None: sparse reference sets move the rows' own values (``gap_statistic.columns_shuffled``)."""

@@ -80,7 +80,7 @@ class Prepared:
 
     def unscaled(self, centroids):
         """Return centroids of ``centred`` in the samples' coordinates, float64 (a new array)."""
-        if self.exponent == 0 and not self.mean.any():  # neither scaled nor centred (sparse rows, unit rows)
+        if self.exponent == 0 and not np.any(self.mean):  # neither scaled nor centred (sparse rows, unit rows)
             return np.array(centroids, np.float64)
         return np.ldexp(np.asarray(centroids, np.float64), -self.exponent) + self.mean
 

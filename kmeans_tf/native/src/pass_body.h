@@ -39,8 +39,10 @@ static int TYPED(pack)(TYPED(Panels) *panels, const REAL *centroids, int64_t n_c
         for (int64_t f = 0; f < n_features; ++f) {
             const REAL v = centroids[c * n_features + f];
             panels->values[((c / panel) * n_features + f) * panel + c % panel] = v;
-            norm += v * v;
-            exact_norm += (double)v * v;
+            if (double_norms)
+                exact_norm += (double)v * v;
+            else
+                norm += v * v;
         }
         panels->half_norms[c] = double_norms ? (REAL)(exact_norm / 2) : norm / 2;
     }
