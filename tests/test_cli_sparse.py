@@ -76,7 +76,11 @@ def test_bad_sparse_files_get_one_line_naming_the_file_and_the_fault(tmp_path):
         scipy.sparse.save_npz(tmp_path / name, matrix)
         assert_error(run("fit", tmp_path / name, "-k", 1), name, fragment)
     (tmp_path / "plain.npz").write_bytes(b"not an archive")
-    assert_error(run("fit", tmp_path / "plain.npz", "-k", 1), "cannot read", "plain.npz")
+    assert_error(
+        run("fit", tmp_path / "plain.npz", "-k", 1),
+        "cannot read",
+        "plain.npz as a sparse matrix: it is not a .npz (zip) archive",
+    )
 
 
 def test_what_sparse_data_cannot_go_with_is_refused(tmp_path):

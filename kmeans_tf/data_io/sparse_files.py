@@ -34,6 +34,8 @@ def read_sparse(path, n_features=None):
     import scipy.sparse
 
     if Path(path).suffix.lower() == NPZ_SUFFIX:
+        if Path(path).is_file() and not zipfile.is_zipfile(path):  # numpy would talk of pickles
+            raise ValueError(f"cannot read {path} as a sparse matrix: it is not a .npz (zip) archive")
         try:
             matrix = scipy.sparse.load_npz(path)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
