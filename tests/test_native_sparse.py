@@ -209,12 +209,14 @@ def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, 
     library, centroids, weights = native_kernel.library, tf.ones([3, 3], tf.float64), tf.zeros([0], tf.float64)
     samples = bad_parts(changed)
     labels, inf, zeros = tf.zeros([3], tf.int64), tf.constant(np.full(3, np.inf)), tf.zeros([3], tf.float64)
-    norm_bound = tf.constant(1e3, tf.float64)
+    norm_bound, exponents = tf.constant(1e3, tf.float64), tf.fill([4], tf.constant(40.0, tf.float64))
     calls = {
-        "sums": lambda: library.kmeans_tf_sparse_nearest_centroid_sums(*samples, centroids, weights),
-        "changes": lambda: library.kmeans_tf_sparse_nearest_centroid_changes(*samples, centroids, labels, weights),
+        "sums": lambda: library.kmeans_tf_sparse_nearest_centroid_sums(*samples, centroids, exponents, weights),
+        "changes": lambda: library.kmeans_tf_sparse_nearest_centroid_changes(
+            *samples, centroids, labels, exponents, weights
+        ),
         "bounded": lambda: library.kmeans_tf_sparse_nearest_centroid_changes_bounded(
-            *samples, centroids, centroids, labels, inf, zeros, zeros, norm_bound, weights
+            *samples, centroids, centroids, labels, inf, zeros, zeros, norm_bound, exponents, weights
         ),
         "inertia": lambda: library.kmeans_tf_sparse_sum_squared_distances(*samples, centroids, labels, weights),
     }

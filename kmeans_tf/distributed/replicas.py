@@ -48,7 +48,7 @@ import math
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import lloyd, m_step, progress, seeding, validation
+from kmeans_tf.engine import exact, lloyd, m_step, progress, seeding, validation
 from kmeans_tf.engine.options import COSINE
 from kmeans_tf.engine.result import best_of_runs, given_start
 from kmeans_tf.stream import budget, datasets, sources
@@ -167,16 +167,26 @@ def row_range(samples, start, stop):
 class DistributedPasses:
     """``lloyd.Passes`` over every local replica's rows, joined with every other replica by the strategy."""
 
-    def __init__(self, replicas, parts, starts, prepared, plan, n_clusters, batch_size, weights, offsets, buffers):
+    def __init__(
+        self, replicas, parts, starts, prepared, plan, n_clusters, batch_size, weights, offsets, buffers, largest_weight
+    ):
         self.replicas, self.prepared, self.plan = replicas, prepared, plan
         self.starts, self.offsets = starts, offsets  # local first rows; global first rows of the local replicas
-        # The parts' passes run one at a time, into the same chunk buffers.
+        # The parts' passes run one at a time, into the same chunk buffers, with the exact sums' units of every worker.
         self.parts = [
             stream_passes.Passes(
-                part, prepared, plan, n_clusters, batch_size, None if weights is None else weights[start:stop], buffers
+                part,
+                prepared,
+                plan,
+                n_clusters,
+                batch_size,
+                None if weights is None else weights[start:stop],
+                buffers,
+                largest_weight,
             )
             for part, start, stop in zip(parts, starts, starts[1:])
         ]
+        self.exponents = self.parts[0].exponents
 
     def _labels(self, labels, index):
         return labels[self.starts[index] : self.starts[index + 1]]
@@ -184,16 +194,17 @@ class DistributedPasses:
     def lloyd(self, centroids, labels):
         """``streaming.Passes.lloyd`` over every replica's rows: one all-reduce of the changes."""
         k, d = centroids.shape
+        limbs = exact.LIMBS
         local = []
         for index, part in enumerate(self.parts):
             changed, sums, counts, members = part.lloyd(centroids, self._labels(labels, index))
-            local.append(np.concatenate([sums.ravel(), counts, members, [changed]]))
-        total = self.replicas.sum(local)
+            local.append(np.concatenate([sums.ravel(), counts.ravel(), members, [changed]]))
+        total = self.replicas.sum(local)  # exact: the limbs are integers, far from float64's limit
         return (
             int(round(total[-1])),
-            total[: k * d].reshape(k, d),
-            total[k * d : k * d + k],
-            total[k * d + k : k * d + 2 * k],
+            exact.normalized(total[: k * d * limbs].reshape(k, d, limbs)),
+            exact.normalized(total[k * d * limbs : (k * d + k) * limbs].reshape(k, limbs)),
+            total[(k * d + k) * limbs : (k * d + k) * limbs + k],
         )
 
     def final(self, centroids, labels):
@@ -237,10 +248,11 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
     dtype, n_features = parts[0].dtype, parts[0].n_features
     # this worker's weights, each finite and >= 0; whether enough are > 0 is a question about every worker's
     weights = validation.check_sample_weight(sample_weight, starts[-1], part=True)
-    # one all-gather of the replicas' row counts and weights > 0: the global first row of each, the data set's size
+    # one all-gather of the replicas' row counts, weights > 0 and largest weight: the global first row of each, the
+    # data set's size, and the units of the exact sums
     counts = replicas.gather(
         [
-            [[float(stop - start), 0.0 if weights is None else np.count_nonzero(weights[start:stop])]]
+            [[float(stop - start), *_weights_seen(None if weights is None else weights[start:stop])]]
             for start, stop in zip(starts, starts[1:])
         ]
     )
@@ -286,6 +298,7 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
         weights,
         offsets[replicas.first : replicas.first + replicas.local],
         buffers,
+        1.0 if weights is None else float(counts[:, 2].max()),
     )
 
     def seeded(run_seed):
@@ -299,6 +312,13 @@ def kmeans(samples, n_clusters, sample_weight, strategy, options):
     if not isinstance(options.init, str):
         seeded = functools.partial(given_start, prepared.prepared().transformed(options.init))
     return best_of_runs(options.n_init, options.seed, seeded, run_once, watch)
+
+
+def _weights_seen(weights):
+    """A replica's count of weights > 0 and its largest weight (0 and 1 without weights)."""
+    if weights is None:
+        return [0.0, 1.0]
+    return [float(np.count_nonzero(weights)), float(weights.max()) if len(weights) else 0.0]
 
 
 def agree_on_checkpoint(replicas, path, n_iter):
@@ -319,15 +339,24 @@ class ReplicaPasses:
         self.replicas, self.starts, self.n_rows, self.dtype = replicas, starts, n_rows, parts[0].dtype
         self.parts = [stream_prepare.SourcePasses(part, chunk_rows, buffers) for part in parts]
 
-    def column_sums(self, scale):
-        """One all-gather of each replica's column sums and largest cell, the sums added up in replica order."""
-        gathered = self.replicas.gather([[np.append(*part.column_sums(scale))] for part in self.parts])
-        return gathered[:, :-1].sum(axis=0), gathered[:, -1].max()
+    def column_magnitudes(self):
+        """One all-gather of each replica's columns' largest magnitudes; their largest (NaN where any is)."""
+        gathered = self.replicas.gather([[part.column_magnitudes()] for part in self.parts])
+        return np.max(gathered, axis=0)
 
-    def norms(self, transform):
-        """The largest and the summed squared norms and the largest cell of every replica's rows, all-gathered."""
-        norms = self.replicas.gather([[part.norms(transform)] for part in self.parts])
-        return norms[:, 0].max(), math.fsum(norms[:, 1]), norms[:, 2].max()
+    def exact_sums(self, column_exponents):
+        """One all-gather of each replica's exact column sums (limbs), added: exact, so in any order."""
+        gathered = self.replicas.gather([[part.exact_sums(column_exponents).ravel()] for part in self.parts])
+        return exact.normalized(gathered.sum(axis=0).reshape(-1, exact.LIMBS))
+
+    def norms(self, transform, norm_exponent):
+        """The largest squared norm, the exact sum of the squared norms and the largest cell of every replica's rows,
+        all-gathered."""
+        found = [part.norms(transform, norm_exponent) for part in self.parts]
+        norms = self.replicas.gather(
+            [[np.concatenate([[norm_max], norm_sum, [largest]])] for norm_max, norm_sum, largest in found]
+        )
+        return norms[:, 0].max(), exact.normalized(norms[:, 1:-1].sum(axis=0)), norms[:, -1].max()
 
     def check_finite(self):
         """Raise ValueError on every worker if any replica's rows hold a NaN or infinity (its worker names the cell,
@@ -341,18 +370,19 @@ class ReplicaPasses:
         self._refuse_if_any(found, "are not finite (NaN or infinity)")
 
     def direction_sums(self):
-        """The column sums and summed squared norms of every replica's rows of unit length, all-gathered and added in
-        replica order; ValueError on every worker if a replica's rows hold a NaN, an infinity or a row of zeros."""
+        """The exact column sums and summed squared norms of every replica's rows of unit length, all-gathered and
+        added; ValueError on every worker if a replica's rows hold a NaN, an infinity or a row of zeros."""
         found, found_sums = None, []
         for part, start in zip(self.parts, self.starts):
+            n_features = part.source.n_features
             try:
                 sums, norm_sum = part.direction_sums(start)
             except ValueError as error:
-                found, sums, norm_sum = found or error, np.zeros(part.source.n_features), 0.0
-            found_sums.append([np.append(sums, norm_sum)])
+                found, sums, norm_sum = found or error, np.zeros((n_features, exact.LIMBS)), np.zeros(exact.LIMBS)
+            found_sums.append([np.append(sums.ravel(), norm_sum)])
         self._refuse_if_any(found, "are not finite, or hold a row of zeros")
-        gathered = self.replicas.gather(found_sums)
-        return gathered[:, :-1].sum(axis=0), math.fsum(gathered[:, -1])
+        total = self.replicas.gather(found_sums).sum(axis=0)
+        return exact.normalized(total[: -exact.LIMBS].reshape(-1, exact.LIMBS)), exact.normalized(total[-exact.LIMBS :])
 
     def _refuse_if_any(self, found, what):
         """Raise ``found`` (this worker's ValueError, or None) on every worker if any worker found one."""

@@ -3,13 +3,14 @@
 Every pass of the engine (Lloyd's, in memory, streamed or on several workers; a mini-batch
 step; the final labels and inertia) calls one of these operations on a kernel:
 
-- ``nearest_centroid_sums(samples, centroids, weights)``: each sample's nearest centroid
-  (int64 labels) and each cluster's float64 (weighted) sum, count and members;
-- ``nearest_centroid_changes(samples, centroids, labels, weights)``: the new labels, the
-  float64 sums, counts and members of the samples whose label changed (added to the new
-  cluster, taken from the old one; an old label of -1 means none yet), and how many changed;
+- ``nearest_centroid_sums(samples, centroids, weights, exponents)``: each sample's nearest
+  centroid (int64 labels) and each cluster's exact (weighted) sum and count, and its members;
+- ``nearest_centroid_changes(samples, centroids, labels, weights, exponents)``: the new labels,
+  the exact sums and counts and the members of the samples whose label changed (added to
+  the new cluster, taken from the old one; an old label of -1 means none yet), and how many
+  changed;
 - ``nearest_centroid_changes_bounded(samples, centroids, previous_centroids, labels, upper,
-  lower, norms, norm_bound, weights)``: the same, measuring only the samples whose distance
+  lower, norms, norm_bound, weights, exponents)``: the same, measuring only the samples whose distance
   bounds cannot prove their label; it also returns the new bounds, and last how many labels
   the bounds proved (int64);
 - ``sum_squared_distances(samples, centroids, labels, weights)``: the exact float64
@@ -17,8 +18,12 @@ step; the final labels and inertia) calls one of these operations on a kernel:
 
 Samples and centroids are float32 or float64 tensors of the same columns; ``weights`` is a
 float64 vector of one weight per sample, or the empty vector ``no_weights()`` (every weight 1).
-``members`` count the samples of weight > 0 exactly: a cluster is empty when it has none.
-Both implementations give the same labels; the sums agree to float64 rounding. They assume
+Sums and counts are exact (``exact``): limbs, a last axis of ``exact.LIMBS``, of whole units
+of ``exponents`` (``exact.sum_exponents``: one per column, and last the weights'; None: the
+samples' own, for a pass on its own), so that they add up to the same integers however the
+rows are split. Without ``exponents`` (a pass on its own) the sums and counts come as float64 values
+instead, in the units of the samples' own. ``members`` count the samples of weight > 0 exactly: a cluster is empty when
+it has none. Both implementations give the same labels and the same sums. They assume
 checked input (the C kernel's ops check theirs anyway).
 
 - the fused C kernel (``kmeans_tf.native``): one sweep over the data per pass, Hamerly's
@@ -39,7 +44,7 @@ import numpy as np
 
 from kmeans_tf import native
 from kmeans_tf._tensorflow import quietly, tf
-from kmeans_tf.engine import tf_ops
+from kmeans_tf.engine import exact, tf_ops
 from kmeans_tf.engine.options import CHUNK_BYTES
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
@@ -88,18 +93,32 @@ class TensorFlowKernel:
             return tf.constant(self.batch_size, tf.int32)
         return tf.maximum(1, CHUNK_BYTES // (tf.shape(centroids)[0] * samples.dtype.size))
 
-    def nearest_centroid_sums(self, samples, centroids, weights=None):
+    def nearest_centroid_sums(self, samples, centroids, weights=None, exponents=None):
+        weights = _given(weights)
         with quietly():
-            return _sums(samples, centroids, self.chunk_rows(samples, centroids), _given(weights))
+            chunk_rows, given = self.chunk_rows(samples, centroids), _exponents(exponents, samples, weights)
+            return _outputs(_sums(samples, centroids, chunk_rows, weights, given), 1, exponents, given)
 
-    def nearest_centroid_changes(self, samples, centroids, labels, weights=None):
+    def nearest_centroid_changes(self, samples, centroids, labels, weights=None, exponents=None):
+        weights = _given(weights)
         with quietly():
-            return _changes(samples, centroids, labels, self.chunk_rows(samples, centroids), _given(weights))
+            chunk_rows, given = self.chunk_rows(samples, centroids), _exponents(exponents, samples, weights)
+            return _outputs(_changes(samples, centroids, labels, chunk_rows, weights, given), 1, exponents, given)
 
     def nearest_centroid_changes_bounded(
-        self, samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, weights=None
+        self,
+        samples,
+        centroids,
+        previous_centroids,
+        labels,
+        upper,
+        lower,
+        norms,
+        norm_bound,
+        weights=None,
+        exponents=None,
     ):
-        new_labels, *changes = self.nearest_centroid_changes(samples, centroids, labels, weights)
+        new_labels, *changes = self.nearest_centroid_changes(samples, centroids, labels, weights, exponents)
         n_samples = tf_ops.n_rows(samples)
         no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))
         return (new_labels, no_upper, tf.zeros([n_samples], tf.float64), *changes, tf.constant(0, tf.int64))
@@ -113,47 +132,77 @@ def _given(weights):
     return no_weights() if weights is None else weights
 
 
+def _exponents(exponents, samples, weights):
+    """``exponents``, or for None the samples' own (a pass on its own)."""
+    return exact.tf_exponents_of(samples, weights) if exponents is None else exponents
+
+
+def _outputs(found, first, exponents, given):
+    """A pass's outputs: as they are, or with the sums and counts (at ``first``) as float64 values for a pass on
+    its own (no ``exponents``)."""
+    return found if exponents is not None else exact.tf_as_values(found, first, given)
+
+
 def _row_weights(weights, n_samples):
     """One float64 weight per sample: ``weights``, or ones where it is empty."""
     return tf.cond(tf.size(weights) > 0, lambda: weights, lambda: tf.ones([n_samples], tf.float64))
 
 
-def _sums_of(samples, labels, weights, n_clusters):
-    """Float64 (weighted) sums, counts and members (samples of weight > 0) of ``samples`` per cluster of ``labels``
-    (sparse samples: a label of -1 leaves its sample out)."""
-    sums, counts = tf_ops.cluster_sums(samples, labels, n_clusters, tf.float64, weights)
+def _sums_of(samples, labels, weights, n_clusters, exponents):
+    """Exact (weighted) sums and counts, and members (samples of weight > 0), of ``samples`` per cluster of
+    ``labels`` (sparse samples: a label of -1 leaves its sample out)."""
+    sums, counts = tf_ops.exact_cluster_sums(samples, labels, n_clusters, weights, exponents)
     member = tf.cast(weights > 0, tf.float64)
     members = tf.math.unsorted_segment_sum(member, labels, n_clusters)
     return sums, counts, members
 
 
-@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), vector(tf.float64)])
-def _sums(samples, centroids, chunk_rows, weights):
+@traced_per_dtype(
+    lambda dtype: [matrix(dtype), matrix(dtype), scalar(tf.int32), vector(tf.float64), vector(tf.float64)]
+)
+def _sums(samples, centroids, chunk_rows, weights, exponents):
     labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), [None])
     weights = _row_weights(weights, tf_ops.n_rows(samples))
-    return (labels, *_sums_of(samples, labels, weights, tf.shape(centroids)[0]))
+    return (labels, *_sums_of(samples, labels, weights, tf.shape(centroids)[0], exponents))
 
 
-@traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32), vector(tf.float64)])
-def _changes(samples, centroids, labels, chunk_rows, weights):
+@traced_per_dtype(
+    lambda dtype: [
+        matrix(dtype),
+        matrix(dtype),
+        vector(tf.int64),
+        scalar(tf.int32),
+        vector(tf.float64),
+        vector(tf.float64),
+    ]
+)
+def _changes(samples, centroids, labels, chunk_rows, weights, exponents):
     new_labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), [None])
     weights = _row_weights(weights, tf_ops.n_rows(samples))
     n_clusters = tf.shape(centroids)[0]
     if tf_ops.is_sparse(samples):  # no rows gathered: the non-zeros of the rows that moved, added and taken
         moved = tf.not_equal(new_labels, labels)
-        added = _sums_of(samples, tf.where(moved, new_labels, -1), weights, n_clusters)
-        taken = _sums_of(samples, tf.where(moved, labels, -1), weights, n_clusters)
-        changes = [plus - minus for plus, minus in zip(added, taken)]
-        return (new_labels, *changes, tf.math.count_nonzero(moved))
+        added = _sums_of(samples, tf.where(moved, new_labels, -1), weights, n_clusters, exponents)
+        taken = _sums_of(samples, tf.where(moved, labels, -1), weights, n_clusters, exponents)
+        return (new_labels, *_differences(added, taken, n_clusters), tf.math.count_nonzero(moved))
     moved = tf.where(tf.not_equal(new_labels, labels))[:, 0]
     rows, moved_weights = tf.gather(samples, moved), tf.gather(weights, moved)
-    added = _sums_of(rows, tf.gather(new_labels, moved), moved_weights, n_clusters)
+    added = _sums_of(rows, tf.gather(new_labels, moved), moved_weights, n_clusters, exponents)
     # A sample leaves its old cluster unless it had none (-1): those go to a cluster past the last, dropped.
     old = tf.gather(labels, moved)
     old = tf.where(old >= 0, old, tf.cast(n_clusters, tf.int64))
-    taken = _sums_of(rows, old, moved_weights, n_clusters + 1)
-    changes = [plus - minus[:n_clusters] for plus, minus in zip(added, taken)]
-    return (new_labels, *changes, tf.size(moved, out_type=tf.int64))
+    taken = _sums_of(rows, old, moved_weights, n_clusters + 1, exponents)
+    return (new_labels, *_differences(added, taken, n_clusters), tf.size(moved, out_type=tf.int64))
+
+
+def _differences(added, taken, n_clusters):
+    """The changes ``added - taken`` of (sums, counts, members), the first two exact limbs normalized again."""
+    (sums, counts, members), (sums_taken, counts_taken, members_taken) = added, taken
+    return (
+        exact.tf_normalized(sums - sums_taken[:n_clusters]),
+        exact.tf_normalized(counts - counts_taken[:n_clusters]),
+        members - members_taken[:n_clusters],
+    )
 
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(dtype), vector(tf.int64), scalar(tf.int32), vector(tf.float64)])

@@ -159,9 +159,9 @@ def kmeans(
     watch = progress.watch(options.callback, options.log_dir)
     rows_are_sparse = sparse.is_sparse(samples)
     if rows_are_sparse:
-        samples, column_sums = sparse.check(samples), None
+        samples, largest = sparse.check(samples), None
     else:
-        samples, column_sums = validation.check_samples_and_sum(samples)
+        samples, largest = validation.check_samples_and_largest(samples)
     n_samples, n_features = samples.shape
     options = validation.check_lloyd_options(n_clusters, n_samples, n_features, samples.dtype, options, sample_weight)
 
@@ -170,7 +170,7 @@ def kmeans(
     elif options.metric == COSINE:
         prepared = prepare.unit_length(samples)
     else:  # centred, as scikit-learn does: the matmul distance loses less to rounding
-        prepared = prepare.centre_and_scale(samples, column_sums)
+        prepared = prepare.centre_and_scale(samples, largest)
     # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
     scaled_tol = m_step.tolerance(options.tol, prepared.spread, n_samples * n_features)
     largest_norm = float(prepared.norms.max())
@@ -308,6 +308,7 @@ def _run_once(
         algorithm,
         keep_history,
         kernel,
+        prepared.sum_exponents(sample_weight),
         weights,
         keep_iterations,
         prepared.unit,

@@ -13,7 +13,7 @@ import typing
 
 import numpy as np
 
-from kmeans_tf.engine import m_step, prepare
+from kmeans_tf.engine import exact, m_step, prepare
 from kmeans_tf.engine.result import Iterations, KMeansResult
 
 # A fit never returns NaN or infinity: the door found every row finite, so a pass that finds otherwise read rows that
@@ -22,7 +22,12 @@ NOT_FINITE_ANY_MORE = "the samples changed while the fit read them: they hold a 
 
 
 class Passes(typing.Protocol):
-    """What ``run`` asks of the rows it fits. Rows and centroids are in the loops' coordinates (``coordinates()``)."""
+    """What ``run`` asks of the rows it fits. Rows and centroids are in the loops' coordinates (``coordinates()``).
+
+    ``exponents``: the units of the exact sums (``exact.sum_exponents``), the same for every worker.
+    """
+
+    exponents: object
 
     def new_labels(self):
         """Return a writable int array of one label per row labelled here (in memory, or a scratch file's map)."""
@@ -30,9 +35,10 @@ class Passes(typing.Protocol):
     def lloyd(self, centroids, labels):
         """Label every row for ``centroids``, updating ``labels`` (-1: none yet) in place.
 
-        Return how many labels changed (an int, over every worker) and the float64 changes
-        of the clusters' sums (n_clusters, n_features), counts (weights) and members (rows of
-        weight > 0): each changed row added to its new cluster and taken from its old one.
+        Return how many labels changed (an int, over every worker) and the exact changes of
+        the clusters' sums (n_clusters, n_features, LIMBS) and counts (weights; n_clusters,
+        LIMBS), in the units of ``exponents``, and of their members (rows of weight > 0): each
+        changed row added to its new cluster and taken from its old one.
         """
 
     def farthest(self, centroids, labels, count):
@@ -59,7 +65,8 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
     """
     labels, unit = passes.new_labels(), passes.coordinates().unit
     n_clusters, n_features = initial.shape
-    sums, counts, members = np.zeros((n_clusters, n_features)), np.zeros(n_clusters), np.zeros(n_clusters)
+    sums, counts = np.zeros((n_clusters, n_features, exact.LIMBS)), np.zeros((n_clusters, exact.LIMBS))
+    members = np.zeros(n_clusters)
     centroids, history, progress = initial, [initial], []
     n_iter, converged, goes_on = 0, False, True
     prepared = passes.coordinates()
@@ -67,16 +74,23 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
     if resumed is not None:
         # Resume after iteration n_iter: label the rows for the centroids of iteration n_iter - 1, and sum them from
         # scratch. The labels depend on the centroids alone, so they are the ones the uninterrupted run held; the
-        # next pass counts the same changed labels (none changed: converged, as there), and the sums equal the
-        # uninterrupted run's to float64 rounding, and so the centroids and shifts that follow.
+        # next pass counts the same changed labels (none changed: converged, as there), and the sums, exact, equal
+        # the uninterrupted run's, and so the centroids and shifts that follow.
         n_iter, previous, centroids = resumed
         _, sums, counts, members = _lloyd_pass(passes, previous, labels)
     while n_iter < max_iter and not converged and goes_on:
         changed, sum_changes, count_changes, member_changes = _lloyd_pass(passes, centroids, labels)
         # the (weighted) sums of the new labels' clusters, and their members of weight > 0
-        sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
+        sums, counts = exact.add(sums, sum_changes), exact.add(counts, count_changes)
+        members = members + member_changes
         new_centroids, shift = m_step.centroids_from_sums(
-            sums, counts, members, centroids, lambda: passes.farthest(centroids, labels, n_clusters), unit
+            sums,
+            counts,
+            members,
+            centroids,
+            lambda: passes.farthest(centroids, labels, n_clusters),
+            passes.exponents,
+            unit,
         )
         new_centroids, shift = new_centroids.numpy(), float(shift)
         converged = bool(m_step.converged(changed, shift, tol))
@@ -86,7 +100,8 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
             progress.append((inertia, changed, shift))
         if report is not None:
             squared_shift, squared_tol = prepared.unscaled_squared([shift, tol])
-            goes_on = report(n_iter, inertia, changed, squared_shift, counts, converged, squared_tol, skipped=0.0)
+            sizes = exact.value(counts, passes.exponents[-1])
+            goes_on = report(n_iter, inertia, changed, squared_shift, sizes, converged, squared_tol, skipped=0.0)
         previous, centroids, n_iter = centroids, new_centroids, n_iter + 1
         if keep_history:
             history.append(centroids)

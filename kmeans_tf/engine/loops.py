@@ -22,7 +22,7 @@ import itertools
 import numpy as np
 
 from kmeans_tf._tensorflow import quietly, tf
-from kmeans_tf.engine import m_step, tf_ops
+from kmeans_tf.engine import exact, m_step, tf_ops
 from kmeans_tf.engine.kernels import no_weights
 from kmeans_tf.engine.options import HAMERLY, LLOYD, SAME_ALGORITHM
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
@@ -70,17 +70,19 @@ def _progress(keep_iterations):
         vector(tf.float64),
         scalar(tf.float64),
         vector(tf.float64),
+        vector(tf.float64),
         scalar(tf.int64),
     ]
 )
 def loop(
-    samples, initial, max_iter, tol, norms, norm_bound, weights, report_to, kernel, algorithm, keep_history=False,
-    weighted=False, keep_iterations=False, reporting=False, unit=False,
+    samples, initial, max_iter, tol, norms, norm_bound, weights, exponents, report_to, kernel, algorithm,
+    keep_history=False, weighted=False, keep_iterations=False, reporting=False, unit=False,
 ):  # fmt: skip
     """Lloyd's iterations by ``kernel``, with Hamerly's bounds as ``algorithm`` says: the same labels either way.
 
-    Each pass (``nearest_centroid_changes``) gives the new labels and the float64 sums and
-    counts of the samples whose label changed, which update the running cluster sums: late
+    Each pass (``nearest_centroid_changes``) gives the new labels and the exact sums and
+    counts of the samples whose label changed (in the units of ``exponents``, ``exact``: the same
+    however the rows are split), which update the running cluster sums: late
     passes, where few labels change, then need not add up every sample. A bounded pass
     (``nearest_centroid_changes_bounded``) also keeps, per sample, an upper bound on the
     distance to its centroid and a lower bound on the distance to any other, widened by the
@@ -125,13 +127,13 @@ def loop(
 
     def measure(bounded, centroids, previous, labels, upper, lower):
         def plain():
-            new_labels, *changes = kernel.nearest_centroid_changes(samples, centroids, labels, weights)
+            new_labels, *changes = kernel.nearest_centroid_changes(samples, centroids, labels, weights, exponents)
             return (new_labels, no_upper, no_lower, *changes, tf.constant(0, tf.int64))  # no label proved by bounds
 
         def with_bounds():
             return tuple(
                 kernel.nearest_centroid_changes_bounded(
-                    samples, centroids, previous, labels, upper, lower, norms, norm_bound, weights
+                    samples, centroids, previous, labels, upper, lower, norms, norm_bound, weights, exponents
                 )
             )
 
@@ -147,13 +149,15 @@ def loop(
             bounded, centroids, previous, labels, upper, lower
         )
         # The sums of the new labels' clusters.
-        sums, counts, members = sums + sum_changes, counts + count_changes, members + member_changes
+        sums, counts = exact.tf_normalized(sums + sum_changes), exact.tf_normalized(counts + count_changes)
+        members = members + member_changes
         new_centroids, shift = m_step.centroids_from_sums(
             sums,
             counts,
             members,
             centroids,
             lambda: m_step.farthest_rows(samples, centroids, new_labels, sample_weights),
+            exponents,
             unit,
         )
         converged = m_step.converged(changed, shift, tol)
@@ -165,7 +169,18 @@ def loop(
         if reporting:
             skipped_share = tf.cast(skipped, tf.float64) / tf.cast(n_samples, tf.float64)
             goes_on = tf.py_function(
-                _report, [report_to, iteration, inertia, changed, shift, counts, converged, skipped_share], tf.bool
+                _report,
+                [
+                    report_to,
+                    iteration,
+                    inertia,
+                    changed,
+                    shift,
+                    exact.tf_value(counts, exponents[-1]),
+                    converged,
+                    skipped_share,
+                ],
+                tf.bool,
             )
             stopped = ~tf.reshape(goes_on, [])
         return (
@@ -197,8 +212,8 @@ def loop(
         -tf.ones([n_samples], tf.int64),
         no_upper,
         no_lower,
-        tf.zeros([n_clusters, tf_ops.n_columns(samples)], tf.float64),
-        tf.zeros([n_clusters], tf.float64),
+        tf.zeros([n_clusters, tf_ops.n_columns(samples), exact.LIMBS], tf.float64),
+        tf.zeros([n_clusters, exact.LIMBS], tf.float64),
         tf.zeros([n_clusters], tf.float64),
         tf.constant(algorithm == HAMERLY),
         tf.constant(False),
@@ -215,10 +230,11 @@ def loop(
 
 
 def run(
-    samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, weights=None,
+    samples, initial, max_iter, tol, norms, norm_bound, algorithm, keep_history, kernel, exponents, weights=None,
     keep_iterations=False, unit=False, report=None,
 ):  # fmt: skip
-    """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1).
+    """Run ``loop`` by ``kernel``; ``weights``: a float64 tensor of one weight per sample, or None (every weight 1);
+    ``exponents``: the units of the exact sums (``exact.sum_exponents``).
 
     ``algorithm`` is any of ``ALGORITHMS``: another library's name runs the engine's algorithm of the same kind.
     ``report``, or None: called as ``report(iteration, inertia, changed, shift, sizes, converged, skipped)``
@@ -241,6 +257,7 @@ def run(
                 norms,
                 norm_bound,
                 weights if weighted else no_weights(),
+                tf.constant(exponents, tf.float64),
                 tf.constant(key, tf.int64),
                 kernel=kernel,
                 algorithm=SAME_ALGORITHM.get(algorithm, algorithm),

@@ -14,7 +14,7 @@ rows in memory, a pass over the disk or the workers' gathered proposals otherwis
 import typing
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import tf_ops
+from kmeans_tf.engine import exact, tf_ops
 from kmeans_tf.engine.tracing import matrix, traced_per_dtype, vector
 
 
@@ -53,7 +53,7 @@ def farthest_rows(samples, centroids, labels, weights=None):
     return Farthest(tf.cast(top, tf.float64), values, row_weights, tf.gather(labels, rows))
 
 
-def relocate_empty_clusters(sums, counts, members, farthest):
+def relocate_empty_clusters(sums, counts, members, farthest, exponents):
     """Give each empty cluster a row farthest from its centroid, as scikit-learn does.
 
     A cluster is empty when it has no member of weight > 0 (``members``: exact counts of
@@ -63,7 +63,8 @@ def relocate_empty_clusters(sums, counts, members, farthest):
     its values and its weight (scikit-learn's ``_relocate_empty_clusters_dense``: the
     distances are not weighted; a row of weight 0 leaves the cluster empty). Nothing moves
     when every row sits on its centroid (more clusters than distinct rows). Works on the
-    float64 sums, before dividing by the counts; returns new sums, counts and members.
+    exact sums and counts (limbs in the units of ``exponents``, ``exact``), before dividing by the
+    counts: a moved row leaves its cluster as the units it brought; returns new sums, counts and members.
     """
     sums, counts, members = (tf.convert_to_tensor(value, tf.float64) for value in (sums, counts, members))
     empty = members == 0
@@ -78,15 +79,17 @@ def relocate_empty_clusters(sums, counts, members, farthest):
             n_clusters = tf.shape(counts)[0]
             rank = tf.maximum(tf.cumsum(tf.cast(empty, tf.int32)) - 1, 0)
             weight = tf.where(empty, tf.gather(rows.weights, rank), 0)
-            moved = tf.gather(rows.values, rank) * weight[:, None]
+            values = tf.gather(tf.cast(rows.values, tf.float64), rank) * weight[:, None]
+            moved = exact.tf_normalized(exact.tf_limbs(values, exponents[:-1]))
+            moved_count = exact.tf_normalized(exact.tf_limbs(weight, exponents[-1]))
             member = tf.cast(weight > 0, tf.float64)
             old = tf.gather(rows.labels, rank)
-            new_sums = sums - tf.math.unsorted_segment_sum(moved, old, n_clusters)
-            new_counts = counts - tf.math.unsorted_segment_sum(weight, old, n_clusters)
+            new_sums = exact.tf_normalized(sums - tf.math.unsorted_segment_sum(moved, old, n_clusters))
+            new_counts = exact.tf_normalized(counts - tf.math.unsorted_segment_sum(moved_count, old, n_clusters))
             new_members = members - tf.math.unsorted_segment_sum(member, old, n_clusters)
             return (
-                tf.where(empty[:, None], moved, new_sums),
-                tf.where(empty, weight, new_counts),
+                tf.where(empty[:, None, None], moved, new_sums),
+                tf.where(empty[:, None], moved_count, new_counts),
                 tf.where(empty, member, new_members),
             )
 
@@ -95,18 +98,22 @@ def relocate_empty_clusters(sums, counts, members, farthest):
     return tf.cond(tf.reduce_any(empty), relocate, unchanged)
 
 
-def centroids_from_sums(sums, counts, members, centroids, farthest, unit=False):
+def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, unit=False):
     """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift (float64).
 
-    ``sums`` (n_clusters, n_features), ``counts`` and ``members`` (n_clusters,) are float64
-    running sums; ``farthest`` as in ``relocate_empty_clusters``. A cluster still empty
+    ``sums`` (n_clusters, n_features, LIMBS) and ``counts`` (n_clusters, LIMBS) are exact
+    running sums in the units of ``exponents`` (``exact``), ``members`` (n_clusters,) float64
+    counts; ``farthest`` as in ``relocate_empty_clusters``. The means are of the exact sums,
+    so they are the same however the rows were split. A cluster still empty
     (relocated to a row of weight 0, or none moved) sits at the mean of the cluster of
     largest weight, where scikit-learn's ``_average_centers`` puts it. With ``unit`` (rows of
     unit length: spherical k-means), each mean is scaled to unit length, its mean direction; a
     mean of length 0 (rows that cancel out) keeps its centroid. The new centroids have the
     dtype of ``centroids``.
     """
-    sums, counts, members = relocate_empty_clusters(sums, counts, members, farthest)
+    exponents = tf.convert_to_tensor(exponents, tf.float64)
+    sums, counts, members = relocate_empty_clusters(sums, counts, members, farthest, exponents)
+    sums, counts = exact.tf_value(sums, exponents[:-1]), exact.tf_value(counts, exponents[-1])
     # Eagerly, one traced call; inside a graph (the loop in memory), the ops themselves.
     means_and_shift = _means_and_shift if tf.executing_eagerly() else _means_and_shift.python_function
     return means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members, unit=unit)

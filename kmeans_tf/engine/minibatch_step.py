@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, prepare, sparse, spherical
+from kmeans_tf.engine import exact, kernels, prepare, sparse, spherical
 
 # Small clusters are looked at once this many rows per cluster have gone by since the last look.
 REASSIGN_EVERY = 10
@@ -113,9 +113,11 @@ def assign(batch, centroids, weights=None):
     kernel = kernels.kernel(sparse=sparse.is_sparse(batch))
     data, centres = sparse.as_tensor(batch), tf.constant(centroids)
     weight_tensor = kernels.no_weights() if weights is None else tf.constant(weights, tf.float64)
-    labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor)
+    exponents = exact.exponents_of(batch, weights)
+    labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor, tf.constant(exponents))
     inertia = kernel.sum_squared_distances(data, centres, labels, weight_tensor)
-    return labels.numpy(), sums.numpy(), counts.numpy(), float(inertia)
+    sums, counts = exact.value(sums.numpy(), exponents[:-1]), exact.value(counts.numpy(), exponents[-1])
+    return labels.numpy(), sums, counts, float(inertia)
 
 
 def prepared_on(rows, unit=False):
@@ -125,7 +127,7 @@ def prepared_on(rows, unit=False):
         return prepare.Prepared(None, None, np.zeros(rows.shape[1]), 0, unit=True)
     if sparse.is_sparse(rows):  # not centred
         return prepare.Prepared(None, None, np.zeros(rows.shape[1]), sparse.prepared(rows).exponent)
-    found = prepare.centre_and_scale(rows, prepare.column_sums(rows))
+    found = prepare.centre_and_scale(rows)
     return prepare.Prepared(None, None, found.mean, found.exponent)
 
 

@@ -5,7 +5,7 @@ besides the one centred copy, and they assume checked input (``kmeans_tf.engine.
 
 Data whose squared distances would overflow or underflow their dtype (float32 cells of
 1e20 or 1e-20, float64 cells of 1e308) are scaled by a power of two, ``2**exponent``, that
-brings the largest row near 1. A power of two scales every sum and product exactly, so the
+brings the largest row near 1. A power of two exponents every sum and product exactly, so the
 labels are those that exact arithmetic on the data would give as far as the dtype can
 tell, and the centroids are scaled back exactly. Scaled down, though, a squared distance
 smaller than ``2**(-2 * exponent)`` times the dtype's smallest number vanishes (columns of 1
@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import spherical
+from kmeans_tf.engine import exact, spherical
 
 # Rows per chunk of the numpy passes over the data.
 CHUNK_ROWS = 65536
@@ -60,6 +60,9 @@ class Prepared:
     norms : float64 array of shape (n_samples,), each row's squared norm in ``centred``
     mean : float64 array of shape (n_features,), the samples' mean (unscaled)
     exponent : int, the scale's power of two (0: not scaled)
+    bounds : float64 array of shape (n_features,), the largest magnitude a column of ``centred`` can have: the units
+        of the loops' exact sums are chosen by it (``sum_exponents``), so it depends on the data alone, not on how
+        they are split (twice the column's largest magnitude, scaled; 1 for rows of unit length)
     """
 
     centred: np.ndarray
@@ -67,6 +70,12 @@ class Prepared:
     mean: np.ndarray
     exponent: int
     unit: bool = False  # rows scaled to unit length instead (``metric="cosine"``, ``unit_length``)
+    bounds: np.ndarray | None = None
+
+    def sum_exponents(self, weights=None):
+        """The units of the loops' exact sums (``exact.sum_exponents``) for these columns and ``weights`` (or None)."""
+        largest_weight = 1.0 if weights is None or not len(weights) else float(np.max(weights))
+        return exact.sum_exponents(self.bounds, largest_weight)
 
     def transformed(self, points, name="init"):
         """Return points (an array like the samples) in the coordinates of ``centred``.
@@ -109,14 +118,18 @@ class Prepared:
 
     @property
     def spread(self):
-        """The sum of the rows' squared distances to their mean in ``centred`` (``tol`` is relative to it)."""
-        sparse = scipy.sparse.issparse(self.centred)
-        if not self.unit and not sparse:  # centred: their squared norms
-            return float(self.norms.sum())
-        mean_sum = (
-            np.asarray(self.centred.sum(axis=0, dtype=np.float64)).ravel() if sparse else column_sums(self.centred)
-        )
-        return max(float(self.norms.sum()) - float(mean_sum @ mean_sum) / self.centred.shape[0], 0.0)
+        """The sum of the rows' squared distances to their mean in ``centred`` (``tol`` is relative to it), from
+        exact sums (``exact``): the same however the rows are split."""
+        norm_sum = norm_total(self.norms, self.bounds)
+        if not self.unit and not scipy.sparse.issparse(self.centred):  # centred: their squared norms
+            return norm_sum
+        column_exponents = exact.exponents(self.bounds)
+        if scipy.sparse.issparse(self.centred):
+            sums = exact.sparse_column_sums(self.centred, column_exponents)
+        else:
+            sums = exact.column_sums(self.centred, column_exponents)
+        mean_sum = exact.value(sums, column_exponents)
+        return spread_of(norm_sum, mean_sum, self.centred.shape[0])
 
     @property
     def shrunk(self):
@@ -159,28 +172,66 @@ def out_of_range_message(what):
     )
 
 
-def centre_and_scale(samples, sums):
+def norm_exponent(bounds):
+    """The units of an exact sum of squared norms of rows whose columns are within ``bounds`` (``exact.exponents``)."""
+    return float(exact.exponents(float(np.square(bounds).sum())))
+
+
+def norm_total(norms, bounds):
+    """The exact sum of rows' squared norms (float64) whose columns are within ``bounds``: the same in any order."""
+    return exact.total(norms, norm_exponent(bounds))
+
+
+def spread_of(norm_sum, column_sums, n_rows):
+    """The sum of squared distances of rows to their mean, from their squared norms' sum and their column sums."""
+    return max(norm_sum - float(column_sums @ column_sums) / n_rows, 0.0)
+
+
+def column_magnitudes(samples):
+    """Each column's largest absolute value (float64), a chunk of rows at a time; NaN where a column holds one."""
+    largest = np.zeros(samples.shape[1])
+    for start in range(0, len(samples), CHUNK_ROWS):
+        chunk = samples[start : start + CHUNK_ROWS]
+        largest = np.maximum(largest, np.maximum(chunk.max(axis=0), -chunk.min(axis=0)).astype(np.float64))
+    return largest
+
+
+def exact_mean(sums, column_exponents, n_rows, exponent):
+    """The columns' mean times ``2**exponent``, from their exact sums (limbs in units of ``column_exponents``)."""
+    return exact.value(sums, column_exponents - exponent) / n_rows
+
+
+def centring_bounds(largest, exponent):
+    """``Prepared.bounds`` of centred rows: twice each column's largest magnitude, times ``2**exponent``."""
+    return np.ldexp(largest, exponent + 1)
+
+
+def centre_and_scale(samples, largest=None):
     """Return the samples centred (and scaled by a power of two if their squared norms need it), as ``Prepared``.
 
-    ``sums`` are the samples' column sums (float64), from the door's finiteness check.
+    The mean is of exact column sums (``exact``), the same whatever the order of the rows.
+    ``largest``: each column's largest magnitude (``column_magnitudes``), if known.
     """
     n_samples = len(samples)
+    largest = column_magnitudes(samples) if largest is None else largest
+    column_exponents = exact.exponents(largest)
+    sums = exact.column_sums(samples, column_exponents)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        if np.isfinite(sums).all():
-            mean = sums / n_samples
+        mean = exact_mean(sums, column_exponents, n_samples, 0)
+        if np.isfinite(mean).all():
             data = np.subtract(samples, mean.astype(samples.dtype), out=aligned_like(samples))
             norms = squared_norms(data)
             if fits(data, float(norms.max())):
-                return Prepared(data, norms, mean, 0)
+                return Prepared(data, norms, mean, 0, bounds=centring_bounds(largest, 0))
         # Scale by the power of two that brings the largest cell into [0.5, 1), then centre.
-        exponent = -int(np.frexp(largest_magnitude(samples))[1])
+        exponent = -int(np.frexp(float(largest.max()))[1])
         data = np.ldexp(samples, exponent, out=aligned_like(samples))
-        mean = column_sums(data) / n_samples
+        mean = exact_mean(sums, column_exponents, n_samples, exponent)
         np.subtract(data, mean.astype(samples.dtype), out=data)
         norms = squared_norms(data)
     if not fits(data, float(norms.max())):
         raise ValueError(out_of_range_message("the spread of these samples"))
-    return Prepared(data, norms, np.ldexp(mean, -exponent), exponent)
+    return Prepared(data, norms, np.ldexp(mean, -exponent), exponent, bounds=centring_bounds(largest, exponent))
 
 
 def unit_length(samples, name="samples"):
@@ -190,7 +241,8 @@ def unit_length(samples, name="samples"):
     """
     data = aligned_like(samples)
     spherical.refuse_zero_rows(spherical.unit_rows(samples, data), name)
-    return Prepared(data, squared_norms(data), np.zeros(samples.shape[1]), 0, unit=True)
+    n_features = samples.shape[1]
+    return Prepared(data, squared_norms(data), np.zeros(n_features), 0, unit=True, bounds=np.ones(n_features))
 
 
 def fits(data, largest_squared_norm):

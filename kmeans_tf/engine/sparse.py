@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import csr_rows, prepare, spherical
+from kmeans_tf.engine import csr_rows, exact, prepare, spherical
 
 
 def is_sparse(samples):
@@ -55,27 +55,35 @@ def prepared(rows, unit=False, centroids=None, exponent=None):
     n_features, norms = rows.shape[1], squared_norms(rows)
     if exponent is not None and not unit:
         scaled = _with_values(rows, np.ldexp(rows.data, exponent)) if exponent else rows
-        return prepare.Prepared(scaled, squared_norms(scaled) if exponent else norms, np.zeros(n_features), exponent)
+        return prepare.Prepared(
+            scaled,
+            squared_norms(scaled) if exponent else norms,
+            np.zeros(n_features),
+            exponent,
+            bounds=exact.column_magnitudes(scaled),
+        )
     if unit:
         lengths = np.sqrt(norms)
         empty = np.flatnonzero(lengths == 0)
         if len(empty):
             raise ValueError(spherical.zero_row_message("samples", int(empty[0])))
         scaled = _with_values(rows, (rows.data / np.repeat(lengths, np.diff(rows.indptr))).astype(rows.dtype))
-        return prepare.Prepared(scaled, squared_norms(scaled), np.zeros(n_features), 0, unit=True)
+        return prepare.Prepared(
+            scaled, squared_norms(scaled), np.zeros(n_features), 0, unit=True, bounds=np.ones(n_features)
+        )
     values, others = rows.data[None, :], [] if centroids is None else [centroids]
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         in_range = prepare.fits(values, float(norms.max())) and all(
             prepare.fits(other, float(prepare.squared_norms(other).max())) for other in others
         )
     if in_range:
-        return prepare.Prepared(rows, norms, np.zeros(n_features), 0)
+        return prepare.Prepared(rows, norms, np.zeros(n_features), 0, bounds=exact.column_magnitudes(rows))
     exponent = -int(np.frexp(max(prepare.largest_magnitude(array) for array in [values, *others]))[1])
     scaled = _with_values(rows, np.ldexp(rows.data, exponent))
     norms = squared_norms(scaled)
     if not prepare.fits(scaled.data[None, :], float(norms.max())):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
-    return prepare.Prepared(scaled, norms, np.zeros(n_features), exponent)
+    return prepare.Prepared(scaled, norms, np.zeros(n_features), exponent, bounds=exact.column_magnitudes(scaled))
 
 
 def exact_inertia(rows, centroids, labels, weights=None):

@@ -17,6 +17,7 @@ samples take either, and never make sparse rows dense (``rows_at`` makes the few
 """
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import exact
 from kmeans_tf.engine.csr_rows import CsrRows
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
@@ -189,3 +190,31 @@ def _sparse_cluster_sums(samples, labels, n_clusters, dtype, weights=None):
     sums = tf.math.unsorted_segment_sum(values, cells, tf.cast(n_clusters, tf.int64) * n_features)
     counts = tf.math.unsorted_segment_sum(row_weights, labels, n_clusters)
     return tf.reshape(sums, [n_clusters, -1]), counts
+
+
+def exact_cluster_sums(samples, labels, n_clusters, weights, exponents):
+    """Per-cluster exact sums of weight x sample and of the weights, as limbs (``exact``).
+
+    ``weights``: float64, one per sample; ``exponents``: the units (``exact.sum_exponents``, one per
+    column and last the weights'). Returns sums (n_clusters, n_features, LIMBS) and counts
+    (n_clusters, LIMBS), normalized. Dense samples' labels are in [0, n_clusters); a sparse
+    sample's label of -1 leaves it out. Each term is a whole number of units, so any order of
+    addition gives the same integers: the fast one is taken.
+    """
+    column_exponents, count_exponent = exponents[:-1], exponents[-1]
+    counts = tf.math.unsorted_segment_sum(exact.tf_limbs(weights, count_exponent), labels, n_clusters)
+    if is_sparse(samples):
+        rows, columns = samples.row_ids(), tf.cast(samples.columns, tf.int64)
+        n_features = samples.n_columns
+        values = tf.cast(samples.values, tf.float64) * tf.gather(weights, rows)
+        limbs = exact.tf_limbs(values, tf.gather(column_exponents, columns))
+        row_labels = tf.gather(labels, rows)
+        cells = tf.where(row_labels >= 0, row_labels * n_features + columns, -1)  # negative ids are dropped
+        sums = tf.math.unsorted_segment_sum(limbs, cells, tf.cast(n_clusters, tf.int64) * n_features)
+        sums = tf.reshape(sums, [n_clusters, -1, exact.LIMBS])
+    else:
+        values = tf.cast(samples, tf.float64) * weights[:, None]
+        limbs = exact.tf_limbs(values, column_exponents)
+        zeros = tf.zeros([n_clusters, tf.shape(samples)[1], exact.LIMBS], tf.float64)
+        sums = tf.tensor_scatter_nd_add(zeros, labels[:, None], limbs)
+    return exact.tf_normalized(sums), exact.tf_normalized(counts)

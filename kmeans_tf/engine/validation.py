@@ -22,6 +22,16 @@ def check_samples(samples, name="samples"):
 
 def check_samples_and_sum(samples, name="samples"):
     """``check_samples``, and the column sums (float64) that the finiteness check made on the way."""
+    return _checked_samples(samples, name, prepare.column_sums)
+
+
+def check_samples_and_largest(samples, name="samples"):
+    """``check_samples``, and each column's largest magnitude (float64) that the finiteness check found on the way."""
+    return _checked_samples(samples, name, prepare.column_magnitudes)
+
+
+def _checked_samples(samples, name, summary):
+    """``check_samples``, and ``summary(array)``: a float64 value per column that carries any NaN or infinity."""
     array = _as_array(samples, name, "a 2-D array of numbers")
     if array.dtype.kind in "iub":
         array = array.astype(np.float64)
@@ -34,15 +44,15 @@ def check_samples_and_sum(samples, name="samples"):
         raise ValueError(f"{name} should be 2-D (n_samples, n_features), got shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name} should have at least one row and one column, got shape {array.shape}")
-    # The column sums carry any NaN or infinity, without a boolean copy of the data (huge finite
-    # values may overflow them too: then the exact check says whether anything is wrong).
-    column_sums = prepare.column_sums(array)
-    if not np.isfinite(column_sums).all():
+    # The summary carries any NaN or infinity, without a boolean copy of the data (huge finite
+    # values may overflow column sums too: then the exact check says whether anything is wrong).
+    found = summary(array)
+    if not np.isfinite(found).all():
         finite = np.isfinite(array)
         if not finite.all():
             row, column = np.argwhere(~finite)[0]
             raise ValueError(f"{name} should be finite, got {array[row, column]} at row {row}, column {column}")
-    return np.ascontiguousarray(array), column_sums
+    return np.ascontiguousarray(array), found
 
 
 def check_sample_weight(sample_weight, n_samples, *, part=False):

@@ -78,7 +78,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     if sparse.is_sparse(X):
         samples = sparse.check(X, "X")
     else:
-        samples, column_sums = validation.check_samples_and_sum(X, "X")
+        samples, largest = validation.check_samples_and_largest(X, "X")
     n_samples = samples.shape[0]
     n_clusters = validation.check_n_clusters(n_clusters, n_samples)
     weights = validation.check_sample_weight(sample_weight, n_samples)
@@ -92,6 +92,6 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     if sparse.is_sparse(samples):
         seen = sparse.prepared(samples).centred
     else:
-        seen = prepare.centre_and_scale(samples, column_sums).centred
+        seen = prepare.centre_and_scale(samples, largest).centred
     indices = seeding.kmeans_plusplus(seen, n_clusters, check_random_state(random_state), weights, n_local_trials)
     return sparse.rows_at(samples, indices), indices

@@ -23,7 +23,17 @@ SOURCE_DIR = Path(__file__).with_name("src")
 CACHE_VARIABLE = "KMEANS_TF_CACHE"
 COMPILER_VARIABLE = "CC"
 DEFAULT_COMPILER = "gcc"
-FLAGS = ("-std=gnu11", "-shared", "-fPIC", "-fvisibility=hidden", "-O3", "-march=native", "-Wall", "-Wextra")
+FLAGS = (
+    "-std=gnu11",
+    "-shared",
+    "-fPIC",
+    "-fvisibility=hidden",
+    "-O3",
+    "-fno-math-errno",
+    "-march=native",
+    "-Wall",
+    "-Wextra",
+)
 LIBRARY_NAME = "kmeans_tf_ops"
 
 

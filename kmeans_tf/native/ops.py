@@ -12,6 +12,7 @@ says which ops a loaded library lacks. The ops check their inputs themselves (se
 import functools
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import exact
 from kmeans_tf.engine.csr_rows import CsrRows
 
 # Each op (src/ops.c) -> the function TensorFlow generates for it.
@@ -52,18 +53,20 @@ class Kernel:
         self.library = library
         self.path = path
 
-    def nearest_centroid_sums(self, samples, centroids, weights=None):
-        """Return each sample's nearest centroid, and each cluster's float64 (weighted) sum, count and members.
+    def nearest_centroid_sums(self, samples, centroids, weights=None, exponents=None):
+        """Return each sample's nearest centroid, and each cluster's exact (weighted) sum, count and members.
 
-        Returns ``labels`` (n_samples,), ``sums`` (n_clusters, n_features), ``counts`` and
-        ``members`` (n_clusters,).
+        Returns ``labels`` (n_samples,), ``sums`` (n_clusters, n_features, LIMBS) and ``counts``
+        (n_clusters, LIMBS) as limbs in the units of ``exponents`` (``exact``; None: the samples' own,
+        ``exact.exponents_of``), and ``members`` (n_clusters,).
         """
         library = self.library
         op = _on(samples, library.kmeans_tf_nearest_centroid_sums, library.kmeans_tf_sparse_nearest_centroid_sums)
-        return op(centroids, _weights(weights))
+        given = _exponents(exponents, samples, weights)
+        return _outputs(op(centroids, given, _weights(weights)), 1, exponents, given)
 
-    def nearest_centroid_changes(self, samples, centroids, labels, weights=None):
-        """Return the new labels, and the float64 sums, counts and members of the samples whose label changed.
+    def nearest_centroid_changes(self, samples, centroids, labels, weights=None, exponents=None):
+        """Return the new labels, and the exact sums, counts and members of the samples whose label changed.
 
         ``labels`` (n_samples,) are the old ones, in [-1, n_clusters) (-1: none yet); a changed
         sample is added to its new cluster and taken from its old one. Returns ``new_labels``,
@@ -71,10 +74,21 @@ class Kernel:
         """
         library = self.library
         op = _on(samples, library.kmeans_tf_nearest_centroid_changes, library.kmeans_tf_sparse_nearest_centroid_changes)
-        return op(centroids, labels, _weights(weights))
+        given = _exponents(exponents, samples, weights)
+        return _outputs(op(centroids, labels, given, _weights(weights)), 1, exponents, given)
 
     def nearest_centroid_changes_bounded(
-        self, samples, centroids, previous_centroids, labels, upper, lower, norms, norm_bound, weights=None
+        self,
+        samples,
+        centroids,
+        previous_centroids,
+        labels,
+        upper,
+        lower,
+        norms,
+        norm_bound,
+        weights=None,
+        exponents=None,
     ):
         """``nearest_centroid_changes``, measuring only the samples whose distance bounds cannot prove their label.
 
@@ -92,7 +106,9 @@ class Kernel:
             library.kmeans_tf_nearest_centroid_changes_bounded,
             library.kmeans_tf_sparse_nearest_centroid_changes_bounded,
         )
-        return op(centroids, previous_centroids, labels, upper, lower, norms, norm_bound, _weights(weights))
+        given = _exponents(exponents, samples, weights)
+        found = op(centroids, previous_centroids, labels, upper, lower, norms, norm_bound, given, _weights(weights))
+        return _outputs(found, 3, exponents, given)
 
     def sum_squared_distances(self, samples, centroids, labels, weights=None):
         """Return the float64 sum of the samples' squared distances to their labelled centroids, times their weights.
@@ -109,6 +125,19 @@ def _on(samples, dense_op, sparse_op):
     if isinstance(samples, CsrRows):
         return functools.partial(sparse_op, samples.row_starts, samples.columns, samples.values, samples.n_columns)
     return functools.partial(dense_op, samples)
+
+
+def _exponents(exponents, samples, weights):
+    """The ops' exponents input: ``exponents``, or for None the samples' own."""
+    if exponents is not None:
+        return exponents
+    return exact.tf_exponents_of(samples, _weights(weights))
+
+
+def _outputs(found, first, exponents, given):
+    """An op's outputs: as they are, or with the sums and counts (at ``first``) as float64 values for a pass on its
+    own (no ``exponents``)."""
+    return found if exponents is not None else exact.tf_as_values(found, first, given)
 
 
 def _weights(weights):

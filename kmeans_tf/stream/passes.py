@@ -10,7 +10,7 @@ The same passes serve k-means|| seeding (``seeding.SeedingPasses``), which ``see
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import kernels, loops, m_step, prepare, seeding, tf_ops
+from kmeans_tf.engine import exact, kernels, loops, m_step, prepare, seeding, tf_ops
 from kmeans_tf.stream import sources
 
 
@@ -27,9 +27,14 @@ class Passes:
     """The streamed passes of one fit (``lloyd.Passes``): Lloyd's, the search for the farthest rows, the final one;
     and k-means||'s (``seeding.SeedingPasses``)."""
 
-    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None):
+    def __init__(self, source, prepared, plan, n_clusters, batch_size, weights, buffers=None, largest_weight=None):
         self.source, self.prepared, self.plan, self.n_clusters = source, prepared, plan, n_clusters
         self.weights, self.n_rows = weights, source.n_rows
+        # The units of the exact sums (``lloyd.Passes.exponents``): from the largest weight of every worker, if given.
+        if largest_weight is None:
+            largest_weight = 1.0 if weights is None or not len(weights) else float(np.max(weights))
+        self.exponents = self.coordinates().sum_exponents([largest_weight])
+        self.exponents_t = tf.constant(self.exponents)
         self.kernel = kernels.kernel(batch_size)
         # The chunks' buffers, made once for every pass (None: ``sources.chunk_buffers``'s own).
         self.buffers = sources.chunk_buffers(source, plan.chunk_rows) if buffers is None else buffers
@@ -129,20 +134,25 @@ class Passes:
         return counts
 
     def lloyd(self, centroids, labels):
-        """Label every row for ``centroids`` (``labels`` updated); return the changes' count and float64 sums,
-        counts (weights) and members (of weight > 0)."""
-        centroids_t, n_clusters = tf.constant(centroids), len(centroids)
-        changed, sums, counts, members = 0, np.zeros(centroids.shape), np.zeros(n_clusters), np.zeros(n_clusters)
+        """Label every row for ``centroids`` (``labels`` updated); return the changes' count and exact sums and
+        counts (weights; limbs in the units of ``exponents``) and members (of weight > 0)."""
+        centroids_t, (n_clusters, n_features) = tf.constant(centroids), centroids.shape
+        changed, members = 0, np.zeros(n_clusters)
+        sums, counts = np.zeros((n_clusters, n_features, exact.LIMBS)), np.zeros((n_clusters, exact.LIMBS))
         for span, chunk, chunk_t in self.chunks():
             new, sum_changes, count_changes, member_changes, chunk_changed = (
                 value.numpy()
                 for value in self.kernel.nearest_centroid_changes(
-                    chunk_t, centroids_t, tf.constant(_labels_at(labels, span)), self.weight_tensor(span)
+                    chunk_t,
+                    centroids_t,
+                    tf.constant(_labels_at(labels, span)),
+                    self.weight_tensor(span),
+                    self.exponents_t,
                 )
             )
             self.check(span, chunk, sum_changes)
-            sums += sum_changes
-            counts += count_changes
+            sums = exact.add(sums, sum_changes)
+            counts = exact.add(counts, count_changes)
             members += member_changes
             changed += int(chunk_changed)
             if chunk_changed:

@@ -1,11 +1,12 @@
 """Streamed data's way in: the door's finiteness check, the mean, the scale, and each chunk's centring.
 
 The passes mirror ``prepare.centre_and_scale`` chunk by chunk, so that a chunk centred here
-holds the numbers the same rows hold in the centred copy of an array in memory: the column
-sums are added up in the same blocks of ``prepare.CHUNK_ROWS`` rows as there (the same mean, bit
-for bit, for one array), a chunk is centred by the same
-subtraction, and data at the edges of the dtype are scaled by the same power of two. Nothing
-the size of the data is made: each pass keeps a few numbers per column.
+holds the numbers the same rows hold in the centred copy of an array in memory: the columns'
+largest magnitudes, then their exact sums (``exact``: the same mean, bit for bit, however the
+rows are split into chunks, shards or workers), a chunk centred by the same subtraction, data
+at the edges of the dtype scaled by the same power of two, and the spread (the basis of
+``tol``) an exact sum of the same squared norms. Nothing the size of the data is made: each
+pass keeps a few numbers per column.
 """
 
 import dataclasses
@@ -14,7 +15,7 @@ import math
 
 import numpy as np
 
-from kmeans_tf.engine import prepare, spherical
+from kmeans_tf.engine import exact, prepare, spherical
 from kmeans_tf.stream.sources import chunks
 
 # A chunk is centred this many rows at a time, as one long row: numpy's loop over a row of a few
@@ -34,6 +35,7 @@ class StreamPrepared:
     norm_sum : float, the sum of the squared distances of the rows to their mean (the basis of ``tol``)
     unit : bool, rows scaled to unit length instead (``metric="cosine"``: ``prepare_unit_with``; mean and offset 0)
     direction_mean : float64 array of shape (n_features,) or None, the mean of the rows of unit length
+    bounds : float64 array of shape (n_features,), ``prepare.Prepared.bounds``
     """
 
     mean: np.ndarray
@@ -42,6 +44,7 @@ class StreamPrepared:
     norm_sum: float
     unit: bool = False
     direction_mean: np.ndarray | None = None
+    bounds: np.ndarray | None = None
 
     def transform(self, rows, out):
         """Write ``rows`` centred (and scaled) into ``out``, as ``prepare.centre_and_scale`` does the whole array;
@@ -56,7 +59,7 @@ class StreamPrepared:
     def prepared(self):
         """Return a ``prepare.Prepared`` with no data, for its coordinate changes (centroids, inertia)."""
         empty = np.empty((0, len(self.offset)), self.offset.dtype)
-        return prepare.Prepared(empty, None, self.mean, self.exponent, self.unit)
+        return prepare.Prepared(empty, None, self.mean, self.exponent, self.unit, self.bounds)
 
     @property
     def data_mean(self):
@@ -81,75 +84,110 @@ class SourcePasses:
         self.source, self.chunk_rows, self.buffers = source, chunk_rows, buffers
         self.n_rows, self.dtype = source.n_rows, source.dtype
 
-    def column_sums(self, scale):
-        """The column sums (float64) and the largest magnitude of the rows times ``2**scale``."""
-        return _column_sums(self.source, scale, self.buffers)
+    def column_magnitudes(self):
+        """Each column's largest magnitude (float64; NaN where a column holds one)."""
+        largest = np.zeros(self.source.n_features)
+        for block in _blocks(self.source, self.buffers):
+            largest = np.maximum(largest, prepare.column_magnitudes(block))
+        return largest
 
-    def norms(self, transform):
-        """The largest and the summed squared norms, and the largest magnitude, of the rows after ``transform``."""
-        return _norms(self.source, self.chunk_rows, transform, self.buffers)
+    def exact_sums(self, column_exponents):
+        """The exact column sums (``exact.column_sums``: limbs) of the rows."""
+        return exact.sum_blocks(_blocks(self.source, self.buffers), column_exponents, self.source.n_features)
+
+    def norms(self, transform, norm_exponent):
+        """The largest squared norm, the exact sum of the squared norms (limbs, in units of ``norm_exponent``), and the
+        largest magnitude, of the rows after ``transform``."""
+        return _norms(self.source, self.chunk_rows, transform, self.buffers, norm_exponent=norm_exponent)
 
     def check_finite(self, first_row=0):
         """Raise ValueError naming the first NaN or infinity (its row counted from ``first_row``)."""
         _check_finite(self.source, self.chunk_rows, first_row, self.buffers)
 
     def direction_sums(self, first_row=0):
-        """The column sums and the summed squared norms (float64) of the rows scaled to unit length, in one pass that
-        is their door: ValueError naming the first NaN or infinity, or row of zeros (counted from ``first_row``)."""
-        sums, norm_sum = np.zeros(self.source.n_features), 0.0
+        """The exact column sums and summed squared norms (limbs: ``exact``) of the rows scaled to unit length, in one
+        pass that is their door: ValueError naming the first NaN or infinity, or row of zeros (counted from
+        ``first_row``)."""
+        n_features = self.source.n_features
+        column_exponents, norm_exponent = exact.exponents(np.ones(n_features)), exact.exponents(float(n_features))
+        sums, norm_sum = np.zeros((n_features, exact.LIMBS)), np.zeros(exact.LIMBS)
         for span, chunk in chunks(self.source, self.chunk_rows, buffers=self.buffers):
             _refuse_not_finite(self.source, span, chunk, first_row)
             zero = np.flatnonzero(spherical.unit_rows(chunk, chunk) == 0)  # the buffer is the pass's own
             if len(zero):
                 name, row, _ = self.source.position(span, int(zero[0]), 0, first_row, by_file=self.source.sharded)
                 raise ValueError(spherical.zero_row_message(name, row))
-            unit = chunk
-            sums += np.einsum("ij->j", unit, dtype=np.float64)
-            norm_sum += float(np.einsum("ij,ij->", unit, unit, dtype=np.float64))
+            sums = exact.add(sums, exact.column_sums(chunk, column_exponents))
+            norms = prepare.squared_norms(chunk)
+            norm_sum = exact.add(norm_sum, exact.column_sums(norms[:, None], np.array([norm_exponent]))[0])
         return sums, norm_sum
 
 
 def prepare_with(passes):
     """The ``StreamPrepared`` of the rows that ``passes`` read (``SourcePasses``, or the replicas' joined ones).
 
-    The column sums; when they are not finite, the check that names the cell; the centred
-    norms; and, for data whose squared distances do not fit their dtype, the same again on the
-    rows scaled by the power of two that brings the largest cell into [0.5, 1).
+    The columns' largest magnitudes (and, when one is not finite, the check that names the
+    cell); their exact sums, whence the mean; the centred norms; and, for data whose squared
+    distances do not fit their dtype, the norms again on the rows scaled by the power of two
+    that brings the largest cell into [0.5, 1).
     """
-    dtype = passes.dtype
+    dtype, n_rows = passes.dtype, passes.n_rows
+    largest = passes.column_magnitudes()
+    if not np.isfinite(largest).all():
+        passes.check_finite()
+    column_exponents = exact.exponents(largest)
+    sums = passes.exact_sums(column_exponents)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        sums, largest = passes.column_sums(0)
-        if not np.isfinite(sums).all():
-            passes.check_finite()
-        else:
-            mean = sums / passes.n_rows
-            norm_max, norm_sum, centred_largest = passes.norms(functools.partial(_centre, mean.astype(dtype)))
+        mean = prepare.exact_mean(sums, column_exponents, n_rows, 0)
+        if np.isfinite(mean).all():
+            bounds = prepare.centring_bounds(largest, 0)
+            norm_max, norm_sum, centred_largest = _centred_norms(
+                passes, functools.partial(_centre, mean.astype(dtype)), bounds
+            )
             if not math.isfinite(centred_largest):  # a cell changed since the sums, or the centring overflowed
                 passes.check_finite()
             if prepare.fits(_cell(centred_largest, dtype), norm_max):
-                return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum)
-        exponent = -int(np.frexp(largest)[1])
-        sums, _ = passes.column_sums(exponent)
-        mean = sums / passes.n_rows
-        scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0)
-        norm_max, norm_sum, centred_largest = passes.norms(scaled.transform)
+                return StreamPrepared(mean, 0, mean.astype(dtype), norm_sum, bounds=bounds)
+        exponent = -int(np.frexp(float(largest.max()))[1])
+        mean = prepare.exact_mean(sums, column_exponents, n_rows, exponent)
+        bounds = prepare.centring_bounds(largest, exponent)
+        scaled = StreamPrepared(mean, exponent, mean.astype(dtype), 0.0, bounds=bounds)
+        norm_max, norm_sum, centred_largest = _centred_norms(passes, scaled.transform, bounds)
         if not math.isfinite(centred_largest):
             passes.check_finite()
     if not prepare.fits(_cell(centred_largest, dtype), norm_max):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
-    return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum)
+    return StreamPrepared(np.ldexp(mean, -exponent), exponent, mean.astype(dtype), norm_sum, bounds=bounds)
+
+
+def _centred_norms(passes, transform, bounds):
+    """``passes.norms`` of the rows after ``transform``, the exact sum of the squared norms as a float (the spread)."""
+    norm_exponent = prepare.norm_exponent(bounds)
+    norm_max, norm_sum, largest = passes.norms(transform, norm_exponent)
+    return norm_max, float(exact.value(norm_sum, norm_exponent)), largest
 
 
 def prepare_unit_with(passes):
     """The ``StreamPrepared`` of ``metric="cosine"``: rows scaled to unit length, chunk by chunk (``spherical``).
 
     One pass (``passes.direction_sums``) checks the rows (finite, none of zeros) and measures the
-    spread of their directions about their mean, the basis of ``tol``.
+    spread of their directions about their mean, the basis of ``tol``, from exact sums.
     """
     sums, norm_sum = passes.direction_sums()
-    zeros = np.zeros(len(sums))
-    spread = max(norm_sum - float(sums @ sums) / passes.n_rows, 0.0)
-    return StreamPrepared(zeros, 0, zeros.astype(passes.dtype), spread, unit=True, direction_mean=sums / passes.n_rows)
+    n_features = len(sums)
+    sums = exact.value(sums, exact.exponents(np.ones(n_features)))
+    norm_sum = float(exact.value(norm_sum, exact.exponents(float(n_features))))
+    zeros = np.zeros(n_features)
+    spread = prepare.spread_of(norm_sum, sums, passes.n_rows)
+    return StreamPrepared(
+        zeros,
+        0,
+        zeros.astype(passes.dtype),
+        spread,
+        unit=True,
+        direction_mean=sums / passes.n_rows,
+        bounds=np.ones(n_features),
+    )
 
 
 def predict_exponent(source, chunk_rows, centroids):
@@ -189,36 +227,29 @@ def _largest_magnitude(rows):
     return max(float(rows.max()), -float(rows.min()))
 
 
-def _column_sums(source, scale, buffers=None):
-    """Return the column sums (float64) and the largest magnitude of any cell, of the rows times ``2**scale``.
-
-    The blocks are ``prepare.column_sums``' own, holding the same numbers, so that the mean is
-    the one an array in memory gives, bit for bit. Blocks of files are read ahead into
-    ``buffers`` when they hold a block.
-    """
+def _blocks(source, buffers=None):
+    """The rows in blocks of at most ``prepare.CHUNK_ROWS`` (read ahead into ``buffers`` when they hold a block)."""
     block_rows = min(prepare.CHUNK_ROWS, source.n_rows)
     if buffers is not None and len(buffers[0]) >= block_rows and None not in source.files:
-        blocks = (chunk for _, chunk in chunks(source, prepare.CHUNK_ROWS, None, buffers))
-    else:
-        blocks = source.blocks(prepare.CHUNK_ROWS)
-    total, largest = np.zeros(source.n_features), 0.0
-    for block in blocks:
-        if scale:
-            block = np.ldexp(block, scale)
-        total += np.einsum("ij->j", block)
-        largest = _larger(largest, _largest_magnitude(block))
-    return total, largest
+        return (chunk for _, chunk in chunks(source, prepare.CHUNK_ROWS, None, buffers))
+    return source.blocks(prepare.CHUNK_ROWS)
 
 
-def _norms(source, chunk_rows, transform, buffers=None, check=None):
-    """Return the largest and the sum of the rows' squared norms, and the largest magnitude, after ``transform``.
+def _norms(source, chunk_rows, transform, buffers=None, check=None, norm_exponent=None):
+    """Return the largest squared norm of the rows after ``transform``, the exact sum of them (limbs in units of
+    ``norm_exponent``; None: a float64 sum), and the largest magnitude.
 
     ``check(span, chunk)``, if given, is called on each chunk that holds a NaN or an infinity.
     """
-    norm_max, norm_sum, largest = 0.0, 0.0, 0.0
+    norm_max, largest = 0.0, 0.0
+    norm_sum = 0.0 if norm_exponent is None else np.zeros(exact.LIMBS)
     for span, chunk in chunks(source, chunk_rows, transform, buffers):
-        norms = np.einsum("ij,ij->i", chunk, chunk).astype(np.float64)
-        norm_max, norm_sum = max(norm_max, float(norms.max())), norm_sum + float(norms.sum())
+        norms = prepare.squared_norms(chunk)
+        norm_max = max(norm_max, float(norms.max()))
+        if norm_exponent is None:
+            norm_sum += float(norms.sum())
+        else:
+            norm_sum = exact.add(norm_sum, exact.column_sums(norms[:, None], np.array([norm_exponent]))[0])
         chunk_largest = _largest_magnitude(chunk)
         if check is not None and not math.isfinite(chunk_largest):
             check(span, chunk)

@@ -4,7 +4,7 @@
  * mapped to the engine's names by kmeans_tf/native/ops.py):
  *
  * KmeansTf>NearestCentroidSums: every sample's nearest centroid, and every cluster's
- *   float64 sum and count of its samples.
+ *   exact sum and count of its samples.
  * KmeansTf>NearestCentroidChanges: the same, but sums only the samples whose label changed
  *   since the labels given (+ in the new cluster, - in the old one; -1: no label yet),
  *   which update the k-means loop's running sums.
@@ -27,6 +27,13 @@
  * index of a centroid (or -1, no label yet, where the op says so). Any other input fails
  * the op with INVALID_ARGUMENT, naming the input; it is never read out of bounds.
  *
+ * The passes' sums and counts are exact (pass.h): each term rounded to whole units, with
+ * the input `exponents` (float64 [n_features + 1], whole numbers in [-2000, 2000]: per column
+ * a unit is 2**-exponent of weight x value, last of the weights), added in 128-bit integers, and
+ * given as normalized float64 limbs, a last axis of 3 (kmeans_tf/engine/exact.py): sums
+ * [n_clusters, n_features, 3], counts [n_clusters, 3]. They are the same integers however
+ * the rows are split.
+ *
  * Every op takes the samples' weights last: a float64 vector of one entry per sample, each
  * finite and >= 0 (checked as the pass reads the rows), or of shape [0], which means every
  * weight is 1 (the unweighted pass, whose row loop is a separate instantiation without the
@@ -39,6 +46,7 @@
  * Plain C against TensorFlow's C kernel API (tensorflow/c/kernels.h), so that gcc alone
  * builds it: kmeans_tf/native/build.py. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +64,10 @@ typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 
 /* Each op's inputs and outputs by index: the order OPS (below) declares them in. Every op's
  * first input is its samples, which a sparse op takes as four inputs (SPARSE_PARTS). */
-enum { SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, SUMS_N_INPUTS };
+enum { SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_EXPONENTS, SUMS_WEIGHTS, SUMS_N_INPUTS };
 enum { SUMS_LABELS_OUT, SUMS_SUMS_OUT, SUMS_COUNTS_OUT, SUMS_MEMBERS_OUT, SUMS_N_OUTPUTS };
 
-enum { CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_LABELS, CHANGES_WEIGHTS, CHANGES_N_INPUTS };
+enum { CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_LABELS, CHANGES_EXPONENTS, CHANGES_WEIGHTS, CHANGES_N_INPUTS };
 enum {
     CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, CHANGES_COUNTS_OUT, CHANGES_MEMBERS_OUT, CHANGES_CHANGED_OUT,
     CHANGES_N_OUTPUTS
@@ -67,7 +75,7 @@ enum {
 
 enum {
     BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_PREVIOUS_CENTROIDS, BOUNDED_LABELS, BOUNDED_UPPER, BOUNDED_LOWER,
-    BOUNDED_NORMS, BOUNDED_NORM_BOUND, BOUNDED_WEIGHTS, BOUNDED_N_INPUTS
+    BOUNDED_NORMS, BOUNDED_NORM_BOUND, BOUNDED_EXPONENTS, BOUNDED_WEIGHTS, BOUNDED_N_INPUTS
 };
 enum {
     BOUNDED_LABELS_OUT, BOUNDED_UPPER_OUT, BOUNDED_LOWER_OUT, BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT,
@@ -89,6 +97,7 @@ typedef struct {
     TF_Tensor *in[MAX_INPUTS], *out[MAX_OUTPUTS], *parts[SPARSE_PARTS];
     int sparse;
     SparseRows rows;
+    double *factors; /* the passes' units (read_exponents) */
 } Call;
 
 /* Whether the call's last TensorFlow request succeeded; if not, fail the op. */
@@ -128,6 +137,7 @@ static void finish(Call *call) {
     for (int i = 0; i < MAX_OUTPUTS; ++i) TF_DeleteTensor(call->out[i]);
     for (int i = 0; i < SPARSE_PARTS; ++i) TF_DeleteTensor(call->parts[i]);
     TF_DeleteStatus(call->status);
+    free(call->factors);
 }
 
 /* Allocate output `index` (of `type`, with `rank` dims of `shape`); return its data or NULL. */
@@ -253,14 +263,39 @@ static int check_per_sample(Call *call, int index, const char *name, int64_t n_s
                 n_samples, shape_of(call, index, shape, sizeof shape));
 }
 
+/* Check input `index`, the exponents (shape [n_features + 1], each a whole number in [-2000, 2000]), and give
+ * `points` their factors: two powers of two per exponent, each within float64's range. */
+static int read_exponents(Call *call, int index, Points *points) {
+    char shape[64];
+    const TF_Tensor *tensor = call->in[index];
+    if (TF_NumDims(tensor) != 1 || TF_Dim(tensor, 0) != points->n_features + 1)
+        return fail(call, TF_INVALID_ARGUMENT,
+                    "exponents must have one entry per feature and one more, shape [%" PRId64 "], not %s",
+                    points->n_features + 1, shape_of(call, index, shape, sizeof shape));
+    const double *exponents = TF_TensorData(tensor);
+    call->factors = malloc(2 * (points->n_features + 1) * sizeof(double));
+    if (!call->factors) return fail(call, TF_RESOURCE_EXHAUSTED, "out of memory");
+    for (int64_t f = 0; f <= points->n_features; ++f) {
+        const double exponent = exponents[f];
+        if (!(exponent >= -2000 && exponent <= 2000 && exponent == (double)(int)exponent))
+            return fail(call, TF_INVALID_ARGUMENT, "exponents[%" PRId64 "] = %g should be a whole number in [-2000, 2000]",
+                        f, exponent);
+        const int first = exponent > 1000 ? 1000 : exponent < -1000 ? -1000 : (int)exponent;
+        call->factors[2 * f] = ldexp(1, first);
+        call->factors[2 * f + 1] = ldexp(1, (int)exponent - first);
+    }
+    points->factors = call->factors;
+    return 1;
+}
+
 /* Allocate a pass's labels (output `labels`), sums (output `sums`), counts and members (the two
  * outputs after the sums: each op's enum keeps them in this order). */
 static int allocate_pass_outputs(Call *call, const Points *points, int labels, int sums, PassOutput *out) {
-    const int64_t rows[1] = {points->n_samples}, grid[2] = {points->n_clusters, points->n_features};
-    const int64_t clusters[1] = {points->n_clusters};
+    const int64_t rows[1] = {points->n_samples}, grid[3] = {points->n_clusters, points->n_features, LIMBS};
+    const int64_t clusters[1] = {points->n_clusters}, cluster_limbs[2] = {points->n_clusters, LIMBS};
     out->labels = output(call, labels, TF_INT64, rows, 1);
-    out->sums = out->labels ? output(call, sums, TF_DOUBLE, grid, 2) : NULL;
-    out->counts = out->sums ? output(call, sums + 1, TF_DOUBLE, clusters, 1) : NULL;
+    out->sums = out->labels ? output(call, sums, TF_DOUBLE, grid, 3) : NULL;
+    out->counts = out->sums ? output(call, sums + 1, TF_DOUBLE, cluster_limbs, 2) : NULL;
     out->members = out->counts ? output(call, sums + 2, TF_DOUBLE, clusters, 1) : NULL;
     return out->members != NULL;
 }
@@ -290,7 +325,7 @@ static void compute_sums(void *sparse, TF_OpKernelContext *context) {
     PassOutput out;
     if (start(&call, context, sparse, SUMS_N_INPUTS) &&
         read_points(&call, SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, &points) &&
-        allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, &out))
+        read_exponents(&call, SUMS_EXPONENTS, &points) && allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, &out))
         finished(&call, &points, nearest_centroid_pass(&points, NULL, NULL, &out));
     finish(&call);
 }
@@ -311,7 +346,7 @@ static void compute_changes(void *sparse, TF_OpKernelContext *context) {
     int64_t *changed;
     if (start_labelled(&call, context, sparse, CHANGES_N_INPUTS, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS,
                        CHANGES_LABELS, &points) &&
-        allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, &out) &&
+        read_exponents(&call, CHANGES_EXPONENTS, &points) && allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, &out) &&
         (changed = output(&call, CHANGES_CHANGED_OUT, TF_INT64, NULL, 0)) &&
         finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[CHANGES_LABELS]), NULL, &out)))
         *changed = out.changed;
@@ -358,7 +393,7 @@ static void compute_bounded(void *sparse, TF_OpKernelContext *context) {
     const int64_t *rows = &points.n_samples;
     if (start(&call, context, sparse, BOUNDED_N_INPUTS) &&
         read_points(&call, BOUNDED_SAMPLES, BOUNDED_CENTROIDS, BOUNDED_WEIGHTS, &points) &&
-        read_bounds(&call, &points, &bounds) &&
+        read_bounds(&call, &points, &bounds) && read_exponents(&call, BOUNDED_EXPONENTS, &points) &&
         (bounds.new_upper = output(&call, BOUNDED_UPPER_OUT, TF_DOUBLE, rows, 1)) &&
         (bounds.new_lower = output(&call, BOUNDED_LOWER_OUT, TF_DOUBLE, rows, 1)) &&
         allocate_pass_outputs(&call, &points, BOUNDED_LABELS_OUT, BOUNDED_SUMS_OUT, &out) &&
@@ -399,6 +434,8 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
     TF_ShapeHandle *rows = sparse ? TF_ShapeInferenceContextVectorFromSize(context, -1) : TF_NewShapeHandle();
     TF_ShapeHandle *clusters = TF_NewShapeHandle();
     TF_ShapeHandle *scalar = TF_ShapeInferenceContextScalar(context);
+    TF_ShapeHandle *limbs = TF_ShapeInferenceContextVectorFromSize(context, LIMBS);
+    TF_ShapeHandle *grid = TF_NewShapeHandle(), *cluster_limbs = TF_NewShapeHandle();
     TF_ShapeInferenceContextGetInput(context, sparse ? SPARSE_PARTS : 1, centroids, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, centroids, 2, centroids, status);
     if (TF_GetCode(status) == TF_OK && !sparse) TF_ShapeInferenceContextGetInput(context, 0, samples, status);
@@ -407,8 +444,11 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, centroids, 0, 1, clusters, status);
     for (int i = 0; i < outputs->n_rows && TF_GetCode(status) == TF_OK; ++i)
         TF_ShapeInferenceContextSetOutput(context, outputs->rows[i], rows, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->sums, centroids, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->counts, clusters, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextConcatenateShapes(context, centroids, limbs, grid, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->sums, grid, status);
+    if (TF_GetCode(status) == TF_OK)
+        TF_ShapeInferenceContextConcatenateShapes(context, clusters, limbs, cluster_limbs, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->counts, cluster_limbs, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->members, clusters, status);
     if (TF_GetCode(status) == TF_OK && outputs->changed >= 0)
         TF_ShapeInferenceContextSetOutput(context, outputs->changed, scalar, status);
@@ -419,6 +459,9 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
     TF_DeleteShapeHandle(rows);
     TF_DeleteShapeHandle(clusters);
     TF_DeleteShapeHandle(scalar);
+    TF_DeleteShapeHandle(limbs);
+    TF_DeleteShapeHandle(grid);
+    TF_DeleteShapeHandle(cluster_limbs);
 }
 
 static void infer_sums(TF_ShapeInferenceContext *context, TF_Status *status) {
@@ -456,13 +499,14 @@ typedef struct {
 
 static const OpSpec OPS[] = {
     {"KmeansTf>NearestCentroidSums",
-     {[SUMS_SAMPLES] = "samples: T", [SUMS_CENTROIDS] = "centroids: T", [SUMS_WEIGHTS] = "weights: double"},
+     {[SUMS_SAMPLES] = "samples: T", [SUMS_CENTROIDS] = "centroids: T", [SUMS_EXPONENTS] = "exponents: double",
+      [SUMS_WEIGHTS] = "weights: double"},
      {[SUMS_LABELS_OUT] = "labels: int64", [SUMS_SUMS_OUT] = "sums: double", [SUMS_COUNTS_OUT] = "counts: double",
       [SUMS_MEMBERS_OUT] = "members: double"},
      infer_sums, compute_sums},
     {"KmeansTf>NearestCentroidChanges",
      {[CHANGES_SAMPLES] = "samples: T", [CHANGES_CENTROIDS] = "centroids: T", [CHANGES_LABELS] = "labels: int64",
-      [CHANGES_WEIGHTS] = "weights: double"},
+      [CHANGES_EXPONENTS] = "exponents: double", [CHANGES_WEIGHTS] = "weights: double"},
      {[CHANGES_LABELS_OUT] = "new_labels: int64", [CHANGES_SUMS_OUT] = "sum_changes: double",
       [CHANGES_COUNTS_OUT] = "count_changes: double", [CHANGES_MEMBERS_OUT] = "member_changes: double",
       [CHANGES_CHANGED_OUT] = "changed: int64"},
@@ -471,7 +515,8 @@ static const OpSpec OPS[] = {
      {[BOUNDED_SAMPLES] = "samples: T", [BOUNDED_CENTROIDS] = "centroids: T",
       [BOUNDED_PREVIOUS_CENTROIDS] = "previous_centroids: T", [BOUNDED_LABELS] = "labels: int64",
       [BOUNDED_UPPER] = "upper: double", [BOUNDED_LOWER] = "lower: double", [BOUNDED_NORMS] = "norms: double",
-      [BOUNDED_NORM_BOUND] = "norm_bound: double", [BOUNDED_WEIGHTS] = "weights: double"},
+      [BOUNDED_NORM_BOUND] = "norm_bound: double", [BOUNDED_EXPONENTS] = "exponents: double",
+      [BOUNDED_WEIGHTS] = "weights: double"},
      {[BOUNDED_LABELS_OUT] = "new_labels: int64", [BOUNDED_UPPER_OUT] = "new_upper: double",
       [BOUNDED_LOWER_OUT] = "new_lower: double", [BOUNDED_SUMS_OUT] = "sum_changes: double",
       [BOUNDED_COUNTS_OUT] = "count_changes: double", [BOUNDED_MEMBERS_OUT] = "member_changes: double",

@@ -6,8 +6,9 @@
  * ||c||^2/2 - x.c. Sparse samples (pass.h) are read by their non-zeros alone: each adds its
  * value times its feature's row of the transposed centroids to the row's dot products.
  *
- * Rows go in blocks (pool.h), each with its own sums, added up in block order: the same
- * answer however the threads ran. The typed code is pass_body.h, included below once for
+ * Rows go in blocks (pool.h), each with its own sums. The sums are exact: each term is
+ * rounded to whole units (Points.factors) and added in 128-bit integers, so they are the
+ * same however the rows are split (threads, blocks, chunks, workers). The typed code is pass_body.h, included below once for
  * float and once for double. */
 #include "pass.h"
 
@@ -57,11 +58,16 @@ static void *zeroed(int64_t count, size_t size) { return calloc(count > 0 ? coun
 /* fmax without the library call (and without its care for NaN, which cannot occur here). */
 static inline double larger(double a, double b) { return a > b ? a : b; }
 
-/* A block of rows: its own results, added up in block order once the threads joined. */
+/* A whole number of units, added exactly. */
+typedef __int128 Exact;
+
+/* A block of rows: its own results, added up once the threads joined. */
 typedef struct {
-    double *sums, *counts, *members; /* (n_clusters, n_features), (n_clusters,), (n_clusters,) */
+    Exact *sums, *counts; /* (n_clusters, n_features), (n_clusters,) */
+    double *members;      /* (n_clusters,) */
     int64_t changed;       /* rows whose label changed */
     int64_t skipped;       /* the bounded pass: rows whose bounds proved their label */
+    int not_finite;        /* a summed value was NaN or infinite */
     double inertia;        /* SumSquaredDistances: the block's share */
     PassOutcome problem;   /* PASS_DONE, or what ended the block: */
     int64_t bad_row;       /* the row whose label was out of [lowest, n_clusters), or whose weight was bad */
@@ -176,15 +182,28 @@ static PassResult first_problem(const Block *blocks, int64_t n_blocks) {
     return (PassResult){PASS_DONE, 0, 0, 0, 0};
 }
 
-/* Give each block its share of `sums` (the first block `first_sums`, the others `sums` in
- * turn), `counts`, `members` and `scratch` (NULL: none). */
-static void share_out(Block *blocks, int64_t n_blocks, double *first_sums, double *sums, double *counts,
-                      double *members, int64_t grid, int64_t n_clusters, char *scratch, int64_t scratch_bytes) {
+/* Give each block its share of `sums`, `counts`, `members` and `scratch` (NULL: none). */
+static void share_out(Block *blocks, int64_t n_blocks, Exact *sums, Exact *counts, double *members, int64_t grid,
+                      int64_t n_clusters, char *scratch, int64_t scratch_bytes) {
     for (int64_t b = 0; b < n_blocks; ++b) {
-        if (sums) blocks[b].sums = b == 0 ? first_sums : sums + (b - 1) * grid;
+        if (sums) blocks[b].sums = sums + b * grid;
         if (counts) blocks[b].counts = counts + b * n_clusters;
         if (members) blocks[b].members = members + b * n_clusters;
         if (scratch) blocks[b].scratch = scratch + b * scratch_bytes;
+    }
+}
+
+/* Write `count` exact sums as their normalized limbs (pass.h): the low two in [0, 2^26). */
+static void write_limbs(const Exact *sums, int64_t count, double *limbs) {
+    const Exact base = (Exact)1 << LIMB_BITS;
+    for (int64_t i = 0; i < count; ++i) {
+        Exact rest = sums[i];
+        for (int l = 0; l < LIMBS - 1; ++l) {
+            const Exact low = ((rest % base) + base) % base;
+            limbs[i * LIMBS + l] = (double)low;
+            rest = (rest - low) / base;
+        }
+        limbs[i * LIMBS + LIMBS - 1] = (double)rest;
     }
 }
 
@@ -202,7 +221,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
                                  PassOutput *out) {
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features, grid = n_clusters * n_features;
     const int64_t element = points->is_float ? sizeof(float) : sizeof(double);
-    const int64_t n_blocks = count_blocks(points->n_samples, (double)n_clusters * (n_features + 1) * sizeof(double));
+    const int64_t n_blocks = count_blocks(points->n_samples, (double)n_clusters * (n_features + 1) * sizeof(Exact));
     /* Dense rows: one panel of centroids per PANEL; sparse rows: one panel of them all. */
     const int64_t width = points->is_float ? (points->sparse ? round_up(n_clusters, LANES_float) : PANEL_float)
                                            : (points->sparse ? round_up(n_clusters, LANES_double) : PANEL_double);
@@ -214,20 +233,17 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     Panels_float panels_float = {0};
     Panels_double panels_double = {0};
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
-    /* The first block sums into the output itself; each other one into sums of its own, added after. */
-    double *block_sums = zeroed((n_blocks - 1) * grid, sizeof(double));
-    double *block_counts = zeroed(n_blocks * n_clusters, sizeof(double));
-    /* Without weights the members are the counts. */
-    double *block_members = points->weights ? zeroed(n_blocks * n_clusters, sizeof(double)) : NULL;
+    /* Each block sums into sums of its own, added after. */
+    Exact *block_sums = zeroed(n_blocks * grid, sizeof(Exact));
+    Exact *block_counts = zeroed(n_blocks * n_clusters, sizeof(Exact));
+    double *block_members = zeroed(n_blocks * n_clusters, sizeof(double));
     char *scratch = bounds || points->sparse ? aligned_block(n_blocks * scratch_bytes) : NULL;
     double *centroid_norms = bounds && points->sparse ? malloc(n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
     if (!block_sums || !block_counts || !job.blocks || ((bounds || points->sparse) && !scratch) ||
-        (points->weights && !block_members) || (bounds && points->sparse && !centroid_norms))
+        !block_members || (bounds && points->sparse && !centroid_norms))
         goto done;
-    memset(out->sums, 0, grid * sizeof(double));
-    share_out(job.blocks, n_blocks, out->sums, block_sums, block_counts, block_members, grid, n_clusters, scratch,
-              scratch_bytes);
+    share_out(job.blocks, n_blocks, block_sums, block_counts, block_members, grid, n_clusters, scratch, scratch_bytes);
     if (points->is_float) {
         if (!pack_float(&panels_float, points->centroids, n_clusters, n_features, width, points->sparse != NULL))
             goto done;
@@ -255,18 +271,24 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
 
     result = first_problem(job.blocks, n_blocks);
     if (result.outcome != PASS_DONE) goto done;
-    memset(out->counts, 0, n_clusters * sizeof(double));
     memset(out->members, 0, n_clusters * sizeof(double));
     out->changed = out->skipped = 0;
+    int not_finite = 0;
+    /* Into the first block's sums: integers, so the order does not matter. */
+    for (int64_t b = 1; b < n_blocks; ++b) {
+        for (int64_t i = 0; i < grid; ++i) block_sums[i] += job.blocks[b].sums[i];
+        for (int64_t c = 0; c < n_clusters; ++c) block_counts[c] += job.blocks[b].counts[c];
+    }
     for (int64_t b = 0; b < n_blocks; ++b) {
-        for (int64_t i = 0; b > 0 && i < grid; ++i) out->sums[i] += job.blocks[b].sums[i];
-        for (int64_t c = 0; c < n_clusters; ++c) out->counts[c] += job.blocks[b].counts[c];
-        if (block_members)
-            for (int64_t c = 0; c < n_clusters; ++c) out->members[c] += job.blocks[b].members[c];
+        for (int64_t c = 0; c < n_clusters; ++c) out->members[c] += job.blocks[b].members[c];
         out->changed += job.blocks[b].changed;
         out->skipped += job.blocks[b].skipped;
+        not_finite |= job.blocks[b].not_finite;
     }
-    if (!block_members) memcpy(out->members, out->counts, n_clusters * sizeof(double));
+    write_limbs(block_sums, grid, out->sums);
+    write_limbs(block_counts, n_clusters, out->counts);
+    /* Rows that are not finite have no sums: NaN says so (the op's callers check the sums). */
+    for (int64_t i = 0; not_finite && i < grid * LIMBS; ++i) out->sums[i] = NAN;
 
 done:
     free(panels_float.values);

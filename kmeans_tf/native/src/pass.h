@@ -26,6 +26,9 @@ typedef struct {
     const SparseRows *sparse; /* IN: the samples by their non-zeros; NULL where `samples` gives them */
     const void *centroids; /* IN (n_clusters, n_features), the samples' type; n_clusters >= 1 */
     const double *weights; /* IN (n_samples,): each sample's weight (checked as read); NULL: every weight 1 */
+    const double *factors; /* IN (n_features + 1, 2): per column, two powers of two whose product makes weight x
+                              value a whole number of units (rounded to nearest, ties to even); last, the
+                              weights' own */
     int64_t n_samples, n_features, n_clusters;
     int is_float;          /* 1: float elements; 0: double */
 } Points;
@@ -40,11 +43,15 @@ typedef struct {
     double *new_upper, *new_lower;  /* OUT (n_samples,): the bounds for these centroids */
 } Bounds;
 
-/* What a pass gives. */
+/* An exact sum's limbs: its value in units is limbs[0] + limbs[1] 2^26 + limbs[2] 2^52, the
+ * first two in [0, 2^26) (kmeans_tf/engine/exact.py). */
+enum { LIMBS = 3, LIMB_BITS = 26 };
+
+/* What a pass gives. Sums are exact: the same whatever the order of the rows. */
 typedef struct {
     int64_t *labels; /* OUT (n_samples,): each sample's nearest centroid */
-    double *sums;    /* OUT (n_clusters, n_features): float64 weighted sums (of the changes, with old labels) */
-    double *counts;  /* OUT (n_clusters,): the weights' sums (the counts, without weights) */
+    double *sums;    /* OUT (n_clusters, n_features, LIMBS): weighted sums (of the changes, with old labels) */
+    double *counts;  /* OUT (n_clusters, LIMBS): the weights' sums (the counts, without weights) */
     double *members; /* OUT (n_clusters,): how many samples of weight > 0 (exact: a cluster is empty at 0) */
     int64_t changed; /* OUT: how many labels differ from the old ones (all, without old labels) */
     int64_t skipped; /* OUT: how many labels the bounds proved without measuring every centroid (0 without bounds) */
@@ -60,8 +67,8 @@ typedef struct {
     double weight;
 } PassResult;
 
-/* Every sample's nearest centroid, and the float64 per-cluster sums and counts (of the
- * samples times their weights, and of the weights), in one sweep. With old_labels (-1:
+/* Every sample's nearest centroid, and the exact per-cluster sums and counts (of the
+ * samples times their weights, and of the weights, in the units of `factors`), in one sweep. With old_labels (-1:
  * none yet), the sums are of the changes: a sample whose label changed is added to its new
  * cluster and taken from its old one. With bounds (which need old_labels), only the
  * samples whose bounds cannot prove their label are measured: the same labels and

@@ -394,39 +394,56 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
     return 1;
 }
 
-/* Add the rows [begin, end) whose label changed to their new cluster's float64 sum and
- * count in `block`, and take them from their old one (a label of -1: none yet; no
- * old_labels: every row is new, and the sums are of all rows), in row order; count them
- * in block->changed. Summing changes, not every row, spares the bounded pass a sweep over
- * the data; the plain pass sums the same changes, so both give the same sums. An old
- * label outside [-1, n_clusters) is noted in `block`, before it is used, and ends the
- * block (an old label equal to the new one is in range: the pass gave it).
- * `weighted` is a constant where this is inlined (run_block): with it, a row adds its
- * weight times its values, its weight to the count and 1 to the members when the weight
- * is > 0, and every row's weight is checked (finite, >= 0) as the row is read: a bad one
- * is noted in `block` and ends the block. Without it, the loop is the unweighted one, with
- * no test per row. */
-/* Add `scale` times row `row` of the samples to `sum` (n_features float64 values); a sparse
- * row adds its non-zeros alone, as the dense row adds its zeros: nothing. */
-static inline __attribute__((always_inline)) void TYPED(add_row)(const Points *points, int64_t row, double scale,
-                                                                double *sum) {
+/* Add the units of `sign` x weight x row `row` of the samples to `sum` (n_features exact
+ * sums): each value rounded to whole units of its column's factors (to nearest, ties to even:
+ * llrint, as numpy's rint and TensorFlow's round). A sparse row adds its non-zeros alone,
+ * as the dense row adds its zeros: nothing. `weighted` is a constant where this is inlined:
+ * without it the weight is 1 and not multiplied. Returns 0, or NaN when a term is not finite
+ * (a NaN or an infinity has no whole number of units: the pass then gives NaN sums). */
+static inline __attribute__((always_inline)) double TYPED(add_row)(const Points *points, int64_t row, double weight,
+                                                                  int sign, Exact *sum, const int weighted) {
+    const double *factors = points->factors;
+    double poison = 0;
     if (points->sparse) {
         const SparseRows *rows = points->sparse;
         const REAL *values = rows->values;
-        for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j)
-            sum[rows->columns[j]] += scale * values[j];
-        return;
+        for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
+            const int32_t f = rows->columns[j];
+            const double term = weighted ? (double)values[j] * weight : (double)values[j];
+            sum[f] += sign * (Exact)llrint(term * factors[2 * f] * factors[2 * f + 1]);
+            poison += term * 0;
+        }
+        return poison;
     }
     const REAL *x = (const REAL *)points->samples + row * points->n_features;
-    for (int64_t f = 0; f < points->n_features; ++f) sum[f] += scale * x[f];
+    for (int64_t f = 0; f < points->n_features; ++f) {
+        const double term = weighted ? (double)x[f] * weight : (double)x[f];
+        sum[f] += sign * (Exact)llrint(term * factors[2 * f] * factors[2 * f + 1]);
+        poison += term * 0;
+    }
+    return poison;
 }
 
+/* Add the rows [begin, end) whose label changed to their new cluster's exact sum and count
+ * in `block`, and take them from their old one (a label of -1: none yet; no old_labels:
+ * every row is new, and the sums are of all rows); count them in block->changed. Summing
+ * changes, not every row, spares the bounded pass a sweep over the data; the plain pass
+ * sums the same changes, so both give the same sums. An old label outside [-1, n_clusters)
+ * is noted in `block`, before it is used, and ends the block (an old label equal to the new
+ * one is in range: the pass gave it). `weighted` is a constant where this is inlined
+ * (run_block): with it, a row adds its weight times its values, its weight to the count and
+ * 1 to the members when the weight is > 0, and every row's weight is checked (finite, >= 0)
+ * as the row is read: a bad one is noted in `block` and ends the block. Without it, the
+ * loop is the unweighted one, with no test per row. */
 static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *job, int64_t begin, int64_t end,
                                                                     Block *block, const int weighted) {
     const double *weights = job->points.weights;
     const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
     const int64_t *labels = job->labels, *old_labels = job->old_labels;
-    double *sums = block->sums, *counts = block->counts, *members = block->members;
+    const double *count_factors = job->points.factors + 2 * n_features;
+    const Exact count_units = (Exact)llrint(count_factors[0] * count_factors[1]);
+    Exact *sums = block->sums, *counts = block->counts;
+    double *members = block->members, poison = 0;
     int64_t changed = 0;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t label = labels[row], old = old_labels ? old_labels[row] : -1;
@@ -441,15 +458,18 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
             break;
         }
         ++changed;
-        TYPED(add_row)(&job->points, row, weight, sums + label * n_features);
-        counts[label] += weight;
-        if (weighted) members[label] += weight > 0;
+        const Exact units = weighted ? (Exact)llrint(weight * count_factors[0] * count_factors[1]) : count_units;
+        const double member = weighted ? weight > 0 : 1;
+        poison += TYPED(add_row)(&job->points, row, weight, 1, sums + label * n_features, weighted);
+        counts[label] += units;
+        members[label] += member;
         if (old < 0) continue;
-        TYPED(add_row)(&job->points, row, -weight, sums + old * n_features);
-        counts[old] -= weight;
-        if (weighted) members[old] -= weight > 0;
+        poison += TYPED(add_row)(&job->points, row, weight, -1, sums + old * n_features, weighted);
+        counts[old] -= units;
+        members[old] -= member;
     }
     block->changed = changed;
+    block->not_finite = poison != poison;
 }
 
 /* One block of a pass (a BlockRunner, see pool.h): its rows' labels, then their changes. */

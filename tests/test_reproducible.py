@@ -1,0 +1,147 @@
+"""One answer whatever the split: the same labels, iterations and centroids, bit for bit, however the rows are cut.
+
+The data lie near ties: overlapping clusters far from the origin in float32, where a
+centroid one float32 step away moves rows from one cluster to another. A cluster's sum
+added up in another order (another chunk size, shard, thread count or worker) would give
+such a step now and then; the engine's sums are exact (``kmeans_tf.engine.exact``), so none
+comes. The runs cover memory budgets from 1 MiB, 1 to 7 shards of uneven sizes, 1 and 2
+threads, both kernels, weights and the cosine metric; several workers are in
+``test_distributed.py`` and ``distributed_checks.py``.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from kmeans_tf import kmeans, load_shards
+from kmeans_tf.engine import exact
+from tests.cases import run
+from tests.test_distributed import finish, start_workers
+
+N_ROWS, N_FEATURES, N_CLUSTERS = 60013, 6, 11
+BUDGETS = [2**20, 4 * 2**20, None]
+
+
+def near_ties(seed=7):
+    """Rows of overlapping clusters around 1000 in float32, a start of rows among them, and weights."""
+    rng = np.random.RandomState(seed)
+    samples = (rng.normal(size=(N_ROWS, N_FEATURES)) * 2 + 1000).astype(np.float32)
+    initial = samples[rng.choice(N_ROWS, N_CLUSTERS, replace=False)].copy()
+    return samples, initial, rng.uniform(0.5, 2.0, N_ROWS)
+
+
+def fit(samples, initial, **options):
+    return kmeans(samples, N_CLUSTERS, init=initial, n_init=1, max_iter=60, **options)
+
+
+def assert_same_answer(found, expected):
+    assert_array_equal(np.asarray(found.labels), np.asarray(expected.labels))
+    assert (found.n_iter, found.converged) == (expected.n_iter, expected.converged)
+    assert found.centroids.tobytes() == expected.centroids.tobytes()  # bit for bit
+
+
+def write_shards(folder, samples, n_shards, seed):
+    """``samples`` as ``n_shards`` .npy files of uneven sizes in ``folder``; return the folder."""
+    folder.mkdir()
+    cuts = np.sort(np.random.RandomState(seed).choice(np.arange(1, len(samples)), n_shards - 1, replace=False))
+    for index, piece in enumerate(np.split(samples, cuts)):
+        np.save(folder / f"{index:02d}.npy", piece)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def case():
+    return near_ties()
+
+
+@pytest.fixture(scope="module")
+def in_memory(case):
+    samples, initial, weights = case
+    return {
+        "plain": fit(samples, initial),
+        "weighted": fit(samples, initial, sample_weight=weights),
+        "cosine": fit(samples - 1000, initial - 1000, metric="cosine"),
+    }
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_a_memory_map_gives_the_answer_in_memory_at_any_budget(tmp_path, case, in_memory, budget):
+    samples, initial, weights = case
+    np.save(tmp_path / "x.npy", samples)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    assert_same_answer(fit(mapped, initial, memory_budget=budget), in_memory["plain"])
+    assert_same_answer(fit(mapped, initial, memory_budget=budget, sample_weight=weights), in_memory["weighted"])
+
+
+@pytest.mark.parametrize("n_shards", range(1, 8))
+def test_shards_give_the_answer_in_memory_however_the_rows_are_cut(tmp_path, case, in_memory, n_shards):
+    samples, initial, _ = case
+    folder = write_shards(tmp_path / "shards", samples, n_shards, seed=n_shards)
+    budget = BUDGETS[n_shards % len(BUDGETS)]
+    assert_same_answer(fit(load_shards(folder), initial, memory_budget=budget), in_memory["plain"])
+
+
+def test_the_cosine_metric_gives_one_answer_in_memory_and_streamed(tmp_path, case, in_memory):
+    samples, initial, _ = case
+    folder = write_shards(tmp_path / "shards", samples - 1000, 3, seed=3)
+    assert_same_answer(
+        fit(load_shards(folder), initial - 1000, metric="cosine", memory_budget=2**20), in_memory["cosine"]
+    )
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_the_answer_is_the_same_on_one_or_two_threads(case, in_memory, cpus):
+    samples, initial, _ = case
+    allowed = os.sched_getaffinity(0)
+    if len(allowed) < cpus:
+        pytest.skip(f"this machine lets the process use {len(allowed)} CPU")
+    os.sched_setaffinity(0, sorted(allowed)[:cpus])  # the C kernel runs as many threads as usable CPUs
+    try:
+        assert_same_answer(fit(samples, initial), in_memory["plain"])
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def test_tensorflows_ops_give_the_c_kernels_answer(without_native_kernel, case, in_memory):
+    samples, initial, weights = case
+    assert_same_answer(fit(samples, initial), in_memory["plain"])
+    assert_same_answer(fit(samples, initial, sample_weight=weights), in_memory["weighted"])
+
+
+def test_exact_sums_do_not_depend_on_the_order_of_the_terms():
+    rng = np.random.RandomState(0)
+    values = rng.normal(size=(5000, 3)) * np.array([1e-300, 1.0, 1e300])
+    exponents = exact.exponents(np.abs(values).max(axis=0))
+    forward = exact.column_sums(values, exponents)
+    backward = exact.column_sums(values[::-1], exponents)
+    pieces = exact.add(
+        *(exact.column_sums(part, exponents) for part in np.array_split(values[rng.permutation(5000)], 7))
+    )
+    assert forward.tobytes() == backward.tobytes() == pieces.tobytes()
+    # within the rounding of each term to its units: VALUE_BITS bits below the column's largest magnitude
+    np.testing.assert_allclose(exact.value(forward, exponents), values.sum(axis=0), rtol=1e-9)
+    assert (exact.normalized(forward)[..., :2] < 2**exact.LIMB_BITS).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("count", [2, 3])
+def test_workers_give_the_single_process_answer_bit_for_bit(tmp_path, case, count):
+    samples, initial, _ = case
+    np.save(tmp_path / "x.npy", samples)
+    np.save(tmp_path / "init.npy", initial)
+    options = ["-k", N_CLUSTERS, "--init", tmp_path / "init.npy", "--max-iter", 60, "--json", "--timeout", 90]
+    single = run("fit", tmp_path / "x.npy", *options, "--centroids-out", tmp_path / "single.npy")
+    assert single.exit_code == 0, single.output
+    outputs = ["--centroids-out", tmp_path / "workers.npy", "--labels-out", tmp_path / "labels.npy"]
+    results = finish(start_workers(tmp_path / "x.npy", *options, *outputs, count=count))
+    assert [code for code, _, _ in results] == [0] * count, [err[-2000:] for _, _, err in results]
+    expected = json.loads(single.stdout)
+    found = json.loads(results[0][1])
+    assert (found["n_iter"], found["cluster_sizes"]) == (expected["n_iter"], expected["cluster_sizes"])
+    assert np.load(tmp_path / "workers.npy").tobytes() == np.load(tmp_path / "single.npy").tobytes()
+    labels = np.concatenate([np.load(tmp_path / f"labels.worker{index}.npy") for index in range(count)])
+    single_labels = fit(np.load(tmp_path / "x.npy", mmap_mode="r"), initial).labels
+    assert_array_equal(labels, np.asarray(single_labels))
