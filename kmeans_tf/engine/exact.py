@@ -28,7 +28,7 @@ import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
 
-VALUE_BITS = 50  # a term times its units is at most 2**50 in magnitude
+VALUE_BITS = 54  # a term times its units is at most 2**54 in magnitude: a float64 near the bound keeps every bit
 LIMB_BITS = 26
 LIMBS = 3
 _BASE = float(2**LIMB_BITS)
@@ -162,7 +162,8 @@ def tf_factors(exponent):
 def tf_limbs(values, exponent):
     """Limbs (a last axis of LIMBS, the top one 0) of float64 ``values`` counted as ``units_of(values, exponent)``.
 
-    Unnormalized: the low limb in [0, 2**26), the middle one the rest; sums of up to 2**27 of them stay exact.
+    Unnormalized: the low limb in [0, 2**26), the middle one the rest (below 2**28): sums of up to 2**25 of them
+    stay exact.
     """
     first, second = tf_factors(exponent)
     units = tf.math.round(values * first * second)  # ties to even, as rint
