@@ -277,7 +277,9 @@ def test_a_nan_written_between_the_preparing_passes_is_refused_where_it_is(tmp_p
     samples, initial = random_case(4, 6000, 3, 3, np.float64)
     path = tmp_path / "data.npy"
     data = mapped(tmp_path, samples)
-    after_the_first(monkeypatch, streaming.stream_prepare.SourcePasses, "column_magnitudes", lambda: poisoned(path, 17, 2))
+    after_the_first(
+        monkeypatch, streaming.stream_prepare.SourcePasses, "column_magnitudes", lambda: poisoned(path, 17, 2)
+    )
     assert (
         message(lambda: eager.kmeans(data, 3, init=initial)) == "samples should be finite, got nan at row 17, column 2"
     )

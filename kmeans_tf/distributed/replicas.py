@@ -9,13 +9,15 @@ replica 1, ... make the data set: global row ``i`` is the ``i``-th of that order
 Every replica makes the streamed passes of ``kmeans_tf.stream.streamed`` over its own rows
 (the fused C kernel or TensorFlow's ops), and the strategy's collectives join them:
 
-- before the loop, an all-gather of the replicas' row counts, one of their column sums and
-  largest cells (the global mean: every worker centres as one process would), and one of
-  the centred rows' largest and summed squared norms (the range check and ``tol``); for
-  data that need scaling, the same two again over the scaled rows
-  (``stream_prepare.prepare_with`` decides, on these numbers, as for one process);
-- each Lloyd iteration, one SUM all-reduce of ``k * d + 2 * k + 1`` float64 numbers: the
-  changes to the clusters' sums, weights and members, and how many labels changed; then
+- before the loop, an all-gather of the replicas' row counts, weights > 0 and largest weights,
+  one of their columns' largest magnitudes, one of their exact column sums (the global mean:
+  every worker centres as one process would), and one of the centred rows' largest squared
+  norms, exact sums of them and largest cells (the range check and ``tol``); for data that
+  need scaling, the norms again over the scaled rows (``stream_prepare.prepare_with``
+  decides, on these numbers, as for one process);
+- each Lloyd iteration, one SUM all-reduce of ``3 * (k * d + k) + k + 1`` float64 numbers:
+  the changes to the clusters' exact sums and weights (limbs, ``exact``: their addition is
+  exact), to their members, and how many labels changed; then
   ``streaming.m_step`` on every worker, on the same numbers, so every worker holds the same
   centroids, iteration count and stopping decision;
 - an empty cluster: each replica proposes its farthest rows (distance, global row, weight,
@@ -31,15 +33,13 @@ proportion to its share of the data set; the candidates are all-gathered in repl
 and the seeding runs on them with the same seeded generator everywhere.
 
 Equality with one process (``kmeans_tf.stream.streamed`` on all the rows, same initial
-centroids): the same labels and iterations, the centroids and inertia equal to float64
-rounding (the per-replica sums are added in another order; within 1e-12 relative in the
-tests). Bit for bit equal when there are two replicas and each replica's rows are one chunk of
-the single process's stream and one block of ``prepare.CHUNK_ROWS`` rows.
+centroids): the same labels, iterations and centroids, bit for bit (the sums are exact, in any
+order); the inertia, a float64 sum, to its rounding.
 
 Data whose squared distances need scaling by a power of two (cells near the dtype's
 limits) are scaled as one process scales them (``stream_prepare``): the power of two comes
 from the all-gathered largest cell, so it is the same on every worker and the same as one
-process's, and the mean and the range check from all-reduced sums and all-gathered norms.
+process's, and the mean and the range check from all-gathered exact sums and norms.
 """
 
 import functools
