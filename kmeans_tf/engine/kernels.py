@@ -62,6 +62,22 @@ def kernel(batch_size=None, sparse=False):
     return loaded
 
 
+def column_sums(blocks, column_exponents, n_features):
+    """The exact column sums (``exact``: limbs of shape (n_features, LIMBS)) of an iterable of 2-D blocks of rows.
+
+    Each block goes through the kernel's pass with one centroid, at the origin: its sums are
+    the block's column sums, the same integers as ``exact.column_sums`` makes in numpy, at the
+    kernel's speed.
+    """
+    exponents = tf.constant(np.append(column_exponents, exact.exponents(1.0)), tf.float64)
+    total, loaded = np.zeros((n_features, exact.LIMBS)), kernel()
+    for block in blocks:
+        origin = tf.zeros([1, n_features], block.dtype)
+        sums = loaded.nearest_centroid_sums(tf.constant(block), origin, no_weights(), exponents)[1]
+        total = exact.add(total, sums.numpy()[0])
+    return total
+
+
 def no_weights():
     """The weights tensor that means every weight is 1: an empty float64 vector (made once, outside a graph).
 

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import exact, spherical
+from kmeans_tf.engine import exact, kernels, spherical
 
 # Rows per chunk of the numpy passes over the data.
 CHUNK_ROWS = 65536
@@ -187,13 +187,31 @@ def spread_of(norm_sum, column_sums, n_rows):
     return max(norm_sum - float(column_sums @ column_sums) / n_rows, 0.0)
 
 
+# Rows folded into one for a reduction over columns: numpy's maximum over a few long rows runs in SIMD, over many
+# short ones it does not.
+ROWS_PER_FOLD = 64
+
+
 def column_magnitudes(samples):
     """Each column's largest absolute value (float64), a chunk of rows at a time; NaN where a column holds one."""
     largest = np.zeros(samples.shape[1])
     for start in range(0, len(samples), CHUNK_ROWS):
         chunk = samples[start : start + CHUNK_ROWS]
-        largest = np.maximum(largest, np.maximum(chunk.max(axis=0), -chunk.min(axis=0)).astype(np.float64))
+        largest = np.maximum(largest, np.maximum(_column_reduce(np.max, chunk), -_column_reduce(np.min, chunk)))
     return largest
+
+
+def _column_reduce(reduce, rows):
+    """``reduce(rows, axis=0)`` (np.max or np.min, float64), ROWS_PER_FOLD rows folded into one row at a time."""
+    n_features = rows.shape[1]
+    whole = len(rows) - len(rows) % ROWS_PER_FOLD
+    parts = [reduce(rows[whole:], axis=0)] if whole < len(rows) else []
+    if whole and rows.flags.c_contiguous:
+        folded = reduce(rows[:whole].reshape(-1, ROWS_PER_FOLD * n_features), axis=0)
+        parts.append(reduce(folded.reshape(ROWS_PER_FOLD, n_features), axis=0))
+    elif whole:
+        parts.append(reduce(rows[:whole], axis=0))
+    return reduce(np.stack(parts), axis=0).astype(np.float64)
 
 
 def exact_mean(sums, column_exponents, n_rows, exponent):
@@ -215,7 +233,8 @@ def centre_and_scale(samples, largest=None):
     n_samples = len(samples)
     largest = column_magnitudes(samples) if largest is None else largest
     column_exponents = exact.exponents(largest)
-    sums = exact.column_sums(samples, column_exponents)
+    blocks = (samples[start : start + CHUNK_ROWS] for start in range(0, n_samples, CHUNK_ROWS))
+    sums = kernels.column_sums(blocks, column_exponents, samples.shape[1])
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         mean = exact_mean(sums, column_exponents, n_samples, 0)
         if np.isfinite(mean).all():

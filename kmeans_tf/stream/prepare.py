@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from kmeans_tf.engine import exact, prepare, spherical
+from kmeans_tf.engine import exact, kernels, prepare, spherical
 from kmeans_tf.stream.sources import chunks
 
 # A chunk is centred this many rows at a time, as one long row: numpy's loop over a row of a few
@@ -93,7 +93,7 @@ class SourcePasses:
 
     def exact_sums(self, column_exponents):
         """The exact column sums (``exact.column_sums``: limbs) of the rows."""
-        return exact.sum_blocks(_blocks(self.source, self.buffers), column_exponents, self.source.n_features)
+        return kernels.column_sums(_blocks(self.source, self.buffers), column_exponents, self.source.n_features)
 
     def norms(self, transform, norm_exponent):
         """The largest squared norm, the exact sum of the squared norms (limbs, in units of ``norm_exponent``), and the

@@ -281,8 +281,8 @@ static int read_exponents(Call *call, int index, Points *points) {
             return fail(call, TF_INVALID_ARGUMENT, "exponents[%" PRId64 "] = %g should be a whole number in [-2000, 2000]",
                         f, exponent);
         const int first = exponent > 1000 ? 1000 : exponent < -1000 ? -1000 : (int)exponent;
-        call->factors[2 * f] = ldexp(1, first);
-        call->factors[2 * f + 1] = ldexp(1, (int)exponent - first);
+        call->factors[f] = ldexp(1, first);
+        call->factors[points->n_features + 1 + f] = ldexp(1, (int)exponent - first);
     }
     points->factors = call->factors;
     return 1;

@@ -65,6 +65,9 @@ typedef __int128 Exact;
 typedef struct {
     Exact *sums, *counts; /* (n_clusters, n_features), (n_clusters,) */
     double *members;      /* (n_clusters,) */
+    int64_t *running_sums, *running_counts; /* 64-bit sums of units since the last flush_cluster, likewise */
+    int32_t *pending;     /* (n_clusters,): the rows added to or taken from each running sum since */
+    int64_t *units;       /* a row's units (n_features, or a sparse row's non-zeros) */
     int64_t changed;       /* rows whose label changed */
     int64_t skipped;       /* the bounded pass: rows whose bounds proved their label */
     int not_finite;        /* a summed value was NaN or infinite */
@@ -75,6 +78,35 @@ typedef struct {
     double bad_weight;
     void *scratch;         /* the bounded pass: a tile of gathered rows; sparse rows: a row's dot products */
 } Block;
+
+/* `value` (below 2^63 in magnitude) rounded to the nearest whole number, ties to even, as
+ * llrint, numpy's rint and TensorFlow's round do: below 2^52, adding and taking 2^52 leaves
+ * the rounded value (in the default rounding mode); from 2^52 on, every double is whole.
+ * Unlike llrint, the compiler vectorizes it. */
+static inline int64_t whole_units(double value) {
+    const double magnitude = fabs(value);
+    const double rounded = magnitude < 0x1p52 ? (magnitude + 0x1p52) - 0x1p52 : magnitude;
+    return (int64_t)copysign(rounded, value);
+}
+
+/* A term's units are below 2^54 in magnitude (kmeans_tf/engine/exact.py's VALUE_BITS): a
+ * 64-bit running sum takes 2^9 of them before it could overflow, and moves into the 128-bit
+ * sums after this many. */
+enum { FLUSH_EVERY = 256 };
+
+/* Move cluster `c`'s 64-bit running sums and count into the block's exact ones. */
+static void flush_cluster(Block *block, int64_t c, int64_t n_features) {
+    if (!block->pending[c]) return;
+    int64_t *running = block->running_sums + c * n_features;
+    Exact *sums = block->sums + c * n_features;
+    for (int64_t f = 0; f < n_features; ++f) {
+        sums[f] += running[f];
+        running[f] = 0;
+    }
+    block->counts[c] += block->running_counts[c];
+    block->running_counts[c] = 0;
+    block->pending[c] = 0;
+}
 
 /* Note that labels[row] = label is outside [lowest, n_clusters); return 0. */
 static int note_bad_label(Block *block, int64_t row, int64_t label, int64_t lowest) {
@@ -142,6 +174,19 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
  * row_squared_distance_float, set_bounds_float, measure_rows_float, prefetch_row_float,
  * assign_bounded_float, add_row_float, add_changes_float, run_block_float,
  * add_inertia_float and inertia_block_float. */
+/* Whether a float or a double is a NaN or an infinity: all its exponent bits set. */
+static inline int not_finite_float(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return (bits & 0x7f800000u) == 0x7f800000u;
+}
+
+static inline int not_finite_double(double value) {
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return (bits & 0x7ff0000000000000u) == 0x7ff0000000000000u;
+}
+
 #define REAL float
 #define VEC VecFloat
 #define MASK MaskFloat
@@ -182,13 +227,25 @@ static PassResult first_problem(const Block *blocks, int64_t n_blocks) {
     return (PassResult){PASS_DONE, 0, 0, 0, 0};
 }
 
-/* Give each block its share of `sums`, `counts`, `members` and `scratch` (NULL: none). */
-static void share_out(Block *blocks, int64_t n_blocks, Exact *sums, Exact *counts, double *members, int64_t grid,
-                      int64_t n_clusters, char *scratch, int64_t scratch_bytes) {
+/* The sums a pass gives each block: exact ones, 64-bit running ones, and a row's units. */
+typedef struct {
+    Exact *sums, *counts;
+    double *members;
+    int64_t *running_sums, *running_counts, *units;
+    int32_t *pending;
+} BlockSums;
+
+/* Give each block its share of `shared`'s arrays and of `scratch` (NULL: none). */
+static void share_out(Block *blocks, int64_t n_blocks, const BlockSums *shared, int64_t grid, int64_t n_clusters,
+                      int64_t row_units, char *scratch, int64_t scratch_bytes) {
     for (int64_t b = 0; b < n_blocks; ++b) {
-        if (sums) blocks[b].sums = sums + b * grid;
-        if (counts) blocks[b].counts = counts + b * n_clusters;
-        if (members) blocks[b].members = members + b * n_clusters;
+        blocks[b].sums = shared->sums + b * grid;
+        blocks[b].counts = shared->counts + b * n_clusters;
+        blocks[b].members = shared->members + b * n_clusters;
+        blocks[b].running_sums = shared->running_sums + b * grid;
+        blocks[b].running_counts = shared->running_counts + b * n_clusters;
+        blocks[b].pending = shared->pending + b * n_clusters;
+        blocks[b].units = shared->units + b * row_units;
         if (scratch) blocks[b].scratch = scratch + b * scratch_bytes;
     }
 }
@@ -234,16 +291,24 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     Panels_double panels_double = {0};
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
     /* Each block sums into sums of its own, added after. */
-    Exact *block_sums = zeroed(n_blocks * grid, sizeof(Exact));
-    Exact *block_counts = zeroed(n_blocks * n_clusters, sizeof(Exact));
-    double *block_members = zeroed(n_blocks * n_clusters, sizeof(double));
+    const int64_t row_units = points->sparse ? points->sparse->longest_row : n_features;
+    BlockSums shared = {
+        .sums = zeroed(n_blocks * grid, sizeof(Exact)),
+        .counts = zeroed(n_blocks * n_clusters, sizeof(Exact)),
+        .members = zeroed(n_blocks * n_clusters, sizeof(double)),
+        .running_sums = zeroed(n_blocks * grid, sizeof(int64_t)),
+        .running_counts = zeroed(n_blocks * n_clusters, sizeof(int64_t)),
+        .units = zeroed(n_blocks * row_units, sizeof(int64_t)),
+        .pending = zeroed(n_blocks * n_clusters, sizeof(int32_t)),
+    };
+    Exact *block_sums = shared.sums, *block_counts = shared.counts;
     char *scratch = bounds || points->sparse ? aligned_block(n_blocks * scratch_bytes) : NULL;
     double *centroid_norms = bounds && points->sparse ? malloc(n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
-    if (!block_sums || !block_counts || !job.blocks || ((bounds || points->sparse) && !scratch) ||
-        !block_members || (bounds && points->sparse && !centroid_norms))
+    if (!block_sums || !block_counts || !shared.members || !shared.running_sums || !shared.running_counts ||
+        !shared.units || !shared.pending || !job.blocks || ((bounds || points->sparse) && !scratch) || (bounds && points->sparse && !centroid_norms))
         goto done;
-    share_out(job.blocks, n_blocks, block_sums, block_counts, block_members, grid, n_clusters, scratch, scratch_bytes);
+    share_out(job.blocks, n_blocks, &shared, grid, n_clusters, row_units, scratch, scratch_bytes);
     if (points->is_float) {
         if (!pack_float(&panels_float, points->centroids, n_clusters, n_features, width, points->sparse != NULL))
             goto done;
@@ -297,9 +362,13 @@ done:
     free(panels_double.half_norms);
     free(hamerly.moves.moves);
     free(hamerly.half_gaps);
-    free(block_sums);
-    free(block_counts);
-    free(block_members);
+    free(shared.sums);
+    free(shared.counts);
+    free(shared.members);
+    free(shared.running_sums);
+    free(shared.running_counts);
+    free(shared.units);
+    free(shared.pending);
     free(scratch);
     free(centroid_norms);
     free(job.blocks);

@@ -26,7 +26,7 @@ typedef struct {
     const SparseRows *sparse; /* IN: the samples by their non-zeros; NULL where `samples` gives them */
     const void *centroids; /* IN (n_clusters, n_features), the samples' type; n_clusters >= 1 */
     const double *weights; /* IN (n_samples,): each sample's weight (checked as read); NULL: every weight 1 */
-    const double *factors; /* IN (n_features + 1, 2): per column, two powers of two whose product makes weight x
+    const double *factors; /* IN (2, n_features + 1): per column, two powers of two whose product makes weight x
                               value a whole number of units (rounded to nearest, ties to even); last, the
                               weights' own */
     int64_t n_samples, n_features, n_clusters;

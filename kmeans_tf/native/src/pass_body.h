@@ -394,57 +394,78 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
     return 1;
 }
 
-/* Add the units of `sign` x weight x row `row` of the samples to `sum` (n_features exact
- * sums): each value rounded to whole units of its column's factors (to nearest, ties to even:
- * llrint, as numpy's rint and TensorFlow's round). A sparse row adds its non-zeros alone,
- * as the dense row adds its zeros: nothing. `weighted` is a constant where this is inlined:
- * without it the weight is 1 and not multiplied. Returns 0, or NaN when a term is not finite
- * (a NaN or an infinity has no whole number of units: the pass then gives NaN sums). */
-static inline __attribute__((always_inline)) double TYPED(add_row)(const Points *points, int64_t row, double weight,
-                                                                  int sign, Exact *sum, const int weighted) {
-    const double *factors = points->factors;
-    double poison = 0;
+/* Write the units of weight x row `row` of the samples into `units` (one per feature, or per
+ * non-zero of a sparse row): each value times its column's two factors, rounded to a whole
+ * number (whole_units), in a loop the compiler vectorizes. `weighted` is a constant where
+ * this is inlined: without it the weight is 1 and not multiplied. Returns whether a value is
+ * not finite (a NaN or an infinity has no whole number of units: the pass then gives NaN
+ * sums), read from its exponent bits so that the check vectorizes too. */
+static inline __attribute__((always_inline)) int TYPED(row_units)(const Points *points, int64_t row, double weight,
+                                                                 int64_t *restrict units, const int weighted) {
+    const double *restrict first = points->factors, *restrict second = points->factors + points->n_features + 1;
+    const REAL *restrict values;
+    int64_t count;
+    int bad = 0;
     if (points->sparse) {
         const SparseRows *rows = points->sparse;
-        const REAL *values = rows->values;
-        for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
-            const int32_t f = rows->columns[j];
+        const int64_t start = rows->row_starts[row];
+        const int32_t *restrict columns = rows->columns + start;
+        values = (const REAL *)rows->values + start;
+        count = rows->row_starts[row + 1] - start;
+        for (int64_t j = 0; j < count; ++j) {
             const double term = weighted ? (double)values[j] * weight : (double)values[j];
-            sum[f] += sign * (Exact)llrint(term * factors[2 * f] * factors[2 * f + 1]);
-            poison += term * 0;
+            units[j] = whole_units(term * first[columns[j]] * second[columns[j]]);
         }
-        return poison;
+    } else {
+        values = (const REAL *)points->samples + row * points->n_features;
+        count = points->n_features;
+        for (int64_t f = 0; f < count; ++f) {
+            const double term = weighted ? (double)values[f] * weight : (double)values[f];
+            units[f] = whole_units(term * first[f] * second[f]);
+        }
     }
-    const REAL *x = (const REAL *)points->samples + row * points->n_features;
-    for (int64_t f = 0; f < points->n_features; ++f) {
-        const double term = weighted ? (double)x[f] * weight : (double)x[f];
-        sum[f] += sign * (Exact)llrint(term * factors[2 * f] * factors[2 * f + 1]);
-        poison += term * 0;
+    for (int64_t j = 0; j < count; ++j) bad |= TYPED(not_finite)(values[j]);
+    return bad;
+}
+
+/* Add a row's `units` (row_units) to a cluster's 64-bit running sums `sum`, or take them
+ * (`take`, a constant where this is inlined); a sparse row's go to its non-zeros' columns. */
+static inline __attribute__((always_inline)) void TYPED(add_units)(const Points *points, int64_t row,
+                                                                  const int64_t *restrict units, const int take,
+                                                                  int64_t *restrict sum) {
+    if (points->sparse) {
+        const SparseRows *rows = points->sparse;
+        const int64_t start = rows->row_starts[row], count = rows->row_starts[row + 1] - start;
+        const int32_t *columns = rows->columns + start;
+        for (int64_t j = 0; j < count; ++j) sum[columns[j]] += take ? -units[j] : units[j];
+        return;
     }
-    return poison;
+    for (int64_t f = 0; f < points->n_features; ++f) sum[f] += take ? -units[f] : units[f];
 }
 
 /* Add the rows [begin, end) whose label changed to their new cluster's exact sum and count
  * in `block`, and take them from their old one (a label of -1: none yet; no old_labels:
  * every row is new, and the sums are of all rows); count them in block->changed. Summing
  * changes, not every row, spares the bounded pass a sweep over the data; the plain pass
- * sums the same changes, so both give the same sums. An old label outside [-1, n_clusters)
- * is noted in `block`, before it is used, and ends the block (an old label equal to the new
- * one is in range: the pass gave it). `weighted` is a constant where this is inlined
- * (run_block): with it, a row adds its weight times its values, its weight to the count and
- * 1 to the members when the weight is > 0, and every row's weight is checked (finite, >= 0)
- * as the row is read: a bad one is noted in `block` and ends the block. Without it, the
- * loop is the unweighted one, with no test per row. */
+ * sums the same changes, so both give the same sums. A row's units go into 64-bit running
+ * sums, which move into the block's 128-bit ones (flush_cluster) before they could overflow.
+ * An old label outside [-1, n_clusters) is noted in `block`, before it is used, and ends
+ * the block (an old label equal to the new one is in range: the pass gave it). `weighted`
+ * is a constant where this is inlined (run_block): with it, a row adds its weight times its
+ * values, its weight to the count and 1 to the members when the weight is > 0, and every
+ * row's weight is checked (finite, >= 0) as the row is read: a bad one is noted in `block`
+ * and ends the block. Without it, the loop is the unweighted one, with no test per row. */
 static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *job, int64_t begin, int64_t end,
                                                                     Block *block, const int weighted) {
     const double *weights = job->points.weights;
     const int64_t n_features = job->points.n_features, n_clusters = job->points.n_clusters;
     const int64_t *labels = job->labels, *old_labels = job->old_labels;
-    const double *count_factors = job->points.factors + 2 * n_features;
-    const Exact count_units = (Exact)llrint(count_factors[0] * count_factors[1]);
-    Exact *sums = block->sums, *counts = block->counts;
-    double *members = block->members, poison = 0;
+    const double *factors = job->points.factors;
+    const double count_first = factors[n_features], count_second = factors[2 * n_features + 1];
+    const int64_t count_units = llrint(count_first * count_second);
+    double *members = block->members;
     int64_t changed = 0;
+    int bad = 0;
     for (int64_t row = begin; row < end; ++row) {
         const int64_t label = labels[row], old = old_labels ? old_labels[row] : -1;
         const double weight = weighted ? weights[row] : 1;
@@ -458,18 +479,22 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
             break;
         }
         ++changed;
-        const Exact units = weighted ? (Exact)llrint(weight * count_factors[0] * count_factors[1]) : count_units;
+        const int64_t units = weighted ? llrint(weight * count_first * count_second) : count_units;
         const double member = weighted ? weight > 0 : 1;
-        poison += TYPED(add_row)(&job->points, row, weight, 1, sums + label * n_features, weighted);
-        counts[label] += units;
+        bad |= TYPED(row_units)(&job->points, row, weight, block->units, weighted);
+        TYPED(add_units)(&job->points, row, block->units, 0, block->running_sums + label * n_features);
+        block->running_counts[label] += units;
         members[label] += member;
+        if (++block->pending[label] == FLUSH_EVERY) flush_cluster(block, label, n_features);
         if (old < 0) continue;
-        poison += TYPED(add_row)(&job->points, row, weight, -1, sums + old * n_features, weighted);
-        counts[old] -= units;
+        TYPED(add_units)(&job->points, row, block->units, 1, block->running_sums + old * n_features);
+        block->running_counts[old] -= units;
         members[old] -= member;
+        if (++block->pending[old] == FLUSH_EVERY) flush_cluster(block, old, n_features);
     }
+    for (int64_t c = 0; c < n_clusters; ++c) flush_cluster(block, c, n_features);
     block->changed = changed;
-    block->not_finite = poison != poison;
+    block->not_finite = bad;
 }
 
 /* One block of a pass (a BlockRunner, see pool.h): its rows' labels, then their changes. */
