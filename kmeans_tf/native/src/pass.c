@@ -14,6 +14,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -63,7 +64,8 @@ typedef __int128 Exact;
 
 /* A block of rows: its own results, added up once the threads joined. */
 typedef struct {
-    Exact *sums, *counts; /* (n_clusters, n_features), (n_clusters,) */
+    Exact *sums, *counts; /* (n_clusters, n_features), (n_clusters,): every block's, shared (under `lock`) */
+    pthread_mutex_t *lock;
     double *members;      /* (n_clusters,) */
     int64_t *running_sums, *running_counts; /* 64-bit sums of units since the last flush_cluster, likewise */
     int32_t *pending;     /* (n_clusters,): the rows added to or taken from each running sum since */
@@ -94,8 +96,10 @@ static inline int64_t whole_units(double value) {
  * sums after this many. */
 enum { FLUSH_EVERY = 256 };
 
-/* Move cluster `c`'s 64-bit running sums and count into the block's exact ones. */
-static void flush_cluster(Block *block, int64_t c, int64_t n_features) {
+/* Move cluster `c`'s 64-bit running sums and count into the exact ones, which every block
+ * shares: integers, so the order in which the blocks come does not matter. The caller holds
+ * the lock. */
+static void flush_locked(Block *block, int64_t c, int64_t n_features) {
     if (!block->pending[c]) return;
     int64_t *running = block->running_sums + c * n_features;
     Exact *sums = block->sums + c * n_features;
@@ -106,6 +110,16 @@ static void flush_cluster(Block *block, int64_t c, int64_t n_features) {
     block->counts[c] += block->running_counts[c];
     block->running_counts[c] = 0;
     block->pending[c] = 0;
+}
+
+/* flush_locked, for one cluster (c >= 0) or every one (c < 0), taking the lock. */
+static void flush_cluster(Block *block, int64_t c, int64_t n_clusters, int64_t n_features) {
+    pthread_mutex_lock(block->lock);
+    if (c >= 0)
+        flush_locked(block, c, n_features);
+    else
+        for (int64_t each = 0; each < n_clusters; ++each) flush_locked(block, each, n_features);
+    pthread_mutex_unlock(block->lock);
 }
 
 /* Note that labels[row] = label is outside [lowest, n_clusters); return 0. */
@@ -235,12 +249,14 @@ typedef struct {
     int32_t *pending;
 } BlockSums;
 
-/* Give each block its share of `shared`'s arrays and of `scratch` (NULL: none). */
-static void share_out(Block *blocks, int64_t n_blocks, const BlockSums *shared, int64_t grid, int64_t n_clusters,
-                      int64_t row_units, char *scratch, int64_t scratch_bytes) {
+/* Give each block the shared exact sums and their lock, its share of `shared`'s other arrays, and of `scratch` (NULL:
+ * none). */
+static void share_out(Block *blocks, int64_t n_blocks, const BlockSums *shared, pthread_mutex_t *lock, int64_t grid,
+                      int64_t n_clusters, int64_t row_units, char *scratch, int64_t scratch_bytes) {
     for (int64_t b = 0; b < n_blocks; ++b) {
-        blocks[b].sums = shared->sums + b * grid;
-        blocks[b].counts = shared->counts + b * n_clusters;
+        blocks[b].sums = shared->sums;
+        blocks[b].counts = shared->counts;
+        blocks[b].lock = lock;
         blocks[b].members = shared->members + b * n_clusters;
         blocks[b].running_sums = shared->running_sums + b * grid;
         blocks[b].running_counts = shared->running_counts + b * n_clusters;
@@ -278,7 +294,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
                                  PassOutput *out) {
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features, grid = n_clusters * n_features;
     const int64_t element = points->is_float ? sizeof(float) : sizeof(double);
-    const int64_t n_blocks = count_blocks(points->n_samples, (double)n_clusters * (n_features + 1) * sizeof(Exact));
+    const int64_t n_blocks = count_blocks(points->n_samples, (double)n_clusters * (n_features + 1) * sizeof(int64_t));
     /* Dense rows: one panel of centroids per PANEL; sparse rows: one panel of them all. */
     const int64_t width = points->is_float ? (points->sparse ? round_up(n_clusters, LANES_float) : PANEL_float)
                                            : (points->sparse ? round_up(n_clusters, LANES_double) : PANEL_double);
@@ -293,8 +309,8 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     /* Each block sums into sums of its own, added after. */
     const int64_t row_units = points->sparse ? points->sparse->longest_row : n_features;
     BlockSums shared = {
-        .sums = zeroed(n_blocks * grid, sizeof(Exact)),
-        .counts = zeroed(n_blocks * n_clusters, sizeof(Exact)),
+        .sums = zeroed(grid, sizeof(Exact)),
+        .counts = zeroed(n_clusters, sizeof(Exact)),
         .members = zeroed(n_blocks * n_clusters, sizeof(double)),
         .running_sums = zeroed(n_blocks * grid, sizeof(int64_t)),
         .running_counts = zeroed(n_blocks * n_clusters, sizeof(int64_t)),
@@ -308,7 +324,8 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     if (!block_sums || !block_counts || !shared.members || !shared.running_sums || !shared.running_counts ||
         !shared.units || !shared.pending || !job.blocks || ((bounds || points->sparse) && !scratch) || (bounds && points->sparse && !centroid_norms))
         goto done;
-    share_out(job.blocks, n_blocks, &shared, grid, n_clusters, row_units, scratch, scratch_bytes);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    share_out(job.blocks, n_blocks, &shared, &lock, grid, n_clusters, row_units, scratch, scratch_bytes);
     if (points->is_float) {
         if (!pack_float(&panels_float, points->centroids, n_clusters, n_features, width, points->sparse != NULL))
             goto done;
@@ -339,11 +356,6 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     memset(out->members, 0, n_clusters * sizeof(double));
     out->changed = out->skipped = 0;
     int not_finite = 0;
-    /* Into the first block's sums: integers, so the order does not matter. */
-    for (int64_t b = 1; b < n_blocks; ++b) {
-        for (int64_t i = 0; i < grid; ++i) block_sums[i] += job.blocks[b].sums[i];
-        for (int64_t c = 0; c < n_clusters; ++c) block_counts[c] += job.blocks[b].counts[c];
-    }
     for (int64_t b = 0; b < n_blocks; ++b) {
         for (int64_t c = 0; c < n_clusters; ++c) out->members[c] += job.blocks[b].members[c];
         out->changed += job.blocks[b].changed;

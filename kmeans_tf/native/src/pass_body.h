@@ -448,7 +448,7 @@ static inline __attribute__((always_inline)) void TYPED(add_units)(const Points 
  * every row is new, and the sums are of all rows); count them in block->changed. Summing
  * changes, not every row, spares the bounded pass a sweep over the data; the plain pass
  * sums the same changes, so both give the same sums. A row's units go into 64-bit running
- * sums, which move into the block's 128-bit ones (flush_cluster) before they could overflow.
+ * sums, which move into the pass's 128-bit ones (flush_cluster) before they could overflow.
  * An old label outside [-1, n_clusters) is noted in `block`, before it is used, and ends
  * the block (an old label equal to the new one is in range: the pass gave it). `weighted`
  * is a constant where this is inlined (run_block): with it, a row adds its weight times its
@@ -485,14 +485,14 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
         TYPED(add_units)(&job->points, row, block->units, 0, block->running_sums + label * n_features);
         block->running_counts[label] += units;
         members[label] += member;
-        if (++block->pending[label] == FLUSH_EVERY) flush_cluster(block, label, n_features);
+        if (++block->pending[label] == FLUSH_EVERY) flush_cluster(block, label, n_clusters, n_features);
         if (old < 0) continue;
         TYPED(add_units)(&job->points, row, block->units, 1, block->running_sums + old * n_features);
         block->running_counts[old] -= units;
         members[old] -= member;
-        if (++block->pending[old] == FLUSH_EVERY) flush_cluster(block, old, n_features);
+        if (++block->pending[old] == FLUSH_EVERY) flush_cluster(block, old, n_clusters, n_features);
     }
-    for (int64_t c = 0; c < n_clusters; ++c) flush_cluster(block, c, n_features);
+    flush_cluster(block, -1, n_clusters, n_features);
     block->changed = changed;
     block->not_finite = bad;
 }
