@@ -13,10 +13,12 @@ import os
 
 import numpy as np
 import pytest
+import scipy.sparse
 from numpy.testing import assert_array_equal
 
 from kmeans_tf import kmeans, load_shards
-from kmeans_tf.engine import exact
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import csr_rows, exact, tf_ops
 from tests.cases import run
 from tests.test_distributed import finish, start_workers
 
@@ -151,3 +153,22 @@ def test_workers_give_the_single_process_answer_bit_for_bit(tmp_path, case, coun
     labels = np.concatenate([np.load(tmp_path / f"labels.worker{index}.npy") for index in range(count)])
     single_labels = fit(np.load(tmp_path / "x.npy", mmap_mode="r"), initial).labels
     assert_array_equal(labels, np.asarray(single_labels))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_tensorflows_exact_sums_are_the_same_in_pieces(monkeypatch, sparse):
+    samples, _, weights = near_ties()
+    samples = samples[:1000] - 1000
+    if sparse:
+        samples[np.abs(samples) < 1] = 0
+    labels = tf.constant(np.random.RandomState(0).randint(N_CLUSTERS, size=1000), tf.int64)
+    rows = csr_rows.from_scipy(scipy.sparse.csr_matrix(samples)) if sparse else tf.constant(samples)
+    exponents = tf.constant(exact.sum_exponents(np.abs(samples).max(axis=0), weights[:1000].max()))
+    whole = tf_ops.exact_cluster_sums(rows, labels, N_CLUSTERS, tf.constant(weights[:1000]), exponents)
+    monkeypatch.setattr(tf_ops, "EXACT_PIECE_ROWS", 7)
+    pieces = tf_ops.exact_cluster_sums(rows, labels, N_CLUSTERS, tf.constant(weights[:1000]), exponents)
+    for one, other in zip(whole, pieces):
+        assert one.numpy().tobytes() == other.numpy().tobytes()
+    expected = np.zeros((N_CLUSTERS, N_FEATURES))
+    np.add.at(expected, labels.numpy(), samples.astype(np.float64) * weights[:1000, None])
+    np.testing.assert_allclose(exact.value(whole[0].numpy(), exponents.numpy()[:-1]), expected, rtol=1e-12, atol=1e-9)

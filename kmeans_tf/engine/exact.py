@@ -34,7 +34,9 @@ LIMBS = 3
 _BASE = float(2**LIMB_BITS)
 FACTOR_EXPONENT = 1000  # each of the two factors of 2**exponent is at most 2**1000
 _LOWEST_EXPONENT, _HIGHEST_EXPONENT = -2000, 2000
-CHUNK_ROWS = 65536  # rows per numpy chunk: far fewer than the 2**27 terms a float64 limb sums exactly
+CHUNK_ROWS = (
+    65536  # rows per numpy chunk: far fewer than the 2**25 terms (each below 2**28) a float64 limb sums exactly
+)
 
 
 def exponents(bounds):
@@ -65,15 +67,6 @@ def sum_exponents(column_bounds, largest_weight=1.0):
     """
     column_bounds = np.asarray(column_bounds, np.float64)
     return np.append(exponents(column_bounds * largest_weight), exponents(largest_weight))
-
-
-def limbs_of_integers(units):
-    """Normalized limbs (a last axis of LIMBS) of integer-valued float64 ``units`` (numpy)."""
-    units = np.asarray(units, np.float64)
-    high = np.floor(units / _BASE)
-    low = units - high * _BASE
-    top = np.floor(high / _BASE)
-    return np.stack([low, high - top * _BASE, top], axis=-1)
 
 
 def normalized(limbs):
@@ -188,17 +181,6 @@ def tf_value(limbs, exponent):
     return units / first / second
 
 
-def exponents_of(samples, weights=None):
-    """``sum_exponents`` from the samples themselves (an array, a tensor, a scipy sparse matrix or ``CsrRows``) and
-    their weights, eagerly.
-
-    For a pass on its own (a test, a mini-batch step): sums made with other exponents do not add up.
-    """
-    weights = None if weights is None else np.asarray(weights, np.float64)
-    largest_weight = float(weights.max()) if weights is not None and weights.size else 1.0
-    return sum_exponents(column_magnitudes(samples), largest_weight)
-
-
 def column_magnitudes(samples):
     """Each column's largest magnitude (float64) of an array, a tensor, a scipy sparse matrix or ``CsrRows``."""
     if hasattr(samples, "row_starts"):  # CsrRows
@@ -215,7 +197,11 @@ def column_magnitudes(samples):
 
 
 def tf_exponents_of(samples, weights):
-    """``exponents_of`` in TensorFlow's ops (in a graph too); ``weights`` a float64 vector, empty for none."""
+    """``sum_exponents`` from the samples themselves (a tensor or ``CsrRows``) and their weights (a float64 vector,
+    empty for none), in TensorFlow's ops (in a graph too).
+
+    For a pass on its own (a test, a mini-batch step): sums made with other exponents do not add up.
+    """
     if hasattr(samples, "row_starts"):  # CsrRows: each column's largest non-zero
         found = tf.math.unsorted_segment_max(
             tf.abs(tf.cast(samples.values, tf.float64)), samples.columns, tf.cast(samples.n_columns, tf.int32)

@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import exact, kernels, prepare, sparse, spherical
+from kmeans_tf.engine import kernels, prepare, sparse, spherical
 
 # Small clusters are looked at once this many rows per cluster have gone by since the last look.
 REASSIGN_EVERY = 10
@@ -113,11 +113,9 @@ def assign(batch, centroids, weights=None):
     kernel = kernels.kernel(sparse=sparse.is_sparse(batch))
     data, centres = sparse.as_tensor(batch), tf.constant(centroids)
     weight_tensor = kernels.no_weights() if weights is None else tf.constant(weights, tf.float64)
-    exponents = exact.exponents_of(batch, weights)
-    labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor, tf.constant(exponents))
+    labels, sums, counts, _ = kernel.nearest_centroid_sums(data, centres, weight_tensor)  # float64 sums: on its own
     inertia = kernel.sum_squared_distances(data, centres, labels, weight_tensor)
-    sums, counts = exact.value(sums.numpy(), exponents[:-1]), exact.value(counts.numpy(), exponents[-1])
-    return labels.numpy(), sums, counts, float(inertia)
+    return labels.numpy(), sums.numpy(), counts.numpy(), float(inertia)
 
 
 def prepared_on(rows, unit=False):

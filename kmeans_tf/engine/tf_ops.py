@@ -192,6 +192,10 @@ def _sparse_cluster_sums(samples, labels, n_clusters, dtype, weights=None):
     return tf.reshape(sums, [n_clusters, -1]), counts
 
 
+# Rows per piece of ``exact_cluster_sums``: a limb's terms are below 2**28, so a float64 sum of this many stays exact.
+EXACT_PIECE_ROWS = 2**24
+
+
 def exact_cluster_sums(samples, labels, n_clusters, weights, exponents):
     """Per-cluster exact sums of weight x sample and of the weights, as limbs (``exact``).
 
@@ -199,8 +203,28 @@ def exact_cluster_sums(samples, labels, n_clusters, weights, exponents):
     column and last the weights'). Returns sums (n_clusters, n_features, LIMBS) and counts
     (n_clusters, LIMBS), normalized. Dense samples' labels are in [0, n_clusters); a sparse
     sample's label of -1 leaves it out. Each term is a whole number of units, so any order of
-    addition gives the same integers: the fast one is taken.
+    addition gives the same integers: the fast one is taken, EXACT_PIECE_ROWS rows at a time.
     """
+    n_pieces = count_chunks(samples, EXACT_PIECE_ROWS)
+    sums = tf.zeros([n_clusters, n_columns(samples), exact.LIMBS], tf.float64)
+    counts = tf.zeros([n_clusters, exact.LIMBS], tf.float64)
+
+    def add_piece(i, sums, counts):
+        piece_sums, piece_counts = _exact_piece_sums(
+            row_slice(samples, EXACT_PIECE_ROWS, i),
+            row_slice(labels, EXACT_PIECE_ROWS, i),
+            n_clusters,
+            row_slice(weights, EXACT_PIECE_ROWS, i),
+            exponents,
+        )
+        return i + 1, exact.tf_normalized(sums + piece_sums), exact.tf_normalized(counts + piece_counts)
+
+    _, sums, counts = tf.while_loop(lambda i, *_: i < n_pieces, add_piece, (0, sums, counts))
+    return sums, counts
+
+
+def _exact_piece_sums(samples, labels, n_clusters, weights, exponents):
+    """``exact_cluster_sums`` of at most EXACT_PIECE_ROWS rows, unnormalized."""
     column_exponents, count_exponent = exponents[:-1], exponents[-1]
     counts = tf.math.unsorted_segment_sum(exact.tf_limbs(weights, count_exponent), labels, n_clusters)
     if is_sparse(samples):
@@ -211,10 +235,8 @@ def exact_cluster_sums(samples, labels, n_clusters, weights, exponents):
         row_labels = tf.gather(labels, rows)
         cells = tf.where(row_labels >= 0, row_labels * n_features + columns, -1)  # negative ids are dropped
         sums = tf.math.unsorted_segment_sum(limbs, cells, tf.cast(n_clusters, tf.int64) * n_features)
-        sums = tf.reshape(sums, [n_clusters, -1, exact.LIMBS])
-    else:
-        values = tf.cast(samples, tf.float64) * weights[:, None]
-        limbs = exact.tf_limbs(values, column_exponents)
-        zeros = tf.zeros([n_clusters, tf.shape(samples)[1], exact.LIMBS], tf.float64)
-        sums = tf.tensor_scatter_nd_add(zeros, labels[:, None], limbs)
-    return exact.tf_normalized(sums), exact.tf_normalized(counts)
+        return tf.reshape(sums, [n_clusters, -1, exact.LIMBS]), counts
+    values = tf.cast(samples, tf.float64) * weights[:, None]
+    limbs = exact.tf_limbs(values, column_exponents)
+    zeros = tf.zeros([n_clusters, tf.shape(samples)[1], exact.LIMBS], tf.float64)
+    return tf.tensor_scatter_nd_add(zeros, labels[:, None], limbs), counts

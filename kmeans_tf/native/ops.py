@@ -58,7 +58,7 @@ class Kernel:
 
         Returns ``labels`` (n_samples,), ``sums`` (n_clusters, n_features, LIMBS) and ``counts``
         (n_clusters, LIMBS) as limbs in the units of ``exponents`` (``exact``; None: the samples' own,
-        ``exact.exponents_of``), and ``members`` (n_clusters,).
+        ``exact.tf_exponents_of``), and ``members`` (n_clusters,).
         """
         library = self.library
         op = _on(samples, library.kmeans_tf_nearest_centroid_sums, library.kmeans_tf_sparse_nearest_centroid_sums)
