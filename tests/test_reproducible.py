@@ -18,7 +18,7 @@ from numpy.testing import assert_array_equal
 
 from kmeans_tf import kmeans, load_shards
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import csr_rows, exact, tf_ops
+from kmeans_tf.engine import csr_rows, exact, kernels, tf_ops
 from tests.cases import run
 from tests.test_distributed import finish, start_workers
 
@@ -172,3 +172,16 @@ def test_tensorflows_exact_sums_are_the_same_in_pieces(monkeypatch, sparse):
     expected = np.zeros((N_CLUSTERS, N_FEATURES))
     np.add.at(expected, labels.numpy(), samples.astype(np.float64) * weights[:1000, None])
     np.testing.assert_allclose(exact.value(whole[0].numpy(), exponents.numpy()[:-1]), expected, rtol=1e-12, atol=1e-9)
+
+
+def test_the_c_kernel_adds_exact_sums_as_tensorflows_ops_do(native_kernel):
+    rng = np.random.RandomState(0)
+    sums = exact.normalized(np.floor(rng.uniform(-(2.0**60), 2.0**60, (7, 5, exact.LIMBS))))
+    changes = exact.normalized(np.floor(rng.uniform(-(2.0**40), 2.0**40, (7, 5, exact.LIMBS))))
+    exponents = np.array([54.0, -900.0, 1070.0, 0.0, 12.0])
+    found = native_kernel.exact_add(tf.constant(sums), tf.constant(changes), tf.constant(exponents))
+    expected = kernels.TensorFlowKernel().exact_add(tf.constant(sums), tf.constant(changes), tf.constant(exponents))
+    for one, other in zip(found, expected):
+        assert one.numpy().tobytes() == other.numpy().tobytes()
+    assert found[0].numpy().tobytes() == exact.add(sums, changes).tobytes()
+    np.testing.assert_array_equal(found[1].numpy(), exact.value(exact.add(sums, changes), exponents))

@@ -14,7 +14,10 @@ step; the final labels and inertia) calls one of these operations on a kernel:
   bounds cannot prove their label; it also returns the new bounds, and last how many labels
   the bounds proved (int64);
 - ``sum_squared_distances(samples, centroids, labels, weights)``: the exact float64
-  (weighted) sum of squared distances to the labelled centroids.
+  (weighted) sum of squared distances to the labelled centroids;
+- ``exact_add(sums, changes, exponents)``: two exact sums (limbs of shape [n, m, LIMBS]) added
+  and normalized, and their float64 values, ``exponents`` (m,) per column: the running sums of
+  the loop in memory and their values, for the M-step.
 
 Samples and centroids are float32 or float64 tensors of the same columns; ``weights`` is a
 float64 vector of one weight per sample, or the empty vector ``no_weights()`` (every weight 1).
@@ -138,6 +141,10 @@ class TensorFlowKernel:
         n_samples = tf_ops.n_rows(samples)
         no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))
         return (new_labels, no_upper, tf.zeros([n_samples], tf.float64), *changes, tf.constant(0, tf.int64))
+
+    def exact_add(self, sums, changes, exponents):
+        total = exact.tf_normalized(sums + changes)
+        return total, exact.tf_value(total, exponents)
 
     def sum_squared_distances(self, samples, centroids, labels, weights=None):
         with quietly():

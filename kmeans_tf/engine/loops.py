@@ -149,7 +149,9 @@ def loop(
             bounded, centroids, previous, labels, upper, lower
         )
         # The sums of the new labels' clusters.
-        sums, counts = exact.tf_normalized(sums + sum_changes), exact.tf_normalized(counts + count_changes)
+        sums, sum_values = kernel.exact_add(sums, sum_changes, exponents[:-1])
+        counts, count_values = kernel.exact_add(counts[:, None], count_changes[:, None], exponents[-1:])
+        counts, count_values = counts[:, 0], count_values[:, 0]
         members = members + member_changes
         new_centroids, shift = m_step.centroids_from_sums(
             sums,
@@ -159,6 +161,7 @@ def loop(
             lambda: m_step.farthest_rows(samples, centroids, new_labels, sample_weights),
             exponents,
             unit,
+            values=(sum_values, count_values),
         )
         converged = m_step.converged(changed, shift, tol)
         bounded = bounded | (changed < switch_at)
@@ -170,16 +173,7 @@ def loop(
             skipped_share = tf.cast(skipped, tf.float64) / tf.cast(n_samples, tf.float64)
             goes_on = tf.py_function(
                 _report,
-                [
-                    report_to,
-                    iteration,
-                    inertia,
-                    changed,
-                    shift,
-                    exact.tf_value(counts, exponents[-1]),
-                    converged,
-                    skipped_share,
-                ],
+                [report_to, iteration, inertia, changed, shift, count_values, converged, skipped_share],
                 tf.bool,
             )
             stopped = ~tf.reshape(goes_on, [])

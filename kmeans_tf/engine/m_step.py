@@ -98,13 +98,14 @@ def relocate_empty_clusters(sums, counts, members, farthest, exponents):
     return tf.cond(tf.reduce_any(empty), relocate, unchanged)
 
 
-def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, unit=False):
+def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, unit=False, values=None):
     """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift (float64).
 
     ``sums`` (n_clusters, n_features, LIMBS) and ``counts`` (n_clusters, LIMBS) are exact
     running sums in the units of ``exponents`` (``exact``), ``members`` (n_clusters,) float64
     counts; ``farthest`` as in ``relocate_empty_clusters``. The means are of the exact sums,
-    so they are the same however the rows were split. A cluster still empty
+    so they are the same however the rows were split. ``values``: the float64 values of
+    ``sums`` and ``counts`` where the caller has them (``kernel.exact_add``), else None. A cluster still empty
     (relocated to a row of weight 0, or none moved) sits at the mean of the cluster of
     largest weight, where scikit-learn's ``_average_centers`` puts it. With ``unit`` (rows of
     unit length: spherical k-means), each mean is scaled to unit length, its mean direction; a
@@ -112,8 +113,19 @@ def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, u
     dtype of ``centroids``.
     """
     exponents = tf.convert_to_tensor(exponents, tf.float64)
-    sums, counts, members = relocate_empty_clusters(sums, counts, members, farthest, exponents)
-    sums, counts = exact.tf_value(sums, exponents[:-1]), exact.tf_value(counts, exponents[-1])
+    members = tf.convert_to_tensor(members, tf.float64)
+
+    def values_of(sums, counts):
+        return exact.tf_value(sums, exponents[:-1]), exact.tf_value(counts, exponents[-1])
+
+    def relocated():
+        new_sums, new_counts, new_members = relocate_empty_clusters(sums, counts, members, farthest, exponents)
+        return (*values_of(new_sums, new_counts), new_members)
+
+    def as_they_are():
+        return (*(values_of(sums, counts) if values is None else values), members)
+
+    sums, counts, members = tf.cond(tf.reduce_any(members == 0), relocated, as_they_are)
     # Eagerly, one traced call; inside a graph (the loop in memory), the ops themselves.
     means_and_shift = _means_and_shift if tf.executing_eagerly() else _means_and_shift.python_function
     return means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members, unit=unit)

@@ -21,6 +21,7 @@ GENERATED_FUNCTIONS = {
     "KmeansTf>NearestCentroidChanges": "kmeans_tf_nearest_centroid_changes",
     "KmeansTf>NearestCentroidChangesBounded": "kmeans_tf_nearest_centroid_changes_bounded",
     "KmeansTf>SumSquaredDistances": "kmeans_tf_sum_squared_distances",
+    "KmeansTf>ExactAdd": "kmeans_tf_exact_add",
     "KmeansTf>SparseNearestCentroidSums": "kmeans_tf_sparse_nearest_centroid_sums",
     "KmeansTf>SparseNearestCentroidChanges": "kmeans_tf_sparse_nearest_centroid_changes",
     "KmeansTf>SparseNearestCentroidChangesBounded": "kmeans_tf_sparse_nearest_centroid_changes_bounded",
@@ -118,6 +119,12 @@ class Kernel:
         library = self.library
         op = _on(samples, library.kmeans_tf_sum_squared_distances, library.kmeans_tf_sparse_sum_squared_distances)
         return op(centroids, labels, _weights(weights))
+
+    def exact_add(self, sums, changes, exponents):
+        """Return ``sums + changes`` (exact sums' limbs, of one shape [n, m, LIMBS]) normalized, and their float64
+        values, ``exponents`` (m,) giving each column's units: ``exact.tf_normalized`` and ``exact.tf_value`` in one
+        sweep."""
+        return self.library.kmeans_tf_exact_add(sums, changes, exponents)
 
 
 def _on(samples, dense_op, sparse_op):

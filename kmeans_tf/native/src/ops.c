@@ -13,6 +13,7 @@
  *   arithmetic: the same labels and bit-identical changes; it also says how many labels
  *   the bounds proved (`skipped`).
  * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
+ * KmeansTf>ExactAdd: two exact sums added, and their float64 values (the M-step's input).
  *
  * Each has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
  * rest), whose samples are compressed sparse rows (scipy's CSR) in four inputs in place of
@@ -418,6 +419,66 @@ static void compute_inertia(void *sparse, TF_OpKernelContext *context) {
     finish(&call);
 }
 
+/* KmeansTf>ExactAdd: two exact sums' limbs (float64 [n, m, LIMBS], of one shape) added and
+ * normalized, and their values: the units over 2**exponent, per column m (`exponents`,
+ * float64 [m], whole numbers in [-2000, 2000]). The same numbers, by the same arithmetic, as
+ * kmeans_tf/engine/exact.py's tf_normalized and tf_value, in one sweep over the limbs. */
+enum { ADD_SUMS, ADD_CHANGES, ADD_EXPONENTS, ADD_N_INPUTS };
+enum { ADD_TOTAL_OUT, ADD_VALUES_OUT, ADD_N_OUTPUTS };
+
+static void compute_exact_add(void *kernel, TF_OpKernelContext *context) {
+    (void)kernel;
+    Call call;
+    char shape[2][64];
+    double *total, *values;
+    if (!start(&call, context, NULL, ADD_N_INPUTS)) {
+        finish(&call);
+        return;
+    }
+    const TF_Tensor *sums = call.in[ADD_SUMS], *changes = call.in[ADD_CHANGES], *exponents = call.in[ADD_EXPONENTS];
+    int same = TF_NumDims(sums) == 3 && TF_NumDims(changes) == 3 && TF_Dim(sums, 2) == LIMBS;
+    for (int d = 0; same && d < 3; ++d) same = TF_Dim(sums, d) == TF_Dim(changes, d);
+    if (!same) {
+        fail(&call, TF_INVALID_ARGUMENT, "sums and changes must be of one shape [n, m, %d], not %s and %s", LIMBS,
+             shape_of(&call, ADD_SUMS, shape[0], sizeof shape[0]), shape_of(&call, ADD_CHANGES, shape[1], sizeof shape[1]));
+    } else if (TF_NumDims(exponents) != 1 || TF_Dim(exponents, 0) != TF_Dim(sums, 1)) {
+        fail(&call, TF_INVALID_ARGUMENT, "exponents must have one entry per column, shape [%" PRId64 "], not %s",
+             TF_Dim(sums, 1), shape_of(&call, ADD_EXPONENTS, shape[0], sizeof shape[0]));
+    } else {
+        const int64_t n = TF_Dim(sums, 0), m = TF_Dim(sums, 1), dims[3] = {n, m, LIMBS};
+        Points columns = {.n_features = m - 1};
+        if (read_exponents(&call, ADD_EXPONENTS, &columns) && (total = output(&call, ADD_TOTAL_OUT, TF_DOUBLE, dims, 3)) &&
+            (values = output(&call, ADD_VALUES_OUT, TF_DOUBLE, dims, 2))) {
+            const double *a = TF_TensorData(sums), *b = TF_TensorData(changes), base = 0x1p26;
+            const double *first = columns.factors, *second = columns.factors + m;
+            for (int64_t cell = 0; cell < n * m; ++cell) {
+                double limbs[LIMBS];
+                for (int l = 0; l < LIMBS; ++l) limbs[l] = a[cell * LIMBS + l] + b[cell * LIMBS + l];
+                for (int l = 0; l < LIMBS - 1; ++l) {
+                    const double carry = floor(limbs[l] / base);
+                    limbs[l] -= carry * base;
+                    limbs[l + 1] += carry;
+                }
+                for (int l = 0; l < LIMBS; ++l) total[cell * LIMBS + l] = limbs[l];
+                const int64_t column = cell % m;
+                values[cell] = ((limbs[2] * base + limbs[1]) * base + limbs[0]) / first[column] / second[column];
+            }
+        }
+    }
+    finish(&call);
+}
+
+static void infer_exact_add(TF_ShapeInferenceContext *context, TF_Status *status) {
+    TF_ShapeHandle *sums = TF_NewShapeHandle(), *values = TF_NewShapeHandle();
+    TF_ShapeInferenceContextGetInput(context, ADD_SUMS, sums, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, sums, 3, sums, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, ADD_TOTAL_OUT, sums, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, sums, 0, 2, values, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, ADD_VALUES_OUT, values, status);
+    TF_DeleteShapeHandle(sums);
+    TF_DeleteShapeHandle(values);
+}
+
 /* Shape functions. A pass's outputs: labels (and bounds) (n_samples,), sums like the
  * centroids, counts and members (n_clusters,), and changed (and skipped) a scalar. */
 typedef struct {
@@ -562,10 +623,26 @@ static void register_op(const OpSpec *spec, int sparse, TF_Status *status) {
     }
 }
 
+/* Register KmeansTf>ExactAdd and its CPU kernel (no sparse twin, no type attribute: float64 alone). */
+static void register_exact_add(TF_Status *status) {
+    static const char name[] = "KmeansTf>ExactAdd";
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(name);
+    TF_OpDefinitionBuilderAddInput(op, "sums: double");
+    TF_OpDefinitionBuilderAddInput(op, "changes: double");
+    TF_OpDefinitionBuilderAddInput(op, "exponents: double");
+    TF_OpDefinitionBuilderAddOutput(op, "total: double");
+    TF_OpDefinitionBuilderAddOutput(op, "values: double");
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_exact_add);
+    TF_RegisterOpDefinition(op, status);
+    if (TF_GetCode(status) == TF_OK)
+        TF_RegisterKernelBuilder(name, TF_NewKernelBuilder(name, "CPU", NULL, compute_exact_add, NULL), status);
+}
+
 /* Registers the ops, dense and sparse, and their CPU kernels when TensorFlow loads this library. */
 __attribute__((constructor)) static void register_ops(void) {
     TF_Status *status = TF_NewStatus();
     for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && TF_GetCode(status) == TF_OK; ++i)
         for (int sparse = 0; sparse < 2 && TF_GetCode(status) == TF_OK; ++sparse) register_op(&OPS[i], sparse, status);
+    if (TF_GetCode(status) == TF_OK) register_exact_add(status);
     TF_DeleteStatus(status);
 }
