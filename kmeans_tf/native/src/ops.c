@@ -1,4 +1,4 @@
-/* The kernel's door: the four ops TensorFlow sees, registered when TensorFlow loads the
+/* The kernel's door: the five ops TensorFlow sees, registered when TensorFlow loads the
  * library, and their compute functions, which check every input before the pass
  * (pass.h) reads it. The ops, namespaced KmeansTf> (in Python: kmeans_tf_<snake_case>,
  * mapped to the engine's names by kmeans_tf/native/ops.py):
@@ -15,7 +15,7 @@
  * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
  * KmeansTf>ExactAdd: two exact sums added, and their float64 values (the M-step's input).
  *
- * Each has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
+ * Each pass (the first four) has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
  * rest), whose samples are compressed sparse rows (scipy's CSR) in four inputs in place of
  * the dense `samples` input: row_starts (int64 [n_samples + 1]: row i's non-zeros are
  * entries row_starts[i] up to row_starts[i + 1]), columns (int32 [nnz], increasing within a
