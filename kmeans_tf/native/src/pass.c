@@ -7,7 +7,8 @@
  * value times its feature's row of the transposed centroids to the row's dot products.
  *
  * Rows go in blocks (pool.h), each with its own sums. The sums are exact: each term is
- * rounded to whole units (Points.factors) and added in 128-bit integers, so they are the
+ * rounded to whole units (Points.factors) and added exactly, in 64-bit integers moved into
+ * float64 limbs (pass.h) before they could overflow, so they are the
  * same however the rows are split (threads, blocks, chunks, workers). The typed code is pass_body.h, included below once for
  * float and once for double. */
 #include "pass.h"
@@ -60,11 +61,9 @@ static void *zeroed(int64_t count, size_t size) { return calloc(count > 0 ? coun
 static inline double larger(double a, double b) { return a > b ? a : b; }
 
 /* A whole number of units, added exactly. */
-typedef __int128 Exact;
-
 /* A block of rows: its own results, added up once the threads joined. */
 typedef struct {
-    Exact *sums, *counts; /* (n_clusters, n_features), (n_clusters,): every block's, shared (under `lock`) */
+    double *sums, *counts; /* the pass's output limbs (pass.h): every block's, shared (under `lock`) */
     pthread_mutex_t *lock;
     double *members;      /* (n_clusters,) */
     int64_t *running_sums, *running_counts; /* 64-bit sums of units since the last flush_cluster, likewise */
@@ -92,22 +91,36 @@ static inline int64_t whole_units(double value) {
 }
 
 /* A term's units are below 2^54 in magnitude (kmeans_tf/engine/exact.py's VALUE_BITS): a
- * 64-bit running sum takes 2^9 of them before it could overflow, and moves into the 128-bit
- * sums after this many. */
+ * 64-bit running sum takes 2^9 of them before it could overflow, and moves into the output's
+ * limbs after this many. */
 enum { FLUSH_EVERY = 256 };
 
-/* Move cluster `c`'s 64-bit running sums and count into the exact ones, which every block
- * shares: integers, so the order in which the blocks come does not matter. The caller holds
- * the lock. */
+/* Add a 64-bit running sum to an exact sum's normalized limbs (pass.h), which stay normalized. */
+static void add_to_limbs(int64_t running, double *limbs) {
+    const int64_t low_mask = ((int64_t)1 << LIMB_BITS) - 1;
+    const double base = (double)((int64_t)1 << LIMB_BITS);
+    limbs[0] += (double)(running & low_mask);
+    limbs[1] += (double)((running >> LIMB_BITS) & low_mask); /* >> of a negative number: arithmetic in gcc */
+    limbs[2] += (double)(running >> (2 * LIMB_BITS));
+    for (int l = 0; l < LIMBS - 1; ++l) {
+        const double carry = floor(limbs[l] / base);
+        limbs[l] -= carry * base;
+        limbs[l + 1] += carry;
+    }
+}
+
+/* Move cluster `c`'s 64-bit running sums and count into the pass's output limbs, which every
+ * block shares: integers, so the order in which the blocks come does not matter. The caller
+ * holds the lock. */
 static void flush_locked(Block *block, int64_t c, int64_t n_features) {
     if (!block->pending[c]) return;
     int64_t *running = block->running_sums + c * n_features;
-    Exact *sums = block->sums + c * n_features;
+    double *sums = block->sums + c * n_features * LIMBS;
     for (int64_t f = 0; f < n_features; ++f) {
-        sums[f] += running[f];
+        if (running[f]) add_to_limbs(running[f], sums + f * LIMBS);
         running[f] = 0;
     }
-    block->counts[c] += block->running_counts[c];
+    add_to_limbs(block->running_counts[c], block->counts + c * LIMBS);
     block->running_counts[c] = 0;
     block->pending[c] = 0;
 }
@@ -241,9 +254,9 @@ static PassResult first_problem(const Block *blocks, int64_t n_blocks) {
     return (PassResult){PASS_DONE, 0, 0, 0, 0};
 }
 
-/* The sums a pass gives each block: exact ones, 64-bit running ones, and a row's units. */
+/* The sums a pass gives each block: the output's exact ones (shared), 64-bit running ones, and a row's units. */
 typedef struct {
-    Exact *sums, *counts;
+    double *sums, *counts;
     double *members;
     int64_t *running_sums, *running_counts, *units;
     int32_t *pending;
@@ -263,20 +276,6 @@ static void share_out(Block *blocks, int64_t n_blocks, const BlockSums *shared, 
         blocks[b].pending = shared->pending + b * n_clusters;
         blocks[b].units = shared->units + b * row_units;
         if (scratch) blocks[b].scratch = scratch + b * scratch_bytes;
-    }
-}
-
-/* Write `count` exact sums as their normalized limbs (pass.h): the low two in [0, 2^26). */
-static void write_limbs(const Exact *sums, int64_t count, double *limbs) {
-    const Exact base = (Exact)1 << LIMB_BITS;
-    for (int64_t i = 0; i < count; ++i) {
-        Exact rest = sums[i];
-        for (int l = 0; l < LIMBS - 1; ++l) {
-            const Exact low = ((rest % base) + base) % base;
-            limbs[i * LIMBS + l] = (double)low;
-            rest = (rest - low) / base;
-        }
-        limbs[i * LIMBS + LIMBS - 1] = (double)rest;
     }
 }
 
@@ -306,22 +305,23 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     Panels_float panels_float = {0};
     Panels_double panels_double = {0};
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
-    /* Each block sums into sums of its own, added after. */
+    /* Each block sums into 64-bit running sums of its own, which it moves into the output's limbs. */
     const int64_t row_units = points->sparse ? points->sparse->longest_row : n_features;
+    memset(out->sums, 0, grid * LIMBS * sizeof(double));
+    memset(out->counts, 0, n_clusters * LIMBS * sizeof(double));
     BlockSums shared = {
-        .sums = zeroed(grid, sizeof(Exact)),
-        .counts = zeroed(n_clusters, sizeof(Exact)),
+        .sums = out->sums,
+        .counts = out->counts,
         .members = zeroed(n_blocks * n_clusters, sizeof(double)),
         .running_sums = zeroed(n_blocks * grid, sizeof(int64_t)),
         .running_counts = zeroed(n_blocks * n_clusters, sizeof(int64_t)),
         .units = zeroed(n_blocks * row_units, sizeof(int64_t)),
         .pending = zeroed(n_blocks * n_clusters, sizeof(int32_t)),
     };
-    Exact *block_sums = shared.sums, *block_counts = shared.counts;
     char *scratch = bounds || points->sparse ? aligned_block(n_blocks * scratch_bytes) : NULL;
     double *centroid_norms = bounds && points->sparse ? malloc(n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
-    if (!block_sums || !block_counts || !shared.members || !shared.running_sums || !shared.running_counts ||
+    if (!shared.members || !shared.running_sums || !shared.running_counts ||
         !shared.units || !shared.pending || !job.blocks || ((bounds || points->sparse) && !scratch) || (bounds && points->sparse && !centroid_norms))
         goto done;
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -362,8 +362,6 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
         out->skipped += job.blocks[b].skipped;
         not_finite |= job.blocks[b].not_finite;
     }
-    write_limbs(block_sums, grid, out->sums);
-    write_limbs(block_counts, n_clusters, out->counts);
     /* Rows that are not finite have no sums: NaN says so (the op's callers check the sums). */
     for (int64_t i = 0; not_finite && i < grid * LIMBS; ++i) out->sums[i] = NAN;
 
@@ -374,8 +372,6 @@ done:
     free(panels_double.half_norms);
     free(hamerly.moves.moves);
     free(hamerly.half_gaps);
-    free(shared.sums);
-    free(shared.counts);
     free(shared.members);
     free(shared.running_sums);
     free(shared.running_counts);

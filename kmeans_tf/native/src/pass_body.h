@@ -448,7 +448,7 @@ static inline __attribute__((always_inline)) void TYPED(add_units)(const Points 
  * every row is new, and the sums are of all rows); count them in block->changed. Summing
  * changes, not every row, spares the bounded pass a sweep over the data; the plain pass
  * sums the same changes, so both give the same sums. A row's units go into 64-bit running
- * sums, which move into the pass's 128-bit ones (flush_cluster) before they could overflow.
+ * sums, which move into the pass's output limbs (flush_cluster) before they could overflow.
  * An old label outside [-1, n_clusters) is noted in `block`, before it is used, and ends
  * the block (an old label equal to the new one is in range: the pass gave it). `weighted`
  * is a constant where this is inlined (run_block): with it, a row adds its weight times its
