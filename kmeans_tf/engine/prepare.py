@@ -127,7 +127,7 @@ class Prepared:
         if scipy.sparse.issparse(self.centred):
             sums = exact.sparse_column_sums(self.centred, column_exponents)
         else:
-            sums = exact.column_sums(self.centred, column_exponents)
+            sums = kernels.column_sums(_blocks(self.centred), column_exponents, self.centred.shape[1])
         mean_sum = exact.value(sums, column_exponents)
         return spread_of(norm_sum, mean_sum, self.centred.shape[0])
 
@@ -170,6 +170,11 @@ def out_of_range_message(what):
         f"{what} is beyond what float64 can hold: the data's magnitude is too large for squared "
         f"distances; rescale the data (divide it by a large number) and cluster again"
     )
+
+
+def _blocks(samples):
+    """The samples in blocks of CHUNK_ROWS rows."""
+    return (samples[start : start + CHUNK_ROWS] for start in range(0, len(samples), CHUNK_ROWS))
 
 
 def norm_exponent(bounds):
@@ -233,8 +238,7 @@ def centre_and_scale(samples, largest=None):
     n_samples = len(samples)
     largest = column_magnitudes(samples) if largest is None else largest
     column_exponents = exact.exponents(largest)
-    blocks = (samples[start : start + CHUNK_ROWS] for start in range(0, n_samples, CHUNK_ROWS))
-    sums = kernels.column_sums(blocks, column_exponents, samples.shape[1])
+    sums = kernels.column_sums(_blocks(samples), column_exponents, samples.shape[1])
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         mean = exact_mean(sums, column_exponents, n_samples, 0)
         if np.isfinite(mean).all():

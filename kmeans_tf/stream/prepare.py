@@ -117,7 +117,7 @@ class SourcePasses:
             if len(zero):
                 name, row, _ = self.source.position(span, int(zero[0]), 0, first_row, by_file=self.source.sharded)
                 raise ValueError(spherical.zero_row_message(name, row))
-            sums = exact.add(sums, exact.column_sums(chunk, column_exponents))
+            sums = exact.add(sums, kernels.column_sums([chunk], column_exponents, n_features))
             norms = prepare.squared_norms(chunk)
             norm_sum = exact.add(norm_sum, exact.column_sums(norms[:, None], np.array([norm_exponent]))[0])
         return sums, norm_sum
