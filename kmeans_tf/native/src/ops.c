@@ -419,13 +419,25 @@ static void compute_inertia(void *sparse, TF_OpKernelContext *context) {
     finish(&call);
 }
 
-/* KmeansTf>ExactAdd: two exact sums' limbs (float64 [n, m, LIMBS], of one shape) added and
- * normalized, and their values: the units over 2**exponent, per column m (`exponents`,
- * float64 [m], whole numbers in [-2000, 2000]). The same numbers, by the same arithmetic, as
- * kmeans_tf/engine/exact.py's tf_normalized and tf_value, in one sweep over the limbs. */
+/* KmeansTf>ExactAdd's inputs and outputs (below). */
 enum { ADD_SUMS, ADD_CHANGES, ADD_EXPONENTS, ADD_N_INPUTS };
 enum { ADD_TOTAL_OUT, ADD_VALUES_OUT, ADD_N_OUTPUTS };
 
+/* Output `index`, float64 of `rank` dims of `shape`, in the buffer of input ADD_SUMS or ADD_CHANGES where TensorFlow
+ * lets it be reused (it holds no other reference), else new; return its data or NULL. */
+static double *forwarded(Call *call, int index, const int64_t *shape, int rank) {
+    static const int candidates[2] = {ADD_SUMS, ADD_CHANGES};
+    int reused;
+    call->out[index] = TF_ForwardInputOrAllocateOutput(call->context, candidates, 2, index, shape, rank, &reused,
+                                                      call->status);
+    return ok(call) ? TF_TensorData(call->out[index]) : NULL;
+}
+
+/* KmeansTf>ExactAdd: two exact sums' limbs (float64 [n, m, LIMBS], of one shape) added and
+ * normalized, and their values: the units over 2**exponent, per column m (`exponents`,
+ * float64 [m], whole numbers in [-2000, 2000]). The same numbers, by the same arithmetic, as
+ * kmeans_tf/engine/exact.py's tf_normalized and tf_value, in one sweep over the limbs (written
+ * into an input's buffer where TensorFlow allows: each cell is read before it is written). */
 static void compute_exact_add(void *kernel, TF_OpKernelContext *context) {
     (void)kernel;
     Call call;
@@ -447,7 +459,7 @@ static void compute_exact_add(void *kernel, TF_OpKernelContext *context) {
     } else {
         const int64_t n = TF_Dim(sums, 0), m = TF_Dim(sums, 1), dims[3] = {n, m, LIMBS};
         Points columns = {.n_features = m - 1};
-        if (read_exponents(&call, ADD_EXPONENTS, &columns) && (total = output(&call, ADD_TOTAL_OUT, TF_DOUBLE, dims, 3)) &&
+        if (read_exponents(&call, ADD_EXPONENTS, &columns) && (total = forwarded(&call, ADD_TOTAL_OUT, dims, 3)) &&
             (values = output(&call, ADD_VALUES_OUT, TF_DOUBLE, dims, 2))) {
             const double *a = TF_TensorData(sums), *b = TF_TensorData(changes), base = 0x1p26;
             const double *first = columns.factors, *second = columns.factors + m;
