@@ -276,9 +276,12 @@ def test_convert_round_trips_a_csv_and_refuses_what_fit_refuses(tmp_path):
 
 
 SCRIPT = """
-import sys, threading, time
+import signal, sys, threading, time
 import numpy as np
 from compat import eager
+
+# Ctrl-C raises KeyboardInterrupt even where the suite was started in the background (SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 peak = [0]
 def sample():
