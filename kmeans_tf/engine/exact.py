@@ -24,7 +24,6 @@ integers, with the same rounding (to nearest, ties to even).
 """
 
 import numpy as np
-import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
 
@@ -115,22 +114,6 @@ def block_sums(block, column_exponents):
     return sums
 
 
-def sparse_column_sums(rows, column_exponents):
-    """``column_sums`` of a scipy CSR (or CSC) matrix, by its non-zeros."""
-    rows = rows.tocsr()
-    n_features = rows.shape[1]
-    total = np.zeros((n_features, LIMBS))
-    for start in range(0, rows.nnz, CHUNK_ROWS):
-        columns = rows.indices[start : start + CHUNK_ROWS]
-        units = units_of(rows.data[start : start + CHUNK_ROWS], column_exponents[columns])
-        high = np.floor(units / _BASE)
-        block = np.zeros((n_features, LIMBS))
-        block[:, 0] = np.bincount(columns, units - high * _BASE, n_features)
-        block[:, 1] = np.bincount(columns, high, n_features)
-        total = normalized(total + block)
-    return total
-
-
 def total(values, exponent):
     """The exact sum of a float64 vector, each value counted as ``units_of(value, exponent)`` units, as float64."""
     values = np.asarray(values, np.float64).reshape(-1, 1)
@@ -179,21 +162,6 @@ def tf_value(limbs, exponent):
     units = (limbs[..., 2] * _BASE + limbs[..., 1]) * _BASE + limbs[..., 0]
     first, second = tf_factors(exponent)
     return units / first / second
-
-
-def column_magnitudes(samples):
-    """Each column's largest magnitude (float64) of an array, a tensor, a scipy sparse matrix or ``CsrRows``."""
-    if hasattr(samples, "row_starts"):  # CsrRows
-        columns, values, n_features = samples.columns, samples.values, int(samples.n_columns)
-    elif scipy.sparse.issparse(samples):
-        samples = samples.tocsr()
-        columns, values, n_features = samples.indices, samples.data, samples.shape[1]
-    else:
-        values = np.abs(np.asarray(samples, np.float64))
-        return values.max(axis=0) if len(values) else np.zeros(values.shape[1])
-    largest = np.zeros(n_features)
-    np.maximum.at(largest, np.asarray(columns), np.abs(np.asarray(values, np.float64)))
-    return largest
 
 
 def tf_exponents_of(samples, weights):

@@ -62,7 +62,8 @@ class Prepared:
     exponent : int, the scale's power of two (0: not scaled)
     bounds : float64 array of shape (n_features,), the largest magnitude a column of ``centred`` can have: the units
         of the loops' exact sums are chosen by it (``sum_exponents``), so it depends on the data alone, not on how
-        they are split (twice the column's largest magnitude, scaled; 1 for rows of unit length)
+        they are split (twice the column's largest magnitude, scaled; 1 for rows of unit length; for sparse rows,
+        which are never split, the largest magnitude of any value, in every column)
     """
 
     centred: np.ndarray
@@ -120,16 +121,15 @@ class Prepared:
     def spread(self):
         """The sum of the rows' squared distances to their mean in ``centred`` (``tol`` is relative to it), from
         exact sums (``exact``): the same however the rows are split."""
+        if scipy.sparse.issparse(self.centred):  # in memory alone, never split: float64 sums, in one order
+            mean_sum = np.asarray(self.centred.sum(axis=0, dtype=np.float64)).ravel()
+            return spread_of(float(self.norms.sum()), mean_sum, self.centred.shape[0])
         norm_sum = norm_total(self.norms, self.bounds)
-        if not self.unit and not scipy.sparse.issparse(self.centred):  # centred: their squared norms
+        if not self.unit:  # centred: their squared norms
             return norm_sum
         column_exponents = exact.exponents(self.bounds)
-        if scipy.sparse.issparse(self.centred):
-            sums = exact.sparse_column_sums(self.centred, column_exponents)
-        else:
-            sums = kernels.column_sums(_blocks(self.centred), column_exponents, self.centred.shape[1])
-        mean_sum = exact.value(sums, column_exponents)
-        return spread_of(norm_sum, mean_sum, self.centred.shape[0])
+        sums = kernels.column_sums(_blocks(self.centred), column_exponents, self.centred.shape[1])
+        return spread_of(norm_sum, exact.value(sums, column_exponents), self.centred.shape[0])
 
     @property
     def shrunk(self):

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import csr_rows, exact, prepare, spherical
+from kmeans_tf.engine import csr_rows, prepare, spherical
 
 
 def is_sparse(samples):
@@ -60,7 +60,7 @@ def prepared(rows, unit=False, centroids=None, exponent=None):
             squared_norms(scaled) if exponent else norms,
             np.zeros(n_features),
             exponent,
-            bounds=exact.column_magnitudes(scaled),
+            bounds=_largest_everywhere(scaled),
         )
     if unit:
         lengths = np.sqrt(norms)
@@ -77,13 +77,20 @@ def prepared(rows, unit=False, centroids=None, exponent=None):
             prepare.fits(other, float(prepare.squared_norms(other).max())) for other in others
         )
     if in_range:
-        return prepare.Prepared(rows, norms, np.zeros(n_features), 0, bounds=exact.column_magnitudes(rows))
+        return prepare.Prepared(rows, norms, np.zeros(n_features), 0, bounds=_largest_everywhere(rows))
     exponent = -int(np.frexp(max(prepare.largest_magnitude(array) for array in [values, *others]))[1])
     scaled = _with_values(rows, np.ldexp(rows.data, exponent))
     norms = squared_norms(scaled)
     if not prepare.fits(scaled.data[None, :], float(norms.max())):
         raise ValueError(prepare.out_of_range_message("the spread of these samples"))
-    return prepare.Prepared(scaled, norms, np.zeros(n_features), exponent, bounds=exact.column_magnitudes(scaled))
+    return prepare.Prepared(scaled, norms, np.zeros(n_features), exponent, bounds=_largest_everywhere(scaled))
+
+
+def _largest_everywhere(rows):
+    """``Prepared.bounds`` of sparse rows: the largest magnitude of any value, for every column (one pass over the
+    values; a bound per column would need a scatter over them, several times slower)."""
+    largest = float(np.abs(rows.data).max()) if rows.nnz else 0.0
+    return np.full(rows.shape[1], largest)
 
 
 def exact_inertia(rows, centroids, labels, weights=None):
