@@ -185,3 +185,17 @@ def test_the_c_kernel_adds_exact_sums_as_tensorflows_ops_do(native_kernel):
         assert one.numpy().tobytes() == other.numpy().tobytes()
     assert found[0].numpy().tobytes() == exact.add(sums, changes).tobytes()
     np.testing.assert_array_equal(found[1].numpy(), exact.value(exact.add(sums, changes), exponents))
+
+
+@pytest.mark.parametrize(
+    "exponents, message",
+    [
+        ([40.0, 40.0], r"exponents must have one entry per feature and one more, shape \[3\], not \[2\]"),
+        ([40.0, 0.5, 40.0], r"exponents\[1\] = 0.5 should be a whole number in \[-2000, 2000\]"),
+        ([40.0, np.nan, 40.0], r"exponents\[1\] = nan should be a whole number"),
+    ],
+)
+def test_the_kernels_exponents_are_checked(native_kernel, exponents, message):
+    samples, centroids = tf.ones([4, 2], tf.float64), tf.ones([2, 2], tf.float64)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        native_kernel.nearest_centroid_sums(samples, centroids, None, tf.constant(exponents, tf.float64))

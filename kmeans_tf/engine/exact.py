@@ -114,10 +114,14 @@ def block_sums(block, column_exponents):
     return sums
 
 
+def vector_sum(values, exponent):
+    """The exact sum of a vector, each value counted as ``units_of(value, exponent)`` units: limbs (LIMBS,)."""
+    return column_sums(np.asarray(values, np.float64).reshape(-1, 1), np.array([exponent]))[0]
+
+
 def total(values, exponent):
-    """The exact sum of a float64 vector, each value counted as ``units_of(value, exponent)`` units, as float64."""
-    values = np.asarray(values, np.float64).reshape(-1, 1)
-    return float(value(column_sums(values, np.array([exponent])), exponent)[0])
+    """``vector_sum`` as a float64."""
+    return float(value(vector_sum(values, exponent), exponent))
 
 
 def add(*sums):
@@ -182,6 +186,18 @@ def tf_exponents_of(samples, weights):
     bits = tf.bitwise.bitwise_and(tf.bitwise.right_shift(tf.bitcast(bounds, tf.int64), 52), 0x7FF)
     found_exponents = tf.where(bounds > 0, tf.cast(bits, tf.float64) - 1022, 0.0)
     return tf.clip_by_value(VALUE_BITS - found_exponents, _LOWEST_EXPONENT, _HIGHEST_EXPONENT)
+
+
+def pass_exponents(exponents, samples, weights):
+    """A kernel pass's ``exponents``: as given, or for None the samples' own (``tf_exponents_of``; ``weights`` a
+    float64 vector, empty for none)."""
+    return tf_exponents_of(samples, weights) if exponents is None else exponents
+
+
+def pass_outputs(outputs, first, exponents, given):
+    """A kernel pass's ``outputs``: as they are when ``exponents`` were given, else with the sums and counts (at
+    ``first`` and the next) as float64 values in the ``given`` units (``tf_as_values``): a pass on its own."""
+    return outputs if exponents is not None else tf_as_values(outputs, first, given)
 
 
 def tf_as_values(outputs, first, exponents):

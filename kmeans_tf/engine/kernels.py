@@ -115,14 +115,16 @@ class TensorFlowKernel:
     def nearest_centroid_sums(self, samples, centroids, weights=None, exponents=None):
         weights = _given(weights)
         with quietly():
-            chunk_rows, given = self.chunk_rows(samples, centroids), _exponents(exponents, samples, weights)
-            return _outputs(_sums(samples, centroids, chunk_rows, weights, given), 1, exponents, given)
+            chunk_rows, given = self.chunk_rows(samples, centroids), exact.pass_exponents(exponents, samples, weights)
+            return exact.pass_outputs(_sums(samples, centroids, chunk_rows, weights, given), 1, exponents, given)
 
     def nearest_centroid_changes(self, samples, centroids, labels, weights=None, exponents=None):
         weights = _given(weights)
         with quietly():
-            chunk_rows, given = self.chunk_rows(samples, centroids), _exponents(exponents, samples, weights)
-            return _outputs(_changes(samples, centroids, labels, chunk_rows, weights, given), 1, exponents, given)
+            chunk_rows, given = self.chunk_rows(samples, centroids), exact.pass_exponents(exponents, samples, weights)
+            return exact.pass_outputs(
+                _changes(samples, centroids, labels, chunk_rows, weights, given), 1, exponents, given
+            )
 
     def nearest_centroid_changes_bounded(
         self,
@@ -153,17 +155,6 @@ class TensorFlowKernel:
 
 def _given(weights):
     return no_weights() if weights is None else weights
-
-
-def _exponents(exponents, samples, weights):
-    """``exponents``, or for None the samples' own (a pass on its own)."""
-    return exact.tf_exponents_of(samples, weights) if exponents is None else exponents
-
-
-def _outputs(found, first, exponents, given):
-    """A pass's outputs: as they are, or with the sums and counts (at ``first``) as float64 values for a pass on
-    its own (no ``exponents``)."""
-    return found if exponents is not None else exact.tf_as_values(found, first, given)
 
 
 def _row_weights(weights, n_samples):

@@ -63,8 +63,8 @@ class Kernel:
         """
         library = self.library
         op = _on(samples, library.kmeans_tf_nearest_centroid_sums, library.kmeans_tf_sparse_nearest_centroid_sums)
-        given = _exponents(exponents, samples, weights)
-        return _outputs(op(centroids, given, _weights(weights)), 1, exponents, given)
+        given = exact.pass_exponents(exponents, samples, _weights(weights))
+        return exact.pass_outputs(op(centroids, given, _weights(weights)), 1, exponents, given)
 
     def nearest_centroid_changes(self, samples, centroids, labels, weights=None, exponents=None):
         """Return the new labels, and the exact sums, counts and members of the samples whose label changed.
@@ -75,8 +75,8 @@ class Kernel:
         """
         library = self.library
         op = _on(samples, library.kmeans_tf_nearest_centroid_changes, library.kmeans_tf_sparse_nearest_centroid_changes)
-        given = _exponents(exponents, samples, weights)
-        return _outputs(op(centroids, labels, given, _weights(weights)), 1, exponents, given)
+        given = exact.pass_exponents(exponents, samples, _weights(weights))
+        return exact.pass_outputs(op(centroids, labels, given, _weights(weights)), 1, exponents, given)
 
     def nearest_centroid_changes_bounded(
         self,
@@ -107,9 +107,9 @@ class Kernel:
             library.kmeans_tf_nearest_centroid_changes_bounded,
             library.kmeans_tf_sparse_nearest_centroid_changes_bounded,
         )
-        given = _exponents(exponents, samples, weights)
+        given = exact.pass_exponents(exponents, samples, _weights(weights))
         found = op(centroids, previous_centroids, labels, upper, lower, norms, norm_bound, given, _weights(weights))
-        return _outputs(found, 3, exponents, given)
+        return exact.pass_outputs(found, 3, exponents, given)
 
     def sum_squared_distances(self, samples, centroids, labels, weights=None):
         """Return the float64 sum of the samples' squared distances to their labelled centroids, times their weights.
@@ -132,19 +132,6 @@ def _on(samples, dense_op, sparse_op):
     if isinstance(samples, CsrRows):
         return functools.partial(sparse_op, samples.row_starts, samples.columns, samples.values, samples.n_columns)
     return functools.partial(dense_op, samples)
-
-
-def _exponents(exponents, samples, weights):
-    """The ops' exponents input: ``exponents``, or for None the samples' own."""
-    if exponents is not None:
-        return exponents
-    return exact.tf_exponents_of(samples, _weights(weights))
-
-
-def _outputs(found, first, exponents, given):
-    """An op's outputs: as they are, or with the sums and counts (at ``first``) as float64 values for a pass on its
-    own (no ``exponents``)."""
-    return found if exponents is not None else exact.tf_as_values(found, first, given)
 
 
 def _weights(weights):

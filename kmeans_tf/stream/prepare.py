@@ -119,7 +119,7 @@ class SourcePasses:
                 raise ValueError(spherical.zero_row_message(name, row))
             sums = exact.add(sums, kernels.column_sums([chunk], column_exponents, n_features))
             norms = prepare.squared_norms(chunk)
-            norm_sum = exact.add(norm_sum, exact.column_sums(norms[:, None], np.array([norm_exponent]))[0])
+            norm_sum = exact.add(norm_sum, exact.vector_sum(norms, norm_exponent))
         return sums, norm_sum
 
 
@@ -237,19 +237,17 @@ def _blocks(source, buffers=None):
 
 def _norms(source, chunk_rows, transform, buffers=None, check=None, norm_exponent=None):
     """Return the largest squared norm of the rows after ``transform``, the exact sum of them (limbs in units of
-    ``norm_exponent``; None: a float64 sum), and the largest magnitude.
+    ``norm_exponent``; None: not summed), and the largest magnitude.
 
     ``check(span, chunk)``, if given, is called on each chunk that holds a NaN or an infinity.
     """
     norm_max, largest = 0.0, 0.0
-    norm_sum = 0.0 if norm_exponent is None else np.zeros(exact.LIMBS)
+    norm_sum = None if norm_exponent is None else np.zeros(exact.LIMBS)
     for span, chunk in chunks(source, chunk_rows, transform, buffers):
         norms = prepare.squared_norms(chunk)
         norm_max = max(norm_max, float(norms.max()))
-        if norm_exponent is None:
-            norm_sum += float(norms.sum())
-        else:
-            norm_sum = exact.add(norm_sum, exact.column_sums(norms[:, None], np.array([norm_exponent]))[0])
+        if norm_exponent is not None:
+            norm_sum = exact.add(norm_sum, exact.vector_sum(norms, norm_exponent))
         chunk_largest = _largest_magnitude(chunk)
         if check is not None and not math.isfinite(chunk_largest):
             check(span, chunk)
