@@ -5,10 +5,12 @@ Its input checks are in test_native_inputs.py, its build and load in test_native
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from compat import eager
 from kmeans_tf import native
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import sparse
 from tests.cases import (
     DTYPE_IDS,
     DTYPES,
@@ -215,6 +217,33 @@ def test_bounds_hold_and_the_bounded_pass_equals_the_plain_one(native_kernel, dt
         others = np.where(np.arange(moved.shape[0]) == labels[:, None], np.inf, distances).min(axis=1)
         assert np.all(upper >= own) and np.all(lower <= others * (1 + 1e-12))
         state, centroids = (labels, upper, lower), moved
+
+
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+def test_a_centroid_that_swings_costs_its_own_distances_not_every_rows_bound(native_kernel, dtype, layout):
+    samples, centroids = random_case(7, 4000, 5, 30, dtype=dtype)
+    rows = tf.constant(samples) if layout == "dense" else sparse.to_tensor(scipy.sparse.csr_matrix(samples))
+    norms = (samples.astype(np.float64) ** 2).sum(axis=1)
+    norm_bound = tf.constant(4 * max(norms.max(), (centroids.astype(np.float64) ** 2).sum(axis=1).max()), tf.float64)
+    unknown = (-np.ones(len(samples), np.int64), np.full(len(samples), np.inf), np.zeros(len(samples)))
+    bounded = native_kernel.nearest_centroid_changes_bounded
+    labels, upper, lower = (t.numpy() for t in bounded(rows, centroids, centroids, *unknown, norms, norm_bound)[:3])
+    # Every centroid moves a little, one far: Hamerly's one lower bound per row would fall by the far move.
+    moved = (centroids + np.random.RandomState(1).normal(0, 1e-4, centroids.shape)).astype(dtype)
+    moved[3] += 10.0
+    got = [t.numpy() for t in bounded(rows, moved, centroids, labels, upper, lower, norms, norm_bound)]
+    plain = [t.numpy() for t in native_kernel.nearest_centroid_changes(rows, moved, labels)]
+    for got_one, expected in zip([got[0], *got[3:7]], plain):
+        np.testing.assert_array_equal(got_one, expected)
+    new_labels, new_upper, new_lower, skipped = got[0], got[1], got[2], got[-1]
+    distances = np.sqrt(((samples[:, None, :].astype(np.float64) - moved[None]) ** 2).sum(axis=2))
+    own = distances[np.arange(len(samples)), new_labels]
+    others = np.where(np.arange(len(moved)) == new_labels[:, None], np.inf, distances).min(axis=1)
+    assert np.all(new_upper >= own) and np.all(new_lower <= others * (1 + 1e-12))
+    moves = np.sqrt(((moved.astype(np.float64) - centroids) ** 2).sum(axis=1))
+    by_one_bound = np.mean(upper + moves[labels] <= lower - moves.max())
+    assert by_one_bound < 0.01 and skipped >= 0.9 * len(samples), (by_one_bound, skipped)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

@@ -8,6 +8,24 @@ static inline double element(const void *values, int is_float, int64_t i) {
     return is_float ? (double)((const float *)values)[i] : ((const double *)values)[i];
 }
 
+/* The MOVERS centroids that moved most (fewer where others moved as far), and the largest move of the rest. */
+static void find_movers(CentroidMoves *moves, int64_t n_clusters) {
+    int64_t top[MOVERS + 1];
+    int n_top = 0;
+    for (int64_t c = 0; c < n_clusters; ++c) { /* the MOVERS + 1 farthest, farthest first (ties: the lower index) */
+        int at = n_top < MOVERS + 1 ? n_top++ : MOVERS + 1;
+        while (at > 0 && moves->moves[c] > moves->moves[top[at - 1]]) {
+            if (at < MOVERS + 1) top[at] = top[at - 1];
+            --at;
+        }
+        if (at < MOVERS + 1) top[at] = c;
+    }
+    moves->rest_move = n_top > MOVERS ? moves->moves[top[MOVERS]] : 0;
+    moves->n_movers = 0;
+    for (int m = 0; m < n_top && m < MOVERS; ++m)
+        if (moves->moves[top[m]] > moves->rest_move) moves->movers[moves->n_movers++] = top[m];
+}
+
 void measure_moves(const Points *points, const void *previous, CentroidMoves *moves) {
     const int64_t n_features = points->n_features;
     moves->max_move = moves->second_move = 0;
@@ -28,6 +46,7 @@ void measure_moves(const Points *points, const void *previous, CentroidMoves *mo
             moves->second_move = move;
         }
     }
+    find_movers(moves, points->n_clusters);
 }
 
 void measure_squared_norms(const Points *points, double *norms) {

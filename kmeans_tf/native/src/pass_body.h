@@ -258,6 +258,23 @@ static inline double TYPED(row_squared_distance)(const Points *points, const dou
     return larger(total, 0);
 }
 
+/* A lower bound on row `row`'s distance to every centroid but `label`, given `others`, one on
+ * its distance to every centroid that is not a mover: the movers' distances are measured
+ * (row_squared_distance), each less the rounding error of a squared distance. */
+static inline double TYPED(nearest_mover)(const Job *job, int64_t row, int64_t label, double others) {
+    const Hamerly *hamerly = job->hamerly;
+    const CentroidMoves *moves = &hamerly->moves;
+    const double error = hamerly->slack * (hamerly->bounds.norms[row] + hamerly->bounds.norm_bound);
+    double nearest = others;
+    for (int m = 0; m < moves->n_movers; ++m) {
+        if (moves->movers[m] == label) continue;
+        const double squared = TYPED(row_squared_distance)(&job->points, job->centroid_norms, row, moves->movers[m]);
+        const double distance = sqrt(larger(squared - error, 0));
+        if (distance < nearest) nearest = distance;
+    }
+    return nearest;
+}
+
 /* Set a measured row's label and fresh bounds. The kernel's squared distances are within
  * `error` of the true ones; the upper bound keeps a further 2 error in hand (see
  * assign_bounded), the lower bound gives the error away. */
@@ -320,7 +337,10 @@ static inline void TYPED(prefetch_row)(const Points *points, int64_t row) {
  * d is a true distance and `error` bounds the kernel's rounding of a squared distance. A
  * row keeps its label, unmeasured, when upper <= lower or upper <= half the distance from
  * its centroid to the nearest other one: every other centroid is then farther by more
- * than twice the rounding error, so the plain pass would give the same label. A suspect
+ * than twice the rounding error, so the plain pass would give the same label. Where only
+ * the few centroids that moved most (the movers, geometry.h) lowered the lower bound below
+ * the upper one, the row's distances to those are measured instead (nearest_mover): one
+ * centroid that swings then costs its own distances, not every row's bound. A suspect
  * row first gets its own distance measured exactly; if that does not prove its label, it
  * is measured against every centroid with the plain pass's kernel. When most of a tile's
  * rows are suspects (early iterations), the whole tile is measured at once, as in the
@@ -353,6 +373,15 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
                            (label == moves->farthest_mover ? moves->second_move : moves->max_move);
                 bound[r] = larger(hamerly->half_gaps[label], lower[r]);
                 suspect[r] = upper[r] > bound[r];
+                if (suspect[r] && upper[r] <= hamerly->bounds.lower[row] - moves->rest_move) {
+                    /* Only the movers' moves stand in the way: measure the row's distance to them. */
+                    const double others = larger(hamerly->bounds.lower[row] - moves->rest_move, 0);
+                    const double nearer = TYPED(nearest_mover)(job, row, label, others);
+                    if (upper[r] <= nearer) {
+                        suspect[r] = 0;
+                        lower[r] = nearer;
+                    }
+                }
             }
             if (suspect[r]) TYPED(prefetch_row)(&job->points, row);
         }
