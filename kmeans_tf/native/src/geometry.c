@@ -8,7 +8,9 @@ static inline double element(const void *values, int is_float, int64_t i) {
     return is_float ? (double)((const float *)values)[i] : ((const double *)values)[i];
 }
 
-/* The MOVERS centroids that moved most (fewer where others moved as far), and the largest move of the rest. */
+/* The centroids that moved most, where they moved more than SWING times as far as the next one: the first such
+ * gap in the MOVERS + 1 largest moves ends the movers, and the next move is the largest of the rest. Where no such gap
+ * is found, no centroid swings: none is a mover. */
 static void find_movers(CentroidMoves *moves, int64_t n_clusters) {
     int64_t top[MOVERS + 1];
     int n_top = 0;
@@ -20,10 +22,16 @@ static void find_movers(CentroidMoves *moves, int64_t n_clusters) {
         }
         if (at < MOVERS + 1) top[at] = c;
     }
-    moves->rest_move = n_top > MOVERS ? moves->moves[top[MOVERS]] : 0;
     moves->n_movers = 0;
-    for (int m = 0; m < n_top && m < MOVERS; ++m)
-        if (moves->moves[top[m]] > moves->rest_move) moves->movers[moves->n_movers++] = top[m];
+    moves->rest_move = moves->max_move;
+    for (int j = 1; j < n_top; ++j) {
+        if (moves->moves[top[j - 1]] > SWING * moves->moves[top[j]]) {
+            for (int m = 0; m < j; ++m) moves->movers[m] = top[m];
+            moves->n_movers = j;
+            moves->rest_move = moves->moves[top[j]];
+            return;
+        }
+    }
 }
 
 void measure_moves(const Points *points, const void *previous, CentroidMoves *moves) {

@@ -424,10 +424,15 @@ enum { ADD_SUMS, ADD_CHANGES, ADD_EXPONENTS, ADD_N_INPUTS };
 enum { ADD_TOTAL_OUT, ADD_VALUES_OUT, ADD_N_OUTPUTS };
 
 /* Output `index`, float64 of `rank` dims of `shape`, in the buffer of input ADD_SUMS or ADD_CHANGES where TensorFlow
- * lets it be reused (it holds no other reference), else new; return its data or NULL. */
+ * lets it be reused (it holds no other reference), else new; return its data or NULL. The call's own handles on those
+ * inputs are references too: they are let go first (the op's context keeps the inputs alive until it returns). */
 static double *forwarded(Call *call, int index, const int64_t *shape, int rank) {
     static const int candidates[2] = {ADD_SUMS, ADD_CHANGES};
     int reused;
+    for (int i = 0; i < 2; ++i) {
+        TF_DeleteTensor(call->in[candidates[i]]);
+        call->in[candidates[i]] = NULL;
+    }
     call->out[index] = TF_ForwardInputOrAllocateOutput(call->context, candidates, 2, index, shape, rank, &reused,
                                                       call->status);
     return ok(call) ? TF_TensorData(call->out[index]) : NULL;
@@ -459,9 +464,9 @@ static void compute_exact_add(void *kernel, TF_OpKernelContext *context) {
     } else {
         const int64_t n = TF_Dim(sums, 0), m = TF_Dim(sums, 1), dims[3] = {n, m, LIMBS};
         Points columns = {.n_features = m - 1};
+        const double *a = TF_TensorData(sums), *b = TF_TensorData(changes), base = 0x1p26;
         if (read_exponents(&call, ADD_EXPONENTS, &columns) && (total = forwarded(&call, ADD_TOTAL_OUT, dims, 3)) &&
             (values = output(&call, ADD_VALUES_OUT, TF_DOUBLE, dims, 2))) {
-            const double *a = TF_TensorData(sums), *b = TF_TensorData(changes), base = 0x1p26;
             const double *first = columns.factors, *second = columns.factors + m;
             for (int64_t cell = 0; cell < n * m; ++cell) {
                 double limbs[LIMBS];

@@ -258,21 +258,25 @@ static inline double TYPED(row_squared_distance)(const Points *points, const dou
     return larger(total, 0);
 }
 
-/* A lower bound on row `row`'s distance to every centroid but `label`, given `others`, one on
- * its distance to every centroid that is not a mover: the movers' distances are measured
- * (row_squared_distance), each less the rounding error of a squared distance. */
-static inline double TYPED(nearest_mover)(const Job *job, int64_t row, int64_t label, double others) {
+/* Whether row `row` keeps `label` though the movers (geometry.h) moved: whether `upper` is at most
+ * `others`, a lower bound on its distance to every centroid that is not a mover, and at most
+ * its distance to every mover but `label`, each measured (row_squared_distance) less the
+ * rounding error of a squared distance. If so, `lower` gets the least of them, the row's new
+ * lower bound. */
+static inline int TYPED(movers_keep_label)(const Job *job, int64_t row, int64_t label, double upper, double others,
+                                            double *lower) {
     const Hamerly *hamerly = job->hamerly;
     const CentroidMoves *moves = &hamerly->moves;
     const double error = hamerly->slack * (hamerly->bounds.norms[row] + hamerly->bounds.norm_bound);
-    double nearest = others;
+    double nearest = others * others; /* squared: one square root at the end */
     for (int m = 0; m < moves->n_movers; ++m) {
         if (moves->movers[m] == label) continue;
         const double squared = TYPED(row_squared_distance)(&job->points, job->centroid_norms, row, moves->movers[m]);
-        const double distance = sqrt(larger(squared - error, 0));
-        if (distance < nearest) nearest = distance;
+        if (squared - error < nearest) nearest = larger(squared - error, 0);
+        if (upper * upper > nearest) return 0;
     }
-    return nearest;
+    *lower = sqrt(nearest);
+    return 1;
 }
 
 /* Set a measured row's label and fresh bounds. The kernel's squared distances are within
@@ -339,7 +343,7 @@ static inline void TYPED(prefetch_row)(const Points *points, int64_t row) {
  * its centroid to the nearest other one: every other centroid is then farther by more
  * than twice the rounding error, so the plain pass would give the same label. Where only
  * the few centroids that moved most (the movers, geometry.h) lowered the lower bound below
- * the upper one, the row's distances to those are measured instead (nearest_mover): one
+ * the upper one, the row's distances to those are measured instead (movers_keep_label): one
  * centroid that swings then costs its own distances, not every row's bound. A suspect
  * row first gets its own distance measured exactly; if that does not prove its label, it
  * is measured against every centroid with the plain pass's kernel. When most of a tile's
@@ -373,15 +377,10 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
                            (label == moves->farthest_mover ? moves->second_move : moves->max_move);
                 bound[r] = larger(hamerly->half_gaps[label], lower[r]);
                 suspect[r] = upper[r] > bound[r];
-                if (suspect[r] && upper[r] <= hamerly->bounds.lower[row] - moves->rest_move) {
+                if (suspect[r] && moves->n_movers && upper[r] <= hamerly->bounds.lower[row] - moves->rest_move)
                     /* Only the movers' moves stand in the way: measure the row's distance to them. */
-                    const double others = larger(hamerly->bounds.lower[row] - moves->rest_move, 0);
-                    const double nearer = TYPED(nearest_mover)(job, row, label, others);
-                    if (upper[r] <= nearer) {
-                        suspect[r] = 0;
-                        lower[r] = nearer;
-                    }
-                }
+                    suspect[r] = !TYPED(movers_keep_label)(job, row, label, upper[r],
+                                                           hamerly->bounds.lower[row] - moves->rest_move, &lower[r]);
             }
             if (suspect[r]) TYPED(prefetch_row)(&job->points, row);
         }
