@@ -1,8 +1,14 @@
 """Benchmark ``kmeans_tf.kmeans`` on sparse rows against scikit-learn's ``KMeans``, on one random CSR matrix.
 
-The matrix is random: ``--rows`` x ``--columns`` with about ``--per-row`` non-zeros a row
-(float32, a TF-IDF shape), clustered into ``--clusters`` groups. Each method runs in a Python
-process of its own (so one's threads and memory do not disturb the other's), on the same
+The matrix is ``--rows`` x ``--columns`` with about ``--per-row`` non-zeros a row (float32, a
+TF-IDF shape), clustered into ``--clusters`` groups. ``--data random`` (the default) puts the
+non-zeros at random columns with normal values: rows without structure, on which two k-means++
+starts may stop after very different iteration counts (2, 41 and 79 for three starts at the
+default size, scikit-learn and the engine agreeing from each), so that the whole fits compare
+the starts' luck more than the libraries. ``--data topics`` draws rows like TF-IDF rows of
+documents on ``--clusters`` topics (``bench_sparse_kernel.topic_csr``: each topic owns a slice
+of the columns, a row takes most of its non-zeros there, rows of unit length), where both
+libraries' fits stop after similar counts. Each method runs in a Python process of its own (so one's threads and memory do not disturb the other's), on the same
 matrix, never made dense:
 
 - ``engine``: ``kmeans_tf.kmeans`` with its default algorithm (plain passes, then distance bounds);
@@ -41,6 +47,7 @@ Usage
     python benchmarks/bench_sparse.py              # 100,000 x 50,000, 100 a row, k=100 (about 10 min on 2 cores)
     python benchmarks/bench_sparse.py --quick      # a small matrix: a smoke run (< 1 min)
     python benchmarks/bench_sparse.py --rows 20000 --repeats 1
+    python benchmarks/bench_sparse.py --data topics  # rows like TF-IDF rows of documents on topics
 """
 
 import argparse
@@ -59,7 +66,7 @@ if __package__ in (None, ""):  # run as a script: make the ``benchmarks`` packag
     sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.bench_kmeans import child_environment  # noqa: E402
-from benchmarks.bench_sparse_kernel import random_csr  # noqa: E402
+from benchmarks.bench_sparse_kernel import random_csr, topic_csr  # noqa: E402
 from benchmarks.methods import CONVERGENCE_MAX_ITER, CONVERGENCE_TOL, DATA_SEED, memory_mb, one_run  # noqa: E402
 from benchmarks.report import format_table, machine_info  # noqa: E402
 
@@ -187,7 +194,10 @@ def write_data(options, workdir):
     """Write the random CSR matrix and its initial centroids (rows of it, dense) into ``workdir``; return both."""
     import scipy.sparse
 
-    matrix = random_csr(options.rows, options.columns, options.per_row, DATA_SEED)
+    if options.data == "random":
+        matrix = random_csr(options.rows, options.columns, options.per_row, DATA_SEED)
+    else:
+        matrix = topic_csr(options.rows, options.columns, options.per_row, options.clusters, DATA_SEED)
     rng = np.random.default_rng(DATA_SEED)
     init = matrix[rng.choice(options.rows, options.clusters, replace=False)].toarray()
     scipy.sparse.save_npz(workdir / "samples.npz", matrix, compressed=False)
@@ -327,6 +337,7 @@ def parse_args(argv=None):
         quick = QUICK_SHAPE[name]
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"(default: {default}; --quick: {quick})")
     parser.add_argument("--quick", action="store_true", help="a small matrix for a smoke run (< 1 min)")
+    parser.add_argument("--data", choices=["random", "topics"], default="random", help="(default: random)")
     parser.add_argument("--iters", type=int, default=3, help="Lloyd iterations per timed run (default: 3)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per method (default: 3)")
     fit_cap = f"the whole fits' cap on iterations, both libraries' (default: {CONVERGENCE_MAX_ITER})"
@@ -357,7 +368,8 @@ def main(argv=None):
         workdir = Path(directory)
         matrix, init = write_data(options, workdir)
         print(
-            f"\n== {options.rows} x {options.columns} CSR, {matrix.nnz / options.rows:.1f} non-zeros a row (float32), "
+            f"\n== {options.rows} x {options.columns} CSR ({options.data}), {matrix.nnz / options.rows:.1f} non-zeros "
+            f"a row (float32), "
             f"k={options.clusters}: {options.iters} iterations from the same start, median of {options.repeats}; "
             f"the whole fits from k-means++ capped at {options.fit_max_iter} iterations (tol={CONVERGENCE_TOL:g}) ==",
             flush=True,

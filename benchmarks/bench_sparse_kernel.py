@@ -45,6 +45,32 @@ def random_csr(n_rows, n_columns, per_row, seed):
     return matrix
 
 
+def topic_csr(n_rows, n_columns, per_row, n_topics, seed, own_share=0.6):
+    """Return a float32 CSR matrix shaped like TF-IDF rows of documents on ``n_topics`` topics.
+
+    Each topic owns an equal slice of the columns (its words). A row (a document) takes its topic
+    at random, then about ``per_row`` non-zeros: ``own_share`` of them at random columns of its
+    topic's slice, the rest at random columns anywhere (the words every topic uses). The values
+    are positive (gamma-distributed weights) and each row is scaled to unit length, as
+    ``TfidfVectorizer`` does by default.
+    """
+    import scipy.sparse
+
+    rng = np.random.default_rng(seed)
+    width = max(n_columns // n_topics, 1)
+    topics = rng.integers(0, n_topics, n_rows)
+    rows = np.repeat(np.arange(n_rows), per_row)
+    own = rng.random(n_rows * per_row) < own_share
+    in_topic = (np.repeat(topics, per_row) * width + rng.integers(0, width, n_rows * per_row)) % n_columns
+    columns = np.where(own, in_topic, rng.integers(0, n_columns, n_rows * per_row))
+    values = rng.gamma(2.0, 0.5, n_rows * per_row).astype(np.float32)
+    matrix = scipy.sparse.coo_matrix((values, (rows, columns)), shape=(n_rows, n_columns)).tocsr()
+    matrix.sum_duplicates()
+    lengths = np.sqrt(np.add.reduceat(np.square(matrix.data, dtype=np.float64), matrix.indptr[:-1]))
+    matrix.data /= np.repeat(lengths, np.diff(matrix.indptr)).astype(np.float32)
+    return matrix
+
+
 def best_of(repeats, run):
     """Return the best wall and CPU seconds (all threads) of ``repeats`` runs of ``run()``, after one to warm up.
 

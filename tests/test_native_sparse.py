@@ -5,10 +5,13 @@ matrix made dense the dense op of the same name gives the same labels, the same 
 and members to float64 rounding, and the same inertia to it.
 """
 
+import os
+
 import numpy as np
 import pytest
 
 from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import exact
 from kmeans_tf.engine.csr_rows import CsrRows, from_sparse, spec
 from tests.cases import DTYPE_IDS, DTYPES, squared_distances
 from tests.test_native import WEIGHTING_IDS, WEIGHTINGS, some_weights
@@ -114,6 +117,33 @@ def test_the_changes_equal_the_dense_ops(native_kernel, shape, case, weights):
     got = numpy(native_kernel.nearest_centroid_changes(sparse, centroids, old_labels, weights))
     expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, old_labels, weights))
     assert_same_pass(got, expected)
+
+
+@pytest.mark.parametrize("cpus", [1, None], ids=["one CPU", "every CPU"])
+def test_the_exact_sums_of_changes_equal_the_dense_ops_bit_for_bit(native_kernel, shape, case, weights, cpus):
+    (n_samples, n_features, n_clusters), (samples, sparse, centroids) = shape, case
+    old_labels = np.random.RandomState(n_samples).randint(-1, n_clusters, n_samples)
+    largest = float(np.abs(samples).max()) or 1.0
+    exponents = tf.constant(
+        exact.sum_exponents(np.full(n_features, largest), 1.0 if weights is None else max(weights.max(), 1.0))
+    )
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, sorted(allowed)[:1] if cpus == 1 else allowed)  # one part of columns, or several
+    try:
+        got = numpy(native_kernel.nearest_centroid_changes(sparse, centroids, old_labels, weights, exponents))
+    finally:
+        os.sched_setaffinity(0, allowed)
+    expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, old_labels, weights, exponents))
+    for one, other in zip(got, expected):
+        assert one.tobytes() == other.tobytes()
+
+
+def test_a_value_that_is_not_finite_makes_the_sums_nan(native_kernel):
+    sparse = csr([0, 2, 3], [0, 2, 1], np.array([1.0, np.nan, 2.0]), 3)
+    centroids = np.array([[1.0, 0, 0], [0, 2.0, 0]])
+    exponents = tf.constant(exact.sum_exponents(np.full(3, 2.0)))
+    sums = native_kernel.nearest_centroid_sums(sparse, centroids, None, exponents)[1].numpy()
+    assert np.isnan(sums).all()
 
 
 def test_the_inertia_equals_the_dense_ops(native_kernel, shape, case, weights):

@@ -109,16 +109,38 @@ static void add_to_limbs(int64_t running, double *limbs) {
     }
 }
 
+/* Add `units` (below 2^54 in magnitude) to an exact sum's limbs as three pieces, none above
+ * 2^26 in magnitude, without carrying: limbs stay exact for 2^26 such additions, and
+ * normalize_limbs then makes them normalized again. */
+static inline void add_pieces(int64_t units, double *limbs) {
+    const int64_t low_mask = ((int64_t)1 << LIMB_BITS) - 1;
+    limbs[0] += (double)(units & low_mask);
+    limbs[1] += (double)((units >> LIMB_BITS) & low_mask);
+    limbs[2] += (double)(units >> (2 * LIMB_BITS));
+}
+
+/* Carry an exact sum's limbs until the first two are in [0, 2^26): its normalized limbs (pass.h). */
+static inline void normalize_limbs(double *limbs) {
+    const double base = (double)((int64_t)1 << LIMB_BITS);
+    for (int l = 0; l < LIMBS - 1; ++l) {
+        const double carry = floor(limbs[l] / base);
+        limbs[l] -= carry * base;
+        limbs[l + 1] += carry;
+    }
+}
+
 /* Move cluster `c`'s 64-bit running sums and count into the pass's output limbs, which every
  * block shares: integers, so the order in which the blocks come does not matter. The caller
  * holds the lock. */
 static void flush_locked(Block *block, int64_t c, int64_t n_features) {
     if (!block->pending[c]) return;
-    int64_t *running = block->running_sums + c * n_features;
-    double *sums = block->sums + c * n_features * LIMBS;
-    for (int64_t f = 0; f < n_features; ++f) {
-        if (running[f]) add_to_limbs(running[f], sums + f * LIMBS);
-        running[f] = 0;
+    if (block->running_sums) { /* none for sparse rows: their sums come after (sparse_sums) */
+        int64_t *running = block->running_sums + c * n_features;
+        double *sums = block->sums + c * n_features * LIMBS;
+        for (int64_t f = 0; f < n_features; ++f) {
+            if (running[f]) add_to_limbs(running[f], sums + f * LIMBS);
+            running[f] = 0;
+        }
     }
     add_to_limbs(block->running_counts[c], block->counts + c * LIMBS);
     block->running_counts[c] = 0;
@@ -188,6 +210,20 @@ typedef struct {
     Block *blocks;
     int64_t n_blocks;
 } InertiaJob;
+
+/* Sparse rows' sums, after their labels: each part adds up a range of columns of every
+ * changed row, straight into the output's limbs, which no other part touches. */
+typedef struct {
+    const Points *points;
+    const int64_t *labels, *old_labels; /* old_labels NULL: every row is new */
+    double *sums;                       /* OUT (n_clusters, n_features, LIMBS): the pass's output */
+    int64_t n_parts;
+    int *not_finite;                    /* OUT (n_parts,): a part met a value that is NaN or infinite */
+} SparseSumsJob;
+
+/* Rows a part adds before it normalizes its limbs: each cell then took at most this many pieces. */
+#define ROWS_BETWEEN_NORMALIZING ((int64_t)1 << 26)
+enum { MAX_SPARSE_PARTS = 64 };
 
 /* The typed kernels, once for float and once for double. */
 typedef float VecFloat __attribute__((vector_size(32)));
@@ -271,7 +307,7 @@ static void share_out(Block *blocks, int64_t n_blocks, const BlockSums *shared, 
         blocks[b].counts = shared->counts;
         blocks[b].lock = lock;
         blocks[b].members = shared->members + b * n_clusters;
-        blocks[b].running_sums = shared->running_sums + b * grid;
+        blocks[b].running_sums = shared->running_sums ? shared->running_sums + b * grid : NULL;
         blocks[b].running_counts = shared->running_counts + b * n_clusters;
         blocks[b].pending = shared->pending + b * n_clusters;
         blocks[b].units = shared->units + b * row_units;
@@ -287,6 +323,15 @@ static int half_gaps_pay(const Points *points) {
     const double pass = points->sparse ? (double)points->sparse->row_starts[points->n_samples] * k
                                        : (double)points->n_samples * k * d;
     return k * k * d / 2 <= pass * HALF_GAPS_SHARE;
+}
+
+/* How many parts add up sparse rows' sums (sparse_sums): one per usable CPU, but never more
+ * than the columns (each part takes a range of them). */
+static int64_t sparse_parts(const Points *points) {
+    int64_t parts = usable_cpus();
+    if (parts > MAX_SPARSE_PARTS) parts = MAX_SPARSE_PARTS;
+    if (parts > points->n_features) parts = points->n_features;
+    return parts < 1 ? 1 : parts;
 }
 
 PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels, const Bounds *bounds,
@@ -313,7 +358,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
         .sums = out->sums,
         .counts = out->counts,
         .members = zeroed(n_blocks * n_clusters, sizeof(double)),
-        .running_sums = zeroed(n_blocks * grid, sizeof(int64_t)),
+        .running_sums = points->sparse ? NULL : zeroed(n_blocks * grid, sizeof(int64_t)),
         .running_counts = zeroed(n_blocks * n_clusters, sizeof(int64_t)),
         .units = zeroed(n_blocks * row_units, sizeof(int64_t)),
         .pending = zeroed(n_blocks * n_clusters, sizeof(int32_t)),
@@ -321,7 +366,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     char *scratch = bounds || points->sparse ? aligned_block(n_blocks * scratch_bytes) : NULL;
     double *centroid_norms = bounds && points->sparse ? malloc(n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
-    if (!shared.members || !shared.running_sums || !shared.running_counts ||
+    if (!shared.members || (!shared.running_sums && !points->sparse) || !shared.running_counts ||
         !shared.units || !shared.pending || !job.blocks || ((bounds || points->sparse) && !scratch) || (bounds && points->sparse && !centroid_norms))
         goto done;
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -353,9 +398,15 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
 
     result = first_problem(job.blocks, n_blocks);
     if (result.outcome != PASS_DONE) goto done;
+    int not_finite = 0;
+    if (points->sparse) {
+        int part_not_finite[MAX_SPARSE_PARTS] = {0};
+        SparseSumsJob sums_job = {points, out->labels, old_labels, out->sums, sparse_parts(points), part_not_finite};
+        run_blocks(&sums_job, sums_job.n_parts, points->is_float ? sparse_sums_float : sparse_sums_double);
+        for (int64_t p = 0; p < sums_job.n_parts; ++p) not_finite |= part_not_finite[p];
+    }
     memset(out->members, 0, n_clusters * sizeof(double));
     out->changed = out->skipped = 0;
-    int not_finite = 0;
     for (int64_t b = 0; b < n_blocks; ++b) {
         for (int64_t c = 0; c < n_clusters; ++c) out->members[c] += job.blocks[b].members[c];
         out->changed += job.blocks[b].changed;

@@ -492,6 +492,7 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
     const double count_first = factors[n_features], count_second = factors[2 * n_features + 1];
     const int64_t count_units = llrint(count_first * count_second);
     double *members = block->members;
+    const int sums = block->running_sums != NULL; /* sparse rows' sums come after the labels (sparse_sums) */
     int64_t changed = 0;
     int bad = 0;
     for (int64_t row = begin; row < end; ++row) {
@@ -509,13 +510,15 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
         ++changed;
         const int64_t units = weighted ? llrint(weight * count_first * count_second) : count_units;
         const double member = weighted ? weight > 0 : 1;
-        bad |= TYPED(row_units)(&job->points, row, weight, block->units, weighted);
-        TYPED(add_units)(&job->points, row, block->units, 0, block->running_sums + label * n_features);
+        if (sums) {
+            bad |= TYPED(row_units)(&job->points, row, weight, block->units, weighted);
+            TYPED(add_units)(&job->points, row, block->units, 0, block->running_sums + label * n_features);
+        }
         block->running_counts[label] += units;
         members[label] += member;
         if (++block->pending[label] == FLUSH_EVERY) flush_cluster(block, label, n_clusters, n_features);
         if (old < 0) continue;
-        TYPED(add_units)(&job->points, row, block->units, 1, block->running_sums + old * n_features);
+        if (sums) TYPED(add_units)(&job->points, row, block->units, 1, block->running_sums + old * n_features);
         block->running_counts[old] -= units;
         members[old] -= member;
         if (++block->pending[old] == FLUSH_EVERY) flush_cluster(block, old, n_clusters, n_features);
@@ -523,6 +526,49 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
     flush_cluster(block, -1, n_clusters, n_features);
     block->changed = changed;
     block->not_finite = bad;
+}
+
+/* Part `index` of sparse rows' exact sums (a BlockRunner, see pool.h): the columns of its range,
+ * of every row whose label changed (every row without old labels), added to the row's new
+ * cluster and taken from its old one, each value's units (row_units' arithmetic) added to the
+ * output's limbs in pieces (add_pieces), which it normalizes at the end (and every
+ * ROWS_BETWEEN_NORMALIZING rows). No other part touches those limbs, and the sums are whole
+ * numbers of units: the same however many parts there are. The weights were checked with the
+ * labels. A value that is NaN or infinite is noted in job->not_finite. */
+static void TYPED(sparse_sums)(const void *work, int64_t index) {
+    const SparseSumsJob *job = work;
+    const Points *points = job->points;
+    const SparseRows *rows = points->sparse;
+    const int64_t n_features = points->n_features, n_clusters = points->n_clusters;
+    const int64_t low = n_features * index / job->n_parts, high = n_features * (index + 1) / job->n_parts;
+    const double *first = points->factors, *second = points->factors + n_features + 1;
+    const REAL *values = rows->values;
+    int bad = 0;
+    for (int64_t from = 0; from < points->n_samples; from += ROWS_BETWEEN_NORMALIZING) {
+        const int64_t to = from + ROWS_BETWEEN_NORMALIZING < points->n_samples ? from + ROWS_BETWEEN_NORMALIZING
+                                                                                 : points->n_samples;
+        for (int64_t row = from; row < to; ++row) {
+            const int64_t label = job->labels[row], old = job->old_labels ? job->old_labels[row] : -1;
+            if (label == old) continue;
+            const double weight = points->weights ? points->weights[row] : 1;
+            double *added = job->sums + label * n_features * LIMBS;
+            double *taken = old >= 0 ? job->sums + old * n_features * LIMBS : NULL;
+            for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
+                const int64_t column = rows->columns[j];
+                if (column < low) continue;
+                if (column >= high) break; /* a row's columns increase */
+                const double term = points->weights ? (double)values[j] * weight : (double)values[j];
+                const int64_t units = whole_units(term * first[column] * second[column]);
+                bad |= TYPED(not_finite)(values[j]);
+                add_pieces(units, added + column * LIMBS);
+                if (taken) add_pieces(-units, taken + column * LIMBS);
+            }
+        }
+        for (int64_t c = 0; c < n_clusters; ++c)
+            for (int64_t column = low; column < high; ++column)
+                normalize_limbs(job->sums + (c * n_features + column) * LIMBS);
+    }
+    job->not_finite[index] = bad;
 }
 
 /* One block of a pass (a BlockRunner, see pool.h): its rows' labels, then their changes. */

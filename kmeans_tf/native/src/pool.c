@@ -9,7 +9,7 @@
 enum { MIN_ROWS_PER_BLOCK = 2048, MAX_BLOCKS = 32, MAX_THREADS = 64 };
 #define BLOCK_SUMS_BUDGET (64.0 * 1024 * 1024)
 
-static int64_t usable_cpus(void) {
+int64_t usable_cpus(void) {
     cpu_set_t cpus;
     if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 1;
     return CPU_COUNT(&cpus);

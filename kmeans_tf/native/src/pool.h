@@ -13,6 +13,9 @@ typedef void (*BlockRunner)(const void *job, int64_t block);
  * blocks' sums within BLOCK_SUMS_BUDGET bytes unless every thread needs a block (pool.c). */
 int64_t count_blocks(int64_t n_samples, double block_bytes);
 
+/* How many CPUs this process may run on (its affinity), at least 1. */
+int64_t usable_cpus(void);
+
 /* Run blocks 0 .. n_blocks - 1 of `job` on up to one thread per usable CPU, the calling
  * thread among them; return when all are done. */
 void run_blocks(const void *job, int64_t n_blocks, BlockRunner run);
