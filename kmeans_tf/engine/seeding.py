@@ -44,8 +44,10 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
     """
     n_samples = samples.shape[0]
     n_trials = 2 + int(np.log(n_clusters)) if n_trials is None else n_trials
-    if sparse.is_sparse(samples):  # CSR rows stay scipy's: a product with a few candidates is scipy's fastest
+    columns = None
+    if sparse.is_sparse(samples):  # CSR rows stay scipy's, and a copy by columns reads only the candidates' columns
         data, squared_norms = samples, tf.constant(sparse.squared_norms(samples).astype(samples.dtype))
+        columns = samples.T.tocsr()
     else:
         data = tf.constant(samples)
         squared_norms = tf_ops.row_squared_norms(data)
@@ -55,13 +57,13 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
     def weighted(distances):
         return distances if weight_tensor is None else distances * weight_tensor
 
-    closest = squared_distances_to(data, squared_norms, [chosen[0]])[0]
+    closest = squared_distances_to(data, squared_norms, [chosen[0]], columns)[0]
     potential = tf.reduce_sum(weighted(closest))
     for _ in range(1, n_clusters):
         cumulative = np.cumsum(weighted(closest).numpy(), dtype=np.float64)
         candidates = np.searchsorted(cumulative, rng.uniform(size=n_trials) * float(potential))
         candidates = np.minimum(candidates, n_samples - 1)
-        to_candidates = tf.minimum(closest[None, :], squared_distances_to(data, squared_norms, candidates))
+        to_candidates = tf.minimum(closest[None, :], squared_distances_to(data, squared_norms, candidates, columns))
         potentials = tf.reduce_sum(weighted(to_candidates), axis=1)
         best = int(tf.argmin(potentials))
         chosen.append(int(candidates[best]))
@@ -69,11 +71,16 @@ def kmeans_plusplus(samples, n_clusters, rng, weights=None, n_trials=None):
     return np.array(chosen)
 
 
-def squared_distances_to(data, squared_norms, indices):
+def squared_distances_to(data, squared_norms, indices, columns=None):
     """Squared distances, shape (len(indices), n_samples), from the samples at ``indices`` (a tensor, or scipy's CSR
-    rows) to all."""
+    rows) to all.
+
+    ``columns``: CSR ``data`` transposed, as CSR (``data.T.tocsr()``). A product of the rows at
+    ``indices`` with it reads, of each of their non-zeros' columns, the rows that have one there:
+    not every non-zero of ``data``, as ``data`` times dense rows would.
+    """
     if sparse.is_sparse(data):
-        products = tf.constant(np.ascontiguousarray((data @ sparse.rows_at(data, indices).T).T))
+        products = tf.constant((data[np.asarray(indices)] @ columns).toarray())
     else:
         products = tf.matmul(tf.gather(data, indices), data, transpose_b=True)
     return tf.maximum(tf.gather(squared_norms, indices)[:, None] - 2 * products + squared_norms[None, :], 0)
