@@ -174,11 +174,12 @@ def test_tensorflows_exact_sums_are_the_same_in_pieces(monkeypatch, sparse):
     np.testing.assert_allclose(exact.value(whole[0].numpy(), exponents.numpy()[:-1]), expected, rtol=1e-12, atol=1e-9)
 
 
-def test_the_c_kernel_adds_exact_sums_as_tensorflows_ops_do(native_kernel):
+@pytest.mark.parametrize("shape", [(7, 5), (3, 70001)], ids=["one range of cells", "ranges on several threads"])
+def test_the_c_kernel_adds_exact_sums_as_tensorflows_ops_do(native_kernel, shape):
     rng = np.random.RandomState(0)
-    sums = exact.normalized(np.floor(rng.uniform(-(2.0**60), 2.0**60, (7, 5, exact.LIMBS))))
-    changes = exact.normalized(np.floor(rng.uniform(-(2.0**40), 2.0**40, (7, 5, exact.LIMBS))))
-    exponents = np.array([54.0, -900.0, 1070.0, 0.0, 12.0])
+    sums = exact.normalized(np.floor(rng.uniform(-(2.0**60), 2.0**60, (*shape, exact.LIMBS))))
+    changes = exact.normalized(np.floor(rng.uniform(-(2.0**40), 2.0**40, (*shape, exact.LIMBS))))
+    exponents = np.resize([54.0, -900.0, 1070.0, 0.0, 12.0], shape[1])
     found = native_kernel.exact_add(tf.constant(sums), tf.constant(changes), tf.constant(exponents))
     expected = kernels.TensorFlowKernel().exact_add(tf.constant(sums), tf.constant(changes), tf.constant(exponents))
     for one, other in zip(found, expected):

@@ -61,6 +61,7 @@ typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 #include "tensorflow/c/kernels.h"
 #include "tensorflow/c/ops.h"
 
+#include "limbs.h"
 #include "pass.h"
 
 /* Each op's inputs and outputs by index: the order OPS (below) declares them in. Every op's
@@ -441,8 +442,8 @@ static double *forwarded(Call *call, int index, const int64_t *shape, int rank) 
 /* KmeansTf>ExactAdd: two exact sums' limbs (float64 [n, m, LIMBS], of one shape) added and
  * normalized, and their values: the units over 2**exponent, per column m (`exponents`,
  * float64 [m], whole numbers in [-2000, 2000]). The same numbers, by the same arithmetic, as
- * kmeans_tf/engine/exact.py's tf_normalized and tf_value, in one sweep over the limbs (written
- * into an input's buffer where TensorFlow allows: each cell is read before it is written). */
+ * kmeans_tf/engine/exact.py's tf_normalized and tf_value (add_limbs, limbs.h), written into an
+ * input's buffer where TensorFlow allows. */
 static void compute_exact_add(void *kernel, TF_OpKernelContext *context) {
     (void)kernel;
     Call call;
@@ -464,23 +465,10 @@ static void compute_exact_add(void *kernel, TF_OpKernelContext *context) {
     } else {
         const int64_t n = TF_Dim(sums, 0), m = TF_Dim(sums, 1), dims[3] = {n, m, LIMBS};
         Points columns = {.n_features = m - 1};
-        const double *a = TF_TensorData(sums), *b = TF_TensorData(changes), base = 0x1p26;
+        const double *a = TF_TensorData(sums), *b = TF_TensorData(changes);
         if (read_exponents(&call, ADD_EXPONENTS, &columns) && (total = forwarded(&call, ADD_TOTAL_OUT, dims, 3)) &&
-            (values = output(&call, ADD_VALUES_OUT, TF_DOUBLE, dims, 2))) {
-            const double *first = columns.factors, *second = columns.factors + m;
-            for (int64_t cell = 0; cell < n * m; ++cell) {
-                double limbs[LIMBS];
-                for (int l = 0; l < LIMBS; ++l) limbs[l] = a[cell * LIMBS + l] + b[cell * LIMBS + l];
-                for (int l = 0; l < LIMBS - 1; ++l) {
-                    const double carry = floor(limbs[l] / base);
-                    limbs[l] -= carry * base;
-                    limbs[l + 1] += carry;
-                }
-                for (int l = 0; l < LIMBS; ++l) total[cell * LIMBS + l] = limbs[l];
-                const int64_t column = cell % m;
-                values[cell] = ((limbs[2] * base + limbs[1]) * base + limbs[0]) / first[column] / second[column];
-            }
-        }
+            (values = output(&call, ADD_VALUES_OUT, TF_DOUBLE, dims, 2)))
+            add_limbs(a, b, columns.factors, columns.factors + m, n * m, m, total, values);
     }
     finish(&call);
 }
