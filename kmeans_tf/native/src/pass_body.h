@@ -262,8 +262,8 @@ static inline double TYPED(row_squared_distance)(const Points *points, const dou
  * `others`, a lower bound on its distance to every centroid that is not a mover, and at most
  * its distance to every mover but `label`, each measured (row_squared_distance) less the
  * rounding error of a squared distance. If so, `lower` gets the least of them, the row's new
- * lower bound. */
-static inline int TYPED(movers_keep_label)(const Job *job, int64_t row, int64_t label, double upper, double others,
+ * lower bound. Not inlined: it is rare, and the bounds' loop stays as tight as without it. */
+static __attribute__((noinline)) int TYPED(movers_keep_label)(const Job *job, int64_t row, int64_t label, double upper, double others,
                                             double *lower) {
     const Hamerly *hamerly = job->hamerly;
     const CentroidMoves *moves = &hamerly->moves;
@@ -341,14 +341,14 @@ static inline void TYPED(prefetch_row)(const Points *points, int64_t row) {
  * d is a true distance and `error` bounds the kernel's rounding of a squared distance. A
  * row keeps its label, unmeasured, when upper <= lower or upper <= half the distance from
  * its centroid to the nearest other one: every other centroid is then farther by more
- * than twice the rounding error, so the plain pass would give the same label. Where only
- * the few centroids that moved most (the movers, geometry.h) lowered the lower bound below
- * the upper one, the row's distances to those are measured instead (movers_keep_label): one
- * centroid that swings then costs its own distances, not every row's bound. A suspect
- * row first gets its own distance measured exactly; if that does not prove its label, it
- * is measured against every centroid with the plain pass's kernel. When most of a tile's
- * rows are suspects (early iterations), the whole tile is measured at once, as in the
- * plain pass. The bounds are checked a window of rows ahead, so that the suspects' rows
+ * than twice the rounding error, so the plain pass would give the same label. A suspect
+ * row first gets its own distance measured exactly. If that does not prove its label and
+ * only the few centroids that moved most (the movers, geometry.h) lowered the lower bound
+ * below the upper one, its distances to those are measured (movers_keep_label): one
+ * centroid that swings then costs its own distances, not every row's bound. A row still
+ * unproved is measured against every centroid with the plain pass's kernel. When most of a
+ * tile's rows are suspects (early iterations) that the movers cannot clear, the whole tile
+ * is measured at once, as in the plain pass. The bounds are checked a window of rows ahead, so that the suspects' rows
  * are on their way into the cache by the time they are measured. The rows whose label the
  * bounds proved (without measuring every centroid) are counted in block->skipped.
  * A row with a finite upper bound must have a label in [0, n_clusters) (a row with no
@@ -365,11 +365,12 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
     for (int64_t start = begin; start < end; start += WINDOW) {
         const int in_window = end - start < WINDOW ? (int)(end - start) : WINDOW;
         double upper[WINDOW], lower[WINDOW], bound[WINDOW];
-        int suspect[WINDOW];
+        int suspect[WINDOW], by_movers[WINDOW];
         for (int r = 0; r < in_window; ++r) {
             const int64_t row = start + r, label = job->old_labels[row];
             upper[r] = hamerly->bounds.upper[row];
             suspect[r] = !isfinite(upper[r]);
+            by_movers[r] = 0;
             if (!suspect[r]) {
                 if ((uint64_t)label >= (uint64_t)n_clusters) return note_bad_label(block, row, label, 0);
                 upper[r] += moves->moves[label];
@@ -377,10 +378,9 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
                            (label == moves->farthest_mover ? moves->second_move : moves->max_move);
                 bound[r] = larger(hamerly->half_gaps[label], lower[r]);
                 suspect[r] = upper[r] > bound[r];
-                if (suspect[r] && moves->n_movers && upper[r] <= hamerly->bounds.lower[row] - moves->rest_move)
-                    /* Only the movers' moves stand in the way: measure the row's distance to them. */
-                    suspect[r] = !TYPED(movers_keep_label)(job, row, label, upper[r],
-                                                           hamerly->bounds.lower[row] - moves->rest_move, &lower[r]);
+                /* Only the movers' moves stand in the way: the row's distances to them may prove its label. */
+                by_movers[r] = suspect[r] && moves->n_movers &&
+                               upper[r] <= hamerly->bounds.lower[row] - moves->rest_move;
             }
             if (suspect[r]) TYPED(prefetch_row)(&job->points, row);
         }
@@ -388,7 +388,7 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
             const int64_t first = start + tile;
             const int count = in_window - tile < ROWS_PER_TILE ? in_window - tile : ROWS_PER_TILE;
             int n_suspects = 0;
-            for (int r = tile; r < tile + count; ++r) n_suspects += suspect[r];
+            for (int r = tile; r < tile + count; ++r) n_suspects += suspect[r] && !by_movers[r];
             if (count == ROWS_PER_TILE && n_suspects >= SUSPECTS_FOR_A_WHOLE_TILE) {
                 TYPED(measure_rows)(job, first, NULL, ROWS_PER_TILE, scratch);
                 continue;
@@ -400,7 +400,13 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
                         TYPED(row_squared_distance)(&job->points, job->centroid_norms, row, label) +
                         2 * hamerly->slack * (hamerly->bounds.norms[row] + hamerly->bounds.norm_bound);
                     suspect[r] = squared_upper > bound[r] * bound[r]; /* bound >= 0: no square root for a suspect */
-                    if (!suspect[r]) upper[r] = sqrt(squared_upper);
+                    if (!suspect[r] || by_movers[r]) {
+                        const double tight = sqrt(squared_upper);
+                        if (suspect[r])
+                            suspect[r] = !TYPED(movers_keep_label)(
+                                job, row, label, tight, hamerly->bounds.lower[row] - moves->rest_move, &lower[r]);
+                        if (!suspect[r]) upper[r] = tight;
+                    }
                 }
                 if (!suspect[r]) {
                     ++skipped;
