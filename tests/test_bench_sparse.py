@@ -6,6 +6,7 @@ import scipy.sparse
 from numpy.testing import assert_allclose
 
 from benchmarks import bench_sparse
+from benchmarks.bench_sparse_kernel import topic_csr
 
 
 def test_distances_are_the_dense_ones():
@@ -26,6 +27,17 @@ def test_agreement_names_the_rows_that_differ_and_their_gap():
         "engine labels agree with sklearn-lloyd's on 50.0000% of the rows (1 differ; their largest relative distance "
         "gap: 0.0e+00)"
     )
+
+
+def test_rows_on_topics_are_canonical_unit_rows_mostly_in_one_slice_of_columns():
+    matrix = topic_csr(2000, 1000, 30, 10, seed=0)
+    assert matrix.shape == (2000, 1000) and matrix.dtype == np.float32 and matrix.has_canonical_format
+    assert_allclose(np.sqrt(matrix.multiply(matrix).sum(axis=1)).A1, 1.0, rtol=1e-6)
+    assert (matrix.data > 0).all() and 25 <= matrix.nnz / 2000 <= 30
+    per_row = np.zeros((2000, 10))
+    np.add.at(per_row, (np.repeat(np.arange(2000), np.diff(matrix.indptr)), matrix.indices // 100), 1)
+    share = per_row.max(axis=1) / per_row.sum(axis=1)  # the most non-zeros of a row in one slice: its topic's
+    assert per_row.sum(axis=0).min() > 0 and 0.55 < np.median(share) < 0.75
 
 
 @pytest.mark.slow
