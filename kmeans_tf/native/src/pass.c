@@ -60,15 +60,15 @@ static void *zeroed(int64_t count, size_t size) { return calloc(count > 0 ? coun
 /* fmax without the library call (and without its care for NaN, which cannot occur here). */
 static inline double larger(double a, double b) { return a > b ? a : b; }
 
-/* A whole number of units, added exactly. */
 /* A block of rows: its own results, added up once the threads joined. */
 typedef struct {
     double *sums, *counts; /* the pass's output limbs (pass.h): every block's, shared (under `lock`) */
     pthread_mutex_t *lock;
     double *members;      /* (n_clusters,) */
-    int64_t *running_sums, *running_counts; /* 64-bit sums of units since the last flush_cluster, likewise */
+    int64_t *running_sums, *running_counts; /* 64-bit sums of units since the last flush_cluster, likewise
+                                               (no running_sums for sparse rows) */
     int32_t *pending;     /* (n_clusters,): the rows added to or taken from each running sum since */
-    int64_t *units;       /* a row's units (n_features, or a sparse row's non-zeros) */
+    int64_t *units;       /* a dense row's units (n_features; sparse rows' come in sparse_sums) */
     int64_t changed;       /* rows whose label changed */
     int64_t skipped;       /* the bounded pass: rows whose bounds proved their label */
     int not_finite;        /* a summed value was NaN or infinite */
@@ -351,7 +351,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     Panels_double panels_double = {0};
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
     /* Each block sums into 64-bit running sums of its own, which it moves into the output's limbs. */
-    const int64_t row_units = points->sparse ? points->sparse->longest_row : n_features;
+    const int64_t row_units = points->sparse ? 0 : n_features; /* sparse rows' units: sparse_sums */
     memset(out->sums, 0, grid * LIMBS * sizeof(double));
     memset(out->counts, 0, n_clusters * LIMBS * sizeof(double));
     BlockSums shared = {
@@ -366,8 +366,9 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     char *scratch = bounds || points->sparse ? aligned_block(n_blocks * scratch_bytes) : NULL;
     double *centroid_norms = bounds && points->sparse ? malloc(n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
-    if (!shared.members || (!shared.running_sums && !points->sparse) || !shared.running_counts ||
-        !shared.units || !shared.pending || !job.blocks || ((bounds || points->sparse) && !scratch) || (bounds && points->sparse && !centroid_norms))
+    if (!shared.members || (!shared.running_sums && !points->sparse) || !shared.running_counts || !shared.units ||
+        !shared.pending || !job.blocks || ((bounds || points->sparse) && !scratch) ||
+        (bounds && points->sparse && !centroid_norms))
         goto done;
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     share_out(job.blocks, n_blocks, &shared, &lock, grid, n_clusters, row_units, scratch, scratch_bytes);

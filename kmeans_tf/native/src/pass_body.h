@@ -263,8 +263,8 @@ static inline double TYPED(row_squared_distance)(const Points *points, const dou
  * its distance to every mover but `label`, each measured (row_squared_distance) less the
  * rounding error of a squared distance. If so, `lower` gets the least of them, the row's new
  * lower bound. Not inlined: it is rare, and the bounds' loop stays as tight as without it. */
-static __attribute__((noinline)) int TYPED(movers_keep_label)(const Job *job, int64_t row, int64_t label, double upper, double others,
-                                            double *lower) {
+static __attribute__((noinline)) int TYPED(movers_keep_label)(const Job *job, int64_t row, int64_t label,
+                                                              double upper, double others, double *lower) {
     const Hamerly *hamerly = job->hamerly;
     const CentroidMoves *moves = &hamerly->moves;
     const double error = hamerly->slack * (hamerly->bounds.norms[row] + hamerly->bounds.norm_bound);
@@ -348,8 +348,8 @@ static inline void TYPED(prefetch_row)(const Points *points, int64_t row) {
  * centroid that swings then costs its own distances, not every row's bound. A row still
  * unproved is measured against every centroid with the plain pass's kernel. When most of a
  * tile's rows are suspects (early iterations) that the movers cannot clear, the whole tile
- * is measured at once, as in the plain pass. The bounds are checked a window of rows ahead, so that the suspects' rows
- * are on their way into the cache by the time they are measured. The rows whose label the
+ * is measured at once, as in the plain pass. The bounds are checked a window of rows ahead,
+ * so that the suspects' rows are on their way into the cache by the time they are measured. The rows whose label the
  * bounds proved (without measuring every centroid) are counted in block->skipped.
  * A row with a finite upper bound must have a label in [0, n_clusters) (a row with no
  * label yet, -1, comes with an infinite one); on the first that does not, the pass notes
@@ -428,52 +428,35 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
     return 1;
 }
 
-/* Write the units of weight x row `row` of the samples into `units` (one per feature, or per
- * non-zero of a sparse row): each value times its column's two factors, rounded to a whole
- * number (whole_units), in a loop the compiler vectorizes. `weighted` is a constant where
- * this is inlined: without it the weight is 1 and not multiplied. Returns whether a value is
- * not finite (a NaN or an infinity has no whole number of units: the pass then gives NaN
- * sums), read from its exponent bits so that the check vectorizes too. */
+/* The units of `value` times `weight` in a column of factors `first` and `second` (Points.factors):
+ * rounded to a whole number (whole_units). `weighted` is a constant where this is inlined:
+ * without it the weight is 1 and not multiplied. Dense rows (row_units) and sparse rows
+ * (sparse_sums) share this arithmetic. */
+static inline __attribute__((always_inline)) int64_t TYPED(value_units)(REAL value, double weight, double first,
+                                                                       double second, const int weighted) {
+    const double term = weighted ? (double)value * weight : (double)value;
+    return whole_units(term * first * second);
+}
+
+/* Write the units of weight x dense row `row` of the samples into `units` (one per feature,
+ * value_units), in a loop the compiler vectorizes. Returns whether a value is not finite (a
+ * NaN or an infinity has no whole number of units: the pass then gives NaN sums), read from
+ * its exponent bits so that the check vectorizes too. */
 static inline __attribute__((always_inline)) int TYPED(row_units)(const Points *points, int64_t row, double weight,
                                                                  int64_t *restrict units, const int weighted) {
     const double *restrict first = points->factors, *restrict second = points->factors + points->n_features + 1;
-    const REAL *restrict values;
-    int64_t count;
+    const REAL *restrict values = (const REAL *)points->samples + row * points->n_features;
     int bad = 0;
-    if (points->sparse) {
-        const SparseRows *rows = points->sparse;
-        const int64_t start = rows->row_starts[row];
-        const int32_t *restrict columns = rows->columns + start;
-        values = (const REAL *)rows->values + start;
-        count = rows->row_starts[row + 1] - start;
-        for (int64_t j = 0; j < count; ++j) {
-            const double term = weighted ? (double)values[j] * weight : (double)values[j];
-            units[j] = whole_units(term * first[columns[j]] * second[columns[j]]);
-        }
-    } else {
-        values = (const REAL *)points->samples + row * points->n_features;
-        count = points->n_features;
-        for (int64_t f = 0; f < count; ++f) {
-            const double term = weighted ? (double)values[f] * weight : (double)values[f];
-            units[f] = whole_units(term * first[f] * second[f]);
-        }
-    }
-    for (int64_t j = 0; j < count; ++j) bad |= TYPED(not_finite)(values[j]);
+    for (int64_t f = 0; f < points->n_features; ++f)
+        units[f] = TYPED(value_units)(values[f], weight, first[f], second[f], weighted);
+    for (int64_t f = 0; f < points->n_features; ++f) bad |= TYPED(not_finite)(values[f]);
     return bad;
 }
 
-/* Add a row's `units` (row_units) to a cluster's 64-bit running sums `sum`, or take them
- * (`take`, a constant where this is inlined); a sparse row's go to its non-zeros' columns. */
-static inline __attribute__((always_inline)) void TYPED(add_units)(const Points *points, int64_t row,
-                                                                  const int64_t *restrict units, const int take,
-                                                                  int64_t *restrict sum) {
-    if (points->sparse) {
-        const SparseRows *rows = points->sparse;
-        const int64_t start = rows->row_starts[row], count = rows->row_starts[row + 1] - start;
-        const int32_t *columns = rows->columns + start;
-        for (int64_t j = 0; j < count; ++j) sum[columns[j]] += take ? -units[j] : units[j];
-        return;
-    }
+/* Add a dense row's `units` (row_units) to a cluster's 64-bit running sums `sum`, or take
+ * them (`take`, a constant where this is inlined). */
+static inline __attribute__((always_inline)) void TYPED(add_units)(const Points *points, const int64_t *restrict units,
+                                                                  const int take, int64_t *restrict sum) {
     for (int64_t f = 0; f < points->n_features; ++f) sum[f] += take ? -units[f] : units[f];
 }
 
@@ -518,13 +501,13 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
         const double member = weighted ? weight > 0 : 1;
         if (sums) {
             bad |= TYPED(row_units)(&job->points, row, weight, block->units, weighted);
-            TYPED(add_units)(&job->points, row, block->units, 0, block->running_sums + label * n_features);
+            TYPED(add_units)(&job->points, block->units, 0, block->running_sums + label * n_features);
         }
         block->running_counts[label] += units;
         members[label] += member;
         if (++block->pending[label] == FLUSH_EVERY) flush_cluster(block, label, n_clusters, n_features);
         if (old < 0) continue;
-        if (sums) TYPED(add_units)(&job->points, row, block->units, 1, block->running_sums + old * n_features);
+        if (sums) TYPED(add_units)(&job->points, block->units, 1, block->running_sums + old * n_features);
         block->running_counts[old] -= units;
         members[old] -= member;
         if (++block->pending[old] == FLUSH_EVERY) flush_cluster(block, old, n_clusters, n_features);
@@ -536,7 +519,7 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
 
 /* Part `index` of sparse rows' exact sums (a BlockRunner, see pool.h): the columns of its range,
  * of every row whose label changed (every row without old labels), added to the row's new
- * cluster and taken from its old one, each value's units (row_units' arithmetic) added to the
+ * cluster and taken from its old one, each value's units (value_units) added to the
  * output's limbs in pieces (add_pieces), which it normalizes at the end (and every
  * ROWS_BETWEEN_NORMALIZING rows). No other part touches those limbs, and the sums are whole
  * numbers of units: the same however many parts there are. The weights were checked with the
@@ -563,8 +546,7 @@ static void TYPED(sparse_sums)(const void *work, int64_t index) {
                 const int64_t column = rows->columns[j];
                 if (column < low) continue;
                 if (column >= high) break; /* a row's columns increase */
-                const double term = points->weights ? (double)values[j] * weight : (double)values[j];
-                const int64_t units = whole_units(term * first[column] * second[column]);
+                const int64_t units = TYPED(value_units)(values[j], weight, first[column], second[column], 1);
                 bad |= TYPED(not_finite)(values[j]);
                 add_pieces(units, added + column * LIMBS);
                 if (taken) add_pieces(-units, taken + column * LIMBS);
