@@ -33,9 +33,8 @@ LIMBS = 3
 _BASE = float(2**LIMB_BITS)
 FACTOR_EXPONENT = 1000  # each of the two factors of 2**exponent is at most 2**1000
 _LOWEST_EXPONENT, _HIGHEST_EXPONENT = -2000, 2000
-CHUNK_ROWS = (
-    65536  # rows per numpy chunk: far fewer than the 2**25 terms (each below 2**28) a float64 limb sums exactly
-)
+# Rows per numpy chunk: far fewer than the 2**25 terms (each below 2**28) a float64 limb sums exactly.
+CHUNK_ROWS = 65536
 
 
 def exponents(bounds):

@@ -1,9 +1,6 @@
 /* Exact sums' limbs added up (see limbs.h). */
 #include "limbs.h"
 
-#include <math.h>
-
-#include "pass.h"
 #include "pool.h"
 
 /* Cells a range takes at least: fewer are not worth a thread. */
@@ -18,16 +15,12 @@ typedef struct {
 /* Range `index` of the cells (a BlockRunner, see pool.h). */
 static void add_range(const void *work, int64_t index) {
     const AddJob *job = work;
-    const double base = 0x1p26;
+    const double base = (double)((int64_t)1 << LIMB_BITS);
     const int64_t begin = job->n_cells * index / job->n_ranges, end = job->n_cells * (index + 1) / job->n_ranges;
     for (int64_t cell = begin; cell < end; ++cell) {
         double limbs[LIMBS];
         for (int l = 0; l < LIMBS; ++l) limbs[l] = job->a[cell * LIMBS + l] + job->b[cell * LIMBS + l];
-        for (int l = 0; l < LIMBS - 1; ++l) {
-            const double carry = floor(limbs[l] / base);
-            limbs[l] -= carry * base;
-            limbs[l + 1] += carry;
-        }
+        normalize_limbs(limbs);
         for (int l = 0; l < LIMBS; ++l) job->total[cell * LIMBS + l] = limbs[l];
         const int64_t column = cell % job->n_columns;
         job->values[cell] = ((limbs[2] * base + limbs[1]) * base + limbs[0]) / job->first[column] / job->second[column];

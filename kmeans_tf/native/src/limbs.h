@@ -1,8 +1,32 @@
-/* Exact sums' limbs (pass.h) added up, in plain C (no TensorFlow): what KmeansTf>ExactAdd computes. */
+/* Exact sums' limbs (pass.h), in plain C (no TensorFlow): a whole number of units added to
+ * them, their normalization, and two of them added up (what KmeansTf>ExactAdd computes). */
 #ifndef KMEANS_TF_LIMBS_H
 #define KMEANS_TF_LIMBS_H
 
+#include <math.h>
 #include <stdint.h>
+
+#include "pass.h"
+
+/* Add `units` (below 2^54 in magnitude) to an exact sum's limbs as three pieces, none above
+ * 2^26 in magnitude, without carrying: limbs stay exact for 2^26 such additions, and
+ * normalize_limbs then makes them normalized again. */
+static inline void add_pieces(int64_t units, double *limbs) {
+    const int64_t low_mask = ((int64_t)1 << LIMB_BITS) - 1;
+    limbs[0] += (double)(units & low_mask);
+    limbs[1] += (double)((units >> LIMB_BITS) & low_mask); /* >> of a negative number: arithmetic in gcc */
+    limbs[2] += (double)(units >> (2 * LIMB_BITS));
+}
+
+/* Carry an exact sum's limbs until the first two are in [0, 2^26): its normalized limbs (pass.h). */
+static inline void normalize_limbs(double *limbs) {
+    const double base = (double)((int64_t)1 << LIMB_BITS);
+    for (int l = 0; l < LIMBS - 1; ++l) {
+        const double carry = floor(limbs[l] / base);
+        limbs[l] -= carry * base;
+        limbs[l + 1] += carry;
+    }
+}
 
 /* total = a + b, normalized, and values = its value in float64, per cell of n_cells (each of
  * LIMBS limbs): the units over first[c] * second[c] of its column c = cell % n_columns. The same

@@ -30,7 +30,7 @@
  *
  * The passes' sums and counts are exact (pass.h): each term rounded to whole units, with
  * the input `exponents` (float64 [n_features + 1], whole numbers in [-2000, 2000]: per column
- * a unit is 2**-exponent of weight x value, last of the weights), added exactly (64-bit running sums moved into limbs), and
+ * a unit is 2**-exponent of weight x value, last of the weights), added exactly (pass.c), and
  * given as normalized float64 limbs, a last axis of 3 (kmeans_tf/engine/exact.py): sums
  * [n_clusters, n_features, 3], counts [n_clusters, 3]. They are the same integers however
  * the rows are split.

@@ -6,11 +6,13 @@
  * ||c||^2/2 - x.c. Sparse samples (pass.h) are read by their non-zeros alone: each adds its
  * value times its feature's row of the transposed centroids to the row's dot products.
  *
- * Rows go in blocks (pool.h), each with its own sums. The sums are exact: each term is
- * rounded to whole units (Points.factors) and added exactly, in 64-bit integers moved into
- * float64 limbs (pass.h) before they could overflow, so they are the
- * same however the rows are split (threads, blocks, chunks, workers). The typed code is pass_body.h, included below once for
- * float and once for double. */
+ * Rows go in blocks (pool.h). The sums are exact: each term is rounded to whole units
+ * (Points.factors) and added exactly, so they are the same however the rows are split
+ * (threads, blocks, chunks, workers). A block of dense rows adds them into 64-bit running
+ * sums of its own, moved into the output's float64 limbs (limbs.h) before they could
+ * overflow; sparse rows' sums come after their labels, a range of columns per thread, straight
+ * into the limbs (sparse_sums). The typed code is pass_body.h, included below once for float
+ * and once for double. */
 #include "pass.h"
 
 #include <float.h>
@@ -21,6 +23,7 @@
 #include <sys/mman.h>
 
 #include "geometry.h"
+#include "limbs.h"
 #include "pool.h"
 
 /* The kernel measures a tile of rows at a time: the tile's dot products with a panel of
@@ -97,36 +100,8 @@ enum { FLUSH_EVERY = 256 };
 
 /* Add a 64-bit running sum to an exact sum's normalized limbs (pass.h), which stay normalized. */
 static void add_to_limbs(int64_t running, double *limbs) {
-    const int64_t low_mask = ((int64_t)1 << LIMB_BITS) - 1;
-    const double base = (double)((int64_t)1 << LIMB_BITS);
-    limbs[0] += (double)(running & low_mask);
-    limbs[1] += (double)((running >> LIMB_BITS) & low_mask); /* >> of a negative number: arithmetic in gcc */
-    limbs[2] += (double)(running >> (2 * LIMB_BITS));
-    for (int l = 0; l < LIMBS - 1; ++l) {
-        const double carry = floor(limbs[l] / base);
-        limbs[l] -= carry * base;
-        limbs[l + 1] += carry;
-    }
-}
-
-/* Add `units` (below 2^54 in magnitude) to an exact sum's limbs as three pieces, none above
- * 2^26 in magnitude, without carrying: limbs stay exact for 2^26 such additions, and
- * normalize_limbs then makes them normalized again. */
-static inline void add_pieces(int64_t units, double *limbs) {
-    const int64_t low_mask = ((int64_t)1 << LIMB_BITS) - 1;
-    limbs[0] += (double)(units & low_mask);
-    limbs[1] += (double)((units >> LIMB_BITS) & low_mask);
-    limbs[2] += (double)(units >> (2 * LIMB_BITS));
-}
-
-/* Carry an exact sum's limbs until the first two are in [0, 2^26): its normalized limbs (pass.h). */
-static inline void normalize_limbs(double *limbs) {
-    const double base = (double)((int64_t)1 << LIMB_BITS);
-    for (int l = 0; l < LIMBS - 1; ++l) {
-        const double carry = floor(limbs[l] / base);
-        limbs[l] -= carry * base;
-        limbs[l + 1] += carry;
-    }
+    add_pieces(running, limbs);
+    normalize_limbs(limbs);
 }
 
 /* Move cluster `c`'s 64-bit running sums and count into the pass's output limbs, which every

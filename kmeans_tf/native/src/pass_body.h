@@ -520,8 +520,8 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
 /* Part `index` of sparse rows' exact sums (a BlockRunner, see pool.h): the columns of its range,
  * of every row whose label changed (every row without old labels), added to the row's new
  * cluster and taken from its old one, each value's units (value_units) added to the
- * output's limbs in pieces (add_pieces), which it normalizes at the end (and every
- * ROWS_BETWEEN_NORMALIZING rows). No other part touches those limbs, and the sums are whole
+ * output's limbs in pieces (add_pieces, limbs.h), which it normalizes at the end (and every
+ * ROWS_BETWEEN_NORMALIZING rows) where any row changed. No other part touches those limbs, and the sums are whole
  * numbers of units: the same however many parts there are. The weights were checked with the
  * labels. A value that is NaN or infinite is noted in job->not_finite. */
 static void TYPED(sparse_sums)(const void *work, int64_t index) {
@@ -536,9 +536,11 @@ static void TYPED(sparse_sums)(const void *work, int64_t index) {
     for (int64_t from = 0; from < points->n_samples; from += ROWS_BETWEEN_NORMALIZING) {
         const int64_t to = from + ROWS_BETWEEN_NORMALIZING < points->n_samples ? from + ROWS_BETWEEN_NORMALIZING
                                                                                  : points->n_samples;
+        int added_any = 0; /* no row changed: the limbs are the output's zeros, normalized already */
         for (int64_t row = from; row < to; ++row) {
             const int64_t label = job->labels[row], old = job->old_labels ? job->old_labels[row] : -1;
             if (label == old) continue;
+            added_any = 1;
             const double weight = points->weights ? points->weights[row] : 1;
             double *added = job->sums + label * n_features * LIMBS;
             double *taken = old >= 0 ? job->sums + old * n_features * LIMBS : NULL;
@@ -552,7 +554,7 @@ static void TYPED(sparse_sums)(const void *work, int64_t index) {
                 if (taken) add_pieces(-units, taken + column * LIMBS);
             }
         }
-        for (int64_t c = 0; c < n_clusters; ++c)
+        for (int64_t c = 0; added_any && c < n_clusters; ++c)
             for (int64_t column = low; column < high; ++column)
                 normalize_limbs(job->sums + (c * n_features + column) * LIMBS);
     }
