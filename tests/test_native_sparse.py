@@ -2,7 +2,8 @@
 
 Each sparse op reads compressed sparse rows (``CsrRows``) by their non-zeros alone; on the
 matrix made dense the dense op of the same name gives the same labels, the same sums, counts
-and members to float64 rounding, and the same inertia to it.
+and members to float64 rounding, and the same inertia to it. The sparse changes passes give
+no sums: ``cluster_sums`` gives them whole, bit for bit the dense ops' exact sums' values.
 """
 
 import os
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from kmeans_tf._tensorflow import tf
-from kmeans_tf.engine import exact
+from kmeans_tf.engine import exact, kernels
 from kmeans_tf.engine.csr_rows import CsrRows, from_sparse, spec
 from tests.cases import DTYPE_IDS, DTYPES, squared_distances
 from tests.test_native import WEIGHTING_IDS, WEIGHTINGS, some_weights
@@ -111,31 +112,63 @@ def test_the_sums_equal_the_dense_ops(native_kernel, case, weights):
     assert_same_pass(got, expected)
 
 
-def test_the_changes_equal_the_dense_ops(native_kernel, shape, case, weights):
+def test_the_changes_equal_the_dense_ops_but_give_no_sums(native_kernel, shape, case, weights):
     (n_samples, _, n_clusters), (_, sparse, centroids) = shape, case
     old_labels = np.random.RandomState(n_samples).randint(-1, n_clusters, n_samples)  # -1: no label yet
     got = numpy(native_kernel.nearest_centroid_changes(sparse, centroids, old_labels, weights))
     expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, old_labels, weights))
-    assert_same_pass(got, expected)
+    assert got[1].shape == (n_clusters, 0)
+    assert_same_pass(got[:1] + got[2:], expected[:1] + expected[2:])
+
+
+def exponents_of(samples, weights):
+    """The units of the case's exact sums: one per column, for its largest value, and the weights'."""
+    largest = float(np.abs(samples).max()) or 1.0
+    return tf.constant(
+        exact.sum_exponents(np.full(samples.shape[1], largest), 1.0 if weights is None else max(weights.max(), 1.0))
+    )
 
 
 @pytest.mark.parametrize("cpus", [1, None], ids=["one CPU", "every CPU"])
-def test_the_exact_sums_of_changes_equal_the_dense_ops_bit_for_bit(native_kernel, shape, case, weights, cpus):
-    (n_samples, n_features, n_clusters), (samples, sparse, centroids) = shape, case
-    old_labels = np.random.RandomState(n_samples).randint(-1, n_clusters, n_samples)
-    largest = float(np.abs(samples).max()) or 1.0
-    exponents = tf.constant(
-        exact.sum_exponents(np.full(n_features, largest), 1.0 if weights is None else max(weights.max(), 1.0))
-    )
-    allowed = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, sorted(allowed)[:1] if cpus == 1 else allowed)  # one part of columns, or several
-    try:
-        got = numpy(native_kernel.nearest_centroid_changes(sparse, centroids, old_labels, weights, exponents))
-    finally:
-        os.sched_setaffinity(0, allowed)
-    expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, old_labels, weights, exponents))
+def test_the_exact_sums_equal_the_dense_ops_bit_for_bit(native_kernel, case, weights, cpus):
+    samples, sparse, centroids = case
+    exponents = exponents_of(samples, weights)
+    with only_cpus(cpus):  # one part of columns, or several
+        got = numpy(native_kernel.nearest_centroid_sums(sparse, centroids, weights, exponents))
+    expected = numpy(native_kernel.nearest_centroid_sums(dense(sparse), centroids, weights, exponents))
     for one, other in zip(got, expected):
         assert one.tobytes() == other.tobytes()
+
+
+@pytest.mark.parametrize("cpus", [1, None], ids=["one CPU", "every CPU"])
+def test_cluster_sums_are_the_values_of_the_dense_ops_exact_sums_bit_for_bit(native_kernel, case, weights, cpus):
+    samples, sparse, centroids = case
+    exponents = exponents_of(samples, weights)
+    labels, limbs, *_ = native_kernel.nearest_centroid_sums(dense(sparse), centroids, weights, exponents)
+    expected = native_kernel.exact_add(limbs, tf.zeros_like(limbs), exponents[:-1])[1].numpy()
+    with only_cpus(cpus):  # one part of clusters, or several
+        found = {
+            "sparse": native_kernel.cluster_sums(sparse, centroids, labels, weights, exponents),
+            "dense": native_kernel.cluster_sums(dense(sparse), centroids, labels, weights, exponents),
+            "TensorFlow's ops, sparse": kernels.TensorFlowKernel().cluster_sums(
+                sparse, centroids, labels, weights, exponents
+            ),
+        }
+    for name, sums in found.items():
+        assert sums.numpy().tobytes() == expected.tobytes(), name
+
+
+class only_cpus:
+    """Within it, this process runs on one of its CPUs (``cpus`` 1), or on all of them (None)."""
+
+    def __init__(self, cpus):
+        self.cpus, self.allowed = cpus, os.sched_getaffinity(0)
+
+    def __enter__(self):
+        os.sched_setaffinity(0, sorted(self.allowed)[:1] if self.cpus == 1 else self.allowed)
+
+    def __exit__(self, *exception):
+        os.sched_setaffinity(0, self.allowed)
 
 
 def test_a_value_that_is_not_finite_makes_the_sums_nan(native_kernel):
@@ -144,6 +177,18 @@ def test_a_value_that_is_not_finite_makes_the_sums_nan(native_kernel):
     exponents = tf.constant(exact.sum_exponents(np.full(3, 2.0)))
     sums = native_kernel.nearest_centroid_sums(sparse, centroids, None, exponents)[1].numpy()
     assert np.isnan(sums).all()
+    whole = native_kernel.cluster_sums(sparse, centroids, np.array([0, 1]), None, exponents).numpy()
+    assert np.isnan(whole).all()
+
+
+def test_cluster_sums_name_a_bad_label_or_weight(native_kernel):
+    sparse, centroids = CsrRows(*bad_parts([])), np.ones((2, 3))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels\[2\] = 2 is outside \[0, 2\)"):
+        native_kernel.cluster_sums(sparse, centroids, np.array([0, 1, 2]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels must have one entry per sample, shape \[3\]"):
+        native_kernel.cluster_sums(sparse, centroids, np.array([0, 1]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"weights\[1\] = -1 should be finite and >= 0"):
+        native_kernel.cluster_sums(sparse, centroids, np.array([0, 1, 1]), np.array([1.0, -1.0, 2.0]))
 
 
 def test_the_inertia_equals_the_dense_ops(native_kernel, shape, case, weights):
@@ -156,31 +201,32 @@ def test_the_inertia_equals_the_dense_ops(native_kernel, shape, case, weights):
 
 
 def test_lloyd_steps_with_the_bounded_sparse_op_label_as_the_plain_dense_op(native_kernel, shape, case, weights):
-    (n_samples, n_features, n_clusters), (samples, sparse, _) = shape, case
+    (n_samples, _, n_clusters), (samples, sparse, _) = shape, case
     centroids = samples[np.random.RandomState(0).choice(n_samples, n_clusters, replace=False)]
     norms = (samples.astype(np.float64) ** 2).sum(axis=1)
     norm_bound = tf.constant(norms.max(), tf.float64)  # means of the samples have no larger norm
     labels = -np.ones(n_samples, np.int64)
     upper, lower = np.full(n_samples, np.inf), np.zeros(n_samples)
     previous = centroids
-    sums, counts = np.zeros((n_clusters, n_features)), np.zeros(n_clusters)
+    counts = np.zeros(n_clusters)
     for step in range(N_LLOYD_STEPS):
         labels_before = labels
-        labels, upper, lower, sum_changes, count_changes, _, changed, skipped = numpy(
+        labels, upper, lower, no_sums, count_changes, _, changed, skipped = numpy(
             native_kernel.nearest_centroid_changes_bounded(
                 sparse, centroids, previous, labels, upper, lower, norms, norm_bound, weights
             )
         )
         expected = numpy(native_kernel.nearest_centroid_changes(dense(sparse), centroids, labels_before, weights))
         np.testing.assert_array_equal(labels, expected[0], err_msg=f"step {step}")
-        assert changed == expected[-1]
+        assert changed == expected[-1] and no_sums.shape == (n_clusters, 0)
         assert skipped <= n_samples - changed and (skipped == 0 if step == 0 else skipped >= 0)
-        np.testing.assert_allclose(sum_changes, expected[1], rtol=1e-12, atol=1e-9)
+        sums = native_kernel.cluster_sums(sparse, centroids, labels, weights).numpy()
+        np.testing.assert_allclose(sums, native_kernel.cluster_sums(dense(sparse), centroids, labels, weights))
         distances = np.sqrt(squared_distances(samples, centroids))
         own = distances[np.arange(n_samples), labels]
         others = np.where(np.arange(n_clusters) == labels[:, None], np.inf, distances).min(axis=1)
         assert np.all(upper >= own) and np.all(lower <= others * (1 + 1e-12))
-        sums, counts = sums + sum_changes, counts + count_changes
+        counts = counts + count_changes
         means = sums / np.maximum(counts, 1e-300)[:, None]
         previous, centroids = centroids, np.where(counts[:, None] > 0, means, centroids).astype(samples.dtype)
 
@@ -201,6 +247,9 @@ def test_output_shapes_are_known_inside_a_graph(native_kernel):
         labels, sums, counts, members = native_kernel.nearest_centroid_sums(samples, centroids)
         assert (labels.shape.as_list(), sums.shape.as_list(), counts.shape.as_list()) == ([None], [4, 3], [4])
         assert members.shape.as_list() == [4]
+        no_sums = native_kernel.nearest_centroid_changes(samples, centroids, labels)[1]
+        assert no_sums.shape.as_list() == [4, 0]
+        assert native_kernel.cluster_sums(samples, centroids, labels).shape.as_list() == [4, 3]
         return labels
 
     assert shapes(from_sparse(tf.sparse.from_dense(tf.eye(10, 3))), tf.ones([4, 3])).shape == (10,)
@@ -234,7 +283,7 @@ def bad_parts(changed):
 
 
 @pytest.mark.parametrize("changed, message", BAD_SAMPLES.values(), ids=BAD_SAMPLES.keys())
-@pytest.mark.parametrize("op", ["sums", "changes", "bounded", "inertia"])
+@pytest.mark.parametrize("op", ["sums", "changes", "bounded", "inertia", "cluster sums"])
 def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, changed, message):
     library, centroids, weights = native_kernel.library, tf.ones([3, 3], tf.float64), tf.zeros([0], tf.float64)
     samples = bad_parts(changed)
@@ -249,6 +298,7 @@ def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, 
             *samples, centroids, centroids, labels, inf, zeros, zeros, norm_bound, exponents, weights
         ),
         "inertia": lambda: library.kmeans_tf_sparse_sum_squared_distances(*samples, centroids, labels, weights),
+        "cluster sums": lambda: library.kmeans_tf_sparse_cluster_sums(*samples, centroids, labels, exponents, weights),
     }
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         calls[op]()

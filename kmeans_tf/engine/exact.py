@@ -200,8 +200,10 @@ def pass_outputs(outputs, first, exponents, given):
 
 
 def tf_as_values(outputs, first, exponents):
-    """A pass's ``outputs`` with its exact sums and counts (at ``first`` and the next) as float64 values."""
+    """A pass's ``outputs`` with its exact sums and counts (at ``first`` and the next) as float64 values (sums of
+    no columns, a sparse changes pass's, as an empty (n_clusters, 0))."""
     outputs = list(outputs)
-    outputs[first] = tf_value(outputs[first], exponents[:-1])
+    sums = outputs[first]
+    outputs[first] = sums[..., 0] if sums.shape[-2] == 0 else tf_value(sums, exponents[:-1])
     outputs[first + 1] = tf_value(outputs[first + 1], exponents[-1])
     return tuple(outputs)

@@ -8,13 +8,18 @@ step; the final labels and inertia) calls one of these operations on a kernel:
 - ``nearest_centroid_changes(samples, centroids, labels, weights, exponents)``: the new labels,
   the exact sums and counts and the members of the samples whose label changed (added to
   the new cluster, taken from the old one; an old label of -1 means none yet), and how many
-  changed;
+  changed. For sparse samples the sums are empty, (n_clusters, 0, LIMBS): ``cluster_sums``
+  makes them whole, as ``(n_clusters, n_features, LIMBS)`` limbs kept from pass to pass would
+  outweigh rows of many columns;
 - ``nearest_centroid_changes_bounded(samples, centroids, previous_centroids, labels, upper,
   lower, norms, norm_bound, weights, exponents)``: the same, measuring only the samples whose distance
   bounds cannot prove their label; it also returns the new bounds, and last how many labels
   the bounds proved (int64);
 - ``sum_squared_distances(samples, centroids, labels, weights)``: the exact float64
   (weighted) sum of squared distances to the labelled centroids;
+- ``cluster_sums(samples, centroids, labels, weights, exponents)``: each labelled cluster's
+  exact (weighted) sum as float64 values, shaped like ``centroids`` (the exact sum rounded
+  once, as ``exact_add`` gives it);
 - ``exact_add(sums, changes, exponents)``: two exact sums (limbs of shape [n, m, LIMBS]) added
   and normalized, and their float64 values, ``exponents`` (m,) per column: the running sums of
   the loop in memory and their values, for the M-step.
@@ -48,6 +53,7 @@ import numpy as np
 from kmeans_tf import native
 from kmeans_tf._tensorflow import quietly, tf
 from kmeans_tf.engine import exact, tf_ops
+from kmeans_tf.engine.csr_rows import CsrRows
 from kmeans_tf.engine.options import CHUNK_BYTES
 from kmeans_tf.engine.tracing import matrix, scalar, traced_per_dtype, vector
 
@@ -144,6 +150,14 @@ class TensorFlowKernel:
         no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))
         return (new_labels, no_upper, tf.zeros([n_samples], tf.float64), *changes, tf.constant(0, tf.int64))
 
+    def cluster_sums(self, samples, centroids, labels, weights=None, exponents=None):
+        weights = _given(weights)
+        with quietly():
+            given = exact.pass_exponents(exponents, samples, weights)
+            weights = _row_weights(weights, tf_ops.n_rows(samples))
+            sums, _ = tf_ops.exact_cluster_sums(samples, labels, tf.shape(centroids)[0], weights, given)
+            return exact.tf_value(sums, given[:-1])
+
     def exact_add(self, sums, changes, exponents):
         total = exact.tf_normalized(sums + changes)
         return total, exact.tf_value(total, exponents)
@@ -160,6 +174,11 @@ def _given(weights):
 def _row_weights(weights, n_samples):
     """One float64 weight per sample: ``weights``, or ones where it is empty."""
     return tf.cond(tf.size(weights) > 0, lambda: weights, lambda: tf.ones([n_samples], tf.float64))
+
+
+def _without_columns(samples):
+    """Sparse ``samples`` (``CsrRows``) of no columns: their clusters' sums are empty, their counts the same."""
+    return CsrRows(tf.zeros_like(samples.row_starts), samples.columns[:0], samples.values[:0], tf.constant(0, tf.int64))
 
 
 def _sums_of(samples, labels, weights, n_clusters, exponents):
@@ -194,10 +213,10 @@ def _changes(samples, centroids, labels, chunk_rows, weights, exponents):
     new_labels = tf.ensure_shape(tf_ops.labels_chunked(samples, centroids, chunk_rows), [None])
     weights = _row_weights(weights, tf_ops.n_rows(samples))
     n_clusters = tf.shape(centroids)[0]
-    if tf_ops.is_sparse(samples):  # no rows gathered: the non-zeros of the rows that moved, added and taken
-        moved = tf.not_equal(new_labels, labels)
-        added = _sums_of(samples, tf.where(moved, new_labels, -1), weights, n_clusters, exponents)
-        taken = _sums_of(samples, tf.where(moved, labels, -1), weights, n_clusters, exponents)
+    if tf_ops.is_sparse(samples):  # the rows that moved, added and taken, without their columns: no sums
+        moved, rows = tf.not_equal(new_labels, labels), _without_columns(samples)
+        added = _sums_of(rows, tf.where(moved, new_labels, -1), weights, n_clusters, exponents[-1:])
+        taken = _sums_of(rows, tf.where(moved, labels, -1), weights, n_clusters, exponents[-1:])
         return (new_labels, *_differences(added, taken, n_clusters), tf.math.count_nonzero(moved))
     moved = tf.where(tf.not_equal(new_labels, labels))[:, 0]
     rows, moved_weights = tf.gather(samples, moved), tf.gather(weights, moved)

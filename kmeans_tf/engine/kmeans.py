@@ -315,7 +315,7 @@ def _run_once(
         None if report is None else _in_data_units(report, prepared, tol),
     )
     dtype = data.dtype.as_numpy_dtype
-    found = prepared.unscaled(centroids.numpy()).astype(dtype)
+    found = prepared.unscaled(centroids.numpy(), dtype)
     if prepared.shrunk:
         inertia = prepare.inertia_in_range(_exact_inertia(samples, found, labels.numpy(), sample_weight))
     else:
@@ -326,7 +326,7 @@ def _run_once(
         inertia=inertia,
         n_iter=int(n_iter),
         converged=bool(converged),
-        centroid_history=prepared.unscaled(history.numpy()).astype(dtype) if keep_history else None,
+        centroid_history=prepared.unscaled(history.numpy(), dtype) if keep_history else None,
         iterations=Iterations.from_rows(progress.numpy(), tol, prepared) if keep_iterations else None,
     )
 

@@ -113,7 +113,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
     if isinstance(labels, np.memmap):
         labels.flags.writeable = False
     dtype = initial.dtype
-    found = prepared.unscaled(centroids).astype(dtype)
+    found = prepared.unscaled(centroids, dtype)
     if np.isnan(total) or not np.isfinite(found).all():
         raise ValueError(NOT_FINITE_ANY_MORE)
     return KMeansResult(
@@ -122,7 +122,7 @@ def run(passes, initial, max_iter, tol, keep_history, checkpoint=None, keep_iter
         inertia=prepare.inertia_in_range(total),
         n_iter=n_iter,
         converged=converged,
-        centroid_history=prepared.unscaled(np.stack(history)).astype(dtype) if keep_history else None,
+        centroid_history=prepared.unscaled(np.stack(history), dtype) if keep_history else None,
         iterations=Iterations.from_rows(progress, tol, prepared, inertia_unscaled=True) if keep_iterations else None,
     )
 

@@ -83,7 +83,9 @@ def loop(
     Each pass (``nearest_centroid_changes``) gives the new labels and the exact sums and
     counts of the samples whose label changed (in the units of ``exponents``, ``exact``: the same
     however the rows are split), which update the running cluster sums: late
-    passes, where few labels change, then need not add up every sample. A bounded pass
+    passes, where few labels change, then need not add up every sample. Sparse rows keep
+    running counts alone: their sums come whole each pass (``cluster_sums``), since running
+    sums' (n_clusters, n_features, LIMBS) limbs would outweigh rows of many columns. A bounded pass
     (``nearest_centroid_changes_bounded``) also keeps, per sample, an upper bound on the
     distance to its centroid and a lower bound on the distance to any other, widened by the
     kernel's rounding error, and measures only the samples whose bounds cannot prove their
@@ -114,6 +116,7 @@ def loop(
     answer of False ends the loop after that iteration, as ``max_iter`` would.
     """
     n_samples, n_clusters = tf_ops.n_rows(samples), tf.shape(initial)[0]
+    sparse_rows = tf_ops.is_sparse(samples)  # no running sums: the passes give none (``kernels``)
     no_upper = tf.fill([n_samples], tf.constant(np.inf, tf.float64))  # an infinite bound: measure the sample
     no_lower = tf.zeros([n_samples], tf.float64)
     if not kernel.keeps_bounds:
@@ -148,13 +151,21 @@ def loop(
         new_labels, upper, lower, sum_changes, count_changes, member_changes, changed, skipped = measure(
             bounded, centroids, previous, labels, upper, lower
         )
-        # The sums of the new labels' clusters.
-        sums, sum_values = kernel.exact_add(sums, sum_changes, exponents[:-1])
+        # The sums of the new labels' clusters: running sums, or for sparse rows made whole.
+        if sparse_rows:
+            sum_values = kernel.cluster_sums(samples, centroids, new_labels, weights, exponents)
+
+            def whole_sums():  # their limbs, where a cluster is empty: a pass that gives them whole, the same labels
+                return kernel.nearest_centroid_sums(samples, centroids, weights, exponents)[1]
+
+        else:
+            sums, sum_values = kernel.exact_add(sums, sum_changes, exponents[:-1])
+            whole_sums = sums
         counts, count_values = kernel.exact_add(counts[:, None], count_changes[:, None], exponents[-1:])
         counts, count_values = counts[:, 0], count_values[:, 0]
         members = members + member_changes
         new_centroids, shift = m_step.centroids_from_sums(
-            sums,
+            whole_sums,
             counts,
             members,
             centroids,
@@ -206,7 +217,7 @@ def loop(
         -tf.ones([n_samples], tf.int64),
         no_upper,
         no_lower,
-        tf.zeros([n_clusters, tf_ops.n_columns(samples), exact.LIMBS], tf.float64),
+        tf.zeros([n_clusters, 0 if sparse_rows else tf_ops.n_columns(samples), exact.LIMBS], tf.float64),
         tf.zeros([n_clusters, exact.LIMBS], tf.float64),
         tf.zeros([n_clusters], tf.float64),
         tf.constant(algorithm == HAMERLY),

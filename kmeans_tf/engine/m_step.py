@@ -102,7 +102,8 @@ def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, u
     """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift (float64).
 
     ``sums`` (n_clusters, n_features, LIMBS) and ``counts`` (n_clusters, LIMBS) are exact
-    running sums in the units of ``exponents`` (``exact``), ``members`` (n_clusters,) float64
+    running sums in the units of ``exponents`` (``exact``; ``sums`` may be a function that
+    returns them, called only where a cluster is empty), ``members`` (n_clusters,) float64
     counts; ``farthest`` as in ``relocate_empty_clusters``. The means are of the exact sums,
     so they are the same however the rows were split. ``values``: the float64 values of
     ``sums`` and ``counts`` where the caller has them (``kernel.exact_add``), else None. A cluster still empty
@@ -119,7 +120,8 @@ def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, u
         return exact.tf_value(sums, exponents[:-1]), exact.tf_value(counts, exponents[-1])
 
     def relocated():
-        new_sums, new_counts, new_members = relocate_empty_clusters(sums, counts, members, farthest, exponents)
+        whole = sums() if callable(sums) else sums
+        new_sums, new_counts, new_members = relocate_empty_clusters(whole, counts, members, farthest, exponents)
         return (*values_of(new_sums, new_counts), new_members)
 
     def as_they_are():

@@ -52,7 +52,7 @@ class MiniBatchState:
 
     def centroids_as(self, dtype):
         """The centroids in the rows' coordinates, as ``dtype``."""
-        return self.prepared.unscaled(self.centroids).astype(dtype)
+        return self.prepared.unscaled(self.centroids, dtype)
 
     def step(self, batch, weights, rng, *, reassignment_ratio, verbose=False):
         """Label ``batch`` (in ``prepared``'s coordinates), move the centroids; return its inertia and the squared move.

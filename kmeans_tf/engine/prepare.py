@@ -86,13 +86,15 @@ class Prepared:
         dtype = self.centred.dtype
         if self.unit:
             return spherical.unit_copy(points.astype(dtype), name)
+        if self.exponent == 0 and not np.any(self.mean):  # neither scaled nor centred (sparse rows)
+            return points.astype(dtype)
         return np.ldexp(points.astype(dtype), self.exponent) - np.ldexp(self.mean, self.exponent).astype(dtype)
 
-    def unscaled(self, centroids):
-        """Return centroids of ``centred`` in the samples' coordinates, float64 (a new array)."""
+    def unscaled(self, centroids, dtype=np.float64):
+        """Return centroids of ``centred`` in the samples' coordinates, as ``dtype`` (a new array; made in float64)."""
         if self.exponent == 0 and not np.any(self.mean):  # neither scaled nor centred (sparse rows, unit rows)
-            return np.array(centroids, np.float64)
-        return np.ldexp(np.asarray(centroids, np.float64), -self.exponent) + self.mean
+            return np.array(centroids, dtype)
+        return (np.ldexp(np.asarray(centroids, np.float64), -self.exponent) + self.mean).astype(dtype)
 
     def unscaled_squared(self, values):
         """Return squared distances of ``centred`` (float64 values or an array of them) in the samples' units."""

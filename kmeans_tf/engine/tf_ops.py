@@ -219,7 +219,8 @@ def exact_cluster_sums(samples, labels, n_clusters, weights, exponents):
         )
         return i + 1, exact.tf_normalized(sums + piece_sums), exact.tf_normalized(counts + piece_counts)
 
-    _, sums, counts = tf.while_loop(lambda i, *_: i < n_pieces, add_piece, (0, sums, counts))
+    shapes = (tf.TensorShape([]), tf.TensorShape([None, None, exact.LIMBS]), counts.shape)  # sums of 0 columns too
+    _, sums, counts = tf.while_loop(lambda i, *_: i < n_pieces, add_piece, (0, sums, counts), shape_invariants=shapes)
     return sums, counts
 
 

@@ -21,11 +21,13 @@ GENERATED_FUNCTIONS = {
     "KmeansTf>NearestCentroidChanges": "kmeans_tf_nearest_centroid_changes",
     "KmeansTf>NearestCentroidChangesBounded": "kmeans_tf_nearest_centroid_changes_bounded",
     "KmeansTf>SumSquaredDistances": "kmeans_tf_sum_squared_distances",
+    "KmeansTf>ClusterSums": "kmeans_tf_cluster_sums",
     "KmeansTf>ExactAdd": "kmeans_tf_exact_add",
     "KmeansTf>SparseNearestCentroidSums": "kmeans_tf_sparse_nearest_centroid_sums",
     "KmeansTf>SparseNearestCentroidChanges": "kmeans_tf_sparse_nearest_centroid_changes",
     "KmeansTf>SparseNearestCentroidChangesBounded": "kmeans_tf_sparse_nearest_centroid_changes_bounded",
     "KmeansTf>SparseSumSquaredDistances": "kmeans_tf_sparse_sum_squared_distances",
+    "KmeansTf>SparseClusterSums": "kmeans_tf_sparse_cluster_sums",
 }
 
 
@@ -40,7 +42,9 @@ class Kernel:
     samples and centroids are float32 or float64 matrices with the same columns (at least
     one centroid); labels are int64, float64 everything else. Every method takes samples as
     ``CsrRows`` too (each row's columns increasing, no duplicates), and gives the answer of
-    the same samples made dense, reading their non-zeros alone (the ``KmeansTf>Sparse...`` ops).
+    the same samples made dense, reading their non-zeros alone (the ``KmeansTf>Sparse...`` ops), but
+    for the changes passes' sums: for ``CsrRows`` those are empty, (n_clusters, 0, LIMBS), and
+    ``cluster_sums`` gives the sums whole.
     ``weights`` (n_samples,), each finite and >= 0, weigh the samples (None: every weight 1,
     the ops' input of shape [0]).
     The passes' ``members`` (or ``member_changes``) count, per cluster, the samples of weight
@@ -119,6 +123,17 @@ class Kernel:
         library = self.library
         op = _on(samples, library.kmeans_tf_sum_squared_distances, library.kmeans_tf_sparse_sum_squared_distances)
         return op(centroids, labels, _weights(weights))
+
+    def cluster_sums(self, samples, centroids, labels, weights=None, exponents=None):
+        """Return each cluster's exact (weighted) sum of its samples as float64 values, shaped like ``centroids``.
+
+        ``labels`` (n_samples,) are in [0, n_clusters); ``centroids`` give the clusters' number
+        and columns. The values are those of the exact sums (``exact``, in the units of
+        ``exponents``; None: the samples' own), rounded once: what ``exact_add`` gives of them.
+        """
+        library = self.library
+        op = _on(samples, library.kmeans_tf_cluster_sums, library.kmeans_tf_sparse_cluster_sums)
+        return op(centroids, labels, exact.pass_exponents(exponents, samples, _weights(weights)), _weights(weights))
 
     def exact_add(self, sums, changes, exponents):
         """Return ``sums + changes`` (exact sums' limbs, of one shape [n, m, LIMBS]) normalized, and their float64

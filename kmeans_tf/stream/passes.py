@@ -164,7 +164,7 @@ class Passes:
         inf when float64 cannot hold it)."""
         coordinates, centroids_t, total = self.coordinates(), tf.constant(centroids), 0.0
         if coordinates.shrunk:
-            return self._final_measured(coordinates.unscaled(centroids).astype(centroids.dtype), centroids_t, labels)
+            return self._final_measured(coordinates.unscaled(centroids, centroids.dtype), centroids_t, labels)
         for span, chunk, chunk_t in self.chunks():
             new = loops.labels_of(chunk_t, centroids_t, self.kernel)
             inertia = float(loops.inertia_of(chunk_t, centroids_t, new, self.kernel, self.weight_tensor(span)))

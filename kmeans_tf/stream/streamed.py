@@ -177,7 +177,7 @@ def inertia(samples, centroids, *, metric, sample_weight=None, memory_budget=Non
     weights = validation.check_sample_weight(sample_weight, source.n_rows)
     total = 0.0
     if coordinates.shrunk:
-        centroids = coordinates.unscaled(centroids_t.numpy()).astype(source.dtype)
+        centroids = coordinates.unscaled(centroids_t.numpy(), source.dtype)
         scaled = sources.aligned_empty(plan.chunk_rows, source.n_features, source.dtype)
     for span, rows in sources.chunks(source, plan.chunk_rows, None if coordinates.shrunk else transform):
         chunk = rows

@@ -15,7 +15,6 @@ typedef struct {
 /* Range `index` of the cells (a BlockRunner, see pool.h). */
 static void add_range(const void *work, int64_t index) {
     const AddJob *job = work;
-    const double base = (double)((int64_t)1 << LIMB_BITS);
     const int64_t begin = job->n_cells * index / job->n_ranges, end = job->n_cells * (index + 1) / job->n_ranges;
     for (int64_t cell = begin; cell < end; ++cell) {
         double limbs[LIMBS];
@@ -23,7 +22,7 @@ static void add_range(const void *work, int64_t index) {
         normalize_limbs(limbs);
         for (int l = 0; l < LIMBS; ++l) job->total[cell * LIMBS + l] = limbs[l];
         const int64_t column = cell % job->n_columns;
-        job->values[cell] = ((limbs[2] * base + limbs[1]) * base + limbs[0]) / job->first[column] / job->second[column];
+        job->values[cell] = limbs_value(limbs, job->first[column], job->second[column]);
     }
 }
 

@@ -28,6 +28,29 @@ static inline void normalize_limbs(double *limbs) {
     }
 }
 
+/* Add `units` (below 2^54 in magnitude) to a cell of two 64-bit sums: of its low LIMB_BITS
+ * bits, and of the rest (an arithmetic shift). Each sum stays exact for 2^35 additions:
+ * cells_to_limbs then gives the cell's normalized limbs. */
+static inline void add_to_cells(int64_t units, int64_t *cell) {
+    cell[0] += units & (((int64_t)1 << LIMB_BITS) - 1);
+    cell[1] += units >> LIMB_BITS; /* >> of a negative number: arithmetic in gcc */
+}
+
+/* The normalized limbs (pass.h) of a cell of add_to_cells: low + high 2^LIMB_BITS units. */
+static inline void cells_to_limbs(const int64_t *cell, double *limbs) {
+    const int64_t low_mask = ((int64_t)1 << LIMB_BITS) - 1, high = cell[1] + (cell[0] >> LIMB_BITS);
+    limbs[0] = (double)(cell[0] & low_mask);
+    limbs[1] = (double)(high & low_mask);
+    limbs[2] = (double)(high >> LIMB_BITS);
+}
+
+/* The float64 value of normalized limbs: their units over first * second (a column's two
+ * factors, Points.factors), rounded once. */
+static inline double limbs_value(const double *limbs, double first, double second) {
+    const double base = (double)((int64_t)1 << LIMB_BITS);
+    return ((limbs[2] * base + limbs[1]) * base + limbs[0]) / first / second;
+}
+
 /* total = a + b, normalized, and values = its value in float64, per cell of n_cells (each of
  * LIMBS limbs): the units over first[c] * second[c] of its column c = cell % n_columns. The same
  * numbers, by the same arithmetic, as kmeans_tf/engine/exact.py's tf_normalized and tf_value.

@@ -1,4 +1,4 @@
-/* The kernel's door: the five ops TensorFlow sees, registered when TensorFlow loads the
+/* The kernel's door: the six ops TensorFlow sees, registered when TensorFlow loads the
  * library, and their compute functions, which check every input before the pass
  * (pass.h) reads it. The ops, namespaced KmeansTf> (in Python: kmeans_tf_<snake_case>,
  * mapped to the engine's names by kmeans_tf/native/ops.py):
@@ -13,15 +13,20 @@
  *   arithmetic: the same labels and bit-identical changes; it also says how many labels
  *   the bounds proved (`skipped`).
  * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
+ * KmeansTf>ClusterSums: the exact sums of given labels' clusters, as float64 values.
  * KmeansTf>ExactAdd: two exact sums added, and their float64 values (the M-step's input).
  *
- * Each pass (the first four) has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
+ * Each op but ExactAdd has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
  * rest), whose samples are compressed sparse rows (scipy's CSR) in four inputs in place of
  * the dense `samples` input: row_starts (int64 [n_samples + 1]: row i's non-zeros are
  * entries row_starts[i] up to row_starts[i + 1]), columns (int32 [nnz], increasing within a
  * row, no duplicates), values (T [nnz]) and n_columns (an int64 scalar); a row may have no
  * non-zeros. Its other inputs and its outputs are the dense op's, and so is its answer on
- * the samples made dense; the pass reads the non-zeros alone.
+ * the samples made dense; the pass reads the non-zeros alone. One exception: the sparse
+ * passes that take old labels (the changes ops) give no sums, an empty [n_clusters, 0, 3]:
+ * sparse rows' sums come whole from KmeansTf>SparseClusterSums, which holds no
+ * (n_clusters, n_features, 3) limbs, where rows of many columns would make them outweigh
+ * the rows.
  *
  * samples and centroids are float or double matrices with the same columns, and at least
  * one centroid; labels, bounds and norms have one entry per sample; a label must be the
@@ -86,6 +91,9 @@ enum {
 
 enum { INERTIA_SAMPLES, INERTIA_CENTROIDS, INERTIA_LABELS, INERTIA_WEIGHTS, INERTIA_N_INPUTS };
 enum { INERTIA_TOTAL_OUT, INERTIA_N_OUTPUTS };
+
+enum { CLUSTER_SAMPLES, CLUSTER_CENTROIDS, CLUSTER_LABELS, CLUSTER_EXPONENTS, CLUSTER_WEIGHTS, CLUSTER_N_INPUTS };
+enum { CLUSTER_SUMS_OUT, CLUSTER_N_OUTPUTS };
 
 enum { SPARSE_ROW_STARTS, SPARSE_COLUMNS, SPARSE_VALUES, SPARSE_N_COLUMNS, SPARSE_PARTS };
 
@@ -291,13 +299,19 @@ static int read_exponents(Call *call, int index, Points *points) {
 }
 
 /* Allocate a pass's labels (output `labels`), sums (output `sums`), counts and members (the two
- * outputs after the sums: each op's enum keeps them in this order). */
-static int allocate_pass_outputs(Call *call, const Points *points, int labels, int sums, PassOutput *out) {
-    const int64_t rows[1] = {points->n_samples}, grid[3] = {points->n_clusters, points->n_features, LIMBS};
-    const int64_t clusters[1] = {points->n_clusters}, cluster_limbs[2] = {points->n_clusters, LIMBS};
+ * outputs after the sums: each op's enum keeps them in this order). A sparse pass with
+ * `old_labels` gives no sums: an empty [n_clusters, 0, LIMBS], and out->sums NULL. */
+static int allocate_pass_outputs(Call *call, const Points *points, int labels, int sums, int old_labels,
+                                 PassOutput *out) {
+    const int whole = !(call->sparse && old_labels);
+    const int64_t rows[1] = {points->n_samples}, clusters[1] = {points->n_clusters};
+    const int64_t grid[3] = {points->n_clusters, whole ? points->n_features : 0, LIMBS};
+    const int64_t cluster_limbs[2] = {points->n_clusters, LIMBS};
     out->labels = output(call, labels, TF_INT64, rows, 1);
     out->sums = out->labels ? output(call, sums, TF_DOUBLE, grid, 3) : NULL;
-    out->counts = out->sums ? output(call, sums + 1, TF_DOUBLE, cluster_limbs, 2) : NULL;
+    if (TF_GetCode(call->status) != TF_OK) return 0;
+    if (!whole) out->sums = NULL;
+    out->counts = output(call, sums + 1, TF_DOUBLE, cluster_limbs, 2);
     out->members = out->counts ? output(call, sums + 2, TF_DOUBLE, clusters, 1) : NULL;
     return out->members != NULL;
 }
@@ -327,7 +341,7 @@ static void compute_sums(void *sparse, TF_OpKernelContext *context) {
     PassOutput out;
     if (start(&call, context, sparse, SUMS_N_INPUTS) &&
         read_points(&call, SUMS_SAMPLES, SUMS_CENTROIDS, SUMS_WEIGHTS, &points) &&
-        read_exponents(&call, SUMS_EXPONENTS, &points) && allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, &out))
+        read_exponents(&call, SUMS_EXPONENTS, &points) && allocate_pass_outputs(&call, &points, SUMS_LABELS_OUT, SUMS_SUMS_OUT, 0, &out))
         finished(&call, &points, nearest_centroid_pass(&points, NULL, NULL, &out));
     finish(&call);
 }
@@ -348,7 +362,7 @@ static void compute_changes(void *sparse, TF_OpKernelContext *context) {
     int64_t *changed;
     if (start_labelled(&call, context, sparse, CHANGES_N_INPUTS, CHANGES_SAMPLES, CHANGES_CENTROIDS, CHANGES_WEIGHTS,
                        CHANGES_LABELS, &points) &&
-        read_exponents(&call, CHANGES_EXPONENTS, &points) && allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, &out) &&
+        read_exponents(&call, CHANGES_EXPONENTS, &points) && allocate_pass_outputs(&call, &points, CHANGES_LABELS_OUT, CHANGES_SUMS_OUT, 1, &out) &&
         (changed = output(&call, CHANGES_CHANGED_OUT, TF_INT64, NULL, 0)) &&
         finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[CHANGES_LABELS]), NULL, &out)))
         *changed = out.changed;
@@ -398,7 +412,7 @@ static void compute_bounded(void *sparse, TF_OpKernelContext *context) {
         read_bounds(&call, &points, &bounds) && read_exponents(&call, BOUNDED_EXPONENTS, &points) &&
         (bounds.new_upper = output(&call, BOUNDED_UPPER_OUT, TF_DOUBLE, rows, 1)) &&
         (bounds.new_lower = output(&call, BOUNDED_LOWER_OUT, TF_DOUBLE, rows, 1)) &&
-        allocate_pass_outputs(&call, &points, BOUNDED_LABELS_OUT, BOUNDED_SUMS_OUT, &out) &&
+        allocate_pass_outputs(&call, &points, BOUNDED_LABELS_OUT, BOUNDED_SUMS_OUT, 1, &out) &&
         (changed = output(&call, BOUNDED_CHANGED_OUT, TF_INT64, NULL, 0)) &&
         (skipped = output(&call, BOUNDED_SKIPPED_OUT, TF_INT64, NULL, 0)) &&
         finished(&call, &points, nearest_centroid_pass(&points, TF_TensorData(call.in[BOUNDED_LABELS]), &bounds, &out))) {
@@ -417,6 +431,22 @@ static void compute_inertia(void *sparse, TF_OpKernelContext *context) {
                        INERTIA_LABELS, &points) &&
         (total = output(&call, INERTIA_TOTAL_OUT, TF_DOUBLE, NULL, 0)))
         finished(&call, &points, sum_squared_distances(&points, TF_TensorData(call.in[INERTIA_LABELS]), total));
+    finish(&call);
+}
+
+/* KmeansTf>ClusterSums: labels in [0, n_clusters), checked as the sums read them; the
+ * centroids give the clusters' number and columns (their values are not read). */
+static void compute_cluster_sums(void *sparse, TF_OpKernelContext *context) {
+    Call call;
+    Points points;
+    double *values;
+    if (start_labelled(&call, context, sparse, CLUSTER_N_INPUTS, CLUSTER_SAMPLES, CLUSTER_CENTROIDS, CLUSTER_WEIGHTS,
+                       CLUSTER_LABELS, &points) &&
+        read_exponents(&call, CLUSTER_EXPONENTS, &points)) {
+        const int64_t shape[2] = {points.n_clusters, points.n_features};
+        if ((values = output(&call, CLUSTER_SUMS_OUT, TF_DOUBLE, shape, 2)))
+            finished(&call, &points, cluster_sums(&points, TF_TensorData(call.in[CLUSTER_LABELS]), values));
+    }
     finish(&call);
 }
 
@@ -510,7 +540,15 @@ static void infer_pass(TF_ShapeInferenceContext *context, TF_Status *status, con
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSubshape(context, centroids, 0, 1, clusters, status);
     for (int i = 0; i < outputs->n_rows && TF_GetCode(status) == TF_OK; ++i)
         TF_ShapeInferenceContextSetOutput(context, outputs->rows[i], rows, status);
-    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextConcatenateShapes(context, centroids, limbs, grid, status);
+    if (TF_GetCode(status) == TF_OK && sparse && outputs->changed >= 0) { /* no sums: [n_clusters, 0, LIMBS] */
+        TF_ShapeHandle *none = TF_ShapeInferenceContextVectorFromSize(context, 0), *empty = TF_NewShapeHandle();
+        TF_ShapeInferenceContextConcatenateShapes(context, clusters, none, empty, status);
+        if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextConcatenateShapes(context, empty, limbs, grid, status);
+        TF_DeleteShapeHandle(none);
+        TF_DeleteShapeHandle(empty);
+    } else if (TF_GetCode(status) == TF_OK) {
+        TF_ShapeInferenceContextConcatenateShapes(context, centroids, limbs, grid, status);
+    }
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, outputs->sums, grid, status);
     if (TF_GetCode(status) == TF_OK)
         TF_ShapeInferenceContextConcatenateShapes(context, clusters, limbs, cluster_limbs, status);
@@ -547,6 +585,16 @@ static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) 
                                        BOUNDED_SUMS_OUT, BOUNDED_COUNTS_OUT, BOUNDED_MEMBERS_OUT, BOUNDED_CHANGED_OUT,
                                        BOUNDED_SKIPPED_OUT};
     infer_pass(context, status, &outputs);
+}
+
+/* ClusterSums: sums shaped like the centroids (its second input, after the samples' parts). */
+static void infer_cluster_sums(TF_ShapeInferenceContext *context, TF_Status *status) {
+    const int sparse = TF_ShapeInferenceContextNumInputs(context) > CLUSTER_N_INPUTS;
+    TF_ShapeHandle *centroids = TF_NewShapeHandle();
+    TF_ShapeInferenceContextGetInput(context, sparse ? SPARSE_PARTS : 1, centroids, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, centroids, 2, centroids, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, CLUSTER_SUMS_OUT, centroids, status);
+    TF_DeleteShapeHandle(centroids);
 }
 
 static void infer_scalar(TF_ShapeInferenceContext *context, TF_Status *status) {
@@ -593,6 +641,11 @@ static const OpSpec OPS[] = {
       [INERTIA_WEIGHTS] = "weights: double"},
      {[INERTIA_TOTAL_OUT] = "total: double"},
      infer_scalar, compute_inertia},
+    {"KmeansTf>ClusterSums",
+     {[CLUSTER_SAMPLES] = "samples: T", [CLUSTER_CENTROIDS] = "centroids: T", [CLUSTER_LABELS] = "labels: int64",
+      [CLUSTER_EXPONENTS] = "exponents: double", [CLUSTER_WEIGHTS] = "weights: double"},
+     {[CLUSTER_SUMS_OUT] = "sums: double"},
+     infer_cluster_sums, compute_cluster_sums},
 };
 
 /* A sparse op's samples, in place of the dense op's first input. */

@@ -11,8 +11,9 @@
  * (threads, blocks, chunks, workers). A block of dense rows adds them into 64-bit running
  * sums of its own, moved into the output's float64 limbs (limbs.h) before they could
  * overflow; sparse rows' sums come after their labels, a range of columns per thread, straight
- * into the limbs (sparse_sums). The typed code is pass_body.h, included below once for float
- * and once for double. */
+ * into the limbs (sparse_sums), and a sparse pass with old labels sums nothing: the loop takes
+ * sparse rows' sums whole from cluster_sums, a cluster at a time, which holds no limbs of every
+ * cluster. The typed code is pass_body.h, included below once for float and once for double. */
 #include "pass.h"
 
 #include <float.h>
@@ -186,19 +187,42 @@ typedef struct {
     int64_t n_blocks;
 } InertiaJob;
 
-/* Sparse rows' sums, after their labels: each part adds up a range of columns of every
- * changed row, straight into the output's limbs, which no other part touches. */
+/* Sparse rows' sums, after their labels (NearestCentroidSums): each part adds up a range of
+ * columns of every row, straight into the output's limbs, which no other part touches. */
 typedef struct {
     const Points *points;
-    const int64_t *labels, *old_labels; /* old_labels NULL: every row is new */
-    double *sums;                       /* OUT (n_clusters, n_features, LIMBS): the pass's output */
+    const int64_t *labels;
+    double *sums;     /* OUT (n_clusters, n_features, LIMBS): the pass's output */
     int64_t n_parts;
-    int *not_finite;                    /* OUT (n_parts,): a part met a value that is NaN or infinite */
+    int *not_finite;  /* OUT (n_parts,): a part met a value that is NaN or infinite */
 } SparseSumsJob;
+
+/* cluster_sums's work: the rows grouped by cluster, and the clusters in parts of about equal work. */
+typedef struct {
+    const Points *points;
+    const int64_t *rows;           /* (n_samples,): cluster 0's rows, then cluster 1's, ..., each in row order */
+    const int64_t *cluster_starts; /* (n_clusters + 1,): cluster c's are rows[cluster_starts[c] .. cluster_starts[c + 1]) */
+    const int64_t *part_starts;    /* (n_parts + 1,): part p sums clusters part_starts[p] .. part_starts[p + 1] - 1 */
+    int64_t *cells;                /* (n_parts, n_features, 2): each part's own (add_to_cells, limbs.h) */
+    double *values;                /* OUT (n_clusters, n_features) */
+    int *not_finite;               /* OUT (n_parts,): a part met a value that is NaN or infinite */
+} ClusterSumsJob;
+
+/* cluster_sums's parts per usable CPU: several, so that a large cluster holds the others up less. */
+enum { CLUSTER_PARTS_PER_CPU = 4 };
 
 /* Rows a part adds before it normalizes its limbs: each cell then took at most this many pieces. */
 #define ROWS_BETWEEN_NORMALIZING ((int64_t)1 << 26)
 enum { MAX_SPARSE_PARTS = 64 };
+
+/* cluster_sums reads its rows in cluster order, scattered: it asks for a row's data this many
+ * rows ahead, and for where a sparse row's data starts further ahead still. */
+enum { ROWS_AHEAD = 4, ROW_STARTS_AHEAD = 12 };
+
+/* Prefetch where sparse row `row`'s non-zeros start (dense rows: nothing to prefetch). */
+static inline void prefetch_row_start(const Points *points, int64_t row) {
+    if (points->sparse) __builtin_prefetch(points->sparse->row_starts + row);
+}
 
 /* The typed kernels, once for float and once for double. */
 typedef float VecFloat __attribute__((vector_size(32)));
@@ -210,7 +234,8 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
  * minimum_float, lanes_min_float, nearest_rows_float, sparse_dots_float,
  * nearest_sparse_row_float, assign_all_float, squared_distance_float,
  * row_squared_distance_float, set_bounds_float, measure_rows_float, prefetch_row_float,
- * assign_bounded_float, add_row_float, add_changes_float, run_block_float,
+ * assign_bounded_float, value_units_float, row_units_float, add_units_float,
+ * add_changes_float, sparse_sums_float, add_row_to_cells_float, cluster_sums_part_float, run_block_float,
  * add_inertia_float and inertia_block_float. */
 /* Whether a float or a double is a NaN or an infinity: all its exponent bits set. */
 static inline int not_finite_float(float value) {
@@ -241,7 +266,8 @@ static inline int not_finite_double(double value) {
  * select_double, minimum_double, lanes_min_double, nearest_rows_double,
  * sparse_dots_double, nearest_sparse_row_double, assign_all_double,
  * squared_distance_double, row_squared_distance_double, set_bounds_double,
- * measure_rows_double, prefetch_row_double, assign_bounded_double, add_row_double,
+ * measure_rows_double, prefetch_row_double, assign_bounded_double, value_units_double,
+ * row_units_double, add_units_double, sparse_sums_double, add_row_to_cells_double, cluster_sums_part_double,
  * add_changes_double, run_block_double, add_inertia_double and inertia_block_double. */
 #define REAL double
 #define VEC VecDouble
@@ -327,7 +353,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
     /* Each block sums into 64-bit running sums of its own, which it moves into the output's limbs. */
     const int64_t row_units = points->sparse ? 0 : n_features; /* sparse rows' units: sparse_sums */
-    memset(out->sums, 0, grid * LIMBS * sizeof(double));
+    if (out->sums) memset(out->sums, 0, grid * LIMBS * sizeof(double));
     memset(out->counts, 0, n_clusters * LIMBS * sizeof(double));
     BlockSums shared = {
         .sums = out->sums,
@@ -375,9 +401,9 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     result = first_problem(job.blocks, n_blocks);
     if (result.outcome != PASS_DONE) goto done;
     int not_finite = 0;
-    if (points->sparse) {
+    if (points->sparse && out->sums) { /* sparse rows with old labels: no sums (pass.h) */
         int part_not_finite[MAX_SPARSE_PARTS] = {0};
-        SparseSumsJob sums_job = {points, out->labels, old_labels, out->sums, sparse_parts(points), part_not_finite};
+        SparseSumsJob sums_job = {points, out->labels, out->sums, sparse_parts(points), part_not_finite};
         run_blocks(&sums_job, sums_job.n_parts, points->is_float ? sparse_sums_float : sparse_sums_double);
         for (int64_t p = 0; p < sums_job.n_parts; ++p) not_finite |= part_not_finite[p];
     }
@@ -390,7 +416,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
         not_finite |= job.blocks[b].not_finite;
     }
     /* Rows that are not finite have no sums: NaN says so (the op's callers check the sums). */
-    for (int64_t i = 0; not_finite && i < grid * LIMBS; ++i) out->sums[i] = NAN;
+    for (int64_t i = 0; not_finite && out->sums && i < grid * LIMBS; ++i) out->sums[i] = NAN;
 
 done:
     free(panels_float.values);
@@ -429,5 +455,69 @@ PassResult sum_squared_distances(const Points *points, const int64_t *labels, do
     }
     free(job.blocks);
     free(centroid_norms);
+    return result;
+}
+
+/* Group the rows by their labels (a counting sort, in row order within a cluster) into
+ * job->rows and job->cluster_starts, checking each label and weight, and split the clusters
+ * into job->part_starts' parts of about equal work (a sparse row's work: its non-zeros). */
+static PassResult group_rows(const Points *points, const int64_t *labels, int64_t n_parts, int64_t *rows,
+                             int64_t *cluster_starts, int64_t *part_starts, double *work) {
+    const int64_t n_samples = points->n_samples, n_clusters = points->n_clusters;
+    double total = 0;
+    for (int64_t row = 0; row < n_samples; ++row) {
+        const int64_t label = labels[row];
+        if ((uint64_t)label >= (uint64_t)n_clusters) return (PassResult){PASS_BAD_LABEL, row, label, 0, 0};
+        if (points->weights && !good_weight(points->weights[row]))
+            return (PassResult){PASS_BAD_WEIGHT, row, 0, 0, points->weights[row]};
+        const double row_work = 1.0 + (double)(points->sparse ? points->sparse->row_starts[row + 1] -
+                                                                   points->sparse->row_starts[row]
+                                                             : points->n_features);
+        ++cluster_starts[label + 1];
+        work[label] += row_work;
+        total += row_work;
+    }
+    for (int64_t c = 0; c < n_clusters; ++c) cluster_starts[c + 1] += cluster_starts[c];
+    for (int64_t row = 0; row < n_samples; ++row) rows[cluster_starts[labels[row]]++] = row;
+    for (int64_t c = n_clusters; c > 0; --c) cluster_starts[c] = cluster_starts[c - 1]; /* back to each start */
+    cluster_starts[0] = 0;
+    double done = 0;
+    int64_t part = 1;
+    part_starts[0] = 0;
+    for (int64_t c = 0; c < n_clusters && part < n_parts; ++c) {
+        done += work[c];
+        if (done >= total * (double)part / (double)n_parts) part_starts[part++] = c + 1;
+    }
+    while (part <= n_parts) part_starts[part++] = n_clusters;
+    return (PassResult){PASS_DONE, 0, 0, 0, 0};
+}
+
+PassResult cluster_sums(const Points *points, const int64_t *labels, double *values) {
+    const int64_t n_clusters = points->n_clusters, n_features = points->n_features;
+    int64_t n_parts = CLUSTER_PARTS_PER_CPU * usable_cpus();
+    if (n_parts > n_clusters) n_parts = n_clusters;
+    int64_t *rows = zeroed(points->n_samples, sizeof(int64_t));
+    int64_t *cluster_starts = zeroed(n_clusters + 1, sizeof(int64_t));
+    int64_t *part_starts = zeroed(n_parts + 1, sizeof(int64_t));
+    double *work = zeroed(n_clusters, sizeof(double));
+    int64_t *cells = zeroed(n_parts * n_features * 2, sizeof(int64_t));
+    int *not_finite = zeroed(n_parts, sizeof(int));
+    PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
+    if (rows && cluster_starts && part_starts && work && cells && not_finite) {
+        result = group_rows(points, labels, n_parts, rows, cluster_starts, part_starts, work);
+        if (result.outcome == PASS_DONE) {
+            ClusterSumsJob job = {points, rows, cluster_starts, part_starts, cells, values, not_finite};
+            run_blocks(&job, n_parts, points->is_float ? cluster_sums_part_float : cluster_sums_part_double);
+            int any = 0;
+            for (int64_t p = 0; p < n_parts; ++p) any |= not_finite[p];
+            for (int64_t i = 0; any && i < n_clusters * n_features; ++i) values[i] = NAN;
+        }
+    }
+    free(rows);
+    free(cluster_starts);
+    free(part_starts);
+    free(work);
+    free(cells);
+    free(not_finite);
     return result;
 }

@@ -50,7 +50,8 @@ enum { LIMBS = 3, LIMB_BITS = 26 };
 /* What a pass gives. Sums are exact: the same whatever the order of the rows. */
 typedef struct {
     int64_t *labels; /* OUT (n_samples,): each sample's nearest centroid */
-    double *sums;    /* OUT (n_clusters, n_features, LIMBS): weighted sums (of the changes, with old labels) */
+    double *sums;    /* OUT (n_clusters, n_features, LIMBS): weighted sums (of the changes, with old labels);
+                        NULL for sparse rows with old labels, whose sums come whole from cluster_sums */
     double *counts;  /* OUT (n_clusters, LIMBS): the weights' sums (the counts, without weights) */
     double *members; /* OUT (n_clusters,): how many samples of weight > 0 (exact: a cluster is empty at 0) */
     int64_t changed; /* OUT: how many labels differ from the old ones (all, without old labels) */
@@ -79,5 +80,12 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
 /* The float64 sum over samples of the squared distance to their labelled centroid, times
  * the sample's weight. */
 PassResult sum_squared_distances(const Points *points, const int64_t *labels, double *total);
+
+/* Each cluster's exact (weighted) sum of its samples (labels in [0, n_clusters), checked as
+ * read; the weights too), as float64 values (n_clusters, n_features): the value of the
+ * exact sum, rounded once, as KmeansTf>ExactAdd gives it from limbs. A cluster at a time in
+ * limbs of one row's size, so that no (n_clusters, n_features, LIMBS) limbs are held. A
+ * value that is NaN or infinite makes every sum NaN. */
+PassResult cluster_sums(const Points *points, const int64_t *labels, double *values);
 
 #endif

@@ -5,7 +5,8 @@
  *   LANES_T, PANEL_T, Panels_T, pack_T, load_T, select_T, minimum_T, lanes_min_T,
  *   nearest_rows_T, sparse_dots_T, nearest_sparse_row_T, assign_all_T, squared_distance_T,
  *   row_squared_distance_T, set_bounds_T, measure_rows_T, prefetch_row_T, assign_bounded_T,
- *   add_row_T, add_changes_T, run_block_T, add_inertia_T, inertia_block_T
+ *   value_units_T, row_units_T, add_units_T, add_changes_T, sparse_sums_T, add_row_to_cells_T,
+ *   cluster_sums_part_T, run_block_T, add_inertia_T, inertia_block_T
  * (pass.c lists the full names where it includes this file). */
 
 enum { TYPED(LANES) = sizeof(VEC) / sizeof(REAL), TYPED(PANEL) = 2 * sizeof(VEC) / sizeof(REAL) };
@@ -518,10 +519,9 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
 }
 
 /* Part `index` of sparse rows' exact sums (a BlockRunner, see pool.h): the columns of its range,
- * of every row whose label changed (every row without old labels), added to the row's new
- * cluster and taken from its old one, each value's units (value_units) added to the
+ * of every row, added to the row's cluster, each value's units (value_units) added to the
  * output's limbs in pieces (add_pieces, limbs.h), which it normalizes at the end (and every
- * ROWS_BETWEEN_NORMALIZING rows) where any row changed. No other part touches those limbs, and the sums are whole
+ * ROWS_BETWEEN_NORMALIZING rows). No other part touches those limbs, and the sums are whole
  * numbers of units: the same however many parts there are. The weights were checked with the
  * labels. A value that is NaN or infinite is noted in job->not_finite. */
 static void TYPED(sparse_sums)(const void *work, int64_t index) {
@@ -536,27 +536,76 @@ static void TYPED(sparse_sums)(const void *work, int64_t index) {
     for (int64_t from = 0; from < points->n_samples; from += ROWS_BETWEEN_NORMALIZING) {
         const int64_t to = from + ROWS_BETWEEN_NORMALIZING < points->n_samples ? from + ROWS_BETWEEN_NORMALIZING
                                                                                  : points->n_samples;
-        int added_any = 0; /* no row changed: the limbs are the output's zeros, normalized already */
         for (int64_t row = from; row < to; ++row) {
-            const int64_t label = job->labels[row], old = job->old_labels ? job->old_labels[row] : -1;
-            if (label == old) continue;
-            added_any = 1;
             const double weight = points->weights ? points->weights[row] : 1;
-            double *added = job->sums + label * n_features * LIMBS;
-            double *taken = old >= 0 ? job->sums + old * n_features * LIMBS : NULL;
+            double *sums = job->sums + job->labels[row] * n_features * LIMBS;
             for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
                 const int64_t column = rows->columns[j];
                 if (column < low) continue;
                 if (column >= high) break; /* a row's columns increase */
-                const int64_t units = TYPED(value_units)(values[j], weight, first[column], second[column], 1);
+                add_pieces(TYPED(value_units)(values[j], weight, first[column], second[column], 1), sums + column * LIMBS);
                 bad |= TYPED(not_finite)(values[j]);
-                add_pieces(units, added + column * LIMBS);
-                if (taken) add_pieces(-units, taken + column * LIMBS);
             }
         }
-        for (int64_t c = 0; added_any && c < n_clusters; ++c)
+        for (int64_t c = 0; c < n_clusters; ++c)
             for (int64_t column = low; column < high; ++column)
                 normalize_limbs(job->sums + (c * n_features + column) * LIMBS);
+    }
+    job->not_finite[index] = bad;
+}
+
+/* Add the units of weight x row `row` (dense or sparse; value_units) to a cluster's cells,
+ * two 64-bit sums per feature (cells_to_limbs, limbs.h); return whether a value is NaN or
+ * infinite. */
+static inline int TYPED(add_row_to_cells)(const Points *points, int64_t row, int64_t *restrict cells) {
+    const double *first = points->factors, *second = points->factors + points->n_features + 1;
+    const double weight = points->weights ? points->weights[row] : 1;
+    int bad = 0;
+    if (points->sparse) {
+        const SparseRows *rows = points->sparse;
+        const REAL *values = rows->values;
+        for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
+            const int64_t column = rows->columns[j];
+            add_to_cells(TYPED(value_units)(values[j], weight, first[column], second[column], 1), cells + 2 * column);
+            bad |= TYPED(not_finite)(values[j]);
+        }
+    } else {
+        const REAL *values = (const REAL *)points->samples + row * points->n_features;
+        for (int64_t f = 0; f < points->n_features; ++f) {
+            add_to_cells(TYPED(value_units)(values[f], weight, first[f], second[f], 1), cells + 2 * f);
+            bad |= TYPED(not_finite)(values[f]);
+        }
+    }
+    return bad;
+}
+
+/* Part `index` of cluster_sums (a BlockRunner, see pool.h): its clusters, one at a time. A
+ * cluster's rows add up in the part's cells of one row's size (add_row_to_cells), which stay
+ * in cache; they then give the cluster's exact sums' limbs, and those their values
+ * (limbs_value). The rows come in cluster order, scattered: each is asked for a few rows
+ * ahead. The labels and weights were checked as the rows were grouped. A value that is NaN
+ * or infinite is noted in job->not_finite. */
+static void TYPED(cluster_sums_part)(const void *work, int64_t index) {
+    const ClusterSumsJob *job = work;
+    const Points *points = job->points;
+    const int64_t n_features = points->n_features;
+    const double *first = points->factors, *second = points->factors + n_features + 1;
+    int64_t *cells = job->cells + index * n_features * 2;
+    int bad = 0;
+    for (int64_t c = job->part_starts[index]; c < job->part_starts[index + 1]; ++c) {
+        memset(cells, 0, n_features * 2 * sizeof(int64_t));
+        const int64_t end = job->cluster_starts[c + 1];
+        for (int64_t i = job->cluster_starts[c]; i < end; ++i) {
+            if (i + ROW_STARTS_AHEAD < end) prefetch_row_start(points, job->rows[i + ROW_STARTS_AHEAD]);
+            if (i + ROWS_AHEAD < end) TYPED(prefetch_row)(points, job->rows[i + ROWS_AHEAD]);
+            bad |= TYPED(add_row_to_cells)(points, job->rows[i], cells);
+        }
+        double *values = job->values + c * n_features;
+        for (int64_t f = 0; f < n_features; ++f) {
+            double limbs[LIMBS];
+            cells_to_limbs(cells + 2 * f, limbs);
+            values[f] = limbs_value(limbs, first[f], second[f]);
+        }
     }
     job->not_finite[index] = bad;
 }
