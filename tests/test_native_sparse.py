@@ -141,9 +141,13 @@ def test_the_exact_sums_equal_the_dense_ops_bit_for_bit(native_kernel, case, wei
 
 
 @pytest.mark.parametrize("cpus", [1, None], ids=["one CPU", "every CPU"])
-def test_cluster_sums_are_the_values_of_the_dense_ops_exact_sums_bit_for_bit(native_kernel, case, weights, cpus):
+@pytest.mark.parametrize("units", ["one bound", "a bound per column"])
+def test_cluster_sums_are_the_values_of_the_dense_ops_exact_sums_bit_for_bit(native_kernel, case, weights, cpus, units):
     samples, sparse, centroids = case
-    exponents = exponents_of(samples, weights)
+    if units == "one bound":  # as sparse rows are prepared: every column's units the same
+        exponents = exponents_of(samples, weights)
+    else:
+        exponents = exact.tf_exponents_of(sparse, kernels.no_weights() if weights is None else tf.constant(weights))
     labels, limbs, *_ = native_kernel.nearest_centroid_sums(dense(sparse), centroids, weights, exponents)
     expected = native_kernel.exact_add(limbs, tf.zeros_like(limbs), exponents[:-1])[1].numpy()
     with only_cpus(cpus):  # one part of clusters, or several

@@ -315,7 +315,7 @@ def _run_once(
         None if report is None else _in_data_units(report, prepared, tol),
     )
     dtype = data.dtype.as_numpy_dtype
-    found = prepared.unscaled(centroids.numpy(), dtype)
+    found = prepared.unscaled(centroids, dtype)  # a tensor: read in place, one copy made
     if prepared.shrunk:
         inertia = prepare.inertia_in_range(_exact_inertia(samples, found, labels.numpy(), sample_weight))
     else:

@@ -175,6 +175,12 @@ def loop(
             values=(sum_values, count_values),
         )
         converged = m_step.converged(changed, shift, tol)
+        # The centroids the next pass's bounds are for: these, after a bounded pass; after a plain one its bounds are
+        # infinite (every sample measured), and the new centroids stand in, so that these need not be kept.
+        if algorithm == LLOYD:
+            measured = new_centroids
+        else:
+            measured = tf.cond(bounded, lambda: centroids, lambda: new_centroids)
         bounded = bounded | (changed < switch_at)
         if keep_iterations or reporting:
             inertia = kernel.sum_squared_distances(samples, centroids, new_labels, weights)
@@ -191,7 +197,7 @@ def loop(
         return (
             iteration + 1,
             new_centroids,
-            centroids,
+            measured,
             new_labels,
             upper,
             lower,

@@ -17,6 +17,9 @@ from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import exact, tf_ops
 from kmeans_tf.engine.tracing import matrix, traced_per_dtype, vector
 
+# The squared shift sums its float64 squares this many cells at a time (``squared_shift``).
+SHIFT_CELLS = 2**20
+
 
 def tolerance(tol, squared_norm_sum, n_values):
     """``tol`` times the mean per-feature variance, as scikit-learn scales it (unweighted).
@@ -146,4 +149,22 @@ def _means_and_shift(centroids, sums, counts, members, unit=False):
         lengths = tf.norm(means, axis=1, keepdims=True)
         means = tf.where(lengths > 0, means / tf.where(lengths > 0, lengths, 1), tf.cast(centroids, tf.float64))
     new_centroids = tf.cast(means, centroids.dtype)
-    return new_centroids, tf.reduce_sum(tf.square(tf.cast(new_centroids - centroids, tf.float64)))
+    return new_centroids, squared_shift(new_centroids, centroids)
+
+
+def squared_shift(new, old):
+    """The total squared shift of the centroids: their differences in their own dtype, squared and summed in float64.
+
+    ``SHIFT_CELLS`` cells' worth of rows at a time (one sum where they fit): a few MiB of float64
+    squares, never a float64 copy of every centroid.
+    """
+    n_rows = tf.shape(new)[0]
+    rows = tf.maximum(1, SHIFT_CELLS // tf.maximum(tf.shape(new)[1], 1))
+
+    def add_rows(start, total):
+        stop = tf.minimum(start + rows, n_rows)
+        difference = tf.cast(new[start:stop] - old[start:stop], tf.float64)
+        return stop, total + tf.reduce_sum(tf.square(difference))
+
+    start = (tf.constant(0), tf.constant(0.0, tf.float64))
+    return tf.while_loop(lambda start, _: start < n_rows, add_rows, start)[1]

@@ -86,12 +86,15 @@ class Prepared:
         dtype = self.centred.dtype
         if self.unit:
             return spherical.unit_copy(points.astype(dtype), name)
-        if self.exponent == 0 and not np.any(self.mean):  # neither scaled nor centred (sparse rows)
-            return points.astype(dtype)
+        if self.exponent == 0 and not np.any(self.mean):  # neither scaled nor centred (sparse rows): as they are
+            return np.asarray(points, dtype)
         return np.ldexp(points.astype(dtype), self.exponent) - np.ldexp(self.mean, self.exponent).astype(dtype)
 
     def unscaled(self, centroids, dtype=np.float64):
-        """Return centroids of ``centred`` in the samples' coordinates, as ``dtype`` (a new array; made in float64)."""
+        """Return centroids (an array or a tensor) of ``centred`` in the samples' coordinates, as ``dtype``.
+
+        A new array, made in float64 where the coordinates are scaled or centred.
+        """
         if self.exponent == 0 and not np.any(self.mean):  # neither scaled nor centred (sparse rows, unit rows)
             return np.array(centroids, dtype)
         return (np.ldexp(np.asarray(centroids, np.float64), -self.exponent) + self.mean).astype(dtype)

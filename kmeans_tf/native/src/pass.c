@@ -206,6 +206,7 @@ typedef struct {
     int64_t *cells;                /* (n_parts, n_features, 2): each part's own (add_to_cells, limbs.h) */
     double *values;                /* OUT (n_clusters, n_features) */
     int *not_finite;               /* OUT (n_parts,): a part met a value that is NaN or infinite */
+    int same_factors;              /* every column has column 0's factors (Points.factors) */
 } ClusterSumsJob;
 
 /* cluster_sums's parts per usable CPU: several, so that a large cluster holds the others up less. */
@@ -217,7 +218,7 @@ enum { MAX_SPARSE_PARTS = 64 };
 
 /* cluster_sums reads its rows in cluster order, scattered: it asks for a row's data this many
  * rows ahead, and for where a sparse row's data starts further ahead still. */
-enum { ROWS_AHEAD = 4, ROW_STARTS_AHEAD = 12 };
+enum { ROWS_AHEAD = 8, ROW_STARTS_AHEAD = 24 };
 
 /* Prefetch where sparse row `row`'s non-zeros start (dense rows: nothing to prefetch). */
 static inline void prefetch_row_start(const Points *points, int64_t row) {
@@ -492,6 +493,14 @@ static PassResult group_rows(const Points *points, const int64_t *labels, int64_
     return (PassResult){PASS_DONE, 0, 0, 0, 0};
 }
 
+/* Whether every column has column 0's two factors (Points.factors). */
+static int same_factors(const Points *points) {
+    const double *first = points->factors, *second = points->factors + points->n_features + 1;
+    for (int64_t f = 1; f < points->n_features; ++f)
+        if (first[f] != first[0] || second[f] != second[0]) return 0;
+    return 1;
+}
+
 PassResult cluster_sums(const Points *points, const int64_t *labels, double *values) {
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features;
     int64_t n_parts = CLUSTER_PARTS_PER_CPU * usable_cpus();
@@ -506,7 +515,8 @@ PassResult cluster_sums(const Points *points, const int64_t *labels, double *val
     if (rows && cluster_starts && part_starts && work && cells && not_finite) {
         result = group_rows(points, labels, n_parts, rows, cluster_starts, part_starts, work);
         if (result.outcome == PASS_DONE) {
-            ClusterSumsJob job = {points, rows, cluster_starts, part_starts, cells, values, not_finite};
+            ClusterSumsJob job = {points, rows, cluster_starts, part_starts, cells, values, not_finite,
+                                  same_factors(points)};
             run_blocks(&job, n_parts, points->is_float ? cluster_sums_part_float : cluster_sums_part_double);
             int any = 0;
             for (int64_t p = 0; p < n_parts; ++p) any |= not_finite[p];

@@ -556,8 +556,12 @@ static void TYPED(sparse_sums)(const void *work, int64_t index) {
 
 /* Add the units of weight x row `row` (dense or sparse; value_units) to a cluster's cells,
  * two 64-bit sums per feature (cells_to_limbs, limbs.h); return whether a value is NaN or
- * infinite. */
-static inline int TYPED(add_row_to_cells)(const Points *points, int64_t row, int64_t *restrict cells) {
+ * infinite. `same_factors` (a constant where this is inlined): every column has column 0's
+ * factors (sparse rows' usually have: prepare gives them one bound), which a sparse row then
+ * need not read per non-zero. */
+static inline __attribute__((always_inline)) int TYPED(add_row_to_cells)(const Points *points, int64_t row,
+                                                                        int64_t *restrict cells,
+                                                                        const int same_factors) {
     const double *first = points->factors, *second = points->factors + points->n_features + 1;
     const double weight = points->weights ? points->weights[row] : 1;
     int bad = 0;
@@ -566,7 +570,9 @@ static inline int TYPED(add_row_to_cells)(const Points *points, int64_t row, int
         const REAL *values = rows->values;
         for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
             const int64_t column = rows->columns[j];
-            add_to_cells(TYPED(value_units)(values[j], weight, first[column], second[column], 1), cells + 2 * column);
+            const double column_first = same_factors ? first[0] : first[column];
+            const double column_second = same_factors ? second[0] : second[column];
+            add_to_cells(TYPED(value_units)(values[j], weight, column_first, column_second, 1), cells + 2 * column);
             bad |= TYPED(not_finite)(values[j]);
         }
     } else {
@@ -598,7 +604,10 @@ static void TYPED(cluster_sums_part)(const void *work, int64_t index) {
         for (int64_t i = job->cluster_starts[c]; i < end; ++i) {
             if (i + ROW_STARTS_AHEAD < end) prefetch_row_start(points, job->rows[i + ROW_STARTS_AHEAD]);
             if (i + ROWS_AHEAD < end) TYPED(prefetch_row)(points, job->rows[i + ROWS_AHEAD]);
-            bad |= TYPED(add_row_to_cells)(points, job->rows[i], cells);
+            if (job->same_factors)
+                bad |= TYPED(add_row_to_cells)(points, job->rows[i], cells, 1);
+            else
+                bad |= TYPED(add_row_to_cells)(points, job->rows[i], cells, 0);
         }
         double *values = job->values + c * n_features;
         for (int64_t f = 0; f < n_features; ++f) {
