@@ -7,6 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import KMeans as ScikitKMeans
 
 from kmeans_tf import KMeans, MiniBatchKMeans, inertia, kmeans, kmeans_plusplus, minibatch_kmeans, predict
+from kmeans_tf.engine import sparse
 from tests.cases import DTYPE_IDS, DTYPES
 
 
@@ -128,3 +129,13 @@ def test_rows_beyond_float64_squares_give_the_dense_rows_answer():
     assert_array_equal(ours.labels, dense.labels)
     assert_allclose(ours.inertia, dense.inertia, rtol=1e-9)
     assert_allclose(inertia(huge, ours.centroids), dense.inertia, rtol=1e-9)
+
+
+def test_the_rows_squared_norms_are_the_same_made_a_few_rows_at_a_time(monkeypatch):
+    rows, _ = sparse_case(8, n_rows=300, n_features=30)
+    rows = scipy.sparse.vstack([scipy.sparse.csr_matrix((3, 30)), rows, scipy.sparse.csr_matrix((2, 30))]).tocsr()
+    expected = np.asarray(rows.multiply(rows).sum(axis=1), np.float64).ravel()
+    whole = sparse.squared_norms(rows)
+    monkeypatch.setattr(sparse, "NORM_CHUNK", 7)  # a row or two at a time, rows of none among them
+    assert_array_equal(sparse.squared_norms(rows), whole)
+    assert_allclose(whole, expected, rtol=1e-13)

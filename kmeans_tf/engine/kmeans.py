@@ -174,7 +174,6 @@ def kmeans(
     # tol is relative to the mean per-feature variance (unweighted), as in scikit-learn.
     scaled_tol = m_step.tolerance(options.tol, prepared.spread, n_samples * n_features)
     largest_norm = float(prepared.norms.max())
-    data = sparse.to_tensor(prepared.centred) if rows_are_sparse else prepare.tensor_over(prepared.centred)
     norms = tf.constant(prepared.norms)
     kernel = kernels.kernel(options.batch_size, sparse=rows_are_sparse)
     weights = None if options.weights is None else tf.constant(options.weights)
@@ -189,14 +188,18 @@ def kmeans(
             options.init_rounds,
         )
 
+    @functools.cache
+    def data():  # made at the first run, once its start is drawn: seeding holds the rows in a layout of its own
+        return sparse.to_tensor(prepared.centred) if rows_are_sparse else prepare.tensor_over(prepared.centred)
+
     def run_once(initial, report):
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull, or of unit length.
-        norm_bound = max(largest_norm, float(np.square(initial, dtype=np.float64).sum(axis=1).max()))
+        norm_bound = max(largest_norm, prepare.largest_squared_norm(initial))
         if prepared.unit:
             norm_bound = max(norm_bound, 1.0) * (1 + 8 * float(np.finfo(samples.dtype).eps))
         return _run_once(
             samples,
-            data,
+            data(),
             initial,
             kernel,
             options.max_iter,

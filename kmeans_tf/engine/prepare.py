@@ -40,6 +40,15 @@ def column_sums(samples):
     return total
 
 
+def largest_squared_norm(points):
+    """Return the largest squared norm of ``points``' rows (squares summed in float64), a MiB of squares at a time."""
+    rows = max(1, 2**17 // max(points.shape[1], 1))
+    return max(
+        float(np.square(points[start : start + rows], dtype=np.float64).sum(axis=1).max())
+        for start in range(0, len(points), rows)
+    )
+
+
 def squared_norms(samples):
     """Return each row's squared norm (float64), computed a chunk of rows at a time."""
     norms = np.empty(len(samples))

@@ -17,6 +17,9 @@ import scipy.sparse
 from kmeans_tf._tensorflow import tf
 from kmeans_tf.engine import csr_rows, prepare, spherical
 
+# squared_norms squares about this many non-zeros at a time.
+NORM_CHUNK = 2**20
+
 
 def is_sparse(samples):
     """Whether ``samples`` are a ``scipy.sparse`` matrix or array."""
@@ -89,7 +92,7 @@ def prepared(rows, unit=False, centroids=None, exponent=None):
 def _largest_everywhere(rows):
     """``Prepared.bounds`` of sparse rows: the largest magnitude of any value, for every column (one pass over the
     values; a bound per column would need a scatter over them, several times slower)."""
-    largest = float(np.abs(rows.data).max()) if rows.nnz else 0.0
+    largest = max(abs(float(rows.data.max())), abs(float(rows.data.min()))) if rows.nnz else 0.0
     return np.full(rows.shape[1], largest)
 
 
@@ -107,11 +110,15 @@ def exact_inertia(rows, centroids, labels, weights=None):
 
 
 def squared_norms(rows):
-    """Each row's squared norm (float64)."""
-    norms = np.zeros(rows.shape[0])
-    filled = np.diff(rows.indptr) > 0  # a row of no non-zeros has norm 0 (and no place for reduceat)
-    if filled.any():
-        norms[filled] = np.add.reduceat(np.square(rows.data, dtype=np.float64), rows.indptr[:-1][filled])
+    """Each row's squared norm (float64), the rows of about ``NORM_CHUNK`` non-zeros at a time."""
+    n_rows, starts = rows.shape[0], rows.indptr
+    norms, step = np.zeros(n_rows), max(1, n_rows * NORM_CHUNK // max(rows.nnz, 1))
+    for first in range(0, n_rows, step):
+        last = min(first + step, n_rows)
+        filled = np.flatnonzero(np.diff(starts[first : last + 1]) > 0)  # a row of no non-zeros: norm 0, no reduceat
+        if len(filled):
+            squares = np.square(rows.data[starts[first] : starts[last]], dtype=np.float64)
+            norms[first + filled] = np.add.reduceat(squares, starts[first + filled] - starts[first])
     return norms
 
 
