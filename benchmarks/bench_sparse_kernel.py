@@ -10,7 +10,10 @@ pass needs of the distances, every row's nearest centroid:
 - ``X @ C.T, argmin``: scipy's sparse-dense product, then numpy's argmin of ||c||^2/2 - x.c.
 
 It prints the best of ``--repeats`` runs of each, in milliseconds of wall time and of CPU
-time (all threads together), and checks that the labels agree. Results, dated, go in docs/performance.md.
+time (all threads together), and checks that the labels agree. Then the two ops a Lloyd
+iteration of the loop in memory makes on sparse rows: ``SparseNearestCentroidChanges`` (the
+labels, without sums) and ``SparseClusterSums`` (the clusters' exact sums, whole, as float64
+values), timed alike. Results, dated, go in docs/performance.md.
 
 Usage
 -----
@@ -101,6 +104,7 @@ def main(argv=None):
     from kmeans_tf import native
     from kmeans_tf._tensorflow import tf
     from kmeans_tf.engine import csr_rows
+    from kmeans_tf.engine import sparse as sparse_rows
 
     kernel = native.kernel()
     if kernel is None:
@@ -129,6 +133,18 @@ def main(argv=None):
     for name, other in labels.items():
         agree = np.mean(other == reference)
         print(f"labels of {name} agree with the kernel's on {agree:.4%} of the rows")
+    no_labels, found = tf.constant(np.full(options.rows, -1, np.int64)), tf.constant(reference)
+    exponents = tf.constant(sparse_rows.prepared(matrix).sum_exponents(None))  # the loop's units
+    iteration = {
+        "SparseNearestCentroidChanges": lambda: kernel.nearest_centroid_changes(
+            sparse, centroids_tensor, no_labels, None, exponents
+        ),
+        "SparseClusterSums": lambda: kernel.cluster_sums(sparse, centroids_tensor, found, None, exponents).numpy(),
+    }
+    print("A Lloyd iteration's ops in the loop in memory:")
+    for name, run in iteration.items():
+        wall, cpu, _ = best_of(options.repeats, run)
+        print(f"{name:32s} {wall * 1e3:9.1f} {cpu * 1e3:9.1f}")
     return 0
 
 
