@@ -139,3 +139,14 @@ def test_the_rows_squared_norms_are_the_same_made_a_few_rows_at_a_time(monkeypat
     monkeypatch.setattr(sparse, "NORM_CHUNK", 7)  # a row or two at a time, rows of none among them
     assert_array_equal(sparse.squared_norms(rows), whole)
     assert_allclose(whole, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "auto"])
+def test_an_empty_cluster_of_sparse_rows_is_relocated_as_scikit_learn_does(either_path, algorithm):
+    rows, initial = sparse_case(9, n_clusters=4)
+    initial = np.vstack([initial[:3], np.full((1, rows.shape[1]), 100.0)])  # far from every row: empty at first
+    ours = kmeans(rows, 4, init=initial, algorithm=algorithm)
+    theirs = ScikitKMeans(4, init=initial, n_init=1, algorithm="lloyd").fit(rows)
+    assert_array_equal(ours.labels, theirs.labels_)
+    assert ours.n_iter == theirs.n_iter_ and np.bincount(ours.labels, minlength=4).min() > 0
+    assert_allclose(ours.centroids, theirs.cluster_centers_, rtol=1e-10, atol=1e-10)
