@@ -117,6 +117,16 @@ def test_kmeans_relocates_an_empty_cluster_as_sklearn_does(either_path):
     assert np.bincount(ours.labels, minlength=3).min() > 0
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "auto"])
+@pytest.mark.parametrize("max_iter", [2, 300], ids=["stopped", "converged"])
+def test_the_labels_are_for_the_centroids_returned_however_the_fit_ends(either_path, algorithm, max_iter):
+    # converged: the last M-step moves no centroid, and the last pass's labels are returned as they are
+    samples, initial = random_case(3, 500, 3, 6)
+    result = eager.kmeans(samples, 6, init=initial, tol=0, max_iter=max_iter, algorithm=algorithm)
+    assert result.converged == (max_iter == 300) and result.n_iter < 300
+    np.testing.assert_array_equal(result.labels, eager.predict(samples, result.centroids))
+
+
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed{s}")
 def test_inertia_never_increases_from_one_iteration_to_the_next(seed):
     samples, initial = random_case(seed, 300, 3, 8, dtype=np.float64)

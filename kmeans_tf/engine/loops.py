@@ -146,7 +146,7 @@ def loop(
 
     def iterate(
         iteration, centroids, previous, labels, upper, lower, sums, counts, members, bounded, converged, stopped,
-        history, progress,
+        moved, history, progress,
     ):  # fmt: skip
         new_labels, upper, lower, sum_changes, count_changes, member_changes, changed, skipped = measure(
             bounded, centroids, previous, labels, upper, lower
@@ -207,6 +207,7 @@ def loop(
             bounded,
             converged,
             stopped,
+            shift > 0,
             _record(history, iteration + 1, new_centroids),
             progress,
         )
@@ -229,14 +230,18 @@ def loop(
         tf.constant(algorithm == HAMERLY),
         tf.constant(False),
         tf.constant(False),
+        tf.constant(True),
         _history(initial, keep_history),
         _progress(keep_iterations),
     )
-    iteration, centroids, previous, labels, upper, lower, *_, bounded, converged, _, history, progress = tf.while_loop(
-        keep_going, iterate, start
+    iteration, centroids, previous, labels, upper, lower, *_, bounded, converged, _, moved, history, progress = (
+        tf.while_loop(keep_going, iterate, start)
     )
-    # The final E-step: labels that match the returned centroids.
-    final_labels = measure(bounded, centroids, previous, labels, upper, lower)[0]
+    # The final E-step: labels that match the returned centroids. Where the last M-step moved none (a shift of 0: the
+    # same centroids to the bit), the last pass's labels are theirs already, and scikit-learn too skips the pass.
+    final_labels = tf.cond(
+        moved, lambda: measure(bounded, centroids, previous, labels, upper, lower)[0], lambda: labels
+    )
     return centroids, final_labels, iteration, converged, history.stack(), progress.stack()
 
 
