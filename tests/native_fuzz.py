@@ -7,6 +7,7 @@ TensorFlow's own type checks); a wrong answer exits 1 with the case, a crash kil
 Half the cases give sample weights: valid ones (some 0), or of a wrong length, negative, NaN or infinite.
 A third give the samples as ``CsrRows`` (the sparse ops), now and then with columns out of
 order, duplicated or out of range, row starts out of order, or a width that is not the centroids'.
+The sparse changes passes give no sums (an empty array), which ``cluster_sums`` gives whole.
 """
 
 import argparse
@@ -21,7 +22,14 @@ from kmeans_tf.engine.csr_rows import CsrRows
 from tests.cases import change_sums, squared_distances
 
 REFUSALS = (tf.errors.InvalidArgumentError, TypeError, ValueError)
-OPS = ("nearest_centroid_sums", "nearest_centroid_changes", "nearest_centroid_changes_bounded", "sum_squared_distances")
+OPS = (
+    "nearest_centroid_sums",
+    "nearest_centroid_changes",
+    "nearest_centroid_changes_bounded",
+    "sum_squared_distances",
+    "cluster_sums",
+)
+LABELLED = ("nearest_centroid_changes", "sum_squared_distances", "cluster_sums")  # ops given labels, and no bounds
 
 
 def random_case(rng):
@@ -43,7 +51,7 @@ def random_case(rng):
         centroids = rng.normal(0, 5, (n_clusters, n_features + 1)).astype(dtype)
     upper = np.where(rng.rand(n_samples) < 0.5, np.inf, rng.uniform(0, 20, n_samples))
     labels = rng.randint(0, max(n_clusters, 1), n_samples).astype(np.int64)
-    if op != "sum_squared_distances":  # -1: no label yet (where the upper bound is infinite, for the bounded pass)
+    if op in OPS[1:3]:  # the changes passes: -1, no label yet (where the upper bound is infinite, for the bounded pass)
         labels[(rng.rand(n_samples) < 0.3) & ~np.isfinite(upper)] = -1
     if rng.rand() < 0.3 and n_samples:
         bad = rng.randint(n_samples, size=rng.randint(1, 4))
@@ -54,7 +62,7 @@ def random_case(rng):
         "samples": random_sparse(rng, samples) if sparse and samples.ndim == 2 else samples,
         "centroids": centroids,
     }
-    if op in ("nearest_centroid_changes", "sum_squared_distances"):
+    if op in LABELLED:
         inputs["labels"] = labels
     if op == "nearest_centroid_changes_bounded":
         norms = (samples.astype(np.float64) ** 2).sum(axis=-1).reshape(-1)
@@ -130,6 +138,10 @@ def check(op, inputs, outputs):
     if op == "sum_squared_distances":
         expected = (((samples.astype(np.float64) - centroids[inputs["labels"]]) ** 2).sum(axis=-1) * weights).sum()
         return None if np.isclose(outputs[0], expected, rtol=1e-9, atol=1e-9) else f"inertia {outputs[0]} != {expected}"
+    if op == "cluster_sums":
+        expected = np.zeros(centroids.shape)
+        np.add.at(expected, inputs["labels"], samples.astype(np.float64) * weights[:, None])
+        return None if np.allclose(outputs[0], expected, rtol=1e-9, atol=1e-6) else "cluster sums differ from numpy"
     labels = outputs[0]
     if labels.shape != (len(samples),) or not np.all((labels >= 0) & (labels < n_clusters)):
         return f"labels out of range: {labels}"
@@ -143,6 +155,8 @@ def check(op, inputs, outputs):
             return "a label is not the nearest centroid"
     old = inputs.get("labels", -np.ones(len(samples), np.int64))
     sums, counts, members = change_sums(samples, labels, old, n_clusters, weights)
+    if isinstance(inputs["samples"], CsrRows) and op != "nearest_centroid_sums":
+        sums = np.zeros((n_clusters, 0))  # sparse changes passes give no sums
     if op == "nearest_centroid_changes_bounded":
         *outputs, skipped = outputs  # last: how many labels the bounds proved
         if not 0 <= skipped <= np.count_nonzero(labels == old):
