@@ -445,7 +445,7 @@ static void compute_cluster_sums(void *sparse, TF_OpKernelContext *context) {
         read_exponents(&call, CLUSTER_EXPONENTS, &points)) {
         const int64_t shape[2] = {points.n_clusters, points.n_features};
         if ((values = output(&call, CLUSTER_SUMS_OUT, TF_DOUBLE, shape, 2)))
-            finished(&call, &points, cluster_sums(&points, TF_TensorData(call.in[CLUSTER_LABELS]), values));
+            finished(&call, &points, cluster_sums(&points, TF_TensorData(call.in[CLUSTER_LABELS]), values, NULL));
     }
     finish(&call);
 }

@@ -10,10 +10,9 @@
  * (Points.factors) and added exactly, so they are the same however the rows are split
  * (threads, blocks, chunks, workers). A block of dense rows adds them into 64-bit running
  * sums of its own, moved into the output's float64 limbs (limbs.h) before they could
- * overflow; sparse rows' sums come after their labels, a range of columns per thread, straight
- * into the limbs (sparse_sums), and a sparse pass with old labels sums nothing: the loop takes
- * sparse rows' sums whole from cluster_sums, a cluster at a time, which holds no limbs of every
- * cluster. The typed code is pass_body.h, included below once for float and once for double. */
+ * overflow; sparse rows' sums come after their labels, a cluster at a time (cluster_sums), and
+ * a sparse pass with old labels sums nothing: the loop takes sparse rows' sums whole from
+ * cluster_sums, as values, and holds no limbs of every cluster. The typed code is pass_body.h, included below once for float and once for double. */
 #include "pass.h"
 
 #include <float.h>
@@ -72,7 +71,7 @@ typedef struct {
     int64_t *running_sums, *running_counts; /* 64-bit sums of units since the last flush_cluster, likewise
                                                (no running_sums for sparse rows) */
     int32_t *pending;     /* (n_clusters,): the rows added to or taken from each running sum since */
-    int64_t *units;       /* a dense row's units (n_features; sparse rows' come in sparse_sums) */
+    int64_t *units;       /* a dense row's units (n_features; sparse rows' come in cluster_sums) */
     int64_t changed;       /* rows whose label changed */
     int64_t skipped;       /* the bounded pass: rows whose bounds proved their label */
     int not_finite;        /* a summed value was NaN or infinite */
@@ -110,7 +109,7 @@ static void add_to_limbs(int64_t running, double *limbs) {
  * holds the lock. */
 static void flush_locked(Block *block, int64_t c, int64_t n_features) {
     if (!block->pending[c]) return;
-    if (block->running_sums) { /* none for sparse rows: their sums come after (sparse_sums) */
+    if (block->running_sums) { /* none for sparse rows: their sums come after (cluster_sums) */
         int64_t *running = block->running_sums + c * n_features;
         double *sums = block->sums + c * n_features * LIMBS;
         for (int64_t f = 0; f < n_features; ++f) {
@@ -187,16 +186,6 @@ typedef struct {
     int64_t n_blocks;
 } InertiaJob;
 
-/* Sparse rows' sums, after their labels (NearestCentroidSums): each part adds up a range of
- * columns of every row, straight into the output's limbs, which no other part touches. */
-typedef struct {
-    const Points *points;
-    const int64_t *labels;
-    double *sums;     /* OUT (n_clusters, n_features, LIMBS): the pass's output */
-    int64_t n_parts;
-    int *not_finite;  /* OUT (n_parts,): a part met a value that is NaN or infinite */
-} SparseSumsJob;
-
 /* cluster_sums's work: the rows grouped by cluster, and the clusters in parts of about equal work. */
 typedef struct {
     const Points *points;
@@ -204,17 +193,14 @@ typedef struct {
     const int64_t *cluster_starts; /* (n_clusters + 1,): cluster c's are rows[cluster_starts[c] .. cluster_starts[c + 1]) */
     const int64_t *part_starts;    /* (n_parts + 1,): part p sums clusters part_starts[p] .. part_starts[p + 1] - 1 */
     int64_t *cells;                /* (n_parts, n_features, 2): each part's own (add_to_cells, limbs.h) */
-    double *values;                /* OUT (n_clusters, n_features) */
+    double *values;                /* OUT (n_clusters, n_features): the sums' values; or NULL, and */
+    double *limbs;                 /* OUT (n_clusters, n_features, LIMBS): the sums' normalized limbs */
     int *not_finite;               /* OUT (n_parts,): a part met a value that is NaN or infinite */
     int same_factors;              /* every column has column 0's factors (Points.factors) */
 } ClusterSumsJob;
 
 /* cluster_sums's parts per usable CPU: several, so that a large cluster holds the others up less. */
 enum { CLUSTER_PARTS_PER_CPU = 4 };
-
-/* Rows a part adds before it normalizes its limbs: each cell then took at most this many pieces. */
-#define ROWS_BETWEEN_NORMALIZING ((int64_t)1 << 26)
-enum { MAX_SPARSE_PARTS = 64 };
 
 /* cluster_sums reads its rows in cluster order, scattered: it asks for a row's data this many
  * rows ahead, and for where a sparse row's data starts further ahead still. */
@@ -236,7 +222,7 @@ typedef int64_t MaskDouble __attribute__((vector_size(32)));
  * nearest_sparse_row_float, assign_all_float, squared_distance_float,
  * row_squared_distance_float, set_bounds_float, measure_rows_float, prefetch_row_float,
  * assign_bounded_float, value_units_float, row_units_float, add_units_float,
- * add_changes_float, sparse_sums_float, add_row_to_cells_float, cluster_sums_part_float, run_block_float,
+ * add_changes_float, add_row_to_cells_float, cluster_sums_part_float, run_block_float,
  * add_inertia_float and inertia_block_float. */
 /* Whether a float or a double is a NaN or an infinity: all its exponent bits set. */
 static inline int not_finite_float(float value) {
@@ -268,7 +254,7 @@ static inline int not_finite_double(double value) {
  * sparse_dots_double, nearest_sparse_row_double, assign_all_double,
  * squared_distance_double, row_squared_distance_double, set_bounds_double,
  * measure_rows_double, prefetch_row_double, assign_bounded_double, value_units_double,
- * row_units_double, add_units_double, sparse_sums_double, add_row_to_cells_double, cluster_sums_part_double,
+ * row_units_double, add_units_double, add_row_to_cells_double, cluster_sums_part_double,
  * add_changes_double, run_block_double, add_inertia_double and inertia_block_double. */
 #define REAL double
 #define VEC VecDouble
@@ -327,15 +313,6 @@ static int half_gaps_pay(const Points *points) {
     return k * k * d / 2 <= pass * HALF_GAPS_SHARE;
 }
 
-/* How many parts add up sparse rows' sums (sparse_sums): one per usable CPU, but never more
- * than the columns (each part takes a range of them). */
-static int64_t sparse_parts(const Points *points) {
-    int64_t parts = usable_cpus();
-    if (parts > MAX_SPARSE_PARTS) parts = MAX_SPARSE_PARTS;
-    if (parts > points->n_features) parts = points->n_features;
-    return parts < 1 ? 1 : parts;
-}
-
 PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels, const Bounds *bounds,
                                  PassOutput *out) {
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features, grid = n_clusters * n_features;
@@ -353,8 +330,8 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     Panels_double panels_double = {0};
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
     /* Each block sums into 64-bit running sums of its own, which it moves into the output's limbs. */
-    const int64_t row_units = points->sparse ? 0 : n_features; /* sparse rows' units: sparse_sums */
-    if (out->sums) memset(out->sums, 0, grid * LIMBS * sizeof(double));
+    const int64_t row_units = points->sparse ? 0 : n_features; /* sparse rows' units: cluster_sums */
+    if (out->sums && !points->sparse) memset(out->sums, 0, grid * LIMBS * sizeof(double)); /* the blocks add into them */
     memset(out->counts, 0, n_clusters * LIMBS * sizeof(double));
     BlockSums shared = {
         .sums = out->sums,
@@ -401,13 +378,11 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
 
     result = first_problem(job.blocks, n_blocks);
     if (result.outcome != PASS_DONE) goto done;
-    int not_finite = 0;
-    if (points->sparse && out->sums) { /* sparse rows with old labels: no sums (pass.h) */
-        int part_not_finite[MAX_SPARSE_PARTS] = {0};
-        SparseSumsJob sums_job = {points, out->labels, out->sums, sparse_parts(points), part_not_finite};
-        run_blocks(&sums_job, sums_job.n_parts, points->is_float ? sparse_sums_float : sparse_sums_double);
-        for (int64_t p = 0; p < sums_job.n_parts; ++p) not_finite |= part_not_finite[p];
+    if (points->sparse && out->sums) { /* sparse rows' sums, whole, by their labels (none with old labels: pass.h) */
+        result = cluster_sums(points, out->labels, NULL, out->sums);
+        if (result.outcome != PASS_DONE) goto done;
     }
+    int not_finite = 0;
     memset(out->members, 0, n_clusters * sizeof(double));
     out->changed = out->skipped = 0;
     for (int64_t b = 0; b < n_blocks; ++b) {
@@ -501,7 +476,7 @@ static int same_factors(const Points *points) {
     return 1;
 }
 
-PassResult cluster_sums(const Points *points, const int64_t *labels, double *values) {
+PassResult cluster_sums(const Points *points, const int64_t *labels, double *values, double *limbs) {
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features;
     int64_t n_parts = CLUSTER_PARTS_PER_CPU * usable_cpus();
     if (n_parts > n_clusters) n_parts = n_clusters;
@@ -515,12 +490,13 @@ PassResult cluster_sums(const Points *points, const int64_t *labels, double *val
     if (rows && cluster_starts && part_starts && work && cells && not_finite) {
         result = group_rows(points, labels, n_parts, rows, cluster_starts, part_starts, work);
         if (result.outcome == PASS_DONE) {
-            ClusterSumsJob job = {points, rows, cluster_starts, part_starts, cells, values, not_finite,
-                                  same_factors(points)};
+            ClusterSumsJob job = {points, rows,   cluster_starts, part_starts,         cells,
+                                  values, limbs, not_finite,     same_factors(points)};
             run_blocks(&job, n_parts, points->is_float ? cluster_sums_part_float : cluster_sums_part_double);
             int any = 0;
             for (int64_t p = 0; p < n_parts; ++p) any |= not_finite[p];
-            for (int64_t i = 0; any && i < n_clusters * n_features; ++i) values[i] = NAN;
+            for (int64_t i = 0; any && values && i < n_clusters * n_features; ++i) values[i] = NAN;
+            for (int64_t i = 0; any && limbs && i < n_clusters * n_features * LIMBS; ++i) limbs[i] = NAN;
         }
     }
     free(rows);

@@ -83,9 +83,10 @@ PassResult sum_squared_distances(const Points *points, const int64_t *labels, do
 
 /* Each cluster's exact (weighted) sum of its samples (labels in [0, n_clusters), checked as
  * read; the weights too), as float64 values (n_clusters, n_features): the value of the
- * exact sum, rounded once, as KmeansTf>ExactAdd gives it from limbs. A cluster at a time in
- * limbs of one row's size, so that no (n_clusters, n_features, LIMBS) limbs are held. A
- * value that is NaN or infinite makes every sum NaN. */
-PassResult cluster_sums(const Points *points, const int64_t *labels, double *values);
+ * exact sum, rounded once, as KmeansTf>ExactAdd gives it from limbs; or, with `values` NULL,
+ * as normalized limbs (n_clusters, n_features, LIMBS). A cluster at a time in sums of one
+ * row's size, so that values hold no (n_clusters, n_features, LIMBS) limbs. A value that is
+ * NaN or infinite makes every sum NaN. */
+PassResult cluster_sums(const Points *points, const int64_t *labels, double *values, double *limbs);
 
 #endif

@@ -5,7 +5,7 @@
  *   LANES_T, PANEL_T, Panels_T, pack_T, load_T, select_T, minimum_T, lanes_min_T,
  *   nearest_rows_T, sparse_dots_T, nearest_sparse_row_T, assign_all_T, squared_distance_T,
  *   row_squared_distance_T, set_bounds_T, measure_rows_T, prefetch_row_T, assign_bounded_T,
- *   value_units_T, row_units_T, add_units_T, add_changes_T, sparse_sums_T, add_row_to_cells_T,
+ *   value_units_T, row_units_T, add_units_T, add_changes_T, add_row_to_cells_T,
  *   cluster_sums_part_T, run_block_T, add_inertia_T, inertia_block_T
  * (pass.c lists the full names where it includes this file). */
 
@@ -431,8 +431,8 @@ static int TYPED(assign_bounded)(const Job *job, int64_t begin, int64_t end, Blo
 
 /* The units of `value` times `weight` in a column of factors `first` and `second` (Points.factors):
  * rounded to a whole number (whole_units). `weighted` is a constant where this is inlined:
- * without it the weight is 1 and not multiplied. Dense rows (row_units) and sparse rows
- * (sparse_sums) share this arithmetic. */
+ * without it the weight is 1 and not multiplied. The running sums of dense rows (row_units)
+ * and the clusters' whole sums (add_row_to_cells) share this arithmetic. */
 static inline __attribute__((always_inline)) int64_t TYPED(value_units)(REAL value, double weight, double first,
                                                                        double second, const int weighted) {
     const double term = weighted ? (double)value * weight : (double)value;
@@ -482,7 +482,7 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
     const double count_first = factors[n_features], count_second = factors[2 * n_features + 1];
     const int64_t count_units = llrint(count_first * count_second);
     double *members = block->members;
-    const int sums = block->running_sums != NULL; /* sparse rows' sums come after the labels (sparse_sums) */
+    const int sums = block->running_sums != NULL; /* sparse rows' sums come after the labels (cluster_sums) */
     int64_t changed = 0;
     int bad = 0;
     for (int64_t row = begin; row < end; ++row) {
@@ -516,42 +516,6 @@ static inline __attribute__((always_inline)) void TYPED(add_changes)(const Job *
     flush_cluster(block, -1, n_clusters, n_features);
     block->changed = changed;
     block->not_finite = bad;
-}
-
-/* Part `index` of sparse rows' exact sums (a BlockRunner, see pool.h): the columns of its range,
- * of every row, added to the row's cluster, each value's units (value_units) added to the
- * output's limbs in pieces (add_pieces, limbs.h), which it normalizes at the end (and every
- * ROWS_BETWEEN_NORMALIZING rows). No other part touches those limbs, and the sums are whole
- * numbers of units: the same however many parts there are. The weights were checked with the
- * labels. A value that is NaN or infinite is noted in job->not_finite. */
-static void TYPED(sparse_sums)(const void *work, int64_t index) {
-    const SparseSumsJob *job = work;
-    const Points *points = job->points;
-    const SparseRows *rows = points->sparse;
-    const int64_t n_features = points->n_features, n_clusters = points->n_clusters;
-    const int64_t low = n_features * index / job->n_parts, high = n_features * (index + 1) / job->n_parts;
-    const double *first = points->factors, *second = points->factors + n_features + 1;
-    const REAL *values = rows->values;
-    int bad = 0;
-    for (int64_t from = 0; from < points->n_samples; from += ROWS_BETWEEN_NORMALIZING) {
-        const int64_t to = from + ROWS_BETWEEN_NORMALIZING < points->n_samples ? from + ROWS_BETWEEN_NORMALIZING
-                                                                                 : points->n_samples;
-        for (int64_t row = from; row < to; ++row) {
-            const double weight = points->weights ? points->weights[row] : 1;
-            double *sums = job->sums + job->labels[row] * n_features * LIMBS;
-            for (int64_t j = rows->row_starts[row]; j < rows->row_starts[row + 1]; ++j) {
-                const int64_t column = rows->columns[j];
-                if (column < low) continue;
-                if (column >= high) break; /* a row's columns increase */
-                add_pieces(TYPED(value_units)(values[j], weight, first[column], second[column], 1), sums + column * LIMBS);
-                bad |= TYPED(not_finite)(values[j]);
-            }
-        }
-        for (int64_t c = 0; c < n_clusters; ++c)
-            for (int64_t column = low; column < high; ++column)
-                normalize_limbs(job->sums + (c * n_features + column) * LIMBS);
-    }
-    job->not_finite[index] = bad;
 }
 
 /* Add the units of weight x row `row` (dense or sparse; value_units) to a cluster's cells,
@@ -588,7 +552,7 @@ static inline __attribute__((always_inline)) int TYPED(add_row_to_cells)(const P
 /* Part `index` of cluster_sums (a BlockRunner, see pool.h): its clusters, one at a time. A
  * cluster's rows add up in the part's cells of one row's size (add_row_to_cells), which stay
  * in cache; they then give the cluster's exact sums' limbs, and those their values
- * (limbs_value). The rows come in cluster order, scattered: each is asked for a few rows
+ * (limbs_value) where the job wants values. The rows come in cluster order, scattered: each is asked for a few rows
  * ahead. The labels and weights were checked as the rows were grouped. A value that is NaN
  * or infinite is noted in job->not_finite. */
 static void TYPED(cluster_sums_part)(const void *work, int64_t index) {
@@ -609,11 +573,13 @@ static void TYPED(cluster_sums_part)(const void *work, int64_t index) {
             else
                 bad |= TYPED(add_row_to_cells)(points, job->rows[i], cells, 0);
         }
-        double *values = job->values + c * n_features;
         for (int64_t f = 0; f < n_features; ++f) {
             double limbs[LIMBS];
             cells_to_limbs(cells + 2 * f, limbs);
-            values[f] = limbs_value(limbs, first[f], second[f]);
+            if (job->values)
+                job->values[c * n_features + f] = limbs_value(limbs, first[f], second[f]);
+            else
+                memcpy(job->limbs + (c * n_features + f) * LIMBS, limbs, sizeof limbs);
         }
     }
     job->not_finite[index] = bad;
