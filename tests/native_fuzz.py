@@ -7,7 +7,8 @@ TensorFlow's own type checks); a wrong answer exits 1 with the case, a crash kil
 Half the cases give sample weights: valid ones (some 0), or of a wrong length, negative, NaN or infinite.
 A third give the samples as ``CsrRows`` (the sparse ops), now and then with columns out of
 order, duplicated or out of range, row starts out of order, or a width that is not the centroids'.
-The sparse changes passes give no sums (an empty array), which ``cluster_sums`` gives whole.
+The sparse changes passes give no sums (an empty array), which ``cluster_sums`` gives whole
+(``cluster_means``: over random divisors, now and then of a wrong length).
 """
 
 import argparse
@@ -28,8 +29,10 @@ OPS = (
     "nearest_centroid_changes_bounded",
     "sum_squared_distances",
     "cluster_sums",
+    "cluster_means",
 )
-LABELLED = ("nearest_centroid_changes", "sum_squared_distances", "cluster_sums")  # ops given labels, and no bounds
+# The ops given labels, and no bounds.
+LABELLED = ("nearest_centroid_changes", "sum_squared_distances", "cluster_sums", "cluster_means")
 
 
 def random_case(rng):
@@ -64,6 +67,9 @@ def random_case(rng):
     }
     if op in LABELLED:
         inputs["labels"] = labels
+    if op == "cluster_means":
+        divisors = rng.uniform(0.5, 3, n_clusters)
+        inputs["divisors"] = divisors if rng.rand() < 0.95 else divisors[: rng.randint(0, n_clusters + 2)]
     if op == "nearest_centroid_changes_bounded":
         norms = (samples.astype(np.float64) ** 2).sum(axis=-1).reshape(-1)
         bounds = {"upper": upper, "lower": rng.uniform(0, 20, n_samples), "norms": norms}
@@ -142,6 +148,15 @@ def check(op, inputs, outputs):
         expected = np.zeros(centroids.shape)
         np.add.at(expected, inputs["labels"], samples.astype(np.float64) * weights[:, None])
         return None if np.allclose(outputs[0], expected, rtol=1e-9, atol=1e-6) else "cluster sums differ from numpy"
+    if op == "cluster_means":
+        expected = np.zeros(centroids.shape)
+        np.add.at(expected, inputs["labels"], samples.astype(np.float64) * weights[:, None])
+        expected /= inputs["divisors"][:, None]
+        given = inputs["samples"]  # the op's dtype is its first input's (numpy centroids are converted to it)
+        dtype = given.values.dtype.as_numpy_dtype if isinstance(given, CsrRows) else given.dtype
+        if outputs[0].dtype != dtype:
+            return f"cluster means of dtype {outputs[0].dtype}, not the samples' {dtype}"
+        return None if np.allclose(outputs[0], expected, rtol=1e-6, atol=1e-5) else "cluster means differ from numpy"
     labels = outputs[0]
     if labels.shape != (len(samples),) or not np.all((labels >= 0) & (labels < n_clusters)):
         return f"labels out of range: {labels}"

@@ -3,7 +3,9 @@
 Each sparse op reads compressed sparse rows (``CsrRows``) by their non-zeros alone; on the
 matrix made dense the dense op of the same name gives the same labels, the same sums, counts
 and members to float64 rounding, and the same inertia to it. The sparse changes passes give
-no sums: ``cluster_sums`` gives them whole, bit for bit the dense ops' exact sums' values.
+no sums: ``cluster_sums`` gives them whole, bit for bit the dense ops' exact sums' values, and
+``cluster_means`` those values over a divisor per cluster in the samples' dtype, bit for bit
+TensorFlow's float64 division and cast.
 """
 
 import os
@@ -162,6 +164,37 @@ def test_cluster_sums_are_the_values_of_the_dense_ops_exact_sums_bit_for_bit(nat
         assert sums.numpy().tobytes() == expected.tobytes(), name
 
 
+@pytest.mark.parametrize("cpus", [1, None], ids=["one CPU", "every CPU"])
+def test_cluster_means_are_the_sums_values_over_the_divisors_bit_for_bit(native_kernel, case, weights, cpus):
+    samples, sparse, centroids = case
+    exponents = exponents_of(samples, weights)
+    labels = native_kernel.nearest_centroid_sums(sparse, centroids, weights, exponents)[0]
+    values = native_kernel.cluster_sums(sparse, centroids, labels, weights, exponents)
+    n_clusters = len(centroids)
+    divisors = tf.constant(np.random.RandomState(n_clusters).uniform(0.1, 1000, n_clusters))  # not whole numbers
+    expected = tf.cast(values / divisors[:, None], centroids.dtype).numpy()
+    with only_cpus(cpus):
+        found = {
+            "sparse": native_kernel.cluster_means(sparse, centroids, labels, divisors, weights, exponents),
+            "dense": native_kernel.cluster_means(dense(sparse), centroids, labels, divisors, weights, exponents),
+            "TensorFlow's ops, sparse": kernels.TensorFlowKernel().cluster_means(
+                sparse, centroids, labels, divisors, weights, exponents
+            ),
+        }
+    for name, means in found.items():
+        assert means.dtype == centroids.dtype and means.numpy().tobytes() == expected.tobytes(), name
+
+
+def test_cluster_means_take_one_divisor_per_centroid(native_kernel):
+    sparse, centroids, labels = CsrRows(*bad_parts([])), np.ones((2, 3)), np.array([0, 1, 1])
+    means = native_kernel.cluster_means(sparse, centroids, labels, np.array([2.0, 0.5])).numpy()
+    np.testing.assert_array_equal(means, [[0.5, 0, 1.0], [0, 6.0, 0]])  # GOOD's rows: [1, 0, 2], [0, 0, 0], [0, 3, 0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"divisors must have one entry per centroid, shape \[2\]"):
+        native_kernel.cluster_means(sparse, centroids, labels, np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"labels\[2\] = 2 is outside \[0, 2\)"):
+        native_kernel.cluster_means(sparse, centroids, np.array([0, 1, 2]), np.array([1.0, 1.0]))
+
+
 class only_cpus:
     """Within it, this process runs on one of its CPUs (``cpus`` 1), or on all of them (None)."""
 
@@ -183,6 +216,8 @@ def test_a_value_that_is_not_finite_makes_the_sums_nan(native_kernel):
     assert np.isnan(sums).all()
     whole = native_kernel.cluster_sums(sparse, centroids, np.array([0, 1]), None, exponents).numpy()
     assert np.isnan(whole).all()
+    divisors = np.array([1.0, 2.0])
+    assert np.isnan(native_kernel.cluster_means(sparse, centroids, np.array([0, 1]), divisors, None, exponents)).all()
 
 
 def test_cluster_sums_name_a_bad_label_or_weight(native_kernel):
@@ -254,6 +289,8 @@ def test_output_shapes_are_known_inside_a_graph(native_kernel):
         no_sums = native_kernel.nearest_centroid_changes(samples, centroids, labels)[1]
         assert no_sums.shape.as_list() == [4, 0]
         assert native_kernel.cluster_sums(samples, centroids, labels).shape.as_list() == [4, 3]
+        means = native_kernel.cluster_means(samples, centroids, labels, tf.ones([4], tf.float64))
+        assert means.shape.as_list() == [4, 3] and means.dtype == tf.float32
         return labels
 
     assert shapes(from_sparse(tf.sparse.from_dense(tf.eye(10, 3))), tf.ones([4, 3])).shape == (10,)
@@ -287,7 +324,7 @@ def bad_parts(changed):
 
 
 @pytest.mark.parametrize("changed, message", BAD_SAMPLES.values(), ids=BAD_SAMPLES.keys())
-@pytest.mark.parametrize("op", ["sums", "changes", "bounded", "inertia", "cluster sums"])
+@pytest.mark.parametrize("op", ["sums", "changes", "bounded", "inertia", "cluster sums", "cluster means"])
 def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, changed, message):
     library, centroids, weights = native_kernel.library, tf.ones([3, 3], tf.float64), tf.zeros([0], tf.float64)
     samples = bad_parts(changed)
@@ -303,6 +340,9 @@ def test_bad_sparse_samples_are_refused_with_a_clear_message(native_kernel, op, 
         ),
         "inertia": lambda: library.kmeans_tf_sparse_sum_squared_distances(*samples, centroids, labels, weights),
         "cluster sums": lambda: library.kmeans_tf_sparse_cluster_sums(*samples, centroids, labels, exponents, weights),
+        "cluster means": lambda: library.kmeans_tf_sparse_cluster_means(
+            *samples, centroids, labels, exponents, tf.ones([3], tf.float64), weights
+        ),
     }
     with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         calls[op]()

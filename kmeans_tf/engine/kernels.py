@@ -20,6 +20,9 @@ step; the final labels and inertia) calls one of these operations on a kernel:
 - ``cluster_sums(samples, centroids, labels, weights, exponents)``: each labelled cluster's
   exact (weighted) sum as float64 values, shaped like ``centroids`` (the exact sum rounded
   once, as ``exact_add`` gives it);
+- ``cluster_means(samples, centroids, labels, divisors, weights, exponents)``: those values
+  over a float64 divisor per cluster (its weight), rounded to the centroids' dtype: the
+  M-step's means, which the C kernel gives without holding the float64 sums;
 - ``exact_add(sums, changes, exponents)``: two exact sums (limbs of shape [n, m, LIMBS]) added
   and normalized, and their float64 values, ``exponents`` (m,) per column: the running sums of
   the loop in memory and their values, for the M-step.
@@ -157,6 +160,10 @@ class TensorFlowKernel:
             weights = _row_weights(weights, tf_ops.n_rows(samples))
             sums, _ = tf_ops.exact_cluster_sums(samples, labels, tf.shape(centroids)[0], weights, given)
             return exact.tf_value(sums, given[:-1])
+
+    def cluster_means(self, samples, centroids, labels, divisors, weights=None, exponents=None):
+        values = self.cluster_sums(samples, centroids, labels, weights, exponents)
+        return tf.cast(values / divisors[:, None], centroids.dtype)
 
     def exact_add(self, sums, changes, exponents):
         total = exact.tf_normalized(sums + changes)

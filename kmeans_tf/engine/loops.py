@@ -151,16 +151,23 @@ def loop(
         new_labels, upper, lower, sum_changes, count_changes, member_changes, changed, skipped = measure(
             bounded, centroids, previous, labels, upper, lower
         )
-        # The sums of the new labels' clusters: running sums, or for sparse rows made whole.
+        # The sums of the new labels' clusters: running sums, or for sparse rows made whole (their means, where the
+        # rows are not of unit length: no float64 sums of every cell are held).
         if sparse_rows:
-            sum_values = kernel.cluster_sums(samples, centroids, new_labels, weights, exponents)
+            sum_values, means = None, None
+            if unit:
+                sum_values = kernel.cluster_sums(samples, centroids, new_labels, weights, exponents)
+            else:
+
+                def means(divisors):
+                    return kernel.cluster_means(samples, centroids, new_labels, divisors, weights, exponents)
 
             def whole_sums():  # their limbs, where a cluster is empty: a pass that gives them whole, the same labels
                 return kernel.nearest_centroid_sums(samples, centroids, weights, exponents)[1]
 
         else:
             sums, sum_values = kernel.exact_add(sums, sum_changes, exponents[:-1])
-            whole_sums = sums
+            whole_sums, means = sums, None
         counts, count_values = kernel.exact_add(counts[:, None], count_changes[:, None], exponents[-1:])
         counts, count_values = counts[:, 0], count_values[:, 0]
         members = members + member_changes
@@ -173,6 +180,7 @@ def loop(
             exponents,
             unit,
             values=(sum_values, count_values),
+            means=means,
         )
         converged = m_step.converged(changed, shift, tol)
         # The centroids the next pass's bounds are for: these, after a bounded pass; after a plain one its bounds are

@@ -18,7 +18,7 @@ from kmeans_tf.engine import exact, tf_ops
 from kmeans_tf.engine.tracing import matrix, traced_per_dtype, vector
 
 # The squared shift sums its float64 squares this many cells at a time (``squared_shift``).
-SHIFT_CELLS = 2**20
+SHIFT_CELLS = 2**18
 
 
 def tolerance(tol, squared_norm_sum, n_values):
@@ -101,7 +101,7 @@ def relocate_empty_clusters(sums, counts, members, farthest, exponents):
     return tf.cond(tf.reduce_any(empty), relocate, unchanged)
 
 
-def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, unit=False, values=None):
+def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, unit=False, values=None, means=None):
     """The M-step: each cluster's (weighted) mean, empty ones relocated, and the total squared shift (float64).
 
     ``sums`` (n_clusters, n_features, LIMBS) and ``counts`` (n_clusters, LIMBS) are exact
@@ -109,7 +109,10 @@ def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, u
     returns them, called only where a cluster is empty), ``members`` (n_clusters,) float64
     counts; ``farthest`` as in ``relocate_empty_clusters``. The means are of the exact sums,
     so they are the same however the rows were split. ``values``: the float64 values of
-    ``sums`` and ``counts`` where the caller has them (``kernel.exact_add``), else None. A cluster still empty
+    ``sums`` and ``counts`` where the caller has them (``kernel.exact_add``), else None; with ``means``, ``values``
+    may hold None for the sums'. ``means``: None, or a function of the clusters' float64 weights (the values of
+    ``counts``) that returns the means in the dtype of ``centroids`` (``kernel.cluster_means``), used where no
+    cluster is empty and the rows are not of unit length: the same means, without float64 sums. A cluster still empty
     (relocated to a row of weight 0, or none moved) sits at the mean of the cluster of
     largest weight, where scikit-learn's ``_average_centers`` puts it. With ``unit`` (rows of
     unit length: spherical k-means), each mean is scaled to unit length, its mean direction; a
@@ -127,13 +130,20 @@ def centroids_from_sums(sums, counts, members, centroids, farthest, exponents, u
         new_sums, new_counts, new_members = relocate_empty_clusters(whole, counts, members, farthest, exponents)
         return (*values_of(new_sums, new_counts), new_members)
 
-    def as_they_are():
-        return (*(values_of(sums, counts) if values is None else values), members)
-
-    sums, counts, members = tf.cond(tf.reduce_any(members == 0), relocated, as_they_are)
+    centroids = tf.convert_to_tensor(centroids)
     # Eagerly, one traced call; inside a graph (the loop in memory), the ops themselves.
     means_and_shift = _means_and_shift if tf.executing_eagerly() else _means_and_shift.python_function
-    return means_and_shift(tf.convert_to_tensor(centroids), sums, counts, members, unit=unit)
+
+    def relocated_means():
+        return means_and_shift(centroids, *relocated(), unit=unit)
+
+    def means_as_they_are():
+        if means is not None and not unit:
+            new_centroids = means(exact.tf_value(counts, exponents[-1]) if values is None else values[1])
+            return new_centroids, squared_shift(new_centroids, centroids)
+        return means_and_shift(centroids, *(values_of(sums, counts) if values is None else values), members, unit=unit)
+
+    return tf.cond(tf.reduce_any(members == 0), relocated_means, means_as_they_are)
 
 
 @traced_per_dtype(lambda dtype: [matrix(dtype), matrix(tf.float64), vector(tf.float64), vector(tf.float64)])

@@ -22,12 +22,14 @@ GENERATED_FUNCTIONS = {
     "KmeansTf>NearestCentroidChangesBounded": "kmeans_tf_nearest_centroid_changes_bounded",
     "KmeansTf>SumSquaredDistances": "kmeans_tf_sum_squared_distances",
     "KmeansTf>ClusterSums": "kmeans_tf_cluster_sums",
+    "KmeansTf>ClusterMeans": "kmeans_tf_cluster_means",
     "KmeansTf>ExactAdd": "kmeans_tf_exact_add",
     "KmeansTf>SparseNearestCentroidSums": "kmeans_tf_sparse_nearest_centroid_sums",
     "KmeansTf>SparseNearestCentroidChanges": "kmeans_tf_sparse_nearest_centroid_changes",
     "KmeansTf>SparseNearestCentroidChangesBounded": "kmeans_tf_sparse_nearest_centroid_changes_bounded",
     "KmeansTf>SparseSumSquaredDistances": "kmeans_tf_sparse_sum_squared_distances",
     "KmeansTf>SparseClusterSums": "kmeans_tf_sparse_cluster_sums",
+    "KmeansTf>SparseClusterMeans": "kmeans_tf_sparse_cluster_means",
 }
 
 
@@ -134,6 +136,14 @@ class Kernel:
         library = self.library
         op = _on(samples, library.kmeans_tf_cluster_sums, library.kmeans_tf_sparse_cluster_sums)
         return op(centroids, labels, exact.pass_exponents(exponents, samples, _weights(weights)), _weights(weights))
+
+    def cluster_means(self, samples, centroids, labels, divisors, weights=None, exponents=None):
+        """Return each cluster's ``cluster_sums`` value over its entry of ``divisors`` (n_clusters,) float64, rounded
+        to the samples' dtype: the M-step's means, with no float64 sums held."""
+        library = self.library
+        op = _on(samples, library.kmeans_tf_cluster_means, library.kmeans_tf_sparse_cluster_means)
+        weights = _weights(weights)
+        return op(centroids, labels, exact.pass_exponents(exponents, samples, weights), divisors, weights)
 
     def exact_add(self, sums, changes, exponents):
         """Return ``sums + changes`` (exact sums' limbs, of one shape [n, m, LIMBS]) normalized, and their float64

@@ -1,4 +1,4 @@
-/* The kernel's door: the six ops TensorFlow sees, registered when TensorFlow loads the
+/* The kernel's door: the seven ops TensorFlow sees, registered when TensorFlow loads the
  * library, and their compute functions, which check every input before the pass
  * (pass.h) reads it. The ops, namespaced KmeansTf> (in Python: kmeans_tf_<snake_case>,
  * mapped to the engine's names by kmeans_tf/native/ops.py):
@@ -14,6 +14,8 @@
  *   the bounds proved (`skipped`).
  * KmeansTf>SumSquaredDistances: the inertia of given labels, exactly, in float64.
  * KmeansTf>ClusterSums: the exact sums of given labels' clusters, as float64 values.
+ * KmeansTf>ClusterMeans: those sums' values over a given float64 divisor per cluster (its
+ *   weight), rounded to the samples' dtype: the M-step's means, with no float64 sums held.
  * KmeansTf>ExactAdd: two exact sums added, and their float64 values (the M-step's input).
  *
  * Each op but ExactAdd has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
@@ -94,6 +96,9 @@ enum { INERTIA_TOTAL_OUT, INERTIA_N_OUTPUTS };
 
 enum { CLUSTER_SAMPLES, CLUSTER_CENTROIDS, CLUSTER_LABELS, CLUSTER_EXPONENTS, CLUSTER_WEIGHTS, CLUSTER_N_INPUTS };
 enum { CLUSTER_SUMS_OUT, CLUSTER_N_OUTPUTS };
+
+enum { MEANS_SAMPLES, MEANS_CENTROIDS, MEANS_LABELS, MEANS_EXPONENTS, MEANS_DIVISORS, MEANS_WEIGHTS, MEANS_N_INPUTS };
+enum { MEANS_OUT, MEANS_N_OUTPUTS };
 
 enum { SPARSE_ROW_STARTS, SPARSE_COLUMNS, SPARSE_VALUES, SPARSE_N_COLUMNS, SPARSE_PARTS };
 
@@ -445,7 +450,31 @@ static void compute_cluster_sums(void *sparse, TF_OpKernelContext *context) {
         read_exponents(&call, CLUSTER_EXPONENTS, &points)) {
         const int64_t shape[2] = {points.n_clusters, points.n_features};
         if ((values = output(&call, CLUSTER_SUMS_OUT, TF_DOUBLE, shape, 2)))
-            finished(&call, &points, cluster_sums(&points, TF_TensorData(call.in[CLUSTER_LABELS]), values, NULL));
+            finished(&call, &points,
+                     cluster_sums(&points, TF_TensorData(call.in[CLUSTER_LABELS]), (ClusterOutput){.values = values}));
+    }
+    finish(&call);
+}
+
+/* KmeansTf>ClusterMeans: as ClusterSums, and the divisors a float64 vector of one entry per
+ * centroid (any value: a divisor of 0 gives what float64 division gives). */
+static void compute_cluster_means(void *sparse, TF_OpKernelContext *context) {
+    Call call;
+    Points points;
+    void *means;
+    char shape[64];
+    if (start_labelled(&call, context, sparse, MEANS_N_INPUTS, MEANS_SAMPLES, MEANS_CENTROIDS, MEANS_WEIGHTS,
+                       MEANS_LABELS, &points) &&
+        read_exponents(&call, MEANS_EXPONENTS, &points)) {
+        const TF_Tensor *divisors = call.in[MEANS_DIVISORS];
+        const int64_t means_shape[2] = {points.n_clusters, points.n_features};
+        if (TF_NumDims(divisors) != 1 || TF_Dim(divisors, 0) != points.n_clusters)
+            fail(&call, TF_INVALID_ARGUMENT, "divisors must have one entry per centroid, shape [%" PRId64 "], not %s",
+                 points.n_clusters, shape_of(&call, MEANS_DIVISORS, shape, sizeof shape));
+        else if ((means = output(&call, MEANS_OUT, points.is_float ? TF_FLOAT : TF_DOUBLE, means_shape, 2)))
+            finished(&call, &points,
+                     cluster_sums(&points, TF_TensorData(call.in[MEANS_LABELS]),
+                                  (ClusterOutput){.means = means, .divisors = TF_TensorData(divisors)}));
     }
     finish(&call);
 }
@@ -587,9 +616,10 @@ static void infer_bounded(TF_ShapeInferenceContext *context, TF_Status *status) 
     infer_pass(context, status, &outputs);
 }
 
-/* ClusterSums: sums shaped like the centroids (its second input, after the samples' parts). */
+/* ClusterSums and ClusterMeans: an output shaped like the centroids (the second input, after the samples' parts). */
 static void infer_cluster_sums(TF_ShapeInferenceContext *context, TF_Status *status) {
-    const int sparse = TF_ShapeInferenceContextNumInputs(context) > CLUSTER_N_INPUTS;
+    const int n_inputs = TF_ShapeInferenceContextNumInputs(context);
+    const int sparse = n_inputs == CLUSTER_N_INPUTS + SPARSE_PARTS - 1 || n_inputs == MEANS_N_INPUTS + SPARSE_PARTS - 1;
     TF_ShapeHandle *centroids = TF_NewShapeHandle();
     TF_ShapeInferenceContextGetInput(context, sparse ? SPARSE_PARTS : 1, centroids, status);
     if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextWithRank(context, centroids, 2, centroids, status);
@@ -646,6 +676,12 @@ static const OpSpec OPS[] = {
       [CLUSTER_EXPONENTS] = "exponents: double", [CLUSTER_WEIGHTS] = "weights: double"},
      {[CLUSTER_SUMS_OUT] = "sums: double"},
      infer_cluster_sums, compute_cluster_sums},
+    {"KmeansTf>ClusterMeans",
+     {[MEANS_SAMPLES] = "samples: T", [MEANS_CENTROIDS] = "centroids: T", [MEANS_LABELS] = "labels: int64",
+      [MEANS_EXPONENTS] = "exponents: double", [MEANS_DIVISORS] = "divisors: double",
+      [MEANS_WEIGHTS] = "weights: double"},
+     {[MEANS_OUT] = "means: T"},
+     infer_cluster_sums, compute_cluster_means},
 };
 
 /* A sparse op's samples, in place of the dense op's first input. */

@@ -193,8 +193,7 @@ typedef struct {
     const int64_t *cluster_starts; /* (n_clusters + 1,): cluster c's are rows[cluster_starts[c] .. cluster_starts[c + 1]) */
     const int64_t *part_starts;    /* (n_parts + 1,): part p sums clusters part_starts[p] .. part_starts[p + 1] - 1 */
     int64_t *cells;                /* (n_parts, n_features, 2): each part's own (add_to_cells, limbs.h) */
-    double *values;                /* OUT (n_clusters, n_features): the sums' values; or NULL, and */
-    double *limbs;                 /* OUT (n_clusters, n_features, LIMBS): the sums' normalized limbs */
+    ClusterOutput out;             /* OUT: where the sums go (pass.h) */
     int *not_finite;               /* OUT (n_parts,): a part met a value that is NaN or infinite */
     int same_factors;              /* every column has column 0's factors (Points.factors) */
 } ClusterSumsJob;
@@ -379,7 +378,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     result = first_problem(job.blocks, n_blocks);
     if (result.outcome != PASS_DONE) goto done;
     if (points->sparse && out->sums) { /* sparse rows' sums, whole, by their labels (none with old labels: pass.h) */
-        result = cluster_sums(points, out->labels, NULL, out->sums);
+        result = cluster_sums(points, out->labels, (ClusterOutput){.limbs = out->sums});
         if (result.outcome != PASS_DONE) goto done;
     }
     int not_finite = 0;
@@ -476,7 +475,7 @@ static int same_factors(const Points *points) {
     return 1;
 }
 
-PassResult cluster_sums(const Points *points, const int64_t *labels, double *values, double *limbs) {
+PassResult cluster_sums(const Points *points, const int64_t *labels, ClusterOutput out) {
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features;
     int64_t n_parts = CLUSTER_PARTS_PER_CPU * usable_cpus();
     if (n_parts > n_clusters) n_parts = n_clusters;
@@ -490,13 +489,16 @@ PassResult cluster_sums(const Points *points, const int64_t *labels, double *val
     if (rows && cluster_starts && part_starts && work && cells && not_finite) {
         result = group_rows(points, labels, n_parts, rows, cluster_starts, part_starts, work);
         if (result.outcome == PASS_DONE) {
-            ClusterSumsJob job = {points, rows,   cluster_starts, part_starts,         cells,
-                                  values, limbs, not_finite,     same_factors(points)};
+            ClusterSumsJob job = {points, rows, cluster_starts, part_starts, cells, out, not_finite,
+                                  same_factors(points)};
             run_blocks(&job, n_parts, points->is_float ? cluster_sums_part_float : cluster_sums_part_double);
             int any = 0;
             for (int64_t p = 0; p < n_parts; ++p) any |= not_finite[p];
-            for (int64_t i = 0; any && values && i < n_clusters * n_features; ++i) values[i] = NAN;
-            for (int64_t i = 0; any && limbs && i < n_clusters * n_features * LIMBS; ++i) limbs[i] = NAN;
+            const int64_t n_cells = n_clusters * n_features;
+            for (int64_t i = 0; any && out.values && i < n_cells; ++i) out.values[i] = NAN;
+            for (int64_t i = 0; any && out.limbs && i < n_cells * LIMBS; ++i) out.limbs[i] = NAN;
+            for (int64_t i = 0; any && out.means && points->is_float && i < n_cells; ++i) ((float *)out.means)[i] = NAN;
+            for (int64_t i = 0; any && out.means && !points->is_float && i < n_cells; ++i) ((double *)out.means)[i] = NAN;
         }
     }
     free(rows);

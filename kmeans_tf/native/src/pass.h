@@ -81,12 +81,20 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
  * the sample's weight. */
 PassResult sum_squared_distances(const Points *points, const int64_t *labels, double *total);
 
+/* Where cluster_sums writes each cluster's exact sums: one of values, limbs and means. */
+typedef struct {
+    double *values;         /* (n_clusters, n_features): the value of each exact sum, rounded once, as
+                               KmeansTf>ExactAdd gives it from limbs; or NULL */
+    double *limbs;          /* (n_clusters, n_features, LIMBS): the exact sums as normalized limbs; or NULL */
+    void *means;            /* (n_clusters, n_features), in the samples' dtype: each value divided by its
+                               cluster's divisor, in float64, then rounded to the dtype; or NULL */
+    const double *divisors; /* (n_clusters,): with means */
+} ClusterOutput;
+
 /* Each cluster's exact (weighted) sum of its samples (labels in [0, n_clusters), checked as
- * read; the weights too), as float64 values (n_clusters, n_features): the value of the
- * exact sum, rounded once, as KmeansTf>ExactAdd gives it from limbs; or, with `values` NULL,
- * as normalized limbs (n_clusters, n_features, LIMBS). A cluster at a time in sums of one
- * row's size, so that values hold no (n_clusters, n_features, LIMBS) limbs. A value that is
- * NaN or infinite makes every sum NaN. */
-PassResult cluster_sums(const Points *points, const int64_t *labels, double *values, double *limbs);
+ * read; the weights too), written as `out` says. A cluster at a time in sums of one row's
+ * size, so that values and means hold no (n_clusters, n_features, LIMBS) limbs. A value that
+ * is NaN or infinite makes every sum NaN. */
+PassResult cluster_sums(const Points *points, const int64_t *labels, ClusterOutput out);
 
 #endif

@@ -552,7 +552,7 @@ static inline __attribute__((always_inline)) int TYPED(add_row_to_cells)(const P
 /* Part `index` of cluster_sums (a BlockRunner, see pool.h): its clusters, one at a time. A
  * cluster's rows add up in the part's cells of one row's size (add_row_to_cells), which stay
  * in cache; they then give the cluster's exact sums' limbs, and those their values
- * (limbs_value) where the job wants values. The rows come in cluster order, scattered: each is asked for a few rows
+ * (limbs_value) where the job wants values, or those over the cluster's divisor where it wants means. The rows come in cluster order, scattered: each is asked for a few rows
  * ahead. The labels and weights were checked as the rows were grouped. A value that is NaN
  * or infinite is noted in job->not_finite. */
 static void TYPED(cluster_sums_part)(const void *work, int64_t index) {
@@ -573,13 +573,17 @@ static void TYPED(cluster_sums_part)(const void *work, int64_t index) {
             else
                 bad |= TYPED(add_row_to_cells)(points, job->rows[i], cells, 0);
         }
+        const ClusterOutput *out = &job->out;
         for (int64_t f = 0; f < n_features; ++f) {
             double limbs[LIMBS];
             cells_to_limbs(cells + 2 * f, limbs);
-            if (job->values)
-                job->values[c * n_features + f] = limbs_value(limbs, first[f], second[f]);
-            else
-                memcpy(job->limbs + (c * n_features + f) * LIMBS, limbs, sizeof limbs);
+            if (out->limbs)
+                memcpy(out->limbs + (c * n_features + f) * LIMBS, limbs, sizeof limbs);
+            else if (out->values)
+                out->values[c * n_features + f] = limbs_value(limbs, first[f], second[f]);
+            else /* as TensorFlow's float64 division and cast do it: the same bits */
+                ((REAL *)out->means)[c * n_features + f] =
+                    (REAL)(limbs_value(limbs, first[f], second[f]) / out->divisors[c]);
         }
     }
     job->not_finite[index] = bad;
