@@ -280,6 +280,14 @@ def test_every_op_takes_a_matrix_without_non_zeros(native_kernel):
     assert native_kernel.sum_squared_distances(sparse, centroids, labels).numpy() == pytest.approx(4 * 0.25)
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.float32, np.float64], ids=["int32", "float32", "float64"])
+def test_an_aligned_copy_is_a_copy(native_kernel, dtype):
+    given = np.arange(-3, 9, dtype=dtype).reshape(3, 4)
+    copy = native_kernel.library.kmeans_tf_aligned_copy(given)
+    assert copy.dtype == tf.as_dtype(dtype) and copy.numpy().tobytes() == given.tobytes()
+    assert native_kernel.library.kmeans_tf_aligned_copy(np.zeros((0, 2), dtype)).shape == (0, 2)
+
+
 def test_output_shapes_are_known_inside_a_graph(native_kernel):
     @tf.function(input_signature=[spec(tf.float32), tf.TensorSpec([4, 3], tf.float32)])
     def shapes(samples, centroids):
@@ -291,6 +299,7 @@ def test_output_shapes_are_known_inside_a_graph(native_kernel):
         assert native_kernel.cluster_sums(samples, centroids, labels).shape.as_list() == [4, 3]
         means = native_kernel.cluster_means(samples, centroids, labels, tf.ones([4], tf.float64))
         assert means.shape.as_list() == [4, 3] and means.dtype == tf.float32
+        assert native_kernel.readable(samples).values.shape.as_list() == [None]
         return labels
 
     assert shapes(from_sparse(tf.sparse.from_dense(tf.eye(10, 3))), tf.ones([4, 3])).shape == (10,)

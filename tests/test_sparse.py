@@ -7,7 +7,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.cluster import KMeans as ScikitKMeans
 
 from kmeans_tf import KMeans, MiniBatchKMeans, inertia, kmeans, kmeans_plusplus, minibatch_kmeans, predict
-from kmeans_tf.engine import sparse
+from kmeans_tf._tensorflow import tf
+from kmeans_tf.engine import csr_rows, sparse
 from tests.cases import DTYPE_IDS, DTYPES
 
 
@@ -150,3 +151,46 @@ def test_an_empty_cluster_of_sparse_rows_is_relocated_as_scikit_learn_does(eithe
     assert_array_equal(ours.labels, theirs.labels_)
     assert ours.n_iter == theirs.n_iter_ and np.bincount(ours.labels, minlength=4).min() > 0
     assert_allclose(ours.centroids, theirs.cluster_centers_, rtol=1e-10, atol=1e-10)
+
+
+def unaligned(array):
+    """A copy of the 1-D ``array`` in a buffer not aligned to the 64 bytes TensorFlow's own kernels require."""
+    raw = np.empty(array.size + 1, array.dtype)
+    copy = raw[1:] if raw.ctypes.data % csr_rows.TENSOR_ALIGNMENT == 0 else raw[:-1]
+    copy[...] = array
+    assert copy.ctypes.data % csr_rows.TENSOR_ALIGNMENT != 0
+    return copy
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "auto"])
+def test_the_c_kernel_reads_unaligned_rows_in_place_and_relocates_as_from_a_copy(native_kernel, algorithm):
+    rows, initial = sparse_case(9, n_clusters=4)
+    initial = np.vstack([initial[:3], np.full((1, rows.shape[1]), 100.0)])  # far from every row: empty at first
+    odd = scipy.sparse.csr_matrix((unaligned(rows.data), unaligned(rows.indices), rows.indptr), shape=rows.shape)
+    expected = kmeans(rows.copy(), 4, init=initial, algorithm=algorithm)
+    found = kmeans(odd, 4, init=initial, algorithm=algorithm)
+    assert_array_equal(found.labels, expected.labels)
+    assert found.centroids.tobytes() == expected.centroids.tobytes()
+    assert np.bincount(found.labels, minlength=4).min() > 0  # the empty cluster took a row
+
+
+def test_rows_in_place_are_the_callers_arrays_and_copies_where_they_cannot_be(native_kernel):
+    rows = sparse_case(3)[0]
+    centroid, labels = np.zeros((1, rows.shape[1])), np.zeros(rows.shape[0], np.int64)
+
+    def squares(tensors):  # the sum of the rows' squared norms, as the C kernel reads them
+        return float(native_kernel.sum_squared_distances(tensors, centroid, labels))
+
+    shared = csr_rows.in_place(rows)
+    before = squares(shared)
+    rows.data *= 2  # written after the tensors were made: they read the same memory
+    assert squares(shared) == pytest.approx(4 * before, rel=1e-12)
+    frozen = rows.copy()
+    frozen.data.flags.writeable = False  # DLPack exports no read-only array: copied
+    wide = scipy.sparse.csr_matrix((rows.data, rows.indices.astype(np.int64), rows.indptr), shape=rows.shape)
+    for copied in (frozen, wide):
+        tensors = csr_rows.in_place(copied)
+        assert tensors.columns.dtype == tf.int32 and squares(tensors) == pytest.approx(4 * before, rel=1e-12)
+    readable = native_kernel.readable(shared)  # copies that TensorFlow's own ops may read
+    assert float(tf.reduce_sum(readable.values**2)) == pytest.approx(4 * before, rel=1e-12)
+    assert_array_equal(readable.columns.numpy(), rows.indices)

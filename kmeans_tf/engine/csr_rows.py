@@ -69,14 +69,40 @@ class CsrRows(tf.experimental.ExtensionType):
 def from_scipy(rows):
     """``CsrRows`` of a canonical scipy CSR matrix (sorted columns, no duplicates), its arrays copied once into
     tensors."""
+    return _csr_rows(rows, tensor_of)
+
+
+def in_place(rows):
+    """``CsrRows`` of a canonical scipy CSR matrix that read its columns and values where they lie, with no copy.
+
+    Arrays that cannot be read so (read-only, not contiguous, or columns not int32) are copied,
+    as ``from_scipy`` copies them. The tensors keep the arrays alive; nothing may write to them
+    while the tensors live. Only the C kernel's ops may read these tensors, and with their
+    ``exponents`` given (else TensorFlow's ops measure the units): TensorFlow's own kernels abort
+    the process on a buffer that is not aligned to ``TENSOR_ALIGNMENT`` bytes, as the caller's
+    arrays mostly are not (``Kernel.readable`` copies them for those). ``kmeans`` gives them to
+    its loop alone.
+    """
+    return _csr_rows(rows, _over)
+
+
+def _csr_rows(rows, tensor):
+    """``CsrRows`` of ``rows`` (canonical CSR), its columns and values made tensors by ``tensor``."""
     if rows.shape[1] > MAX_COLUMNS:
         raise ValueError(f"sparse rows of {rows.shape[1]} columns: at most {MAX_COLUMNS} are supported")
     return CsrRows(
         tf.constant(rows.indptr.astype(np.int64, copy=False)),
-        tensor_of(rows.indices.astype(np.int32, copy=False)),
-        tensor_of(rows.data),
+        tensor(rows.indices.astype(np.int32, copy=False)),
+        tensor(rows.data),
         tf.constant(rows.shape[1], tf.int64),
     )
+
+
+def _over(array):
+    """A tensor over the 1-D ``array``'s own memory (DLPack) where it can be, else over a copy (``tensor_of``)."""
+    if array.flags.c_contiguous and array.flags.writeable:
+        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    return tensor_of(array)
 
 
 def tensor_of(array):

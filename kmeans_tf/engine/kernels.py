@@ -23,6 +23,11 @@ step; the final labels and inertia) calls one of these operations on a kernel:
 - ``cluster_means(samples, centroids, labels, divisors, weights, exponents)``: those values
   over a float64 divisor per cluster (its weight), rounded to the centroids' dtype: the
   M-step's means, which the C kernel gives without holding the float64 sums;
+- ``readable(samples)``: the samples as TensorFlow's own ops may read them. A kernel whose
+  ops alone read the rows (``reads_in_place``: the C kernel) takes sparse rows over the
+  caller's own arrays, with no copy (``csr_rows.in_place``), which TensorFlow's kernels refuse
+  where they are not aligned: this copies them, where an op of TensorFlow's must read them (the
+  relocation of an empty cluster);
 - ``exact_add(sums, changes, exponents)``: two exact sums (limbs of shape [n, m, LIMBS]) added
   and normalized, and their float64 values, ``exponents`` (m,) per column: the running sums of
   the loop in memory and their values, for the M-step.
@@ -114,6 +119,7 @@ class TensorFlowKernel:
 
     batch_size: int | None = None
     keeps_bounds = False  # the bounded pass measures every sample
+    reads_in_place = False  # TensorFlow's ops read aligned tensors only: sparse rows are copied for them
 
     def chunk_rows(self, samples, centroids):
         """Rows per chunk: ``batch_size``, or as many as keep one (rows, n_clusters) block within CHUNK_BYTES."""
@@ -164,6 +170,9 @@ class TensorFlowKernel:
     def cluster_means(self, samples, centroids, labels, divisors, weights=None, exponents=None):
         values = self.cluster_sums(samples, centroids, labels, weights, exponents)
         return tf.cast(values / divisors[:, None], centroids.dtype)
+
+    def readable(self, samples):
+        return samples
 
     def exact_add(self, sums, changes, exponents):
         total = exact.tf_normalized(sums + changes)

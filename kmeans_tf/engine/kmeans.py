@@ -190,7 +190,9 @@ def kmeans(
 
     @functools.cache
     def data():  # made at the first run, once its start is drawn: seeding holds the rows in a layout of its own
-        return sparse.to_tensor(prepared.centred) if rows_are_sparse else prepare.tensor_over(prepared.centred)
+        if rows_are_sparse:
+            return sparse.to_tensor(prepared.centred, in_place=kernel.reads_in_place)
+        return prepare.tensor_over(prepared.centred)
 
     def run_once(initial, report):
         # Bounds the norm of every centroid to come: they stay in the samples' convex hull, or of unit length.

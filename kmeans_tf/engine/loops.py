@@ -176,7 +176,7 @@ def loop(
             counts,
             members,
             centroids,
-            lambda: m_step.farthest_rows(samples, centroids, new_labels, sample_weights),
+            lambda: m_step.farthest_rows(kernel.readable(samples), centroids, new_labels, sample_weights),
             exponents,
             unit,
             values=(sum_values, count_values),

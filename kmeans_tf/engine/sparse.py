@@ -137,9 +137,13 @@ def as_tensor(samples):
     return to_tensor(samples) if is_sparse(samples) else tf.constant(samples)
 
 
-def to_tensor(rows):
-    """``CsrRows`` of the CSR ``rows`` (canonical), in their order: what the kernel takes."""
-    return csr_rows.from_scipy(rows)
+def to_tensor(rows, in_place=False):
+    """``CsrRows`` of the CSR ``rows`` (canonical), in their order: what the kernel takes.
+
+    With ``in_place``, over the rows' own arrays where they can be (``csr_rows.in_place``: for a
+    kernel whose ops alone read them, ``reads_in_place``); else a copy.
+    """
+    return csr_rows.in_place(rows) if in_place else csr_rows.from_scipy(rows)
 
 
 def one_hot(labels, n_labels):

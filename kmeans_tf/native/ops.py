@@ -24,6 +24,7 @@ GENERATED_FUNCTIONS = {
     "KmeansTf>ClusterSums": "kmeans_tf_cluster_sums",
     "KmeansTf>ClusterMeans": "kmeans_tf_cluster_means",
     "KmeansTf>ExactAdd": "kmeans_tf_exact_add",
+    "KmeansTf>AlignedCopy": "kmeans_tf_aligned_copy",
     "KmeansTf>SparseNearestCentroidSums": "kmeans_tf_sparse_nearest_centroid_sums",
     "KmeansTf>SparseNearestCentroidChanges": "kmeans_tf_sparse_nearest_centroid_changes",
     "KmeansTf>SparseNearestCentroidChangesBounded": "kmeans_tf_sparse_nearest_centroid_changes_bounded",
@@ -55,6 +56,7 @@ class Kernel:
 
     keeps_bounds = True  # the bounded pass measures only the samples whose bounds cannot prove their label
     takes_sparse = True  # sparse samples (CsrRows) take the sparse ops
+    reads_in_place = True  # the ops read CsrRows over the caller's arrays, aligned or not (``csr_rows.in_place``)
 
     def __init__(self, library, path):
         self.library = library
@@ -144,6 +146,15 @@ class Kernel:
         op = _on(samples, library.kmeans_tf_cluster_means, library.kmeans_tf_sparse_cluster_means)
         weights = _weights(weights)
         return op(centroids, labels, exact.pass_exponents(exponents, samples, weights), divisors, weights)
+
+    def readable(self, samples):
+        """``samples`` that TensorFlow's own ops may read: ``CsrRows`` with their columns and values copied into
+        TensorFlow's buffers (``KmeansTf>AlignedCopy``: rows read in place may be unaligned); dense ones as they
+        are."""
+        if not isinstance(samples, CsrRows):
+            return samples
+        copy = self.library.kmeans_tf_aligned_copy
+        return CsrRows(samples.row_starts, copy(samples.columns), copy(samples.values), samples.n_columns)
 
     def exact_add(self, sums, changes, exponents):
         """Return ``sums + changes`` (exact sums' limbs, of one shape [n, m, LIMBS]) normalized, and their float64

@@ -1,4 +1,4 @@
-/* The kernel's door: the seven ops TensorFlow sees, registered when TensorFlow loads the
+/* The kernel's door: the eight ops TensorFlow sees, registered when TensorFlow loads the
  * library, and their compute functions, which check every input before the pass
  * (pass.h) reads it. The ops, namespaced KmeansTf> (in Python: kmeans_tf_<snake_case>,
  * mapped to the engine's names by kmeans_tf/native/ops.py):
@@ -17,8 +17,11 @@
  * KmeansTf>ClusterMeans: those sums' values over a given float64 divisor per cluster (its
  *   weight), rounded to the samples' dtype: the M-step's means, with no float64 sums held.
  * KmeansTf>ExactAdd: two exact sums added, and their float64 values (the M-step's input).
+ * KmeansTf>AlignedCopy: a copy of a tensor in a buffer of TensorFlow's own. The sparse ops read
+ *   the caller's CSR arrays in place (kmeans_tf/engine/csr_rows.py), where they need not be
+ *   aligned as TensorFlow's own kernels require; a copy lets those read them.
  *
- * Each op but ExactAdd has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
+ * Each op but ExactAdd and AlignedCopy has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
  * rest), whose samples are compressed sparse rows (scipy's CSR) in four inputs in place of
  * the dense `samples` input: row_starts (int64 [n_samples + 1]: row i's non-zeros are
  * entries row_starts[i] up to row_starts[i + 1]), columns (int32 [nnz], increasing within a
@@ -103,6 +106,8 @@ enum { MEANS_OUT, MEANS_N_OUTPUTS };
 enum { SPARSE_ROW_STARTS, SPARSE_COLUMNS, SPARSE_VALUES, SPARSE_N_COLUMNS, SPARSE_PARTS };
 
 enum { MAX_INPUTS = BOUNDED_N_INPUTS, MAX_OUTPUTS = BOUNDED_N_OUTPUTS };
+
+enum { MAX_COPY_DIMS = 8 }; /* AlignedCopy's largest rank */
 
 /* One call of an op: its context and status, and the tensors it holds (finish deletes them).
  * A sparse op's samples are in `parts`, its other inputs in `in` at the dense op's indices. */
@@ -543,6 +548,33 @@ static void infer_exact_add(TF_ShapeInferenceContext *context, TF_Status *status
     TF_DeleteShapeHandle(values);
 }
 
+/* KmeansTf>AlignedCopy: the input's bytes, copied into a new output of its shape and type. */
+static void compute_aligned_copy(void *kernel, TF_OpKernelContext *context) {
+    (void)kernel;
+    Call call;
+    if (start(&call, context, NULL, 1)) {
+        const TF_Tensor *input = call.in[0];
+        int64_t dims[MAX_COPY_DIMS];
+        const int rank = TF_NumDims(input);
+        if (rank > MAX_COPY_DIMS) {
+            fail(&call, TF_INVALID_ARGUMENT, "AlignedCopy copies tensors of at most %d dims, not %d", MAX_COPY_DIMS,
+                 rank);
+        } else {
+            for (int d = 0; d < rank; ++d) dims[d] = TF_Dim(input, d);
+            void *copy = output(&call, 0, TF_TensorType(input), dims, rank);
+            if (copy && TF_TensorByteSize(input)) memcpy(copy, TF_TensorData(input), TF_TensorByteSize(input));
+        }
+    }
+    finish(&call);
+}
+
+static void infer_aligned_copy(TF_ShapeInferenceContext *context, TF_Status *status) {
+    TF_ShapeHandle *shape = TF_NewShapeHandle();
+    TF_ShapeInferenceContextGetInput(context, 0, shape, status);
+    if (TF_GetCode(status) == TF_OK) TF_ShapeInferenceContextSetOutput(context, 0, shape, status);
+    TF_DeleteShapeHandle(shape);
+}
+
 /* Shape functions. A pass's outputs: labels (and bounds) (n_samples,), sums like the
  * centroids, counts and members (n_clusters,), and changed (and skipped) a scalar. */
 typedef struct {
@@ -732,11 +764,29 @@ static void register_exact_add(TF_Status *status) {
         TF_RegisterKernelBuilder(name, TF_NewKernelBuilder(name, "CPU", NULL, compute_exact_add, NULL), status);
 }
 
+/* Register KmeansTf>AlignedCopy and its CPU kernels (no sparse twin; of the types the CSR arrays' tensors have). */
+static void register_aligned_copy(TF_Status *status) {
+    static const char name[] = "KmeansTf>AlignedCopy";
+    static const TF_DataType types[3] = {TF_INT32, TF_FLOAT, TF_DOUBLE};
+    TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(name);
+    TF_OpDefinitionBuilderAddAttr(op, "T: {int32, float, double}");
+    TF_OpDefinitionBuilderAddInput(op, "input: T");
+    TF_OpDefinitionBuilderAddOutput(op, "output: T");
+    TF_OpDefinitionBuilderSetShapeInferenceFunction(op, infer_aligned_copy);
+    TF_RegisterOpDefinition(op, status);
+    for (int t = 0; t < 3 && TF_GetCode(status) == TF_OK; ++t) {
+        TF_KernelBuilder *builder = TF_NewKernelBuilder(name, "CPU", NULL, compute_aligned_copy, NULL);
+        TF_KernelBuilder_TypeConstraint(builder, "T", types[t], status);
+        if (TF_GetCode(status) == TF_OK) TF_RegisterKernelBuilder(name, builder, status);
+    }
+}
+
 /* Registers the ops, dense and sparse, and their CPU kernels when TensorFlow loads this library. */
 __attribute__((constructor)) static void register_ops(void) {
     TF_Status *status = TF_NewStatus();
     for (size_t i = 0; i < sizeof OPS / sizeof OPS[0] && TF_GetCode(status) == TF_OK; ++i)
         for (int sparse = 0; sparse < 2 && TF_GetCode(status) == TF_OK; ++sparse) register_op(&OPS[i], sparse, status);
     if (TF_GetCode(status) == TF_OK) register_exact_add(status);
+    if (TF_GetCode(status) == TF_OK) register_aligned_copy(status);
     TF_DeleteStatus(status);
 }

@@ -46,15 +46,48 @@ enum { SPARSE_CHUNK = 8 };
 
 static int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-/* A 64-byte aligned allocation of at least `bytes` (and at least one byte), or NULL. One of
- * HUGE_PAGE bytes or more is aligned to huge pages and asks for them: the sparse pass reads
- * the transposed centroids at random, and with small pages nearly every read would miss the
- * TLB. */
-static void *aligned_block(int64_t bytes) {
-    if (bytes < HUGE_PAGE) return aligned_alloc(64, round_up(bytes > 0 ? bytes : 1, 64));
-    void *block = aligned_alloc(HUGE_PAGE, round_up(bytes, HUGE_PAGE));
-    if (block) madvise(block, round_up(bytes, HUGE_PAGE), MADV_HUGEPAGE);
-    return block;
+/* Blocks of this many bytes or more are mapped from the system on their own (block), not taken
+ * from malloc: glibc raises its threshold for mapping to the size of the largest mapped block
+ * freed (up to 32 MiB), and would then keep up to twice that of freed memory in its heaps after
+ * a pass over rows of many columns. */
+#define MAPPED_BLOCK ((int64_t)1 << 20)
+
+/* Where a mapped block's mapping starts and its length, just before the block. */
+typedef struct {
+    void *start;
+    size_t length;
+} Mapping;
+
+/* A 64-byte aligned block of at least `bytes` of zeros (and at least one byte), or NULL; give
+ * it back with release(block, bytes). One of MAPPED_BLOCK bytes or more is mapped; one of
+ * HUGE_PAGE bytes or more is aligned to huge pages and asks for them: the sparse pass reads the
+ * transposed centroids at random, and with small pages nearly every read would miss the TLB. */
+static void *block(int64_t bytes) {
+    if (bytes < MAPPED_BLOCK) {
+        const int64_t length = round_up(bytes > 0 ? bytes : 1, 64);
+        void *given = aligned_alloc(64, length);
+        return given ? memset(given, 0, length) : NULL;
+    }
+    const int64_t alignment = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
+    const size_t length = round_up(bytes, 64) + alignment + sizeof(Mapping);
+    char *start = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (start == MAP_FAILED) return NULL;
+    const uintptr_t first = (uintptr_t)start + sizeof(Mapping); /* the block's first byte at the earliest */
+    char *aligned = (char *)(first + (alignment - first % alignment) % alignment);
+    ((Mapping *)aligned)[-1] = (Mapping){start, length};
+    if (alignment == HUGE_PAGE) madvise(aligned, round_up(bytes, HUGE_PAGE), MADV_HUGEPAGE);
+    return aligned;
+}
+
+/* Give back a block of `bytes` (block; NULL: nothing). */
+static void release(void *given, int64_t bytes) {
+    if (!given) return;
+    if (bytes < MAPPED_BLOCK) {
+        free(given);
+        return;
+    }
+    const Mapping mapping = ((Mapping *)given)[-1];
+    munmap(mapping.start, mapping.length);
 }
 
 /* calloc that gives a pointer for zero items too (or NULL when out of memory). */
@@ -341,7 +374,7 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
         .units = zeroed(n_blocks * row_units, sizeof(int64_t)),
         .pending = zeroed(n_blocks * n_clusters, sizeof(int32_t)),
     };
-    char *scratch = bounds || points->sparse ? aligned_block(n_blocks * scratch_bytes) : NULL;
+    char *scratch = bounds || points->sparse ? block(n_blocks * scratch_bytes) : NULL;
     double *centroid_norms = bounds && points->sparse ? malloc(n_clusters * sizeof(double)) : NULL;
     job.blocks = zeroed(n_blocks, sizeof(Block));
     if (!shared.members || (!shared.running_sums && !points->sparse) || !shared.running_counts || !shared.units ||
@@ -394,10 +427,8 @@ PassResult nearest_centroid_pass(const Points *points, const int64_t *old_labels
     for (int64_t i = 0; not_finite && out->sums && i < grid * LIMBS; ++i) out->sums[i] = NAN;
 
 done:
-    free(panels_float.values);
-    free(panels_float.half_norms);
-    free(panels_double.values);
-    free(panels_double.half_norms);
+    release_panels_float(&panels_float);
+    release_panels_double(&panels_double);
     free(hamerly.moves.moves);
     free(hamerly.half_gaps);
     free(shared.members);
@@ -405,7 +436,7 @@ done:
     free(shared.running_counts);
     free(shared.units);
     free(shared.pending);
-    free(scratch);
+    release(scratch, n_blocks * scratch_bytes);
     free(centroid_norms);
     free(job.blocks);
     return result;
@@ -479,11 +510,12 @@ PassResult cluster_sums(const Points *points, const int64_t *labels, ClusterOutp
     const int64_t n_clusters = points->n_clusters, n_features = points->n_features;
     int64_t n_parts = CLUSTER_PARTS_PER_CPU * usable_cpus();
     if (n_parts > n_clusters) n_parts = n_clusters;
-    int64_t *rows = zeroed(points->n_samples, sizeof(int64_t));
+    const int64_t rows_bytes = points->n_samples * sizeof(int64_t), cells_bytes = n_parts * n_features * 2 * 8;
+    int64_t *rows = block(rows_bytes);
     int64_t *cluster_starts = zeroed(n_clusters + 1, sizeof(int64_t));
     int64_t *part_starts = zeroed(n_parts + 1, sizeof(int64_t));
     double *work = zeroed(n_clusters, sizeof(double));
-    int64_t *cells = zeroed(n_parts * n_features * 2, sizeof(int64_t));
+    int64_t *cells = block(cells_bytes);
     int *not_finite = zeroed(n_parts, sizeof(int));
     PassResult result = {PASS_OUT_OF_MEMORY, 0, 0, 0, 0};
     if (rows && cluster_starts && part_starts && work && cells && not_finite) {
@@ -501,11 +533,11 @@ PassResult cluster_sums(const Points *points, const int64_t *labels, ClusterOutp
             for (int64_t i = 0; any && out.means && !points->is_float && i < n_cells; ++i) ((double *)out.means)[i] = NAN;
         }
     }
-    free(rows);
+    release(rows, rows_bytes);
     free(cluster_starts);
     free(part_starts);
     free(work);
-    free(cells);
+    release(cells, cells_bytes);
     free(not_finite);
     return result;
 }

@@ -23,16 +23,29 @@ typedef struct {
     REAL *values, *half_norms;
 } TYPED(Panels);
 
+static int64_t TYPED(panel_values_bytes)(const TYPED(Panels) *panels) {
+    return panels->count * panels->features * panels->width * (int64_t)sizeof(REAL);
+}
+
+static int64_t TYPED(half_norms_bytes)(const TYPED(Panels) *panels) {
+    return panels->count * panels->width * (int64_t)sizeof(REAL);
+}
+
+/* Give back the blocks of `panels` (pack; none: nothing). */
+static void TYPED(release_panels)(TYPED(Panels) *panels) {
+    release(panels->values, TYPED(panel_values_bytes)(panels));
+    release(panels->half_norms, TYPED(half_norms_bytes)(panels));
+}
+
 static int TYPED(pack)(TYPED(Panels) *panels, const REAL *centroids, int64_t n_clusters, int64_t n_features,
                        int64_t width, int double_norms) {
     const int64_t panel = width;
     panels->count = (n_clusters + panel - 1) / panel;
     panels->features = n_features;
     panels->width = width;
-    panels->values = aligned_block(panels->count * n_features * panel * sizeof(REAL));
-    panels->half_norms = aligned_block(panels->count * panel * sizeof(REAL));
+    panels->values = block(TYPED(panel_values_bytes)(panels));
+    panels->half_norms = block(TYPED(half_norms_bytes)(panels));
     if (!panels->values || !panels->half_norms) return 0;
-    memset(panels->values, 0, panels->count * n_features * panel * sizeof(REAL));
     for (int64_t c = 0; c < panels->count * panel; ++c) panels->half_norms[c] = (REAL)INFINITY;
     for (int64_t c = 0; c < n_clusters; ++c) {
         REAL norm = 0;
