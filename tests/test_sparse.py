@@ -194,3 +194,14 @@ def test_rows_in_place_are_the_callers_arrays_and_copies_where_they_cannot_be(na
     readable = native_kernel.readable(shared)  # copies that TensorFlow's own ops may read
     assert float(tf.reduce_sum(readable.values**2)) == pytest.approx(4 * before, rel=1e-12)
     assert_array_equal(readable.columns.numpy(), rows.indices)
+
+
+def test_a_fit_by_the_c_kernel_copies_none_of_the_rows(native_kernel, monkeypatch):
+    rows, initial = sparse_case(4)
+    expected = kmeans(rows, 5, init=initial)
+
+    def refuse(array):
+        raise AssertionError(f"a copy of {array.nbytes} bytes of the rows")
+
+    monkeypatch.setattr(csr_rows, "tensor_of", refuse)
+    assert_array_equal(kmeans(rows, 5, init=initial).labels, expected.labels)

@@ -4,7 +4,9 @@ The kernel takes sparse samples in this layout: the C kernel's sparse ops read i
 and TensorFlow's ops (``tf_ops``) read its non-zeros through ``row_ids`` and ``columns``, or
 as a ``tf.SparseTensor`` (``to_sparse``) where an op wants one. Against a ``tf.SparseTensor``'s
 two int64 indices per non-zero, a non-zero costs one int32 column here: a quarter of the
-memory, and no index array to build from a scipy matrix.
+memory, and no index array to build from a scipy matrix. ``from_scipy`` copies a scipy
+matrix's arrays into tensors any op may read; ``in_place`` makes tensors over the arrays
+themselves, which the C kernel's ops alone may read.
 """
 
 import numpy as np
