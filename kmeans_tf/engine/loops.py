@@ -154,13 +154,10 @@ def loop(
         # The sums of the new labels' clusters: running sums, or for sparse rows made whole (their means, where the
         # rows are not of unit length: no float64 sums of every cell are held).
         if sparse_rows:
-            sum_values, means = None, None
-            if unit:
-                sum_values = kernel.cluster_sums(samples, centroids, new_labels, weights, exponents)
-            else:
+            sum_values = kernel.cluster_sums(samples, centroids, new_labels, weights, exponents) if unit else None
 
-                def means(divisors):
-                    return kernel.cluster_means(samples, centroids, new_labels, divisors, weights, exponents)
+            def means(divisors):  # used where no cluster is empty and the rows are not of unit length (m_step)
+                return kernel.cluster_means(samples, centroids, new_labels, divisors, weights, exponents)
 
             def whole_sums():  # their limbs, where a cluster is empty: a pass that gives them whole, the same labels
                 return kernel.nearest_centroid_sums(samples, centroids, weights, exponents)[1]

@@ -21,8 +21,8 @@
  *   the caller's CSR arrays in place (kmeans_tf/engine/csr_rows.py), where they need not be
  *   aligned as TensorFlow's own kernels require; a copy lets those read them.
  *
- * Each op but ExactAdd and AlignedCopy has a sparse twin, KmeansTf>Sparse<name> (KmeansTf>SparseNearestCentroidSums and the
- * rest), whose samples are compressed sparse rows (scipy's CSR) in four inputs in place of
+ * Each op but ExactAdd and AlignedCopy has a sparse twin, KmeansTf>Sparse<name>
+ * (KmeansTf>SparseNearestCentroidSums and the rest), whose samples are compressed sparse rows (scipy's CSR) in four inputs in place of
  * the dense `samples` input: row_starts (int64 [n_samples + 1]: row i's non-zeros are
  * entries row_starts[i] up to row_starts[i + 1]), columns (int32 [nnz], increasing within a
  * row, no duplicates), values (T [nnz]) and n_columns (an int64 scalar); a row may have no

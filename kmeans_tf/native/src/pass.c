@@ -68,14 +68,14 @@ static void *block(int64_t bytes) {
         void *given = aligned_alloc(64, length);
         return given ? memset(given, 0, length) : NULL;
     }
-    const int64_t alignment = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
-    const size_t length = round_up(bytes, 64) + alignment + sizeof(Mapping);
+    const int64_t alignment = bytes >= HUGE_PAGE ? HUGE_PAGE : 64, size = round_up(bytes, alignment);
+    const size_t length = size + alignment + sizeof(Mapping);
     char *start = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (start == MAP_FAILED) return NULL;
     const uintptr_t first = (uintptr_t)start + sizeof(Mapping); /* the block's first byte at the earliest */
     char *aligned = (char *)(first + (alignment - first % alignment) % alignment);
     ((Mapping *)aligned)[-1] = (Mapping){start, length};
-    if (alignment == HUGE_PAGE) madvise(aligned, round_up(bytes, HUGE_PAGE), MADV_HUGEPAGE);
+    if (alignment == HUGE_PAGE) madvise(aligned, size, MADV_HUGEPAGE);
     return aligned;
 }
 
@@ -529,8 +529,11 @@ PassResult cluster_sums(const Points *points, const int64_t *labels, ClusterOutp
             const int64_t n_cells = n_clusters * n_features;
             for (int64_t i = 0; any && out.values && i < n_cells; ++i) out.values[i] = NAN;
             for (int64_t i = 0; any && out.limbs && i < n_cells * LIMBS; ++i) out.limbs[i] = NAN;
-            for (int64_t i = 0; any && out.means && points->is_float && i < n_cells; ++i) ((float *)out.means)[i] = NAN;
-            for (int64_t i = 0; any && out.means && !points->is_float && i < n_cells; ++i) ((double *)out.means)[i] = NAN;
+            for (int64_t i = 0; any && out.means && i < n_cells; ++i)
+                if (points->is_float)
+                    ((float *)out.means)[i] = NAN;
+                else
+                    ((double *)out.means)[i] = NAN;
         }
     }
     release(rows, rows_bytes);

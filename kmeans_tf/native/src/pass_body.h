@@ -565,7 +565,8 @@ static inline __attribute__((always_inline)) int TYPED(add_row_to_cells)(const P
 /* Part `index` of cluster_sums (a BlockRunner, see pool.h): its clusters, one at a time. A
  * cluster's rows add up in the part's cells of one row's size (add_row_to_cells), which stay
  * in cache; they then give the cluster's exact sums' limbs, and those their values
- * (limbs_value) where the job wants values, or those over the cluster's divisor where it wants means. The rows come in cluster order, scattered: each is asked for a few rows
+ * (limbs_value) where the job wants values, or those over the cluster's divisor where it
+ * wants means. The rows come in cluster order, scattered: each is asked for a few rows
  * ahead. The labels and weights were checked as the rows were grouped. A value that is NaN
  * or infinite is noted in job->not_finite. */
 static void TYPED(cluster_sums_part)(const void *work, int64_t index) {
